@@ -1,0 +1,58 @@
+//! The application state, the router with its layers, and serving it.
+
+use axum::Router;
+use sqlx::PgPool;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+pub struct App {
+    pub pool: PgPool,
+    pub settings: Settings,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        Self(Arc::new(App {
+            pool,
+            settings,
+            metrics: Metrics::new(),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The whole HTTP application.
+pub fn build_router(state: AppState) -> Router {
+    crate::http::router(state)
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

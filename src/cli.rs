@@ -1,0 +1,286 @@
+//! What each command does. `main.rs` parses the command line and calls [`run`].
+
+use anyhow::Context;
+use std::io::{BufRead, IsTerminal, Write};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, AppState};
+use crate::auth::{generate_password, hash_password, hash_token, random_token};
+use crate::config::{Cli, Command, ServeArgs, Settings, TokenCommand, UserCommand};
+use crate::db::{self, Database};
+use crate::domain::{Email, NewPassword, PersonName, Role};
+use crate::jobs::{self, JobContext, Runner};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let database = db::connect(&cli.database).await?;
+            let result = serve(&database, &args).await;
+            database.shutdown().await;
+            result
+        }
+        command => {
+            let database = db::connect(&cli.database).await?;
+            let result = match command {
+                Command::Migrate => {
+                    println!("The database is migrated.");
+                    Ok(())
+                }
+                Command::User(cmd) => user_command(&database, cmd).await,
+                Command::Token(cmd) => token_command(&database, cmd).await,
+                Command::Serve(_) => unreachable!("handled above"),
+            };
+            database.shutdown().await;
+            result
+        }
+    }
+}
+
+async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let bound = listener.local_addr()?;
+    let settings = Settings::from_args(args, bound)?;
+    let base_url = settings.base_url.clone();
+    let state = AppState::new(database.pool.clone(), settings.clone());
+
+    if !db::users::admin_exists(&database.pool).await? {
+        let token = random_token("");
+        db::setup_tokens::insert(&database.pool, &hash_token(&token)).await?;
+        let link = format!("{base_url}/setup?token={token}");
+        tracing::info!("no admin account yet; printed a one-time setup link on standard output");
+        println!("\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n");
+        let _ = std::io::stdout().flush();
+    } else {
+        db::setup_tokens::clear(&database.pool).await?;
+    }
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
+
+    let runner = (!args.no_jobs).then(|| {
+        let ctx = JobContext {
+            pool: database.pool.clone(),
+            session_idle: settings.session_idle,
+        };
+        tokio::spawn(Runner::new(ctx, jobs::registry()).run(shutdown.clone()))
+    });
+
+    tracing::info!(address = %bound, url = %base_url, "Fireline is listening");
+    let router = app::build_router(state);
+    app::serve(listener, router, shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+    shutdown.cancel();
+    if let Some(runner) = runner {
+        let _ = runner.await;
+    }
+    tracing::info!("Fireline stopped");
+    Ok(())
+}
+
+/// Cancel on SIGINT (Ctrl-C) or SIGTERM.
+async fn watch_signals(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests and jobs in flight");
+    shutdown.cancel();
+}
+
+/// The password for `user create` / `user set-password`: generated and printed, read
+/// from standard input when it is not a terminal, or prompted for twice.
+fn obtain_password(generate: bool) -> anyhow::Result<(NewPassword, bool)> {
+    if generate {
+        let password = NewPassword::parse(generate_password()).map_err(|e| anyhow::anyhow!(e.0))?;
+        return Ok((password, true));
+    }
+    let raw = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        if first != second {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    let password = NewPassword::parse(raw).map_err(|e| anyhow::anyhow!(e.0))?;
+    Ok((password, false))
+}
+
+async fn hash(password: &NewPassword) -> anyhow::Result<String> {
+    let plain = password.expose().to_owned();
+    Ok(tokio::task::spawn_blocking(move || hash_password(&plain)).await??.0)
+}
+
+async fn find_user(database: &Database, email: &str) -> anyhow::Result<db::users::UserRow> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
+    db::users::find_by_email(&database.pool, email.as_str())
+        .await?
+        .with_context(|| format!("there is no user with the email {}", email.as_str()))
+}
+
+async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match cmd {
+        UserCommand::Create {
+            email,
+            name,
+            role,
+            generate_password,
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?;
+            let name = PersonName::parse(&name).map_err(|e| anyhow::anyhow!(e.0))?;
+            let (password, print) = obtain_password(generate_password)?;
+            let password_hash = hash(&password).await?;
+            let mut tx = pool.begin().await?;
+            let user = db::users::insert(
+                &mut *tx,
+                db::users::NewUser {
+                    email: email.as_str(),
+                    name: name.as_str(),
+                    role,
+                    password_hash: &password_hash,
+                },
+            )
+            .await
+            .map_err(|err| match db::violated_constraint(&err) {
+                Some("users_email_key") => {
+                    anyhow::anyhow!("a user with the email {} already exists", email.as_str())
+                }
+                _ => err.into(),
+            })?;
+            db::audit::record(
+                &mut *tx,
+                None,
+                "user.created",
+                &format!("user:{}", user.id),
+                serde_json::json!({ "email": user.email, "role": role, "via": "cli" }),
+            )
+            .await?;
+            if role == Role::Admin {
+                db::setup_tokens::clear(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            if print {
+                println!("{}", password.expose());
+            }
+            eprintln!("Created {} <{}> ({}).", user.name, user.email, user.role);
+        }
+        UserCommand::List => {
+            let users = db::users::list(pool).await?;
+            println!("{:<36}  {:<9}  {:<8}  {:<30}  NAME", "ID", "ROLE", "STATE", "EMAIL");
+            for u in users {
+                let state = if u.is_disabled() { "disabled" } else { "active" };
+                println!("{:<36}  {:<9}  {:<8}  {:<30}  {}", u.id, u.role, state, u.email, u.name);
+            }
+        }
+        UserCommand::SetPassword {
+            email,
+            generate_password,
+        } => {
+            let user = find_user(database, &email).await?;
+            let (password, print) = obtain_password(generate_password)?;
+            let password_hash = hash(&password).await?;
+            let mut tx = pool.begin().await?;
+            db::users::set_password(&mut tx, user.id, &password_hash).await?;
+            let ended = db::sessions::delete_for_user(&mut tx, user.id).await?;
+            db::audit::record(&mut *tx, None, "user.password_reset", &format!("user:{}", user.id), serde_json::json!({ "via": "cli" }))
+                .await?;
+            tx.commit().await?;
+            if print {
+                println!("{}", password.expose());
+            }
+            eprintln!("Set the password of {}; ended {ended} session(s).", user.email);
+        }
+        UserCommand::Disable { email } => set_disabled(database, &email, true).await?,
+        UserCommand::Enable { email } => set_disabled(database, &email, false).await?,
+    }
+    Ok(())
+}
+
+async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let user = find_user(database, email).await?;
+    let mut tx = database.pool.begin().await?;
+    db::users::set_disabled(&mut tx, user.id, disabled).await?;
+    let action = if disabled { "user.disabled" } else { "user.enabled" };
+    db::audit::record(&mut *tx, None, action, &format!("user:{}", user.id), serde_json::json!({ "via": "cli" }))
+        .await?;
+    tx.commit().await?;
+    if disabled {
+        eprintln!("Disabled {}: signed out everywhere, tokens stopped.", user.email);
+    } else {
+        eprintln!("Enabled {}.", user.email);
+    }
+    Ok(())
+}
+
+async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match cmd {
+        TokenCommand::Create { email, name } => {
+            let user = find_user(database, &email).await?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                anyhow::bail!("give the token a name of 1 to 100 characters");
+            }
+            let mut tx = pool.begin().await?;
+            let (id, token) = db::tokens::create(&mut tx, user.id, name).await?;
+            db::audit::record(&mut *tx, None, "token.created", &format!("token:{id}"), serde_json::json!({ "name": name, "via": "cli" }))
+                .await?;
+            tx.commit().await?;
+            println!("{token}");
+        }
+        TokenCommand::List { email } => {
+            let owner = match email {
+                Some(email) => Some(find_user(database, &email).await?.id),
+                None => None,
+            };
+            let tokens = db::tokens::list(pool, owner).await?;
+            println!(
+                "{:<36}  {:<10}  {:<25}  {:<20}  {:<20}  NAME",
+                "ID", "PREFIX", "USER", "LAST USED", "REVOKED"
+            );
+            let show = |t: Option<time::OffsetDateTime>| {
+                t.map(crate::domain::format_utc).unwrap_or_else(|| "-".to_owned())
+            };
+            for t in tokens {
+                println!(
+                    "{:<36}  {:<10}  {:<25}  {:<20}  {:<20}  {}",
+                    t.id,
+                    t.prefix,
+                    t.user_email,
+                    show(t.last_used_at),
+                    show(t.revoked_at),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if !db::tokens::revoke(pool, id).await? {
+                anyhow::bail!("there is no token with the id {id}");
+            }
+            db::audit::record(pool, None, "token.revoked", &format!("token:{id}"), serde_json::json!({ "via": "cli" }))
+                .await?;
+            eprintln!("Revoked the token {id}.");
+        }
+    }
+    Ok(())
+}

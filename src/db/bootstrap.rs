@@ -1,0 +1,163 @@
+//! Finding a database: `DATABASE_URL`, a local server, or a private cluster we start.
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool, Postgres};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::private_cluster::{find_postgres_binaries, PrivateCluster};
+use super::redact_url;
+use crate::config::DatabaseArgs;
+
+/// Where the database came from, for the log line that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// `DATABASE_URL` was set.
+    Configured,
+    /// A server answered at one of the default addresses.
+    Local(String),
+    /// A private cluster in the data directory.
+    Private,
+}
+
+/// A connected, migrated database and, if we started one, its private cluster.
+pub struct Database {
+    pub pool: PgPool,
+    pub source: DatabaseSource,
+    pub url: String,
+    cluster: Option<PrivateCluster>,
+}
+
+impl Database {
+    /// Close the pool and stop the private cluster if this process started it.
+    pub async fn shutdown(self) {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            if let Err(err) = cluster.stop().await {
+                tracing::warn!(error = %format!("{err:#}"), "stopping the private PostgreSQL cluster failed");
+            }
+        }
+    }
+}
+
+/// The addresses tried, in order, when `DATABASE_URL` is not set.
+pub const DEFAULT_CANDIDATES: [&str; 2] = [
+    "postgres:///fireline",
+    "postgres://postgres@127.0.0.1:5432/fireline",
+];
+
+/// Find or start the database, create it if missing, connect and migrate.
+pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<Database> {
+    let candidates: Vec<String> = DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect();
+    connect_with(args, &candidates).await
+}
+
+/// [`connect`] with the default candidates replaced (tests use unreachable ones to reach
+/// the private-cluster path on a machine that has a server).
+pub async fn connect_with(args: &DatabaseArgs, candidates: &[String]) -> anyhow::Result<Database> {
+    let (url, source, cluster) = match (&args.database_url, args.private_db) {
+        (Some(url), false) => (url.clone(), DatabaseSource::Configured, None),
+        (_, true) => {
+            let cluster = start_private(&args.data_dir).await?;
+            (cluster.url("fireline"), DatabaseSource::Private, Some(cluster))
+        }
+        (None, false) => match first_reachable(candidates).await {
+            Some(url) => (url.clone(), DatabaseSource::Local(redact_url(&url)), None),
+            None => {
+                let cluster = start_private(&args.data_dir).await?;
+                (cluster.url("fireline"), DatabaseSource::Private, Some(cluster))
+            }
+        },
+    };
+    match &source {
+        DatabaseSource::Configured => {
+            tracing::info!(url = %redact_url(&url), "using the database from DATABASE_URL")
+        }
+        DatabaseSource::Local(shown) => {
+            tracing::info!(url = %shown, "no DATABASE_URL; using the local PostgreSQL server")
+        }
+        DatabaseSource::Private => tracing::info!(
+            data_dir = %args.data_dir.display(),
+            "using a private PostgreSQL cluster in the data directory"
+        ),
+    }
+    let pool = match open(&url, args.pool_size).await {
+        Ok(pool) => pool,
+        Err(err) => {
+            if let Some(cluster) = cluster {
+                let _ = cluster.stop().await;
+            }
+            return Err(err);
+        }
+    };
+    Ok(Database {
+        pool,
+        source,
+        url,
+        cluster,
+    })
+}
+
+async fn start_private(data_dir: &Path) -> anyhow::Result<PrivateCluster> {
+    let Some(bin_dir) = find_postgres_binaries() else {
+        anyhow::bail!(
+            "no PostgreSQL server answered at {} and no PostgreSQL binaries (initdb, pg_ctl) \
+             were found to start a private one. Either\n  \
+             1. set DATABASE_URL to a PostgreSQL server, e.g. DATABASE_URL=postgres://user:pass@host/fireline, or\n  \
+             2. install PostgreSQL (e.g. `apt-get install postgresql`), so Fireline can start its own, or\n  \
+             3. run `docker compose up` in the Fireline directory.",
+            DEFAULT_CANDIDATES.join(" or ")
+        );
+    };
+    PrivateCluster::start(data_dir, &bin_dir).await
+}
+
+async fn first_reachable(candidates: &[String]) -> Option<String> {
+    for url in candidates {
+        let Ok(opts) = PgConnectOptions::from_str(url) else {
+            continue;
+        };
+        // Reachable means a server answered, even if the database does not exist yet.
+        let probe = opts.database("postgres");
+        let attempt = tokio::time::timeout(Duration::from_secs(3), probe.connect()).await;
+        match attempt {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                return Some(url.clone());
+            }
+            Ok(Err(err)) => tracing::debug!(url = %redact_url(url), error = %err, "no database here"),
+            Err(_) => tracing::debug!(url = %redact_url(url), "timed out probing for a database"),
+        }
+    }
+    None
+}
+
+/// Create the database if it does not exist, connect a pool and apply migrations.
+pub async fn open(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
+    let shown = redact_url(url);
+    let exists = Postgres::database_exists(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the database at {shown}: {e}"))?;
+    if !exists {
+        match Postgres::create_database(url).await {
+            Ok(()) => tracing::info!(url = %shown, "created the database"),
+            // Another process starting at the same moment may have created it first.
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+            Err(e) => anyhow::bail!("cannot create the database at {shown}: {e}"),
+        }
+    }
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL {shown} is not valid: {e}"))?
+        .application_name("fireline")
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500));
+    let pool = PgPoolOptions::new()
+        .max_connections(pool_size.max(2))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database at {shown}: {e}"))?;
+    super::migrate(&pool).await?;
+    Ok(pool)
+}

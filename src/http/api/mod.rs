@@ -1,0 +1,60 @@
+//! The automation API (`/api/v1`) and its OpenAPI document (`/api/openapi.json`).
+
+mod v1;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fireline API",
+        description = "Automation API of Fireline. Authenticate with `Authorization: Bearer <token>`; \
+                       errors are `application/problem+json` (RFC 9457).",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(v1::ProblemDoc)),
+    tags(
+        (name = "account", description = "The token's own user"),
+        (name = "users", description = "People who use Fireline"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The API routes and `/api/openapi.json`, the document generated from their handlers.
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1::router())
+        .split_for_parts();
+    let json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], json).into_response() }
+        }),
+    )
+}

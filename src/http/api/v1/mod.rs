@@ -1,0 +1,65 @@
+//! `/api/v1`: JSON in and out, bearer tokens, problem+json errors (see shared API.md).
+
+mod me;
+mod users;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me::get_me))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user))
+}
+
+/// An error (RFC 9457 problem details).
+#[derive(Serialize, ToSchema)]
+pub struct ProblemDoc {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in words for a person.
+    pub detail: String,
+    /// For 422: field → message.
+    pub errors: Option<std::collections::BTreeMap<String, String>>,
+    /// For 409: the object as it is now.
+    pub current: Option<serde_json::Value>,
+    /// Quote it when asking for help: the server's log has the same id.
+    pub request_id: Option<String>,
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// How many items to return: 1 to 200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n @ 1..=200) => Ok(i64::from(n)),
+            Some(_) => Err(AppError::field("limit", "limit must be between 1 and 200.")),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,201 @@
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ListQuery, Page};
+use crate::app::AppState;
+use crate::db::{self, users::UserRow};
+use crate::auth::{generate_password, hash_password};
+use crate::domain::{Email, NewPassword, PersonName, Role};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, Json, Path, Query};
+
+/// A person who uses Fireline.
+#[derive(Serialize, ToSchema)]
+pub struct UserJson {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<UserRow> for UserJson {
+    fn from(u: UserRow) -> Self {
+        UserJson {
+            disabled: u.is_disabled(),
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Every user, ordered by email.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserJson>),
+        (status = 401, description = "Missing, unknown or revoked token", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit or cursor", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<UserJson>>, AppError> {
+    let limit = query.limit()?;
+    let after = match &query.cursor {
+        None => None,
+        Some(cursor) => Some(
+            URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
+        ),
+    };
+    let mut rows = db::users::page_by_email(&state.pool, after.as_deref(), limit + 1).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes()))
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: rows.into_iter().map(UserJson::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// A user to create. Without `password`, one is generated and returned once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserJson {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: Option<String>,
+}
+
+/// The created user, and the generated password if none was given.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedUserJson {
+    #[serde(flatten)]
+    pub user: UserJson,
+    /// Only when generated; shown this once.
+    pub password: Option<String>,
+}
+
+/// Create a user (admin only).
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    request_body = NewUserJson,
+    responses(
+        (status = 201, description = "Created", body = CreatedUserJson,
+         headers(("location" = String, description = "The new user's URL"))),
+        (status = 400, description = "Malformed JSON", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or taken fields", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Json(body): Json<NewUserJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Admin)?;
+    let mut errors = std::collections::BTreeMap::new();
+    let email = Email::parse(&body.email).map_err(|e| errors.insert("email".to_owned(), e.0)).ok();
+    let name = PersonName::parse(&body.name).map_err(|e| errors.insert("name".to_owned(), e.0)).ok();
+    let generated = body.password.is_none();
+    let password = NewPassword::parse(body.password.unwrap_or_else(generate_password))
+        .map_err(|e| errors.insert("password".to_owned(), e.0))
+        .ok();
+    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+        return Err(AppError::Validation {
+            message: "Some fields are not valid.".into(),
+            errors,
+        });
+    };
+    let plain = password.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
+    let mut tx = state.pool.begin().await?;
+    let user = db::users::insert(
+        &mut *tx,
+        db::users::NewUser {
+            email: email.as_str(),
+            name: name.as_str(),
+            role: body.role,
+            password_hash: &hash.0,
+        },
+    )
+    .await
+    .map_err(|err| match db::violated_constraint(&err) {
+        Some("users_email_key") => AppError::field("email", "An account with this email already exists."),
+        _ => err.into(),
+    })?;
+    db::audit::record(
+        &mut *tx,
+        Some(caller.0.id),
+        "user.created",
+        &format!("user:{}", user.id),
+        serde_json::json!({ "email": user.email, "role": user.role, "via": "api" }),
+    )
+    .await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/users/{}", user.id);
+    let body = CreatedUserJson {
+        user: UserJson::from(user),
+        password: generated.then_some(plain),
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserJson),
+        (status = 404, description = "No such user", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_user(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<UserJson>, AppError> {
+    db::users::find(&state.pool, id)
+        .await?
+        .map(|u| Json(UserJson::from(u)))
+        .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))
+}

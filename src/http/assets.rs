@@ -1,0 +1,35 @@
+//! Static files, compiled into the binary so it runs from any directory.
+
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::http::extract::Path;
+
+const FILES: [(&str, &str, &[u8]); 2] = [
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/static/{file}", get(static_file))
+}
+
+async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
+    let Some((_, content_type, bytes)) = FILES.iter().find(|(name, _, _)| *name == file) else {
+        return Err(AppError::NotFound(format!("There is no static file {file:?}.")));
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // URLs carry the version (`?v=`), so a new release is fetched anew.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    Ok(response)
+}

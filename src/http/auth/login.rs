@@ -1,0 +1,232 @@
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::safe_next;
+use crate::app::AppState;
+use crate::auth::{hash_token, random_token, verify_password};
+use crate::db;
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::http::extract::{ClientIp, CsrfForm, MaybeUser, Query};
+use crate::http::page::render_status;
+use crate::http::session::{
+    anon_csrf, removal, session_cookie, take_flash, ANON_CSRF_COOKIE, FLASH_COOKIE, SESSION_COOKIE,
+};
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    page_name: String,
+    csrf_token: String,
+    email: String,
+    next: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn show_login(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    jar: CookieJar,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.next.as_deref());
+    if user.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let notice = take_flash(&jar);
+    let jar = if notice.is_some() { jar.add(removal(&state, FLASH_COOKIE)) } else { jar };
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let page = LoginPage {
+        page_name: state.settings.page_name.clone(),
+        csrf_token,
+        email: String::new(),
+        next,
+        notice,
+        error: None,
+    };
+    Ok((jar, render_status(StatusCode::OK, &page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
+    jar: CookieJar,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref());
+    let email_key = form.email.trim().to_lowercase();
+    let refuse = |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
+        let (jar, csrf_token) = anon_csrf(&state, jar);
+        let page = LoginPage {
+            page_name: state.settings.page_name.clone(),
+            csrf_token,
+            email: form.email.trim().to_owned(),
+            next: next.clone(),
+            notice: None,
+            error: Some(message),
+        };
+        Ok((jar, render_status(status, &page)?).into_response())
+    };
+
+    if let Some(until) = db::login_attempts::locked_until(&state.pool, &email_key, &client_ip).await? {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until), jar);
+    }
+    let Ok(email) = Email::parse(&form.email) else {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the email address of your account.".into(),
+            jar,
+        );
+    };
+    let credentials = db::users::credentials(&state.pool, email.as_str()).await?;
+    // Unknown emails are checked against a dummy hash so both take the same time.
+    let stored = credentials
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let password = form.password.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    let user = match credentials {
+        Some(c) if matches && !c.user.is_disabled() => c.user,
+        Some(c) if matches => {
+            db::login_attempts::record(&state.pool, email.as_str(), &client_ip, false).await?;
+            tracing::info!(user_id = %c.user.id, "a disabled user tried to sign in");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "This account is disabled. Ask an administrator to enable it.".into(),
+                jar,
+            );
+        }
+        _ => {
+            db::login_attempts::record(&state.pool, email.as_str(), &client_ip, false).await?;
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "That email and password do not match an account.".into(),
+                jar,
+            );
+        }
+    };
+
+    // A fresh session id at every sign-in; the old session, if any, ends.
+    let token = random_token("");
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let mut tx = state.pool.begin().await?;
+    if let Some(old) = jar.get(SESSION_COOKIE) {
+        db::sessions::delete(&mut *tx, &hash_token(old.value())).await?;
+    }
+    db::sessions::insert(
+        &mut *tx,
+        db::sessions::NewSession {
+            id_hash: &hash_token(&token),
+            user_id: user.id,
+            csrf_token: &random_token(""),
+            user_agent,
+            client_ip: &client_ip,
+        },
+    )
+    .await?;
+    db::login_attempts::record(&mut *tx, email.as_str(), &client_ip, true).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, "signed in");
+    let jar = jar
+        .add(session_cookie(&state, token))
+        .add(removal(&state, ANON_CSRF_COOKIE));
+    Ok((jar, Redirect::to(&next)).into_response())
+}
+
+/// A valid argon2id hash of a random string, for timing-equal checks of unknown emails.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2dTuTuqnBO5qAMoySrkuXyxdGlDb8eW1mb2qRUpOTYo";
+
+fn locked_message(until: OffsetDateTime) -> String {
+    let wait = until - OffsetDateTime::now_utc();
+    let minutes = (wait.whole_seconds().max(1) + 59) / 60;
+    let at = until
+        .format(time::macros::format_description!("[hour]:[minute]"))
+        .unwrap_or_default();
+    format!(
+        "Too many failed sign-in attempts. Try again in {minutes} minute{} (at {at} UTC).",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+#[derive(Template)]
+#[template(path = "auth/logout.html")]
+struct LogoutPage {
+    page_name: String,
+    csrf_token: String,
+    user_name: String,
+}
+
+pub async fn show_logout(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, AppError> {
+    let Some(user) = user else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    render_status(
+        StatusCode::OK,
+        &LogoutPage {
+            page_name: state.settings.page_name.clone(),
+            csrf_token: user.csrf_token,
+            user_name: user.user.name,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<LogoutForm>,
+) -> Result<Response, AppError> {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        db::sessions::delete(&state.pool, &hash_token(cookie.value())).await?;
+    }
+    let jar = jar.add(removal(&state, SESSION_COOKIE));
+    Ok((jar, Redirect::to("/login")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_password("", DUMMY_HASH));
+    }
+
+    #[test]
+    fn the_lockout_message_says_when_to_try_again() {
+        let until = OffsetDateTime::now_utc() + time::Duration::minutes(7);
+        let message = locked_message(until);
+        assert!(message.contains("7 minutes"), "{message}");
+        assert!(message.contains("UTC"), "{message}");
+    }
+}

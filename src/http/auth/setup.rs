@@ -1,0 +1,164 @@
+//! First run: a one-time link printed by `fireline serve` lets the first person create
+//! the admin account.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use crate::app::AppState;
+use crate::auth::{hash_password, hash_token};
+use crate::db;
+use crate::domain::{Email, NewPassword, PersonName, Role};
+use crate::error::AppError;
+use crate::http::extract::{CsrfForm, Query};
+use crate::http::page::render_status;
+use crate::http::session::{anon_csrf, redirect_with_flash};
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    page_name: String,
+    csrf_token: String,
+    token: String,
+    email: String,
+    name: String,
+    errors: BTreeMap<String, String>,
+    min_password: usize,
+}
+
+impl SetupPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup_invalid.html")]
+struct SetupInvalidPage {
+    page_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn invalid_link(state: &AppState) -> Result<Response, AppError> {
+    render_status(
+        StatusCode::NOT_FOUND,
+        &SetupInvalidPage {
+            page_name: state.settings.page_name.clone(),
+        },
+    )
+}
+
+pub async fn show_setup(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    if !db::setup_tokens::is_valid(&state.pool, &hash_token(&query.token)).await? {
+        return invalid_link(&state);
+    }
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let page = SetupPage {
+        page_name: state.settings.page_name.clone(),
+        csrf_token,
+        token: query.token,
+        email: String::new(),
+        name: String::new(),
+        errors: BTreeMap::new(),
+        min_password: NewPassword::MIN_CHARS,
+    };
+    Ok((jar, render_status(StatusCode::OK, &page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn create_admin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> Result<Response, AppError> {
+    let token_hash = hash_token(&form.token);
+    if !db::setup_tokens::is_valid(&state.pool, &token_hash).await? {
+        return invalid_link(&state);
+    }
+    let mut errors = BTreeMap::new();
+    let email = Email::parse(&form.email).map_err(|e| errors.insert("email".into(), e.0)).ok();
+    let name = PersonName::parse(&form.name).map_err(|e| errors.insert("name".into(), e.0)).ok();
+    let password = NewPassword::parse(form.password.clone())
+        .map_err(|e| errors.insert("password".into(), e.0))
+        .ok();
+    if form.password != form.password_confirm {
+        errors.insert("password_confirm".into(), "The two passwords differ.".into());
+    }
+    let (Some(email), Some(name), Some(password), true) = (email, name, password, errors.is_empty())
+    else {
+        let (jar, csrf_token) = anon_csrf(&state, jar);
+        let page = SetupPage {
+            page_name: state.settings.page_name.clone(),
+            csrf_token,
+            token: form.token,
+            email: form.email,
+            name: form.name,
+            errors,
+            min_password: NewPassword::MIN_CHARS,
+        };
+        return Ok((jar, render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?).into_response());
+    };
+    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
+
+    let mut tx = state.pool.begin().await?;
+    if !db::setup_tokens::consume(&mut tx, &token_hash).await? {
+        return invalid_link(&state);
+    }
+    let user = db::users::insert(
+        &mut *tx,
+        db::users::NewUser {
+            email: email.as_str(),
+            name: name.as_str(),
+            role: Role::Admin,
+            password_hash: &hash.0,
+        },
+    )
+    .await
+    .map_err(|err| match db::violated_constraint(&err) {
+        Some("users_email_key") => AppError::field("email", "An account with this email already exists."),
+        _ => err.into(),
+    })?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.id),
+        "setup.admin_created",
+        &format!("user:{}", user.id),
+        serde_json::json!({ "email": user.email }),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, "the first admin account was created");
+    Ok(redirect_with_flash(
+        &state,
+        "/login",
+        "Your admin account is ready. Sign in with it.",
+    ))
+}

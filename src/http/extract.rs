@@ -1,0 +1,410 @@
+//! Extractors: who is asking (session or token), the client address, and request bodies
+//! whose rejections come back in our error format.
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use subtle::ConstantTimeEq;
+
+use super::session::{ANON_CSRF_COOKIE, SESSION_COOKIE};
+use crate::app::AppState;
+use crate::auth::hash_token;
+use crate::db::{self, users::UserRow};
+use crate::domain::Role;
+use crate::error::AppError;
+
+/// The signed-in user of a browser session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: UserRow,
+    pub csrf_token: String,
+}
+
+impl CurrentUser {
+    /// Refuse unless the user's role allows what `needed` allows.
+    pub fn require(&self, needed: Role) -> Result<(), AppError> {
+        if self.user.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden_role())
+        }
+    }
+
+    pub fn can(&self, needed: Role) -> bool {
+        self.user.role.allows(needed)
+    }
+}
+
+/// The session user if there is one. Looked up once per request.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(found) = parts.extensions.get::<MaybeUser>() {
+            return Ok(found.clone());
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let found = match jar.get(SESSION_COOKIE) {
+            None => None,
+            Some(cookie) => {
+                let id_hash = hash_token(cookie.value());
+                let row =
+                    db::sessions::find_live(&state.pool, &id_hash, state.settings.session_idle)
+                        .await?;
+                if let Some(row) = row {
+                    db::sessions::touch(&state.pool, &id_hash).await?;
+                    Some(CurrentUser {
+                        user: row.user,
+                        csrf_token: row.csrf_token,
+                    })
+                } else {
+                    None
+                }
+            }
+        };
+        let found = MaybeUser(found);
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+/// Not signed in: off to the sign-in page, coming back here afterwards.
+pub struct SignInRedirect(Response);
+
+impl IntoResponse for SignInRedirect {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = SignInRedirect;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignInRedirect> {
+        match MaybeUser::from_request_parts(parts, state).await {
+            Ok(MaybeUser(Some(user))) => Ok(user),
+            Ok(MaybeUser(None)) => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|pq| pq.as_str())
+                    .unwrap_or("/admin");
+                let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                Err(SignInRedirect(
+                    Redirect::to(&format!("/login?next={encoded}")).into_response(),
+                ))
+            }
+            Err(err) => Err(SignInRedirect(err.into_response())),
+        }
+    }
+}
+
+/// The user an API token (`Authorization: Bearer ...`) belongs to.
+#[derive(Debug, Clone)]
+pub struct ApiUser(pub UserRow);
+
+impl ApiUser {
+    pub fn require(&self, needed: Role) -> Result<(), AppError> {
+        if self.0.role.allows(needed) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "This token acts as a {}; this needs the {} role.",
+                self.0.role,
+                needed
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(AppError::Unauthenticated(
+                "Send an API token in the header `Authorization: Bearer <token>`.".into(),
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                AppError::BadRequest("The Authorization header must be `Bearer <token>`.".into())
+            })?;
+        match db::tokens::authenticate(&state.pool, &hash_token(token)).await? {
+            Some(user) => Ok(ApiUser(user)),
+            None => Err(AppError::Unauthenticated(
+                "This token is not valid: it is unknown, revoked, or its user is disabled.".into(),
+            )),
+        }
+    }
+}
+
+/// The client's address: the TCP peer, or the first X-Forwarded-For entry when the
+/// server is told to trust its proxy.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.settings.trust_proxy {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            if let Some(ip) = forwarded {
+                return Ok(ClientIp(ip.chars().take(64).collect()));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientIp(peer))
+    }
+}
+
+async fn body_bytes(req: Request) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge("The request body is larger than this server accepts.".into())
+        } else {
+            AppError::BadRequest(format!("The request body could not be read: {rejection}"))
+        }
+    })
+}
+
+fn has_content_type(req: &Request, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().eq_ignore_ascii_case(expected))
+        .unwrap_or(false)
+}
+
+/// A URL-encoded form body. Bad input becomes a 4xx in our format.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        if !has_content_type(&req, "application/x-www-form-urlencoded") {
+            return Err(AppError::UnsupportedMediaType(
+                "Send this form as application/x-www-form-urlencoded.".into(),
+            ));
+        }
+        let bytes = body_bytes(req).await?;
+        parse_form(&bytes).map(Form)
+    }
+}
+
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(bytes));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        AppError::BadRequest(if field == "." || field.is_empty() {
+            format!("The form could not be read: {inner}.")
+        } else {
+            format!("The form field `{field}` is not valid: {inner}.")
+        })
+    })
+}
+
+/// A form from the browser whose CSRF token (`csrf_token` field) matches the session's,
+/// or, before sign-in, the anonymous CSRF cookie's.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let MaybeUser(user) = MaybeUser::from_request_parts(&mut parts, state).await?;
+        let expected = match user {
+            Some(user) => Some(user.csrf_token),
+            None => CookieJar::from_headers(&parts.headers)
+                .get(ANON_CSRF_COOKIE)
+                .map(|c| c.value().to_owned()),
+        };
+        let req = Request::from_parts(parts, body);
+        if !has_content_type(&req, "application/x-www-form-urlencoded") {
+            return Err(AppError::UnsupportedMediaType(
+                "Send this form as application/x-www-form-urlencoded.".into(),
+            ));
+        }
+        let bytes = body_bytes(req).await?;
+        let CsrfField { csrf_token } = parse_form(&bytes)?;
+        let valid = match expected {
+            Some(expected) if !expected.is_empty() => {
+                bool::from(expected.as_bytes().ct_eq(csrf_token.as_bytes()))
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(AppError::Forbidden(
+                "This form has expired or did not come from this site (CSRF check failed). \
+                 Go back, reload the page and try again."
+                    .into(),
+            ));
+        }
+        parse_form(&bytes).map(CsrfForm)
+    }
+}
+
+/// A JSON body. Malformed JSON is a 400; a well-formed body with wrong or missing
+/// fields is a 422 naming the field.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        if !has_content_type(&req, "application/json") {
+            return Err(AppError::UnsupportedMediaType(
+                "Send JSON with the header Content-Type: application/json.".into(),
+            ));
+        }
+        let bytes = body_bytes(req).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { "body".to_owned() } else { path };
+            let message = clean_serde_message(&inner.to_string());
+            AppError::Validation {
+                message: format!("`{field}`: {message}"),
+                errors: BTreeMap::from([(field, message)]),
+            }
+        } else {
+            AppError::BadRequest(format!("The body is not valid JSON: {inner}."))
+        }
+    })?;
+    de.end()
+        .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
+    Ok(value)
+}
+
+/// serde's messages end with " at line 1 column 20"; the field name says more.
+fn clean_serde_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        role: Role,
+    }
+
+    #[test]
+    fn an_unknown_enum_value_names_the_field() {
+        match parse_json::<Sample>(br#"{"name": "a", "role": "king"}"#) {
+            Err(AppError::Validation { errors, .. }) => {
+                assert!(errors["role"].contains("unknown variant `king`"), "{errors:?}")
+            }
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"name\": "),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_garbage_after_json_is_refused() {
+        assert!(parse_json::<Sample>(br#"{"name": "a", "role": "admin"} x"#).is_err());
+    }
+}
+
+/// Path parameters; a malformed id is a 404 (no such thing), not axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|rejection| {
+                AppError::NotFound(format!(
+                    "There is nothing at this address: {}.",
+                    rejection.body_text()
+                ))
+            })
+    }
+}
+
+/// Query parameters; bad ones are a 400 that names the problem.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|err| {
+                let field = err.path().to_string();
+                let message = err.into_inner().to_string();
+                if field == "." || field.is_empty() {
+                    AppError::BadRequest(format!("The query string is not valid: {message}."))
+                } else {
+                    AppError::field(&field, format!("The query parameter `{field}` is not valid: {message}."))
+                }
+            })
+    }
+}

@@ -1,0 +1,82 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::db;
+use crate::jobs::queue;
+use crate::metrics::StateLabels;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is alive and answering.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready to serve: the database answers and every migration is applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let check = tokio::time::timeout(Duration::from_secs(3), db::is_migrated(&state.pool)).await;
+    let (status, database, migrations) = match check {
+        Ok(Ok(true)) => (StatusCode::OK, "ok".to_owned(), "ok"),
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "ok".to_owned(), "pending"),
+        Ok(Err(err)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unreachable: {}", short_db_error(&err)),
+            "unknown",
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unreachable: timed out after 3 s".to_owned(),
+            "unknown",
+        ),
+    };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+        "database": database,
+        "migrations": migrations,
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn short_db_error(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::PoolTimedOut => "no connection could be made in time".to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    m.pool_connections.set(i64::from(state.pool.size()));
+    m.pool_idle.set(state.pool.num_idle() as i64);
+    m.pool_max.set(i64::from(state.pool.options().get_max_connections()));
+    let counts =
+        tokio::time::timeout(Duration::from_secs(2), queue::counts_by_state(&state.pool)).await;
+    if let Ok(Ok(counts)) = counts {
+        for (job_state, count) in counts {
+            m.jobs.get_or_create(&StateLabels { state: job_state }).set(count);
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.render(),
+    )
+        .into_response()
+}

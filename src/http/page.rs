@@ -1,0 +1,94 @@
+//! Rendering pages: the shared layout data and turning a template into a response.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::extract::CurrentUser;
+use super::session::{removal, take_flash, FLASH_COOKIE};
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::error::AppError;
+
+/// One entry of the admin navigation. Areas without a page yet have no `href`.
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: Option<&'static str>,
+    pub active: bool,
+}
+
+/// What every admin page's layout needs: who is signed in, their CSRF token, the flash
+/// message and the navigation.
+pub struct Layout {
+    pub title: String,
+    pub page_name: String,
+    pub user_name: String,
+    pub user_role: &'static str,
+    pub csrf_token: String,
+    pub flash: Option<String>,
+    pub nav: Vec<NavItem>,
+}
+
+/// The areas of the admin UI, in navigation order.
+const AREAS: [(&str, Option<&str>); 9] = [
+    ("Dashboard", Some("/admin")),
+    ("Incidents", None),
+    ("Components", None),
+    ("Maintenance", None),
+    ("Subscribers", None),
+    ("Postmortems", None),
+    ("Action items", None),
+    ("Users", Some("/admin/users")),
+    ("API tokens", Some("/admin/tokens")),
+];
+
+impl Layout {
+    pub fn new(state: &AppState, user: &CurrentUser, jar: &CookieJar, title: &str, active: &str) -> Self {
+        let nav = AREAS
+            .iter()
+            .map(|(label, href)| NavItem {
+                label,
+                href: *href,
+                active: *label == active,
+            })
+            .collect();
+        Layout {
+            title: title.to_owned(),
+            page_name: state.settings.page_name.clone(),
+            user_name: user.user.name.clone(),
+            user_role: user.user.role.label(),
+            csrf_token: user.csrf_token.clone(),
+            flash: take_flash(jar),
+            nav,
+        }
+    }
+
+    pub fn can_admin(&self) -> bool {
+        self.user_role == Role::Admin.label()
+    }
+}
+
+/// Render a template as a full HTML response.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    render_status(StatusCode::OK, template)
+}
+
+pub fn render_status(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    let html = template
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering a template failed: {e}")))?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// Render an admin page, clearing the flash cookie once its message has been shown.
+pub fn render_admin(state: &AppState, layout: &Layout, template: &impl Template) -> Result<Response, AppError> {
+    let mut response = render(template)?;
+    if layout.flash.is_some() {
+        let cookie = removal(state, FLASH_COOKIE);
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,124 @@
+//! The first-run setup link.
+
+use axum::http::StatusCode;
+use fireline::auth::{hash_token, random_token};
+use fireline::domain::Role;
+
+use crate::support::TestApp;
+
+async fn setup_link(app: &TestApp) -> String {
+    let token = random_token("");
+    fireline::db::setup_tokens::insert(app.pool(), &hash_token(&token)).await.unwrap();
+    format!("/setup?token={token}")
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once() {
+    let app = TestApp::new().await;
+    let link = setup_link(&app).await;
+    let mut browser = app.browser();
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.select("h1"), ["Welcome to Fireline"]);
+    let token = link.trim_start_matches("/setup?token=");
+
+    let created = browser
+        .submit(
+            &link,
+            "/setup",
+            &[
+                ("token", token),
+                ("name", "Ada Lovelace"),
+                ("email", "ada@example.com"),
+                ("password", "analytical engine 1843"),
+                ("password_confirm", "analytical engine 1843"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    assert_eq!(created.location(), "/login");
+    let login = browser.get("/login").await;
+    assert_eq!(login.select("[role=status]"), ["Your admin account is ready. Sign in with it."]);
+
+    let role: Role = sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@example.com'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(role, Role::Admin);
+    assert_eq!(
+        browser.sign_in("ada@example.com", "analytical engine 1843").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // The link is spent.
+    let mut late = app.browser();
+    let again = late.get(&link).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(again.select("h1"), ["This setup link is not valid"]);
+}
+
+#[tokio::test]
+async fn a_made_up_setup_token_shows_nothing_to_use() {
+    let app = TestApp::new().await;
+    setup_link(&app).await;
+    let mut browser = app.browser();
+    assert_eq!(browser.get("/setup?token=guess").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get("/setup").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_setup_link_stops_working_once_an_admin_exists() {
+    let app = TestApp::new().await;
+    let link = setup_link(&app).await;
+    app.user("root@example.com", Role::Admin).await;
+    let mut browser = app.browser();
+    assert_eq!(browser.get(&link).await.status, StatusCode::NOT_FOUND);
+    let token = link.trim_start_matches("/setup?token=");
+    browser.get("/login").await;
+    let csrf = browser.cookies["fireline_csrf"].clone();
+    let r = browser
+        .post_raw(
+            "/setup",
+            &[
+                ("csrf_token", &csrf),
+                ("token", token),
+                ("name", "Mallory"),
+                ("email", "mallory@example.com"),
+                ("password", "a long enough password"),
+                ("password_confirm", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(app.pool()).await.unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn the_setup_form_explains_what_is_wrong_with_each_field() {
+    let app = TestApp::new().await;
+    let link = setup_link(&app).await;
+    let token = link.trim_start_matches("/setup?token=").to_owned();
+    let mut browser = app.browser();
+    let r = browser
+        .submit(
+            &link,
+            "/setup",
+            &[
+                ("token", &token),
+                ("name", " "),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("password_confirm", "different"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.select("#name-error"), ["Enter a name."]);
+    assert_eq!(r.select("#email-error"), ["\"not-an-email\" is not an email address."]);
+    assert_eq!(r.select("#password-error"), ["A password needs at least 12 characters."]);
+    assert_eq!(r.select("#password_confirm-error"), ["The two passwords differ."]);
+    assert_eq!(r.attr("#email", "value").as_deref(), Some("not-an-email"));
+    // The link still works after a failed attempt.
+    assert_eq!(browser.get(&link).await.status, StatusCode::OK);
+}

@@ -1,0 +1,338 @@
+//! Test harness: a fresh database per test (copied from a migrated template), the real
+//! router driven in-process, and a small cookie-keeping browser.
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use fireline::app::{build_router, AppState};
+use fireline::config::Settings;
+use fireline::domain::Role;
+use http_body_util::BodyExt;
+use scraper::{Html, Selector};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use tower::ServiceExt;
+
+/// The server tests create their databases on: `DATABASE_URL`, or the local default.
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `server_url()` with another database name.
+pub fn url_for(database: &str) -> String {
+    let mut url = url::Url::parse(&server_url()).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+fn template_name() -> String {
+    // A new template whenever the migrations change.
+    let mut sum: u64 = 0;
+    for m in fireline::db::MIGRATOR.iter() {
+        for (i, b) in m.checksum.iter().enumerate() {
+            sum = sum.wrapping_mul(31).wrapping_add(u64::from(*b) ^ i as u64);
+        }
+    }
+    format!("fireline_test_template_{:x}", sum & 0xffff_ffff)
+}
+
+async fn admin_conn() -> PgConnection {
+    PgConnection::connect(&url_for("postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("tests need PostgreSQL at {}: {e}", server_url()))
+}
+
+async fn ensure_template(conn: &mut PgConnection, template: &str) {
+    sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(template)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {template}")).execute(&mut *conn).await.unwrap();
+        let pool = PgPoolOptions::new().max_connections(1).connect(&url_for(template)).await.unwrap();
+        fireline::db::migrate(&pool).await.unwrap();
+        pool.close().await;
+    }
+    sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await.unwrap();
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let mut conn = admin_conn().await;
+        let template = template_name();
+        ensure_template(&mut conn, &template).await;
+        let name = format!("fireline_test_{}", uuid::Uuid::new_v4().simple());
+        let mut tries = 0;
+        loop {
+            let created = sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                .execute(&mut conn)
+                .await;
+            match created {
+                Ok(_) => break,
+                // "source database is being accessed by other users": another test is copying it.
+                Err(_) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot create test database: {e}"),
+            }
+        }
+        let _ = conn.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&url_for(&name))
+            .await
+            .unwrap();
+        TestDb { name, pool }
+    }
+
+    pub fn url(&self) -> String {
+        url_for(&self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async; a thread with its own runtime removes the database.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect(&url_for("postgres")).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The real router on a fresh database.
+pub struct TestApp {
+    pub db: TestDb,
+    pub state: AppState,
+    pub router: Router,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_settings(Settings::for_base_url("http://fireline.test")).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> Self {
+        let db = TestDb::new().await;
+        let state = AppState::new(db.pool.clone(), settings);
+        let router = build_router(state.clone());
+        TestApp { db, state, router }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// A user with the shared test password.
+    pub async fn user(&self, email: &str, role: Role) -> fireline::db::users::UserRow {
+        let hash = fireline::auth::hash_password(PASSWORD).unwrap();
+        fireline::db::users::insert(
+            self.pool(),
+            fireline::db::users::NewUser {
+                email,
+                name: &email.split('@').next().unwrap().to_owned(),
+                role,
+                password_hash: &hash.0,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        TestResponse::read(response).await
+    }
+
+    /// A bare request from `ip` (for the API and pages without cookies).
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(request(Method::GET, path, "10.0.0.1").body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn api(&self, method: Method, path: &str, token: &str, json: Option<&str>) -> TestResponse {
+        let mut req = request(method, path, "10.0.0.1").header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let body = match json {
+            Some(json) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_owned())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: BTreeMap::new(),
+            ip: "10.0.0.1".to_owned(),
+        }
+    }
+
+    /// A browser signed in as a new user with `role`.
+    pub async fn signed_in(&self, email: &str, role: Role) -> Browser<'_> {
+        self.user(email, role).await;
+        let mut browser = self.browser();
+        let response = browser.sign_in(email, PASSWORD).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "sign-in failed: {}", response.text);
+        browser
+    }
+}
+
+fn request(method: Method, path: &str, ip: &str) -> axum::http::request::Builder {
+    let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
+    let mut builder = Request::builder().method(method).uri(path);
+    builder.extensions_mut().unwrap().insert(ConnectInfo(addr));
+    builder
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl TestResponse {
+    async fn read(response: axum::response::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        TestResponse {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.text)
+    }
+
+    /// Text of every element matching `css`, trimmed.
+    pub fn select(&self, css: &str) -> Vec<String> {
+        let selector = Selector::parse(css).unwrap();
+        self.html()
+            .select(&selector)
+            .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    /// The `attr` of the first element matching `css`.
+    pub fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        let selector = Selector::parse(css).unwrap();
+        self.html()
+            .select(&selector)
+            .next()
+            .and_then(|e| e.value().attr(attr))
+            .map(str::to_owned)
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// Keeps cookies across requests like a browser, and fills in CSRF tokens.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: BTreeMap<String, String>,
+    pub ip: String,
+}
+
+impl Browser<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn remember(&mut self, response: &TestResponse) {
+        for set in response.set_cookies() {
+            let pair = set.split(';').next().unwrap_or("");
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let expired = set.to_ascii_lowercase().contains("max-age=0");
+            if expired || value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        let req = request(Method::GET, path, &self.ip)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        let response = self.app.send(req).await;
+        self.remember(&response);
+        response
+    }
+
+    /// POST a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = request(Method::POST, path, &self.ip)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.app.send(req).await;
+        self.remember(&response);
+        response
+    }
+
+    /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.
+    pub async fn submit(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let form_page = self.get(page).await;
+        let token = form_page
+            .attr("input[name=csrf_token]", "value")
+            .unwrap_or_else(|| panic!("no CSRF token on {page}: {}", form_page.text));
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {
+        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+    }
+}
