@@ -51,7 +51,9 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         db::setup_tokens::insert(&database.pool, &hash_token(&token)).await?;
         let link = format!("{base_url}/setup?token={token}");
         tracing::info!("no admin account yet; printed a one-time setup link on standard output");
-        println!("\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n");
+        println!(
+            "\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n"
+        );
         let _ = std::io::stdout().flush();
     } else {
         db::setup_tokens::clear(&database.pool).await?;
@@ -127,7 +129,9 @@ fn obtain_password(generate: bool) -> anyhow::Result<(NewPassword, bool)> {
 
 async fn hash(password: &NewPassword) -> anyhow::Result<String> {
     let plain = password.expose().to_owned();
-    Ok(tokio::task::spawn_blocking(move || hash_password(&plain)).await??.0)
+    Ok(tokio::task::spawn_blocking(move || hash_password(&plain))
+        .await??
+        .0)
 }
 
 async fn find_user(database: &Database, email: &str) -> anyhow::Result<db::users::UserRow> {
@@ -186,10 +190,20 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
         }
         UserCommand::List => {
             let users = db::users::list(pool).await?;
-            println!("{:<36}  {:<9}  {:<8}  {:<30}  NAME", "ID", "ROLE", "STATE", "EMAIL");
+            println!(
+                "{:<36}  {:<9}  {:<8}  {:<30}  NAME",
+                "ID", "ROLE", "STATE", "EMAIL"
+            );
             for u in users {
-                let state = if u.is_disabled() { "disabled" } else { "active" };
-                println!("{:<36}  {:<9}  {:<8}  {:<30}  {}", u.id, u.role, state, u.email, u.name);
+                let state = if u.is_disabled() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<36}  {:<9}  {:<8}  {:<30}  {}",
+                    u.id, u.role, state, u.email, u.name
+                );
             }
         }
         UserCommand::SetPassword {
@@ -202,13 +216,22 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
             let mut tx = pool.begin().await?;
             db::users::set_password(&mut tx, user.id, &password_hash).await?;
             let ended = db::sessions::delete_for_user(&mut tx, user.id).await?;
-            db::audit::record(&mut *tx, None, "user.password_reset", &format!("user:{}", user.id), serde_json::json!({ "via": "cli" }))
-                .await?;
+            db::audit::record(
+                &mut *tx,
+                None,
+                "user.password_reset",
+                &format!("user:{}", user.id),
+                serde_json::json!({ "via": "cli" }),
+            )
+            .await?;
             tx.commit().await?;
             if print {
                 println!("{}", password.expose());
             }
-            eprintln!("Set the password of {}; ended {ended} session(s).", user.email);
+            eprintln!(
+                "Set the password of {}; ended {ended} session(s).",
+                user.email
+            );
         }
         UserCommand::Disable { email } => set_disabled(database, &email, true).await?,
         UserCommand::Enable { email } => set_disabled(database, &email, false).await?,
@@ -220,12 +243,25 @@ async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyho
     let user = find_user(database, email).await?;
     let mut tx = database.pool.begin().await?;
     db::users::set_disabled(&mut tx, user.id, disabled).await?;
-    let action = if disabled { "user.disabled" } else { "user.enabled" };
-    db::audit::record(&mut *tx, None, action, &format!("user:{}", user.id), serde_json::json!({ "via": "cli" }))
-        .await?;
+    let action = if disabled {
+        "user.disabled"
+    } else {
+        "user.enabled"
+    };
+    db::audit::record(
+        &mut *tx,
+        None,
+        action,
+        &format!("user:{}", user.id),
+        serde_json::json!({ "via": "cli" }),
+    )
+    .await?;
     tx.commit().await?;
     if disabled {
-        eprintln!("Disabled {}: signed out everywhere, tokens stopped.", user.email);
+        eprintln!(
+            "Disabled {}: signed out everywhere, tokens stopped.",
+            user.email
+        );
     } else {
         eprintln!("Enabled {}.", user.email);
     }
@@ -243,8 +279,14 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
             }
             let mut tx = pool.begin().await?;
             let (id, token) = db::tokens::create(&mut tx, user.id, name).await?;
-            db::audit::record(&mut *tx, None, "token.created", &format!("token:{id}"), serde_json::json!({ "name": name, "via": "cli" }))
-                .await?;
+            db::audit::record(
+                &mut *tx,
+                None,
+                "token.created",
+                &format!("token:{id}"),
+                serde_json::json!({ "name": name, "via": "cli" }),
+            )
+            .await?;
             tx.commit().await?;
             println!("{token}");
         }
@@ -259,7 +301,8 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
                 "ID", "PREFIX", "USER", "LAST USED", "REVOKED"
             );
             let show = |t: Option<time::OffsetDateTime>| {
-                t.map(crate::domain::format_utc).unwrap_or_else(|| "-".to_owned())
+                t.map(crate::domain::format_utc)
+                    .unwrap_or_else(|| "-".to_owned())
             };
             for t in tokens {
                 println!(
@@ -277,8 +320,14 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
             if !db::tokens::revoke(pool, id).await? {
                 anyhow::bail!("there is no token with the id {id}");
             }
-            db::audit::record(pool, None, "token.revoked", &format!("token:{id}"), serde_json::json!({ "via": "cli" }))
-                .await?;
+            db::audit::record(
+                pool,
+                None,
+                "token.revoked",
+                &format!("token:{id}"),
+                serde_json::json!({ "via": "cli" }),
+            )
+            .await?;
             eprintln!("Revoked the token {id}.");
         }
     }

@@ -58,7 +58,12 @@ pub struct DatabaseArgs {
     pub private_db: bool,
 
     /// Largest number of database connections this process opens.
-    #[arg(long, env = "FIRELINE_DB_POOL_SIZE", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "FIRELINE_DB_POOL_SIZE",
+        default_value_t = 20,
+        global = true
+    )]
     pub pool_size: u32,
 }
 
@@ -79,7 +84,12 @@ impl fmt::Debug for DatabaseArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
     /// Log filter, e.g. `info` or `fireline=debug,tower_http=info`.
-    #[arg(long = "log", env = "FIRELINE_LOG", default_value = "info", global = true)]
+    #[arg(
+        long = "log",
+        env = "FIRELINE_LOG",
+        default_value = "info",
+        global = true
+    )]
     pub filter: String,
 
     /// Log line format.

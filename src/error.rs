@@ -129,7 +129,9 @@ impl Problem {
             StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that method.",
             StatusCode::REQUEST_TIMEOUT => "The request took too long and was stopped.",
             StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request has a content type this address does not accept.",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                "The request has a content type this address does not accept."
+            }
             s if s.is_server_error() => "Something went wrong on our side. It has been logged.",
             _ => "The request could not be handled.",
         };
@@ -179,7 +181,9 @@ impl IntoResponse for AppError {
         match self {
             AppError::Validation { errors, .. } => problem.errors = Some(errors),
             AppError::Conflict { current, .. } => problem.current = current,
-            AppError::TooManyRequests { retry_after: secs, .. } => retry_after = Some(secs),
+            AppError::TooManyRequests {
+                retry_after: secs, ..
+            } => retry_after = Some(secs),
             AppError::Unavailable(_) => retry_after = Some(5),
             _ => {}
         }

@@ -61,13 +61,21 @@ pub async fn connect_with(args: &DatabaseArgs, candidates: &[String]) -> anyhow:
         (Some(url), false) => (url.clone(), DatabaseSource::Configured, None),
         (_, true) => {
             let cluster = start_private(&args.data_dir).await?;
-            (cluster.url("fireline"), DatabaseSource::Private, Some(cluster))
+            (
+                cluster.url("fireline"),
+                DatabaseSource::Private,
+                Some(cluster),
+            )
         }
         (None, false) => match first_reachable(candidates).await {
             Some(url) => (url.clone(), DatabaseSource::Local(redact_url(&url)), None),
             None => {
                 let cluster = start_private(&args.data_dir).await?;
-                (cluster.url("fireline"), DatabaseSource::Private, Some(cluster))
+                (
+                    cluster.url("fireline"),
+                    DatabaseSource::Private,
+                    Some(cluster),
+                )
             }
         },
     };
@@ -127,7 +135,9 @@ async fn first_reachable(candidates: &[String]) -> Option<String> {
                 let _ = conn.close().await;
                 return Some(url.clone());
             }
-            Ok(Err(err)) => tracing::debug!(url = %redact_url(url), error = %err, "no database here"),
+            Ok(Err(err)) => {
+                tracing::debug!(url = %redact_url(url), error = %err, "no database here")
+            }
             Err(_) => tracing::debug!(url = %redact_url(url), "timed out probing for a database"),
         }
     }
@@ -144,7 +154,9 @@ pub async fn open(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
         match Postgres::create_database(url).await {
             Ok(()) => tracing::info!(url = %shown, "created the database"),
             // Another process starting at the same moment may have created it first.
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+            Err(e) if Postgres::database_exists(url).await.unwrap_or(false) => {
+                tracing::debug!(error = %e, "the database was created by another process");
+            }
             Err(e) => anyhow::bail!("cannot create the database at {shown}: {e}"),
         }
     }

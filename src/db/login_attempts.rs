@@ -57,8 +57,9 @@ pub async fn locked_until(
 }
 
 pub async fn prune(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'")
-        .execute(db)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'")
+            .execute(db)
+            .await?;
     Ok(done.rows_affected())
 }

@@ -10,7 +10,7 @@ pub mod setup_tokens;
 pub mod tokens;
 pub mod users;
 
-pub use bootstrap::{connect, Database, DatabaseSource};
+pub use bootstrap::{connect, connect_with, open, Database, DatabaseSource};
 pub use private_cluster::{find_postgres_binaries, PrivateCluster};
 
 use sqlx::migrate::Migrator;
@@ -31,11 +31,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 /// Whether every embedded migration has been applied (for `/readyz`).
 pub async fn is_migrated(pool: &PgPool) -> Result<bool, sqlx::Error> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Option<i64> = sqlx::query_scalar(
-        "SELECT max(version) FROM _sqlx_migrations WHERE success",
-    )
-    .fetch_one(pool)
-    .await?;
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?;
     Ok(applied.unwrap_or(0) >= latest)
 }
 

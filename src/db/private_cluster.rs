@@ -34,7 +34,11 @@ pub fn find_postgres_binaries() -> Option<PathBuf> {
         }
     }
     let mut found: Vec<PathBuf> = Vec::new();
-    for pattern_dir in ["/usr/lib/postgresql", "/usr/local/pgsql", "/opt/homebrew/opt"] {
+    for pattern_dir in [
+        "/usr/lib/postgresql",
+        "/usr/local/pgsql",
+        "/opt/homebrew/opt",
+    ] {
         let Ok(entries) = std::fs::read_dir(pattern_dir) else {
             continue;
         };
@@ -59,7 +63,11 @@ fn version_of(bin: &Path) -> u32 {
     bin.parent()
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str())
-        .and_then(|n| n.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .and_then(|n| {
+            n.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -78,8 +86,9 @@ impl PrivateCluster {
         if let Some(user) = run_as {
             // PostgreSQL refuses to run as root; hand the directory to its own account.
             for dir in [&data_dir, &socket_dir] {
-                std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))
-                    .with_context(|| format!("cannot hand {} to the postgres user", dir.display()))?;
+                std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid)).with_context(
+                    || format!("cannot hand {} to the postgres user", dir.display()),
+                )?;
             }
         }
         let mut cluster = Self {
@@ -126,7 +135,7 @@ impl PrivateCluster {
         let host: String =
             url::form_urlencoded::byte_serialize(self.socket_dir.display().to_string().as_bytes())
                 .collect();
-        format!("postgres://postgres@/{database}?host={host}")
+        format!("postgres://postgres@localhost/{database}?host={host}")
     }
 
     /// Stop the cluster if this process started it.
@@ -151,7 +160,12 @@ impl PrivateCluster {
         tracing::info!(pgdata = %self.pgdata.display(), "initialising a private PostgreSQL cluster");
         let output = self
             .command("initdb")
-            .args(["--username=postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"])
+            .args([
+                "--username=postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ])
             .arg("-D")
             .arg(&self.pgdata)
             .output()
@@ -232,7 +246,13 @@ mod tests {
 
     #[test]
     fn newer_postgres_versions_sort_last() {
-        assert!(version_of(Path::new("/usr/lib/postgresql/16/bin")) > version_of(Path::new("/usr/lib/postgresql/15/bin")));
-        assert_eq!(version_of(Path::new("/opt/homebrew/opt/postgresql@17/bin")), 17);
+        assert!(
+            version_of(Path::new("/usr/lib/postgresql/16/bin"))
+                > version_of(Path::new("/usr/lib/postgresql/15/bin"))
+        );
+        assert_eq!(
+            version_of(Path::new("/opt/homebrew/opt/postgresql@17/bin")),
+            17
+        );
     }
 }

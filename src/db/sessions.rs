@@ -36,7 +36,11 @@ pub async fn insert(db: impl PgExecutor<'_>, session: NewSession<'_>) -> Result<
     .bind(session.user_id)
     .bind(session.csrf_token)
     .bind(ABSOLUTE_LIFETIME)
-    .bind(session.user_agent.map(|ua| ua.chars().take(300).collect::<String>()))
+    .bind(
+        session
+            .user_agent
+            .map(|ua| ua.chars().take(300).collect::<String>()),
+    )
     .bind(session.client_ip)
     .execute(db)
     .await?;
@@ -93,11 +97,10 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u
 
 /// Remove sessions that can no longer be used.
 pub async fn prune(db: impl PgExecutor<'_>, idle: Duration) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1",
-    )
-    .bind(idle)
-    .execute(db)
-    .await?;
+    let done =
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1")
+            .bind(idle)
+            .execute(db)
+            .await?;
     Ok(done.rows_affected())
 }

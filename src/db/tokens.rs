@@ -87,12 +87,11 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>,
 
 /// Revoke a token; revoking it again changes nothing.
 pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
-    )
-    .bind(id)
-    .execute(db)
-    .await?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
+            .bind(id)
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -104,6 +103,13 @@ pub async fn create(
 ) -> Result<(Uuid, String), sqlx::Error> {
     let token = crate::auth::random_token("fl_");
     let prefix: String = token.chars().take(10).collect();
-    let id = insert(conn, user_id, name, &crate::auth::hash_token(&token), &prefix).await?;
+    let id = insert(
+        conn,
+        user_id,
+        name,
+        &crate::auth::hash_token(&token),
+        &prefix,
+    )
+    .await?;
     Ok((id, token))
 }

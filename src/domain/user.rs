@@ -103,7 +103,10 @@ impl Email {
             None => false,
         };
         if !valid {
-            return Err(invalid(format!("{:?} is not an email address.", raw.trim())));
+            return Err(invalid(format!(
+                "{:?} is not an email address.",
+                raw.trim()
+            )));
         }
         Ok(Self(email))
     }
@@ -192,7 +195,15 @@ mod tests {
 
     #[test]
     fn things_that_are_not_emails_are_refused() {
-        for bad in ["", "ada", "@example.com", "ada@", "ada@.com", "a da@example.com", "a@b@c"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@.com",
+            "a da@example.com",
+            "a@b@c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

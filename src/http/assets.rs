@@ -1,6 +1,5 @@
 //! Static files, compiled into the binary so it runs from any directory.
 
-
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,8 +10,16 @@ use crate::error::AppError;
 use crate::http::extract::Path;
 
 const FILES: [(&str, &str, &[u8]); 2] = [
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/app.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -21,7 +28,9 @@ pub fn router() -> Router<AppState> {
 
 async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
     let Some((_, content_type, bytes)) = FILES.iter().find(|(name, _, _)| *name == file) else {
-        return Err(AppError::NotFound(format!("There is no static file {file:?}.")));
+        return Err(AppError::NotFound(format!(
+            "There is no static file {file:?}."
+        )));
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

@@ -89,7 +89,10 @@ impl IntoResponse for SignInRedirect {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = SignInRedirect;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignInRedirect> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, SignInRedirect> {
         match MaybeUser::from_request_parts(parts, state).await {
             Ok(MaybeUser(Some(user))) => Ok(user),
             Ok(MaybeUser(None)) => {
@@ -98,7 +101,8 @@ impl FromRequestParts<AppState> for CurrentUser {
                     .path_and_query()
                     .map(|pq| pq.as_str())
                     .unwrap_or("/admin");
-                let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
                 Err(SignInRedirect(
                     Redirect::to(&format!("/login?next={encoded}")).into_response(),
                 ))
@@ -119,8 +123,7 @@ impl ApiUser {
         } else {
             Err(AppError::Forbidden(format!(
                 "This token acts as a {}; this needs the {} role.",
-                self.0.role,
-                needed
+                self.0.role, needed
             )))
         }
     }
@@ -138,7 +141,10 @@ impl FromRequestParts<AppState> for ApiUser {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -161,7 +167,10 @@ pub struct ClientIp(pub String);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.settings.trust_proxy {
             let forwarded = parts
                 .headers
@@ -332,41 +341,6 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Sample {
-        name: String,
-        role: Role,
-    }
-
-    #[test]
-    fn an_unknown_enum_value_names_the_field() {
-        match parse_json::<Sample>(br#"{"name": "a", "role": "king"}"#) {
-            Err(AppError::Validation { errors, .. }) => {
-                assert!(errors["role"].contains("unknown variant `king`"), "{errors:?}")
-            }
-            other => panic!("expected a 422, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn malformed_json_is_a_bad_request() {
-        assert!(matches!(
-            parse_json::<Sample>(b"{\"name\": "),
-            Err(AppError::BadRequest(_))
-        ));
-    }
-
-    #[test]
-    fn trailing_garbage_after_json_is_refused() {
-        assert!(parse_json::<Sample>(br#"{"name": "a", "role": "admin"} x"#).is_err());
-    }
-}
-
 /// Path parameters; a malformed id is a 404 (no such thing), not axum's plain text.
 pub struct Path<T>(pub T);
 
@@ -394,7 +368,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
-        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Query)
             .map_err(|err| {
@@ -403,8 +378,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 if field == "." || field.is_empty() {
                     AppError::BadRequest(format!("The query string is not valid: {message}."))
                 } else {
-                    AppError::field(&field, format!("The query parameter `{field}` is not valid: {message}."))
+                    AppError::field(
+                        &field,
+                        format!("The query parameter `{field}` is not valid: {message}."),
+                    )
                 }
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        role: Role,
+    }
+
+    #[test]
+    fn an_unknown_enum_value_names_the_field() {
+        match parse_json::<Sample>(br#"{"name": "a", "role": "king"}"#) {
+            Err(AppError::Validation { errors, .. }) => {
+                assert!(
+                    errors["role"].contains("unknown variant `king`"),
+                    "{errors:?}"
+                )
+            }
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"name\": "),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_garbage_after_json_is_refused() {
+        assert!(parse_json::<Sample>(br#"{"name": "a", "role": "admin"} x"#).is_err());
     }
 }

@@ -110,7 +110,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let private = is_private(req.uri().path());
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
@@ -123,7 +126,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
     }
     if state.settings.secure_cookies() {
         headers.insert(
@@ -135,7 +141,11 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 }
 
 /// Count requests by matched route and status, and time them.
-pub async fn track_metrics(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+pub async fn track_metrics(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req

@@ -63,12 +63,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     m.pool_connections.set(i64::from(state.pool.size()));
     m.pool_idle.set(state.pool.num_idle() as i64);
-    m.pool_max.set(i64::from(state.pool.options().get_max_connections()));
+    m.pool_max
+        .set(i64::from(state.pool.options().get_max_connections()));
     let counts =
         tokio::time::timeout(Duration::from_secs(2), queue::counts_by_state(&state.pool)).await;
     if let Ok(Ok(counts)) = counts {
         for (job_state, count) in counts {
-            m.jobs.get_or_create(&StateLabels { state: job_state }).set(count);
+            m.jobs
+                .get_or_create(&StateLabels { state: job_state })
+                .set(count);
         }
     }
     (

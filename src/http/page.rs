@@ -44,7 +44,13 @@ const AREAS: [(&str, Option<&str>); 9] = [
 ];
 
 impl Layout {
-    pub fn new(state: &AppState, user: &CurrentUser, jar: &CookieJar, title: &str, active: &str) -> Self {
+    pub fn new(
+        state: &AppState,
+        user: &CurrentUser,
+        jar: &CookieJar,
+        title: &str,
+        active: &str,
+    ) -> Self {
         let nav = AREAS
             .iter()
             .map(|(label, href)| NavItem {
@@ -82,7 +88,11 @@ pub fn render_status(status: StatusCode, template: &impl Template) -> Result<Res
 }
 
 /// Render an admin page, clearing the flash cookie once its message has been shown.
-pub fn render_admin(state: &AppState, layout: &Layout, template: &impl Template) -> Result<Response, AppError> {
+pub fn render_admin(
+    state: &AppState,
+    layout: &Layout,
+    template: &impl Template,
+) -> Result<Response, AppError> {
     let mut response = render(template)?;
     if layout.flash.is_some() {
         let cookie = removal(state, FLASH_COOKIE);

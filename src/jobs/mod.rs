@@ -6,7 +6,9 @@ pub mod queue;
 mod runner;
 
 pub use queue::{enqueue, JobRow, NewJob};
-pub use runner::{run_until_empty, HandlerFuture, JobContext, JobError, Registry, RunSummary, Runner};
+pub use runner::{
+    run_until_empty, HandlerFuture, JobContext, JobError, Registry, RunSummary, Runner,
+};
 
 /// The registry of every job kind Fireline knows.
 pub fn registry() -> Registry {

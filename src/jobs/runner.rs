@@ -148,7 +148,10 @@ impl Runner {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
-        tracing::info!(in_flight = running.len(), "job runner stopping; finishing running jobs");
+        tracing::info!(
+            in_flight = running.len(),
+            "job runner stopping; finishing running jobs"
+        );
         while running.join_next().await.is_some() {}
         tracing::info!("job runner stopped");
     }
@@ -194,7 +197,10 @@ async fn execute(ctx: &JobContext, registry: &Registry, job: JobRow) -> Outcome 
     let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
     let _enter = span.enter();
     let result = match registry.handlers.get(job.kind.as_str()) {
-        None => Err(JobError::Permanent(format!("no handler for job kind {:?}", job.kind))),
+        None => Err(JobError::Permanent(format!(
+            "no handler for job kind {:?}",
+            job.kind
+        ))),
         Some(handler) => {
             // A separate task, so a panic in the handler is caught and recorded.
             let task = tokio::spawn(handler(ctx.clone(), job.payload.clone()));
@@ -233,7 +239,10 @@ async fn execute(ctx: &JobContext, registry: &Registry, job: JobRow) -> Outcome 
                 tracing::error!(error = %err, "job failed for good");
                 Outcome::Dead
             };
-            (outcome, queue::fail(&ctx.pool, job.id, &err.to_string(), retry_at).await)
+            (
+                outcome,
+                queue::fail(&ctx.pool, job.id, &err.to_string(), retry_at).await,
+            )
         }
     };
     if let Err(err) = stored {
@@ -246,7 +255,7 @@ async fn execute(ctx: &JobContext, registry: &Registry, job: JobRow) -> Outcome 
 /// Exponential backoff with "equal jitter": half fixed, half random.
 pub fn backoff(attempts: i32) -> StdDuration {
     let exp = attempts.clamp(0, 20) as u32;
-    let base = 2u64.saturating_pow(exp).min(MAX_BACKOFF_SECS).max(1);
+    let base = 2u64.saturating_pow(exp).clamp(1, MAX_BACKOFF_SECS);
     let half = base as f64 / 2.0;
     let jitter = rand::thread_rng().gen_range(0.0..=half);
     StdDuration::from_secs_f64(half + jitter)

@@ -27,7 +27,9 @@ async fn signing_in_opens_the_dashboard_and_signing_out_ends_the_session() {
     assert!(!browser.cookies.contains_key("fireline_session"));
 
     // The old cookie no longer works, even if someone kept it.
-    browser.cookies.insert("fireline_session".into(), old_cookie);
+    browser
+        .cookies
+        .insert("fireline_session".into(), old_cookie);
     let after = browser.get("/admin").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
     assert_eq!(after.location(), "/login?next=%2Fadmin");
@@ -44,13 +46,19 @@ async fn a_wrong_password_is_refused_with_a_message_and_no_session() {
         response.select("[role=alert]"),
         ["That email and password do not match an account."]
     );
-    assert_eq!(response.attr("#email", "value").as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        response.attr("#email", "value").as_deref(),
+        Some("ada@example.com")
+    );
     assert!(!browser.cookies.contains_key("fireline_session"));
 
     // An unknown account gets the very same answer.
     let unknown = browser.sign_in("nobody@example.com", PASSWORD).await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(unknown.select("[role=alert]"), response.select("[role=alert]"));
+    assert_eq!(
+        unknown.select("[role=alert]"),
+        response.select("[role=alert]")
+    );
 }
 
 #[tokio::test]
@@ -73,14 +81,20 @@ async fn five_failures_lock_the_account_and_say_when_to_try_again() {
 
     // Another account is not affected.
     app.user("grace@example.com", Role::Admin).await;
-    assert_eq!(other.sign_in("grace@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        other.sign_in("grace@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 
     // Once the window has passed, the account can sign in again.
     sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '16 minutes'")
         .execute(app.pool())
         .await
         .unwrap();
-    assert_eq!(browser.sign_in("ada@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -90,7 +104,9 @@ async fn one_address_failing_across_many_accounts_is_locked_out() {
     let mut attacker = app.browser();
     attacker.ip = "10.6.6.6".into();
     for i in 0..20 {
-        let r = attacker.sign_in(&format!("user{i}@example.com"), "guess").await;
+        let r = attacker
+            .sign_in(&format!("user{i}@example.com"), "guess")
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     let locked = attacker.sign_in("ada@example.com", PASSWORD).await;
@@ -99,7 +115,10 @@ async fn one_address_failing_across_many_accounts_is_locked_out() {
     // The account's owner, elsewhere, still gets in.
     let mut owner = app.browser();
     owner.ip = "10.1.1.1".into();
-    assert_eq!(owner.sign_in("ada@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -110,16 +129,26 @@ async fn forms_without_the_right_csrf_token_are_refused() {
     browser.get("/login").await;
 
     let missing = browser
-        .post_raw("/login", &[("email", "ada@example.com"), ("password", PASSWORD)])
+        .post_raw(
+            "/login",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
-    assert!(missing.select("main").join(" ").contains("CSRF check failed"));
+    assert!(missing
+        .select("main")
+        .join(" ")
+        .contains("CSRF check failed"));
     assert!(missing.header("content-type").starts_with("text/html"));
 
     let forged = browser
         .post_raw(
             "/login",
-            &[("csrf_token", "forged"), ("email", "ada@example.com"), ("password", PASSWORD)],
+            &[
+                ("csrf_token", "forged"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -127,9 +156,15 @@ async fn forms_without_the_right_csrf_token_are_refused() {
 
     // Signed in, a state-changing form needs the session's token, not the old one.
     let anon_token = browser.cookies["fireline_csrf"].clone();
-    assert_eq!(browser.sign_in("ada@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let stale = browser
-        .post_raw("/admin/tokens", &[("csrf_token", &anon_token), ("name", "ci")])
+        .post_raw(
+            "/admin/tokens",
+            &[("csrf_token", &anon_token), ("name", "ci")],
+        )
         .await;
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens")
@@ -164,7 +199,9 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_behind_https()
         .find(|c| c.starts_with("fireline_session="))
         .expect("a session cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
-    assert!(response.header("strict-transport-security").contains("max-age"));
+    assert!(response
+        .header("strict-transport-security")
+        .contains("max-age"));
 }
 
 #[tokio::test]
@@ -178,7 +215,9 @@ async fn every_sign_in_gets_a_new_session_id_and_a_planted_one_is_never_used() {
     // Session fixation: a cookie set before sign-in is replaced, not adopted.
     let mut second = app.browser();
     second.get("/login").await;
-    second.cookies.insert("fireline_session".into(), "planted-by-attacker".into());
+    second
+        .cookies
+        .insert("fireline_session".into(), "planted-by-attacker".into());
     let response = second.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     let second_id = second.cookies["fireline_session"].clone();
@@ -191,7 +230,9 @@ async fn every_sign_in_gets_a_new_session_id_and_a_planted_one_is_never_used() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 2);
-    assert!(stored.iter().all(|h| h.len() == 32 && h != first_id.as_bytes()));
+    assert!(stored
+        .iter()
+        .all(|h| h.len() == 32 && h != first_id.as_bytes()));
 }
 
 #[tokio::test]
@@ -215,24 +256,45 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     assert_eq!(ada.get("/admin").await.status, StatusCode::OK);
 
-    let ada_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let ada_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
     let r = admin
-        .submit("/admin/users", &format!("/admin/users/{ada_id}/disable"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{ada_id}/disable"),
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
-    assert_eq!(ada.get("/admin").await.status, StatusCode::SEE_OTHER, "session ended");
+    assert_eq!(
+        ada.get("/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "session ended"
+    );
     let mut again = app.browser();
     let refused = again.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(refused.select("[role=alert]").join(" ").contains("disabled"));
+    assert!(refused
+        .select("[role=alert]")
+        .join(" ")
+        .contains("disabled"));
 
-    let r = admin.submit("/admin/users", &format!("/admin/users/{ada_id}/enable"), &[]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{ada_id}/enable"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(again.sign_in("ada@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        again.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -246,7 +308,11 @@ async fn after_sign_in_you_return_where_you_were_but_never_to_another_site() {
         .submit(
             "/login?next=%2Fadmin%2Ftokens",
             "/login",
-            &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/admin/tokens")],
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "/admin/tokens"),
+            ],
         )
         .await;
     assert_eq!(r.location(), "/admin/tokens");
@@ -256,7 +322,11 @@ async fn after_sign_in_you_return_where_you_were_but_never_to_another_site() {
         .submit(
             "/login",
             "/login",
-            &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "//evil.example/")],
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
         )
         .await;
     assert_eq!(r.location(), "/admin");

@@ -3,7 +3,12 @@
 mod support;
 
 mod auth;
+mod cli;
+mod database;
 mod errors;
+mod jobs;
+mod ops;
 mod roles;
+mod server;
 mod setup;
 mod tokens;

@@ -8,27 +8,45 @@ use crate::support::TestApp;
 #[tokio::test]
 async fn viewers_and_responders_see_users_but_cannot_change_them() {
     let app = TestApp::new().await;
-    for (email, role) in [("viewer@example.com", Role::Viewer), ("resp@example.com", Role::Responder)] {
+    for (email, role) in [
+        ("viewer@example.com", Role::Viewer),
+        ("resp@example.com", Role::Responder),
+    ] {
         let mut browser = app.signed_in(email, role).await;
         let page = browser.get("/admin/users").await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.select("form[action='/admin/users']").is_empty(), "no add form for {role}");
-        assert!(page.select("tbody form").is_empty(), "no row actions for {role}");
+        assert!(
+            page.select("form[action='/admin/users']").is_empty(),
+            "no add form for {role}"
+        );
+        assert!(
+            page.select("tbody form").is_empty(),
+            "no row actions for {role}"
+        );
         // Forging the form anyway is refused.
         let csrf = page.attr("input[name=csrf_token]", "value").unwrap();
         let r = browser
             .post_raw(
                 "/admin/users",
-                &[("csrf_token", &csrf), ("email", "new@example.com"), ("name", "New"), ("role", "admin")],
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", "new@example.com"),
+                    ("name", "New"),
+                    ("role", "admin"),
+                ],
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
-        assert!(r.select("main").join(" ").contains("Your role does not allow this."));
+        assert!(r
+            .select("main")
+            .join(" ")
+            .contains("Your role does not allow this."));
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
     assert_eq!(count, 0);
 }
 
@@ -40,26 +58,48 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
         .submit(
             "/admin/users",
             "/admin/users",
-            &[("email", "Grace@Example.com"), ("name", "Grace Hopper"), ("role", "responder"), ("password", "")],
+            &[
+                ("email", "Grace@Example.com"),
+                ("name", "Grace Hopper"),
+                ("role", "responder"),
+                ("password", ""),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let password = r.select("#shown-password").pop().expect("generated password shown");
+    let password = r
+        .select("#shown-password")
+        .pop()
+        .expect("generated password shown");
     let mut grace = app.browser();
-    assert_eq!(grace.sign_in("grace@example.com", &password).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        grace.sign_in("grace@example.com", &password).await.status,
+        StatusCode::SEE_OTHER
+    );
     let page = admin.get("/admin/users").await;
     assert!(page.select("#shown-password").is_empty());
-    assert!(page.select("tbody td").contains(&"grace@example.com".to_owned()));
+    assert!(page
+        .select("tbody td")
+        .contains(&"grace@example.com".to_owned()));
 }
 
 #[tokio::test]
 async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_admin() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
-    let root_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(app.pool()).await.unwrap();
+    let root_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
     let grace = app.user("grace@example.com", Role::Viewer).await;
 
-    let r = admin.submit("/admin/users", &format!("/admin/users/{}/role", grace.id), &[("role", "responder")]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/role", grace.id),
+            &[("role", "responder")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let role: Role = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
         .bind(grace.id)
@@ -68,20 +108,47 @@ async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_
         .unwrap();
     assert_eq!(role, Role::Responder);
 
-    let r = admin.submit("/admin/users", &format!("/admin/users/{}/role", grace.id), &[("role", "emperor")]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/role", grace.id),
+            &[("role", "emperor")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let r = admin.submit("/admin/users", &format!("/admin/users/{root_id}/role"), &[("role", "viewer")]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{root_id}/role"),
+            &[("role", "viewer")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.select("main").join(" ").contains("last enabled admin"));
-    let r = admin.submit("/admin/users", &format!("/admin/users/{root_id}/disable"), &[]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{root_id}/disable"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
-    let r = admin.submit("/admin/users", &format!("/admin/users/{}/password", grace.id), &[]).await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/password", grace.id),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let password = r.select("#shown-password").pop().unwrap();
     let mut g = app.browser();
-    assert_eq!(g.sign_in("grace@example.com", &password).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        g.sign_in("grace@example.com", &password).await.status,
+        StatusCode::SEE_OTHER
+    );
 
     let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
         .fetch_all(app.pool())
@@ -96,25 +163,46 @@ async fn only_admin_tokens_create_users_through_the_api() {
     let viewer = app.user("viewer@example.com", Role::Viewer).await;
     let admin = app.user("root@example.com", Role::Admin).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, viewer_token) = fireline::db::tokens::create(&mut conn, viewer.id, "v").await.unwrap();
-    let (_, admin_token) = fireline::db::tokens::create(&mut conn, admin.id, "a").await.unwrap();
+    let (_, viewer_token) = fireline::db::tokens::create(&mut conn, viewer.id, "v")
+        .await
+        .unwrap();
+    let (_, admin_token) = fireline::db::tokens::create(&mut conn, admin.id, "a")
+        .await
+        .unwrap();
     let body = r#"{"email": "grace@example.com", "name": "Grace", "role": "responder"}"#;
 
-    let r = app.api(Method::POST, "/api/v1/users", &viewer_token, Some(body)).await;
+    let r = app
+        .api(Method::POST, "/api/v1/users", &viewer_token, Some(body))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.json()["detail"].as_str().unwrap().contains("needs the admin role"));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("needs the admin role"));
 
-    let r = app.api(Method::POST, "/api/v1/users", &admin_token, Some(body)).await;
+    let r = app
+        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let created = r.json();
-    assert_eq!(r.location(), format!("/api/v1/users/{}", created["id"].as_str().unwrap()));
+    assert_eq!(
+        r.location(),
+        format!("/api/v1/users/{}", created["id"].as_str().unwrap())
+    );
     assert!(created["password"].as_str().unwrap().len() >= 24);
-    let fetched = app.api(Method::GET, r.location(), &viewer_token, None).await;
+    let fetched = app
+        .api(Method::GET, r.location(), &viewer_token, None)
+        .await;
     assert_eq!(fetched.json()["email"], "grace@example.com");
 
-    let again = app.api(Method::POST, "/api/v1/users", &admin_token, Some(body)).await;
+    let again = app
+        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
+        .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(again.json()["errors"]["email"], "An account with this email already exists.");
+    assert_eq!(
+        again.json()["errors"]["email"],
+        "An account with this email already exists."
+    );
 }
 
 #[tokio::test]
@@ -125,22 +213,54 @@ async fn the_user_list_pages_with_a_cursor() {
         app.user(&format!("a{i}@example.com"), Role::Viewer).await;
     }
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, token) = fireline::db::tokens::create(&mut conn, admin.id, "a").await.unwrap();
+    let (_, token) = fireline::db::tokens::create(&mut conn, admin.id, "a")
+        .await
+        .unwrap();
 
-    let first = app.api(Method::GET, "/api/v1/users?limit=3", &token, None).await.json();
-    let emails: Vec<&str> = first["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
-    assert_eq!(emails, ["a0@example.com", "a1@example.com", "a2@example.com"]);
+    let first = app
+        .api(Method::GET, "/api/v1/users?limit=3", &token, None)
+        .await
+        .json();
+    let emails: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["a0@example.com", "a1@example.com", "a2@example.com"]
+    );
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app.api(Method::GET, &format!("/api/v1/users?limit=3&cursor={cursor}"), &token, None).await.json();
-    let emails: Vec<&str> = second["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let second = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/users?limit=3&cursor={cursor}"),
+            &token,
+            None,
+        )
+        .await
+        .json();
+    let emails: Vec<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, ["a3@example.com", "a4@example.com"]);
     assert!(second["next_cursor"].is_null());
 
-    let bad = app.api(Method::GET, "/api/v1/users?limit=500", &token, None).await;
+    let bad = app
+        .api(Method::GET, "/api/v1/users?limit=500", &token, None)
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.json()["errors"]["limit"].is_string());
-    let bad = app.api(Method::GET, "/api/v1/users?limit=ten", &token, None).await;
+    let bad = app
+        .api(Method::GET, "/api/v1/users?limit=ten", &token, None)
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad = app.api(Method::GET, "/api/v1/users?cursor=%%%", &token, None).await;
+    let bad = app
+        .api(Method::GET, "/api/v1/users?cursor=%%%", &token, None)
+        .await;
     assert!(bad.status.is_client_error());
 }

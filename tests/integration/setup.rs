@@ -8,7 +8,9 @@ use crate::support::TestApp;
 
 async fn setup_link(app: &TestApp) -> String {
     let token = random_token("");
-    fireline::db::setup_tokens::insert(app.pool(), &hash_token(&token)).await.unwrap();
+    fireline::db::setup_tokens::insert(app.pool(), &hash_token(&token))
+        .await
+        .unwrap();
     format!("/setup?token={token}")
 }
 
@@ -38,7 +40,10 @@ async fn the_setup_link_creates_the_first_admin_once() {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     assert_eq!(created.location(), "/login");
     let login = browser.get("/login").await;
-    assert_eq!(login.select("[role=status]"), ["Your admin account is ready. Sign in with it."]);
+    assert_eq!(
+        login.select("[role=status]"),
+        ["Your admin account is ready. Sign in with it."]
+    );
 
     let role: Role = sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@example.com'")
         .fetch_one(app.pool())
@@ -46,7 +51,10 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .unwrap();
     assert_eq!(role, Role::Admin);
     assert_eq!(
-        browser.sign_in("ada@example.com", "analytical engine 1843").await.status,
+        browser
+            .sign_in("ada@example.com", "analytical engine 1843")
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
 
@@ -62,7 +70,10 @@ async fn a_made_up_setup_token_shows_nothing_to_use() {
     let app = TestApp::new().await;
     setup_link(&app).await;
     let mut browser = app.browser();
-    assert_eq!(browser.get("/setup?token=guess").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        browser.get("/setup?token=guess").await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(browser.get("/setup").await.status, StatusCode::NOT_FOUND);
 }
 
@@ -90,7 +101,10 @@ async fn the_setup_link_stops_working_once_an_admin_exists() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(app.pool()).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
@@ -115,9 +129,18 @@ async fn the_setup_form_explains_what_is_wrong_with_each_field() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.select("#name-error"), ["Enter a name."]);
-    assert_eq!(r.select("#email-error"), ["\"not-an-email\" is not an email address."]);
-    assert_eq!(r.select("#password-error"), ["A password needs at least 12 characters."]);
-    assert_eq!(r.select("#password_confirm-error"), ["The two passwords differ."]);
+    assert_eq!(
+        r.select("#email-error"),
+        ["\"not-an-email\" is not an email address."]
+    );
+    assert_eq!(
+        r.select("#password-error"),
+        ["A password needs at least 12 characters."]
+    );
+    assert_eq!(
+        r.select("#password_confirm-error"),
+        ["The two passwords differ."]
+    );
     assert_eq!(r.attr("#email", "value").as_deref(), Some("not-an-email"));
     // The link still works after a failed attempt.
     assert_eq!(browser.get(&link).await.status, StatusCode::OK);

@@ -47,19 +47,33 @@ async fn admin_conn() -> PgConnection {
 }
 
 async fn ensure_template(conn: &mut PgConnection, template: &str) {
-    sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await.unwrap();
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(template)
-        .fetch_one(&mut *conn)
+    sqlx::query("SELECT pg_advisory_lock(727274)")
+        .execute(&mut *conn)
         .await
         .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(template)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     if !exists {
-        sqlx::query(&format!("CREATE DATABASE {template}")).execute(&mut *conn).await.unwrap();
-        let pool = PgPoolOptions::new().max_connections(1).connect(&url_for(template)).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {template}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url_for(template))
+            .await
+            .unwrap();
         fireline::db::migrate(&pool).await.unwrap();
         pool.close().await;
     }
-    sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(727274)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
 }
 
 /// A database of its own for one test, dropped when the test ends.
@@ -108,7 +122,10 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside async; a thread with its own runtime removes the database.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&url_for("postgres")).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -124,7 +141,6 @@ impl Drop for TestDb {
 /// The real router on a fresh database.
 pub struct TestApp {
     pub db: TestDb,
-    pub state: AppState,
     pub router: Router,
 }
 
@@ -138,8 +154,8 @@ impl TestApp {
     pub async fn with_settings(settings: Settings) -> Self {
         let db = TestDb::new().await;
         let state = AppState::new(db.pool.clone(), settings);
-        let router = build_router(state.clone());
-        TestApp { db, state, router }
+        let router = build_router(state);
+        TestApp { db, router }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -153,7 +169,7 @@ impl TestApp {
             self.pool(),
             fireline::db::users::NewUser {
                 email,
-                name: &email.split('@').next().unwrap().to_owned(),
+                name: email.split('@').next().unwrap(),
                 role,
                 password_hash: &hash.0,
             },
@@ -169,11 +185,23 @@ impl TestApp {
 
     /// A bare request from `ip` (for the API and pages without cookies).
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(request(Method::GET, path, "10.0.0.1").body(Body::empty()).unwrap()).await
+        self.send(
+            request(Method::GET, path, "10.0.0.1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
-    pub async fn api(&self, method: Method, path: &str, token: &str, json: Option<&str>) -> TestResponse {
-        let mut req = request(method, path, "10.0.0.1").header(header::AUTHORIZATION, format!("Bearer {token}"));
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        json: Option<&str>,
+    ) -> TestResponse {
+        let mut req = request(method, path, "10.0.0.1")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
         let body = match json {
             Some(json) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
@@ -197,7 +225,12 @@ impl TestApp {
         self.user(email, role).await;
         let mut browser = self.browser();
         let response = browser.sign_in(email, PASSWORD).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER, "sign-in failed: {}", response.text);
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {}",
+            response.text
+        );
         browser
     }
 }
@@ -240,7 +273,13 @@ impl TestResponse {
         let selector = Selector::parse(css).unwrap();
         self.html()
             .select(&selector)
-            .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|e| {
+                e.text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect()
     }
 
@@ -255,7 +294,10 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     pub fn location(&self) -> &str {
@@ -280,7 +322,11 @@ pub struct Browser<'a> {
 
 impl Browser<'_> {
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn remember(&mut self, response: &TestResponse) {
@@ -322,7 +368,12 @@ impl Browser<'_> {
     }
 
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.
-    pub async fn submit(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+    pub async fn submit(
+        &mut self,
+        page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
         let form_page = self.get(page).await;
         let token = form_page
             .attr("input[name=csrf_token]", "value")
@@ -333,6 +384,11 @@ impl Browser<'_> {
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {
-        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 }

@@ -9,18 +9,33 @@ use crate::support::TestApp;
 async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Responder).await;
-    let created = browser.submit("/admin/tokens", "/admin/tokens", &[("name", "deploy pipeline")]).await;
+    let created = browser
+        .submit(
+            "/admin/tokens",
+            "/admin/tokens",
+            &[("name", "deploy pipeline")],
+        )
+        .await;
     assert_eq!(created.status, StatusCode::OK);
-    let token = created.select("#new-token").pop().expect("the new token is shown");
+    let token = created
+        .select("#new-token")
+        .pop()
+        .expect("the new token is shown");
     assert!(token.starts_with("fl_"), "{token}");
-    assert!(created.attr("button[data-copy=new-token]", "type").is_some(), "a copy button");
+    assert!(
+        created
+            .attr("button[data-copy=new-token]", "type")
+            .is_some(),
+        "a copy button"
+    );
 
     // Stored hashed: the token itself is nowhere in the database.
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE token_hash = sha256($1::bytea)")
-        .bind(token.as_bytes())
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE token_hash = sha256($1::bytea)")
+            .bind(token.as_bytes())
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
     assert_eq!(stored, 1);
 
     let me = app.api(Method::GET, "/api/v1/me", &token, None).await;
@@ -36,8 +51,13 @@ async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     assert!(row.contains("deploy pipeline"), "{row}");
     assert!(!row.contains("never"), "last used is shown: {row}");
 
-    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens").fetch_one(app.pool()).await.unwrap();
-    let revoked = browser.submit("/admin/tokens", &format!("/admin/tokens/{id}/revoke"), &[]).await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let revoked = browser
+        .submit("/admin/tokens", &format!("/admin/tokens/{id}/revoke"), &[])
+        .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let me = app.api(Method::GET, "/api/v1/me", &token, None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
@@ -50,11 +70,22 @@ async fn a_disabled_users_tokens_stop_working_at_once() {
     let app = TestApp::new().await;
     let user = app.user("ada@example.com", Role::Admin).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "ci").await.unwrap();
-    assert_eq!(app.api(Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::OK);
-    fireline::db::users::set_disabled(&mut conn, user.id, true).await.unwrap();
+    let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "ci")
+        .await
+        .unwrap();
     assert_eq!(
-        app.api(Method::GET, "/api/v1/me", &token, None).await.status,
+        app.api(Method::GET, "/api/v1/me", &token, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    fireline::db::users::set_disabled(&mut conn, user.id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.api(Method::GET, "/api/v1/me", &token, None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -67,7 +98,10 @@ async fn api_requests_without_a_usable_token_get_a_clear_problem() {
     assert_eq!(missing.header("www-authenticate"), "Bearer");
     let problem = missing.json();
     assert_eq!(problem["status"], 401);
-    assert!(problem["detail"].as_str().unwrap().contains("Authorization: Bearer"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
     assert!(problem["request_id"].is_string());
 
     let unknown = app.api(Method::GET, "/api/v1/me", "fl_made_up", None).await;
@@ -79,7 +113,10 @@ async fn api_requests_without_a_usable_token_get_a_clear_problem() {
         .unwrap();
     let basic = app.send(req).await;
     assert_eq!(basic.status, StatusCode::BAD_REQUEST);
-    assert!(basic.json()["detail"].as_str().unwrap().contains("Bearer <token>"));
+    assert!(basic.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Bearer <token>"));
 }
 
 #[tokio::test]
@@ -87,22 +124,50 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
     let app = TestApp::new().await;
     let grace = app.user("grace@example.com", Role::Responder).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    let (grace_token_id, grace_token) = fireline::db::tokens::create(&mut conn, grace.id, "grace's").await.unwrap();
+    let (grace_token_id, grace_token) =
+        fireline::db::tokens::create(&mut conn, grace.id, "grace's")
+            .await
+            .unwrap();
 
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     let page = ada.get("/admin/tokens").await;
-    assert!(page.select("tbody td").iter().all(|t| t != "grace's"), "responders see only their own");
-    let r = ada.submit("/admin/tokens", &format!("/admin/tokens/{grace_token_id}/revoke"), &[]).await;
+    assert!(
+        page.select("tbody td").iter().all(|t| t != "grace's"),
+        "responders see only their own"
+    );
+    let r = ada
+        .submit(
+            "/admin/tokens",
+            &format!("/admin/tokens/{grace_token_id}/revoke"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.api(Method::GET, "/api/v1/me", &grace_token, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.api(Method::GET, "/api/v1/me", &grace_token, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
     let page = admin.get("/admin/tokens").await;
-    assert!(page.select("tbody td").iter().any(|t| t == "grace's"), "admins see all tokens");
-    let r = admin.submit("/admin/tokens", &format!("/admin/tokens/{grace_token_id}/revoke"), &[]).await;
+    assert!(
+        page.select("tbody td").iter().any(|t| t == "grace's"),
+        "admins see all tokens"
+    );
+    let r = admin
+        .submit(
+            "/admin/tokens",
+            &format!("/admin/tokens/{grace_token_id}/revoke"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        app.api(Method::GET, "/api/v1/me", &grace_token, None).await.status,
+        app.api(Method::GET, "/api/v1/me", &grace_token, None)
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -111,7 +176,12 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
 async fn a_token_needs_a_name() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Viewer).await;
-    let r = browser.submit("/admin/tokens", "/admin/tokens", &[("name", "  ")]).await;
+    let r = browser
+        .submit("/admin/tokens", "/admin/tokens", &[("name", "  ")])
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.select("#token-name-error").join("").contains("Give the token a name"));
+    assert!(r
+        .select("#token-name-error")
+        .join("")
+        .contains("Give the token a name"));
 }

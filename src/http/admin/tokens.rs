@@ -145,12 +145,21 @@ pub async fn revoke_token(
     }
     let mut tx = state.pool.begin().await?;
     db::tokens::revoke(&mut *tx, id).await?;
-    db::audit::record(&mut *tx, Some(user.user.id), "token.revoked", &format!("token:{id}"), json!({}))
-        .await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "token.revoked",
+        &format!("token:{id}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,
         "/admin/tokens",
-        &format!("The token \"{}\" is revoked and stops working now.", token.name),
+        &format!(
+            "The token \"{}\" is revoked and stops working now.",
+            token.name
+        ),
     ))
 }

@@ -114,7 +114,15 @@ pub async fn list_users(
     user: CurrentUser,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let page = users_page(&state, &user, &jar, NewUserForm::default(), BTreeMap::new(), None).await?;
+    let page = users_page(
+        &state,
+        &user,
+        &jar,
+        NewUserForm::default(),
+        BTreeMap::new(),
+        None,
+    )
+    .await?;
     render_admin(&state, &page.layout, &page)
 }
 
@@ -138,19 +146,28 @@ pub async fn create_user(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut errors = BTreeMap::new();
-    let email = Email::parse(&form.email).map_err(|e| errors.insert("email".into(), e.0)).ok();
-    let name = PersonName::parse(&form.name).map_err(|e| errors.insert("name".into(), e.0)).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.insert("email".into(), e.0))
+        .ok();
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.insert("name".into(), e.0))
+        .ok();
     let role = Role::parse(&form.role);
     if role.is_none() {
         errors.insert("role".into(), "Choose admin, responder or viewer.".into());
     }
     // An empty password field means: generate one and show it once.
     let generated = form.password.is_empty();
-    let password = if generated { generate_password() } else { form.password.clone() };
+    let password = if generated {
+        generate_password()
+    } else {
+        form.password.clone()
+    };
     let password = NewPassword::parse(password)
         .map_err(|e| errors.insert("password".into(), e.0))
         .ok();
-    let (Some(email), Some(name), Some(role), Some(password)) = (email, name, role, password) else {
+    let (Some(email), Some(name), Some(role), Some(password)) = (email, name, role, password)
+    else {
         let mut form = form;
         form.password.clear();
         let page = users_page(&state, &user, &jar, form, errors, None).await?;
@@ -178,8 +195,10 @@ pub async fn create_user(
         Err(err) if db::violated_constraint(&err) == Some("users_email_key") => {
             let mut form = form;
             form.password.clear();
-            let errors =
-                BTreeMap::from([("email".into(), "An account with this email already exists.".into())]);
+            let errors = BTreeMap::from([(
+                "email".into(),
+                "An account with this email already exists.".into(),
+            )]);
             let page = users_page(&state, &user, &jar, form, errors, None).await?;
             let mut response = render_admin(&state, &page.layout, &page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -269,13 +288,22 @@ pub async fn disable_user(
         keep_an_admin(&mut tx, id).await?;
     }
     db::users::set_disabled(&mut tx, id, true).await?;
-    db::audit::record(&mut *tx, Some(user.user.id), "user.disabled", &format!("user:{id}"), json!({}))
-        .await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "user.disabled",
+        &format!("user:{id}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,
         "/admin/users",
-        &format!("{} is disabled: signed out everywhere, tokens stopped.", target.name),
+        &format!(
+            "{} is disabled: signed out everywhere, tokens stopped.",
+            target.name
+        ),
     ))
 }
 
@@ -289,8 +317,14 @@ pub async fn enable_user(
     let mut tx = state.pool.begin().await?;
     let target = load(&mut tx, id).await?;
     db::users::set_disabled(&mut tx, id, false).await?;
-    db::audit::record(&mut *tx, Some(user.user.id), "user.enabled", &format!("user:{id}"), json!({}))
-        .await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "user.enabled",
+        &format!("user:{id}"),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,

@@ -45,7 +45,11 @@ pub async fn show_login(
         return Ok(Redirect::to(&next).into_response());
     }
     let notice = take_flash(&jar);
-    let jar = if notice.is_some() { jar.add(removal(&state, FLASH_COOKIE)) } else { jar };
+    let jar = if notice.is_some() {
+        jar.add(removal(&state, FLASH_COOKIE))
+    } else {
+        jar
+    };
     let (jar, csrf_token) = anon_csrf(&state, jar);
     let page = LoginPage {
         page_name: state.settings.page_name.clone(),
@@ -76,20 +80,23 @@ pub async fn sign_in(
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
     let email_key = form.email.trim().to_lowercase();
-    let refuse = |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
-        let (jar, csrf_token) = anon_csrf(&state, jar);
-        let page = LoginPage {
-            page_name: state.settings.page_name.clone(),
-            csrf_token,
-            email: form.email.trim().to_owned(),
-            next: next.clone(),
-            notice: None,
-            error: Some(message),
+    let refuse =
+        |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
+            let (jar, csrf_token) = anon_csrf(&state, jar);
+            let page = LoginPage {
+                page_name: state.settings.page_name.clone(),
+                csrf_token,
+                email: form.email.trim().to_owned(),
+                next: next.clone(),
+                notice: None,
+                error: Some(message),
+            };
+            Ok((jar, render_status(status, &page)?).into_response())
         };
-        Ok((jar, render_status(status, &page)?).into_response())
-    };
 
-    if let Some(until) = db::login_attempts::locked_until(&state.pool, &email_key, &client_ip).await? {
+    if let Some(until) =
+        db::login_attempts::locked_until(&state.pool, &email_key, &client_ip).await?
+    {
         return refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until), jar);
     }
     let Ok(email) = Email::parse(&form.email) else {
@@ -132,7 +139,9 @@ pub async fn sign_in(
 
     // A fresh session id at every sign-in; the old session, if any, ends.
     let token = random_token("");
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     let mut tx = state.pool.begin().await?;
     if let Some(old) = jar.get(SESSION_COOKIE) {
         db::sessions::delete(&mut *tx, &hash_token(old.value())).await?;

@@ -102,15 +102,23 @@ pub async fn create_admin(
         return invalid_link(&state);
     }
     let mut errors = BTreeMap::new();
-    let email = Email::parse(&form.email).map_err(|e| errors.insert("email".into(), e.0)).ok();
-    let name = PersonName::parse(&form.name).map_err(|e| errors.insert("name".into(), e.0)).ok();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.insert("email".into(), e.0))
+        .ok();
+    let name = PersonName::parse(&form.name)
+        .map_err(|e| errors.insert("name".into(), e.0))
+        .ok();
     let password = NewPassword::parse(form.password.clone())
         .map_err(|e| errors.insert("password".into(), e.0))
         .ok();
     if form.password != form.password_confirm {
-        errors.insert("password_confirm".into(), "The two passwords differ.".into());
+        errors.insert(
+            "password_confirm".into(),
+            "The two passwords differ.".into(),
+        );
     }
-    let (Some(email), Some(name), Some(password), true) = (email, name, password, errors.is_empty())
+    let (Some(email), Some(name), Some(password), true) =
+        (email, name, password, errors.is_empty())
     else {
         let (jar, csrf_token) = anon_csrf(&state, jar);
         let page = SetupPage {
@@ -143,7 +151,9 @@ pub async fn create_admin(
     )
     .await
     .map_err(|err| match db::violated_constraint(&err) {
-        Some("users_email_key") => AppError::field("email", "An account with this email already exists."),
+        Some("users_email_key") => {
+            AppError::field("email", "An account with this email already exists.")
+        }
         _ => err.into(),
     })?;
     db::audit::record(

@@ -16,6 +16,9 @@ use crate::http::extract::{ApiUser, Json};
          content_type = "application/problem+json"),
     )
 )]
-pub async fn get_me(State(_state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<UserJson>, AppError> {
+pub async fn get_me(
+    State(_state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<UserJson>, AppError> {
     Ok(Json(UserJson::from(user)))
 }

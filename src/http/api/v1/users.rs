@@ -1,9 +1,9 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::Deserialize;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{ListQuery, Page};
 use crate::app::AppState;
-use crate::db::{self, users::UserRow};
 use crate::auth::{generate_password, hash_password};
+use crate::db::{self, users::UserRow};
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
 use crate::http::extract::{ApiUser, Json, Path, Query};
@@ -76,7 +76,8 @@ pub async fn list_users(
     let mut rows = db::users::page_by_email(&state.pool, after.as_deref(), limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes()))
+        rows.last()
+            .map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes()))
     } else {
         None
     };
@@ -129,8 +130,12 @@ pub async fn create_user(
 ) -> Result<Response, AppError> {
     caller.require(Role::Admin)?;
     let mut errors = std::collections::BTreeMap::new();
-    let email = Email::parse(&body.email).map_err(|e| errors.insert("email".to_owned(), e.0)).ok();
-    let name = PersonName::parse(&body.name).map_err(|e| errors.insert("name".to_owned(), e.0)).ok();
+    let email = Email::parse(&body.email)
+        .map_err(|e| errors.insert("email".to_owned(), e.0))
+        .ok();
+    let name = PersonName::parse(&body.name)
+        .map_err(|e| errors.insert("name".to_owned(), e.0))
+        .ok();
     let generated = body.password.is_none();
     let password = NewPassword::parse(body.password.unwrap_or_else(generate_password))
         .map_err(|e| errors.insert("password".to_owned(), e.0))
@@ -157,7 +162,9 @@ pub async fn create_user(
     )
     .await
     .map_err(|err| match db::violated_constraint(&err) {
-        Some("users_email_key") => AppError::field("email", "An account with this email already exists."),
+        Some("users_email_key") => {
+            AppError::field("email", "An account with this email already exists.")
+        }
         _ => err.into(),
     })?;
     db::audit::record(
@@ -174,7 +181,12 @@ pub async fn create_user(
         user: UserJson::from(user),
         password: generated.then_some(plain),
     };
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// One user.

@@ -1,0 +1,353 @@
+//! The `fireline` binary: help, users, tokens, and serving with a setup link.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::support::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fireline");
+
+fn fireline(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env("FIRELINE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_is_there_at_every_level() {
+    for (args, expected) in [
+        (vec!["--help"], "serve"),
+        (vec!["serve", "--help"], "FIRELINE_BIND"),
+        (vec!["user", "--help"], "set-password"),
+        (vec!["user", "create", "--help"], "--generate-password"),
+        (vec!["token", "create", "--help"], "--email"),
+        (vec!["migrate", "--help"], "DATABASE_URL"),
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            stdout(&out).contains(expected),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_and_tokens_are_managed_from_the_command_line() {
+    let db = TestDb::new().await;
+    let out = fireline(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing but what was asked for on stdout");
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(fireline::auth::verify_password(
+        "correct horse battery staple",
+        &hash
+    ));
+
+    let out = fireline(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ADA@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "viewer",
+        ],
+        Some("another long password\n"),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+
+    let out = fireline(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--role",
+            "viewer",
+        ],
+        Some("short\n"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("at least 12 characters"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = fireline(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "grace@example.com",
+            "--name",
+            "Grace",
+            "--role",
+            "responder",
+            "--generate-password",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let generated = stdout(&out).trim().to_owned();
+    assert!(generated.len() >= 24, "{generated}");
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'grace@example.com'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(fireline::auth::verify_password(&generated, &hash));
+
+    let out = fireline(&db, &["user", "list"], None);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains("ada@example.com") && listing.contains("responder"),
+        "{listing}"
+    );
+
+    // A token: only the token on stdout, and it works.
+    let out = fireline(
+        &db,
+        &[
+            "token",
+            "create",
+            "--email",
+            "grace@example.com",
+            "--name",
+            "ci",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert_eq!(printed.lines().count(), 1);
+    let token = printed.trim();
+    assert!(token.starts_with("fl_"));
+    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
+        .await
+        .unwrap();
+    assert_eq!(user.unwrap().email, "grace@example.com");
+
+    let out = fireline(&db, &["token", "list"], None);
+    assert!(stdout(&out).contains("ci") && !stdout(&out).contains(token));
+
+    // Disabling the user stops the token at once.
+    let out = fireline(
+        &db,
+        &["user", "disable", "--email", "grace@example.com"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
+        .await
+        .unwrap();
+    assert!(user.is_none());
+
+    // set-password from stdin.
+    let out = fireline(
+        &db,
+        &["user", "set-password", "--email", "ada@example.com"],
+        Some("a brand new passphrase\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(fireline::auth::verify_password(
+        "a brand new passphrase",
+        &hash
+    ));
+
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let out = fireline(&db, &["token", "revoke", "--id", &id.to_string()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fireline(
+        &db,
+        &["token", "revoke", "--id", &uuid::Uuid::new_v4().to_string()],
+        None,
+    );
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn serve_prints_a_setup_link_that_works_and_stops_cleanly_on_sigterm() {
+    let db = TestDb::new().await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.url())
+        .env("FIRELINE_LOG", "info")
+        .env("FIRELINE_LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let link = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("http://")
+                    .map(|rest| format!("http://{rest}"))
+            })
+    })
+    .await
+    .unwrap()
+    .expect("a setup link on stdout");
+    assert!(link.contains("/setup?token="), "{link}");
+
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Create admin account"));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut logs = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs)
+                    .unwrap();
+                return (status, logs);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("fireline did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.0.success(), "exit status {:?}", status.0);
+    // JSON logs, one object per line, and none of them holds the setup token.
+    let token = link.split("token=").nth(1).unwrap();
+    for line in status.1.lines() {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(parsed["level"].is_string());
+        assert!(!line.contains(token), "a secret reached the log: {line}");
+    }
+    assert!(status.1.contains("Fireline stopped"));
+}
+
+#[tokio::test]
+async fn commands_use_a_private_cluster_when_asked_and_keep_its_data() {
+    if fireline::db::find_postgres_binaries().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install the PostgreSQL server binaries"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(BIN)
+            .args(["--private-db", "--data-dir", data.to_str().unwrap()])
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["migrate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("private PostgreSQL cluster"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["user", "list"], None);
+    assert!(stdout(&out).contains("ada@example.com"), "{}", stderr(&out));
+    assert!(
+        !data.join("postgres/postmaster.pid").exists(),
+        "stopped after each command"
+    );
+}

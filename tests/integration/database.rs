@@ -1,0 +1,105 @@
+//! Finding, creating and migrating the database; the private cluster.
+
+use fireline::config::DatabaseArgs;
+use fireline::db::{self, DatabaseSource};
+use sqlx::{Connection, PgConnection};
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::url_for;
+
+async fn drop_database(name: &str) {
+    let mut conn = PgConnection::connect(&url_for("postgres")).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_database_is_created_and_migrated_even_by_two_processes_at_once() {
+    let name = format!("fireline_new_{}", uuid::Uuid::new_v4().simple());
+    let url = url_for(&name);
+    let (a, b) = tokio::join!(db::open(&url, 3), db::open(&url, 3));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(db::is_migrated(&a).await.unwrap());
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&b)
+            .await
+            .unwrap();
+    let embedded: Vec<i64> = db::MIGRATOR.iter().map(|m| m.version).collect();
+    assert_eq!(applied, embedded, "each migration applied exactly once");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'sessions', 'api_tokens', 'jobs')",
+    )
+    .fetch_one(&a)
+    .await
+    .unwrap();
+    assert_eq!(tables, 4);
+    a.close().await;
+    b.close().await;
+    drop_database(&name).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_database_url_fails_with_a_message_naming_it_without_its_password() {
+    let args = DatabaseArgs {
+        database_url: Some("postgres://fl:s3cret@127.0.0.1:1/fireline".into()),
+        data_dir: "unused".into(),
+        private_db: false,
+        pool_size: 2,
+    };
+    let err = match db::connect(&args).await {
+        Ok(_) => panic!("connected to nothing"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+/// With no server at the default addresses, Fireline starts a private cluster from the
+/// machine's PostgreSQL binaries, and stops it at shutdown.
+#[tokio::test]
+async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
+    if db::find_postgres_binaries().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install the PostgreSQL server binaries (initdb, pg_ctl)"
+        );
+        eprintln!("skipped: no PostgreSQL binaries on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // PostgreSQL runs as its own user when we are root; it must reach the directory.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let args = DatabaseArgs {
+        database_url: None,
+        data_dir: data_dir.clone(),
+        private_db: false,
+        pool_size: 2,
+    };
+    let nowhere = vec!["postgres://postgres@127.0.0.1:1/fireline".to_owned()];
+    let database = db::connect_with(&args, &nowhere).await.unwrap();
+    assert_eq!(database.source, DatabaseSource::Private);
+    assert!(
+        database.url.contains("host="),
+        "a Unix socket: {}",
+        database.url
+    );
+    assert!(db::is_migrated(&database.pool).await.unwrap());
+    let listen: String = sqlx::query_scalar("SHOW listen_addresses")
+        .fetch_one(&database.pool)
+        .await
+        .unwrap();
+    assert_eq!(listen, "", "no TCP port is opened");
+    let pid_file = data_dir.join("postgres").join("postmaster.pid");
+    assert!(pid_file.exists());
+    database.shutdown().await;
+    assert!(!pid_file.exists(), "the cluster was stopped");
+
+    // The next start finds the same cluster and its data.
+    let again = db::connect_with(&args, &nowhere).await.unwrap();
+    assert!(db::is_migrated(&again.pool).await.unwrap());
+    again.shutdown().await;
+}

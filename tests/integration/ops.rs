@@ -1,0 +1,174 @@
+//! Health, readiness, metrics, request ids, security headers and the OpenAPI document.
+
+use axum::http::StatusCode;
+use fireline::app::{build_router, AppState};
+use fireline::config::Settings;
+use fireline::domain::Role;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+use tower::ServiceExt;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn health_and_readiness_answer_when_all_is_well() {
+    let app = TestApp::new().await;
+    let r = app.get("/healthz").await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok\n"));
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["database"], "ok");
+    assert_eq!(r.json()["migrations"], "ok");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone_but_liveness_holds() {
+    // A pool pointing at an address where no database listens.
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/fireline")
+        .unwrap();
+    let router = build_router(AppState::new(
+        pool,
+        Settings::for_base_url("http://fireline.test"),
+    ));
+    let get = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+
+    let r = router.clone().oneshot(get("/readyz")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = http_body_util::BodyExt::collect(r.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        json["database"]
+            .as_str()
+            .unwrap()
+            .starts_with("unreachable"),
+        "{json}"
+    );
+
+    let r = router.clone().oneshot(get("/healthz")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Pages that need the database say so with a 503 rather than failing obscurely.
+    let req = axum::http::Request::get("/admin")
+        .header("cookie", "fireline_session=abc")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = router.oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_pool_and_jobs() {
+    let app = TestApp::new().await;
+    app.get("/healthz").await;
+    app.get("/api/v1/me").await;
+    fireline::jobs::enqueue(
+        app.pool(),
+        fireline::jobs::NewJob::new("test_job", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text;
+    assert!(
+        text.contains(
+            r#"fireline_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/me",status="401""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("fireline_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("fireline_db_pool_connections "), "{text}");
+    assert!(
+        text.contains(r#"fireline_jobs{state="pending"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"fireline_jobs{state="dead"} 0"#), "{text}");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = TestApp::new().await;
+    let mut browser = app.signed_in("ada@example.com", Role::Admin).await;
+    let page = browser.get("/admin/users").await;
+    assert!(uuid::Uuid::parse_str(page.header("x-request-id")).is_ok());
+    let csp = page.header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.header("x-content-type-options"), "nosniff");
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(!page.header("referrer-policy").is_empty());
+
+    let problem = app.get("/api/v1/me").await;
+    assert_eq!(problem.header("x-content-type-options"), "nosniff");
+    assert_eq!(problem.json()["request_id"], problem.header("x-request-id"));
+
+    // A request id sent by a proxy is kept.
+    let req = axum::http::Request::get("/healthz")
+        .header("x-request-id", "from-the-proxy-1")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(
+        app.send(req).await.header("x-request-id"),
+        "from-the-proxy-1"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = TestApp::new().await;
+    let r = app.get("/api/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for path in ["/api/v1/me", "/api/v1/users", "/api/v1/users/{id}"] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from {:?}",
+            paths.keys()
+        );
+    }
+    assert!(paths["/api/v1/users"]["post"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn static_files_are_served_from_the_binary() {
+    let app = TestApp::new().await;
+    let css = app.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.header("content-type").starts_with("text/css"));
+    assert!(css.text.contains("prefers-color-scheme"));
+    assert_eq!(
+        app.get("/static/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
