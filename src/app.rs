@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
+use crate::live::EventHub;
 use crate::metrics::Metrics;
 
 /// Everything handlers share. Cheap to clone.
@@ -18,11 +19,13 @@ pub struct App {
     pub pool: PgPool,
     pub settings: Settings,
     pub metrics: Metrics,
+    pub hub: EventHub,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         Self(Arc::new(App {
+            hub: EventHub::new(pool.clone()),
             pool,
             settings,
             metrics: Metrics::new(),

@@ -131,6 +131,14 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_TRUST_PROXY")]
     pub trust_proxy: bool,
 
+    /// Say "no public update for N minutes" on open sev1/sev2 incidents after this long.
+    #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV12", default_value_t = 30)]
+    pub nudge_minutes_sev12: u32,
+
+    /// The same for sev3/sev4 incidents.
+    #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV34", default_value_t = 60)]
+    pub nudge_minutes_sev34: u32,
+
     /// Do not run the background job runner in this process.
     #[arg(long, env = "FIRELINE_NO_JOBS")]
     pub no_jobs: bool,
@@ -204,6 +212,7 @@ pub struct Settings {
     pub page_name: String,
     pub session_idle: time::Duration,
     pub trust_proxy: bool,
+    pub nudges: crate::domain::Nudges,
 }
 
 impl Settings {
@@ -217,6 +226,10 @@ impl Settings {
             page_name: args.page_name.clone(),
             session_idle: time::Duration::minutes(i64::from(args.session_idle_minutes.max(1))),
             trust_proxy: args.trust_proxy,
+            nudges: crate::domain::Nudges {
+                high_minutes: i64::from(args.nudge_minutes_sev12.max(1)),
+                low_minutes: i64::from(args.nudge_minutes_sev34.max(1)),
+            },
         })
     }
 
@@ -227,6 +240,7 @@ impl Settings {
             page_name: "Fireline".to_owned(),
             session_idle: time::Duration::hours(12),
             trust_proxy: false,
+            nudges: crate::domain::Nudges::default(),
         }
     }
 

@@ -204,3 +204,35 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<crate::db::incidents::CommandError> for AppError {
+    fn from(err: crate::db::incidents::CommandError) -> Self {
+        use crate::db::incidents::CommandError;
+        match err {
+            CommandError::NotFound => {
+                AppError::NotFound("There is no such incident, workstream or task.".into())
+            }
+            CommandError::Conflict { current, .. } => AppError::Conflict {
+                message: format!(
+                    "{} was changed by someone else (it is now at version {}). Nothing was saved; \
+                     review the current values and try again.",
+                    current.reference(),
+                    current.version
+                ),
+                current: Some(serde_json::json!({
+                    "id": current.id,
+                    "number": current.number,
+                    "version": current.version,
+                    "title": current.title,
+                    "severity": current.severity,
+                    "status": current.status,
+                    "impact": current.impact,
+                    "visibility": current.visibility,
+                    "leader_id": current.leader_id,
+                })),
+            },
+            CommandError::Invalid { field, message } => AppError::field(field, message),
+            CommandError::Db(e) => e.into(),
+        }
+    }
+}

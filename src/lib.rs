@@ -11,5 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod live;
+pub mod markdown;
 pub mod metrics;
 pub mod telemetry;

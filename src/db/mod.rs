@@ -3,6 +3,8 @@
 
 pub mod audit;
 mod bootstrap;
+pub mod components;
+pub mod incidents;
 pub mod login_attempts;
 mod private_cluster;
 pub mod sessions;

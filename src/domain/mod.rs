@@ -1,8 +1,14 @@
 //! Validated domain types and enums. Nothing here knows about HTTP; the sqlx and clap
 //! derives only name how the enums are spelled in storage and on the command line.
 
+mod incident;
 mod user;
 
+pub use incident::{
+    format_duration, overdue_update_minutes, ComponentStatus, Durations, EventKind, Impact,
+    IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility, WorkstreamKind,
+    WorkstreamStatus,
+};
 pub use user::{Email, NewPassword, PersonName, Role, ValidationError};
 
 use time::OffsetDateTime;

@@ -9,6 +9,7 @@ pub mod middleware;
 mod ops;
 pub mod page;
 pub mod session;
+mod stream;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

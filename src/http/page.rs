@@ -28,13 +28,15 @@ pub struct Layout {
     pub csrf_token: String,
     pub flash: Option<String>,
     pub nav: Vec<NavItem>,
+    /// Responders and admins get the "Declare incident" button on every page.
+    pub can_respond: bool,
 }
 
 /// The areas of the admin UI, in navigation order.
 const AREAS: [(&str, Option<&str>); 9] = [
     ("Dashboard", Some("/admin")),
-    ("Incidents", None),
-    ("Components", None),
+    ("Incidents", Some("/admin/incidents")),
+    ("Components", Some("/admin/components")),
     ("Maintenance", None),
     ("Subscribers", None),
     ("Postmortems", None),
@@ -67,11 +69,8 @@ impl Layout {
             csrf_token: user.csrf_token.clone(),
             flash: take_flash(jar),
             nav,
+            can_respond: user.can(Role::Responder),
         }
-    }
-
-    pub fn can_admin(&self) -> bool {
-        self.user_role == Role::Admin.label()
     }
 }
 

@@ -4,9 +4,12 @@ mod support;
 
 mod auth;
 mod cli;
+mod components;
 mod database;
 mod errors;
+mod incidents;
 mod jobs;
+mod live;
 mod ops;
 mod roles;
 mod server;

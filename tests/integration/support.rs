@@ -392,3 +392,41 @@ impl Browser<'_> {
         .await
     }
 }
+
+impl TestApp {
+    /// A user with `role` and an API token of theirs.
+    pub async fn token(&self, email: &str, role: Role) -> (fireline::db::users::UserRow, String) {
+        let user = self.user(email, role).await;
+        let mut conn = self.pool().acquire().await.unwrap();
+        let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "test")
+            .await
+            .unwrap();
+        (user, token)
+    }
+
+    /// POST/PATCH JSON with a token; panics unless the status is `expected`.
+    pub async fn api_ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        json: serde_json::Value,
+        expected: StatusCode,
+    ) -> serde_json::Value {
+        let r = self
+            .api(method.clone(), path, token, Some(&json.to_string()))
+            .await;
+        assert_eq!(r.status, expected, "{method} {path}: {}", r.text);
+        if r.text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            r.json()
+        }
+    }
+
+    pub async fn api_get(&self, path: &str, token: &str) -> serde_json::Value {
+        let r = self.api(Method::GET, path, token, None).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.text);
+        r.json()
+    }
+}

@@ -2,7 +2,9 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
+use time::OffsetDateTime;
 
+use super::incidents::list::{item, IncidentItem};
 use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
@@ -13,21 +15,43 @@ use crate::http::page::{render_admin, Layout};
 #[template(path = "admin/dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    open: Vec<IncidentItem>,
+    root_cause_open: Vec<IncidentItem>,
+    resolved: Vec<IncidentItem>,
+    has_components: bool,
     user_count: usize,
-    token_count: usize,
 }
 
+/// Open incidents by severity, incidents whose root cause is still open, and the
+/// recently resolved ones.
 pub async fn show_dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let users = db::users::list(&state.pool).await?;
-    let tokens = db::tokens::list(&state.pool, Some(user.user.id)).await?;
+    let now = OffsetDateTime::now_utc();
+    let nudges = &state.settings.nudges;
+    let to_items = |rows: Vec<db::incidents::IncidentRow>| {
+        rows.iter()
+            .map(|i| item(i, now, nudges))
+            .collect::<Vec<_>>()
+    };
+    let open = to_items(db::incidents::open(&state.pool).await?);
+    let root_cause_open = to_items(db::incidents::root_cause_open(&state.pool).await?);
+    let resolved = to_items(db::incidents::recently_resolved(&state.pool, 7, 10).await?);
+    let has_components = !db::components::list(&state.pool).await?.is_empty();
+    let user_count = db::users::list(&state.pool)
+        .await?
+        .iter()
+        .filter(|u| !u.is_disabled())
+        .count();
     let page = DashboardPage {
         layout: Layout::new(&state, &user, &jar, "Dashboard", "Dashboard"),
-        user_count: users.iter().filter(|u| !u.is_disabled()).count(),
-        token_count: tokens.iter().filter(|t| t.revoked_at.is_none()).count(),
+        open,
+        root_cause_open,
+        resolved,
+        has_components,
+        user_count,
     };
     render_admin(&state, &page.layout, &page)
 }

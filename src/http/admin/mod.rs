@@ -1,6 +1,8 @@
 //! The signed-in admin UI under `/admin`.
 
+mod components;
 mod dashboard;
+mod incidents;
 mod tokens;
 mod users;
 
@@ -12,6 +14,35 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::show_dashboard))
+        .route(
+            "/admin/components",
+            get(components::list_components).post(components::create_component),
+        )
+        .route(
+            "/admin/components/{id}",
+            get(components::show_component).post(components::update_component),
+        )
+        .route(
+            "/admin/components/{id}/status",
+            post(components::set_status),
+        )
+        .route(
+            "/admin/components/{id}/move",
+            post(components::move_component),
+        )
+        .route(
+            "/admin/components/{id}/delete",
+            post(components::delete_component),
+        )
+        .route("/admin/component-groups", post(components::create_group))
+        .route(
+            "/admin/component-groups/{id}/move",
+            post(components::move_group),
+        )
+        .route(
+            "/admin/component-groups/{id}/delete",
+            post(components::delete_group),
+        )
         .route(
             "/admin/users",
             get(users::list_users).post(users::create_user),
@@ -25,6 +56,7 @@ pub fn router() -> Router<AppState> {
             get(tokens::list_tokens).post(tokens::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_token))
+        .merge(incidents::router())
 }
 
 pub(crate) use crate::domain::{format_utc as format_time, rfc3339};

@@ -24,6 +24,11 @@ use crate::app::AppState;
     tags(
         (name = "account", description = "The token's own user"),
         (name = "users", description = "People who use Fireline"),
+        (name = "components", description = "Components and groups shown on the status page"),
+        (name = "incidents", description = "Declare and run incidents"),
+        (name = "workstreams", description = "Recovery, root-cause and custom workstreams and their tasks"),
+        (name = "events", description = "The append-only event log"),
+        (name = "updates", description = "Public updates for the status page"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,8 @@
 //! `/api/v1`: JSON in and out, bearer tokens, problem+json errors (see shared API.md).
 
+mod components;
+mod incidents;
+mod log;
 mod me;
 mod users;
 
@@ -16,6 +19,36 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user))
+        .routes(routes!(components::list_groups, components::create_group))
+        .routes(routes!(
+            components::get_group,
+            components::patch_group,
+            components::delete_group
+        ))
+        .routes(routes!(
+            components::list_components,
+            components::create_component
+        ))
+        .routes(routes!(
+            components::get_component,
+            components::patch_component,
+            components::delete_component
+        ))
+        .routes(routes!(
+            incidents::list_incidents,
+            incidents::declare_incident
+        ))
+        .routes(routes!(incidents::get_incident, incidents::patch_incident))
+        .routes(routes!(
+            incidents::list_workstreams,
+            incidents::add_workstream
+        ))
+        .routes(routes!(incidents::patch_workstream))
+        .routes(routes!(incidents::add_task))
+        .routes(routes!(incidents::patch_task))
+        .routes(routes!(log::list_events, log::add_event))
+        .routes(routes!(log::list_updates, log::post_update))
+        .routes(routes!(log::stream_events))
 }
 
 /// An error (RFC 9457 problem details).
@@ -62,4 +95,13 @@ pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// For PATCH fields where `null` means "clear": absent → `None`, `null` → `Some(None)`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }

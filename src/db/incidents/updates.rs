@@ -1,0 +1,138 @@
+//! Public updates: what customers read on the status page.
+
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::events::{self, NewEvent};
+use super::{acknowledge_if_leader, bump, lock, CommandError};
+use crate::db::users::UserRow;
+use crate::domain::{ComponentStatus, EventKind, IncidentStatus};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UpdateRow {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    pub status: IncidentStatus,
+    pub body: String,
+    pub notify: bool,
+    pub author_id: Option<Uuid>,
+    pub author_name: Option<String>,
+    /// `[{"code", "name", "old_status", "new_status"}]`, or null when none changed.
+    pub affected_components: Option<Value>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub display_at: OffsetDateTime,
+}
+
+const SELECT: &str = "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, \
+     u.name AS author_name, p.affected_components, p.created_at, p.updated_at, p.display_at \
+     FROM incident_updates p LEFT JOIN users u ON u.id = p.author_id";
+
+/// The updates of an incident, newest first.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    incident_id: Uuid,
+) -> Result<Vec<UpdateRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE p.incident_id = $1 ORDER BY p.display_at DESC, p.created_at DESC"
+    ))
+    .bind(incident_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UpdateRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUpdate {
+    pub status: IncidentStatus,
+    pub body: String,
+    pub components: Vec<(Uuid, ComponentStatus)>,
+    pub notify: bool,
+}
+
+/// Post a public update: the update, the incident's new status, component changes, and
+/// the log entries for all of them.
+pub async fn post_update(
+    conn: &mut PgConnection,
+    actor: &UserRow,
+    incident_id: Uuid,
+    update: NewUpdate,
+) -> Result<UpdateRow, CommandError> {
+    let incident = lock(conn, incident_id).await?;
+    let body = update.body.trim();
+    if body.is_empty() {
+        return Err(CommandError::invalid(
+            "body",
+            "Write the update customers will read.",
+        ));
+    }
+    if body.len() > 20_000 {
+        return Err(CommandError::invalid(
+            "body",
+            "An update has at most 20,000 characters.",
+        ));
+    }
+    let mut affected = Vec::new();
+    for (component_id, status) in &update.components {
+        let before = crate::db::components::find(&mut *conn, *component_id).await?;
+        let changed = super::add_component(conn, actor, &incident, *component_id, *status).await?;
+        if let (Some(before), true) = (before, changed) {
+            affected.push(json!({
+                "code": component_id,
+                "name": before.name,
+                "old_status": before.status,
+                "new_status": status,
+            }));
+        }
+    }
+    super::change::set_status(conn, actor, &incident, update.status).await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO incident_updates (id, incident_id, status, body, notify, author_id, affected_components) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(incident.id)
+    .bind(update.status)
+    .bind(body)
+    .bind(update.notify)
+    .bind(actor.id)
+    .bind((!affected.is_empty()).then(|| Value::Array(affected.clone())))
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE incidents SET last_public_update_at = now() WHERE id = $1")
+        .bind(incident.id)
+        .execute(&mut *conn)
+        .await?;
+    let notified = if update.notify {
+        ""
+    } else {
+        " (subscribers not notified)"
+    };
+    let event_body = format!(
+        "Public update posted ({}){notified}:\n\n{body}",
+        update.status.label()
+    );
+    let data = json!({ "update_id": id, "status": update.status, "notify": update.notify, "components": affected });
+    events::insert(
+        conn,
+        NewEvent::change(
+            incident.id,
+            EventKind::UpdatePosted,
+            actor.id,
+            event_body,
+            data,
+        ),
+    )
+    .await?;
+    acknowledge_if_leader(conn, &incident, actor).await?;
+    bump(conn, incident.id).await?;
+    find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
+}

@@ -1,0 +1,217 @@
+//! Declaring an incident from the browser: one short form.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use uuid::Uuid;
+
+use super::view::{
+    component_picks, input_time, parse_input_time, people_choices, severity_options,
+    visibility_choices, Choice, ComponentPick, SeverityOption,
+};
+use crate::app::AppState;
+use crate::db::{
+    self,
+    incidents::{CommandError, NewIncident},
+};
+use crate::domain::{ComponentStatus, Impact, Role, Severity, Visibility};
+use crate::error::AppError;
+use crate::http::extract::{CsrfForm, CurrentUser};
+use crate::http::page::{render_admin, Layout};
+use crate::http::session::redirect_with_flash;
+
+#[derive(Template)]
+#[template(path = "admin/declare.html")]
+struct DeclarePage {
+    layout: Layout,
+    severities: Vec<SeverityOption>,
+    leaders: Vec<Choice>,
+    visibilities: Vec<Choice>,
+    impacts: Vec<Choice>,
+    components: Vec<ComponentPick>,
+    title: String,
+    summary: String,
+    started_at: String,
+    initial_update: String,
+    error: Option<String>,
+}
+
+#[derive(Default)]
+struct Draft {
+    title: String,
+    summary: String,
+    severity: Option<Severity>,
+    impact: Option<Impact>,
+    visibility: Option<Visibility>,
+    leader_id: Option<Uuid>,
+    components: Vec<(Uuid, ComponentStatus)>,
+    started_at: String,
+    initial_update: String,
+}
+
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    draft: Draft,
+    error: Option<String>,
+) -> Result<DeclarePage, AppError> {
+    let users = db::users::list(&state.pool).await?;
+    let components = db::components::list(&state.pool).await?;
+    let mut impacts = vec![Choice {
+        value: String::new(),
+        label: "Follow severity".into(),
+        selected: draft.impact.is_none(),
+    }];
+    impacts.extend(super::view::choices(
+        Impact::ALL,
+        draft.impact,
+        Impact::as_str,
+        Impact::label,
+    ));
+    Ok(DeclarePage {
+        layout: Layout::new(state, user, jar, "Declare an incident", "Incidents"),
+        severities: severity_options(draft.severity),
+        leaders: people_choices(&users, Some(draft.leader_id.unwrap_or(user.user.id))),
+        visibilities: visibility_choices(draft.visibility.unwrap_or(Visibility::Public)),
+        impacts,
+        components: component_picks(&components, &draft.components),
+        title: draft.title,
+        summary: draft.summary,
+        started_at: draft.started_at,
+        initial_update: draft.initial_update,
+        error,
+    })
+}
+
+pub async fn show_declare(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let draft = Draft {
+        started_at: input_time(time::OffsetDateTime::now_utc()),
+        ..Default::default()
+    };
+    let page = page(&state, &user, &jar, draft, None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+fn parse(fields: &[(String, String)]) -> Result<Draft, String> {
+    let mut draft = Draft::default();
+    for (key, value) in fields {
+        match key.as_str() {
+            "title" => draft.title = value.clone(),
+            "summary" => draft.summary = value.clone(),
+            "severity" => {
+                draft.severity =
+                    Some(Severity::parse(value).ok_or_else(|| {
+                        format!("{value:?} is not a severity: choose SEV1 to SEV4.")
+                    })?)
+            }
+            "impact" if value.is_empty() => {}
+            "impact" => {
+                draft.impact = Some(
+                    Impact::parse(value).ok_or_else(|| format!("{value:?} is not an impact."))?,
+                )
+            }
+            "visibility" => {
+                draft.visibility = Some(
+                    Visibility::parse(value)
+                        .ok_or_else(|| format!("{value:?} is not a visibility."))?,
+                )
+            }
+            "leader_id" => draft.leader_id = Uuid::parse_str(value).ok(),
+            "started_at" => draft.started_at = value.clone(),
+            "initial_update" => draft.initial_update = value.clone(),
+            key => {
+                if let (Some(id), false) = (key.strip_prefix("component:"), value.is_empty()) {
+                    let id = Uuid::parse_str(id).map_err(|_| "Unknown component.".to_owned())?;
+                    let status = ComponentStatus::parse(value)
+                        .ok_or_else(|| format!("{value:?} is not a component status."))?;
+                    draft.components.push((id, status));
+                }
+            }
+        }
+    }
+    Ok(draft)
+}
+
+pub async fn declare_incident(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let draft = match parse(&fields) {
+        Ok(draft) => draft,
+        Err(message) => return refuse(&state, &user, &jar, Draft::default(), message).await,
+    };
+    let Some(severity) = draft.severity else {
+        return refuse(&state, &user, &jar, draft, "Choose a severity.".into()).await;
+    };
+    let raw = draft.started_at.trim().to_owned();
+    let started_at = match parse_input_time(&raw) {
+        _ if raw.is_empty() => None,
+        Some(at) => Some(at),
+        None => {
+            return refuse(
+                &state,
+                &user,
+                &jar,
+                draft,
+                format!("{raw:?} is not a date and time."),
+            )
+            .await
+        }
+    };
+    let new = NewIncident {
+        title: draft.title.clone(),
+        severity,
+        summary: draft.summary.clone(),
+        visibility: draft.visibility.unwrap_or(Visibility::Public),
+        impact: draft.impact,
+        leader_id: draft.leader_id,
+        components: draft.components.clone(),
+        started_at,
+        detected_at: None,
+        initial_update: Some(draft.initial_update.clone()),
+    };
+    let mut tx = state.pool.begin().await?;
+    match db::incidents::declare(&mut tx, &user.user, new).await {
+        Ok(incident) => {
+            tx.commit().await?;
+            tracing::info!(incident = %incident.reference(), severity = %incident.severity, "incident declared");
+            Ok(redirect_with_flash(
+                &state,
+                &super::incident_path(&incident),
+                &format!(
+                    "{} declared. You can post updates and add notes below.",
+                    incident.reference()
+                ),
+            ))
+        }
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
+            refuse(&state, &user, &jar, draft, message).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn refuse(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    draft: Draft,
+    message: String,
+) -> Result<Response, AppError> {
+    let page = page(state, user, jar, draft, Some(message)).await?;
+    let mut response = render_admin(state, &page.layout, &page)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}

@@ -1,0 +1,74 @@
+//! The incident pages: list, declare, and the incident itself (command, lifecycle,
+//! workstreams, public updates, the live event log).
+
+mod actions;
+mod declare;
+pub mod list;
+mod live;
+mod show;
+mod view;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::db::{self, incidents::IncidentRow};
+use crate::error::AppError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/incidents",
+            get(list::list_incidents).post(declare::declare_incident),
+        )
+        .route("/admin/incidents/new", get(declare::show_declare))
+        .route("/admin/incidents/{number}", get(show::show_incident))
+        .route("/admin/incidents/{number}/live", get(live::live_incident))
+        .route(
+            "/admin/incidents/{number}/edit",
+            post(actions::edit_incident),
+        )
+        .route(
+            "/admin/incidents/{number}/command",
+            post(actions::change_command),
+        )
+        .route(
+            "/admin/incidents/{number}/milestones",
+            post(actions::set_milestone),
+        )
+        .route("/admin/incidents/{number}/notes", post(actions::add_note))
+        .route(
+            "/admin/incidents/{number}/events/{event}/pin",
+            post(actions::pin_event),
+        )
+        .route(
+            "/admin/incidents/{number}/updates",
+            post(actions::post_update),
+        )
+        .route(
+            "/admin/incidents/{number}/workstreams",
+            post(actions::add_workstream),
+        )
+        .route("/admin/workstreams/{id}", post(actions::change_workstream))
+        .route("/admin/workstreams/{id}/tasks", post(actions::add_task))
+        .route("/admin/tasks/{id}", post(actions::change_task))
+        .route("/admin/markdown/preview", post(actions::preview_markdown))
+}
+
+/// `INC-42` or `42` → the incident.
+async fn load(state: &AppState, reference: &str) -> Result<IncidentRow, AppError> {
+    let number = reference
+        .strip_prefix("INC-")
+        .or_else(|| reference.strip_prefix("inc-"))
+        .unwrap_or(reference)
+        .parse::<i64>()
+        .map_err(|_| AppError::NotFound(format!("There is no incident {reference}.")))?;
+    db::incidents::find_by_number(&state.pool, number)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no incident INC-{number}.")))
+}
+
+/// The URL of an incident's admin page.
+pub fn incident_path(incident: &IncidentRow) -> String {
+    format!("/admin/incidents/{}", incident.reference())
+}

@@ -1,0 +1,296 @@
+//! The incident page.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::view::{
+    choices, component_picks, event_view, impact_choices, incident_view, parse_cursor,
+    people_choices, severity_options, status_choices, update_views, visibility_choices,
+    workstream_views, Choice, ComponentPick, EventView, IncidentView, SeverityOption, UpdateView,
+    WorkstreamView,
+};
+use crate::app::AppState;
+use crate::db::{self, incidents::events::LogFilter, incidents::IncidentRow};
+use crate::domain::{ComponentStatus, EventKind, IncidentStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{CurrentUser, Path, Query};
+use crate::http::page::{render_admin, Layout};
+
+/// Entries shown per page of the log.
+pub const LOG_PAGE: i64 = 100;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub workstream: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub before: String,
+    #[serde(default)]
+    pub correct: String,
+    #[serde(default)]
+    pub pinned: String,
+}
+
+/// What the public-update composer holds when the page comes back (preview, errors).
+#[derive(Default)]
+pub struct UpdateDraft {
+    pub status: Option<IncidentStatus>,
+    pub body: String,
+    pub components: Vec<(Uuid, ComponentStatus)>,
+    pub notify: bool,
+    pub preview_html: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What the note composer holds when the page comes back with an error.
+#[derive(Default)]
+pub struct NoteDraft {
+    pub body: String,
+    pub occurred_at: String,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct PageExtras {
+    pub alert: Option<String>,
+    pub update: Option<UpdateDraft>,
+    pub note: Option<NoteDraft>,
+}
+
+pub struct AffectedView {
+    pub name: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/incident.html")]
+pub struct IncidentPage {
+    pub layout: Layout,
+    pub incident: IncidentView,
+    pub incident_path: String,
+    pub csrf_token: String,
+    pub can_respond: bool,
+    pub is_leader: bool,
+    pub alert: Option<String>,
+    pub leaders: Vec<Choice>,
+    pub severities: Vec<SeverityOption>,
+    pub statuses: Vec<Choice>,
+    pub impacts: Vec<Choice>,
+    pub visibilities: Vec<Choice>,
+    pub affected: Vec<AffectedView>,
+    pub updates: Vec<UpdateView>,
+    pub update_statuses: Vec<Choice>,
+    pub update_body: String,
+    pub update_preview: Option<String>,
+    pub update_error: Option<String>,
+    pub update_notify: bool,
+    pub update_components: Vec<ComponentPick>,
+    pub workstreams: Vec<WorkstreamView>,
+    pub workstream_filter: Vec<Choice>,
+    pub kind_filter: Vec<Choice>,
+    pub pinned_only: bool,
+    pub filtered: bool,
+    pub events: Vec<EventView>,
+    pub event_count: i64,
+    pub older: Option<String>,
+    pub note_workstreams: Vec<Choice>,
+    pub note_body: String,
+    pub note_occurred_at: String,
+    pub note_error: Option<String>,
+    pub correcting: Option<EventView>,
+    pub last_seq: i64,
+}
+
+pub async fn show_incident(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(reference): Path<String>,
+    Query(query): Query<LogQuery>,
+) -> Result<Response, AppError> {
+    let incident = super::load(&state, &reference).await?;
+    let page = build(&state, &user, &jar, incident, &query, PageExtras::default()).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+/// Render the incident page with a status (409 for conflicts, 422 for bad input).
+pub async fn render_with(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    incident: IncidentRow,
+    extras: PageExtras,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let page = build(state, user, jar, incident, &LogQuery::default(), extras).await?;
+    let mut response = render_admin(state, &page.layout, &page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn build(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    incident: IncidentRow,
+    query: &LogQuery,
+    extras: PageExtras,
+) -> Result<IncidentPage, AppError> {
+    let pool = &state.pool;
+    let users = db::users::list(pool).await?;
+    let workstreams = db::incidents::workstreams::list(pool, incident.id).await?;
+    let tasks = db::incidents::workstreams::tasks(pool, incident.id).await?;
+    let updates = db::incidents::updates::list(pool, incident.id).await?;
+    let affected = db::incidents::affected_components(pool, incident.id).await?;
+    let components = db::components::list(pool).await?;
+
+    let workstream_id = Uuid::parse_str(&query.workstream).ok();
+    let kind = EventKind::parse(&query.kind);
+    let filter = LogFilter {
+        workstream_id,
+        kinds: kind.into_iter().collect(),
+        pinned_only: query.pinned == "1",
+        before: parse_cursor(&query.before),
+    };
+    let mut rows = db::incidents::events::list(pool, incident.id, &filter, LOG_PAGE + 1).await?;
+    let older = if rows.len() as i64 > LOG_PAGE {
+        rows.truncate(LOG_PAGE as usize);
+        rows.last().map(|e| event_view(e.clone()).cursor)
+    } else {
+        None
+    };
+    let correcting = match Uuid::parse_str(&query.correct) {
+        Ok(id) => db::incidents::events::find(pool, id)
+            .await?
+            .filter(|e| e.incident_id == incident.id)
+            .map(event_view),
+        Err(_) => None,
+    };
+    let event_count = db::incidents::events::count(pool, incident.id).await?;
+    let last_seq = db::incidents::events::last_seq(pool, incident.id).await?;
+
+    let draft = extras.update.unwrap_or(UpdateDraft {
+        notify: true,
+        ..Default::default()
+    });
+    let note = extras.note.unwrap_or_default();
+    let default_update_status = incident.status;
+    let mut workstream_filter = vec![Choice {
+        value: String::new(),
+        label: "All workstreams".into(),
+        selected: workstream_id.is_none(),
+    }];
+    workstream_filter.extend(workstreams.iter().map(|w| Choice {
+        value: w.id.to_string(),
+        label: w.title.clone(),
+        selected: Some(w.id) == workstream_id,
+    }));
+    let mut kind_filter = vec![Choice {
+        value: String::new(),
+        label: "Everything".into(),
+        selected: kind.is_none(),
+    }];
+    kind_filter.extend(
+        choices(EventKind::ALL, kind, EventKind::as_str, EventKind::label)
+            .into_iter()
+            .map(|mut c| {
+                c.label = kind_filter_label(&c.value).to_owned();
+                c
+            }),
+    );
+    let mut note_workstreams = vec![Choice {
+        value: String::new(),
+        label: "The whole incident".into(),
+        selected: true,
+    }];
+    note_workstreams.extend(workstreams.iter().map(|w| Choice {
+        value: w.id.to_string(),
+        label: w.title.clone(),
+        selected: false,
+    }));
+
+    let now = OffsetDateTime::now_utc();
+    Ok(IncidentPage {
+        layout: Layout::new(
+            state,
+            user,
+            jar,
+            &format!("{} {}", incident.reference(), incident.title),
+            "Incidents",
+        ),
+        can_respond: user.can(Role::Responder),
+        is_leader: user.user.id == incident.leader_id,
+        alert: extras.alert,
+        leaders: people_choices(&users, Some(incident.leader_id)),
+        severities: severity_options(Some(incident.severity)),
+        statuses: status_choices(incident.status),
+        impacts: impact_choices(incident.impact),
+        visibilities: visibility_choices(incident.visibility),
+        affected: affected
+            .into_iter()
+            .map(|a| AffectedView {
+                name: a.name,
+                status: a.status.label(),
+                status_class: a.status.css_class(),
+            })
+            .collect(),
+        updates: update_views(updates),
+        update_statuses: status_choices(draft.status.unwrap_or(default_update_status)),
+        update_body: draft.body,
+        update_preview: draft.preview_html,
+        update_error: draft.error,
+        update_notify: draft.notify,
+        update_components: component_picks(&components, &draft.components),
+        workstreams: workstream_views(workstreams, &tasks, &users, user.user.id),
+        workstream_filter,
+        kind_filter,
+        pinned_only: filter.pinned_only,
+        filtered: workstream_id.is_some() || kind.is_some() || filter.pinned_only,
+        events: rows.into_iter().map(event_view).collect(),
+        event_count,
+        older: older.map(|cursor| {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("before", &cursor);
+            if !query.workstream.is_empty() {
+                q.append_pair("workstream", &query.workstream);
+            }
+            if !query.kind.is_empty() {
+                q.append_pair("kind", &query.kind);
+            }
+            if filter.pinned_only {
+                q.append_pair("pinned", "1");
+            }
+            q.finish()
+        }),
+        note_workstreams,
+        note_body: note.body,
+        note_occurred_at: note.occurred_at,
+        note_error: note.error,
+        correcting,
+        last_seq,
+        incident_path: super::incident_path(&incident),
+        csrf_token: user.csrf_token.clone(),
+        incident: incident_view(&incident, now, &state.settings.nudges),
+    })
+}
+
+/// The log filter groups kinds that share a label ("Workstream", "Task").
+fn kind_filter_label(value: &str) -> &'static str {
+    match EventKind::parse(value) {
+        Some(EventKind::WorkstreamAdded) => "Workstream added",
+        Some(EventKind::WorkstreamChanged) => "Workstream changed",
+        Some(EventKind::TaskAdded) => "Task added",
+        Some(EventKind::TaskChanged) => "Task changed",
+        Some(kind) => kind.label(),
+        None => "Everything",
+    }
+}

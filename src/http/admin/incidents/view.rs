@@ -1,0 +1,464 @@
+//! What the incident templates show, computed from rows: labels, classes and permissions
+//! are decided here, not in templates.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::components::ComponentRow;
+use crate::db::incidents::events::EventRow;
+use crate::db::incidents::updates::UpdateRow;
+use crate::db::incidents::workstreams::{TaskRow, WorkstreamRow};
+use crate::db::incidents::IncidentRow;
+use crate::db::users::UserRow;
+use crate::domain::{
+    format_duration, format_utc, overdue_update_minutes, rfc3339, ComponentStatus, EventKind,
+    Impact, IncidentStatus, Milestone, Nudges, Role, Severity, Visibility, WorkstreamKind,
+    WorkstreamStatus,
+};
+use crate::markdown;
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub fn choices<T: Copy + PartialEq>(
+    all: &[T],
+    selected: Option<T>,
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            value: value(*v).to_owned(),
+            label: label(*v).to_owned(),
+            selected: Some(*v) == selected,
+        })
+        .collect()
+}
+
+pub fn status_choices(selected: IncidentStatus) -> Vec<Choice> {
+    choices(
+        IncidentStatus::ALL,
+        Some(selected),
+        IncidentStatus::as_str,
+        IncidentStatus::label,
+    )
+}
+
+pub fn impact_choices(selected: Impact) -> Vec<Choice> {
+    choices(Impact::ALL, Some(selected), Impact::as_str, Impact::label)
+}
+
+pub fn visibility_choices(selected: Visibility) -> Vec<Choice> {
+    choices(
+        Visibility::ALL,
+        Some(selected),
+        Visibility::as_str,
+        Visibility::label,
+    )
+}
+
+/// People who can lead or take tasks (enabled responders and admins).
+pub fn people_choices(users: &[UserRow], selected: Option<Uuid>) -> Vec<Choice> {
+    users
+        .iter()
+        .filter(|u| !u.is_disabled() && u.role.allows(Role::Responder))
+        .map(|u| Choice {
+            value: u.id.to_string(),
+            label: u.name.clone(),
+            selected: Some(u.id) == selected,
+        })
+        .collect()
+}
+
+pub struct SeverityOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub guidance: &'static str,
+    pub selected: bool,
+}
+
+pub fn severity_options(selected: Option<Severity>) -> Vec<SeverityOption> {
+    Severity::ALL
+        .iter()
+        .map(|s| SeverityOption {
+            value: s.as_str(),
+            label: s.label(),
+            guidance: s.guidance(),
+            selected: Some(*s) == selected,
+        })
+        .collect()
+}
+
+pub fn severity_class(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Sev1 => "sev sev1",
+        Severity::Sev2 => "sev sev2",
+        Severity::Sev3 => "sev sev3",
+        Severity::Sev4 => "sev sev4",
+    }
+}
+
+/// A component with a "leave as is" choice and the statuses it can be set to.
+pub struct ComponentPick {
+    pub id: Uuid,
+    pub name: String,
+    pub current_label: &'static str,
+    pub current_class: &'static str,
+    pub options: Vec<Choice>,
+}
+
+pub fn component_picks(
+    components: &[ComponentRow],
+    chosen: &[(Uuid, ComponentStatus)],
+) -> Vec<ComponentPick> {
+    components
+        .iter()
+        .map(|c| {
+            let picked = chosen.iter().find(|(id, _)| *id == c.id).map(|(_, s)| *s);
+            let mut options = vec![Choice {
+                value: String::new(),
+                label: "No change".into(),
+                selected: picked.is_none(),
+            }];
+            options.extend(choices(
+                ComponentStatus::ALL,
+                picked,
+                ComponentStatus::as_str,
+                ComponentStatus::label,
+            ));
+            ComponentPick {
+                id: c.id,
+                name: c.name.clone(),
+                current_label: c.status.label(),
+                current_class: c.status.css_class(),
+                options,
+            }
+        })
+        .collect()
+}
+
+/// The incident's header: what it is, who leads, how long things took.
+pub struct IncidentView {
+    pub reference: String,
+    pub path: String,
+    pub title: String,
+    pub summary_html: String,
+    pub severity: &'static str,
+    pub severity_class: &'static str,
+    pub severity_guidance: &'static str,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub impact: &'static str,
+    pub impact_overridden: bool,
+    pub internal: bool,
+    pub leader_name: String,
+    pub version: i32,
+    pub age: String,
+    pub nudge: Option<i64>,
+    pub last_update_age: Option<String>,
+    pub milestones: Vec<MilestoneView>,
+    pub durations: Vec<(&'static str, String)>,
+}
+
+pub struct MilestoneView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub shown: String,
+    pub iso: String,
+    pub input: String,
+    pub can_clear: bool,
+}
+
+/// `YYYY-MM-DDTHH:MM` in UTC, for `<input type="datetime-local">` (labelled UTC).
+pub fn input_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// Parse what `datetime-local` sends (UTC), or RFC 3339.
+pub fn parse_input_time(raw: &str) -> Option<OffsetDateTime> {
+    let raw = raw.trim();
+    if let Ok(at) = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
+        return Some(at);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let with_secs =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(raw, format)
+        .or_else(|_| time::PrimitiveDateTime::parse(raw, with_secs))
+        .ok()
+        .map(|p| p.assume_utc())
+}
+
+pub fn status_class(status: IncidentStatus) -> &'static str {
+    match status {
+        IncidentStatus::Investigating => "ist ist-investigating",
+        IncidentStatus::Identified => "ist ist-identified",
+        IncidentStatus::Monitoring => "ist ist-monitoring",
+        IncidentStatus::Resolved => "ist ist-resolved",
+    }
+}
+
+/// "resolved · root cause open" where the root cause is still being worked on.
+pub fn status_text(incident: &IncidentRow) -> &'static str {
+    if incident.status.is_resolved() && incident.root_cause_open {
+        "Resolved · root cause open"
+    } else {
+        incident.status.label()
+    }
+}
+
+pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudges) -> IncidentView {
+    let lifecycle = incident.lifecycle();
+    let d = lifecycle.durations();
+    let durations = [
+        ("To detect", d.to_detect),
+        ("To acknowledge", d.to_acknowledge),
+        ("To mitigate", d.to_mitigate),
+        ("To resolve", d.to_resolve),
+    ]
+    .into_iter()
+    .map(|(label, value)| {
+        (
+            label,
+            value.map(format_duration).unwrap_or_else(|| "—".into()),
+        )
+    })
+    .collect();
+    let milestones = Milestone::ALL
+        .iter()
+        .map(|m| {
+            let value = lifecycle.get(*m);
+            MilestoneView {
+                key: m.as_str(),
+                label: m.label(),
+                shown: value.map(format_utc).unwrap_or_else(|| "not yet".into()),
+                iso: value.map(rfc3339).unwrap_or_default(),
+                input: value.map(input_time).unwrap_or_default(),
+                can_clear: matches!(
+                    m,
+                    Milestone::Detected | Milestone::Acknowledged | Milestone::Mitigated
+                ),
+            }
+        })
+        .collect();
+    IncidentView {
+        reference: incident.reference(),
+        path: super::incident_path(incident),
+        title: incident.title.clone(),
+        summary_html: markdown::render(&incident.summary),
+        severity: incident.severity.label(),
+        severity_class: severity_class(incident.severity),
+        severity_guidance: incident.severity.guidance(),
+        status: status_text(incident),
+        status_class: status_class(incident.status),
+        impact: incident.impact.label(),
+        impact_overridden: incident.impact_overridden,
+        internal: incident.visibility == Visibility::Internal,
+        leader_name: incident.leader_name.clone(),
+        version: incident.version,
+        age: format_duration(incident.resolved_at.unwrap_or(now) - incident.started_at),
+        nudge: overdue_update_minutes(
+            incident.severity,
+            incident.visibility,
+            incident.status,
+            incident.declared_at,
+            incident.last_public_update_at,
+            now,
+            nudges,
+        ),
+        last_update_age: incident
+            .last_public_update_at
+            .map(|at| format_duration(now - at)),
+        milestones,
+        durations,
+    }
+}
+
+pub struct TaskView {
+    pub id: Uuid,
+    pub title: String,
+    pub assignee: Option<String>,
+    pub done: bool,
+}
+
+pub struct WorkstreamView {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: &'static str,
+    pub kind_class: &'static str,
+    pub lead_name: Option<String>,
+    pub led_by_me: bool,
+    pub objective: String,
+    pub objective_html: String,
+    pub done: bool,
+    pub tasks: Vec<TaskView>,
+    pub people: Vec<Choice>,
+}
+
+pub fn workstream_views(
+    workstreams: Vec<WorkstreamRow>,
+    tasks: &[TaskRow],
+    users: &[UserRow],
+    me: Uuid,
+) -> Vec<WorkstreamView> {
+    workstreams
+        .into_iter()
+        .map(|w| WorkstreamView {
+            tasks: tasks
+                .iter()
+                .filter(|t| t.workstream_id == w.id)
+                .map(|t| TaskView {
+                    id: t.id,
+                    title: t.title.clone(),
+                    assignee: t.assignee_name.clone(),
+                    done: t.done_at.is_some(),
+                })
+                .collect(),
+            people: people_choices(users, w.lead_id),
+            id: w.id,
+            kind: w.kind.label(),
+            kind_class: match w.kind {
+                WorkstreamKind::Recovery => "ws ws-recovery",
+                WorkstreamKind::RootCause => "ws ws-root-cause",
+                WorkstreamKind::Custom => "ws",
+            },
+            title: w.title,
+            led_by_me: w.lead_id == Some(me),
+            lead_name: w.lead_name,
+            objective_html: markdown::render(&w.objective),
+            objective: w.objective,
+            done: w.status == WorkstreamStatus::Done,
+        })
+        .collect()
+}
+
+pub struct UpdateView {
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub body_html: String,
+    pub at: String,
+    pub iso: String,
+    pub author: String,
+    pub notified: bool,
+}
+
+pub fn update_views(updates: Vec<UpdateRow>) -> Vec<UpdateView> {
+    updates
+        .into_iter()
+        .map(|u| UpdateView {
+            status: u.status.label(),
+            status_class: status_class(u.status),
+            body_html: markdown::render(&u.body),
+            at: format_utc(u.display_at),
+            iso: rfc3339(u.display_at),
+            author: u.author_name.unwrap_or_else(|| "Fireline".into()),
+            notified: u.notify,
+        })
+        .collect()
+}
+
+/// One entry of the log as the page shows it.
+pub struct EventView {
+    pub id: Uuid,
+    pub seq: i64,
+    pub kind: &'static str,
+    pub kind_class: &'static str,
+    pub body_html: String,
+    pub author: String,
+    pub workstream: Option<String>,
+    pub occurred: String,
+    pub occurred_iso: String,
+    pub recorded: Option<String>,
+    pub pinned: bool,
+    pub corrected: bool,
+    pub corrects: Option<Uuid>,
+    pub cursor: String,
+}
+
+pub fn event_view(e: EventRow) -> EventView {
+    let written = e.is_written() || e.kind == EventKind::UpdatePosted;
+    let body_html = if written {
+        markdown::render(&e.body)
+    } else {
+        format!("<p>{}</p>", ammonia::clean_text(&e.body))
+    };
+    EventView {
+        id: e.id,
+        seq: e.seq,
+        kind: e.kind.label(),
+        kind_class: if e.kind == EventKind::Note {
+            "ev-note"
+        } else if e.kind == EventKind::Correction {
+            "ev-correction"
+        } else {
+            "ev-auto"
+        },
+        body_html,
+        author: e.author_name.clone().unwrap_or_else(|| "Fireline".into()),
+        workstream: e.workstream_title.clone(),
+        occurred: format_utc(e.occurred_at),
+        occurred_iso: rfc3339(e.occurred_at),
+        recorded: e.is_backdated().then(|| format_utc(e.recorded_at)),
+        pinned: e.pinned,
+        corrected: e.corrected_by.is_some(),
+        corrects: e.corrects,
+        cursor: format!("{}_{}", e.occurred_at.unix_timestamp_nanos(), e.seq),
+    }
+}
+
+/// Parse a log cursor made by [`event_view`].
+pub fn parse_cursor(raw: &str) -> Option<(OffsetDateTime, i64)> {
+    let (nanos, seq) = raw.split_once('_')?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
+    Some((at, seq.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_times_are_read_as_utc() {
+        let at = parse_input_time("2026-03-04T10:12").unwrap();
+        assert_eq!(rfc3339(at), "2026-03-04T10:12:00Z");
+        assert_eq!(input_time(at), "2026-03-04T10:12");
+        assert!(parse_input_time("yesterday").is_none());
+        assert_eq!(
+            rfc3339(
+                parse_input_time("2026-03-04T12:12:00+02:00")
+                    .unwrap()
+                    .to_offset(time::UtcOffset::UTC)
+            ),
+            "2026-03-04T10:12:00Z"
+        );
+    }
+
+    #[test]
+    fn log_cursors_round_trip() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let raw = format!("{}_{}", at.unix_timestamp_nanos(), 42);
+        assert_eq!(parse_cursor(&raw), Some((at, 42)));
+        assert_eq!(parse_cursor("nope"), None);
+    }
+}
+
+/// One log entry on its own (the live stream sends these).
+#[derive(askama::Template)]
+#[template(path = "admin/event.html")]
+pub struct EventItem<'a> {
+    pub e: &'a EventView,
+    pub incident_path: &'a str,
+    pub csrf_token: &'a str,
+    pub can_respond: bool,
+}

@@ -1,0 +1,400 @@
+//! `/api/v1/component-groups` and `/api/v1/components`.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{present, ProblemDoc};
+use crate::app::AppState;
+use crate::db::{
+    self,
+    components::{Cause, ComponentRow, GroupRow},
+};
+use crate::domain::{ComponentStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, Json, Path};
+
+/// A group of components.
+#[derive(Serialize, ToSchema)]
+pub struct GroupJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// 1-based.
+    pub position: i32,
+    pub component_ids: Vec<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A component customers see on the status page.
+#[derive(Serialize, ToSchema)]
+pub struct ComponentJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub group_id: Option<Uuid>,
+    /// 1-based within its group.
+    pub position: i32,
+    pub status: ComponentStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+fn component_json(c: ComponentRow, position: i32) -> ComponentJson {
+    ComponentJson {
+        id: c.id,
+        name: c.name,
+        description: c.description,
+        group_id: c.group_id,
+        position,
+        status: c.status,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+/// Components with 1-based positions within their groups, in display order.
+async fn all_components(state: &AppState) -> Result<Vec<ComponentJson>, AppError> {
+    let rows = db::components::list(&state.pool).await?;
+    let mut counters: std::collections::HashMap<Option<Uuid>, i32> = Default::default();
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let n = counters.entry(c.group_id).or_default();
+            *n += 1;
+            let position = *n;
+            component_json(c, position)
+        })
+        .collect())
+}
+
+async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
+    let groups = db::components::list_groups(&state.pool).await?;
+    let components = db::components::list(&state.pool).await?;
+    Ok(groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g): (usize, GroupRow)| GroupJson {
+            component_ids: components
+                .iter()
+                .filter(|c| c.group_id == Some(g.id))
+                .map(|c| c.id)
+                .collect(),
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            position: i as i32 + 1,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        })
+        .collect())
+}
+
+fn clean_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "The name needs 1 to 100 characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn taken(err: sqlx::Error, what: &str) -> AppError {
+    if matches!(
+        db::violated_constraint(&err),
+        Some("components_name_key" | "component_groups_name_key")
+    ) {
+        AppError::field("name", format!("A {what} with this name exists already."))
+    } else if err
+        .as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
+    {
+        AppError::field("group_id", "There is no group with this id.")
+    } else {
+        err.into()
+    }
+}
+
+/// All component groups.
+#[utoipa::path(get, path = "/component-groups", tag = "components",
+    responses((status = 200, body = Vec<GroupJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+) -> Result<Json<Vec<GroupJson>>, AppError> {
+    Ok(Json(all_groups(&state).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroupJson {
+    pub name: String,
+    pub description: Option<String>,
+    /// 1-based; default: last.
+    pub position: Option<i32>,
+}
+
+/// Create a group (admin).
+#[utoipa::path(post, path = "/component-groups", tag = "components", request_body = NewGroupJson,
+    responses((status = 201, body = GroupJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Json(body): Json<NewGroupJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Admin)?;
+    let name = clean_name(&body.name)?;
+    let mut tx = state.pool.begin().await?;
+    let group = db::components::insert_group(&mut tx, &name, body.description.as_deref())
+        .await
+        .map_err(|e| taken(e, "group"))?;
+    if let Some(position) = body.position {
+        db::components::reposition_group(&mut tx, group.id, position).await?;
+    }
+    tx.commit().await?;
+    let json = find_group_json(&state, group.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/component-groups/{}", group.id),
+        )],
+        Json(json),
+    )
+        .into_response())
+}
+
+async fn find_group_json(state: &AppState, id: Uuid) -> Result<GroupJson, AppError> {
+    all_groups(state)
+        .await?
+        .into_iter()
+        .find(|g| g.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no component group with the id {id}.")))
+}
+
+/// One group.
+#[utoipa::path(get, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)),
+    responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_group(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<GroupJson>, AppError> {
+    Ok(Json(find_group_json(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatchJson {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub position: Option<i32>,
+}
+
+/// Change a group (admin).
+#[utoipa::path(patch, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
+    responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_group(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<GroupPatchJson>,
+) -> Result<Json<GroupJson>, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let current = db::components::find_group(&mut *tx, id)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("There is no component group with the id {id}."))
+        })?;
+    let name = match body.name {
+        Some(n) => clean_name(&n)?,
+        None => current.name,
+    };
+    let description = body.description.unwrap_or(current.description);
+    db::components::update_group(&mut tx, id, &name, description.as_deref())
+        .await
+        .map_err(|e| taken(e, "group"))?;
+    if let Some(position) = body.position {
+        db::components::reposition_group(&mut tx, id, position).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(find_group_json(&state, id).await?))
+}
+
+/// Delete a group (admin); its components stay, ungrouped.
+#[utoipa::path(delete, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    if !db::components::delete_group(&mut tx, id).await? {
+        return Err(AppError::NotFound(format!(
+            "There is no component group with the id {id}."
+        )));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// All components, in display order.
+#[utoipa::path(get, path = "/components", tag = "components",
+    responses((status = 200, body = Vec<ComponentJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_components(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+) -> Result<Json<Vec<ComponentJson>>, AppError> {
+    Ok(Json(all_components(&state).await?))
+}
+
+async fn find_component_json(state: &AppState, id: Uuid) -> Result<ComponentJson, AppError> {
+    all_components(state)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComponentJson {
+    pub name: String,
+    pub description: Option<String>,
+    pub group_id: Option<Uuid>,
+    pub position: Option<i32>,
+    pub status: Option<ComponentStatus>,
+}
+
+/// Create a component (admin).
+#[utoipa::path(post, path = "/components", tag = "components", request_body = NewComponentJson,
+    responses((status = 201, body = ComponentJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_component(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Json(body): Json<NewComponentJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Admin)?;
+    let name = clean_name(&body.name)?;
+    let mut tx = state.pool.begin().await?;
+    let new = db::components::NewComponent {
+        name: &name,
+        description: body.description.as_deref(),
+        group_id: body.group_id,
+        status: body.status.unwrap_or(ComponentStatus::Operational),
+        changed_by: Some(caller.0.id),
+    };
+    let component = db::components::insert(&mut tx, new)
+        .await
+        .map_err(|e| taken(e, "component"))?;
+    if let Some(position) = body.position {
+        db::components::reposition(&mut tx, component.id, position).await?;
+    }
+    tx.commit().await?;
+    let json = find_component_json(&state, component.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/components/{}", component.id),
+        )],
+        Json(json),
+    )
+        .into_response())
+}
+
+/// One component.
+#[utoipa::path(get, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_component(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ComponentJson>, AppError> {
+    Ok(Json(find_component_json(&state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentPatchJson {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub group_id: Option<Option<Uuid>>,
+    pub position: Option<i32>,
+    pub status: Option<ComponentStatus>,
+}
+
+/// Change a component (admin). A status change is recorded in its history.
+#[utoipa::path(patch, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = ComponentPatchJson,
+    responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+              (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_component(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ComponentPatchJson>,
+) -> Result<Json<ComponentJson>, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let current = db::components::find(&mut *tx, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
+    let name = match body.name {
+        Some(n) => clean_name(&n)?,
+        None => current.name,
+    };
+    let description = body.description.unwrap_or(current.description);
+    let group_id = body.group_id.unwrap_or(current.group_id);
+    db::components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
+        .await
+        .map_err(|e| taken(e, "component"))?;
+    if let Some(position) = body.position {
+        db::components::reposition(&mut tx, id, position).await?;
+    }
+    if let Some(status) = body.status {
+        db::components::set_status(&mut tx, id, status, Some(caller.0.id), Cause::None).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(find_component_json(&state, id).await?))
+}
+
+/// Delete a component (admin), with its status history.
+#[utoipa::path(delete, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn delete_component(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    if !db::components::delete(&mut tx, id).await? {
+        return Err(AppError::NotFound(format!(
+            "There is no component with the id {id}."
+        )));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

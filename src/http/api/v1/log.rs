@@ -1,0 +1,318 @@
+//! The event log, public updates and the live stream of an incident.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::incidents::{find_incident, ComponentStatusJson, PersonJson};
+use super::{ListQuery, Page, ProblemDoc};
+use crate::app::AppState;
+use crate::db::incidents::{
+    self,
+    events::{EventRow, LogFilter},
+    updates::UpdateRow,
+    NewNote,
+};
+use crate::domain::{EventKind, IncidentStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::stream::{log_entries, resume_from};
+
+/// An entry of the event log.
+#[derive(Serialize, ToSchema)]
+pub struct EventJson {
+    pub id: Uuid,
+    /// Increases with every entry recorded (the SSE event id).
+    pub seq: i64,
+    pub kind: EventKind,
+    /// Markdown for notes and corrections; a sentence for automatic entries.
+    pub body: String,
+    /// For automatic entries: what changed (`old`, `new`, ...).
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub author: Option<PersonJson>,
+    pub workstream_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    pub pinned: bool,
+    /// The entry this one corrects.
+    pub corrects: Option<Uuid>,
+    /// The newest entry correcting this one.
+    pub corrected_by: Option<Uuid>,
+}
+
+impl From<EventRow> for EventJson {
+    fn from(e: EventRow) -> Self {
+        EventJson {
+            author: e
+                .author_id
+                .zip(e.author_name)
+                .map(|(id, name)| PersonJson { id, name }),
+            id: e.id,
+            seq: e.seq,
+            kind: e.kind,
+            body: e.body,
+            data: e.data,
+            workstream_id: e.workstream_id,
+            occurred_at: e.occurred_at,
+            recorded_at: e.recorded_at,
+            pinned: e.pinned,
+            corrects: e.corrects,
+            corrected_by: e.corrected_by,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    pub workstream_id: Option<Uuid>,
+    pub kind: Option<EventKind>,
+    /// Only pinned entries.
+    #[serde(default)]
+    pub pinned: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The log, newest first by when things happened.
+#[utoipa::path(get, path = "/incidents/{id}/events", tag = "events", params(("id" = String, Path), EventQuery),
+    responses((status = 200, body = Page<EventJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<String>,
+    Query(query): Query<EventQuery>,
+) -> Result<Json<Page<EventJson>>, AppError> {
+    let incident = find_incident(&state, &id).await?;
+    let limit = ListQuery {
+        limit: query.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let before = match &query.cursor {
+        None => None,
+        Some(cursor) => Some(
+            URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| {
+                    let (nanos, seq) = s.split_once('_')?;
+                    Some((
+                        OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?,
+                        seq.parse().ok()?,
+                    ))
+                })
+                .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
+        ),
+    };
+    let filter = LogFilter {
+        workstream_id: query.workstream_id,
+        kinds: query.kind.into_iter().collect(),
+        pinned_only: query.pinned,
+        before,
+    };
+    let mut rows = incidents::events::list(&state.pool, incident.id, &filter, limit + 1).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|e| {
+            URL_SAFE_NO_PAD.encode(format!(
+                "{}_{}",
+                e.occurred_at.unix_timestamp_nanos(),
+                e.seq
+            ))
+        })
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: rows.into_iter().map(EventJson::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// A note to append.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteJson {
+    /// Markdown.
+    pub body: String,
+    pub workstream_id: Option<Uuid>,
+    /// When it happened; default now; may be in the past.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub occurred_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub pinned: bool,
+    /// The id of an entry this note corrects.
+    pub corrects: Option<Uuid>,
+}
+
+/// Append a note or a correction (responder).
+#[utoipa::path(post, path = "/incidents/{id}/events", tag = "events", params(("id" = String, Path)), request_body = NoteJson,
+    responses((status = 201, body = EventJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn add_event(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    Json(body): Json<NoteJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    let incident = find_incident(&state, &id).await?;
+    let note = NewNote {
+        body: body.body,
+        workstream_id: body.workstream_id,
+        occurred_at: body.occurred_at,
+        pinned: body.pinned,
+        corrects: body.corrects,
+    };
+    let mut tx = state.pool.begin().await?;
+    let event_id = incidents::add_note(&mut tx, &caller.0, incident.id, note).await?;
+    tx.commit().await?;
+    let row = incidents::events::find(&state.pool, event_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The entry vanished.".into()))?;
+    let location = format!("/api/v1/incidents/{}/events/{event_id}", incident.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(EventJson::from(row)),
+    )
+        .into_response())
+}
+
+/// A public update.
+#[derive(Serialize, ToSchema)]
+pub struct UpdateJson {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    pub status: IncidentStatus,
+    /// Markdown.
+    pub body: String,
+    /// Whether subscribers are notified.
+    pub notify: bool,
+    pub author: Option<PersonJson>,
+    /// `[{"code", "name", "old_status", "new_status"}]` or null.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub affected_components: Option<Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub display_at: OffsetDateTime,
+}
+
+impl From<UpdateRow> for UpdateJson {
+    fn from(u: UpdateRow) -> Self {
+        UpdateJson {
+            author: u
+                .author_id
+                .zip(u.author_name)
+                .map(|(id, name)| PersonJson { id, name }),
+            id: u.id,
+            incident_id: u.incident_id,
+            status: u.status,
+            body: u.body,
+            notify: u.notify,
+            affected_components: u.affected_components,
+            created_at: u.created_at,
+            display_at: u.display_at,
+        }
+    }
+}
+
+/// Public updates, newest first.
+#[utoipa::path(get, path = "/incidents/{id}/updates", tag = "updates", params(("id" = String, Path)),
+    responses((status = 200, body = Page<UpdateJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_updates(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<Page<UpdateJson>>, AppError> {
+    let incident = find_incident(&state, &id).await?;
+    let rows = incidents::updates::list(&state.pool, incident.id).await?;
+    Ok(Json(Page {
+        items: rows.into_iter().map(UpdateJson::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpdateJson {
+    pub status: IncidentStatus,
+    /// Markdown.
+    pub body: String,
+    #[serde(default)]
+    pub components: Vec<ComponentStatusJson>,
+    /// Notify subscribers (default true).
+    pub notify: Option<bool>,
+}
+
+/// Post a public update (responder): it sets the incident's status and the components'.
+#[utoipa::path(post, path = "/incidents/{id}/updates", tag = "updates", params(("id" = String, Path)), request_body = NewUpdateJson,
+    responses((status = 201, body = UpdateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn post_update(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    Json(body): Json<NewUpdateJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    let incident = find_incident(&state, &id).await?;
+    let new = incidents::updates::NewUpdate {
+        status: body.status,
+        body: body.body,
+        components: body
+            .components
+            .into_iter()
+            .map(|c| (c.id, c.status))
+            .collect(),
+        notify: body.notify.unwrap_or(true),
+    };
+    let mut tx = state.pool.begin().await?;
+    let update = incidents::updates::post_update(&mut tx, &caller.0, incident.id, new).await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/incidents/{}/updates/{}", incident.id, update.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(UpdateJson::from(update)),
+    )
+        .into_response())
+}
+
+/// Server-Sent Events: every new entry of the log (`event: incident_event`, JSON data,
+/// `id` = `seq`). Reconnect with `Last-Event-ID` to resume without gaps.
+#[utoipa::path(get, path = "/incidents/{id}/stream", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, description = "text/event-stream of EventJson", content_type = "text/event-stream"),
+              (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn stream_events(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let incident = find_incident(&state, &id).await?;
+    let from = resume_from(&state, &headers, incident.id).await?;
+    let stream = log_entries(state.clone(), incident.id, from, |row| {
+        let seq = row.seq;
+        Event::default()
+            .event("incident_event")
+            .id(seq.to_string())
+            .json_data(EventJson::from(row))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}

@@ -1,0 +1,105 @@
+//! Live signals across processes: Postgres `LISTEN/NOTIFY` fanned out to the streams of
+//! this process through a broadcast channel.
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// The channel the `incident_events` trigger notifies on.
+pub const INCIDENT_EVENTS: &str = "fireline_incident_events";
+
+/// A new entry in an incident's log, committed by any process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSignal {
+    pub incident_id: Uuid,
+    pub seq: i64,
+}
+
+/// One listener per process, started on first use.
+#[derive(Clone)]
+pub struct EventHub {
+    sender: broadcast::Sender<EventSignal>,
+    pool: PgPool,
+    started: Arc<Once>,
+}
+
+impl EventHub {
+    pub fn new(pool: PgPool) -> Self {
+        let (sender, _) = broadcast::channel(1024);
+        EventHub {
+            sender,
+            pool,
+            started: Arc::new(Once::new()),
+        }
+    }
+
+    /// Receive every new log entry of every incident from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventSignal> {
+        let receiver = self.sender.subscribe();
+        self.started.call_once(|| {
+            tokio::spawn(listen(self.pool.clone(), self.sender.clone()));
+        });
+        receiver
+    }
+}
+
+async fn listen(pool: PgPool, sender: broadcast::Sender<EventSignal>) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match listen_once(&pool, &sender).await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "live updates: lost the database listener; reconnecting");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+async fn listen_once(
+    pool: &PgPool,
+    sender: &broadcast::Sender<EventSignal>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(INCIDENT_EVENTS).await?;
+    loop {
+        let notification = listener.recv().await?;
+        if let Some(signal) = parse(notification.payload()) {
+            // No receivers is fine: nobody is watching right now.
+            let _ = sender.send(signal);
+        }
+        if pool.is_closed() {
+            return Ok(());
+        }
+    }
+}
+
+fn parse(payload: &str) -> Option<EventSignal> {
+    let (incident, seq) = payload.split_once(' ')?;
+    Some(EventSignal {
+        incident_id: Uuid::parse_str(incident).ok()?,
+        seq: seq.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_carry_the_incident_and_the_sequence_number() {
+        let id = Uuid::new_v4();
+        assert_eq!(
+            parse(&format!("{id} 42")),
+            Some(EventSignal {
+                incident_id: id,
+                seq: 42
+            })
+        );
+        assert_eq!(parse("garbage"), None);
+    }
+}

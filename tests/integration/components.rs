@@ -1,0 +1,258 @@
+//! Components and groups: admin pages, the API, and the status history.
+
+use axum::http::{Method, StatusCode};
+use fireline::domain::Role;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn an_admin_builds_the_component_list_in_the_browser() {
+    let app = TestApp::new().await;
+    let mut admin = app.signed_in("root@example.com", Role::Admin).await;
+    let r = admin
+        .submit(
+            "/admin/components",
+            "/admin/component-groups",
+            &[("name", "Core platform"), ("description", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let group: uuid::Uuid = sqlx::query_scalar("SELECT id FROM component_groups")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    for name in ["API", "Website", "Checkout"] {
+        let r = admin
+            .submit(
+                "/admin/components",
+                "/admin/components",
+                &[
+                    ("name", name),
+                    ("description", ""),
+                    ("group_id", &group.to_string()),
+                    ("status", "operational"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let dup = admin
+        .submit(
+            "/admin/components",
+            "/admin/components",
+            &[("name", "api"), ("group_id", ""), ("status", "operational")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup
+        .select("[role=alert]")
+        .join("")
+        .contains("exists already"));
+
+    // Move Checkout to the top.
+    let checkout: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM components WHERE name = 'Checkout'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    let r = admin
+        .submit(
+            "/admin/components",
+            &format!("/admin/components/{checkout}/move"),
+            &[("position", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/admin/components").await;
+    let names: Vec<String> = page.select("tbody td:first-child a");
+    assert_eq!(names, ["Checkout", "API", "Website"]);
+
+    // Set a status by hand: shown with words, recorded in the history.
+    let r = admin
+        .submit(
+            "/admin/components",
+            &format!("/admin/components/{checkout}/status"),
+            &[("status", "partial_outage")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/admin/components").await;
+    assert!(page
+        .select(".status.st-partial")
+        .contains(&"Partial outage".to_owned()));
+    assert!(
+        page.select("h2 .status")
+            .contains(&"Partial outage".to_owned()),
+        "the group shows its worst component"
+    );
+    let history: Vec<(Option<String>, String)> =
+        sqlx::query_as("SELECT old_status::text, new_status::text FROM component_status_changes WHERE component_id = $1 ORDER BY id")
+            .bind(checkout)
+            .fetch_all(app.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        history,
+        [
+            (None, "operational".to_owned()),
+            (Some("operational".to_owned()), "partial_outage".to_owned())
+        ]
+    );
+    let detail = admin.get(&format!("/admin/components/{checkout}")).await;
+    assert_eq!(detail.select("tbody tr").len(), 2);
+}
+
+#[tokio::test]
+async fn responders_and_viewers_cannot_manage_components() {
+    let app = TestApp::new().await;
+    for (email, role) in [
+        ("r@example.com", Role::Responder),
+        ("v@example.com", Role::Viewer),
+    ] {
+        let mut browser = app.signed_in(email, role).await;
+        let page = browser.get("/admin/components").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.select("form[action='/admin/components']").is_empty());
+        let r = browser
+            .submit(
+                "/admin/components",
+                "/admin/components",
+                &[("name", "Sneaky"), ("status", "operational")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let (_, token) = app.token(&format!("t-{email}"), role).await;
+        let r = app
+            .api(
+                Method::POST,
+                "/api/v1/components",
+                &token,
+                Some(r#"{"name": "Sneaky"}"#),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn the_component_api_creates_orders_changes_and_deletes() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("root@example.com", Role::Admin).await;
+    let group = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/component-groups",
+            &token,
+            json!({"name": "Edge"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let a = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/components",
+            &token,
+            json!({"name": "CDN", "group_id": gid}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let b = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/components",
+            &token,
+            json!({"name": "DNS", "group_id": gid, "position": 1}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(b["position"], 1);
+    let a_now = app
+        .api_get(
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert_eq!(a_now["position"], 2);
+    let group = app
+        .api_get(&format!("/api/v1/component-groups/{gid}"), &token)
+        .await;
+    assert_eq!(group["component_ids"], json!([b["id"], a["id"]]));
+
+    let patched = app
+        .api_ok(
+            Method::PATCH,
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+            json!({"status": "major_outage", "description": "Static files"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(patched["status"], "major_outage");
+    assert_eq!(patched["description"], "Static files");
+
+    let bad = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+            Some(r#"{"status": "on_fire"}"#),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.json()["errors"]["status"]
+        .as_str()
+        .unwrap()
+        .contains("unknown variant `on_fire`"));
+    let unknown_field = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+            Some(r#"{"colour": "red"}"#),
+        )
+        .await;
+    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/component-groups/{gid}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let list = app.api_get("/api/v1/components", &token).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["group_id"].is_null()),
+        "components survive their group"
+    );
+    let r = app
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
