@@ -150,7 +150,7 @@ CREATE TABLE incident_events (
 CREATE UNIQUE INDEX incident_events_seq_key ON incident_events (seq);
 CREATE INDEX incident_events_log_idx ON incident_events (incident_id, occurred_at DESC, seq DESC);
 CREATE INDEX incident_events_workstream_idx ON incident_events (workstream_id) WHERE workstream_id IS NOT NULL;
-CREATE INDEX incident_events_corrects_idx ON incident_events (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX incident_events_corrects_idx ON incident_events (corrects, seq DESC) WHERE corrects IS NOT NULL;
 
 -- The log is append-only: content never changes, rows are never deleted on their own.
 CREATE FUNCTION incident_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -61,7 +61,7 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
       .then((html) => {
         if (!html) return;
         const doc = new DOMParser().parseFromString(html, "text/html");
-        for (const id of ["summary", "updates", "workstreams"]) {
+        for (const id of ["summary", "updates", "workstreams", "lifecycle"]) {
           const here = document.getElementById(id);
           const there = doc.getElementById(id);
           if (here && there && !busy(here)) here.replaceWith(there);

@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod browser;
 mod cli;
 mod components;
 mod database;
@@ -12,6 +13,7 @@ mod jobs;
 mod live;
 mod ops;
 mod roles;
+mod screenshots;
 mod server;
 mod setup;
 mod tokens;

@@ -146,7 +146,24 @@ async fn the_openapi_document_describes_every_api_route() {
         doc["openapi"]
     );
     let paths = doc["paths"].as_object().unwrap();
-    for path in ["/api/v1/me", "/api/v1/users", "/api/v1/users/{id}"] {
+    for path in [
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/component-groups",
+        "/api/v1/component-groups/{id}",
+        "/api/v1/components",
+        "/api/v1/components/{id}",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/incidents/{id}/events",
+        "/api/v1/incidents/{id}/updates",
+        "/api/v1/incidents/{id}/stream",
+        "/api/v1/incidents/{id}/workstreams",
+        "/api/v1/workstreams/{id}",
+        "/api/v1/workstreams/{id}/tasks",
+        "/api/v1/tasks/{id}",
+    ] {
         assert!(
             paths.contains_key(path),
             "{path} missing from {:?}",
@@ -154,6 +171,12 @@ async fn the_openapi_document_describes_every_api_route() {
         );
     }
     assert!(paths["/api/v1/users"]["post"].is_object());
+    assert!(paths["/api/v1/incidents/{id}"]["patch"].is_object());
+    let severity = &doc["components"]["schemas"]["Severity"]["enum"];
+    assert_eq!(
+        severity,
+        &serde_json::json!(["sev1", "sev2", "sev3", "sev4"])
+    );
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

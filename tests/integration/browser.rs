@@ -1,0 +1,299 @@
+//! Headless Chromium (from the distribution's packages) driving the real server.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use fireline::app::{self, AppState};
+use fireline::config::Settings;
+use fireline::domain::Role;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{TestApp, PASSWORD};
+
+/// A chromedriver process for the test, killed when dropped.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+}
+
+/// Start chromedriver, or `None` (a skip) when Chromium is not installed outside CI.
+pub async fn driver() -> Option<Driver> {
+    let Some(chromedriver) = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium and chromium-driver"
+        );
+        eprintln!(
+            "skipped: chromedriver is not installed (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(Driver { child, url })
+}
+
+/// A headless browser with a profile of its own, removed when it closes.
+pub struct Browser {
+    client: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Browser {
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// A new headless browser with its own profile (cookies are not shared between them).
+pub async fn browser(driver: &Driver, width: u32) -> Browser {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().to_owned();
+    let chromium = find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])
+        .unwrap_or_else(|| "chromium".into());
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", format!("--window-size={width},1000"),
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+    Browser {
+        client,
+        _profile: dir,
+    }
+}
+
+/// The real server on a free port.
+pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app::serve(
+        listener,
+        app::build_router(state),
+        shutdown.clone().cancelled_owned(),
+    ));
+    (base, shutdown)
+}
+
+pub async fn sign_in(client: &Client, base: &str, email: &str) {
+    client.goto(&format!("{base}/login")).await.unwrap();
+    client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Dashboard").await;
+}
+
+/// Wait until an element matching `css` contains `text` (up to 5 s).
+pub async fn wait_for_text(client: &Client, css: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut seen = Vec::new();
+        if let Ok(elements) = client.find_all(Locator::Css(css)).await {
+            for el in elements {
+                let t = el.text().await.unwrap_or_default();
+                if t.contains(text) {
+                    return;
+                }
+                seen.push(t);
+            }
+        }
+        if Instant::now() > deadline {
+            panic!("{text:?} did not appear in {css} within 5 s; saw {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
+    let Some(driver) = driver().await else { return };
+    let app = TestApp::new().await;
+    app.user("ada@example.com", Role::Responder).await;
+    app.user("grace@example.com", Role::Responder).await;
+    let (base, shutdown) = serve(&app).await;
+    let leader = browser(&driver, 1280).await;
+    let watcher = browser(&driver, 1280).await;
+
+    sign_in(&leader, &base, "ada@example.com").await;
+    // Declare from the button on every admin page, naming Grace as leader.
+    leader
+        .find(Locator::Css("a.declare"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&leader, "h1", "Declare an incident").await;
+    leader
+        .find(Locator::Id("d-title"))
+        .await
+        .unwrap()
+        .send_keys("Payments failing")
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Css("input[name=severity][value=sev1]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Id("d-leader"))
+        .await
+        .unwrap()
+        .select_by_label("grace")
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Css("form.stack button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&leader, "#leader", "grace").await;
+    let incident_url = leader.current_url().await.unwrap();
+
+    // Grace watches the same incident in another browser.
+    sign_in(&watcher, &base, "grace@example.com").await;
+    watcher.goto(incident_url.as_str()).await.unwrap();
+    wait_for_text(&watcher, "h1", "Payments failing").await;
+
+    // Ada takes command.
+    leader
+        .find(Locator::Css(".command button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&leader, "#leader", "ada").await;
+    wait_for_text(&watcher, "#leader", "ada").await;
+
+    // A note in the root-cause workstream appears live for Grace.
+    leader
+        .find(Locator::Id("n-body"))
+        .await
+        .unwrap()
+        .send_keys("Card processor returns 502 since 09:58")
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Id("n-ws"))
+        .await
+        .unwrap()
+        .select_by_label("Root cause")
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Css("#note-form button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&leader, "#log", "Card processor returns 502").await;
+    wait_for_text(&watcher, "#log .event-body", "Card processor returns 502").await;
+
+    // A public update, with the live preview.
+    leader
+        .find(Locator::Id("u-body"))
+        .await
+        .unwrap()
+        .send_keys("We are **failing over** to the backup processor.")
+        .await
+        .unwrap();
+    wait_for_text(&leader, "#u-preview strong", "failing over").await;
+    leader
+        .find(Locator::Id("u-status"))
+        .await
+        .unwrap()
+        .select_by_label("Identified")
+        .await
+        .unwrap();
+    leader
+        .find(Locator::Css("#update-form button[value=post]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&leader, "#updates", "failing over").await;
+    wait_for_text(&watcher, "#updates", "failing over").await;
+    wait_for_text(&watcher, "#summary .ist", "Identified").await;
+
+    leader.close().await;
+    watcher.close().await;
+    shutdown.cancel();
+}
