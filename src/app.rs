@@ -6,6 +6,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::live::EventHub;
@@ -20,6 +21,8 @@ pub struct App {
     pub settings: Settings,
     pub metrics: Metrics,
     pub hub: EventHub,
+    /// Cancelled when the process shuts down: long-lived responses (live streams) end.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             pool,
             settings,
             metrics: Metrics::new(),
+            shutdown: CancellationToken::new(),
         }))
     }
 }

@@ -59,7 +59,7 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         db::setup_tokens::clear(&database.pool).await?;
     }
 
-    let shutdown = CancellationToken::new();
+    let shutdown = state.shutdown.clone();
     tokio::spawn(watch_signals(shutdown.clone()));
 
     let runner = (!args.no_jobs).then(|| {
@@ -71,7 +71,7 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     });
 
     tracing::info!(address = %bound, url = %base_url, "Fireline is listening");
-    let router = app::build_router(state);
+    let router = app::build_router(state.clone());
     app::serve(listener, router, shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;

@@ -147,23 +147,28 @@ async fn first_reachable(candidates: &[String]) -> Option<String> {
 /// Create the database if it does not exist, connect a pool and apply migrations.
 pub async fn open(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
     let shown = redact_url(url);
-    let exists = Postgres::database_exists(url)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the database at {shown}: {e}"))?;
-    if !exists {
-        match Postgres::create_database(url).await {
-            Ok(()) => tracing::info!(url = %shown, "created the database"),
-            // Another process starting at the same moment may have created it first.
-            Err(e) if Postgres::database_exists(url).await.unwrap_or(false) => {
-                tracing::debug!(error = %e, "the database was created by another process");
-            }
-            Err(e) => anyhow::bail!("cannot create the database at {shown}: {e}"),
-        }
-    }
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| anyhow::anyhow!("DATABASE_URL {shown} is not valid: {e}"))?
         .application_name("fireline")
         .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500));
+    // Connect to the database itself first: managed servers often refuse connections to
+    // the `postgres` maintenance database, which is only needed to create ours.
+    match options.connect().await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+        }
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("3D000") => {
+            match Postgres::create_database(url).await {
+                Ok(()) => tracing::info!(url = %shown, "created the database"),
+                // Another process starting at the same moment may have created it first.
+                Err(e) if Postgres::database_exists(url).await.unwrap_or(false) => {
+                    tracing::debug!(error = %e, "the database was created by another process");
+                }
+                Err(e) => anyhow::bail!("cannot create the database at {shown}: {e}"),
+            }
+        }
+        Err(e) => anyhow::bail!("cannot reach the database at {shown}: {e}"),
+    }
     let pool = PgPoolOptions::new()
         .max_connections(pool_size.max(2))
         .acquire_timeout(Duration::from_secs(5))

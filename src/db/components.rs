@@ -73,6 +73,28 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ComponentR
         .await
 }
 
+/// The component, locked until the transaction ends (read-modify-write without losses).
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM components WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn lock_group(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<GroupRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn find_many(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],

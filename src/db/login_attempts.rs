@@ -9,16 +9,36 @@ pub const PER_ACCOUNT: i64 = 5;
 pub const PER_CLIENT: i64 = 20;
 pub const WINDOW: Duration = Duration::minutes(15);
 
-pub async fn record(
-    db: impl PgExecutor<'_>,
+/// Count an attempt before the password is checked, so parallel guesses cannot slip
+/// past the limit: returns the attempt's id, or when the next attempt is allowed.
+/// The attempt counts as failed until [`mark_succeeded`].
+pub async fn begin(
+    conn: &mut sqlx::PgConnection,
     email: &str,
     client_ip: &str,
-    succeeded: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2, $3)")
+) -> Result<Result<i64, OffsetDateTime>, sqlx::Error> {
+    // One check-and-count at a time per account and per address.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fireline.login.' || $1)), pg_advisory_xact_lock(hashtext('fireline.login-ip.' || $2))")
         .bind(email)
         .bind(client_ip)
-        .bind(succeeded)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(until) = locked_until(&mut *conn, email, client_ip).await? {
+        return Ok(Err(until));
+    }
+    let id = sqlx::query_scalar(
+        "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2, false) RETURNING id",
+    )
+    .bind(email)
+    .bind(client_ip)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Ok(id))
+}
+
+pub async fn mark_succeeded(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
+        .bind(id)
         .execute(db)
         .await?;
     Ok(())

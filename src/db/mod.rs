@@ -5,11 +5,15 @@ pub mod audit;
 mod bootstrap;
 pub mod components;
 pub mod incidents;
+pub mod jobs;
 pub mod login_attempts;
+pub mod maintenances;
+pub mod page_settings;
 mod private_cluster;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod tokens;
+pub mod uptime;
 pub mod users;
 
 pub use bootstrap::{connect, connect_with, open, Database, DatabaseSource};

@@ -3,6 +3,7 @@
 //! socket inside the data directory.
 
 use anyhow::Context;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::process::Command;
@@ -82,7 +83,23 @@ impl PrivateCluster {
         let pgdata = data_dir.join("postgres");
         let socket_dir = data_dir.join("run");
         std::fs::create_dir_all(&socket_dir)?;
+        // Only the owner may reach the socket: the cluster trusts whoever connects.
+        for dir in [&data_dir, &socket_dir] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict {}", dir.display()))?;
+        }
+        let socket = socket_dir.join(".s.PGSQL.5432");
+        if socket.as_os_str().len() > 100 {
+            anyhow::bail!(
+                "the data directory {} is too deep for a Unix socket path (PostgreSQL allows about 100 \
+                 characters); choose a shorter --data-dir",
+                data_dir.display()
+            );
+        }
         let run_as = run_as_for_root()?;
+        if run_as.is_some() {
+            reachable_by_others(&data_dir)?;
+        }
         if let Some(user) = run_as {
             // PostgreSQL refuses to run as root; hand the directory to its own account.
             for dir in [&data_dir, &socket_dir] {
@@ -106,7 +123,7 @@ impl PrivateCluster {
             return Ok(cluster);
         }
         let options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}'",
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700",
             cluster.socket_dir.display()
         );
         let log_file = data_dir.join("postgres.log");
@@ -221,6 +238,26 @@ impl PrivateCluster {
         }
         cmd
     }
+}
+
+/// As root we hand the cluster to the `postgres` account, which must be able to walk
+/// down to the data directory.
+fn reachable_by_others(data_dir: &Path) -> anyhow::Result<()> {
+    for ancestor in data_dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(ancestor)
+            .with_context(|| format!("cannot read {}", ancestor.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            anyhow::bail!(
+                "PostgreSQL runs as the postgres user and cannot reach {} ({} is not searchable by \
+                 others); choose a --data-dir it can reach, e.g. /var/lib/fireline",
+                data_dir.display(),
+                ancestor.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// PostgreSQL will not run as root. When we are root, run it as the `postgres` account.

@@ -36,6 +36,7 @@ macro_rules! labelled_enum {
         }
     };
 }
+pub(crate) use labelled_enum;
 
 labelled_enum!(
     /// How bad it is. sev1 is the worst.

@@ -2,12 +2,16 @@
 //! derives only name how the enums are spelled in storage and on the command line.
 
 mod incident;
+mod status_page;
 mod user;
 
 pub use incident::{
     format_duration, overdue_update_minutes, ComponentStatus, Durations, EventKind, Impact,
     IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility, WorkstreamKind,
     WorkstreamStatus,
+};
+pub use status_page::{
+    breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indicator, MaintenanceStatus,
 };
 pub use user::{Email, NewPassword, PersonName, Role, ValidationError};
 

@@ -172,11 +172,12 @@ impl FromRequestParts<AppState> for ClientIp {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if state.settings.trust_proxy {
+            // The rightmost entry is the one our proxy added; the others are the client's word.
             let forwarded = parts
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .map(str::trim)
                 .filter(|v| !v.is_empty());
             if let Some(ip) = forwarded {
@@ -228,7 +229,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// PostgreSQL cannot store the NUL character in text; refuse it up front.
+fn refuse_nul(pairs: url::form_urlencoded::Parse<'_>) -> Result<(), AppError> {
+    if pairs
+        .into_iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(AppError::BadRequest(
+            "Text cannot contain the NUL character.".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    refuse_nul(url::form_urlencoded::parse(bytes))?;
     let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let field = err.path().to_string();
@@ -307,6 +322,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Err(AppError::field(
+            "body",
+            "Text cannot contain the NUL character (\\u0000).",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -368,6 +389,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
+        refuse_nul(url::form_urlencoded::parse(query.as_bytes()))?;
         let deserializer =
             serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -417,6 +439,12 @@ mod tests {
             parse_json::<Sample>(b"{\"name\": "),
             Err(AppError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_before_they_reach_the_database() {
+        assert!(parse_json::<Sample>(br#"{"name": "a\u0000", "role": "admin"}"#).is_err());
+        assert!(parse_form::<std::collections::HashMap<String, String>>(b"name=a%00b").is_err());
     }
 
     #[test]

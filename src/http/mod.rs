@@ -59,7 +59,15 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
 
+    // Innermost first: panics, timeouts and oversized bodies become bare error responses
+    // that the error middleware dresses in the client's format.
     routes
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_errors,
@@ -80,13 +88,7 @@ pub fn router(state: AppState) -> Router {
                 ]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(trace)
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CatchPanicLayer::custom(middleware::panic_response))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    REQUEST_TIMEOUT,
-                ))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
         .with_state(state)
 }

@@ -1,8 +1,10 @@
 //! Server-Sent Events of an incident's log, shared by the browser page and the API.
 
 use axum::http::HeaderMap;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt};
 use std::collections::VecDeque;
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -10,17 +12,25 @@ use crate::app::AppState;
 use crate::db::incidents::events::{self, EventRow};
 use crate::error::AppError;
 
+/// How often a live stream re-checks that its reader may still read.
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// Whether the reader of a stream may still read (session or token still valid).
+pub type StillAllowed = Box<dyn FnMut() -> BoxFuture<'static, bool> + Send>;
+
 /// Where a stream starts: after `Last-Event-ID` when the client reconnects, else after
-/// the newest entry (the page already shows everything before it).
+/// `after` (the newest entry the page was rendered with), else after the newest entry.
 pub async fn resume_from(
     state: &AppState,
     headers: &HeaderMap,
+    after: Option<i64>,
     incident_id: Uuid,
 ) -> Result<i64, AppError> {
     let resumed = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(after);
     match resumed {
         Some(seq) => Ok(seq),
         None => Ok(events::last_seq(&state.pool, incident_id).await?),
@@ -33,15 +43,18 @@ struct Cursor<F> {
     seq: i64,
     pending: VecDeque<EventRow>,
     receiver: tokio::sync::broadcast::Receiver<crate::live::EventSignal>,
+    still_allowed: StillAllowed,
     render: F,
 }
 
 /// Every entry of the incident's log recorded after `from`, as it is committed by any
-/// process, rendered by `render`.
+/// process, rendered by `render`. It ends when the server shuts down, or when
+/// `still_allowed` says the reader lost access (signed out, disabled, token revoked).
 pub fn log_entries<F, T, E>(
     state: AppState,
     incident_id: Uuid,
     from: i64,
+    still_allowed: StillAllowed,
     render: F,
 ) -> impl Stream<Item = Result<T, E>> + Send
 where
@@ -50,12 +63,14 @@ where
     E: Send + 'static,
 {
     let receiver = state.hub.subscribe();
+    let shutdown = state.shutdown.clone();
     let cursor = Cursor {
         state,
         incident_id,
         seq: from,
         pending: VecDeque::new(),
         receiver,
+        still_allowed,
         render,
     };
     stream::unfold(cursor, |mut c| async move {
@@ -74,21 +89,27 @@ where
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "live stream: reading the log failed");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             }
             loop {
-                match c.receiver.recv().await {
-                    Ok(signal) if signal.incident_id == c.incident_id && signal.seq > c.seq => {
-                        break
+                tokio::select! {
+                    received = c.receiver.recv() => match received {
+                        Ok(signal) if signal.incident_id == c.incident_id && signal.seq > c.seq => break,
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = tokio::time::sleep(RECHECK) => {
+                        if !(c.still_allowed)().await {
+                            return None;
+                        }
                     }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => return None,
                 }
             }
         }
     })
+    .take_until(shutdown.cancelled_owned())
     .boxed()
 }

@@ -193,7 +193,9 @@ pub(crate) async fn set_status(
     let reopened = current.status.is_resolved();
     sqlx::query(
         "UPDATE incidents SET status = $2, \
-             resolved_at = CASE WHEN $2 = 'resolved'::incident_status THEN now() END \
+             resolved_at = CASE WHEN $2 = 'resolved'::incident_status THEN now() END, \
+             monitoring_at = CASE WHEN $2 = 'monitoring'::incident_status \
+                                  THEN coalesce(monitoring_at, now()) ELSE monitoring_at END \
          WHERE id = $1",
     )
     .bind(current.id)

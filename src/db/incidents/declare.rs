@@ -125,7 +125,10 @@ pub async fn declare(
     let incident = super::find(&mut *conn, id)
         .await?
         .ok_or(CommandError::NotFound)?;
-    for (component_id, status) in &new.components {
+    let mut components = new.components.clone();
+    components.sort_by_key(|(id, _)| *id);
+    components.dedup_by_key(|(id, _)| *id);
+    for (component_id, status) in &components {
         super::add_component(conn, actor, &incident, *component_id, *status).await?;
     }
     if let Some(body) = new

@@ -81,7 +81,11 @@ pub async fn post_update(
         ));
     }
     let mut affected = Vec::new();
-    for (component_id, status) in &update.components {
+    // Lock components in one order everywhere, so concurrent updates cannot deadlock.
+    let mut components = update.components.clone();
+    components.sort_by_key(|(id, _)| *id);
+    components.dedup_by_key(|(id, _)| *id);
+    for (component_id, status) in &components {
         let before = crate::db::components::find(&mut *conn, *component_id).await?;
         let changed = super::add_component(conn, actor, &incident, *component_id, *status).await?;
         if let (Some(before), true) = (before, changed) {

@@ -182,10 +182,15 @@ pub async fn change(
     workstream_id: Uuid,
     changes: WorkstreamChanges,
 ) -> Result<WorkstreamRow, CommandError> {
+    let incident_id = find(&mut *conn, workstream_id)
+        .await?
+        .ok_or(CommandError::NotFound)?
+        .incident_id;
+    let incident = lock(conn, incident_id).await?;
+    // Read again under the incident's lock: a concurrent change has finished by now.
     let before = find(&mut *conn, workstream_id)
         .await?
         .ok_or(CommandError::NotFound)?;
-    let incident = lock(conn, before.incident_id).await?;
     let ws = before.id;
     let change = |kind, body: String, data| {
         NewEvent::change(incident.id, kind, actor.id, body, data).in_workstream(ws)
@@ -338,13 +343,18 @@ pub async fn change_task(
     task_id: Uuid,
     changes: TaskChanges,
 ) -> Result<TaskRow, CommandError> {
-    let task = find_task(&mut *conn, task_id)
+    let workstream_id = find_task(&mut *conn, task_id)
         .await?
-        .ok_or(CommandError::NotFound)?;
-    let ws = find(&mut *conn, task.workstream_id)
+        .ok_or(CommandError::NotFound)?
+        .workstream_id;
+    let ws = find(&mut *conn, workstream_id)
         .await?
         .ok_or(CommandError::NotFound)?;
     let incident = lock(conn, ws.incident_id).await?;
+    // Read again under the incident's lock: a concurrent change has finished by now.
+    let task = find_task(&mut *conn, task_id)
+        .await?
+        .ok_or(CommandError::NotFound)?;
     let event = |body: String, data| {
         NewEvent::change(incident.id, EventKind::TaskChanged, actor.id, body, data)
             .in_workstream(ws.id)

@@ -211,6 +211,11 @@ fn parse_group(raw: &str) -> Result<Option<Uuid>, AppError> {
     }
 }
 
+fn is_missing_group(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_foreign_key_violation())
+}
+
 fn name_taken(err: &sqlx::Error) -> bool {
     matches!(
         db::violated_constraint(err),
@@ -523,15 +528,14 @@ pub async fn update_component(
     {
         Ok(Some(_)) => {}
         Ok(None) => return Err(AppError::NotFound("There is no such component.".into())),
-        Err(err) if name_taken(&err) => {
-            let page = edit_page(
-                &state,
-                &user,
-                &jar,
-                id,
-                Some(format!("A component called \"{name}\" exists already.")),
-            )
-            .await?;
+        Err(err) if name_taken(&err) || is_missing_group(&err) => {
+            let message = if is_missing_group(&err) {
+                "That group no longer exists.".to_owned()
+            } else {
+                format!("A component called \"{name}\" exists already.")
+            };
+            drop(tx);
+            let page = edit_page(&state, &user, &jar, id, Some(message)).await?;
             let mut response = render_admin(&state, &page.layout, &page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(response);

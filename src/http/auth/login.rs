@@ -79,7 +79,6 @@ pub async fn sign_in(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
-    let email_key = form.email.trim().to_lowercase();
     let refuse =
         |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
             let (jar, csrf_token) = anon_csrf(&state, jar);
@@ -94,11 +93,6 @@ pub async fn sign_in(
             Ok((jar, render_status(status, &page)?).into_response())
         };
 
-    if let Some(until) =
-        db::login_attempts::locked_until(&state.pool, &email_key, &client_ip).await?
-    {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until), jar);
-    }
     let Ok(email) = Email::parse(&form.email) else {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -106,6 +100,13 @@ pub async fn sign_in(
             jar,
         );
     };
+    // The attempt is counted before the password is checked (see `login_attempts::begin`).
+    let mut tx = state.pool.begin().await?;
+    let attempt = match db::login_attempts::begin(&mut tx, email.as_str(), &client_ip).await? {
+        Ok(attempt) => attempt,
+        Err(until) => return refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until), jar),
+    };
+    tx.commit().await?;
     let credentials = db::users::credentials(&state.pool, email.as_str()).await?;
     // Unknown emails are checked against a dummy hash so both take the same time.
     let stored = credentials
@@ -119,7 +120,6 @@ pub async fn sign_in(
     let user = match credentials {
         Some(c) if matches && !c.user.is_disabled() => c.user,
         Some(c) if matches => {
-            db::login_attempts::record(&state.pool, email.as_str(), &client_ip, false).await?;
             tracing::info!(user_id = %c.user.id, "a disabled user tried to sign in");
             return refuse(
                 StatusCode::FORBIDDEN,
@@ -128,7 +128,6 @@ pub async fn sign_in(
             );
         }
         _ => {
-            db::login_attempts::record(&state.pool, email.as_str(), &client_ip, false).await?;
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "That email and password do not match an account.".into(),
@@ -157,7 +156,7 @@ pub async fn sign_in(
         },
     )
     .await?;
-    db::login_attempts::record(&mut *tx, email.as_str(), &client_ip, true).await?;
+    db::login_attempts::mark_succeeded(&mut *tx, attempt).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "signed in");
     let jar = jar

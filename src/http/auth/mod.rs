@@ -21,8 +21,8 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
+                && !path.contains('\\')
+                && !path.chars().any(|c| c.is_control() || c.is_whitespace()) =>
         {
             path.to_owned()
         }
@@ -40,6 +40,8 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/admin");
         assert_eq!(safe_next(Some("https://evil.example")), "/admin");
         assert_eq!(safe_next(Some("/\\evil.example")), "/admin");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/admin");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/admin");
         assert_eq!(safe_next(None), "/admin");
     }
 }

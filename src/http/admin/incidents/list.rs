@@ -140,7 +140,7 @@ pub async fn list_incidents(
     }
     filter.component_id = Uuid::parse_str(&query.component).ok();
     filter.since = date(&query.from, "from")?;
-    filter.until = date(&query.to, "to")?.map(|d| d + time::Duration::days(1));
+    filter.until = date(&query.to, "to")?.and_then(|d| d.checked_add(time::Duration::days(1)));
     filter.text = Some(query.q.trim().to_owned()).filter(|q| !q.is_empty());
     filter.before = query.before.split_once('_').and_then(|(nanos, id)| {
         let at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;

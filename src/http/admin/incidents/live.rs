@@ -10,36 +10,70 @@ use std::time::Duration;
 
 use super::view::{event_view, EventItem};
 use crate::app::AppState;
+use crate::auth::hash_token;
+use crate::db;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::http::extract::{CurrentUser, Path};
-use crate::http::stream::{log_entries, resume_from};
+use crate::http::extract::{CurrentUser, Path, Query};
+use crate::http::session::SESSION_COOKIE;
+use crate::http::stream::{log_entries, resume_from, StillAllowed};
+
+#[derive(serde::Deserialize)]
+pub struct LiveQuery {
+    after: Option<i64>,
+}
 
 pub async fn live_incident(
     State(state): State<AppState>,
     user: CurrentUser,
     headers: HeaderMap,
     Path(reference): Path<String>,
+    Query(query): Query<LiveQuery>,
 ) -> Result<Response, AppError> {
     let incident = super::load(&state, &reference).await?;
     let path = super::incident_path(&incident);
     let csrf = user.csrf_token.clone();
     let can_respond = user.can(Role::Responder);
-    let from = resume_from(&state, &headers, incident.id).await?;
-    let stream = log_entries(state.clone(), incident.id, from, move |row| {
-        let seq = row.seq;
-        let view = event_view(row);
-        let html = EventItem {
-            e: &view,
-            incident_path: &path,
-            csrf_token: &csrf,
-            can_respond,
-        }
-        .render()
-        .unwrap_or_default();
-        Ok::<_, Infallible>(Event::default().event("log").id(seq.to_string()).data(html))
-    });
+    let from = resume_from(&state, &headers, query.after, incident.id).await?;
+    let stream = log_entries(
+        state.clone(),
+        incident.id,
+        from,
+        session_check(&state, &headers),
+        move |row| {
+            let seq = row.seq;
+            let view = event_view(row);
+            let html = EventItem {
+                e: &view,
+                incident_path: &path,
+                csrf_token: &csrf,
+                can_respond,
+            }
+            .render()
+            .unwrap_or_default();
+            Ok::<_, Infallible>(Event::default().event("log").id(seq.to_string()).data(html))
+        },
+    );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+/// The stream ends once its session does (sign-out, expiry, disabled user).
+fn session_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
+    let id_hash = jar.get(SESSION_COOKIE).map(|c| hash_token(c.value()));
+    let state = state.clone();
+    Box::new(move || {
+        let (state, id_hash) = (state.clone(), id_hash.clone());
+        Box::pin(async move {
+            match id_hash {
+                Some(hash) => !matches!(
+                    db::sessions::find_live(&state.pool, &hash, state.settings.session_idle).await,
+                    Ok(None)
+                ),
+                None => false,
+            }
+        })
+    })
 }

@@ -216,7 +216,7 @@ pub async fn patch_group(
 ) -> Result<Json<GroupJson>, AppError> {
     caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let current = db::components::find_group(&mut *tx, id)
+    let current = db::components::lock_group(&mut tx, id)
         .await?
         .ok_or_else(|| {
             AppError::NotFound(format!("There is no component group with the id {id}."))
@@ -358,7 +358,7 @@ pub async fn patch_component(
 ) -> Result<Json<ComponentJson>, AppError> {
     caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let current = db::components::find(&mut *tx, id)
+    let current = db::components::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
     let name = match body.name {

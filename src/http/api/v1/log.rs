@@ -25,7 +25,7 @@ use crate::db::incidents::{
 use crate::domain::{EventKind, IncidentStatus, Role};
 use crate::error::AppError;
 use crate::http::extract::{ApiUser, Json, Path, Query};
-use crate::http::stream::{log_entries, resume_from};
+use crate::http::stream::{log_entries, resume_from, StillAllowed};
 
 /// An entry of the event log.
 #[derive(Serialize, ToSchema)]
@@ -192,6 +192,26 @@ pub async fn add_event(
         .into_response())
 }
 
+/// One entry of the log.
+#[utoipa::path(get, path = "/incidents/{id}/events/{event_id}", tag = "events", params(("id" = String, Path), ("event_id" = Uuid, Path)),
+    responses((status = 200, body = EventJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_event(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path((id, event_id)): Path<(String, Uuid)>,
+) -> Result<Json<EventJson>, AppError> {
+    let incident = find_incident(&state, &id).await?;
+    incidents::events::find(&state.pool, event_id)
+        .await?
+        .filter(|e| e.incident_id == incident.id)
+        .map(|e| Json(EventJson::from(e)))
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "There is no entry {event_id} in this incident's log."
+            ))
+        })
+}
+
 /// A public update.
 #[derive(Serialize, ToSchema)]
 pub struct UpdateJson {
@@ -259,6 +279,24 @@ pub struct NewUpdateJson {
     pub notify: Option<bool>,
 }
 
+/// One public update.
+#[utoipa::path(get, path = "/incidents/{id}/updates/{update_id}", tag = "updates", params(("id" = String, Path), ("update_id" = Uuid, Path)),
+    responses((status = 200, body = UpdateJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_update(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path((id, update_id)): Path<(String, Uuid)>,
+) -> Result<Json<UpdateJson>, AppError> {
+    let incident = find_incident(&state, &id).await?;
+    incidents::updates::find(&state.pool, update_id)
+        .await?
+        .filter(|u| u.incident_id == incident.id)
+        .map(|u| Json(UpdateJson::from(u)))
+        .ok_or_else(|| {
+            AppError::NotFound(format!("There is no update {update_id} of this incident."))
+        })
+}
+
 /// Post a public update (responder): it sets the incident's status and the components'.
 #[utoipa::path(post, path = "/incidents/{id}/updates", tag = "updates", params(("id" = String, Path)), request_body = NewUpdateJson,
     responses((status = 201, body = UpdateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
@@ -304,8 +342,9 @@ pub async fn stream_events(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let incident = find_incident(&state, &id).await?;
-    let from = resume_from(&state, &headers, incident.id).await?;
-    let stream = log_entries(state.clone(), incident.id, from, |row| {
+    let from = resume_from(&state, &headers, None, incident.id).await?;
+    let allowed = token_check(&state, &headers);
+    let stream = log_entries(state.clone(), incident.id, from, allowed, |row| {
         let seq = row.seq;
         Event::default()
             .event("incident_event")
@@ -315,4 +354,26 @@ pub async fn stream_events(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+/// The stream ends once its token stops working (revoked, or its user disabled).
+fn token_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(7..))
+        .map(|t| crate::auth::hash_token(t.trim()));
+    let state = state.clone();
+    Box::new(move || {
+        let (state, token) = (state.clone(), token.clone());
+        Box::pin(async move {
+            match token {
+                Some(hash) => !matches!(
+                    crate::db::tokens::authenticate(&state.pool, &hash).await,
+                    Ok(None)
+                ),
+                None => false,
+            }
+        })
+    })
 }

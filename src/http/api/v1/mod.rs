@@ -49,6 +49,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log::list_events, log::add_event))
         .routes(routes!(log::list_updates, log::post_update))
         .routes(routes!(log::stream_events))
+        .routes(routes!(log::get_event))
+        .routes(routes!(log::get_update))
 }
 
 /// An error (RFC 9457 problem details).

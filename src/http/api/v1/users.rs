@@ -70,6 +70,7 @@ pub async fn list_users(
                 .decode(cursor)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                .filter(|s| !s.contains('\0'))
                 .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
         ),
     };

@@ -1,4 +1,5 @@
-//! The `jobs` table: enqueue in the caller's transaction, claim, finish, retry.
+//! The `jobs` table: enqueue in the caller's transaction, claim, finish, retry. The
+//! runner in `crate::jobs` drives it.
 
 use serde_json::Value;
 use sqlx::{PgExecutor, PgPool};
