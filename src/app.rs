@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::live::EventHub;
 use crate::metrics::Metrics;
+use crate::status_page::StatusPage;
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct App {
     pub settings: Settings,
     pub metrics: Metrics,
     pub hub: EventHub,
+    /// The public page, rendered and kept in memory.
+    pub status_page: Arc<StatusPage>,
     /// Cancelled when the process shuts down: long-lived responses (live streams) end.
     pub shutdown: CancellationToken,
 }
@@ -29,6 +32,11 @@ impl AppState {
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         Self(Arc::new(App {
             hub: EventHub::new(pool.clone()),
+            status_page: Arc::new(StatusPage::new(
+                pool.clone(),
+                &settings.page_name,
+                &settings.base_url,
+            )),
             pool,
             settings,
             metrics: Metrics::new(),

@@ -15,8 +15,20 @@ use crate::jobs::{self, JobContext, Runner};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let database = db::connect(&cli.database).await?;
-            let result = serve(&database, &args).await;
+            let (database, reachable) = match db::connect(&cli.database).await {
+                Ok(database) => (database, true),
+                // The configured server is down: serve anyway and keep trying.
+                Err(err) if cli.database.database_url.is_some() && !cli.database.private_db => {
+                    tracing::error!(error = %format!("{err:#}"), "the database is unreachable; serving a temporarily-unavailable page and retrying");
+                    let url = cli.database.database_url.clone().unwrap_or_default();
+                    (
+                        db::Database::unreachable(&url, cli.database.pool_size)?,
+                        false,
+                    )
+                }
+                Err(err) => return Err(err),
+            };
+            let result = serve(&database, &args, reachable).await;
             database.shutdown().await;
             result
         }
@@ -37,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -46,17 +58,35 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let base_url = settings.base_url.clone();
     let state = AppState::new(database.pool.clone(), settings.clone());
 
-    if !db::users::admin_exists(&database.pool).await? {
-        let token = random_token("");
-        db::setup_tokens::insert(&database.pool, &hash_token(&token)).await?;
-        let link = format!("{base_url}/setup?token={token}");
-        tracing::info!("no admin account yet; printed a one-time setup link on standard output");
-        println!(
-            "\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n"
-        );
-        let _ = std::io::stdout().flush();
+    if reachable {
+        offer_setup_link(&database.pool, &base_url).await?;
     } else {
-        db::setup_tokens::clear(&database.pool).await?;
+        let (url, pool_size, state) = (
+            database.url.clone(),
+            database.pool.size().max(2),
+            state.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                match db::open(&url, pool_size).await {
+                    Ok(pool) => {
+                        pool.close().await;
+                        tracing::info!("the database is reachable again");
+                        if let Err(err) =
+                            offer_setup_link(&state.pool, &state.settings.base_url).await
+                        {
+                            tracing::warn!(error = %err, "checking for an admin account failed");
+                        }
+                        state.status_page.poke();
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %format!("{err:#}"), "the database is still unreachable")
+                    }
+                }
+            }
+        });
     }
 
     let shutdown = state.shutdown.clone();
@@ -70,6 +100,12 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(Runner::new(ctx, jobs::registry()).run(shutdown.clone()))
     });
 
+    tokio::spawn(
+        state
+            .status_page
+            .clone()
+            .run(state.hub.clone(), shutdown.clone()),
+    );
     tracing::info!(address = %bound, url = %base_url, "Fireline is listening");
     let router = app::build_router(state.clone());
     app::serve(listener, router, shutdown.clone().cancelled_owned())
@@ -80,6 +116,23 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         let _ = runner.await;
     }
     tracing::info!("Fireline stopped");
+    Ok(())
+}
+
+/// When no admin exists, print a one-time link to create one; otherwise forget old links.
+async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result<()> {
+    if db::users::admin_exists(pool).await? {
+        db::setup_tokens::clear(pool).await?;
+        return Ok(());
+    }
+    let token = random_token("");
+    db::setup_tokens::insert(pool, &hash_token(&token)).await?;
+    let link = format!("{base_url}/setup?token={token}");
+    tracing::info!("no admin account yet; printed a one-time setup link on standard output");
+    println!(
+        "\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n"
+    );
+    let _ = std::io::stdout().flush();
     Ok(())
 }
 

@@ -14,4 +14,5 @@ pub mod jobs;
 pub mod live;
 pub mod markdown;
 pub mod metrics;
+pub mod status_page;
 pub mod telemetry;

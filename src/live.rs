@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 /// The channel the `incident_events` trigger notifies on.
 pub const INCIDENT_EVENTS: &str = "fireline_incident_events";
+/// The channel every change the public page shows notifies on.
+pub const STATUS_PAGE: &str = "fireline_status_page";
 
 /// A new entry in an incident's log, committed by any process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,7 @@ pub struct EventSignal {
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<EventSignal>,
+    status: broadcast::Sender<()>,
     pool: PgPool,
     started: Arc<Once>,
 }
@@ -29,8 +32,10 @@ pub struct EventHub {
 impl EventHub {
     pub fn new(pool: PgPool) -> Self {
         let (sender, _) = broadcast::channel(1024);
+        let (status, _) = broadcast::channel(64);
         EventHub {
             sender,
+            status,
             pool,
             started: Arc::new(Once::new()),
         }
@@ -39,17 +44,36 @@ impl EventHub {
     /// Receive every new log entry of every incident from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EventSignal> {
         let receiver = self.sender.subscribe();
-        self.started.call_once(|| {
-            tokio::spawn(listen(self.pool.clone(), self.sender.clone()));
-        });
+        self.start();
         receiver
+    }
+
+    /// Receive a signal whenever anything on the public page changed.
+    pub fn subscribe_status(&self) -> broadcast::Receiver<()> {
+        let receiver = self.status.subscribe();
+        self.start();
+        receiver
+    }
+
+    fn start(&self) {
+        self.started.call_once(|| {
+            tokio::spawn(listen(
+                self.pool.clone(),
+                self.sender.clone(),
+                self.status.clone(),
+            ));
+        });
     }
 }
 
-async fn listen(pool: PgPool, sender: broadcast::Sender<EventSignal>) {
+async fn listen(
+    pool: PgPool,
+    sender: broadcast::Sender<EventSignal>,
+    status: broadcast::Sender<()>,
+) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match listen_once(&pool, &sender).await {
+        match listen_once(&pool, &sender, &status).await {
             Ok(()) => return,
             Err(err) => {
                 tracing::warn!(error = %err, "live updates: lost the database listener; reconnecting");
@@ -63,18 +87,26 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<EventSignal>) {
 async fn listen_once(
     pool: &PgPool,
     sender: &broadcast::Sender<EventSignal>,
+    status: &broadcast::Sender<()>,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(INCIDENT_EVENTS).await?;
+    listener.listen_all([INCIDENT_EVENTS, STATUS_PAGE]).await?;
     loop {
-        let notification = listener.recv().await?;
-        if let Some(signal) = parse(notification.payload()) {
-            // No receivers is fine: nobody is watching right now.
-            let _ = sender.send(signal);
+        // Anything may have changed while we were not listening (first start, reconnect).
+        let _ = status.send(());
+        // `None`: the connection was lost; the next call reconnects and listens again.
+        while let Some(notification) = listener.try_recv().await? {
+            if notification.channel() == STATUS_PAGE {
+                let _ = status.send(());
+            } else if let Some(signal) = parse(notification.payload()) {
+                // No receivers is fine: nobody is watching right now.
+                let _ = sender.send(signal);
+            }
         }
         if pool.is_closed() {
             return Ok(());
         }
+        tracing::warn!("live updates: the database listener reconnects");
     }
 }
 

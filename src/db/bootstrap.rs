@@ -31,6 +31,24 @@ pub struct Database {
 }
 
 impl Database {
+    /// A pool that connects on first use, for starting while the configured server is
+    /// down: the caller keeps retrying [`open`] and serves what it can meanwhile.
+    pub fn unreachable(url: &str, pool_size: u32) -> anyhow::Result<Database> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL {} is not valid: {e}", redact_url(url)))?
+            .application_name("fireline");
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(2))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Ok(Database {
+            pool,
+            source: DatabaseSource::Configured,
+            url: url.to_owned(),
+            cluster: None,
+        })
+    }
+
     /// Close the pool and stop the private cluster if this process started it.
     pub async fn shutdown(self) {
         self.pool.close().await;

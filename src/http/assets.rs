@@ -9,7 +9,17 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::http::extract::Path;
 
-const FILES: [(&str, &str, &[u8]); 2] = [
+const FILES: [(&str, &str, &[u8]); 4] = [
+    (
+        "status.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/status.css"),
+    ),
+    (
+        "status.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/status.js"),
+    ),
     (
         "app.css",
         "text/css; charset=utf-8",

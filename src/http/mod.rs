@@ -8,13 +8,12 @@ pub mod extract;
 pub mod middleware;
 mod ops;
 pub mod page;
+mod public;
 pub mod session;
 mod stream;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::response::Redirect;
-use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -22,7 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -35,7 +34,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
-        .route("/", get(|| async { Redirect::to("/admin") }))
+        .merge(public::router())
         .merge(ops::router())
         .merge(assets::router())
         .merge(auth::router())
@@ -57,7 +56,21 @@ pub fn router(state: AppState) -> Router {
                 request_id = %request_id,
             )
         })
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+        // Every response at debug (the status page is reloaded by the thousand); errors
+        // at info and above.
+        .on_response(
+            |response: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                let status = response.status().as_u16();
+                let ms = latency.as_millis() as u64;
+                if status >= 500 {
+                    tracing::warn!(status, latency_ms = ms, "request failed");
+                } else if status >= 400 {
+                    tracing::info!(status, latency_ms = ms, "request refused");
+                } else {
+                    tracing::debug!(status, latency_ms = ms, "request served");
+                }
+            },
+        );
 
     // Innermost first: panics, timeouts and oversized bodies become bare error responses
     // that the error middleware dresses in the client's format.

@@ -33,16 +33,17 @@ pub struct Layout {
 }
 
 /// The areas of the admin UI, in navigation order.
-const AREAS: [(&str, Option<&str>); 9] = [
+const AREAS: [(&str, Option<&str>); 10] = [
     ("Dashboard", Some("/admin")),
     ("Incidents", Some("/admin/incidents")),
     ("Components", Some("/admin/components")),
-    ("Maintenance", None),
+    ("Maintenance", Some("/admin/maintenance")),
     ("Subscribers", None),
     ("Postmortems", None),
     ("Action items", None),
     ("Users", Some("/admin/users")),
     ("API tokens", Some("/admin/tokens")),
+    ("Status page", Some("/admin/settings")),
 ];
 
 impl Layout {

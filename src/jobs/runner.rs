@@ -116,6 +116,7 @@ impl Runner {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut running: JoinSet<()> = JoinSet::new();
         let mut last_scheduled: HashMap<&'static str, Instant> = HashMap::new();
+        let mut claim_failing = false;
         tracing::info!(worker = %self.worker_id, "job runner started");
         loop {
             self.schedule_periodic(&mut last_scheduled).await;
@@ -125,6 +126,7 @@ impl Runner {
             if free > 0 {
                 match queue::claim(&self.ctx.pool, &self.worker_id, free as i64, LEASE).await {
                     Ok(jobs) => {
+                        claim_failing = false;
                         claimed = jobs.len();
                         for job in jobs {
                             let (ctx, registry) = (self.ctx.clone(), self.registry.clone());
@@ -133,7 +135,12 @@ impl Runner {
                             });
                         }
                     }
-                    Err(err) => tracing::warn!(error = %err, "claiming jobs failed"),
+                    // Say it once per outage, not every second.
+                    Err(err) if !claim_failing => {
+                        tracing::warn!(error = %err, "claiming jobs failed; retrying quietly");
+                        claim_failing = true;
+                    }
+                    Err(_) => {}
                 }
             }
             // A full batch means more may be waiting: look again at once.

@@ -2,7 +2,9 @@
 
 mod components;
 mod dashboard;
-mod incidents;
+pub mod incidents;
+mod maintenance;
+mod settings;
 mod tokens;
 mod users;
 
@@ -56,6 +58,23 @@ pub fn router() -> Router<AppState> {
             get(tokens::list_tokens).post(tokens::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_token))
+        .route(
+            "/admin/maintenance",
+            get(maintenance::list_maintenances).post(maintenance::schedule_maintenance),
+        )
+        .route(
+            "/admin/maintenance/{id}",
+            get(maintenance::show_maintenance).post(maintenance::edit_maintenance),
+        )
+        .route(
+            "/admin/maintenance/{id}/updates",
+            post(maintenance::post_maintenance_update),
+        )
+        .route(
+            "/admin/settings",
+            get(settings::show_settings).post(settings::save_settings),
+        )
+        .route("/admin/settings/logo", post(settings::upload_logo))
         .merge(incidents::router())
 }
 

@@ -29,6 +29,7 @@ use crate::app::AppState;
         (name = "workstreams", description = "Recovery, root-cause and custom workstreams and their tasks"),
         (name = "events", description = "The append-only event log"),
         (name = "updates", description = "Public updates for the status page"),
+        (name = "maintenances", description = "Scheduled maintenance"),
     )
 )]
 struct ApiDoc;

@@ -6,7 +6,7 @@ mod declare;
 pub mod list;
 mod live;
 mod show;
-mod view;
+pub mod view;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -3,6 +3,7 @@
 mod components;
 mod incidents;
 mod log;
+mod maintenances;
 mod me;
 mod users;
 
@@ -51,6 +52,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log::stream_events))
         .routes(routes!(log::get_event))
         .routes(routes!(log::get_update))
+        .routes(routes!(
+            maintenances::list_maintenances,
+            maintenances::create_maintenance
+        ))
+        .routes(routes!(
+            maintenances::get_maintenance,
+            maintenances::patch_maintenance
+        ))
+        .routes(routes!(maintenances::post_maintenance_update))
 }
 
 /// An error (RFC 9457 problem details).

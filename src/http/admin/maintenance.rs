@@ -1,0 +1,390 @@
+//! Scheduled maintenance: plan a window, let the job runner start and end it, or move it
+//! by hand; every step posts an update customers see.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::incidents::view::{input_time, parse_input_time, Choice};
+use crate::app::AppState;
+use crate::db::{
+    self,
+    incidents::CommandError,
+    maintenances::{MaintenanceDraft, MaintenanceRow},
+};
+use crate::domain::{format_utc, MaintenanceStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{CsrfForm, CurrentUser, Path};
+use crate::http::page::{render_admin, Layout};
+use crate::http::session::redirect_with_flash;
+use crate::markdown;
+
+pub struct MaintenanceItem {
+    pub id: Uuid,
+    pub title: String,
+    pub status: &'static str,
+    pub window: String,
+}
+
+fn item(m: &MaintenanceRow) -> MaintenanceItem {
+    MaintenanceItem {
+        id: m.id,
+        title: m.title.clone(),
+        status: m.status.label(),
+        window: format!(
+            "{} – {}",
+            format_utc(m.scheduled_for),
+            format_utc(m.scheduled_until)
+        ),
+    }
+}
+
+pub struct ComponentChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/maintenances.html")]
+struct ListPage {
+    layout: Layout,
+    open: Vec<MaintenanceItem>,
+    past: Vec<MaintenanceItem>,
+    can_respond: bool,
+    components: Vec<ComponentChoice>,
+    form: Form,
+    error: Option<String>,
+}
+
+#[derive(Default, serde::Deserialize)]
+pub struct Form {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    scheduled_for: String,
+    #[serde(default)]
+    scheduled_until: String,
+    #[serde(default)]
+    auto_components: Option<String>,
+    #[serde(default)]
+    version: Option<i32>,
+}
+
+async fn components(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
+    Ok(db::components::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| ComponentChoice {
+            checked: checked.contains(&c.id),
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
+}
+
+async fn list_page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    form: Form,
+    checked: &[Uuid],
+    error: Option<String>,
+) -> Result<ListPage, AppError> {
+    let all = db::maintenances::list(&state.pool, false, 200).await?;
+    Ok(ListPage {
+        layout: Layout::new(state, user, jar, "Maintenance", "Maintenance"),
+        open: all
+            .iter()
+            .filter(|m| m.status.is_open())
+            .map(item)
+            .collect(),
+        past: all
+            .iter()
+            .filter(|m| !m.status.is_open())
+            .map(item)
+            .collect(),
+        can_respond: user.can(Role::Responder),
+        components: components(state, checked).await?,
+        form,
+        error,
+    })
+}
+
+pub async fn list_maintenances(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let form = Form {
+        scheduled_for: input_time(now + time::Duration::days(1)),
+        scheduled_until: input_time(now + time::Duration::days(1) + time::Duration::hours(1)),
+        auto_components: Some("on".into()),
+        ..Default::default()
+    };
+    let page = list_page(&state, &user, &jar, form, &[], None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+/// The form's fields, with `component` repeated for each chosen component.
+fn parse(fields: &[(String, String)]) -> (Form, Vec<Uuid>) {
+    let mut form = Form::default();
+    let mut chosen = Vec::new();
+    for (k, v) in fields {
+        match k.as_str() {
+            "title" => form.title = v.clone(),
+            "description" => form.description = v.clone(),
+            "scheduled_for" => form.scheduled_for = v.clone(),
+            "scheduled_until" => form.scheduled_until = v.clone(),
+            "auto_components" => form.auto_components = Some(v.clone()),
+            "version" => form.version = v.parse().ok(),
+            "component" => chosen.extend(Uuid::parse_str(v).ok()),
+            _ => {}
+        }
+    }
+    (form, chosen)
+}
+
+fn draft(form: &Form, components: Vec<Uuid>) -> Result<MaintenanceDraft, String> {
+    let when = |raw: &str, what: &str| {
+        parse_input_time(raw).ok_or_else(|| format!("{what}: {raw:?} is not a date and time."))
+    };
+    Ok(MaintenanceDraft {
+        title: form.title.clone(),
+        description: form.description.clone(),
+        scheduled_for: when(&form.scheduled_for, "Start")?,
+        scheduled_until: when(&form.scheduled_until, "End")?,
+        components,
+        auto_components: form.auto_components.is_some(),
+    })
+}
+
+pub async fn schedule_maintenance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let (form, chosen) = parse(&fields);
+    let refuse = |form, chosen: Vec<Uuid>, message: String| {
+        let (state, user, jar) = (&state, &user, &jar);
+        async move {
+            let page = list_page(state, user, jar, form, &chosen, Some(message)).await?;
+            let mut response = render_admin(state, &page.layout, &page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok::<_, AppError>(response)
+        }
+    };
+    let new = match draft(&form, chosen.clone()) {
+        Ok(d) => d,
+        Err(message) => return refuse(form, chosen, message).await,
+    };
+    let mut tx = state.pool.begin().await?;
+    match db::maintenances::schedule(&mut tx, &user.user, new).await {
+        Ok(m) => {
+            tx.commit().await?;
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/admin/maintenance/{}", m.id),
+                "Maintenance scheduled. It starts and ends on its own.",
+            ))
+        }
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
+            refuse(form, chosen, message).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub struct UpdateItem {
+    pub status: &'static str,
+    pub at: String,
+    pub body_html: String,
+    pub author: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/maintenance.html")]
+struct DetailPage {
+    layout: Layout,
+    m: MaintenanceItem,
+    description_html: String,
+    open: bool,
+    can_respond: bool,
+    form: Form,
+    components: Vec<ComponentChoice>,
+    updates: Vec<UpdateItem>,
+    statuses: Vec<Choice>,
+    error: Option<String>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    id: Uuid,
+    error: Option<String>,
+) -> Result<DetailPage, AppError> {
+    let m = db::maintenances::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such maintenance.".into()))?;
+    let linked: Vec<Uuid> = db::maintenances::component_links(&state.pool, &[id])
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let updates = db::maintenances::updates(&state.pool, &[id]).await?;
+    let statuses = [
+        MaintenanceStatus::InProgress,
+        MaintenanceStatus::Verifying,
+        MaintenanceStatus::Completed,
+    ]
+    .into_iter()
+    .map(|s| Choice {
+        value: s.as_str().into(),
+        label: s.label().into(),
+        selected: s == m.status,
+    })
+    .collect();
+    Ok(DetailPage {
+        layout: Layout::new(state, user, jar, &m.title, "Maintenance"),
+        m: item(&m),
+        description_html: markdown::render(&m.description),
+        open: m.status.is_open(),
+        can_respond: user.can(Role::Responder),
+        form: Form {
+            title: m.title.clone(),
+            description: m.description.clone(),
+            scheduled_for: input_time(m.scheduled_for),
+            scheduled_until: input_time(m.scheduled_until),
+            auto_components: m.auto_components.then(|| "on".into()),
+            version: Some(m.version),
+        },
+        components: components(state, &linked).await?,
+        updates: updates
+            .into_iter()
+            .map(|u| UpdateItem {
+                status: u.status.label(),
+                at: format_utc(u.created_at),
+                body_html: markdown::render(&u.body),
+                author: u
+                    .author_name
+                    .unwrap_or_else(|| "Fireline (on schedule)".into()),
+            })
+            .collect(),
+        statuses,
+        error,
+    })
+}
+
+pub async fn show_maintenance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let page = detail_page(&state, &user, &jar, id, None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+async fn refuse_detail(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    id: Uuid,
+    message: String,
+) -> Result<Response, AppError> {
+    let page = detail_page(state, user, jar, id, Some(message)).await?;
+    let mut response = render_admin(state, &page.layout, &page)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+pub async fn edit_maintenance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let (form, chosen) = parse(&fields);
+    let new = match draft(&form, chosen) {
+        Ok(d) => d,
+        Err(message) => return refuse_detail(&state, &user, &jar, id, message).await,
+    };
+    let mut tx = state.pool.begin().await?;
+    match db::maintenances::reschedule(&mut tx, id, form.version, new).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/admin/maintenance/{id}"),
+                "Maintenance saved.",
+            ))
+        }
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
+            refuse_detail(&state, &user, &jar, id, message).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    notify: Option<String>,
+}
+
+/// Post an update, moving the maintenance to the chosen status (or cancelling it).
+pub async fn post_maintenance_update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<UpdateForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let status = MaintenanceStatus::parse(&form.status)
+        .ok_or_else(|| AppError::field("status", "Choose a status."))?;
+    let mut tx = state.pool.begin().await?;
+    let body = Some(form.body.as_str()).filter(|b| !b.trim().is_empty());
+    match db::maintenances::transition(
+        &mut tx,
+        Some(&user.user),
+        id,
+        status,
+        body,
+        form.notify.is_some(),
+    )
+    .await
+    {
+        Ok(m) => {
+            tx.commit().await?;
+            Ok(redirect_with_flash(
+                &state,
+                &format!("/admin/maintenance/{id}"),
+                &format!("Maintenance is now {}.", m.status.label().to_lowercase()),
+            ))
+        }
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
+            refuse_detail(&state, &user, &jar, id, message).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

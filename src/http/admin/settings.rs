@@ -1,0 +1,268 @@
+//! Page settings (admin): how the public status page looks. Changes show at once.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::db::{self, page_settings::SettingsChange};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::http::extract::{CsrfForm, CurrentUser};
+use crate::http::page::{render_admin, Layout};
+use crate::http::session::redirect_with_flash;
+use crate::status_page::clock::Clock;
+
+/// The largest logo accepted.
+const LOGO_LIMIT: usize = 256 * 1024;
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    name: String,
+    public_url: String,
+    accent: String,
+    time_zone: String,
+    about: String,
+    links: String,
+    has_logo: bool,
+    can_manage: bool,
+    error: Option<String>,
+}
+
+fn links_text(links: &Value) -> String {
+    links
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| {
+                    Some(format!(
+                        "{} | {}",
+                        l.get("label")?.as_str()?,
+                        l.get("url")?.as_str()?
+                    ))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    form: Option<&SettingsForm>,
+    error: Option<String>,
+) -> Result<SettingsPage, AppError> {
+    let s = db::page_settings::get(&state.pool).await?;
+    Ok(SettingsPage {
+        layout: Layout::new(state, user, jar, "Status page", "Status page"),
+        name: form
+            .map(|f| f.name.clone())
+            .unwrap_or(s.name.unwrap_or_default()),
+        public_url: form
+            .map(|f| f.public_url.clone())
+            .unwrap_or(s.public_url.unwrap_or_default()),
+        accent: form.map(|f| f.accent.clone()).unwrap_or(s.accent),
+        time_zone: form.map(|f| f.time_zone.clone()).unwrap_or(s.time_zone),
+        about: form.map(|f| f.about.clone()).unwrap_or(s.about),
+        links: form
+            .map(|f| f.links.clone())
+            .unwrap_or_else(|| links_text(&s.footer_links)),
+        has_logo: s.has_logo,
+        can_manage: user.can(Role::Admin),
+        error,
+    })
+}
+
+pub async fn show_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let page = page(&state, &user, &jar, None, None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    public_url: String,
+    #[serde(default)]
+    accent: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    about: String,
+    #[serde(default)]
+    links: String,
+}
+
+fn http_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .then(|| url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
+    let accent = form.accent.trim().to_lowercase();
+    if !(accent.len() == 7
+        && accent.starts_with('#')
+        && accent[1..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err("The accent colour is a hex colour like #b3261e.".into());
+    }
+    if !Clock::is_valid_zone(form.time_zone.trim()) {
+        return Err(format!(
+            "{:?} is not a time zone name like Europe/Berlin or Etc/UTC.",
+            form.time_zone.trim()
+        ));
+    }
+    if form.name.chars().count() > 100 {
+        return Err("The page name has at most 100 characters.".into());
+    }
+    let public_url = match form.public_url.trim() {
+        "" => None,
+        raw => Some(http_url(raw).ok_or_else(|| format!("{raw:?} is not an http(s) URL."))?),
+    };
+    let mut links = Vec::new();
+    for line in form.links.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (label, url) = line
+            .split_once('|')
+            .ok_or_else(|| format!("Footer link {line:?}: write it as Label | https://…"))?;
+        let url = http_url(url)
+            .ok_or_else(|| format!("Footer link {line:?}: the URL must be http(s)."))?;
+        links.push(json!({ "label": label.trim(), "url": url }));
+    }
+    if links.len() > 10 {
+        return Err("At most 10 footer links.".into());
+    }
+    Ok((Value::Array(links), public_url))
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    CsrfForm(form): CsrfForm<SettingsForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let (links, public_url) = match validate(&form) {
+        Ok(v) => v,
+        Err(message) => {
+            let page = page(&state, &user, &jar, Some(&form), Some(message)).await?;
+            let mut response = render_admin(&state, &page.layout, &page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let name = form.name.trim();
+    db::page_settings::update(
+        &mut tx,
+        SettingsChange {
+            name: (!name.is_empty()).then_some(name),
+            public_url: public_url.as_deref(),
+            accent: &form.accent.trim().to_lowercase(),
+            time_zone: form.time_zone.trim(),
+            about: form.about.trim(),
+            footer_links: links,
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "page_settings.updated",
+        "page_settings",
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &state,
+        "/admin/settings",
+        "Saved. The status page shows it now.",
+    ))
+}
+
+/// PNG, JPEG or WebP, by their first bytes (never by what the browser claims).
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Upload or remove the logo (a multipart form; its CSRF token is checked here).
+pub async fn upload_logo(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut token = String::new();
+    let mut logo: Option<Vec<u8>> = None;
+    let mut remove = false;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?
+    {
+        match field.name() {
+            Some("csrf_token") => {
+                token = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?
+            }
+            Some("remove") => remove = true,
+            Some("logo") => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    AppError::BadRequest(format!("The upload could not be read: {e}"))
+                })?;
+                if !bytes.is_empty() {
+                    logo = Some(bytes.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    if !bool::from(token.as_bytes().ct_eq(user.csrf_token.as_bytes())) {
+        return Err(AppError::Forbidden(
+            "This form has expired (CSRF check failed). Reload the page and try again.".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let message = if remove {
+        db::page_settings::set_logo(&mut tx, None).await?;
+        "Logo removed."
+    } else {
+        let bytes = logo.ok_or_else(|| AppError::field("logo", "Choose an image file."))?;
+        if bytes.len() > LOGO_LIMIT {
+            return Err(AppError::PayloadTooLarge(
+                "A logo has at most 256 KiB.".into(),
+            ));
+        }
+        let kind = image_type(&bytes).ok_or_else(|| {
+            AppError::field("logo", "The logo must be a PNG, JPEG or WebP image.")
+        })?;
+        db::page_settings::set_logo(&mut tx, Some((&bytes, kind))).await?;
+        "Logo saved."
+    };
+    tx.commit().await?;
+    Ok(redirect_with_flash(&state, "/admin/settings", message))
+}

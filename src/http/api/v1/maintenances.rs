@@ -1,0 +1,271 @@
+//! `/api/v1/maintenances`: scheduled maintenance.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::ProblemDoc;
+use crate::app::AppState;
+use crate::db::{
+    self,
+    incidents::CommandError,
+    maintenances::{MaintenanceDraft, MaintenanceRow},
+};
+use crate::domain::{MaintenanceStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, Json, Path};
+
+#[derive(Serialize, ToSchema)]
+pub struct MaintenanceUpdateJson {
+    pub id: Uuid,
+    pub status: MaintenanceStatus,
+    pub body: String,
+    pub notify: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MaintenanceJson {
+    pub id: Uuid,
+    pub title: String,
+    /// Markdown.
+    pub description: String,
+    pub status: MaintenanceStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_for: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_until: OffsetDateTime,
+    /// Put the components under maintenance during the window, and restore them after.
+    pub auto_components: bool,
+    pub component_ids: Vec<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+    pub version: i32,
+    pub updates: Vec<MaintenanceUpdateJson>,
+}
+
+async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson, AppError> {
+    let updates = db::maintenances::updates(&state.pool, &[m.id]).await?;
+    let component_ids = db::maintenances::component_links(&state.pool, &[m.id])
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    Ok(MaintenanceJson {
+        id: m.id,
+        title: m.title,
+        description: m.description,
+        status: m.status,
+        scheduled_for: m.scheduled_for,
+        scheduled_until: m.scheduled_until,
+        auto_components: m.auto_components,
+        component_ids,
+        started_at: m.started_at,
+        completed_at: m.completed_at,
+        version: m.version,
+        updates: updates
+            .into_iter()
+            .map(|u| MaintenanceUpdateJson {
+                id: u.id,
+                status: u.status,
+                body: u.body,
+                notify: u.notify,
+                created_at: u.created_at,
+            })
+            .collect(),
+    })
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<MaintenanceRow, AppError> {
+    db::maintenances::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no maintenance {id}.")))
+}
+
+/// Maintenances, newest window first (at most 200).
+#[utoipa::path(get, path = "/maintenances", tag = "maintenances",
+    responses((status = 200, body = Vec<MaintenanceJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_maintenances(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+) -> Result<Json<Vec<MaintenanceJson>>, AppError> {
+    let mut out = Vec::new();
+    for m in db::maintenances::list(&state.pool, false, 200).await? {
+        out.push(to_json(&state, m).await?);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMaintenanceJson {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_for: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_until: OffsetDateTime,
+    #[serde(default)]
+    pub component_ids: Vec<Uuid>,
+    /// Default true.
+    pub auto_components: Option<bool>,
+}
+
+/// Schedule a maintenance (responder). It starts and ends on its own.
+#[utoipa::path(post, path = "/maintenances", tag = "maintenances", request_body = NewMaintenanceJson,
+    responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_maintenance(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Json(body): Json<NewMaintenanceJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    let draft = MaintenanceDraft {
+        title: body.title,
+        description: body.description,
+        scheduled_for: body.scheduled_for,
+        scheduled_until: body.scheduled_until,
+        components: body.component_ids,
+        auto_components: body.auto_components.unwrap_or(true),
+    };
+    let mut tx = state.pool.begin().await?;
+    let m = db::maintenances::schedule(&mut tx, &caller.0, draft).await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/maintenances/{}", m.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(to_json(&state, m).await?),
+    )
+        .into_response())
+}
+
+/// One maintenance.
+#[utoipa::path(get, path = "/maintenances/{id}", tag = "maintenances", params(("id" = Uuid, Path)),
+    responses((status = 200, body = MaintenanceJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_maintenance(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<MaintenanceJson>, AppError> {
+    let m = find(&state, id).await?;
+    Ok(Json(to_json(&state, m).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenancePatchJson {
+    pub version: Option<i32>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub scheduled_for: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub scheduled_until: Option<OffsetDateTime>,
+    pub component_ids: Option<Vec<Uuid>>,
+    pub auto_components: Option<bool>,
+    /// Move it by hand: `in_progress`, `verifying`, `completed`, or `cancelled`.
+    pub status: Option<MaintenanceStatus>,
+    /// The update posted with a status change (default: the usual words).
+    pub body: Option<String>,
+}
+
+/// Change the plan, or move the maintenance by hand (responder).
+#[utoipa::path(patch, path = "/maintenances/{id}", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
+    responses((status = 200, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_maintenance(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<MaintenancePatchJson>,
+) -> Result<Json<MaintenanceJson>, AppError> {
+    caller.require(Role::Responder)?;
+    let current = find(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    let planning = body.title.is_some()
+        || body.description.is_some()
+        || body.scheduled_for.is_some()
+        || body.scheduled_until.is_some()
+        || body.component_ids.is_some()
+        || body.auto_components.is_some();
+    if planning {
+        let components = match body.component_ids {
+            Some(ids) => ids,
+            None => db::maintenances::component_links(&mut *tx, &[id])
+                .await?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect(),
+        };
+        let draft = MaintenanceDraft {
+            title: body.title.unwrap_or(current.title),
+            description: body.description.unwrap_or(current.description),
+            scheduled_for: body.scheduled_for.unwrap_or(current.scheduled_for),
+            scheduled_until: body.scheduled_until.unwrap_or(current.scheduled_until),
+            components,
+            auto_components: body.auto_components.unwrap_or(current.auto_components),
+        };
+        db::maintenances::reschedule(&mut tx, id, body.version, draft).await?;
+    }
+    if let Some(status) = body.status {
+        db::maintenances::transition(
+            &mut tx,
+            Some(&caller.0),
+            id,
+            status,
+            body.body.as_deref(),
+            true,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let m = find(&state, id).await?;
+    Ok(Json(to_json(&state, m).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceUpdateInput {
+    pub status: MaintenanceStatus,
+    pub body: String,
+    pub notify: Option<bool>,
+}
+
+/// Post an update (responder); its status moves the maintenance.
+#[utoipa::path(post, path = "/maintenances/{id}/updates", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
+    responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn post_maintenance_update(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<MaintenanceUpdateInput>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    let mut tx = state.pool.begin().await?;
+    let m = match db::maintenances::post_update(
+        &mut tx,
+        &caller.0,
+        id,
+        body.status,
+        &body.body,
+        body.notify.unwrap_or(true),
+    )
+    .await
+    {
+        Ok(m) => m,
+        Err(CommandError::NotFound) => {
+            return Err(AppError::NotFound(format!("There is no maintenance {id}.")))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(to_json(&state, m).await?)).into_response())
+}

@@ -1,0 +1,182 @@
+//! The public surfaces: the status page, incident pages, history, feeds and the
+//! Statuspage-compatible JSON, answered from the in-memory snapshot.
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::http::extract::Path;
+use crate::status_page::render::{self, UnavailablePage};
+use crate::status_page::{Cached, Snapshot};
+
+mod history;
+
+/// Short enough that a CDN shows changes quickly, with stale copies allowed while it
+/// revalidates or when Fireline cannot answer.
+const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(cached))
+        .route("/theme.css", get(cached))
+        .route("/logo", get(cached))
+        .route("/history.atom", get(cached))
+        .route("/history.rss", get(cached))
+        .route("/history", get(history::show_history))
+        .route("/incidents/{id}", get(show_incident))
+        .route("/api/v2/summary.json", get(cached))
+        .route("/api/v2/status.json", get(cached))
+        .route("/api/v2/components.json", get(cached))
+        .route("/api/v2/incidents.json", get(cached))
+        .route("/api/v2/incidents/unresolved.json", get(cached))
+        .route("/api/v2/scheduled-maintenances.json", get(cached))
+        .route("/api/v2/scheduled-maintenances/upcoming.json", get(cached))
+        .route("/api/v2/scheduled-maintenances/active.json", get(cached))
+}
+
+/// 503 with a page that refreshes itself, until the first snapshot exists.
+fn unavailable(state: &AppState) -> Response {
+    let page = UnavailablePage {
+        name: state.settings.page_name.clone(),
+    };
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(page.render().unwrap_or_default()),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, Box<Response>> {
+    state
+        .status_page
+        .snapshot()
+        .ok_or_else(|| Box::new(unavailable(state)))
+}
+
+/// Answer with a cached document: 304 for a matching ETag, else the best encoding the
+/// client accepts.
+pub fn respond(doc: &Cached, headers: &HeaderMap) -> Response {
+    let etag_matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == doc.etag || t.trim() == "*")
+        });
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let accepts = |coding: &str| {
+        accept.split(',').any(|part| {
+            let mut pieces = part.split(';');
+            let name = pieces.next().unwrap_or("").trim();
+            let refused = pieces.any(|p| p.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case(coding) && !refused
+        })
+    };
+    let (status, body, encoding) = if etag_matches {
+        (StatusCode::NOT_MODIFIED, bytes::Bytes::new(), None)
+    } else if accepts("br") && !doc.brotli.is_empty() {
+        (StatusCode::OK, doc.brotli.clone(), Some("br"))
+    } else if accepts("gzip") && !doc.gzip.is_empty() {
+        (StatusCode::OK, doc.gzip.clone(), Some("gzip"))
+    } else {
+        (StatusCode::OK, doc.body.clone(), None)
+    };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&doc.etag) {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(encoding) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    if doc.content_type.starts_with("application/json") {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    response
+}
+
+/// Every document that lives in the snapshot under its own path.
+async fn cached(State(state): State<AppState>, request: Request) -> Response {
+    let snapshot = match snapshot(&state) {
+        Ok(s) => s,
+        Err(response) => return *response,
+    };
+    match snapshot.get(request.uri().path()) {
+        Some(doc) => respond(&doc, request.headers()),
+        None => AppError::NotFound("There is nothing at this address.".into()).into_response(),
+    }
+}
+
+/// An incident or maintenance page: from the snapshot when recent, else rendered from
+/// the database. Internal incidents are not found.
+async fn show_incident(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let snapshot = match snapshot(&state) {
+        Ok(s) => s,
+        Err(response) => return Ok(*response),
+    };
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| AppError::NotFound("There is no such incident.".into()))?;
+    if let Some(doc) = snapshot.get(&format!("/incidents/{id}")) {
+        return Ok(respond(&doc, &headers));
+    }
+    let data = &snapshot.data;
+    if let Some(incident) = history::load_incident(&state, id).await? {
+        let page = render::incident_page(data, &snapshot.clock, snapshot.stale, &incident);
+        return Ok(respond(
+            &Cached::new(
+                page.render().map_err(anyhow::Error::from)?,
+                "text/html; charset=utf-8",
+            ),
+            &headers,
+        ));
+    }
+    if let Some(m) = history::load_maintenance(&state, id).await? {
+        let page = render::maintenance_page(data, &snapshot.clock, snapshot.stale, &m);
+        return Ok(respond(
+            &Cached::new(
+                page.render().map_err(anyhow::Error::from)?,
+                "text/html; charset=utf-8",
+            ),
+            &headers,
+        ));
+    }
+    Err(AppError::NotFound("There is no such incident.".into()))
+}
+
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}

@@ -1,0 +1,245 @@
+//! Everything the public page shows, loaded in a handful of queries.
+
+use std::collections::HashMap;
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::db::components::{ComponentRow, GroupRow};
+use crate::db::maintenances::{MaintenanceRow, MaintenanceUpdateRow};
+use crate::db::page_settings::PageSettingsRow;
+use crate::db::{self, incidents::updates::UpdateRow};
+use crate::domain::{breakdown, utc_day, ComponentStatus, DayBreakdown, Impact, IncidentStatus};
+
+/// How many days the uptime bars cover.
+pub const UPTIME_DAYS: i64 = 90;
+
+/// A public incident as the page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublicIncident {
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub status: IncidentStatus,
+    pub impact: Impact,
+    pub started_at: OffsetDateTime,
+    pub declared_at: OffsetDateTime,
+    pub monitoring_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    #[sqlx(skip)]
+    pub updates: Vec<UpdateRow>,
+    #[sqlx(skip)]
+    pub component_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublicMaintenance {
+    pub row: MaintenanceRow,
+    pub updates: Vec<MaintenanceUpdateRow>,
+    pub component_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageData {
+    pub loaded_at: OffsetDateTime,
+    pub settings: PageSettingsRow,
+    /// Page name: the settings', else the configured default.
+    pub name: String,
+    /// Public URL without a trailing slash.
+    pub url: String,
+    pub groups: Vec<GroupRow>,
+    pub components: Vec<ComponentRow>,
+    /// Unresolved, recent (90 days) and the 50 newest public incidents, newest first.
+    pub incidents: Vec<PublicIncident>,
+    /// Open and recent maintenances, newest window first.
+    pub maintenances: Vec<PublicMaintenance>,
+    /// Per component: the last [`UPTIME_DAYS`] days, oldest first (`None`: not tracked).
+    pub uptime: HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>,
+}
+
+impl PageData {
+    /// The newest change anything on the page shows.
+    pub fn updated_at(&self) -> OffsetDateTime {
+        let mut latest = self.settings.updated_at;
+        for c in &self.components {
+            latest = latest.max(c.updated_at);
+        }
+        for g in &self.groups {
+            latest = latest.max(g.updated_at);
+        }
+        for i in &self.incidents {
+            latest = latest.max(i.updated_at);
+        }
+        for m in &self.maintenances {
+            latest = latest.max(m.row.updated_at);
+        }
+        latest
+    }
+
+    pub fn component(&self, id: Uuid) -> Option<&ComponentRow> {
+        self.components.iter().find(|c| c.id == id)
+    }
+}
+
+pub async fn load(
+    pool: &sqlx::PgPool,
+    default_name: &str,
+    default_url: &str,
+) -> Result<PageData, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    let settings = db::page_settings::get(pool).await?;
+    let groups = db::components::list_groups(pool).await?;
+    let components = db::components::list(pool).await?;
+
+    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
+        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
+                created_at, updated_at \
+         FROM incidents i WHERE visibility = 'public' AND ( \
+             status <> 'resolved' OR declared_at > now() - interval '90 days' \
+             OR id IN (SELECT id FROM incidents WHERE visibility = 'public' ORDER BY declared_at DESC LIMIT 50)) \
+         ORDER BY declared_at DESC, id DESC",
+    )
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
+    let updates: Vec<UpdateRow> = sqlx::query_as(
+        "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, NULL::text AS author_name, \
+                p.affected_components, p.created_at, p.updated_at, p.display_at \
+         FROM incident_updates p WHERE p.incident_id = ANY($1) ORDER BY p.display_at DESC, p.created_at DESC",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let links: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT ic.incident_id, ic.component_id FROM incident_components ic \
+         JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    for incident in &mut incidents {
+        incident.updates = updates
+            .iter()
+            .filter(|u| u.incident_id == incident.id)
+            .cloned()
+            .collect();
+        incident.component_ids = links
+            .iter()
+            .filter(|(i, _)| *i == incident.id)
+            .map(|(_, c)| *c)
+            .collect();
+    }
+
+    let mut rows = db::maintenances::in_window(
+        pool,
+        now - Duration::days(UPTIME_DAYS),
+        now + Duration::days(365),
+    )
+    .await?;
+    for open in db::maintenances::list(pool, true, 100).await? {
+        if !rows.iter().any(|r| r.id == open.id) {
+            rows.push(open);
+        }
+    }
+    rows.sort_by_key(|m| std::cmp::Reverse(m.scheduled_for));
+    let mids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let m_updates = db::maintenances::updates(pool, &mids).await?;
+    let m_links = db::maintenances::component_links(pool, &mids).await?;
+    let maintenances = rows
+        .into_iter()
+        .map(|row| PublicMaintenance {
+            updates: m_updates
+                .iter()
+                .filter(|u| u.maintenance_id == row.id)
+                .cloned()
+                .collect(),
+            component_ids: m_links
+                .iter()
+                .filter(|(m, _)| *m == row.id)
+                .map(|(_, c)| *c)
+                .collect(),
+            row,
+        })
+        .collect();
+
+    let uptime = load_uptime(pool, &components, now).await?;
+    Ok(PageData {
+        loaded_at: now,
+        name: settings
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| default_name.to_owned()),
+        url: settings
+            .public_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| default_url.to_owned())
+            .trim_end_matches('/')
+            .to_owned(),
+        settings,
+        groups,
+        components,
+        incidents,
+        maintenances,
+        uptime,
+    })
+}
+
+/// The last 90 days per component: rolled-up days where the roll-up has them, the rest
+/// (today, and days the roll-up has not reached) from the history.
+async fn load_uptime(
+    pool: &sqlx::PgPool,
+    components: &[ComponentRow],
+    now: OffsetDateTime,
+) -> Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>, sqlx::Error> {
+    let today = now.date();
+    let first = today - Duration::days(UPTIME_DAYS - 1);
+    let rolled = db::uptime::days_since(pool, first).await?;
+    let mut known: HashMap<(Uuid, Date), DayBreakdown> = HashMap::new();
+    for (component, day, b) in rolled {
+        known.insert((component, day), b);
+    }
+    // The oldest day any component still needs from the history.
+    let mut earliest_missing = today;
+    for c in components {
+        let mut day = first;
+        while day < today {
+            if !known.contains_key(&(c.id, day)) && day >= c.created_at.date() {
+                earliest_missing = earliest_missing.min(day);
+                break;
+            }
+            day += Duration::days(1);
+        }
+    }
+    let history = db::uptime::history_since(pool, utc_day(earliest_missing).0).await?;
+    let mut by_component: HashMap<Uuid, Vec<(OffsetDateTime, ComponentStatus)>> = HashMap::new();
+    for (component, at, status) in history {
+        by_component
+            .entry(component)
+            .or_default()
+            .push((at, status));
+    }
+    let mut out = HashMap::new();
+    for c in components {
+        let changes = by_component.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut days = Vec::with_capacity(UPTIME_DAYS as usize);
+        let mut day = first;
+        while day <= today {
+            let value = match known.get(&(c.id, day)) {
+                Some(b) => Some(*b),
+                None if day >= earliest_missing => {
+                    let (start, end) = utc_day(day);
+                    let b = breakdown(changes, start, end.min(now));
+                    (b.tracked > 0).then_some(b)
+                }
+                None => None,
+            };
+            days.push((day, value));
+            day += Duration::days(1);
+        }
+        out.insert(c.id, days);
+    }
+    Ok(out)
+}
