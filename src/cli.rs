@@ -41,6 +41,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::User(cmd) => user_command(&database, cmd).await,
                 Command::Token(cmd) => token_command(&database, cmd).await,
+                Command::Demo { force } => {
+                    db::demo::seed(&database.pool, force).await.map(|()| {
+                        eprintln!("The demo data is in. Run `fireline serve` and open the status page at /, the admin at /admin.");
+                    })
+                }
                 Command::Serve(_) => unreachable!("handled above"),
             };
             database.shutdown().await;

@@ -33,6 +33,13 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Fill an empty database with a realistic sample (components, 90 days of history,
+    /// incidents, a maintenance) to try Fireline out.
+    Demo {
+        /// Replace existing components, incidents and maintenance with the sample.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Where the database is. Without `DATABASE_URL`, Fireline looks for a local server and

@@ -4,6 +4,7 @@
 pub mod audit;
 mod bootstrap;
 pub mod components;
+pub mod demo;
 pub mod incidents;
 pub mod jobs;
 pub mod login_attempts;

@@ -119,6 +119,13 @@ pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
     let shutdown = CancellationToken::new();
+    // The public page rebuilds itself as in `fireline serve`.
+    tokio::spawn(
+        state
+            .status_page
+            .clone()
+            .run(state.hub.clone(), shutdown.clone()),
+    );
     tokio::spawn(app::serve(
         listener,
         app::build_router(state),
@@ -295,5 +302,113 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
 
     leader.close().await;
     watcher.close().await;
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_responders_update_shows_on_the_public_page_which_works_on_a_phone() {
+    let Some(driver) = driver().await else { return };
+    let app = TestApp::new().await;
+    let (_, token) = app.token("root@example.com", Role::Admin).await;
+    for name in ["API", "Website"] {
+        app.api_ok(
+            axum::http::Method::POST,
+            "/api/v1/components",
+            &token,
+            serde_json::json!({"name": name}),
+            axum::http::StatusCode::CREATED,
+        )
+        .await;
+    }
+    app.user("ada@example.com", Role::Responder).await;
+    let (base, shutdown) = serve(&app).await;
+    app.state.status_page.refresh().await.unwrap();
+    let responder = browser(&driver, 1280).await;
+    sign_in(&responder, &base, "ada@example.com").await;
+    responder
+        .goto(&format!("{base}/admin/incidents/new"))
+        .await
+        .unwrap();
+    responder
+        .find(Locator::Id("d-title"))
+        .await
+        .unwrap()
+        .send_keys("Website slow")
+        .await
+        .unwrap();
+    responder
+        .find(Locator::Css("input[name=severity][value=sev3]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    responder
+        .find(Locator::Css("form.stack button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&responder, "h1", "Website slow").await;
+    responder
+        .find(Locator::Id("u-body"))
+        .await
+        .unwrap()
+        .send_keys("Pages load slowly; we are on it.")
+        .await
+        .unwrap();
+    responder
+        .find(Locator::Css("#update-form button[value=post]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&responder, "#updates", "Pages load slowly").await;
+    responder.close().await;
+
+    // The public page, as a customer on a phone sees it.
+    let phone = browser(&driver, 390).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        phone.goto(&format!("{base}/")).await.unwrap();
+        let text = phone
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("Pages load slowly; we are on it.") {
+            assert!(text.contains("Website slow"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the update never reached the public page: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let overflow = phone
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(0) <= 0,
+        "the page scrolls sideways on a phone by {overflow}px"
+    );
+    let banner = phone
+        .find(Locator::Css(".banner h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(banner, "Partially Degraded Service");
+    phone.close().await;
     shutdown.cancel();
 }

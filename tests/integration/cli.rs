@@ -351,3 +351,49 @@ async fn commands_use_a_private_cluster_when_asked_and_keep_its_data() {
         "stopped after each command"
     );
 }
+
+#[tokio::test]
+async fn serve_starts_with_the_database_down_and_says_so() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/fireline")
+        .env("FIRELINE_LOG", "info")
+        .env("FIRELINE_LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Keep reading the logs (a closed pipe would end the process), and hand over the address.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["message"] == "Fireline is listening" {
+                    let _ = tx.send(v["address"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    });
+    let address =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(15)).ok())
+            .await
+            .unwrap()
+            .expect("it listens although the database is down");
+    let page = reqwest::get(format!("http://{address}/")).await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Status temporarily unavailable"));
+    let ready = reqwest::get(format!("http://{address}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+}

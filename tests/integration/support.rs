@@ -141,6 +141,7 @@ impl Drop for TestDb {
 /// The real router on a fresh database.
 pub struct TestApp {
     pub db: TestDb,
+    pub state: AppState,
     pub router: Router,
 }
 
@@ -154,8 +155,8 @@ impl TestApp {
     pub async fn with_settings(settings: Settings) -> Self {
         let db = TestDb::new().await;
         let state = AppState::new(db.pool.clone(), settings);
-        let router = build_router(state);
-        TestApp { db, router }
+        let router = build_router(state.clone());
+        TestApp { db, state, router }
     }
 
     pub fn pool(&self) -> &PgPool {
