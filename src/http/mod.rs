@@ -34,12 +34,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
-        .merge(public::router())
         .merge(ops::router())
         .merge(assets::router())
         .merge(auth::router())
         .merge(admin::router())
         .merge(api::router())
+        .route("/history", axum::routing::get(public::show_history))
+        .route("/incidents/{id}", axum::routing::get(public::show_incident))
         .fallback(|| async { AppError::NotFound("There is nothing at this address.".into()) });
 
     let trace = TraceLayer::new_for_http()
@@ -74,7 +75,7 @@ pub fn router(state: AppState) -> Router {
 
     // Innermost first: panics, timeouts and oversized bodies become bare error responses
     // that the error middleware dresses in the client's format.
-    routes
+    let full = routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -88,7 +89,21 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::security_headers,
+        ));
+
+    // The documents served from memory take a short path: they cannot hang, panic or
+    // fail, and set their own headers (see `public::respond`).
+    // The documents served from memory take a short path: they cannot hang, panic or
+    // fail, set their own headers (see `public::respond`), and are counted and given a
+    // request id like everything else.
+    let cached = public::cached_router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track_metrics,
         ))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID));
+    let full = full
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::track_metrics,
@@ -102,6 +117,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
-        )
-        .with_state(state)
+        );
+    cached.merge(full).with_state(state)
 }

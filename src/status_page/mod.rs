@@ -40,6 +40,8 @@ pub struct Cached {
     pub gzip: Bytes,
     pub brotli: Bytes,
     pub etag: String,
+    /// The ETag as a ready header value (no work per request).
+    pub etag_header: axum::http::HeaderValue,
     pub content_type: &'static str,
 }
 
@@ -65,11 +67,14 @@ impl Cached {
             let mut writer = brotli::CompressorWriter::new(&mut brotli, 4096, 6, 22);
             let _ = writer.write_all(&body);
         }
+        let etag_header = axum::http::HeaderValue::from_str(&etag)
+            .unwrap_or(axum::http::HeaderValue::from_static("\"0\""));
         Cached {
             body,
             gzip: gzip.into(),
             brotli: brotli.into(),
             etag,
+            etag_header,
             content_type,
         }
     }

@@ -171,13 +171,10 @@ pub fn chrome(data: &PageData, clock: &Clock, stale: bool) -> Chrome {
 }
 
 fn bar(clock: &Clock, day: time::Date, value: Option<&crate::domain::DayBreakdown>) -> Bar {
-    let date = clock.format(
-        day.midnight().assume_utc() + Duration::hours(12),
-        "%b %-d, %Y",
-    );
+    let date = clock.format(day.midnight().assume_utc() + Duration::hours(12), "%b %-d");
     match value {
         None => Bar {
-            class: "bar nodata",
+            class: "n",
             title: format!("{date}: no data"),
         },
         Some(b) => {
@@ -220,13 +217,14 @@ fn bar(clock: &Clock, day: time::Date, value: Option<&crate::domain::DayBreakdow
     }
 }
 
+/// Bars are many (90 per component): one-letter classes keep the page small.
 fn bar_class(s: ComponentStatus) -> &'static str {
     match s {
-        ComponentStatus::Operational => "bar st-ok",
-        ComponentStatus::DegradedPerformance => "bar st-degraded",
-        ComponentStatus::PartialOutage => "bar st-partial",
-        ComponentStatus::MajorOutage => "bar st-major",
-        ComponentStatus::UnderMaintenance => "bar st-maintenance",
+        ComponentStatus::Operational => "o",
+        ComponentStatus::DegradedPerformance => "d",
+        ComponentStatus::PartialOutage => "p",
+        ComponentStatus::MajorOutage => "m",
+        ComponentStatus::UnderMaintenance => "u",
     }
 }
 
@@ -366,7 +364,8 @@ pub fn status_page(data: &PageData, clock: &Clock, stale: bool) -> StatusPage {
             let events = data
                 .incidents
                 .iter()
-                .filter(|i| clock.date(i.declared_at) == day)
+                // Open incidents are shown in full above.
+                .filter(|i| i.status.is_resolved() && clock.date(i.declared_at) == day)
                 .map(|i| incident_block(data, clock, i))
                 .chain(
                     data.maintenances

@@ -83,3 +83,48 @@ async fn screenshots_of_the_incident_pages() {
     }
     shutdown.cancel();
 }
+
+/// The README's pictures, from `fireline demo` data:
+/// `cargo test --test integration readme_screenshots -- --ignored`.
+#[tokio::test]
+#[ignore = "writes docs/screenshots for the README; run by hand"]
+async fn readme_screenshots() {
+    let Some(driver) = driver().await else { return };
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots");
+    std::fs::create_dir_all(dir).unwrap();
+    let app = TestApp::new().await;
+    fireline::db::demo::seed(app.pool(), false).await.unwrap();
+    app.user("viewer@demo.fireline.dev", Role::Responder).await;
+    let (base, shutdown) = serve(&app).await;
+    app.state.status_page.refresh().await.unwrap();
+    let reference: i64 =
+        sqlx::query_scalar("SELECT number FROM incidents WHERE status <> 'resolved'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+
+    let client = browser(&driver, 1100).await;
+    client.set_window_size(1100, 2150).await.unwrap();
+    client.goto(&format!("{base}/")).await.unwrap();
+    wait_for_text(&client, ".banner h1", "Outage").await;
+    std::fs::write(
+        format!("{dir}/status-page.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    sign_in(&client, &base, "viewer@demo.fireline.dev").await;
+    client.set_window_size(1280, 2300).await.unwrap();
+    client
+        .goto(&format!("{base}/admin/incidents/INC-{reference}"))
+        .await
+        .unwrap();
+    wait_for_text(&client, "h1", "Elevated checkout errors").await;
+    std::fs::write(
+        format!("{dir}/incident.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await;
+    shutdown.cancel();
+}

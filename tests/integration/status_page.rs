@@ -689,7 +689,7 @@ async fn uptime_rolls_up_days_with_several_outages() {
     let page = app.get("/").await;
     let titles: Vec<String> = page
         .html()
-        .select(&scraper::Selector::parse(".bars span").unwrap())
+        .select(&scraper::Selector::parse(".bars i").unwrap())
         .filter_map(|b| b.value().attr("title").map(str::to_owned))
         .collect();
     let that_day = titles

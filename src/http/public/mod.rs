@@ -22,15 +22,16 @@ mod history;
 /// revalidates or when Fireline cannot answer.
 const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
 
-pub fn router() -> Router<AppState> {
+pub use history::show_history;
+
+/// The documents that live in the snapshot under their own path.
+pub fn cached_router() -> Router<AppState> {
     Router::new()
         .route("/", get(cached))
         .route("/theme.css", get(cached))
         .route("/logo", get(cached))
         .route("/history.atom", get(cached))
         .route("/history.rss", get(cached))
-        .route("/history", get(history::show_history))
-        .route("/incidents/{id}", get(show_incident))
         .route("/api/v2/summary.json", get(cached))
         .route("/api/v2/status.json", get(cached))
         .route("/api/v2/components.json", get(cached))
@@ -104,9 +105,7 @@ pub fn respond(doc: &Cached, headers: &HeaderMap) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(doc.content_type),
     );
-    if let Ok(etag) = HeaderValue::from_str(&doc.etag) {
-        h.insert(header::ETAG, etag);
-    }
+    h.insert(header::ETAG, doc.etag_header.clone());
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
@@ -138,7 +137,7 @@ async fn cached(State(state): State<AppState>, request: Request) -> Response {
 
 /// An incident or maintenance page: from the snapshot when recent, else rendered from
 /// the database. Internal incidents are not found.
-async fn show_incident(
+pub async fn show_incident(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
