@@ -222,6 +222,12 @@ fn build(data: Arc<PageData>, logo: Option<(Vec<u8>, String)>, stale: bool) -> S
         }
     };
     put("/".into(), html(&render::status_page(&data, &clock, stale)));
+    put(
+        "/subscribe".into(),
+        html(&render::SubscribePage {
+            chrome: render::chrome(&data, &clock, stale),
+        }),
+    );
     let now = OffsetDateTime::now_utc();
     let cutoff = now - time::Duration::days(100);
     let recent: Vec<_> = data

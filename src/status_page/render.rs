@@ -113,6 +113,12 @@ pub struct HistoryPage {
 }
 
 #[derive(Template)]
+#[template(path = "public/subscribe.html")]
+pub struct SubscribePage {
+    pub chrome: Chrome,
+}
+
+#[derive(Template)]
 #[template(path = "public/unavailable.html")]
 pub struct UnavailablePage {
     pub name: String,

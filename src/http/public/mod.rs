@@ -28,6 +28,7 @@ pub use history::show_history;
 pub fn cached_router() -> Router<AppState> {
     Router::new()
         .route("/", get(cached))
+        .route("/subscribe", get(cached))
         .route("/theme.css", get(cached))
         .route("/logo", get(cached))
         .route("/history.atom", get(cached))
