@@ -6,6 +6,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
+COPY benches ./benches
 RUN cargo build --release --locked
 
 # Run: a small image with only the binary.
