@@ -845,3 +845,122 @@ async fn page_settings_show_on_the_page_at_once() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// Every object in `ours` has exactly the keys of its counterpart in `fixture`, and the
+/// same JSON type (null allowed where the fixture has a value that may be absent).
+fn same_shape(path: &str, ours: &Value, fixture: &Value) {
+    match (ours, fixture) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut ka: Vec<&String> = a.keys().collect();
+            let mut kb: Vec<&String> = b.keys().collect();
+            ka.sort();
+            kb.sort();
+            assert_eq!(ka, kb, "keys of {path}");
+            for (k, v) in b {
+                same_shape(&format!("{path}.{k}"), &a[k], v);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if let (Some(first), Some(model)) = (a.first(), b.first()) {
+                // Groups and components share a list; compare each with its kind.
+                for item in a {
+                    let model = b
+                        .iter()
+                        .find(|m| m.get("group") == item.get("group"))
+                        .unwrap_or(model);
+                    same_shape(&format!("{path}[]"), item, model);
+                }
+                let _ = first;
+            }
+        }
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::String(s), Value::String(f)) if f.ends_with('Z') && f.len() == 24 => {
+            assert!(
+                s.len() == 24 && s.ends_with('Z'),
+                "{path}: {s} is not a three-digit timestamp"
+            );
+        }
+        (a, b) => assert_eq!(
+            std::mem::discriminant(a),
+            std::mem::discriminant(b),
+            "type of {path}: {a} vs {b}"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_summary_matches_the_statuspage_fixture_field_for_field() {
+    let app = TestApp::new().await;
+    fixture(&app).await;
+    let fixture: Value =
+        serde_json::from_str(include_str!("../fixtures/statuspage-v2-summary.json")).unwrap();
+    let ours = app.get("/api/v2/summary.json").await.json();
+    same_shape("summary", &ours, &fixture);
+    assert!(!ours["incidents"][0]["incident_updates"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(!ours["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn an_admin_uploads_a_logo_that_the_page_shows() {
+    let app = TestApp::new().await;
+    fixture(&app).await;
+    let admin = app.signed_in("admin2@example.com", Role::Admin).await;
+    let csrf = {
+        let mut b = crate::support::Browser {
+            app: &app,
+            cookies: admin.cookies.clone(),
+            ip: "10.0.0.1".into(),
+        };
+        b.get("/admin/settings")
+            .await
+            .attr("input[name=csrf_token]", "value")
+            .unwrap()
+    };
+    let png: &[u8] = &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0];
+    let upload = |bytes: Vec<u8>, token: String| {
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--XB\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(b"--XB\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n");
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(b"\r\n--XB--\r\n");
+        axum::http::Request::post("/admin/settings/logo")
+            .header(
+                "cookie",
+                format!("fireline_session={}", admin.cookies["fireline_session"]),
+            )
+            .header("content-type", "multipart/form-data; boundary=XB")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let r = app
+        .send(upload(b"<svg onload=alert(1)>".to_vec(), csrf.clone()))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only PNG, JPEG or WebP"
+    );
+    let r = app.send(upload(png.to_vec(), "forged".into())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.send(upload(png.to_vec(), csrf)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.state.status_page.refresh().await.unwrap();
+    let page = app.get("/").await;
+    assert_eq!(
+        page.attr("header .brand img", "src").as_deref(),
+        Some("/logo")
+    );
+    let logo = app.get("/logo").await;
+    assert_eq!(logo.header("content-type"), "image/png");
+}
