@@ -102,34 +102,7 @@ pub async fn load(
     )
     .fetch_all(pool)
     .await?;
-    let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
-    let updates: Vec<UpdateRow> = sqlx::query_as(
-        "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, NULL::text AS author_name, \
-                p.affected_components, p.created_at, p.updated_at, p.display_at \
-         FROM incident_updates p WHERE p.incident_id = ANY($1) ORDER BY p.display_at DESC, p.created_at DESC",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
-    let links: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT ic.incident_id, ic.component_id FROM incident_components ic \
-         JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
-    )
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
-    for incident in &mut incidents {
-        incident.updates = updates
-            .iter()
-            .filter(|u| u.incident_id == incident.id)
-            .cloned()
-            .collect();
-        incident.component_ids = links
-            .iter()
-            .filter(|(i, _)| *i == incident.id)
-            .map(|(_, c)| *c)
-            .collect();
-    }
+    attach_details(pool, &mut incidents).await?;
 
     let mut rows = db::maintenances::in_window(
         pool,
@@ -143,25 +116,7 @@ pub async fn load(
         }
     }
     rows.sort_by_key(|m| std::cmp::Reverse(m.scheduled_for));
-    let mids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let m_updates = db::maintenances::updates(pool, &mids).await?;
-    let m_links = db::maintenances::component_links(pool, &mids).await?;
-    let maintenances = rows
-        .into_iter()
-        .map(|row| PublicMaintenance {
-            updates: m_updates
-                .iter()
-                .filter(|u| u.maintenance_id == row.id)
-                .cloned()
-                .collect(),
-            component_ids: m_links
-                .iter()
-                .filter(|(m, _)| *m == row.id)
-                .map(|(_, c)| *c)
-                .collect(),
-            row,
-        })
-        .collect();
+    let maintenances = with_details(pool, rows).await?;
 
     let uptime = load_uptime(pool, &components, now).await?;
     Ok(PageData {
@@ -185,6 +140,68 @@ pub async fn load(
         maintenances,
         uptime,
     })
+}
+
+/// Fill in the updates and affected components of incidents (three queries for all).
+pub async fn attach_details(
+    pool: &sqlx::PgPool,
+    incidents: &mut [PublicIncident],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
+    let updates: Vec<UpdateRow> = sqlx::query_as(
+        "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, NULL::text AS author_name, \
+                p.affected_components, p.created_at, p.updated_at, p.display_at \
+         FROM incident_updates p WHERE p.incident_id = ANY($1) ORDER BY p.display_at DESC, p.created_at DESC",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    let links: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT ic.incident_id, ic.component_id FROM incident_components ic \
+         JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    for incident in incidents.iter_mut() {
+        incident.updates = updates
+            .iter()
+            .filter(|u| u.incident_id == incident.id)
+            .cloned()
+            .collect();
+        incident.component_ids = links
+            .iter()
+            .filter(|(i, _)| *i == incident.id)
+            .map(|(_, c)| *c)
+            .collect();
+    }
+    Ok(())
+}
+
+/// Maintenances with their updates and components (two queries for all).
+pub async fn with_details(
+    pool: &sqlx::PgPool,
+    rows: Vec<MaintenanceRow>,
+) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let updates = db::maintenances::updates(pool, &ids).await?;
+    let links = db::maintenances::component_links(pool, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| PublicMaintenance {
+            updates: updates
+                .iter()
+                .filter(|u| u.maintenance_id == row.id)
+                .cloned()
+                .collect(),
+            component_ids: links
+                .iter()
+                .filter(|(m, _)| *m == row.id)
+                .map(|(_, c)| *c)
+                .collect(),
+            row,
+        })
+        .collect())
 }
 
 /// The last 90 days per component: rolled-up days where the roll-up has them, the rest

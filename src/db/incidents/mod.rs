@@ -318,3 +318,28 @@ pub(crate) async fn acknowledge_if_leader(
     .await?;
     Ok(())
 }
+
+/// Affected components of several incidents at once: `(incident_id, component)`.
+pub async fn affected_components_of(
+    db: impl PgExecutor<'_>,
+    incident_ids: &[Uuid],
+) -> Result<Vec<(Uuid, AffectedRow)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        incident_id: Uuid,
+        #[sqlx(flatten)]
+        component: AffectedRow,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT ic.incident_id, c.id, c.name, c.status FROM incident_components ic \
+         JOIN components c ON c.id = ic.component_id \
+         WHERE ic.incident_id = ANY($1) ORDER BY c.position, lower(c.name)",
+    )
+    .bind(incident_ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.incident_id, r.component))
+        .collect())
+}

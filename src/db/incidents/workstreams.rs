@@ -58,6 +58,33 @@ pub async fn list(
     .await
 }
 
+/// The workstreams of several incidents at once.
+pub async fn list_of(
+    db: impl PgExecutor<'_>,
+    incident_ids: &[Uuid],
+) -> Result<Vec<WorkstreamRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE w.incident_id = ANY($1) ORDER BY w.position"
+    ))
+    .bind(incident_ids)
+    .fetch_all(db)
+    .await
+}
+
+/// The tasks of several incidents' workstreams at once.
+pub async fn tasks_of(
+    db: impl PgExecutor<'_>,
+    incident_ids: &[Uuid],
+) -> Result<Vec<TaskRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_TASK} JOIN workstreams w ON w.id = t.workstream_id \
+         WHERE w.incident_id = ANY($1) ORDER BY t.position, t.created_at"
+    ))
+    .bind(incident_ids)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<WorkstreamRow>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT} WHERE w.id = $1"))
         .bind(id)

@@ -12,53 +12,13 @@ use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
 use crate::http::extract::Query;
-use crate::status_page::data::{PublicIncident, PublicMaintenance};
+use crate::status_page::data::{self, PublicIncident, PublicMaintenance};
 use crate::status_page::render::{self, MONTHS_PER_PAGE};
 use crate::status_page::Cached;
 
 const INCIDENT_COLUMNS: &str =
     "id, number, title, status, impact, started_at, declared_at, monitoring_at, \
      resolved_at, created_at, updated_at";
-
-async fn complete(
-    state: &AppState,
-    mut incidents: Vec<PublicIncident>,
-) -> Result<Vec<PublicIncident>, sqlx::Error> {
-    for incident in &mut incidents {
-        incident.updates = db::incidents::updates::list(&state.pool, incident.id).await?;
-        incident.component_ids = db::incidents::affected_components(&state.pool, incident.id)
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-    }
-    Ok(incidents)
-}
-
-async fn complete_maintenances(
-    state: &AppState,
-    rows: Vec<db::maintenances::MaintenanceRow>,
-) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
-    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let updates = db::maintenances::updates(&state.pool, &ids).await?;
-    let links = db::maintenances::component_links(&state.pool, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| PublicMaintenance {
-            updates: updates
-                .iter()
-                .filter(|u| u.maintenance_id == row.id)
-                .cloned()
-                .collect(),
-            component_ids: links
-                .iter()
-                .filter(|(m, _)| *m == row.id)
-                .map(|(_, c)| *c)
-                .collect(),
-            row,
-        })
-        .collect())
-}
 
 pub async fn load_incident(
     state: &AppState,
@@ -71,7 +31,12 @@ pub async fn load_incident(
     .fetch_optional(&state.pool)
     .await?;
     match found {
-        Some(i) => Ok(complete(state, vec![i]).await?.pop()),
+        Some(i) => {
+            let mut one = [i];
+            data::attach_details(&state.pool, &mut one).await?;
+            let [i] = one;
+            Ok(Some(i))
+        }
         None => Ok(None),
     }
 }
@@ -81,7 +46,7 @@ pub async fn load_maintenance(
     id: Uuid,
 ) -> Result<Option<PublicMaintenance>, sqlx::Error> {
     match db::maintenances::find(&state.pool, id).await? {
-        Some(row) => Ok(complete_maintenances(state, vec![row]).await?.pop()),
+        Some(row) => Ok(data::with_details(&state.pool, vec![row]).await?.pop()),
         None => Ok(None),
     }
 }
@@ -116,9 +81,10 @@ pub async fn show_history(
     .bind(until)
     .fetch_all(&state.pool)
     .await?;
-    let incidents = complete(&state, incidents).await?;
-    let maintenances = complete_maintenances(
-        &state,
+    let mut incidents = incidents;
+    data::attach_details(&state.pool, &mut incidents).await?;
+    let maintenances = data::with_details(
+        &state.pool,
         db::maintenances::in_window(&state.pool, from, until).await?,
     )
     .await?;

@@ -105,6 +105,41 @@ pub struct IncidentJson {
     pub workstreams: Vec<WorkstreamJson>,
 }
 
+fn task_json(t: &workstreams::TaskRow) -> TaskJson {
+    TaskJson {
+        id: t.id,
+        workstream_id: t.workstream_id,
+        title: t.title.clone(),
+        assignee_id: t.assignee_id,
+        done: t.done_at.is_some(),
+        done_at: t.done_at,
+    }
+}
+
+fn workstream_json(
+    w: workstreams::WorkstreamRow,
+    tasks: &[workstreams::TaskRow],
+) -> WorkstreamJson {
+    WorkstreamJson {
+        tasks: tasks
+            .iter()
+            .filter(|t| t.workstream_id == w.id)
+            .map(task_json)
+            .collect(),
+        lead: w
+            .lead_id
+            .zip(w.lead_name.clone())
+            .map(|(id, name)| PersonJson { id, name }),
+        id: w.id,
+        kind: w.kind,
+        title: w.title,
+        lead_id: w.lead_id,
+        objective: w.objective,
+        status: w.status,
+        completed_at: w.completed_at,
+    }
+}
+
 pub async fn workstreams_json(
     state: &AppState,
     incident_id: Uuid,
@@ -113,46 +148,46 @@ pub async fn workstreams_json(
     let tasks = workstreams::tasks(&state.pool, incident_id).await?;
     Ok(rows
         .into_iter()
-        .map(|w| WorkstreamJson {
-            tasks: tasks
+        .map(|w| workstream_json(w, &tasks))
+        .collect())
+}
+
+/// Incidents as the API shows them: three queries however many there are.
+pub async fn incidents_json(
+    state: &AppState,
+    rows: Vec<IncidentRow>,
+) -> Result<Vec<IncidentJson>, AppError> {
+    let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+    let components = db::incidents::affected_components_of(&state.pool, &ids).await?;
+    let streams = workstreams::list_of(&state.pool, &ids).await?;
+    let tasks = workstreams::tasks_of(&state.pool, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|i| {
+            let affected = components
                 .iter()
-                .filter(|t| t.workstream_id == w.id)
-                .map(|t| TaskJson {
-                    id: t.id,
-                    workstream_id: t.workstream_id,
-                    title: t.title.clone(),
-                    assignee_id: t.assignee_id,
-                    done: t.done_at.is_some(),
-                    done_at: t.done_at,
+                .filter(|(incident, _)| *incident == i.id)
+                .map(|(_, c)| AffectedComponentJson {
+                    id: c.id,
+                    name: c.name.clone(),
+                    status: c.status,
                 })
-                .collect(),
-            lead: w
-                .lead_id
-                .zip(w.lead_name.clone())
-                .map(|(id, name)| PersonJson { id, name }),
-            id: w.id,
-            kind: w.kind,
-            title: w.title,
-            lead_id: w.lead_id,
-            objective: w.objective,
-            status: w.status,
-            completed_at: w.completed_at,
+                .collect();
+            let ws = streams
+                .iter()
+                .filter(|w| w.incident_id == i.id)
+                .cloned()
+                .map(|w| workstream_json(w, &tasks))
+                .collect();
+            incident_json_with(i, affected, ws)
         })
         .collect())
 }
 
 pub async fn incident_json(state: &AppState, i: IncidentRow) -> Result<IncidentJson, AppError> {
-    let components = db::incidents::affected_components(&state.pool, i.id)
-        .await?
-        .into_iter()
-        .map(|c| AffectedComponentJson {
-            id: c.id,
-            name: c.name,
-            status: c.status,
-        })
-        .collect();
-    let workstreams = workstreams_json(state, i.id).await?;
-    Ok(incident_json_with(i, components, workstreams))
+    incidents_json(state, vec![i]).await?.pop().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("an incident vanished while it was read"))
+    })
 }
 
 fn incident_json_with(
@@ -291,10 +326,7 @@ pub async fn list_incidents(
     } else {
         None
     };
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(incident_json(&state, row).await?);
-    }
+    let items = incidents_json(&state, rows).await?;
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -616,14 +648,7 @@ pub async fn add_task(
     let mut tx = state.pool.begin().await?;
     let task = workstreams::add_task(&mut tx, &caller.0, id, &body.title, body.assignee_id).await?;
     tx.commit().await?;
-    let json = TaskJson {
-        id: task.id,
-        workstream_id: task.workstream_id,
-        title: task.title,
-        assignee_id: task.assignee_id,
-        done: task.done_at.is_some(),
-        done_at: task.done_at,
-    };
+    let json = task_json(&task);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/tasks/{}", task.id))],
@@ -665,12 +690,5 @@ pub async fn patch_task(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(TaskJson {
-        id: task.id,
-        workstream_id: task.workstream_id,
-        title: task.title,
-        assignee_id: task.assignee_id,
-        done: task.done_at.is_some(),
-        done_at: task.done_at,
-    }))
+    Ok(Json(task_json(&task)))
 }
