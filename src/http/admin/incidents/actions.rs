@@ -23,6 +23,29 @@ use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::session::redirect_with_flash;
 use crate::markdown;
 
+/// The incident page again, with what was wrong said at the top.
+async fn refuse(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    incident: incidents::IncidentRow,
+    message: String,
+) -> Result<Response, AppError> {
+    let extras = PageExtras {
+        alert: Some(message),
+        ..Default::default()
+    };
+    render_with(
+        state,
+        user,
+        jar,
+        incident,
+        extras,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
 fn back(state: &AppState, path: &str, anchor: &str, message: &str) -> Response {
     redirect_with_flash(state, &format!("{path}{anchor}"), message)
 }
@@ -129,18 +152,7 @@ pub async fn edit_incident(
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            render_with(
-                &state,
-                &user,
-                &jar,
-                incident,
-                PageExtras {
-                    alert: Some(message),
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refuse(&state, &user, &jar, incident, message).await
         }
         Err(other) => Err(other.into()),
     }
@@ -175,18 +187,7 @@ pub async fn change_command(
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            render_with(
-                &state,
-                &user,
-                &jar,
-                incident,
-                PageExtras {
-                    alert: Some(message),
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refuse(&state, &user, &jar, incident, message).await
         }
         Err(other) => Err(other.into()),
     }
@@ -242,18 +243,7 @@ pub async fn set_milestone(
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            render_with(
-                &state,
-                &user,
-                &jar,
-                incident,
-                PageExtras {
-                    alert: Some(message),
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refuse(&state, &user, &jar, incident, message).await
         }
         Err(other) => Err(other.into()),
     }
