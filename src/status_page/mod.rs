@@ -139,7 +139,8 @@ impl StatusPage {
         .await;
         match loaded {
             Ok(Ok((data, logo))) => {
-                let snapshot = build(Arc::new(data), logo, false);
+                let previous = self.snapshot();
+                let snapshot = build(Arc::new(data), logo, false, previous.as_deref());
                 self.swap(snapshot);
                 tracing::debug!(
                     took_ms = started.elapsed().as_millis() as u64,
@@ -156,7 +157,7 @@ impl StatusPage {
                     let logo = previous
                         .get("/logo")
                         .map(|c| (c.body.to_vec(), c.content_type.to_owned()));
-                    self.swap(build(previous.data.clone(), logo, true));
+                    self.swap(build(previous.data.clone(), logo, true, Some(&previous)));
                 }
                 anyhow::bail!("the status page could not be refreshed: {reason}")
             }
@@ -203,9 +204,9 @@ impl StatusPage {
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
 
-fn html(template: &impl Template) -> Option<Arc<Cached>> {
+fn html(template: &impl Template) -> Option<Bytes> {
     match template.render() {
-        Ok(body) => Some(Arc::new(Cached::new(body, HTML))),
+        Ok(body) => Some(body.into()),
         Err(err) => {
             tracing::error!(error = %err, "rendering a public page failed");
             None
@@ -213,23 +214,35 @@ fn html(template: &impl Template) -> Option<Arc<Cached>> {
     }
 }
 
-fn build(data: Arc<PageData>, logo: Option<(Vec<u8>, String)>, stale: bool) -> Snapshot {
+/// Render every document. Documents whose bytes did not change keep their compressed
+/// variants from `previous`, so a rebuild only compresses what changed.
+fn build(
+    data: Arc<PageData>,
+    logo: Option<(Vec<u8>, String)>,
+    stale: bool,
+    previous: Option<&Snapshot>,
+) -> Snapshot {
     let clock = Clock::new(&data.settings.time_zone);
     let mut docs: HashMap<String, Arc<Cached>> = HashMap::new();
-    let mut put = |path: String, doc: Option<Arc<Cached>>| {
-        if let Some(doc) = doc {
-            docs.insert(path, doc);
-        }
+    let mut put = |path: String, body: Option<Bytes>, content_type: &'static str| {
+        let Some(body) = body else { return };
+        let unchanged = previous
+            .and_then(|p| p.docs.get(&path))
+            .filter(|old| old.body == body && old.content_type == content_type)
+            .cloned();
+        let doc = unchanged.unwrap_or_else(|| Arc::new(Cached::new(body, content_type)));
+        docs.insert(path, doc);
     };
-    put("/".into(), html(&render::status_page(&data, &clock, stale)));
     put(
-        "/subscribe".into(),
-        html(&render::SubscribePage {
-            chrome: render::chrome(&data, &clock, stale),
-        }),
+        "/".into(),
+        html(&render::status_page(&data, &clock, stale)),
+        HTML,
     );
-    let now = OffsetDateTime::now_utc();
-    let cutoff = now - time::Duration::days(100);
+    let subscribe = render::SubscribePage {
+        chrome: render::chrome(&data, &clock, stale),
+    };
+    put("/subscribe".into(), html(&subscribe), HTML);
+    let cutoff = OffsetDateTime::now_utc() - time::Duration::days(100);
     let recent: Vec<_> = data
         .incidents
         .iter()
@@ -242,50 +255,39 @@ fn build(data: Arc<PageData>, logo: Option<(Vec<u8>, String)>, stale: bool) -> S
         .filter(|m| m.row.scheduled_for >= cutoff)
         .cloned()
         .collect();
-    put(
-        "/history".into(),
-        html(&render::history_page(
-            &data, &clock, stale, 1, &recent, &recent_m, true,
-        )),
-    );
+    let history = render::history_page(&data, &clock, stale, 1, &recent, &recent_m, true);
+    put("/history".into(), html(&history), HTML);
     for i in &data.incidents {
         put(
             format!("/incidents/{}", i.id),
             html(&render::incident_page(&data, &clock, stale, i)),
+            HTML,
         );
     }
     for m in &data.maintenances {
         put(
             format!("/incidents/{}", m.row.id),
             html(&render::maintenance_page(&data, &clock, stale, m)),
+            HTML,
         );
     }
     for (path, value) in json::documents(&data) {
-        put(
-            path.into(),
-            Some(Arc::new(Cached::new(value.to_string(), JSON))),
-        );
+        put(path.into(), Some(value.to_string().into()), JSON);
     }
     put(
         "/history.atom".into(),
-        Some(Arc::new(Cached::new(
-            feeds::atom(&data, &clock),
-            "application/atom+xml; charset=utf-8",
-        ))),
+        Some(feeds::atom(&data, &clock).into()),
+        "application/atom+xml; charset=utf-8",
     );
     put(
         "/history.rss".into(),
-        Some(Arc::new(Cached::new(
-            feeds::rss(&data, &clock),
-            "application/rss+xml; charset=utf-8",
-        ))),
+        Some(feeds::rss(&data, &clock).into()),
+        "application/rss+xml; charset=utf-8",
     );
     put(
         "/theme.css".into(),
-        Some(Arc::new(Cached::new(
-            render::theme_css(&data.settings.accent),
-            "text/css; charset=utf-8",
-        ))),
+        Some(render::theme_css(&data.settings.accent).into()),
+        "text/css; charset=utf-8",
     );
     if let Some((bytes, kind)) = logo {
         let kind: &'static str = match kind.as_str() {
@@ -294,7 +296,7 @@ fn build(data: Arc<PageData>, logo: Option<(Vec<u8>, String)>, stale: bool) -> S
             "image/webp" => "image/webp",
             _ => "application/octet-stream",
         };
-        put("/logo".into(), Some(Arc::new(Cached::new(bytes, kind))));
+        put("/logo".into(), Some(bytes.into()), kind);
     }
     Snapshot {
         data,

@@ -165,8 +165,9 @@ pub fn chrome(data: &PageData, clock: &Clock, stale: bool) -> Chrome {
         url: data.url.clone(),
         has_logo: data.settings.has_logo,
         footer_links,
-        updated: clock.short(data.loaded_at),
-        updated_iso: json::ts(data.loaded_at),
+        // The last change, not the last rebuild: unchanged pages keep their bytes and ETag.
+        updated: clock.short(data.updated_at()),
+        updated_iso: json::ts(data.updated_at()),
         stale: stale.then(|| {
             format!(
                 "We cannot refresh this page right now; it shows the status as of {}.",

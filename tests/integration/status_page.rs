@@ -442,6 +442,27 @@ async fn cached_documents_come_compressed_with_etags_and_cdn_headers() {
     assert_eq!(br.header("content-encoding"), "br");
     let gz = send("gzip", None).await;
     assert_eq!(gz.header("content-encoding"), "gzip");
+    // A rebuild with nothing changed keeps the documents (and their compression) as they were.
+    let before = app
+        .state
+        .status_page
+        .snapshot()
+        .unwrap()
+        .get("/api/v2/components.json")
+        .unwrap();
+    app.state.status_page.refresh().await.unwrap();
+    let after = app
+        .state
+        .status_page
+        .snapshot()
+        .unwrap()
+        .get("/api/v2/components.json")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&before.body),
+        String::from_utf8_lossy(&after.body)
+    );
+    assert!(std::sync::Arc::ptr_eq(&before, &after));
     let not_modified = send("br", Some(etag.clone())).await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     assert!(not_modified.text.is_empty());
