@@ -119,12 +119,22 @@ impl Runner {
         let mut claim_failing = false;
         tracing::info!(worker = %self.worker_id, "job runner started");
         loop {
-            self.schedule_periodic(&mut last_scheduled).await;
+            // Database calls may wait for a pool timeout when the database is down; a
+            // shutdown does not wait for them.
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.schedule_periodic(&mut last_scheduled) => {}
+            }
             while running.try_join_next().is_some() {}
             let free = self.concurrency.saturating_sub(running.len());
             let mut claimed = 0;
             if free > 0 {
-                match queue::claim(&self.ctx.pool, &self.worker_id, free as i64, LEASE).await {
+                let claim = queue::claim(&self.ctx.pool, &self.worker_id, free as i64, LEASE);
+                let claimed_jobs = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    result = claim => result,
+                };
+                match claimed_jobs {
                     Ok(jobs) => {
                         claim_failing = false;
                         claimed = jobs.len();
