@@ -87,6 +87,18 @@ pub fn render_status(status: StatusCode, template: &impl Template) -> Result<Res
     Ok((status, Html(html)).into_response())
 }
 
+/// An admin page with another status than 200 (a form shown again with its problem).
+pub fn render_admin_status(
+    state: &AppState,
+    layout: &Layout,
+    template: &impl Template,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let mut response = render_admin(state, layout, template)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
 /// Render an admin page, clearing the flash cookie once its message has been shown.
 pub fn render_admin(
     state: &AppState,

@@ -18,7 +18,7 @@ use crate::db::{
 use crate::domain::{ComponentStatus, Role};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 
 pub struct StatusOption {
@@ -187,9 +187,7 @@ async fn refuse(
     message: String,
 ) -> Result<Response, AppError> {
     let page = page(state, user, jar, Some(message)).await?;
-    let mut response = render_admin(state, &page.layout, &page)?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 fn clean_name(raw: &str) -> Option<String> {
@@ -536,9 +534,12 @@ pub async fn update_component(
             };
             drop(tx);
             let page = edit_page(&state, &user, &jar, id, Some(message)).await?;
-            let mut response = render_admin(&state, &page.layout, &page)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(response);
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
         Err(err) => return Err(err.into()),
     }

@@ -19,7 +19,7 @@ use crate::db::{
 use crate::domain::{format_utc, MaintenanceStatus, Role};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 use crate::markdown;
 
@@ -178,9 +178,7 @@ pub async fn schedule_maintenance(
         let (state, user, jar) = (&state, &user, &jar);
         async move {
             let page = list_page(state, user, jar, form, &chosen, Some(message)).await?;
-            let mut response = render_admin(state, &page.layout, &page)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok::<_, AppError>(response)
+            render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
     let new = match draft(&form, chosen.clone()) {
@@ -304,9 +302,7 @@ async fn refuse_detail(
     message: String,
 ) -> Result<Response, AppError> {
     let page = detail_page(state, user, jar, id, Some(message)).await?;
-    let mut response = render_admin(state, &page.layout, &page)?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 pub async fn edit_maintenance(

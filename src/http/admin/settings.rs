@@ -13,7 +13,7 @@ use crate::db::{self, page_settings::SettingsChange};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 use crate::status_page::clock::Clock;
 
@@ -159,9 +159,12 @@ pub async fn save_settings(
         Ok(v) => v,
         Err(message) => {
             let page = page(&state, &user, &jar, Some(&form), Some(message)).await?;
-            let mut response = render_admin(&state, &page.layout, &page)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(response);
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     let mut tx = state.pool.begin().await?;

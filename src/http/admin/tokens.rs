@@ -15,7 +15,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 
 pub struct TokenView {
@@ -108,9 +108,12 @@ pub async fn create_token(
             Some("Give the token a name of 1 to 100 characters, e.g. \"deploy pipeline\".".into()),
         )
         .await?;
-        let mut response = render_admin(&state, &page.layout, &page)?;
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
+        return render_admin_status(
+            &state,
+            &page.layout,
+            &page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let mut tx = state.pool.begin().await?;
     let (id, token) = db::tokens::create(&mut tx, user.user.id, &name).await?;

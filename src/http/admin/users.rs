@@ -17,7 +17,7 @@ use crate::db::{self, users::UserRow};
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 
 pub struct UserView {
@@ -171,9 +171,12 @@ pub async fn create_user(
         let mut form = form;
         form.password.clear();
         let page = users_page(&state, &user, &jar, form, errors, None).await?;
-        let mut response = render_admin(&state, &page.layout, &page)?;
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
+        return render_admin_status(
+            &state,
+            &page.layout,
+            &page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     };
     let plain = password.expose().to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
@@ -200,9 +203,12 @@ pub async fn create_user(
                 "An account with this email already exists.".into(),
             )]);
             let page = users_page(&state, &user, &jar, form, errors, None).await?;
-            let mut response = render_admin(&state, &page.layout, &page)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(response);
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
         Err(err) => return Err(err.into()),
     };

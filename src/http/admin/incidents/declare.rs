@@ -19,7 +19,7 @@ use crate::db::{
 use crate::domain::{ComponentStatus, Impact, Role, Severity, Visibility};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 
 #[derive(Template)]
@@ -211,7 +211,5 @@ async fn refuse(
     message: String,
 ) -> Result<Response, AppError> {
     let page = page(state, user, jar, draft, Some(message)).await?;
-    let mut response = render_admin(state, &page.layout, &page)?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
 }
