@@ -11,6 +11,7 @@ use crate::config::{Cli, Command, ServeArgs, Settings, TokenCommand, UserCommand
 use crate::db::{self, Database};
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::jobs::{self, JobContext, Runner};
+use crate::webhooks::Dispatcher;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -104,6 +105,13 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
         };
         tokio::spawn(Runner::new(ctx, jobs::registry()).run(shutdown.clone()))
     });
+    let dispatcher = if args.no_jobs {
+        None
+    } else {
+        let dispatcher = Dispatcher::new(database.pool.clone(), settings.webhooks.clone())
+            .context("cannot set up webhook delivery")?;
+        Some(tokio::spawn(dispatcher.run(shutdown.clone())))
+    };
 
     tokio::spawn(
         state
@@ -120,12 +128,16 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     if let Some(runner) = runner {
         let _ = runner.await;
     }
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
     tracing::info!("Fireline stopped");
     Ok(())
 }
 
 /// When no admin exists, print a one-time link to create one; otherwise forget old links.
 async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result<()> {
+    db::page_settings::record_configured_url(pool, base_url).await?;
     if db::users::admin_exists(pool).await? {
         db::setup_tokens::clear(pool).await?;
         return Ok(());

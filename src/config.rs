@@ -146,9 +146,22 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV34", default_value_t = 60)]
     pub nudge_minutes_sev34: u32,
 
-    /// Do not run the background job runner in this process.
+    /// Do not run the background job runner (nor webhook delivery) in this process.
     #[arg(long, env = "FIRELINE_NO_JOBS")]
     pub no_jobs: bool,
+
+    /// Allow webhooks to loopback, private and link-local addresses (for tests and
+    /// private networks; otherwise refused, against server-side request forgery).
+    #[arg(long, env = "FIRELINE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Webhook attempts in flight at once, in all.
+    #[arg(long, env = "FIRELINE_WEBHOOK_CONCURRENCY", default_value_t = 256)]
+    pub webhook_concurrency: usize,
+
+    /// Webhook attempts in flight at once to one destination (scheme, host and port).
+    #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
+    pub webhook_per_destination: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +233,7 @@ pub struct Settings {
     pub session_idle: time::Duration,
     pub trust_proxy: bool,
     pub nudges: crate::domain::Nudges,
+    pub webhooks: crate::webhooks::DeliveryConfig,
 }
 
 impl Settings {
@@ -237,6 +251,14 @@ impl Settings {
                 high_minutes: i64::from(args.nudge_minutes_sev12.max(1)),
                 low_minutes: i64::from(args.nudge_minutes_sev34.max(1)),
             },
+            webhooks: crate::webhooks::DeliveryConfig {
+                allow_private: args.webhook_allow_private,
+                concurrency: args.webhook_concurrency.max(1),
+                per_destination: args
+                    .webhook_per_destination
+                    .clamp(1, args.webhook_concurrency.max(1)),
+                ..Default::default()
+            },
         })
     }
 
@@ -248,6 +270,7 @@ impl Settings {
             session_idle: time::Duration::hours(12),
             trust_proxy: false,
             nudges: crate::domain::Nudges::default(),
+            webhooks: crate::webhooks::DeliveryConfig::default(),
         }
     }
 

@@ -16,3 +16,4 @@ pub mod markdown;
 pub mod metrics;
 pub mod status_page;
 pub mod telemetry;
+pub mod webhooks;

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, latency, and what is read at scrape
-//! time (pool usage, jobs by state).
+//! time (pool usage, jobs and webhook deliveries by state).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -35,6 +35,7 @@ pub struct Metrics {
     pub pool_idle: Gauge,
     pub pool_max: Gauge,
     pub jobs: Family<StateLabels, Gauge>,
+    pub webhook_deliveries: Family<StateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -85,6 +86,12 @@ impl Metrics {
             pool_max.clone(),
         );
         registry.register("jobs", "Background jobs by state", jobs.clone());
+        let webhook_deliveries = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries by state: delivered, pending (including retries) and dead",
+            webhook_deliveries.clone(),
+        );
         Self {
             registry,
             requests,
@@ -93,6 +100,7 @@ impl Metrics {
             pool_idle,
             pool_max,
             jobs,
+            webhook_deliveries,
         }
     }
 

@@ -249,7 +249,8 @@ async fn record_change(
     Ok(())
 }
 
-/// Set a component's status and record the change. Returns the old status when it changed,
+/// Set a component's status, record the change and tell webhook subscribers (every status
+/// change goes through here). Returns the old status when it changed,
 /// `None` when it was already `status` (nothing recorded then).
 pub async fn set_status(
     conn: &mut PgConnection,
@@ -275,6 +276,7 @@ pub async fn set_status(
         .execute(&mut *conn)
         .await?;
     record_change(conn, id, Some(old), status, by, cause).await?;
+    crate::webhooks::outbox::component(conn, id, old, status, OffsetDateTime::now_utc()).await?;
     Ok(Some(old))
 }
 

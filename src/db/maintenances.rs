@@ -10,6 +10,7 @@ use super::incidents::CommandError;
 use super::jobs::{self, NewJob};
 use super::users::UserRow;
 use crate::domain::{ComponentStatus, MaintenanceStatus};
+use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MaintenanceRow {
@@ -207,6 +208,7 @@ pub async fn schedule(
     .await?;
     set_components(conn, row.id, &draft.components).await?;
     schedule_jobs(conn, &row).await?;
+    outbox::maintenance(conn, row.id, Event::MaintenanceScheduled).await?;
     Ok(row)
 }
 
@@ -246,6 +248,7 @@ pub async fn reschedule(
     .await?;
     set_components(conn, id, &draft.components).await?;
     schedule_jobs(conn, &row).await?;
+    outbox::maintenance(conn, id, Event::MaintenanceRescheduled).await?;
     Ok(row)
 }
 
@@ -343,6 +346,21 @@ pub async fn transition(
         .bind(by)
         .execute(&mut *conn)
         .await?;
+    if notify {
+        let event = match status {
+            _ if status == current.status => Event::MaintenanceUpdated,
+            MaintenanceStatus::Scheduled => Event::MaintenanceScheduled,
+            MaintenanceStatus::InProgress if !current.status.is_active() => {
+                Event::MaintenanceStarted
+            }
+            MaintenanceStatus::InProgress | MaintenanceStatus::Verifying => {
+                Event::MaintenanceUpdated
+            }
+            MaintenanceStatus::Completed => Event::MaintenanceCompleted,
+            MaintenanceStatus::Cancelled => Event::MaintenanceCancelled,
+        };
+        outbox::maintenance(conn, id, event).await?;
+    }
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }
 

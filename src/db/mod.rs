@@ -13,6 +13,7 @@ pub mod page_settings;
 mod private_cluster;
 pub mod sessions;
 pub mod setup_tokens;
+pub mod subscribers;
 pub mod tokens;
 pub mod uptime;
 pub mod users;

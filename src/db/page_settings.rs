@@ -77,3 +77,23 @@ pub async fn logo(db: impl PgExecutor<'_>) -> Result<Option<(Vec<u8>, String)>, 
             .await?;
     Ok(row.and_then(|(bytes, kind)| bytes.zip(kind)))
 }
+
+/// Remember the base URL this server runs with (at startup), for links in messages made
+/// where the configuration is not at hand.
+pub async fn record_configured_url(db: impl PgExecutor<'_>, url: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE page_settings SET configured_url = $1 \
+         WHERE id = 1 AND configured_url IS DISTINCT FROM $1",
+    )
+    .bind(url.trim_end_matches('/'))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The configured base URL recorded at startup, if any.
+pub async fn configured_url(db: impl PgExecutor<'_>) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT configured_url FROM page_settings WHERE id = 1")
+        .fetch_one(db)
+        .await
+}

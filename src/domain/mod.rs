@@ -4,6 +4,7 @@
 mod incident;
 mod status_page;
 mod user;
+mod webhooks;
 
 pub use incident::{
     format_duration, overdue_update_minutes, ComponentStatus, Durations, EventKind, Impact,
@@ -14,6 +15,7 @@ pub use status_page::{
     breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indicator, MaintenanceStatus,
 };
 pub use user::{Email, NewPassword, PersonName, Role, ValidationError};
+pub use webhooks::{retry_delay, DeliveryState, SubscriberState, DISABLE_AFTER, RETRY_SCHEDULE};
 
 use time::OffsetDateTime;
 

@@ -74,6 +74,20 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .set(count);
         }
     }
+    let deliveries = tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::db::subscribers::counts_by_state(&state.pool),
+    )
+    .await;
+    if let Ok(Ok(counts)) = deliveries {
+        for (delivery_state, count) in counts {
+            m.webhook_deliveries
+                .get_or_create(&StateLabels {
+                    state: delivery_state,
+                })
+                .set(count);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -38,7 +38,7 @@ const AREAS: [(&str, Option<&str>); 10] = [
     ("Incidents", Some("/admin/incidents")),
     ("Components", Some("/admin/components")),
     ("Maintenance", Some("/admin/maintenance")),
-    ("Subscribers", None),
+    ("Subscribers", Some("/admin/subscribers")),
     ("Postmortems", None),
     ("Action items", None),
     ("Users", Some("/admin/users")),

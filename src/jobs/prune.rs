@@ -1,4 +1,5 @@
-//! Housekeeping: forget expired sessions, old sign-in attempts and old finished jobs.
+//! Housekeeping: forget expired sessions, old sign-in attempts, old finished jobs and
+//! webhook deliveries finished more than 30 days ago.
 
 use serde_json::Value;
 
@@ -12,7 +13,8 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let sessions = db::sessions::prune(&ctx.pool, ctx.session_idle).await?;
         let attempts = db::login_attempts::prune(&ctx.pool).await?;
         let jobs = super::queue::prune_finished(&ctx.pool, time::Duration::days(14)).await?;
-        tracing::info!(sessions, attempts, jobs, "pruned expired rows");
+        let deliveries = db::subscribers::prune(&ctx.pool, time::Duration::days(30)).await?;
+        tracing::info!(sessions, attempts, jobs, deliveries, "pruned expired rows");
         Ok::<(), JobError>(())
     })
 }

@@ -87,11 +87,10 @@ pub async fn load(
     default_name: &str,
     default_url: &str,
 ) -> Result<PageData, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let conn = &mut *conn;
     let now = OffsetDateTime::now_utc();
-    let settings = db::page_settings::get(pool).await?;
-    let groups = db::components::list_groups(pool).await?;
-    let components = db::components::list(pool).await?;
-
+    let core = load_core(conn, default_name, default_url).await?;
     let mut incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
                 created_at, updated_at \
@@ -100,27 +99,54 @@ pub async fn load(
              OR id IN (SELECT id FROM incidents WHERE visibility = 'public' ORDER BY declared_at DESC LIMIT 50)) \
          ORDER BY declared_at DESC, id DESC",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
-    attach_details(pool, &mut incidents).await?;
+    attach_details(conn, &mut incidents).await?;
 
     let mut rows = db::maintenances::in_window(
-        pool,
+        &mut *conn,
         now - Duration::days(UPTIME_DAYS),
         now + Duration::days(365),
     )
     .await?;
-    for open in db::maintenances::list(pool, true, 100).await? {
+    for open in db::maintenances::list(&mut *conn, true, 100).await? {
         if !rows.iter().any(|r| r.id == open.id) {
             rows.push(open);
         }
     }
     rows.sort_by_key(|m| std::cmp::Reverse(m.scheduled_for));
-    let maintenances = with_details(pool, rows).await?;
+    let maintenances = with_details(conn, rows).await?;
 
-    let uptime = load_uptime(pool, &components, now).await?;
+    let uptime = load_uptime(&mut *conn, &core.components, now).await?;
     Ok(PageData {
-        loaded_at: now,
+        incidents,
+        maintenances,
+        uptime,
+        ..core
+    })
+}
+
+/// The page's settings, groups and components, and its unresolved public incidents
+/// (without details): enough for the overall status and component objects. Runs on any
+/// connection, so a transaction sees its own changes.
+pub async fn load_core(
+    conn: &mut sqlx::PgConnection,
+    default_name: &str,
+    default_url: &str,
+) -> Result<PageData, sqlx::Error> {
+    let settings = db::page_settings::get(&mut *conn).await?;
+    let groups = db::components::list_groups(&mut *conn).await?;
+    let components = db::components::list(&mut *conn).await?;
+    let incidents: Vec<PublicIncident> = sqlx::query_as(
+        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
+                created_at, updated_at \
+         FROM incidents WHERE visibility = 'public' AND status <> 'resolved' \
+         ORDER BY declared_at DESC, id DESC",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(PageData {
+        loaded_at: OffsetDateTime::now_utc(),
         name: settings
             .name
             .clone()
@@ -137,14 +163,14 @@ pub async fn load(
         groups,
         components,
         incidents,
-        maintenances,
-        uptime,
+        maintenances: Vec::new(),
+        uptime: HashMap::new(),
     })
 }
 
 /// Fill in the updates and affected components of incidents (three queries for all).
 pub async fn attach_details(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     incidents: &mut [PublicIncident],
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
@@ -154,14 +180,14 @@ pub async fn attach_details(
          FROM incident_updates p WHERE p.incident_id = ANY($1) ORDER BY p.display_at DESC, p.created_at DESC",
     )
     .bind(&ids)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let links: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "SELECT ic.incident_id, ic.component_id FROM incident_components ic \
          JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
     )
     .bind(&ids)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     for incident in incidents.iter_mut() {
         incident.updates = updates
@@ -180,12 +206,12 @@ pub async fn attach_details(
 
 /// Maintenances with their updates and components (two queries for all).
 pub async fn with_details(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     rows: Vec<MaintenanceRow>,
 ) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let updates = db::maintenances::updates(pool, &ids).await?;
-    let links = db::maintenances::component_links(pool, &ids).await?;
+    let updates = db::maintenances::updates(&mut *conn, &ids).await?;
+    let links = db::maintenances::component_links(&mut *conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| PublicMaintenance {
@@ -207,13 +233,13 @@ pub async fn with_details(
 /// The last 90 days per component: rolled-up days where the roll-up has them, the rest
 /// (today, and days the roll-up has not reached) from the history.
 async fn load_uptime(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     components: &[ComponentRow],
     now: OffsetDateTime,
 ) -> Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>, sqlx::Error> {
     let today = now.date();
     let first = today - Duration::days(UPTIME_DAYS - 1);
-    let rolled = db::uptime::days_since(pool, first).await?;
+    let rolled = db::uptime::days_since(&mut *conn, first).await?;
     let mut known: HashMap<(Uuid, Date), DayBreakdown> = HashMap::new();
     for (component, day, b) in rolled {
         known.insert((component, day), b);
@@ -230,7 +256,7 @@ async fn load_uptime(
             day += Duration::days(1);
         }
     }
-    let history = db::uptime::history_since(pool, utc_day(earliest_missing).0).await?;
+    let history = db::uptime::history_since(&mut *conn, utc_day(earliest_missing).0).await?;
     let mut by_component: HashMap<Uuid, Vec<(OffsetDateTime, ComponentStatus)>> = HashMap::new();
     for (component, at, status) in history {
         by_component

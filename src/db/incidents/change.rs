@@ -12,6 +12,7 @@ use crate::db::users::UserRow;
 use crate::domain::{
     rfc3339, ComponentStatus, EventKind, Impact, IncidentStatus, Milestone, Severity, Visibility,
 };
+use crate::webhooks::{outbox, Event};
 
 /// What to change; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
@@ -175,6 +176,10 @@ pub async fn update_fields(
     }
     acknowledge_if_leader(conn, &current, actor).await?;
     bump(conn, id).await?;
+    if changes.visibility == Some(Visibility::Public) && current.visibility != Visibility::Public {
+        // Subscribers hear of an incident made public as they would of a new one.
+        outbox::incident(conn, id, Event::IncidentCreated).await?;
+    }
     super::find(&mut *conn, id)
         .await?
         .ok_or(CommandError::NotFound)

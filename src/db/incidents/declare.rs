@@ -12,6 +12,7 @@ use crate::db::users::UserRow;
 use crate::domain::{
     ComponentStatus, EventKind, Impact, IncidentStatus, Severity, Visibility, WorkstreamKind,
 };
+use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone)]
 pub struct NewIncident {
@@ -137,7 +138,7 @@ pub async fn declare(
         .map(str::trim)
         .filter(|b| !b.is_empty())
     {
-        super::updates::post_update(
+        super::updates::post_update_as(
             conn,
             actor,
             id,
@@ -147,8 +148,11 @@ pub async fn declare(
                 components: Vec::new(),
                 notify: true,
             },
+            Event::IncidentCreated,
         )
         .await?;
+    } else {
+        outbox::incident(conn, id, Event::IncidentCreated).await?;
     }
     super::find(&mut *conn, id)
         .await?

@@ -9,6 +9,7 @@ use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, CommandError};
 use crate::db::users::UserRow;
 use crate::domain::{ComponentStatus, EventKind, IncidentStatus};
+use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UpdateRow {
@@ -58,13 +59,25 @@ pub struct NewUpdate {
     pub notify: bool,
 }
 
-/// Post a public update: the update, the incident's new status, component changes, and
-/// the log entries for all of them.
+/// Post a public update: the update, the incident's new status, component changes, the
+/// log entries for all of them, and (when `notify`) the message to webhook subscribers.
 pub async fn post_update(
     conn: &mut PgConnection,
     actor: &UserRow,
     incident_id: Uuid,
     update: NewUpdate,
+) -> Result<UpdateRow, CommandError> {
+    post_update_as(conn, actor, incident_id, update, Event::IncidentUpdated).await
+}
+
+/// [`post_update`], telling subscribers it is `event` (the first update of a declared
+/// incident is its creation).
+pub(super) async fn post_update_as(
+    conn: &mut PgConnection,
+    actor: &UserRow,
+    incident_id: Uuid,
+    update: NewUpdate,
+    event: Event,
 ) -> Result<UpdateRow, CommandError> {
     let incident = lock(conn, incident_id).await?;
     let body = update.body.trim();
@@ -138,5 +151,13 @@ pub async fn post_update(
     .await?;
     acknowledge_if_leader(conn, &incident, actor).await?;
     bump(conn, incident.id).await?;
+    if update.notify {
+        let event = if update.status.is_resolved() && event == Event::IncidentUpdated {
+            Event::IncidentResolved
+        } else {
+            event
+        };
+        outbox::incident(conn, incident.id, event).await?;
+    }
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }

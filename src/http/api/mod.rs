@@ -30,6 +30,7 @@ use crate::app::AppState;
         (name = "events", description = "The append-only event log"),
         (name = "updates", description = "Public updates for the status page"),
         (name = "maintenances", description = "Scheduled maintenance"),
+        (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
     )
 )]
 struct ApiDoc;

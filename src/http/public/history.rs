@@ -33,7 +33,7 @@ pub async fn load_incident(
     match found {
         Some(i) => {
             let mut one = [i];
-            data::attach_details(&state.pool, &mut one).await?;
+            data::attach_details(&mut *state.pool.acquire().await?, &mut one).await?;
             let [i] = one;
             Ok(Some(i))
         }
@@ -46,7 +46,11 @@ pub async fn load_maintenance(
     id: Uuid,
 ) -> Result<Option<PublicMaintenance>, sqlx::Error> {
     match db::maintenances::find(&state.pool, id).await? {
-        Some(row) => Ok(data::with_details(&state.pool, vec![row]).await?.pop()),
+        Some(row) => Ok(
+            data::with_details(&mut *state.pool.acquire().await?, vec![row])
+                .await?
+                .pop(),
+        ),
         None => Ok(None),
     }
 }
@@ -82,12 +86,9 @@ pub async fn show_history(
     .fetch_all(&state.pool)
     .await?;
     let mut incidents = incidents;
-    data::attach_details(&state.pool, &mut incidents).await?;
-    let maintenances = data::with_details(
-        &state.pool,
-        db::maintenances::in_window(&state.pool, from, until).await?,
-    )
-    .await?;
+    data::attach_details(&mut *state.pool.acquire().await?, &mut incidents).await?;
+    let windows = db::maintenances::in_window(&state.pool, from, until).await?;
+    let maintenances = data::with_details(&mut *state.pool.acquire().await?, windows).await?;
     let older: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM incidents WHERE visibility = 'public' AND declared_at < $1) \
              OR EXISTS (SELECT 1 FROM maintenances WHERE scheduled_for < $1)",

@@ -5,6 +5,7 @@ mod incidents;
 mod log;
 mod maintenances;
 mod me;
+mod subscribers;
 mod users;
 
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,18 @@ pub fn router() -> OpenApiRouter<AppState> {
             maintenances::patch_maintenance
         ))
         .routes(routes!(maintenances::post_maintenance_update))
+        .routes(routes!(
+            subscribers::list_subscribers,
+            subscribers::create_subscriber
+        ))
+        .routes(routes!(
+            subscribers::get_subscriber,
+            subscribers::patch_subscriber,
+            subscribers::delete_subscriber
+        ))
+        .routes(routes!(subscribers::list_deliveries))
+        .routes(routes!(subscribers::send_test))
+        .routes(routes!(subscribers::resend_delivery))
 }
 
 /// An error (RFC 9457 problem details).

@@ -1,0 +1,425 @@
+//! `/api/v1/subscribers`: webhook subscribers and their delivery log (admins).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ListQuery, Page, ProblemDoc};
+use crate::app::AppState;
+use crate::db::{self, subscribers::SubscriberRow};
+use crate::domain::{DeliveryState, Role, SubscriberState};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, ClientIp, Json, Path, Query};
+use crate::webhooks::{self, outbox, SubscribeRequest};
+
+/// A webhook subscriber. The secret is only in the answer to the POST that creates it.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriberJson {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    /// Only changes touching these components are sent; empty: every public change.
+    pub component_ids: Vec<Uuid>,
+    pub state: SubscriberState,
+    /// Why it was disabled (410 Gone, or three days of failures).
+    pub disabled_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub disabled_at: Option<OffsetDateTime>,
+    /// Since when every attempt has failed, if they do.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub failing_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// HTTP status of the last attempt (null: no answer).
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_success_at: Option<OffsetDateTime>,
+    pub version: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// `whsec_…`: only when just created. Keep it; it cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl From<SubscriberRow> for SubscriberJson {
+    fn from(s: SubscriberRow) -> Self {
+        SubscriberJson {
+            id: s.id,
+            url: s.url,
+            description: s.description,
+            component_ids: s.component_ids,
+            state: s.state,
+            disabled_reason: s.disabled_reason,
+            disabled_at: s.disabled_at,
+            failing_since: s.failing_since,
+            last_attempt_at: s.last_attempt_at,
+            last_status: s.last_status,
+            last_error: s.last_error,
+            last_success_at: s.last_success_at,
+            version: s.version,
+            created_at: s.created_at,
+            secret: None,
+        }
+    }
+}
+
+fn encode_cursor(s: &SubscriberRow) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", s.created_at.unix_timestamp_nanos(), s.id))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), AppError> {
+    let bad = || AppError::field("cursor", "This cursor is not one we gave out.");
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+    let at = nanos
+        .parse::<i128>()
+        .ok()
+        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+        .ok_or_else(bad)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
+    db::subscribers::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))
+}
+
+/// Subscribers, newest first (admin).
+#[utoipa::path(get, path = "/subscribers", tag = "subscribers", params(ListQuery),
+    responses((status = 200, body = Page<SubscriberJson>),
+        (status = 403, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_subscribers(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<SubscriberJson>>, AppError> {
+    caller.require(Role::Admin)?;
+    let limit = query.limit()?;
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut rows = db::subscribers::list(&state.pool, after, limit + 1).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: rows.into_iter().map(SubscriberJson::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscriberJson {
+    /// http(s) URL to POST to, at most 2000 characters.
+    pub url: String,
+    /// Only changes touching these components; leave out for every public change.
+    #[serde(default)]
+    pub component_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Subscribe a URL (admin). The answer holds the signing `secret`, shown only here.
+#[utoipa::path(post, path = "/subscribers", tag = "subscribers", request_body = NewSubscriberJson,
+    responses((status = 201, body = SubscriberJson),
+        (status = 422, description = "Bad, refused or already subscribed URL", body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_subscriber(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<NewSubscriberJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Admin)?;
+    let mut conn = state.pool.acquire().await?;
+    let made = webhooks::subscribe(
+        &mut conn,
+        state.settings.webhooks.allow_private,
+        SubscribeRequest {
+            url: &body.url,
+            description: &body.description,
+            component_ids: &body.component_ids,
+            created_by: Some(caller.0.id),
+            created_ip: Some(&ip),
+        },
+    )
+    .await?;
+    db::audit::record(
+        &mut *conn,
+        Some(caller.0.id),
+        "subscriber.created",
+        &format!("subscriber:{}", made.subscriber.id),
+        json!({ "url": made.subscriber.url }),
+    )
+    .await?;
+    let location = format!("/api/v1/subscribers/{}", made.subscriber.id);
+    let mut out = SubscriberJson::from(made.subscriber);
+    out.secret = Some(made.secret);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(out),
+    )
+        .into_response())
+}
+
+/// One subscriber (admin).
+#[utoipa::path(get, path = "/subscribers/{id}", tag = "subscribers",
+    responses((status = 200, body = SubscriberJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_subscriber(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<SubscriberJson>, AppError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(find(&state, id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberPatch {
+    /// `active` resumes a paused subscriber or re-enables a disabled one; `paused` holds
+    /// its messages until it is resumed; `disabled` stops it.
+    pub state: Option<SubscriberState>,
+    pub description: Option<String>,
+    pub component_ids: Option<Vec<Uuid>>,
+    /// The version read; a stale one gets 409.
+    pub version: Option<i32>,
+}
+
+/// Pause, resume, re-enable, or change the description and components (admin).
+#[utoipa::path(patch, path = "/subscribers/{id}", tag = "subscribers", request_body = SubscriberPatch,
+    responses((status = 200, body = SubscriberJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_subscriber(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<SubscriberPatch>,
+) -> Result<Json<SubscriberJson>, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let current = db::subscribers::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))?;
+    if let Some(expected) = body.version.filter(|v| *v != current.version) {
+        return Err(AppError::Conflict {
+            message: format!(
+                "The subscriber changed since version {expected}; it is now at version {}.",
+                current.version
+            ),
+            current: serde_json::to_value(SubscriberJson::from(current)).ok(),
+        });
+    }
+    let mut row = current.clone();
+    if body.description.is_some() || body.component_ids.is_some() {
+        let description = body.description.as_deref().unwrap_or(&current.description);
+        if description.chars().count() > 500 {
+            return Err(AppError::field(
+                "description",
+                "A description has at most 500 characters.",
+            ));
+        }
+        let mut components = body
+            .component_ids
+            .clone()
+            .unwrap_or(current.component_ids.clone());
+        components.sort();
+        components.dedup();
+        let known = db::components::find_many(&mut *tx, &components).await?;
+        if let Some(unknown) = components
+            .iter()
+            .find(|c| !known.iter().any(|k| k.id == **c))
+        {
+            return Err(AppError::field(
+                "component_ids",
+                format!("There is no component with the id {unknown}."),
+            ));
+        }
+        row = db::subscribers::update_details(&mut tx, id, description.trim(), &components).await?;
+    }
+    if let Some(new_state) = body.state.filter(|s| *s != current.state) {
+        let reason = (new_state == SubscriberState::Disabled)
+            .then(|| format!("Disabled by {}.", caller.0.name));
+        row = db::subscribers::set_state(&mut tx, id, new_state, reason.as_deref()).await?;
+    }
+    db::audit::record(
+        &mut *tx,
+        Some(caller.0.id),
+        "subscriber.changed",
+        &format!("subscriber:{id}"),
+        json!({ "state": body.state, "description": body.description, "component_ids": body.component_ids }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+/// Remove a subscriber and its delivery log (admin).
+#[utoipa::path(delete, path = "/subscribers/{id}", tag = "subscribers",
+    responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn delete_subscriber(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    let subscriber = find(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    db::subscribers::delete(&mut *tx, id).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(caller.0.id),
+        "subscriber.removed",
+        &format!("subscriber:{id}"),
+        json!({ "url": subscriber.url }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One attempt to deliver a message.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptJson {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub attempted_at: OffsetDateTime,
+    /// HTTP status (null: no answer, see `error`).
+    pub status: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+    /// The first KiB of the response body.
+    pub response: Option<String>,
+}
+
+/// One message to one subscriber, with every attempt.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryJson {
+    pub id: i64,
+    /// The `webhook-id` header: the same on every attempt and resend.
+    pub webhook_id: String,
+    /// What changed: `incident.created`, `incident.updated`, `incident.resolved`,
+    /// `component.updated`, `maintenance.*` or `test`.
+    pub event: String,
+    pub state: DeliveryState,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    /// When pending: when the next attempt is due.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<OffsetDateTime>,
+    pub attempts: Vec<AttemptJson>,
+}
+
+/// A subscriber's delivery log, newest first (admin).
+#[utoipa::path(get, path = "/subscribers/{id}/deliveries", tag = "subscribers", params(ListQuery),
+    responses((status = 200, body = Page<DeliveryJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<DeliveryJson>>, AppError> {
+    caller.require(Role::Admin)?;
+    find(&state, id).await?;
+    let limit = query.limit()?;
+    let before = match &query.cursor {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| AppError::field("cursor", "This cursor is not one we gave out."))?,
+        ),
+    };
+    let mut rows = db::subscribers::deliveries(&state.pool, id, before, limit + 1).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|d| d.id.to_string())
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let attempts = db::subscribers::attempts_of(&state.pool, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|d| DeliveryJson {
+            id: d.id,
+            webhook_id: webhooks::signing::message_id(d.message_id),
+            event: d.event,
+            state: d.state,
+            created_at: d.created_at,
+            next_attempt_at: (d.state == DeliveryState::Pending).then_some(d.next_attempt_at),
+            delivered_at: d.delivered_at,
+            attempts: attempts
+                .iter()
+                .filter(|a| a.delivery_id == d.id)
+                .map(|a| AttemptJson {
+                    attempted_at: a.attempted_at,
+                    status: a.status,
+                    latency_ms: a.latency_ms,
+                    error: a.error.clone(),
+                    response: a.response.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Send a test message to this subscriber now (admin).
+#[utoipa::path(post, path = "/subscribers/{id}/test", tag = "subscribers",
+    responses((status = 202, description = "Queued; see the delivery log"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn send_test(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    find(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    outbox::test(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Send a delivery again, from a first attempt, with the same `webhook-id` (admin).
+#[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", tag = "subscribers",
+    responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn resend_delivery(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path((id, delivery_id)): Path<(Uuid, i64)>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    if !db::subscribers::resend(&mut tx, id, delivery_id).await? {
+        return Err(AppError::NotFound(format!(
+            "Subscriber {id} has no delivery {delivery_id}."
+        )));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}

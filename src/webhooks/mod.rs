@@ -1,0 +1,112 @@
+//! Webhook subscribers: signed, durable, retried delivery of every public change.
+//!
+//! A change writes its message and one delivery row per interested subscriber in its own
+//! transaction ([`outbox`]); the [`dispatch::Dispatcher`] claims due deliveries, signs
+//! each attempt (Standard Webhooks, [`signing`]), sends only to public addresses
+//! ([`guard`]) and records every attempt.
+
+pub mod dispatch;
+pub mod guard;
+pub mod outbox;
+pub mod signing;
+
+pub use dispatch::{DeliveryConfig, Dispatcher};
+pub use outbox::Event;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::db::incidents::CommandError;
+use crate::db::subscribers::{self, NewSubscriber, SubscriberRow};
+use signing::Secret;
+
+/// Public subscribes allowed per client address per hour.
+pub const SUBSCRIBES_PER_HOUR: i64 = 10;
+
+/// A new subscriber and its secret, which is shown this once.
+pub struct Subscription {
+    pub subscriber: SubscriberRow,
+    pub secret: String,
+}
+
+pub struct SubscribeRequest<'a> {
+    pub url: &'a str,
+    pub description: &'a str,
+    pub component_ids: &'a [Uuid],
+    pub created_by: Option<Uuid>,
+    pub created_ip: Option<&'a str>,
+}
+
+/// Check and store a subscription: an http(s) URL of sane length, to a public address
+/// (unless private ones are allowed), not subscribed already, components that exist.
+/// The name is resolved before the database is touched: pass a connection, not a
+/// transaction, so a slow DNS answer holds no locks.
+pub async fn subscribe(
+    conn: &mut PgConnection,
+    allow_private: bool,
+    request: SubscribeRequest<'_>,
+) -> Result<Subscription, CommandError> {
+    let url = guard::parse_url(request.url).map_err(|m| CommandError::invalid("url", m))?;
+    guard::check_destination(&url, allow_private)
+        .await
+        .map_err(|m| CommandError::invalid("url", m))?;
+    let description = request.description.trim();
+    if description.chars().count() > 500 {
+        return Err(CommandError::invalid(
+            "description",
+            "A description has at most 500 characters.",
+        ));
+    }
+    let mut component_ids = request.component_ids.to_vec();
+    component_ids.sort();
+    component_ids.dedup();
+    if component_ids.len() > 500 {
+        return Err(CommandError::invalid(
+            "component_ids",
+            "Choose at most 500 components.",
+        ));
+    }
+    let known = crate::db::components::find_many(&mut *conn, &component_ids).await?;
+    if let Some(unknown) = component_ids
+        .iter()
+        .find(|id| !known.iter().any(|c| c.id == **id))
+    {
+        return Err(CommandError::invalid(
+            "component_ids",
+            format!("There is no component with the id {unknown}."),
+        ));
+    }
+    let secret = Secret::generate().expose();
+    let subscriber = subscribers::insert(
+        &mut *conn,
+        NewSubscriber {
+            url: url.as_str(),
+            destination: &guard::destination(&url),
+            description,
+            component_ids: &component_ids,
+            secret: &secret,
+            created_by: request.created_by,
+            created_ip: request.created_ip,
+        },
+    )
+    .await?
+    .ok_or_else(|| CommandError::invalid("url", "This URL is already subscribed."))?;
+    Ok(Subscription { subscriber, secret })
+}
+
+/// The link that removes a subscriber, as sent in every message's `meta.unsubscribe`.
+pub fn unsubscribe_link(base_url: &str, subscriber: &SubscriberRow) -> Option<String> {
+    let secret = Secret::parse(&subscriber.secret)?;
+    Some(format!(
+        "{}/subscribe/manage/{}?token={}",
+        base_url.trim_end_matches('/'),
+        subscriber.id,
+        secret.unsubscribe_token(subscriber.id)
+    ))
+}
+
+/// Whether `token` is the unsubscribe token of this subscriber.
+pub fn unsubscribe_token_matches(subscriber: &SubscriberRow, token: &str) -> bool {
+    Secret::parse(&subscriber.secret)
+        .is_some_and(|secret| secret.check_unsubscribe_token(subscriber.id, token))
+}

@@ -1,0 +1,249 @@
+//! Messages about public changes, written inside the transaction that makes the change:
+//! the body is rendered from what that transaction sees, in the Statuspage shapes
+//! (shared INTEROP.md §3), and fanned out to one delivery per interested subscriber.
+
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::subscribers::{self, NewMessage};
+use crate::db::{self, page_settings};
+use crate::domain::{ComponentStatus, Visibility};
+use crate::status_page::data::{self, PageData, PublicIncident};
+use crate::status_page::json;
+
+/// Where links point when neither a public URL nor a configured one is known.
+const FALLBACK_URL: &str = "http://localhost:8080";
+
+/// What changed, as named in the delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    IncidentCreated,
+    IncidentUpdated,
+    IncidentResolved,
+    ComponentUpdated,
+    MaintenanceScheduled,
+    MaintenanceRescheduled,
+    MaintenanceUpdated,
+    MaintenanceStarted,
+    MaintenanceCompleted,
+    MaintenanceCancelled,
+    Test,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::IncidentCreated => "incident.created",
+            Event::IncidentUpdated => "incident.updated",
+            Event::IncidentResolved => "incident.resolved",
+            Event::ComponentUpdated => "component.updated",
+            Event::MaintenanceScheduled => "maintenance.scheduled",
+            Event::MaintenanceRescheduled => "maintenance.rescheduled",
+            Event::MaintenanceUpdated => "maintenance.updated",
+            Event::MaintenanceStarted => "maintenance.started",
+            Event::MaintenanceCompleted => "maintenance.completed",
+            Event::MaintenanceCancelled => "maintenance.cancelled",
+            Event::Test => "test",
+        }
+    }
+}
+
+/// The page as the transaction sees it, plus the base URL for links.
+async fn page(conn: &mut PgConnection) -> Result<PageData, sqlx::Error> {
+    let configured = page_settings::configured_url(&mut *conn).await?;
+    data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
+}
+
+fn page_object(data: &PageData) -> Value {
+    let status = json::status(data);
+    json!({
+        "id": data.settings.page_id,
+        "status_indicator": status["indicator"],
+        "status_description": status["description"],
+    })
+}
+
+async fn write(
+    conn: &mut PgConnection,
+    data: &PageData,
+    event: Event,
+    subject_id: Option<Uuid>,
+    body: Value,
+    components: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    let payload = body.to_string();
+    let (_, count) = subscribers::fan_out(
+        conn,
+        NewMessage {
+            event: event.as_str(),
+            subject_id,
+            payload: &payload,
+            base_url: &data.url,
+        },
+        components,
+    )
+    .await?;
+    Ok(count)
+}
+
+/// An incident was declared or got a public update. Internal incidents are never sent.
+pub async fn incident(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    event: Event,
+) -> Result<u64, sqlx::Error> {
+    let visibility: Option<Visibility> =
+        sqlx::query_scalar("SELECT visibility FROM incidents WHERE id = $1")
+            .bind(incident_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if visibility != Some(Visibility::Public) {
+        return Ok(0);
+    }
+    let components: Vec<Uuid> =
+        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    if !subscribers::any_interested(&mut *conn, &components).await? {
+        return Ok(0);
+    }
+    let data = page(conn).await?;
+    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
+        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
+                created_at, updated_at FROM incidents WHERE id = $1",
+    )
+    .bind(incident_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    data::attach_details(conn, &mut incidents).await?;
+    let Some(incident) = incidents.first() else {
+        return Ok(0);
+    };
+    let body = json!({
+        "page": page_object(&data),
+        "incident": json::incident(&data, incident),
+    });
+    write(conn, &data, event, Some(incident_id), body, &components).await
+}
+
+/// A component's status changed (whatever the cause: its status is public either way).
+pub async fn component(
+    conn: &mut PgConnection,
+    component_id: Uuid,
+    old: ComponentStatus,
+    new: ComponentStatus,
+    at: OffsetDateTime,
+) -> Result<u64, sqlx::Error> {
+    if !subscribers::any_interested(&mut *conn, &[component_id]).await? {
+        return Ok(0);
+    }
+    let data = page(conn).await?;
+    let Some(object) = json::components(&data)
+        .into_iter()
+        .find(|c| c["id"] == json!(component_id) && c["group"] == json!(false))
+    else {
+        return Ok(0);
+    };
+    let body = json!({
+        "page": page_object(&data),
+        "component_update": {
+            "id": Uuid::new_v4(),
+            "component_id": component_id,
+            "old_status": old.as_str(),
+            "new_status": new.as_str(),
+            "created_at": json::ts(at),
+        },
+        "component": object,
+    });
+    write(
+        conn,
+        &data,
+        Event::ComponentUpdated,
+        Some(component_id),
+        body,
+        &[component_id],
+    )
+    .await
+}
+
+/// A maintenance was scheduled, moved, or changed status.
+pub async fn maintenance(
+    conn: &mut PgConnection,
+    maintenance_id: Uuid,
+    event: Event,
+) -> Result<u64, sqlx::Error> {
+    let Some(row) = db::maintenances::find(&mut *conn, maintenance_id).await? else {
+        return Ok(0);
+    };
+    let components: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT component_id FROM maintenance_components WHERE maintenance_id = $1",
+    )
+    .bind(maintenance_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !subscribers::any_interested(&mut *conn, &components).await? {
+        return Ok(0);
+    }
+    let data = page(conn).await?;
+    let Some(m) = data::with_details(conn, vec![row]).await?.pop() else {
+        return Ok(0);
+    };
+    let body = json!({
+        "page": page_object(&data),
+        "incident": json::maintenance(&data, &m),
+    });
+    write(conn, &data, event, Some(maintenance_id), body, &components).await
+}
+
+/// A test message for one subscriber, in the incident shape with a made-up incident, so
+/// receivers exercise the path real messages take.
+pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> Result<Uuid, sqlx::Error> {
+    let data = page(conn).await?;
+    let now = json::ts(OffsetDateTime::now_utc());
+    let id = Uuid::new_v4();
+    let body = json!({
+        "page": page_object(&data),
+        "incident": {
+            "id": id,
+            "name": "Test message from Fireline",
+            "status": "resolved",
+            "created_at": now,
+            "updated_at": now,
+            "monitoring_at": null,
+            "resolved_at": now,
+            "impact": "none",
+            "shortlink": format!("{}/subscribe", data.url),
+            "started_at": now,
+            "page_id": data.settings.page_id,
+            "incident_updates": [{
+                "id": Uuid::new_v4(),
+                "status": "resolved",
+                "body": "This is a test of your webhook. No incident is happening.",
+                "incident_id": id,
+                "created_at": now,
+                "updated_at": now,
+                "display_at": now,
+                "affected_components": null,
+                "deliver_notifications": true,
+                "custom_tweet": null,
+                "tweet_id": null,
+            }],
+            "components": [],
+        },
+    });
+    let payload = body.to_string();
+    subscribers::send_to(
+        conn,
+        NewMessage {
+            event: Event::Test.as_str(),
+            subject_id: None,
+            payload: &payload,
+            base_url: &data.url,
+        },
+        subscriber_id,
+    )
+    .await
+}
