@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .route("/history", axum::routing::get(public::show_history))
         .route("/incidents/{id}", axum::routing::get(public::show_incident))
+        .merge(public::subscribe_router())
         .fallback(|| async { AppError::NotFound("There is nothing at this address.".into()) });
 
     let trace = TraceLayer::new_for_http()

@@ -238,10 +238,6 @@ fn build(
         html(&render::status_page(&data, &clock, stale)),
         HTML,
     );
-    let subscribe = render::SubscribePage {
-        chrome: render::chrome(&data, &clock, stale),
-    };
-    put("/subscribe".into(), html(&subscribe), HTML);
     let cutoff = OffsetDateTime::now_utc() - time::Duration::days(100);
     let recent: Vec<_> = data
         .incidents

@@ -113,12 +113,6 @@ pub struct HistoryPage {
 }
 
 #[derive(Template)]
-#[template(path = "public/subscribe.html")]
-pub struct SubscribePage {
-    pub chrome: Chrome,
-}
-
-#[derive(Template)]
 #[template(path = "public/unavailable.html")]
 pub struct UnavailablePage {
     pub name: String,

@@ -19,3 +19,4 @@ mod server;
 mod setup;
 mod status_page;
 mod tokens;
+mod webhooks;

@@ -154,6 +154,9 @@ impl TestApp {
 
     pub async fn with_settings(settings: Settings) -> Self {
         let db = TestDb::new().await;
+        fireline::db::page_settings::record_configured_url(&db.pool, &settings.base_url)
+            .await
+            .unwrap();
         let state = AppState::new(db.pool.clone(), settings);
         let router = build_router(state.clone());
         TestApp { db, state, router }
@@ -161,6 +164,21 @@ impl TestApp {
 
     pub fn pool(&self) -> &PgPool {
         &self.db.pool
+    }
+
+    /// An app whose webhooks may go to loopback receivers.
+    pub async fn with_private_webhooks() -> Self {
+        let mut settings = Settings::for_base_url("http://fireline.test");
+        settings.webhooks.allow_private = true;
+        Self::with_settings(settings).await
+    }
+
+    /// Run a webhook dispatcher until the returned guard is dropped.
+    pub fn dispatcher(&self, config: fireline::webhooks::DeliveryConfig) -> Running {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let dispatcher = fireline::webhooks::Dispatcher::new(self.pool().clone(), config).unwrap();
+        tokio::spawn(dispatcher.run(stop.clone()));
+        Running(stop)
     }
 
     /// A user with the shared test password.
@@ -233,6 +251,15 @@ impl TestApp {
             response.text
         );
         browser
+    }
+}
+
+/// Stops a background task when dropped.
+pub struct Running(pub tokio_util::sync::CancellationToken);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

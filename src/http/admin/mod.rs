@@ -5,6 +5,7 @@ mod dashboard;
 pub mod incidents;
 mod maintenance;
 mod settings;
+pub(crate) mod subscribers;
 mod tokens;
 mod users;
 
@@ -75,6 +76,32 @@ pub fn router() -> Router<AppState> {
             get(settings::show_settings).post(settings::save_settings),
         )
         .route("/admin/settings/logo", post(settings::upload_logo))
+        .route(
+            "/admin/subscribers",
+            get(subscribers::list_subscribers).post(subscribers::create_subscriber),
+        )
+        .route("/admin/subscribers/{id}", get(subscribers::show_subscriber))
+        .route("/admin/subscribers/{id}/test", post(subscribers::send_test))
+        .route(
+            "/admin/subscribers/{id}/pause",
+            post(subscribers::pause_subscriber),
+        )
+        .route(
+            "/admin/subscribers/{id}/resume",
+            post(subscribers::resume_subscriber),
+        )
+        .route(
+            "/admin/subscribers/{id}/enable",
+            post(subscribers::enable_subscriber),
+        )
+        .route(
+            "/admin/subscribers/{id}/delete",
+            post(subscribers::delete_subscriber),
+        )
+        .route(
+            "/admin/subscribers/{id}/deliveries/{delivery_id}/resend",
+            post(subscribers::resend_delivery),
+        )
         .merge(incidents::router())
 }
 

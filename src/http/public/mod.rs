@@ -17,18 +17,19 @@ use crate::status_page::render::{self, UnavailablePage};
 use crate::status_page::{Cached, Snapshot};
 
 mod history;
+mod subscribe;
 
 /// Short enough that a CDN shows changes quickly, with stale copies allowed while it
 /// revalidates or when Fireline cannot answer.
 const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
 
 pub use history::show_history;
+pub use subscribe::router as subscribe_router;
 
 /// The documents that live in the snapshot under their own path.
 pub fn cached_router() -> Router<AppState> {
     Router::new()
         .route("/", get(cached))
-        .route("/subscribe", get(cached))
         .route("/theme.css", get(cached))
         .route("/logo", get(cached))
         .route("/history.atom", get(cached))

@@ -1,0 +1,507 @@
+//! Webhook subscribers (admins): the list with state and last delivery, adding (the secret
+//! is shown once), and per subscriber the delivery log with test, pause, resume,
+//! re-enable, remove and resend.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::{format_time, rfc3339};
+use crate::app::AppState;
+use crate::db::{self, incidents::CommandError, subscribers::SubscriberRow};
+use crate::domain::{DeliveryState, Role, SubscriberState};
+use crate::error::AppError;
+use crate::http::extract::{ClientIp, CsrfForm, CurrentUser, Path, Query};
+use crate::http::page::{render_admin, render_admin_status, Layout};
+use crate::http::session::redirect_with_flash;
+use crate::webhooks::{self, outbox, signing, SubscribeRequest};
+
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+    pub checked: bool,
+}
+
+pub struct SubscriberView {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub components: String,
+    pub last: Option<String>,
+    pub last_iso: String,
+    pub last_result: String,
+    pub last_ok: bool,
+    pub delivered: i64,
+    pub pending: i64,
+    pub dead: i64,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<String>,
+}
+
+fn state_class(state: SubscriberState) -> &'static str {
+    match state {
+        SubscriberState::Active => "ok",
+        SubscriberState::Paused => "",
+        SubscriberState::Disabled => "warn",
+    }
+}
+
+fn result_text(status: Option<i32>, error: Option<&str>) -> String {
+    match (status, error) {
+        (Some(s), _) if (200..300).contains(&s) => format!("HTTP {s}"),
+        (_, Some(e)) => e.to_owned(),
+        (Some(s), None) => format!("HTTP {s}"),
+        (None, None) => String::new(),
+    }
+}
+
+fn view(
+    s: &SubscriberRow,
+    names: &HashMap<Uuid, String>,
+    counts: (i64, i64, i64),
+) -> SubscriberView {
+    let components = if s.component_ids.is_empty() {
+        "All".to_owned()
+    } else {
+        s.component_ids
+            .iter()
+            .map(|id| names.get(id).cloned().unwrap_or_else(|| "(removed)".into()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    SubscriberView {
+        id: s.id,
+        url: s.url.clone(),
+        description: s.description.clone(),
+        state: s.state.label(),
+        state_class: state_class(s.state),
+        components,
+        last: s.last_attempt_at.map(format_time),
+        last_iso: s.last_attempt_at.map(rfc3339).unwrap_or_default(),
+        last_result: result_text(s.last_status, s.last_error.as_deref()),
+        last_ok: s.last_status.is_some_and(|c| (200..300).contains(&c)),
+        delivered: counts.0,
+        pending: counts.1,
+        dead: counts.2,
+        disabled_reason: s.disabled_reason.clone(),
+        failing_since: s.failing_since.map(format_time),
+    }
+}
+
+async fn component_names(state: &AppState) -> Result<HashMap<Uuid, String>, AppError> {
+    Ok(db::components::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect())
+}
+
+async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<Choice>, AppError> {
+    Ok(db::components::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| Choice {
+            checked: checked.contains(&c.id),
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
+}
+
+/// The secret and unsubscribe link of a subscriber just created.
+pub struct Created {
+    pub url: String,
+    pub secret: String,
+    pub unsubscribe: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/subscribers.html")]
+struct SubscribersPage {
+    layout: Layout,
+    subscribers: Vec<SubscriberView>,
+    choices: Vec<Choice>,
+    url: String,
+    description: String,
+    error: Option<String>,
+    created: Option<Created>,
+    allow_private: bool,
+}
+
+async fn subscribers_page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    form: (String, String, Vec<Uuid>),
+    error: Option<String>,
+    created: Option<Created>,
+) -> Result<SubscribersPage, AppError> {
+    let names = component_names(state).await?;
+    let counts: HashMap<Uuid, (i64, i64, i64)> =
+        db::subscribers::counts_per_subscriber(&state.pool)
+            .await?
+            .into_iter()
+            .map(|(id, d, p, f)| (id, (d, p, f)))
+            .collect();
+    let rows = db::subscribers::list(&state.pool, None, 1000).await?;
+    let subscribers = rows
+        .iter()
+        .map(|s| view(s, &names, counts.get(&s.id).copied().unwrap_or_default()))
+        .collect();
+    Ok(SubscribersPage {
+        layout: Layout::new(state, user, jar, "Subscribers", "Subscribers"),
+        subscribers,
+        choices: choices(state, &form.2).await?,
+        url: form.0,
+        description: form.1,
+        error,
+        created,
+        allow_private: state.settings.webhooks.allow_private,
+    })
+}
+
+pub async fn list_subscribers(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let page = subscribers_page(&state, &user, &jar, Default::default(), None, None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+/// The fields of a subscribe form: `url`, `description`, and `component` repeated.
+pub fn read_form(fields: &[(String, String)]) -> (String, String, Vec<Uuid>) {
+    let mut url = String::new();
+    let mut description = String::new();
+    let mut components = Vec::new();
+    for (k, v) in fields {
+        match k.as_str() {
+            "url" => url = v.clone(),
+            "description" => description = v.clone(),
+            "component" => components.extend(Uuid::parse_str(v).ok()),
+            _ => {}
+        }
+    }
+    (url, description, components)
+}
+
+pub async fn create_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    ClientIp(ip): ClientIp,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let form = read_form(&fields);
+    let mut conn = state.pool.acquire().await?;
+    let made = webhooks::subscribe(
+        &mut conn,
+        state.settings.webhooks.allow_private,
+        SubscribeRequest {
+            url: &form.0,
+            description: &form.1,
+            component_ids: &form.2,
+            created_by: Some(user.user.id),
+            created_ip: Some(&ip),
+        },
+    )
+    .await;
+    let made = match made {
+        Ok(made) => made,
+        Err(CommandError::Invalid { message, .. }) => {
+            let page = subscribers_page(&state, &user, &jar, form, Some(message), None).await?;
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+        Err(err) => return Err(err.into()),
+    };
+    db::audit::record(
+        &mut *conn,
+        Some(user.user.id),
+        "subscriber.created",
+        &format!("subscriber:{}", made.subscriber.id),
+        json!({ "url": made.subscriber.url }),
+    )
+    .await?;
+    let created = Created {
+        url: made.subscriber.url.clone(),
+        unsubscribe: webhooks::unsubscribe_link(&state.settings.base_url, &made.subscriber)
+            .unwrap_or_default(),
+        secret: made.secret,
+    };
+    let page =
+        subscribers_page(&state, &user, &jar, Default::default(), None, Some(created)).await?;
+    render_admin_status(&state, &page.layout, &page, StatusCode::CREATED)
+}
+
+pub struct AttemptView {
+    pub at: String,
+    pub at_iso: String,
+    pub result: String,
+    pub ok: bool,
+    pub latency_ms: i32,
+    pub response: String,
+}
+
+pub struct DeliveryView {
+    pub id: i64,
+    pub webhook_id: String,
+    pub event: String,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub created: String,
+    pub created_iso: String,
+    pub next: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/subscriber.html")]
+struct SubscriberPage {
+    layout: Layout,
+    s: SubscriberView,
+    paused: bool,
+    disabled: bool,
+    deliveries: Vec<DeliveryView>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct LogQuery {
+    before: Option<i64>,
+}
+
+const LOG_PAGE: i64 = 50;
+
+pub async fn show_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    Query(query): Query<LogQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let row = find(&state, id).await?;
+    let names = component_names(&state).await?;
+    let mut deliveries =
+        db::subscribers::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
+    let older = if deliveries.len() as i64 > LOG_PAGE {
+        deliveries.truncate(LOG_PAGE as usize);
+        deliveries.last().map(|d| d.id)
+    } else {
+        None
+    };
+    let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+    let attempts = db::subscribers::attempts_of(&state.pool, &ids).await?;
+    let counts = db::subscribers::counts_per_subscriber(&state.pool)
+        .await?
+        .into_iter()
+        .find(|(s, ..)| *s == id)
+        .map(|(_, d, p, f)| (d, p, f))
+        .unwrap_or_default();
+    let deliveries = deliveries
+        .into_iter()
+        .map(|d| DeliveryView {
+            id: d.id,
+            webhook_id: signing::message_id(d.message_id),
+            event: d.event,
+            state: d.state.label(),
+            state_class: match d.state {
+                DeliveryState::Delivered => "ok",
+                DeliveryState::Pending => "",
+                DeliveryState::Dead => "warn",
+            },
+            created: format_time(d.created_at),
+            created_iso: rfc3339(d.created_at),
+            next: (d.state == DeliveryState::Pending).then(|| format_time(d.next_attempt_at)),
+            attempts: attempts
+                .iter()
+                .filter(|a| a.delivery_id == d.id)
+                .map(|a| AttemptView {
+                    at: format_time(a.attempted_at),
+                    at_iso: rfc3339(a.attempted_at),
+                    result: result_text(a.status, a.error.as_deref()),
+                    ok: a.status.is_some_and(|c| (200..300).contains(&c)),
+                    latency_ms: a.latency_ms,
+                    response: a.response.clone().unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let page = SubscriberPage {
+        layout: Layout::new(&state, &user, &jar, "Subscriber", "Subscribers"),
+        s: view(&row, &names, counts),
+        paused: row.state == SubscriberState::Paused,
+        disabled: row.state == SubscriberState::Disabled,
+        deliveries,
+        older,
+    };
+    render_admin(&state, &page.layout, &page)
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
+    db::subscribers::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such subscriber.".into()))
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// Pause, resume, re-enable or remove; each recorded in the audit log.
+async fn change(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+    to: SubscriberState,
+    message: &str,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    find(state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    db::subscribers::set_state(&mut tx, id, to, None).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "subscriber.changed",
+        &format!("subscriber:{id}"),
+        json!({ "state": to }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        state,
+        &format!("/admin/subscribers/{id}"),
+        message,
+    ))
+}
+
+pub async fn pause_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    change(
+        &state,
+        &user,
+        id,
+        SubscriberState::Paused,
+        "Paused: new messages wait and are sent when you resume.",
+    )
+    .await
+}
+
+pub async fn resume_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    change(
+        &state,
+        &user,
+        id,
+        SubscriberState::Active,
+        "Active again: waiting messages are being sent.",
+    )
+    .await
+}
+
+pub async fn enable_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    change(
+        &state,
+        &user,
+        id,
+        SubscriberState::Active,
+        "Enabled again. Messages that failed while it was disabled can be resent from the log.",
+    )
+    .await
+}
+
+pub async fn delete_subscriber(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let row = find(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    db::subscribers::delete(&mut *tx, id).await?;
+    db::audit::record(
+        &mut *tx,
+        Some(user.user.id),
+        "subscriber.removed",
+        &format!("subscriber:{id}"),
+        json!({ "url": row.url }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &state,
+        "/admin/subscribers",
+        &format!("{} no longer gets webhooks.", row.url),
+    ))
+}
+
+pub async fn send_test(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let row = find(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    outbox::test(&mut tx, id).await?;
+    tx.commit().await?;
+    let message = if row.state == SubscriberState::Active {
+        "A test message is on its way; reload to see how it went."
+    } else {
+        "A test message is queued; it is sent when the subscriber is active."
+    };
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/admin/subscribers/{id}"),
+        message,
+    ))
+}
+
+pub async fn resend_delivery(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, delivery_id)): Path<(Uuid, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    if !db::subscribers::resend(&mut tx, id, delivery_id).await? {
+        return Err(AppError::NotFound("There is no such delivery.".into()));
+    }
+    tx.commit().await?;
+    Ok(redirect_with_flash(
+        &state,
+        &format!("/admin/subscribers/{id}"),
+        "The message is being sent again, with the same webhook-id.",
+    ))
+}

@@ -1,0 +1,284 @@
+//! `/subscribe`: feeds and JSON for people, and webhook subscriptions for machines. The
+//! secret is shown once with how to verify signatures; every message carries a link to
+//! `/subscribe/manage/{id}?token=…`, which asks before unsubscribing.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db::{self, incidents::CommandError, subscribers::SubscriberRow};
+use crate::error::AppError;
+use crate::http::admin::subscribers::read_form;
+use crate::http::extract::{ClientIp, CsrfForm, Path, Query};
+use crate::http::session::anon_csrf;
+use crate::status_page::render::{self, Chrome};
+use crate::webhooks::{self, SubscribeRequest, SUBSCRIBES_PER_HOUR};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subscribe", get(show_subscribe).post(subscribe))
+        .route(
+            "/subscribe/manage/{id}",
+            get(show_unsubscribe).post(unsubscribe),
+        )
+}
+
+pub struct Choice {
+    pub id: Uuid,
+    pub name: String,
+    pub group: Option<String>,
+    pub checked: bool,
+}
+
+pub struct Created {
+    pub url: String,
+    pub secret: String,
+    pub unsubscribe: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/subscribe.html")]
+struct SubscribePage {
+    chrome: Chrome,
+    csrf_token: String,
+    choices: Vec<Choice>,
+    url: String,
+    error: Option<String>,
+    created: Option<Created>,
+}
+
+#[derive(Template)]
+#[template(path = "public/unsubscribe.html")]
+struct UnsubscribePage {
+    chrome: Chrome,
+    csrf_token: String,
+    id: Uuid,
+    token: String,
+    url: String,
+    done: bool,
+}
+
+/// The layout's data from the snapshot; before the first snapshot, plain defaults.
+fn chrome(state: &AppState) -> Chrome {
+    match state.status_page.snapshot() {
+        Some(snapshot) => render::chrome(&snapshot.data, &snapshot.clock, snapshot.stale),
+        None => Chrome {
+            name: state.settings.page_name.clone(),
+            url: state.settings.base_url.clone(),
+            has_logo: false,
+            footer_links: Vec::new(),
+            updated: String::new(),
+            updated_iso: String::new(),
+            stale: None,
+        },
+    }
+}
+
+fn choices(state: &AppState, checked: &[Uuid]) -> Vec<Choice> {
+    let Some(snapshot) = state.status_page.snapshot() else {
+        return Vec::new();
+    };
+    let data = &snapshot.data;
+    data.components
+        .iter()
+        .map(|c| Choice {
+            id: c.id,
+            name: c.name.clone(),
+            group: c
+                .group_id
+                .and_then(|g| data.groups.iter().find(|x| x.id == g))
+                .map(|g| g.name.clone()),
+            checked: checked.contains(&c.id),
+        })
+        .collect()
+}
+
+/// A personal page (it holds a CSRF token): never cached.
+fn page(status: StatusCode, jar: CookieJar, body: String) -> Response {
+    let mut response = (status, jar, Html(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn render_page(template: &impl Template) -> Result<String, AppError> {
+    template
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::Error::from(e)))
+}
+
+pub async fn show_subscribe(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let body = render_page(&SubscribePage {
+        chrome: chrome(&state),
+        csrf_token,
+        choices: choices(&state, &[]),
+        url: String::new(),
+        error: None,
+        created: None,
+    })?;
+    Ok(page(StatusCode::OK, jar, body))
+}
+
+pub async fn subscribe(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientIp(ip): ClientIp,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let (url, _, components) = read_form(&fields);
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let refuse = |status: StatusCode, message: String, jar: CookieJar, csrf_token: String| {
+        let body = render_page(&SubscribePage {
+            chrome: chrome(&state),
+            csrf_token,
+            choices: choices(&state, &components),
+            url: url.clone(),
+            error: Some(message),
+            created: None,
+        })?;
+        Ok::<Response, AppError>(page(status, jar, body))
+    };
+    let mut tx = state.pool.begin().await?;
+    let attempts = db::subscribers::count_subscribe_attempt(&mut tx, &ip).await?;
+    tx.commit().await?;
+    if attempts > SUBSCRIBES_PER_HOUR {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many subscribe attempts from your address: at most {SUBSCRIBES_PER_HOUR} an hour. Try again later."
+            ),
+            jar,
+            csrf_token,
+        )?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+        return Ok(response);
+    }
+    let mut conn = state.pool.acquire().await?;
+    let made = webhooks::subscribe(
+        &mut conn,
+        state.settings.webhooks.allow_private,
+        SubscribeRequest {
+            url: &url,
+            description: "Subscribed on the public page",
+            component_ids: &components,
+            created_by: None,
+            created_ip: Some(&ip),
+        },
+    )
+    .await;
+    let made = match made {
+        Ok(made) => made,
+        Err(CommandError::Invalid { message, .. }) => {
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, message, jar, csrf_token)
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let created = Created {
+        url: made.subscriber.url.clone(),
+        unsubscribe: webhooks::unsubscribe_link(&chrome(&state).url, &made.subscriber)
+            .unwrap_or_default(),
+        secret: made.secret,
+    };
+    let body = render_page(&SubscribePage {
+        chrome: chrome(&state),
+        csrf_token,
+        choices: choices(&state, &[]),
+        url: String::new(),
+        error: None,
+        created: Some(created),
+    })?;
+    Ok(page(StatusCode::CREATED, jar, body))
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The subscriber the link names, when its token is right.
+async fn linked(state: &AppState, id: &str, token: &str) -> Result<SubscriberRow, AppError> {
+    let invalid = || {
+        AppError::NotFound(
+            "This unsubscribe link is not valid, or the subscription was already removed.".into(),
+        )
+    };
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    let subscriber = db::subscribers::find(&state.pool, id)
+        .await?
+        .ok_or_else(invalid)?;
+    if !webhooks::unsubscribe_token_matches(&subscriber, token) {
+        return Err(invalid());
+    }
+    Ok(subscriber)
+}
+
+/// Asks first: link checkers and mail scanners follow links, and must not unsubscribe.
+pub async fn show_unsubscribe(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    let subscriber = linked(&state, &id, &query.token).await?;
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let body = render_page(&UnsubscribePage {
+        chrome: chrome(&state),
+        csrf_token,
+        id: subscriber.id,
+        token: query.token,
+        url: subscriber.url,
+        done: false,
+    })?;
+    Ok(page(StatusCode::OK, jar, body))
+}
+
+#[derive(Deserialize)]
+pub struct UnsubscribeForm {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<UnsubscribeForm>,
+) -> Result<Response, AppError> {
+    let subscriber = linked(&state, &id, &form.token).await?;
+    let mut tx = state.pool.begin().await?;
+    db::subscribers::delete(&mut *tx, subscriber.id).await?;
+    db::audit::record(
+        &mut *tx,
+        None,
+        "subscriber.unsubscribed",
+        &format!("subscriber:{}", subscriber.id),
+        serde_json::json!({ "url": subscriber.url }),
+    )
+    .await?;
+    tx.commit().await?;
+    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let body = render_page(&UnsubscribePage {
+        chrome: chrome(&state),
+        csrf_token,
+        id: subscriber.id,
+        token: String::new(),
+        url: subscriber.url,
+        done: true,
+    })?;
+    Ok(page(StatusCode::OK, jar, body))
+}
