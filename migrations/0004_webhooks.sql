@@ -66,11 +66,15 @@ CREATE TABLE deliveries (
     id              bigserial PRIMARY KEY,
     message_id      uuid NOT NULL REFERENCES webhook_messages (id) ON DELETE CASCADE,
     subscriber_id   uuid NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    -- The subscriber's destination, copied so that claims can skip a saturated one
+    -- straight from the due index.
+    destination     text NOT NULL,
     state           delivery_state NOT NULL DEFAULT 'pending',
     -- Attempts in the current round (a resend starts a new round).
     attempts        integer NOT NULL DEFAULT 0,
     -- When due; a claim moves it one lease ahead, so a crashed worker's claims come back.
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- NULL while the subscriber is paused.
+    next_attempt_at timestamptz DEFAULT now(),
     last_attempt_at timestamptz,
     last_status     integer,
     last_error      text,

@@ -124,8 +124,8 @@ pub async fn update_details(
     .await
 }
 
-/// Pause, resume, re-enable or disable. Disabling fails what is still pending for the
-/// subscriber; resuming wakes the dispatchers for what waited.
+/// Pause, resume, re-enable or disable. Pausing holds what is pending (due at
+/// NULL, which is never due); resuming makes it due now; disabling fails it.
 pub async fn set_state(
     conn: &mut PgConnection,
     id: Uuid,
@@ -146,8 +146,25 @@ pub async fn set_state(
     .await?;
     match state {
         SubscriberState::Disabled => fail_pending(&mut *conn, &[id]).await?,
-        SubscriberState::Active => wake(&mut *conn).await?,
-        SubscriberState::Paused => {}
+        SubscriberState::Active => {
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = now() \
+                 WHERE subscriber_id = $1 AND state = 'pending' AND next_attempt_at IS NULL",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            wake(&mut *conn).await?;
+        }
+        SubscriberState::Paused => {
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = NULL \
+                 WHERE subscriber_id = $1 AND state = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(row)
 }
@@ -232,8 +249,9 @@ pub async fn fan_out(
 ) -> Result<(Uuid, u64), sqlx::Error> {
     let id = insert_message(&mut *conn, &message).await?;
     let done = sqlx::query(
-        "INSERT INTO deliveries (message_id, subscriber_id) \
-         SELECT $1, id FROM subscribers WHERE state <> 'disabled' \
+        "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
+         SELECT $1, id, destination, CASE WHEN state = 'paused' THEN NULL ELSE now() END \
+         FROM subscribers WHERE state <> 'disabled' \
              AND (cardinality(component_ids) = 0 OR component_ids && $2)",
     )
     .bind(id)
@@ -250,8 +268,12 @@ pub async fn send_to(
     subscriber_id: Uuid,
 ) -> Result<Uuid, sqlx::Error> {
     let id = insert_message(&mut *conn, &message).await?;
-    sqlx::query("INSERT INTO deliveries (message_id, subscriber_id) VALUES ($1, $2)")
-        .bind(id)
+    sqlx::query(
+        "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
+         SELECT $1, id, destination, CASE WHEN state = 'active' THEN now() ELSE NULL END \
+         FROM subscribers WHERE id = $2",
+    )
+    .bind(id)
         .bind(subscriber_id)
         .execute(conn)
         .await?;
@@ -310,9 +332,11 @@ pub struct Claimed {
 }
 
 /// Claim up to `limit` due deliveries of active subscribers, at most `room` per
-/// destination: `busy` lists destinations with their room left (those at 0 are skipped),
-/// the others get `per_destination`. A claim pushes the delivery one `lease` ahead, so a
-/// worker that dies leaves it due again; the attempt count goes up as it is claimed.
+/// destination: `busy` lists destinations with their room left (those at 0 are skipped
+/// in the due index itself), the others get `per_destination`. A claim pushes the
+/// delivery one `lease` ahead, so a worker that dies leaves it due again; the attempt
+/// count goes up as it is claimed. Losing a claim in a crash only means it is claimed
+/// again, so it commits without waiting for the disk.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
@@ -321,15 +345,22 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let (names, rooms): (Vec<String>, Vec<i64>) = busy.iter().cloned().unzip();
-    sqlx::query_as(
+    let full: Vec<&String> = busy
+        .iter()
+        .filter(|(_, room)| *room <= 0)
+        .map(|(name, _)| name)
+        .collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    let claimed = sqlx::query_as(
         "WITH room AS ( \
              SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)), \
          due AS ( \
-             SELECT d.id, d.next_attempt_at, s.destination FROM deliveries d \
-             JOIN subscribers s ON s.id = d.subscriber_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active' \
-               AND NOT EXISTS (SELECT 1 FROM room WHERE room.destination = s.destination AND room.room <= 0) \
-             ORDER BY d.next_attempt_at, d.id LIMIT $3 * 4), \
+             SELECT id, next_attempt_at, destination FROM deliveries \
+             WHERE state = 'pending' AND next_attempt_at <= now() AND destination <> ALL($6) \
+             ORDER BY next_attempt_at, id LIMIT $3 * 4), \
          ranked AS ( \
              SELECT due.id, due.next_attempt_at, \
                     row_number() OVER (PARTITION BY due.destination ORDER BY due.next_attempt_at, due.id) AS n, \
@@ -338,21 +369,25 @@ pub async fn claim(
          picked AS ( \
              SELECT id FROM ranked WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3), \
          locked AS ( \
-             SELECT id FROM deliveries WHERE id IN (SELECT id FROM picked) \
-               AND state = 'pending' AND next_attempt_at <= now() \
-             FOR UPDATE SKIP LOCKED) \
+             SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
+             WHERE d.id IN (SELECT id FROM picked) \
+               AND d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active' \
+             FOR UPDATE OF d SKIP LOCKED) \
          UPDATE deliveries d SET next_attempt_at = now() + $5, attempts = d.attempts + 1 \
          FROM locked, subscribers s \
          WHERE d.id = locked.id AND s.id = d.subscriber_id \
-         RETURNING d.id, d.message_id, d.subscriber_id, d.attempts, s.url, s.secret, s.destination",
+         RETURNING d.id, d.message_id, d.subscriber_id, d.attempts, s.url, s.secret, d.destination",
     )
     .bind(&names)
     .bind(&rooms)
     .bind(limit)
     .bind(per_destination)
     .bind(lease)
-    .fetch_all(pool)
-    .await
+    .bind(&full)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// What became of one attempt.
@@ -387,6 +422,11 @@ pub async fn record_attempts(
     attempts: &[AttemptRecord],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // A record lost in a crash means the delivery is sent again (same webhook-id), never
+    // that it is lost: no need to wait for the disk.
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
     let disabled = record_in(&mut tx, attempts).await?;
     if !disabled.is_empty() {
         fail_pending(&mut tx, &disabled).await?;
@@ -499,8 +539,9 @@ pub async fn resend(
     delivery_id: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = now() \
-         WHERE id = $1 AND subscriber_id = $2",
+        "UPDATE deliveries d SET state = 'pending', attempts = 0, \
+             next_attempt_at = CASE WHEN s.state = 'active' THEN now() ELSE NULL END \
+         FROM subscribers s WHERE d.id = $1 AND d.subscriber_id = $2 AND s.id = d.subscriber_id",
     )
     .bind(delivery_id)
     .bind(subscriber_id)
@@ -517,7 +558,8 @@ pub struct DeliveryRow {
     pub event: String,
     pub state: DeliveryState,
     pub attempts: i32,
-    pub next_attempt_at: OffsetDateTime,
+    /// `None` while held for a paused subscriber.
+    pub next_attempt_at: Option<OffsetDateTime>,
     pub last_attempt_at: Option<OffsetDateTime>,
     pub last_status: Option<i32>,
     pub last_error: Option<String>,

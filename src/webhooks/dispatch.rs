@@ -93,7 +93,10 @@ impl Dispatcher {
         let finished = Arc::new(Notify::new());
         let mut running = JoinSet::new();
         let mut messages: HashMap<Uuid, Arc<MessageRow>> = HashMap::new();
-        let mut listener = listen(&this.pool).await;
+        let mut listener = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            fresh = listen(&this.pool) => fresh,
+        };
         let mut claim_failing = false;
         tracing::info!("webhook dispatcher started");
         loop {
@@ -198,7 +201,12 @@ impl Dispatcher {
                 }
             }
             if listener.is_none() {
-                listener = listen(&this.pool).await;
+                // Connecting may wait for a timeout while the database is away; a shutdown
+                // does not wait for it.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    fresh = listen(&this.pool) => listener = fresh,
+                }
             }
         }
         tracing::info!(in_flight = running.len(), "webhook dispatcher stopping");

@@ -163,6 +163,12 @@ async fn the_openapi_document_describes_every_api_route() {
         "/api/v1/workstreams/{id}",
         "/api/v1/workstreams/{id}/tasks",
         "/api/v1/tasks/{id}",
+        "/api/v1/maintenances",
+        "/api/v1/maintenances/{id}",
+        "/api/v1/maintenances/{id}/updates",
+        "/api/v1/subscribers",
+        "/api/v1/subscribers/{id}",
+        "/api/v1/subscribers/{id}/deliveries",
     ] {
         assert!(
             paths.contains_key(path),
@@ -172,6 +178,8 @@ async fn the_openapi_document_describes_every_api_route() {
     }
     assert!(paths["/api/v1/users"]["post"].is_object());
     assert!(paths["/api/v1/incidents/{id}"]["patch"].is_object());
+    assert!(paths["/api/v1/subscribers"]["post"].is_object());
+    assert!(paths["/api/v1/subscribers/{id}"]["delete"].is_object());
     let severity = &doc["components"]["schemas"]["Severity"]["enum"];
     assert_eq!(
         severity,

@@ -1233,13 +1233,14 @@ async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
         fireline::db::tokens::create(&mut db.pool.acquire().await.unwrap(), admin.id, "crash")
             .await
             .unwrap();
-    // A receiver that takes 50 ms per message: with 8 at a time the fan-out lasts ~4 s.
+    // A receiver that takes 20 to 80 ms per message: with 8 at a time the fan-out lasts
+    // about 4 s, and attempts end at scattered times, so the kill finds some in flight.
     let receiver = Receiver::start().await;
-    for _ in 0..SUBSCRIBERS * 3 {
+    for i in 0..SUBSCRIBERS * 3 {
         receiver.inner.script.lock().unwrap().push_back(Reply {
             status: 200,
             retry_after: None,
-            delay: Duration::from_millis(50),
+            delay: Duration::from_millis(20 + (i as u64 * 37) % 61),
         });
     }
     let secret = fireline::webhooks::signing::Secret::generate().expose();
@@ -1270,6 +1271,7 @@ async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
             r.len() >= 80
         })
         .await;
+    tokio::time::sleep(Duration::from_millis(13)).await;
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &first.id().to_string()])
         .status()

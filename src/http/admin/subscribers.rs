@@ -327,7 +327,10 @@ pub async fn show_subscriber(
             },
             created: format_time(d.created_at),
             created_iso: rfc3339(d.created_at),
-            next: (d.state == DeliveryState::Pending).then(|| format_time(d.next_attempt_at)),
+            next: (d.state == DeliveryState::Pending).then(|| match d.next_attempt_at {
+                Some(at) => format!("next attempt {}", format_time(at)),
+                None => "held until the subscriber is active".to_owned(),
+            }),
             attempts: attempts
                 .iter()
                 .filter(|a| a.delivery_id == d.id)

@@ -325,7 +325,8 @@ pub struct DeliveryJson {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
-    /// When pending: when the next attempt is due.
+    /// When pending: when the next attempt is due (null while held for a paused or
+    /// disabled subscriber).
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_attempt_at: Option<OffsetDateTime>,
@@ -371,7 +372,9 @@ pub async fn list_deliveries(
             event: d.event,
             state: d.state,
             created_at: d.created_at,
-            next_attempt_at: (d.state == DeliveryState::Pending).then_some(d.next_attempt_at),
+            next_attempt_at: d
+                .next_attempt_at
+                .filter(|_| d.state == DeliveryState::Pending),
             delivered_at: d.delivered_at,
             attempts: attempts
                 .iter()
