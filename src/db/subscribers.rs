@@ -335,8 +335,7 @@ pub struct Claimed {
 /// destination: `busy` lists destinations with their room left (those at 0 are skipped
 /// in the due index itself), the others get `per_destination`. A claim pushes the
 /// delivery one `lease` ahead, so a worker that dies leaves it due again; the attempt
-/// count goes up as it is claimed. Losing a claim in a crash only means it is claimed
-/// again, so it commits without waiting for the disk.
+/// count goes up as it is claimed.
 pub async fn claim(
     pool: &PgPool,
     limit: i64,
@@ -350,11 +349,7 @@ pub async fn claim(
         .filter(|(_, room)| *room <= 0)
         .map(|(name, _)| name)
         .collect();
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
-    let claimed = sqlx::query_as(
+    sqlx::query_as(
         "WITH room AS ( \
              SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)), \
          due AS ( \
@@ -384,10 +379,8 @@ pub async fn claim(
     .bind(per_destination)
     .bind(lease)
     .bind(&full)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(claimed)
+    .fetch_all(pool)
+    .await
 }
 
 /// What became of one attempt.
@@ -422,11 +415,6 @@ pub async fn record_attempts(
     attempts: &[AttemptRecord],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    // A record lost in a crash means the delivery is sent again (same webhook-id), never
-    // that it is lost: no need to wait for the disk.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
     let disabled = record_in(&mut tx, attempts).await?;
     if !disabled.is_empty() {
         fail_pending(&mut tx, &disabled).await?;

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,6 +77,18 @@ impl Dispatcher {
         if !config.allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
+        // Claims and attempt records need not wait for the disk: losing one in a database
+        // crash only means a delivery is claimed, or sent, again (at least once, same
+        // webhook-id). The dispatcher gets a few connections of its own that say so.
+        let options = pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .options([("synchronous_commit", "off")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options);
         Ok(Self {
             pool,
             client: builder.build()?,
@@ -191,8 +203,8 @@ impl Dispatcher {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(this.config.poll_interval) => {}
                 _ = finished.notified() => {
-                    // Let a few more finish, so claims come in batches.
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    // Let a few more finish, so claims come in small batches.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 woke = next_notification(&mut listener) => {
                     if !woke {
