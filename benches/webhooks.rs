@@ -291,13 +291,10 @@ async fn run() {
     )
     .await
     .expect("user");
-    let (_, token) = fireline::db::tokens::create(
-        &mut pool.acquire().await.expect("conn"),
-        user.id,
-        "bench",
-    )
-    .await
-    .expect("token");
+    let (_, token) =
+        fireline::db::tokens::create(&mut pool.acquire().await.expect("conn"), user.id, "bench")
+            .await
+            .expect("token");
 
     // 10,000 subscribers, each with its own secret, all on one receiver.
     let keys: Vec<(String, Secret)> = (0..SUBSCRIBERS)
@@ -339,11 +336,16 @@ async fn run() {
     .execute(&pool)
     .await
     .expect("subscribers");
-    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+    sqlx::query("ANALYZE")
+        .execute(&pool)
+        .await
+        .expect("analyze");
 
     let plain = fan_out(&pool, &database_url, &token, &counts, "10,000 subscribers").await;
 
-    let hang_urls: Vec<String> = (0..HANGING).map(|i| format!("{hanging}/hang/{i}")).collect();
+    let hang_urls: Vec<String> = (0..HANGING)
+        .map(|i| format!("{hanging}/hang/{i}"))
+        .collect();
     let hang_secrets: Vec<String> = (0..HANGING).map(|_| Secret::generate().expose()).collect();
     sqlx::query(
         "INSERT INTO subscribers (id, url, destination, secret) \

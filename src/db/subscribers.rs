@@ -274,9 +274,9 @@ pub async fn send_to(
          FROM subscribers WHERE id = $2",
     )
     .bind(id)
-        .bind(subscriber_id)
-        .execute(conn)
-        .await?;
+    .bind(subscriber_id)
+    .execute(conn)
+    .await?;
     Ok(id)
 }
 
