@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod live;
 pub mod markdown;
 pub mod metrics;
+pub mod postmortems;
 pub mod status_page;
 pub mod telemetry;
 pub mod webhooks;

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod login_attempts;
 pub mod maintenances;
 pub mod page_settings;
+pub mod postmortems;
 mod private_cluster;
 pub mod sessions;
 pub mod setup_tokens;

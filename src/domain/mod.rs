@@ -2,6 +2,7 @@
 //! derives only name how the enums are spelled in storage and on the command line.
 
 mod incident;
+mod postmortem;
 mod status_page;
 mod user;
 mod webhooks;
@@ -11,6 +12,7 @@ pub use incident::{
     IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility, WorkstreamKind,
     WorkstreamStatus,
 };
+pub use postmortem::{is_overdue, ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 pub use status_page::{
     breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indicator, MaintenanceStatus,
 };

@@ -31,6 +31,17 @@ pub struct PublicIncident {
     pub updates: Vec<UpdateRow>,
     #[sqlx(skip)]
     pub component_ids: Vec<Uuid>,
+    /// The published postmortem, when it is public.
+    #[sqlx(skip)]
+    pub postmortem: Option<PublicPostmortem>,
+}
+
+/// A postmortem as the public sees it: action items without owners or internal links.
+#[derive(Debug, Clone)]
+pub struct PublicPostmortem {
+    /// Markdown.
+    pub body: String,
+    pub published_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +179,7 @@ pub async fn load_core(
     })
 }
 
-/// Fill in the updates and affected components of incidents (three queries for all).
+/// Fill in the updates, affected components and public postmortems of incidents.
 pub async fn attach_details(
     conn: &mut sqlx::PgConnection,
     incidents: &mut [PublicIncident],
@@ -189,7 +200,27 @@ pub async fn attach_details(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
+    let postmortems = db::postmortems::public_of(&mut *conn, &ids).await?;
+    let mut public = Vec::with_capacity(postmortems.len());
+    for (incident_id, body, published_at) in postmortems {
+        let items = db::postmortems::item_lines(&mut *conn, incident_id).await?;
+        let body = crate::postmortems::draft::refresh_actions(
+            &body,
+            &crate::postmortems::draft::public_action_table(&items),
+        );
+        public.push((
+            incident_id,
+            PublicPostmortem {
+                body: crate::postmortems::draft::strip_markers(&body),
+                published_at,
+            },
+        ));
+    }
     for incident in incidents.iter_mut() {
+        incident.postmortem = public
+            .iter()
+            .find(|(id, _)| *id == incident.id)
+            .map(|(_, p)| p.clone());
         incident.updates = updates
             .iter()
             .filter(|u| u.incident_id == incident.id)

@@ -26,11 +26,20 @@ fn items(data: &PageData) -> Vec<Item> {
             id: i.id,
             title: i.title.clone(),
             published: i.declared_at,
-            updated: i.updated_at,
+            updated: i
+                .postmortem
+                .as_ref()
+                .map_or(i.updated_at, |p| p.published_at.max(i.updated_at)),
+            // A published postmortem comes first, as the newest word on the incident.
             updates: i
-                .updates
+                .postmortem
                 .iter()
-                .map(|u| (u.display_at, u.status.label().to_owned(), u.body.clone()))
+                .map(|p| (p.published_at, "Postmortem".to_owned(), p.body.clone()))
+                .chain(
+                    i.updates
+                        .iter()
+                        .map(|u| (u.display_at, u.status.label().to_owned(), u.body.clone())),
+                )
                 .collect(),
         })
         .chain(data.maintenances.iter().map(|m| {

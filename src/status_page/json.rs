@@ -141,12 +141,21 @@ pub fn incident(data: &PageData, i: &PublicIncident) -> Value {
             })
         })
         .collect();
+    // A published postmortem is the last stage of a resolved incident.
+    let status = match &i.postmortem {
+        Some(_) if i.status.is_resolved() => "postmortem",
+        _ => i.status.as_str(),
+    };
+    let updated_at = i
+        .postmortem
+        .as_ref()
+        .map_or(i.updated_at, |p| p.published_at.max(i.updated_at));
     json!({
         "id": i.id,
         "name": i.title,
-        "status": i.status.as_str(),
+        "status": status,
         "created_at": ts(i.created_at),
-        "updated_at": ts(i.updated_at),
+        "updated_at": ts(updated_at),
         "monitoring_at": ts_opt(i.monitoring_at),
         "resolved_at": ts_opt(i.resolved_at),
         "impact": i.impact.as_str(),

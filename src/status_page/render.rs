@@ -96,6 +96,8 @@ pub struct IncidentPage {
     pub event: EventBlock,
     pub kind: &'static str,
     pub duration: Option<String>,
+    /// The published postmortem: (sanitised HTML, when).
+    pub postmortem: Option<(String, String)>,
 }
 
 pub struct MonthBlock {
@@ -431,6 +433,10 @@ pub fn incident_page(
         duration: Some(format_duration(
             i.resolved_at.unwrap_or(data.loaded_at) - i.started_at,
         )),
+        postmortem: i
+            .postmortem
+            .as_ref()
+            .map(|p| (markdown::render(&p.body), clock.short(p.published_at))),
     }
 }
 
@@ -445,6 +451,7 @@ pub fn maintenance_page(
         event: maintenance_block(data, clock, m),
         kind: "Scheduled maintenance",
         duration: Some(format_duration(m.row.scheduled_until - m.row.scheduled_for)),
+        postmortem: None,
     }
 }
 

@@ -29,6 +29,7 @@ pub enum Event {
     MaintenanceStarted,
     MaintenanceCompleted,
     MaintenanceCancelled,
+    PostmortemPublished,
     Test,
 }
 
@@ -45,6 +46,7 @@ impl Event {
             Event::MaintenanceStarted => "maintenance.started",
             Event::MaintenanceCompleted => "maintenance.completed",
             Event::MaintenanceCancelled => "maintenance.cancelled",
+            Event::PostmortemPublished => "postmortem.published",
             Event::Test => "test",
         }
     }

@@ -154,6 +154,16 @@ pub async fn list(
     .await
 }
 
+/// The whole log in the order things happened (capped at 20,000 entries).
+pub async fn all(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE e.incident_id = $1 ORDER BY e.occurred_at, e.seq LIMIT 20000"
+    ))
+    .bind(incident_id)
+    .fetch_all(db)
+    .await
+}
+
 /// Entries recorded after `seq`, in the order they were recorded (for live streams).
 pub async fn since(
     db: impl PgExecutor<'_>,

@@ -30,6 +30,8 @@ use crate::app::AppState;
         (name = "events", description = "The append-only event log"),
         (name = "updates", description = "Public updates for the status page"),
         (name = "maintenances", description = "Scheduled maintenance"),
+        (name = "postmortems", description = "Postmortems drafted from the incident's log, and their templates"),
+        (name = "action items", description = "Prioritised action items tracked until done"),
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
     )
 )]

@@ -5,6 +5,7 @@ mod incidents;
 mod log;
 mod maintenances;
 mod me;
+pub mod postmortems;
 mod subscribers;
 mod users;
 
@@ -74,6 +75,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::list_deliveries))
         .routes(routes!(subscribers::send_test))
         .routes(routes!(subscribers::resend_delivery))
+        .routes(routes!(postmortems::start_postmortem))
+        .routes(routes!(postmortems::list_postmortems))
+        .routes(routes!(
+            postmortems::get_postmortem,
+            postmortems::patch_postmortem
+        ))
+        .routes(routes!(postmortems::get_markdown))
+        .routes(routes!(
+            postmortems::list_postmortem_items,
+            postmortems::create_postmortem_item
+        ))
+        .routes(routes!(postmortems::list_items))
+        .routes(routes!(postmortems::patch_item))
+        .routes(routes!(
+            postmortems::list_templates,
+            postmortems::create_template
+        ))
+        .routes(routes!(
+            postmortems::get_template,
+            postmortems::patch_template,
+            postmortems::delete_template
+        ))
 }
 
 /// An error (RFC 9457 problem details).

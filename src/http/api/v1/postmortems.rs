@@ -1,0 +1,680 @@
+//! `/api/v1` postmortems, action items and postmortem templates.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::incidents::find_incident;
+use super::{ListQuery, Page, ProblemDoc};
+use crate::app::AppState;
+use crate::db::postmortems::{
+    self as pm, Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
+};
+use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus, Role};
+use crate::error::AppError;
+use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::postmortems::draft;
+
+time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
+
+/// Today in UTC: due dates and "overdue" are counted in UTC days.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostmortemJson {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    /// `INC-42`.
+    pub incident: String,
+    pub incident_title: String,
+    pub status: PostmortemStatus,
+    /// Shown on the status page once published (public incidents only).
+    pub public: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub published_at: Option<OffsetDateTime>,
+    /// Markdown. The generated timeline and action-item table sit between
+    /// `<!-- fireline:… -->` markers.
+    pub body: String,
+    pub template_id: Option<Uuid>,
+    pub version: i32,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<PostmortemRow> for PostmortemJson {
+    fn from(p: PostmortemRow) -> Self {
+        PostmortemJson {
+            incident: p.reference(),
+            id: p.id,
+            incident_id: p.incident_id,
+            incident_title: p.incident_title,
+            status: p.status,
+            public: p.public,
+            published_at: p.published_at,
+            body: p.body,
+            template_id: p.template_id,
+            version: p.version,
+            created_by: p.created_by_name,
+            updated_by: p.updated_by_name,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// The body with the action-item table made current.
+pub async fn current_body(state: &AppState, p: &PostmortemRow) -> Result<String, AppError> {
+    let items = pm::item_lines(&state.pool, p.incident_id).await?;
+    Ok(draft::refresh_actions(
+        &p.body,
+        &draft::action_table(&items),
+    ))
+}
+
+async fn to_json(state: &AppState, p: PostmortemRow) -> Result<PostmortemJson, AppError> {
+    let body = current_body(state, &p).await?;
+    let mut json = PostmortemJson::from(p);
+    json.body = body;
+    Ok(json)
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
+    pm::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no postmortem {id}.")))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StartJson {
+    /// Default: the "Standard" template.
+    pub template_id: Option<Uuid>,
+}
+
+/// Start the postmortem of an incident, drafted from a template (responder).
+#[utoipa::path(post, path = "/incidents/{id}/postmortem", tag = "postmortems",
+    params(("id" = String, Path, description = "UUID or INC-42")), request_body = StartJson,
+    responses((status = 201, body = PostmortemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn start_postmortem(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    // The body is optional: none, or `{"template_id": …}`.
+    let start: StartJson = if body.iter().all(u8::is_ascii_whitespace) {
+        StartJson::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::BadRequest(format!(
+                "The request body is not valid JSON for this request: {e}."
+            ))
+        })?
+    };
+    let incident = find_incident(&state, &id).await?;
+    let template_id = start.template_id;
+    let mut tx = state.pool.begin().await?;
+    let row = pm::start(&mut tx, &caller.0, incident.id, template_id).await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/postmortems/{}", row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(to_json(&state, row).await?),
+    )
+        .into_response())
+}
+
+/// Every postmortem, newest first.
+#[utoipa::path(get, path = "/postmortems", tag = "postmortems",
+    responses((status = 200, body = Vec<PostmortemJson>)))]
+pub async fn list_postmortems(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+) -> Result<Json<Vec<PostmortemJson>>, AppError> {
+    let rows = pm::list(&state.pool).await?;
+    Ok(Json(rows.into_iter().map(PostmortemJson::from).collect()))
+}
+
+/// One postmortem, with the action-item table as it is now.
+#[utoipa::path(get, path = "/postmortems/{id}", tag = "postmortems",
+    responses((status = 200, body = PostmortemJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_postmortem(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<PostmortemJson>, AppError> {
+    let row = find(&state, id).await?;
+    Ok(Json(to_json(&state, row).await?))
+}
+
+/// Changes to a postmortem. `version` is required: a stale one gets 409 with `current`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemPatch {
+    pub version: i32,
+    pub body: Option<String>,
+    pub status: Option<PostmortemStatus>,
+    pub public: Option<bool>,
+    /// Refresh the generated timeline from the log, leaving the rest as written.
+    #[serde(default)]
+    pub regenerate_timeline: bool,
+}
+
+/// Edit, regenerate the timeline, change status or publish (responder).
+#[utoipa::path(patch, path = "/postmortems/{id}", tag = "postmortems", request_body = PostmortemPatch,
+    responses((status = 200, body = PostmortemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_postmortem(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<PostmortemPatch>,
+) -> Result<Json<PostmortemJson>, AppError> {
+    caller.require(Role::Responder)?;
+    let mut tx = state.pool.begin().await?;
+    let result = pm::change(
+        &mut tx,
+        &caller.0,
+        id,
+        patch.version,
+        Change {
+            body: patch.body,
+            status: patch.status,
+            public: patch.public,
+            regenerate_timeline: patch.regenerate_timeline,
+        },
+    )
+    .await?;
+    match result {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(Json(to_json(&state, row).await?))
+        }
+        Err(stale) => {
+            let current = to_json(&state, stale.current).await?;
+            Err(AppError::Conflict {
+                message: format!(
+                    "The postmortem was saved by {} since version {} (it is at version {}); merge your changes into the current text and save again.",
+                    current.updated_by.as_deref().unwrap_or("someone"),
+                    patch.version,
+                    current.version
+                ),
+                current: serde_json::to_value(current).ok(),
+            })
+        }
+    }
+}
+
+/// The Markdown file, action items included.
+pub async fn markdown_file(state: &AppState, p: &PostmortemRow) -> Result<Response, AppError> {
+    let body = draft::strip_markers(&current_body(state, p).await?);
+    let name = format!("{}-postmortem.md", p.reference());
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Download as a Markdown file.
+#[utoipa::path(get, path = "/postmortems/{id}/markdown", tag = "postmortems",
+    responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_markdown(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let row = find(&state, id).await?;
+    markdown_file(&state, &row).await
+}
+
+// --- Action items ---------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct ActionItemJson {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    /// `INC-42`.
+    pub incident: String,
+    pub title: String,
+    pub description: String,
+    pub priority: ActionPriority,
+    pub kind: ActionKind,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    #[serde(with = "plain_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_on: Option<Date>,
+    pub status: ActionStatus,
+    pub overdue: bool,
+    pub tracker_url: Option<String>,
+    /// The log entry it was made from.
+    pub source_event_id: Option<Uuid>,
+    pub version: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+impl ActionItemJson {
+    pub fn from_row(a: ItemRow, today: Date) -> Self {
+        ActionItemJson {
+            overdue: a.is_overdue(today),
+            incident: format!("INC-{}", a.incident_number),
+            id: a.id,
+            incident_id: a.incident_id,
+            title: a.title,
+            description: a.description,
+            priority: a.priority,
+            kind: a.kind,
+            owner_id: a.owner_id,
+            owner_name: a.owner_name,
+            due_on: a.due_on,
+            status: a.status,
+            tracker_url: a.tracker_url,
+            source_event_id: a.source_event_id,
+            version: a.version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            completed_at: a.completed_at,
+        }
+    }
+}
+
+/// The action items of a postmortem's incident.
+#[utoipa::path(get, path = "/postmortems/{id}/action-items", tag = "action items",
+    responses((status = 200, body = Vec<ActionItemJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_postmortem_items(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<ActionItemJson>>, AppError> {
+    let row = find(&state, id).await?;
+    let today = today();
+    Ok(Json(
+        pm::items_of(&state.pool, row.incident_id)
+            .await?
+            .into_iter()
+            .map(|a| ActionItemJson::from_row(a, today))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActionItemJson {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// high: now, this sprint (due in 7 days by default); medium: backlog (30 days);
+    /// low: for future design (no due date).
+    pub priority: ActionPriority,
+    pub kind: Option<ActionKind>,
+    pub owner_id: Option<Uuid>,
+    /// Default from the priority.
+    #[serde(default, with = "plain_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_on: Option<Date>,
+    pub status: Option<ActionStatus>,
+    pub tracker_url: Option<String>,
+    /// The log entry this item comes from.
+    pub source_event_id: Option<Uuid>,
+}
+
+/// Add an action item to a postmortem's incident (responder).
+#[utoipa::path(post, path = "/postmortems/{id}/action-items", tag = "action items", request_body = NewActionItemJson,
+    responses((status = 201, body = ActionItemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_postmortem_item(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<NewActionItemJson>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Responder)?;
+    let row = find(&state, id).await?;
+    let today = today();
+    let mut tx = state.pool.begin().await?;
+    let item = pm::create_item(
+        &mut tx,
+        &caller.0,
+        row.incident_id,
+        ItemFields {
+            title: body.title,
+            description: body.description,
+            priority: body.priority,
+            kind: body.kind.unwrap_or(ActionKind::Other),
+            owner_id: body.owner_id,
+            due_on: body.due_on,
+            status: body.status.unwrap_or(ActionStatus::Open),
+            tracker_url: body.tracker_url,
+        },
+        body.source_event_id,
+        today,
+    )
+    .await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/action-items/{}", item.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(ActionItemJson::from_row(item, today)),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemQuery {
+    pub status: Option<ActionStatus>,
+    pub priority: Option<ActionPriority>,
+    pub owner_id: Option<Uuid>,
+    pub incident_id: Option<Uuid>,
+    /// Only items past their due date and not finished.
+    pub overdue: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Action items across incidents, high priority and soonest due first.
+#[utoipa::path(get, path = "/action-items", tag = "action items", params(ItemQuery),
+    responses((status = 200, body = Page<ActionItemJson>), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_items(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Query(query): Query<ItemQuery>,
+) -> Result<Json<Page<ActionItemJson>>, AppError> {
+    let limit = ListQuery {
+        limit: query.limit,
+        cursor: None,
+    }
+    .limit()? as usize;
+    let offset = match &query.cursor {
+        None => 0,
+        Some(c) => URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.strip_prefix("offset:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
+    };
+    let today = today();
+    let filter = ItemFilter {
+        priority: query.priority,
+        status: query.status,
+        owner_id: query.owner_id,
+        incident_id: query.incident_id,
+        overdue: query.overdue.unwrap_or(false),
+    };
+    let rows = pm::items(&state.pool, &filter, today).await?;
+    let more = rows.len() > offset + limit;
+    let items: Vec<ActionItemJson> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|a| ActionItemJson::from_row(a, today))
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: more.then(|| URL_SAFE_NO_PAD.encode(format!("offset:{}", offset + limit))),
+    }))
+}
+
+/// Changes to an action item. `version` is required: a stale one gets 409 with `current`.
+/// `null` clears `owner_id`, `due_on` and `tracker_url`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemPatch {
+    pub version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<ActionPriority>,
+    pub kind: Option<ActionKind>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present_date")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_on: Option<Option<Date>>,
+    pub status: Option<ActionStatus>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub tracker_url: Option<Option<String>>,
+}
+
+fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Date>>, D::Error> {
+    plain_date::option::deserialize(d).map(Some)
+}
+
+/// Change an action item (responder). Every change is recorded.
+#[utoipa::path(patch, path = "/action-items/{id}", tag = "action items", request_body = ActionItemPatch,
+    responses((status = 200, body = ActionItemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_item(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<ActionItemPatch>,
+) -> Result<Json<ActionItemJson>, AppError> {
+    caller.require(Role::Responder)?;
+    let today = today();
+    let current = pm::item(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no action item {id}.")))?;
+    let fields = ItemFields {
+        title: patch.title.unwrap_or(current.title.clone()),
+        description: patch.description.unwrap_or(current.description.clone()),
+        priority: patch.priority.unwrap_or(current.priority),
+        kind: patch.kind.unwrap_or(current.kind),
+        owner_id: patch.owner_id.unwrap_or(current.owner_id),
+        due_on: patch.due_on.unwrap_or(current.due_on),
+        status: patch.status.unwrap_or(current.status),
+        tracker_url: patch.tracker_url.unwrap_or(current.tracker_url.clone()),
+    };
+    let mut tx = state.pool.begin().await?;
+    match pm::update_item(&mut tx, &caller.0, id, patch.version, fields).await? {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(Json(ActionItemJson::from_row(row, today)))
+        }
+        Err(current) => Err(AppError::Conflict {
+            message: format!(
+                "The action item changed since version {} (it is at version {}); reload it and try again.",
+                patch.version, current.version
+            ),
+            current: serde_json::to_value(ActionItemJson::from_row(current, today)).ok(),
+        }),
+    }
+}
+
+// --- Templates --------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// Markdown with placeholders such as `{{timeline}}`, `{{impact}}`, `{{action_items}}`.
+    pub body: String,
+    /// Shipped with Fireline: editable, not deletable.
+    pub builtin: bool,
+    pub version: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<TemplateRow> for TemplateJson {
+    fn from(t: TemplateRow) -> Self {
+        TemplateJson {
+            id: t.id,
+            name: t.name,
+            description: t.description,
+            body: t.body,
+            builtin: t.builtin,
+            version: t.version,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// Postmortem templates.
+#[utoipa::path(get, path = "/postmortem-templates", tag = "postmortems",
+    responses((status = 200, body = Vec<TemplateJson>)))]
+pub async fn list_templates(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+) -> Result<Json<Vec<TemplateJson>>, AppError> {
+    Ok(Json(
+        pm::templates(&state.pool)
+            .await?
+            .into_iter()
+            .map(TemplateJson::from)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub body: String,
+}
+
+/// Create a template (admin).
+#[utoipa::path(post, path = "/postmortem-templates", tag = "postmortems", request_body = TemplateInput,
+    responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_template(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Json(body): Json<TemplateInput>,
+) -> Result<Response, AppError> {
+    caller.require(Role::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let row = pm::insert_template(
+        &mut tx,
+        &caller.0,
+        &body.name,
+        &body.description,
+        &body.body,
+    )
+    .await?;
+    crate::db::audit::record(
+        &mut *tx,
+        Some(caller.0.id),
+        "postmortem_template.created",
+        &format!("postmortem_template:{}", row.id),
+        json!({ "name": row.name }),
+    )
+    .await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/postmortem-templates/{}", row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(TemplateJson::from(row)),
+    )
+        .into_response())
+}
+
+/// One template.
+#[utoipa::path(get, path = "/postmortem-templates/{id}", tag = "postmortems",
+    responses((status = 200, body = TemplateJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_template(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<TemplateJson>, AppError> {
+    pm::template(&state.pool, id)
+        .await?
+        .map(|t| Json(t.into()))
+        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatePatch {
+    pub version: Option<i32>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+}
+
+/// Change a template (admin).
+#[utoipa::path(patch, path = "/postmortem-templates/{id}", tag = "postmortems", request_body = TemplatePatch,
+    responses((status = 200, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn patch_template(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<TemplatePatch>,
+) -> Result<Json<TemplateJson>, AppError> {
+    caller.require(Role::Admin)?;
+    let current = pm::template(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
+    let mut tx = state.pool.begin().await?;
+    let row = pm::update_template(
+        &mut tx,
+        id,
+        patch.version,
+        patch.name.as_deref().unwrap_or(&current.name),
+        patch.description.as_deref().unwrap_or(&current.description),
+        patch.body.as_deref().unwrap_or(&current.body),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+/// Delete a template (admin); the shipped ones stay.
+#[utoipa::path(delete, path = "/postmortem-templates/{id}", tag = "postmortems",
+    responses((status = 204), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn delete_template(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    caller.require(Role::Admin)?;
+    pm::template(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
+    let mut tx = state.pool.begin().await?;
+    pm::delete_template(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

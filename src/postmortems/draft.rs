@@ -1,0 +1,494 @@
+//! Drafting a postmortem from what the incident already knows: a template's placeholders
+//! filled from the incident, its log, workstreams and action items. The generated
+//! timeline and action-item table sit between HTML comment markers (invisible once
+//! rendered), so they can be regenerated without touching what authors wrote elsewhere.
+
+use std::fmt::Write;
+use time::{Date, OffsetDateTime};
+
+use crate::db::incidents::events::EventRow;
+use crate::db::incidents::workstreams::{TaskRow, WorkstreamRow};
+use crate::db::incidents::IncidentRow;
+use crate::domain::{
+    format_duration, format_utc, ActionKind, ActionPriority, ActionStatus, ComponentStatus,
+    EventKind, WorkstreamKind,
+};
+
+pub const TIMELINE_START: &str = "<!-- fireline:timeline -->";
+pub const TIMELINE_END: &str = "<!-- /fireline:timeline -->";
+pub const ACTIONS_START: &str = "<!-- fireline:action-items -->";
+pub const ACTIONS_END: &str = "<!-- /fireline:action-items -->";
+
+/// The placeholders a template may use, with what each becomes.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("{{title}}", "the incident's title"),
+    ("{{number}}", "its reference, e.g. INC-42"),
+    ("{{severity}}", "its severity, e.g. SEV2"),
+    ("{{leader}}", "the incident leader"),
+    ("{{started_at}}", "when impact started (UTC)"),
+    ("{{resolved_at}}", "when it was resolved (UTC)"),
+    ("{{summary}}", "title, reference, severity, leader, dates and the incident's summary"),
+    ("{{impact}}", "severity and public impact, affected components and their worst status, start → resolved, the durations to detect, acknowledge, mitigate and resolve"),
+    ("{{timeline}}", "pinned entries and every change of status, severity, command and component, in order (regenerable)"),
+    ("{{detection}}", "when impact started, was detected and was declared, and by whom"),
+    ("{{response}}", "the leader and every handover, the workstreams and their leads"),
+    ("{{recovery}}", "the recovery workstream: objective, tasks and notes"),
+    ("{{root_cause}}", "the notes of the root-cause workstream"),
+    ("{{five_whys}}", "a scaffold of five \"Why?\" lines"),
+    ("{{action_items}}", "a table of the action items, kept current"),
+];
+
+/// A component the incident touched, with the worst status it had because of it.
+#[derive(Debug, Clone)]
+pub struct Affected {
+    pub name: String,
+    pub worst: ComponentStatus,
+}
+
+/// An action item as the table shows it.
+#[derive(Debug, Clone)]
+pub struct ItemLine {
+    pub title: String,
+    pub priority: ActionPriority,
+    pub kind: ActionKind,
+    pub owner: Option<String>,
+    pub due_on: Option<Date>,
+    pub status: ActionStatus,
+    pub tracker_url: Option<String>,
+}
+
+/// Everything a draft is made from.
+pub struct Facts {
+    pub incident: IncidentRow,
+    /// The whole log, in order.
+    pub events: Vec<EventRow>,
+    pub workstreams: Vec<WorkstreamRow>,
+    pub tasks: Vec<TaskRow>,
+    pub components: Vec<Affected>,
+    pub items: Vec<ItemLine>,
+}
+
+fn when(at: OffsetDateTime) -> String {
+    format_utc(at)
+}
+
+/// Text for one table cell: one line, no pipes.
+fn cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// A bullet whose continuation lines stay inside it.
+fn bullet(out: &mut String, text: &str) {
+    let mut lines = text.trim().lines();
+    let _ = writeln!(out, "- {}", lines.next().unwrap_or(""));
+    for line in lines {
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
+/// Fill a template's placeholders. Unknown `{{…}}` are left as written.
+pub fn fill(template: &str, facts: &Facts) -> String {
+    let i = &facts.incident;
+    let mut out = template.to_owned();
+    let replacements: Vec<(&str, String)> = vec![
+        ("{{title}}", i.title.clone()),
+        ("{{number}}", i.reference()),
+        ("{{severity}}", i.severity.label().to_owned()),
+        ("{{leader}}", i.leader_name.clone()),
+        ("{{started_at}}", when(i.started_at)),
+        (
+            "{{resolved_at}}",
+            i.resolved_at
+                .map(when)
+                .unwrap_or_else(|| "not resolved yet".into()),
+        ),
+        ("{{summary}}", summary(facts)),
+        ("{{impact}}", impact(facts)),
+        (
+            "{{timeline}}",
+            wrap(TIMELINE_START, TIMELINE_END, &timeline(facts)),
+        ),
+        ("{{detection}}", detection(facts)),
+        ("{{response}}", response(facts)),
+        (
+            "{{recovery}}",
+            workstream_section(facts, WorkstreamKind::Recovery),
+        ),
+        (
+            "{{root_cause}}",
+            workstream_section(facts, WorkstreamKind::RootCause),
+        ),
+        ("{{five_whys}}", five_whys()),
+        (
+            "{{action_items}}",
+            wrap(ACTIONS_START, ACTIONS_END, &action_table(&facts.items)),
+        ),
+    ];
+    for (placeholder, value) in replacements {
+        out = out.replace(placeholder, value.trim_end());
+    }
+    out
+}
+
+fn wrap(start: &str, end: &str, content: &str) -> String {
+    format!("{start}\n{}\n{end}", content.trim_end())
+}
+
+fn summary(facts: &Facts) -> String {
+    let i = &facts.incident;
+    let mut out = String::new();
+    let _ = writeln!(out, "- **Incident:** {} — {}", i.reference(), i.title);
+    let _ = writeln!(
+        out,
+        "- **Severity:** {} · **Public impact:** {}",
+        i.severity.label(),
+        i.impact.label()
+    );
+    let _ = writeln!(out, "- **Leader:** {}", i.leader_name);
+    let _ = writeln!(
+        out,
+        "- **Started:** {} · **Declared:** {} · **Resolved:** {}",
+        when(i.started_at),
+        when(i.declared_at),
+        i.resolved_at
+            .map(when)
+            .unwrap_or_else(|| "not resolved yet".into())
+    );
+    if !i.summary.trim().is_empty() {
+        let _ = write!(out, "\n{}\n", i.summary.trim());
+    }
+    out
+}
+
+fn impact(facts: &Facts) -> String {
+    let i = &facts.incident;
+    let d = i.lifecycle().durations();
+    let show = |x: Option<time::Duration>| x.map(format_duration).unwrap_or_else(|| "—".into());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "- **Severity:** {}; **public impact:** {} ({})",
+        i.severity.label(),
+        i.impact.label(),
+        if i.visibility == crate::domain::Visibility::Public {
+            "shown on the status page"
+        } else {
+            "internal"
+        }
+    );
+    if facts.components.is_empty() {
+        let _ = writeln!(out, "- **Affected components:** none recorded");
+    } else {
+        let list: Vec<String> = facts
+            .components
+            .iter()
+            .map(|c| format!("{} (worst: {})", c.name, c.worst.label()))
+            .collect();
+        let _ = writeln!(out, "- **Affected components:** {}", list.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "- **Impact:** {} → {}{}",
+        when(i.started_at),
+        i.resolved_at
+            .map(when)
+            .unwrap_or_else(|| "not resolved yet".into()),
+        d.to_resolve
+            .map(|t| format!(" ({})", format_duration(t)))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "- **Time to detect:** {} · **to acknowledge:** {} · **to mitigate:** {} · **to resolve:** {}",
+        show(d.to_detect),
+        show(d.to_acknowledge),
+        show(d.to_mitigate),
+        show(d.to_resolve)
+    );
+    out
+}
+
+/// Whether a log entry belongs in the timeline.
+fn in_timeline(e: &EventRow) -> bool {
+    e.corrected_by.is_none()
+        && (e.pinned
+            || matches!(
+                e.kind,
+                EventKind::Declared
+                    | EventKind::StatusChanged
+                    | EventKind::SeverityChanged
+                    | EventKind::CommandChanged
+                    | EventKind::ComponentChanged
+            ))
+}
+
+/// The timeline table, oldest first.
+pub fn timeline(facts: &Facts) -> String {
+    let mut entries: Vec<&EventRow> = facts.events.iter().filter(|e| in_timeline(e)).collect();
+    entries.sort_by_key(|e| (e.occurred_at, e.seq));
+    if entries.is_empty() {
+        return "_Nothing in the log yet._".into();
+    }
+    let mut out = String::from("| Time (UTC) | What | Entry |\n|---|---|---|\n");
+    for e in entries {
+        let what = if e.pinned {
+            format!("{} 📌", e.kind.label())
+        } else {
+            e.kind.label().to_owned()
+        };
+        let author = match (&e.author_name, e.is_written()) {
+            (Some(name), true) => format!(" — {name}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}{} |",
+            when(e.occurred_at).trim_end_matches(" UTC"),
+            cell(&what),
+            cell(&e.body),
+            cell(&author)
+        );
+    }
+    out
+}
+
+fn detection(facts: &Facts) -> String {
+    let i = &facts.incident;
+    let declared_by = facts
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Declared)
+        .and_then(|e| e.author_name.clone())
+        .unwrap_or_else(|| "someone".into());
+    let mut out = String::new();
+    let _ = writeln!(out, "- Impact started at {}.", when(i.started_at));
+    match i.detected_at {
+        Some(at) => {
+            let _ = writeln!(
+                out,
+                "- Detected at {} ({} after impact started).",
+                when(at),
+                format_duration(at - i.started_at)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "- No separate detection time was recorded.");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "- Declared at {} by {declared_by}.",
+        when(i.declared_at)
+    );
+    let _ = writeln!(
+        out,
+        "\n_How was it noticed: an alert, a customer, a person?_"
+    );
+    out
+}
+
+fn response(facts: &Facts) -> String {
+    let i = &facts.incident;
+    let mut out = String::new();
+    let _ = writeln!(out, "- **Incident leader:** {}", i.leader_name);
+    let handovers: Vec<&EventRow> = facts
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::CommandChanged && e.corrected_by.is_none())
+        .collect();
+    if handovers.is_empty() {
+        let _ = writeln!(out, "- **Handovers:** none");
+    } else {
+        let _ = writeln!(out, "- **Handovers:**");
+        for e in handovers {
+            let _ = writeln!(out, "  - {}: {}", when(e.occurred_at), e.body.trim());
+        }
+    }
+    let _ = writeln!(out, "- **Workstreams:**");
+    for w in &facts.workstreams {
+        let _ = writeln!(
+            out,
+            "  - {} — lead: {} — {}{}",
+            w.title,
+            w.lead_name.as_deref().unwrap_or("nobody"),
+            w.status.label().to_lowercase(),
+            if w.objective.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", w.objective.trim())
+            }
+        );
+    }
+    out
+}
+
+/// The objective, tasks and notes of the first workstream of `kind`.
+fn workstream_section(facts: &Facts, kind: WorkstreamKind) -> String {
+    let Some(w) = facts.workstreams.iter().find(|w| w.kind == kind) else {
+        return "_No such workstream._".into();
+    };
+    let mut out = String::new();
+    if !w.objective.trim().is_empty() && kind == WorkstreamKind::Recovery {
+        let _ = writeln!(out, "Objective: {}\n", w.objective.trim());
+    }
+    let tasks: Vec<&TaskRow> = facts
+        .tasks
+        .iter()
+        .filter(|t| t.workstream_id == w.id)
+        .collect();
+    if !tasks.is_empty() {
+        for t in tasks {
+            let _ = writeln!(
+                out,
+                "- [{}] {}{}",
+                if t.done_at.is_some() { "x" } else { " " },
+                t.title,
+                t.assignee_name
+                    .as_ref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default()
+            );
+        }
+        out.push('\n');
+    }
+    let notes: Vec<&EventRow> = facts
+        .events
+        .iter()
+        .filter(|e| {
+            e.workstream_id == Some(w.id)
+                && matches!(e.kind, EventKind::Note | EventKind::Correction)
+                && e.corrected_by.is_none()
+        })
+        .collect();
+    if notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "_No notes were logged in the {} workstream; write what happened here._",
+            w.title.to_lowercase()
+        );
+    } else {
+        for e in notes {
+            bullet(
+                &mut out,
+                &format!(
+                    "{} — {}{}",
+                    when(e.occurred_at),
+                    e.body.trim(),
+                    e.author_name
+                        .as_ref()
+                        .map(|a| format!(" ({a})"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn five_whys() -> String {
+    (1..=5).map(|n| format!("{n}. Why? \n")).collect()
+}
+
+/// The action-item table (Markdown).
+pub fn action_table(items: &[ItemLine]) -> String {
+    if items.is_empty() {
+        return "_No action items yet._".into();
+    }
+    let mut out =
+        String::from("| Priority | Action item | Kind | Owner | Due | Status | Tracker |\n|---|---|---|---|---|---|---|\n");
+    for item in items {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            item.priority.label(),
+            cell(&item.title),
+            item.kind.label(),
+            cell(item.owner.as_deref().unwrap_or("—")),
+            item.due_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "—".into()),
+            item.status.label(),
+            item.tracker_url
+                .as_deref()
+                .map(|u| format!("<{}>", cell(u)))
+                .unwrap_or_else(|| "—".into())
+        );
+    }
+    out
+}
+
+/// The action-item table as the public sees it: no owners, no internal links.
+pub fn public_action_table(items: &[ItemLine]) -> String {
+    if items.is_empty() {
+        return "_No action items._".into();
+    }
+    let mut out = String::from("| Action item | Priority | Status |\n|---|---|---|\n");
+    for item in items {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&item.title),
+            item.priority.label(),
+            item.status.label()
+        );
+    }
+    out
+}
+
+/// Replace what is between `start` and `end`; `None` when the markers are gone.
+pub fn replace_between(body: &str, start: &str, end: &str, content: &str) -> Option<String> {
+    let from = body.find(start)? + start.len();
+    let to = from + body[from..].find(end)?;
+    Some(format!(
+        "{}\n{}\n{}",
+        &body[..from],
+        content.trim_end(),
+        &body[to..]
+    ))
+}
+
+/// The body with the generated timeline refreshed; `None` when its markers were removed.
+pub fn regenerate_timeline(body: &str, facts: &Facts) -> Option<String> {
+    replace_between(body, TIMELINE_START, TIMELINE_END, &timeline(facts))
+}
+
+/// The body with the action-item table made current (unchanged if its markers are gone).
+pub fn refresh_actions(body: &str, table: &str) -> String {
+    replace_between(body, ACTIONS_START, ACTIONS_END, table).unwrap_or_else(|| body.to_owned())
+}
+
+/// The body without the markers (for export).
+pub fn strip_markers(body: &str) -> String {
+    body.lines()
+        .filter(|l| {
+            let t = l.trim();
+            t != TIMELINE_START && t != TIMELINE_END && t != ACTIONS_START && t != ACTIONS_END
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_sections_can_be_replaced_without_touching_the_rest() {
+        let body = format!("# Hi\nmine\n{TIMELINE_START}\nold\n{TIMELINE_END}\nalso mine\n");
+        let out = replace_between(&body, TIMELINE_START, TIMELINE_END, "new").unwrap();
+        assert_eq!(
+            out,
+            format!("# Hi\nmine\n{TIMELINE_START}\nnew\n{TIMELINE_END}\nalso mine\n")
+        );
+        assert!(replace_between("no markers", TIMELINE_START, TIMELINE_END, "x").is_none());
+        assert_eq!(strip_markers(&out), "# Hi\nmine\nnew\nalso mine");
+    }
+
+    #[test]
+    fn cells_stay_on_one_line_without_pipes() {
+        assert_eq!(cell("a | b\nc"), "a \\| b c");
+    }
+}

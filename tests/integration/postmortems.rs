@@ -1,0 +1,716 @@
+//! Postmortems drafted from a realistic incident, templates, regenerating the timeline,
+//! conflicts, publishing, action items and their exports, and roles.
+
+use axum::http::{Method, StatusCode};
+use fireline::domain::Role;
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+struct Incident {
+    token: String,
+    id: String,
+    bob: String,
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let expected = if path.ends_with("/updates")
+        || path.ends_with("/events")
+        || path.ends_with("/incidents")
+        || path.ends_with("/components")
+        || path.ends_with("/postmortem")
+        || path.ends_with("/action-items")
+        || path.ends_with("/postmortem-templates")
+    {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    app.api_ok(Method::POST, path, token, body, expected).await
+}
+
+/// Declared, handed over, raised to SEV1, notes in both workstreams, a pinned note, two
+/// components hit, updates, resolved.
+async fn realistic(app: &TestApp, visibility: &str) -> Incident {
+    let (_, token) = app.token("ada@example.com", Role::Admin).await;
+    let (bob, _) = app.token("bob@example.com", Role::Responder).await;
+    let api = post(app, &token, "/api/v1/components", json!({"name": "API"})).await;
+    let db = post(
+        app,
+        &token,
+        "/api/v1/components",
+        json!({"name": "Database"}),
+    )
+    .await;
+    let incident = post(
+        app,
+        &token,
+        "/api/v1/incidents",
+        json!({"title": "Checkout failing", "severity": "sev2", "visibility": visibility,
+               "summary": "Payments timed out for a third of customers.",
+               "components": [{"id": api["id"], "status": "partial_outage"}],
+               "started_at": (time::OffsetDateTime::now_utc() - time::Duration::minutes(30)).format(&time::format_description::well_known::Rfc3339).unwrap(),
+               "initial_update": "We are investigating checkout errors."}),
+    )
+    .await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    let workstreams = &incident["workstreams"];
+    let ws = |kind: &str| {
+        workstreams
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["kind"] == kind)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let events = format!("/api/v1/incidents/{id}/events");
+    post(app, &token, &events, json!({"body": "Connection pool to the database is exhausted.", "workstream_id": ws("root_cause")})).await;
+    post(
+        app,
+        &token,
+        &events,
+        json!({"body": "Failed over to the replica.", "workstream_id": ws("recovery")}),
+    )
+    .await;
+    post(
+        app,
+        &token,
+        &events,
+        json!({"body": "Customers report double charges.", "pinned": true}),
+    )
+    .await;
+    let current = app
+        .api_get(&format!("/api/v1/incidents/{id}"), &token)
+        .await;
+    app.api_ok(
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        &token,
+        json!({"version": current["version"], "severity": "sev1", "leader_id": bob.id}),
+        StatusCode::OK,
+    )
+    .await;
+    post(app, &token, &format!("/api/v1/incidents/{id}/updates"), json!({"status": "identified", "body": "A deploy leaked connections.", "components": [{"id": db["id"], "status": "degraded_performance"}]})).await;
+    post(app, &token, &events, json!({"body": "The leak came from the retry middleware added on Monday.", "workstream_id": ws("root_cause")})).await;
+    post(app, &token, &format!("/api/v1/incidents/{id}/updates"), json!({"status": "resolved", "body": "Fixed.", "components": [{"id": api["id"], "status": "operational"}, {"id": db["id"], "status": "operational"}]})).await;
+    Incident {
+        token,
+        id,
+        bob: bob.id.to_string(),
+    }
+}
+
+fn section<'a>(body: &'a str, heading: &str) -> &'a str {
+    let start = body
+        .find(&format!("## {heading}\n"))
+        .unwrap_or_else(|| panic!("no section {heading} in:\n{body}"));
+    let rest = &body[start + heading.len() + 4..];
+    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+fn position(haystack: &str, needle: &str) -> usize {
+    haystack
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{haystack}"))
+}
+
+#[tokio::test]
+async fn the_draft_is_filled_from_the_incident() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(pm["status"], "draft");
+    let body = pm["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("# Postmortem: Checkout failing (INC-1)"),
+        "{body}"
+    );
+
+    let summary = section(body, "Summary");
+    assert!(
+        summary.contains("SEV1") && summary.contains("bob"),
+        "{summary}"
+    );
+    assert!(summary.contains("Payments timed out"));
+
+    let impact = section(body, "Impact");
+    assert!(impact.contains("API (worst: Partial outage)"), "{impact}");
+    assert!(
+        impact.contains("Database (worst: Degraded performance)"),
+        "{impact}"
+    );
+    assert!(impact.contains("**Time to detect:** 30 min"), "{impact}");
+    assert!(impact.contains("**to resolve:** 30 min"), "{impact}");
+
+    let timeline = section(body, "Timeline");
+    let order = [
+        "declared this SEV2 incident",
+        "API changed from Operational to Partial outage",
+        "Customers report double charges.",
+        "Severity changed from SEV2 to SEV1",
+        "handed command to bob",
+        "Database changed from Operational to Degraded performance",
+        "Status changed from Investigating to Identified",
+        "Status changed from Identified to Resolved",
+    ];
+    let mut last = 0;
+    for needle in order {
+        let at = position(timeline, needle);
+        assert!(at >= last, "{needle:?} is out of order in:\n{timeline}");
+        last = at;
+    }
+    assert!(timeline.contains("📌"), "pinned entries are marked");
+    assert!(
+        !timeline.contains("Failed over to the replica"),
+        "unpinned notes stay out of the timeline"
+    );
+
+    let root = section(body, "Root cause");
+    let first = position(root, "Connection pool to the database is exhausted.");
+    let second = position(root, "The leak came from the retry middleware");
+    assert!(first < second);
+    assert!(!root.contains("Failed over"));
+    assert!(section(body, "Recovery").contains("Failed over to the replica."));
+    let response = section(body, "Response");
+    assert!(
+        response.contains("Handovers") && response.contains("bob"),
+        "{response}"
+    );
+    assert!(section(body, "Five whys").contains("5. Why?"));
+    for heading in [
+        "Detection",
+        "Contributing factors",
+        "What went well",
+        "What went wrong",
+        "Where we got lucky",
+        "Lessons",
+        "Action items",
+    ] {
+        section(body, heading);
+    }
+
+    // One postmortem per incident.
+    let again = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/incidents/{}/postmortem", i.id),
+            &i.token,
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn templates_with_placeholders_and_the_lightweight_one() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let templates = app.api_get("/api/v1/postmortem-templates", &i.token).await;
+    let names: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Standard") && names.contains(&"Lightweight"),
+        "{names:?}"
+    );
+    let mini = post(
+        &app,
+        &i.token,
+        "/api/v1/postmortem-templates",
+        json!({"name": "Mini", "body": "{{number}} at {{severity}}, led by {{leader}}\n\n{{timeline}}\n\n{{action_items}}\n{{unknown}}"}),
+    )
+    .await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({"template_id": mini["id"]}),
+    )
+    .await;
+    let body = pm["body"].as_str().unwrap();
+    assert!(body.starts_with("INC-1 at SEV1, led by bob"), "{body}");
+    assert!(body.contains("<!-- fireline:timeline -->"));
+    assert!(body.contains("_No action items yet._"));
+    assert!(
+        body.contains("{{unknown}}"),
+        "unknown placeholders stay as written"
+    );
+
+    // Templates: roles and validation.
+    let (_, responder) = app.token("rita@example.com", Role::Responder).await;
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/postmortem-templates",
+            &responder,
+            Some(r#"{"name": "X", "body": "y"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/postmortem-templates",
+            &i.token,
+            Some(r#"{"name": "Mini", "body": "y"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let standard = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Standard")
+        .unwrap();
+    let r = app
+        .api(
+            Method::DELETE,
+            &format!(
+                "/api/v1/postmortem-templates/{}",
+                standard["id"].as_str().unwrap()
+            ),
+            &i.token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .api(
+            Method::DELETE,
+            &format!(
+                "/api/v1/postmortem-templates/{}",
+                mini["id"].as_str().unwrap()
+            ),
+            &i.token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_refused() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    let pm_id = pm["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/postmortems/{pm_id}");
+    let edited = pm["body"].as_str().unwrap().replace(
+        "## What went well\n\n- ",
+        "## What went well\n\n- The replica was warm.",
+    );
+    let saved = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": pm["version"], "body": edited}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(saved["version"], 2);
+
+    // Someone else saves from the old version: refused, with the current text.
+    let stale = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(&json!({"version": 1, "body": "mine"}).to_string()),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let problem = stale.json();
+    assert!(problem["detail"].as_str().unwrap().contains("version"));
+    assert!(problem["current"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("The replica was warm."));
+
+    // A new pinned entry, then regenerate: the timeline has it, the author's text stays.
+    post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/events", i.id),
+        json!({"body": "Found the alert that should have fired.", "pinned": true}),
+    )
+    .await;
+    let regenerated = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": 2, "regenerate_timeline": true}),
+            StatusCode::OK,
+        )
+        .await;
+    let body = regenerated["body"].as_str().unwrap();
+    assert!(section(body, "Timeline").contains("Found the alert that should have fired."));
+    assert!(section(body, "What went well").contains("The replica was warm."));
+    assert_eq!(body.matches("<!-- fireline:timeline -->").count(), 1);
+
+    // Without its markers the timeline cannot be regenerated, and the answer says why.
+    let unmarked = body.replace("<!-- fireline:timeline -->", "");
+    let v = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": 3, "body": unmarked}),
+            StatusCode::OK,
+        )
+        .await;
+    let r = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(&json!({"version": v["version"], "regenerate_timeline": true}).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("markers"), "{}", r.text);
+    let r = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(r#"{"version": 4, "status": "finished"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Who changed what is recorded.
+    let revisions: Vec<String> = sqlx::query_scalar(
+        "SELECT what FROM postmortem_revisions WHERE postmortem_id = $1::uuid ORDER BY id",
+    )
+    .bind(&pm_id)
+    .fetch_all(app.pool())
+    .await
+    .unwrap();
+    assert!(revisions[0].starts_with("started from the template"));
+    assert_eq!(revisions[1], "edited the text");
+    assert_eq!(revisions[2], "regenerated the timeline");
+}
+
+#[tokio::test]
+async fn publishing_shows_it_publicly_only_for_public_incidents() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
+    app.api_ok(
+        Method::POST,
+        &format!("{path}/action-items"),
+        &i.token,
+        json!({"title": "Alert on pool saturation", "priority": "high", "owner_id": i.bob}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let review = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": 1, "status": "in_review"}),
+            StatusCode::OK,
+        )
+        .await;
+    app.state.status_page.refresh().await.unwrap();
+    let before = app.get("/api/v2/incidents.json").await.json();
+    assert_eq!(
+        before["incidents"][0]["status"], "resolved",
+        "not public before publishing"
+    );
+    let published = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": review["version"], "status": "published", "public": true}),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(published["published_at"].is_string());
+    app.state.status_page.refresh().await.unwrap();
+    let after = app.get("/api/v2/incidents.json").await.json();
+    assert_eq!(after["incidents"][0]["status"], "postmortem");
+    let page = app.get(&format!("/incidents/{}", i.id)).await;
+    assert_eq!(page.select("section.postmortem > h2"), ["Postmortem"]);
+    let text = page.select("section.postmortem").join(" ");
+    assert!(text.contains("Alert on pool saturation"), "{text}");
+    let headers = page.select("section.postmortem th").join(" ");
+    assert!(
+        headers.ends_with("Action item Priority Status"),
+        "no owners or internal links publicly: {headers}"
+    );
+    assert!(
+        !page.text.contains("fireline:timeline"),
+        "markers never reach the page"
+    );
+    let feed = app.get("/history.atom").await;
+    let parsed = feed_rs::parser::parse(feed.text.as_bytes()).unwrap();
+    let content = parsed.entries[0]
+        .content
+        .as_ref()
+        .unwrap()
+        .body
+        .as_ref()
+        .unwrap()
+        .clone();
+    assert!(
+        content.find("<strong>Postmortem</strong>").unwrap()
+            < content.find("<strong>Resolved</strong>").unwrap(),
+        "the postmortem comes first in the feed entry"
+    );
+
+    // The Markdown export holds the action item table.
+    let md = app
+        .api(Method::GET, &format!("{path}/markdown"), &i.token, None)
+        .await;
+    assert_eq!(md.status, StatusCode::OK);
+    assert!(md.header("content-type").starts_with("text/markdown"));
+    assert!(md
+        .header("content-disposition")
+        .contains("INC-1-postmortem.md"));
+    assert!(
+        md.text
+            .contains("| High | Alert on pool saturation | Other | bob |"),
+        "{}",
+        md.text
+    );
+    assert!(!md.text.contains("<!-- fireline"));
+}
+
+#[tokio::test]
+async fn internal_incidents_postmortems_are_never_public() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "internal").await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
+    let r = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(r#"{"version": 1, "status": "published", "public": true}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("internal incident"));
+    app.api_ok(
+        Method::PATCH,
+        &path,
+        &i.token,
+        json!({"version": 1, "status": "published"}),
+        StatusCode::OK,
+    )
+    .await;
+    app.state.status_page.refresh().await.unwrap();
+    assert!(app.get("/api/v2/incidents.json").await.json()["incidents"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        app.get(&format!("/incidents/{}", i.id)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn action_items_have_defaults_filters_overdue_and_history() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let pm = post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    let items = format!(
+        "/api/v1/postmortems/{}/action-items",
+        pm["id"].as_str().unwrap()
+    );
+    let today = time::OffsetDateTime::now_utc().date();
+    let high = post(&app, &i.token, &items, json!({"title": "Alert on pool saturation", "priority": "high", "kind": "detective", "owner_id": i.bob})).await;
+    let medium = post(&app, &i.token, &items, json!({"title": "Load-test the retry middleware", "priority": "medium", "kind": "preventative"})).await;
+    let low = post(
+        &app,
+        &i.token,
+        &items,
+        json!({"title": "Rethink retries", "priority": "low"}),
+    )
+    .await;
+    assert_eq!(
+        high["due_on"],
+        (today + time::Duration::days(7)).to_string()
+    );
+    assert_eq!(
+        medium["due_on"],
+        (today + time::Duration::days(30)).to_string()
+    );
+    assert!(low["due_on"].is_null());
+    assert_eq!(low["kind"], "other");
+    for (body, field) in [
+        (json!({"title": "", "priority": "high"}), "title"),
+        (json!({"title": "x", "priority": "urgent"}), ""),
+        (
+            json!({"title": "x", "priority": "high", "tracker_url": "javascript:alert(1)"}),
+            "tracker_url",
+        ),
+        (
+            json!({"title": "x", "priority": "high", "due_on": "next week"}),
+            "",
+        ),
+    ] {
+        let r = app
+            .api(Method::POST, &items, &i.token, Some(&body.to_string()))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        if !field.is_empty() {
+            assert!(r.json()["errors"][field].is_string(), "{}", r.text);
+        }
+    }
+
+    // Overdue: a past due date on an unfinished item.
+    let past = (today - time::Duration::days(2)).to_string();
+    let overdue = app
+        .api_ok(
+            Method::PATCH,
+            &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
+            &i.token,
+            json!({"version": 1, "due_on": past, "status": "in_progress"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(overdue["overdue"], true);
+    let list = app
+        .api_get("/api/v1/action-items?overdue=true", &i.token)
+        .await;
+    let titles: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Load-test the retry middleware"]);
+    let list = app
+        .api_get(
+            &format!("/api/v1/action-items?owner_id={}", i.bob),
+            &i.token,
+        )
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let list = app
+        .api_get("/api/v1/action-items?priority=low", &i.token)
+        .await;
+    assert_eq!(list["items"][0]["title"], "Rethink retries");
+    let list = app.api_get("/api/v1/action-items?limit=2", &i.token).await;
+    assert_eq!(list["items"][0]["priority"], "high", "high priority first");
+    let next = list["next_cursor"].as_str().unwrap();
+    let rest = app
+        .api_get(
+            &format!("/api/v1/action-items?limit=2&cursor={next}"),
+            &i.token,
+        )
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+
+    // Done is not overdue; a stale version is refused; every change is recorded.
+    let done = app
+        .api_ok(
+            Method::PATCH,
+            &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
+            &i.token,
+            json!({"version": 2, "status": "done"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(done["overdue"], false);
+    assert!(done["completed_at"].is_string());
+    let stale = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
+            &i.token,
+            Some(r#"{"version": 1, "title": "late"}"#),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.json()["current"]["status"], "done");
+    let changes: Vec<Value> = sqlx::query_scalar(
+        "SELECT changes FROM action_item_changes WHERE action_item_id = $1::uuid ORDER BY id",
+    )
+    .bind(medium["id"].as_str().unwrap())
+    .fetch_all(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(changes.len(), 3);
+    assert!(changes[0].get("created").is_some());
+    assert_eq!(changes[1]["status"]["new"], "in_progress");
+    assert_eq!(changes[2]["status"]["old"], "in_progress");
+
+    // Viewers read but change nothing.
+    let (_, viewer) = app.token("vic@example.com", Role::Viewer).await;
+    assert_eq!(
+        app.api_get("/api/v1/action-items", &viewer).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let r = app
+        .api(
+            Method::POST,
+            &items,
+            &viewer,
+            Some(r#"{"title": "x", "priority": "low"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/incidents/{}/postmortem", i.id),
+            &viewer,
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
