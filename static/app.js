@@ -87,3 +87,8 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
     refreshTimer = setTimeout(refresh, 150);
   });
 })();
+
+// Print buttons (no inline script under the content security policy).
+for (const button of document.querySelectorAll("button.print")) {
+  button.addEventListener("click", () => window.print());
+}

@@ -1,7 +1,7 @@
 //! The HTTP layer: one folder per area, each owning its `router()`.
 
 mod admin;
-mod api;
+pub(crate) mod api;
 mod assets;
 mod auth;
 pub mod extract;

@@ -714,3 +714,215 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let mut ada = app.browser();
+    ada.sign_in("ada@example.com", crate::support::PASSWORD)
+        .await;
+    let incident_page = "/admin/incidents/INC-1";
+
+    // From a root-cause note in the log: an action item, filled from the note.
+    let page = ada.get(incident_page).await;
+    let link = page
+        .html()
+        .select(&scraper::Selector::parse("a[href*='action-items/new?from=']").unwrap())
+        .find(|a| a.value().attr("href").is_some())
+        .and_then(|a| a.value().attr("href").map(str::to_owned))
+        .expect("notes offer to become action items");
+    let form = ada.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let title = form.attr("#a-title", "value").unwrap();
+    assert!(!title.is_empty());
+    let source = form.attr("input[name=source_event_id]", "value").unwrap();
+    let made = ada
+        .submit(
+            &link,
+            "/admin/incidents/INC-1/action-items",
+            &[
+                ("title", &title),
+                ("priority", "medium"),
+                ("kind", "corrective"),
+                ("source_event_id", &source),
+                ("owner_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+
+    // Start the postmortem from the incident page.
+    let started = ada
+        .submit(
+            incident_page,
+            "/admin/incidents/INC-1/postmortem",
+            &[("template_id", "")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let edit = started.location().to_owned();
+    assert!(edit.ends_with("/edit"), "{edit}");
+    let view = edit.trim_end_matches("/edit").to_owned();
+    let editor = ada.get(&edit).await;
+    let body = editor.select("#pm-body").pop().unwrap();
+    assert!(body.contains("Checkout failing"));
+
+    // Two people edit at once: the second save is refused and keeps its text.
+    let version = editor.attr("input[name=version]", "value").unwrap();
+    let saved = ada
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("body", "# Mine\n\nFirst save."),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let stale = ada
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("body", "# Theirs\n\nLate save."),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.select("[role=alert]")[0].contains("while you were editing"));
+    assert!(stale.text.contains("Late save."), "their text is kept");
+    assert!(
+        stale.text.contains("First save."),
+        "the current text is shown"
+    );
+
+    // The view, with the action items; publish it publicly.
+    let shown = ada.get(&view).await;
+    assert!(shown.text.contains("First save."));
+    assert!(shown.text.contains(&title));
+    let version = shown
+        .attr("form.review input[name=version]", "value")
+        .unwrap();
+    let published = ada
+        .submit(
+            &view,
+            &format!("{view}/status"),
+            &[
+                ("status", "published"),
+                ("public", "on"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.text
+    );
+    let list = ada.get("/admin/postmortems").await;
+    assert!(list.select("table.list td").join(" ").contains("Published"));
+    let md = ada.get(&format!("{view}/markdown")).await;
+    assert!(md
+        .header("content-disposition")
+        .contains("INC-1-postmortem.md"));
+
+    // The global list: filters, overdue highlighted, exports.
+    sqlx::query("UPDATE action_items SET due_on = current_date - 3")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let items = ada.get("/admin/action-items?overdue=1").await;
+    assert_eq!(items.select("tr.overdue").len(), 1);
+    let dashboard = ada.get("/admin").await;
+    assert_eq!(dashboard.select("#overdue-h"), ["Overdue action items"]);
+    let csv = ada.get("/admin/action-items.csv?priority=medium").await;
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let mut lines = csv.text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("Summary,Description,Priority"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.contains("\"Medium\"") && row.contains("\"Corrective\"") && row.contains("\"yes\""),
+        "{row}"
+    );
+    assert!(lines.next().is_none());
+    let json = ada.get("/admin/action-items.json").await;
+    let parsed: Value = serde_json::from_str(&json.text).unwrap();
+    assert_eq!(parsed[0]["overdue"], true);
+    assert_eq!(parsed[0]["source_event_id"], json!(source));
+
+    // Editing an item records the change.
+    let id = parsed[0]["id"].as_str().unwrap();
+    let page = format!("/admin/action-items/{id}");
+    let form = ada.get(&page).await;
+    let version = form.attr("input[name=version]", "value").unwrap();
+    let r = ada
+        .submit(
+            &page,
+            &page,
+            &[
+                ("title", &title),
+                ("priority", "high"),
+                ("kind", "corrective"),
+                ("status", "done"),
+                ("owner_id", &i.bob),
+                ("due_on", ""),
+                ("tracker_url", ""),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let form = ada.get(&page).await;
+    let history = form.select(".revisions li").join("\n");
+    assert!(history.contains("status open → done"), "{history}");
+    assert!(history.contains("created it"));
+    assert!(
+        ada.get("/admin").await.select("#overdue-h").is_empty(),
+        "done is not overdue"
+    );
+}
+
+#[tokio::test]
+async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
+    let app = TestApp::new().await;
+    let i = realistic(&app, "public").await;
+    let mut ada = app.browser();
+    ada.sign_in("ada@example.com", crate::support::PASSWORD)
+        .await;
+    assert!(
+        ada.get("/admin").await.select("#missing-h").is_empty(),
+        "not yet"
+    );
+    sqlx::query("UPDATE incidents SET resolved_at = now() - interval '6 days'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let dashboard = ada.get("/admin").await;
+    let flagged = dashboard.select("section.warn li").join(" ");
+    assert!(
+        flagged.contains("INC-1") && flagged.contains("not started"),
+        "{flagged}"
+    );
+    post(
+        &app,
+        &i.token,
+        &format!("/api/v1/incidents/{}/postmortem", i.id),
+        json!({}),
+    )
+    .await;
+    let flagged = ada
+        .get("/admin/postmortems")
+        .await
+        .select("section.warn li")
+        .join(" ");
+    assert!(flagged.contains("draft"), "{flagged}");
+}

@@ -20,6 +20,8 @@ struct DashboardPage {
     resolved: Vec<IncidentItem>,
     has_components: bool,
     user_count: usize,
+    overdue_items: Vec<super::action_items::Row>,
+    missing_postmortems: Vec<super::postmortems::MissingLine>,
 }
 
 /// Open incidents by severity, incidents whose root cause is still open, and the
@@ -45,7 +47,11 @@ pub async fn show_dashboard(
         .iter()
         .filter(|u| !u.is_disabled())
         .count();
+    let overdue_items = super::action_items::overdue_rows(&state).await?;
+    let missing_postmortems = super::postmortems::missing_lines(&state).await?;
     let page = DashboardPage {
+        overdue_items,
+        missing_postmortems,
         layout: Layout::new(&state, &user, &jar, "Dashboard", "Dashboard"),
         open,
         root_cause_open,

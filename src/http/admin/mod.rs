@@ -1,9 +1,11 @@
 //! The signed-in admin UI under `/admin`.
 
+mod action_items;
 mod components;
 mod dashboard;
 pub mod incidents;
 mod maintenance;
+mod postmortems;
 mod settings;
 pub(crate) mod subscribers;
 mod tokens;
@@ -101,6 +103,51 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/subscribers/{id}/deliveries/{delivery_id}/resend",
             post(subscribers::resend_delivery),
+        )
+        .route("/admin/postmortems", get(postmortems::list_postmortems))
+        .route("/admin/postmortems/{id}", get(postmortems::show_postmortem))
+        .route(
+            "/admin/postmortems/{id}/edit",
+            get(postmortems::edit_postmortem).post(postmortems::save_postmortem),
+        )
+        .route(
+            "/admin/postmortems/{id}/status",
+            post(postmortems::set_status),
+        )
+        .route(
+            "/admin/postmortems/{id}/markdown",
+            get(postmortems::download_markdown),
+        )
+        .route(
+            "/admin/incidents/{number}/postmortem",
+            post(postmortems::start_postmortem),
+        )
+        .route(
+            "/admin/incidents/{number}/action-items",
+            post(action_items::create_item),
+        )
+        .route(
+            "/admin/incidents/{number}/action-items/new",
+            get(action_items::new_item),
+        )
+        .route("/admin/action-items", get(action_items::list_items))
+        .route("/admin/action-items.csv", get(action_items::export_csv))
+        .route("/admin/action-items.json", get(action_items::export_json))
+        .route(
+            "/admin/action-items/{id}",
+            get(action_items::show_item).post(action_items::update_item),
+        )
+        .route(
+            "/admin/postmortem-templates",
+            get(postmortems::list_templates).post(postmortems::create_template),
+        )
+        .route(
+            "/admin/postmortem-templates/{id}",
+            get(postmortems::show_template).post(postmortems::update_template),
+        )
+        .route(
+            "/admin/postmortem-templates/{id}/delete",
+            post(postmortems::delete_template),
         )
         .merge(incidents::router())
 }

@@ -1,6 +1,6 @@
 //! The automation API (`/api/v1`) and its OpenAPI document (`/api/openapi.json`).
 
-mod v1;
+pub(crate) mod v1;
 
 use axum::http::header;
 use axum::response::IntoResponse;

@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `INC-42` or `42` → the incident.
-async fn load(state: &AppState, reference: &str) -> Result<IncidentRow, AppError> {
+pub(crate) async fn load(state: &AppState, reference: &str) -> Result<IncidentRow, AppError> {
     let number = reference
         .strip_prefix("INC-")
         .or_else(|| reference.strip_prefix("inc-"))

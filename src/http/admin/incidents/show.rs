@@ -108,6 +108,9 @@ pub struct IncidentPage {
     pub note_error: Option<String>,
     pub correcting: Option<EventView>,
     pub last_seq: i64,
+    /// The postmortem, if started: (its page, its status).
+    pub postmortem: Option<(String, &'static str)>,
+    pub templates: Vec<Choice>,
 }
 
 pub async fn show_incident(
@@ -218,8 +221,22 @@ pub async fn build(
         selected: false,
     }));
 
+    let postmortem = db::postmortems::of_incident(&state.pool, incident.id)
+        .await?
+        .map(|p| (format!("/admin/postmortems/{}", p.id), p.status.label()));
+    let templates = db::postmortems::templates(&state.pool)
+        .await?
+        .into_iter()
+        .map(|t| Choice {
+            selected: t.id == db::postmortems::STANDARD_TEMPLATE,
+            value: t.id.to_string(),
+            label: t.name,
+        })
+        .collect();
     let now = OffsetDateTime::now_utc();
     Ok(IncidentPage {
+        postmortem,
+        templates,
         layout: Layout::new(
             state,
             user,

@@ -1,0 +1,683 @@
+//! Action items in the admin UI: adding one (from the postmortem, or from a note in the
+//! log), the list across incidents with filters and overdue items highlighted, exports
+//! as CSV and JSON for an issue tracker, and editing with the history of every change.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use time::Date;
+use uuid::Uuid;
+
+use super::format_time;
+use crate::app::AppState;
+use crate::db::incidents::CommandError;
+use crate::db::postmortems::{self as pm, ItemFields, ItemFilter, ItemRow};
+use crate::db::{self};
+use crate::domain::{ActionKind, ActionPriority, ActionStatus, Role};
+use crate::error::AppError;
+use crate::http::api::v1::postmortems::{today, ActionItemJson};
+use crate::http::extract::{CsrfForm, CurrentUser, Path, Query};
+use crate::http::page::{render_admin, render_admin_status, Layout};
+use crate::http::session::redirect_with_flash;
+
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+fn options<T: Copy + PartialEq>(
+    all: &[T],
+    chosen: Option<T>,
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|v| Opt {
+            value: value(*v).to_owned(),
+            label: label(*v).to_owned(),
+            selected: chosen == Some(*v),
+        })
+        .collect()
+}
+
+async fn owners(state: &AppState, chosen: Option<Uuid>) -> Result<Vec<Opt>, AppError> {
+    Ok(db::users::list(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|u| !u.is_disabled())
+        .map(|u| Opt {
+            selected: chosen == Some(u.id),
+            value: u.id.to_string(),
+            label: u.name,
+        })
+        .collect())
+}
+
+/// The form's fields as typed, to show them again.
+#[derive(Deserialize, Default, Clone)]
+pub struct ItemForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    due_on: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    tracker_url: String,
+    #[serde(default)]
+    source_event_id: String,
+    version: Option<i32>,
+}
+
+impl ItemForm {
+    /// The fields, or the message for the one that is wrong.
+    fn fields(&self) -> Result<ItemFields, String> {
+        let priority = ActionPriority::parse(&self.priority)
+            .ok_or("Choose a priority: high, medium or low.")?;
+        let kind = if self.kind.is_empty() {
+            ActionKind::Other
+        } else {
+            ActionKind::parse(&self.kind).ok_or("Choose a kind.")?
+        };
+        let status = if self.status.is_empty() {
+            ActionStatus::Open
+        } else {
+            ActionStatus::parse(&self.status).ok_or("Choose a status.")?
+        };
+        let owner_id = match self.owner_id.trim() {
+            "" => None,
+            id => Some(Uuid::parse_str(id).map_err(|_| "Choose an owner from the list.")?),
+        };
+        let due_on = match self.due_on.trim() {
+            "" => None,
+            d => Some(
+                Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| "Give the due date as YYYY-MM-DD.")?,
+            ),
+        };
+        Ok(ItemFields {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            priority,
+            kind,
+            owner_id,
+            due_on,
+            status,
+            tracker_url: Some(self.tracker_url.clone()),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/action_item.html")]
+struct ItemPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    back: String,
+    form: ItemForm,
+    priorities: Vec<Opt>,
+    kinds: Vec<Opt>,
+    statuses: Vec<Opt>,
+    owners: Vec<Opt>,
+    meanings: Vec<(&'static str, &'static str)>,
+    error: Option<String>,
+    history: Vec<(String, String, String)>,
+    new: bool,
+}
+
+/// Where an item form sits: its heading, where it posts, and the way back.
+struct Place {
+    heading: String,
+    action: String,
+    back: String,
+}
+
+async fn item_page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    Place {
+        heading,
+        action,
+        back,
+    }: Place,
+    form: ItemForm,
+    error: Option<String>,
+    history: Vec<(String, String, String)>,
+) -> Result<ItemPage, AppError> {
+    let owner = Uuid::parse_str(form.owner_id.trim()).ok();
+    Ok(ItemPage {
+        layout: Layout::new(state, user, jar, &heading, "Action items"),
+        new: form.version.is_none(),
+        priorities: options(
+            ActionPriority::ALL,
+            ActionPriority::parse(&form.priority),
+            ActionPriority::as_str,
+            ActionPriority::label,
+        ),
+        kinds: options(
+            ActionKind::ALL,
+            ActionKind::parse(&form.kind),
+            ActionKind::as_str,
+            ActionKind::label,
+        ),
+        statuses: options(
+            ActionStatus::ALL,
+            ActionStatus::parse(&form.status),
+            ActionStatus::as_str,
+            ActionStatus::label,
+        ),
+        owners: owners(state, owner).await?,
+        meanings: ActionPriority::ALL
+            .iter()
+            .map(|p| (p.label(), p.meaning()))
+            .collect(),
+        heading,
+        action,
+        back,
+        form,
+        error,
+        history,
+    })
+}
+
+/// Where to go after adding: the postmortem if there is one, else the incident.
+async fn back_to(
+    state: &AppState,
+    incident: &db::incidents::IncidentRow,
+) -> Result<String, AppError> {
+    Ok(match pm::of_incident(&state.pool, incident.id).await? {
+        Some(p) => format!("/admin/postmortems/{}", p.id),
+        None => super::incidents::incident_path(incident),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    from: Option<Uuid>,
+}
+
+/// The form for a new item; `?from=` fills it from a note in the log.
+pub async fn new_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(reference): Path<String>,
+    Query(query): Query<NewQuery>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let incident = super::incidents::load(&state, &reference).await?;
+    let mut form = ItemForm {
+        priority: "high".into(),
+        owner_id: user.user.id.to_string(),
+        ..ItemForm::default()
+    };
+    if let Some(event) = query.from {
+        let e = db::incidents::events::find(&state.pool, event)
+            .await?
+            .filter(|e| e.incident_id == incident.id)
+            .ok_or_else(|| AppError::NotFound("There is no such log entry.".into()))?;
+        let first = e.body.lines().next().unwrap_or("").trim();
+        form.title = first.chars().take(200).collect();
+        form.description = format!(
+            "From the log of {} ({}): {}",
+            incident.reference(),
+            format_time(e.occurred_at),
+            e.body.trim()
+        );
+        form.source_event_id = e.id.to_string();
+    }
+    let page = item_page(
+        &state,
+        &user,
+        &jar,
+        Place {
+            heading: format!("New action item for {}", incident.reference()),
+            action: format!(
+                "{}/action-items",
+                super::incidents::incident_path(&incident)
+            ),
+            back: back_to(&state, &incident).await?,
+        },
+        form,
+        None,
+        Vec::new(),
+    )
+    .await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+pub async fn create_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(reference): Path<String>,
+    CsrfForm(form): CsrfForm<ItemForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let incident = super::incidents::load(&state, &reference).await?;
+    let back = back_to(&state, &incident).await?;
+    let source = Uuid::parse_str(form.source_event_id.trim()).ok();
+    let result = match form.fields() {
+        Err(message) => Err(message),
+        Ok(fields) => {
+            let mut tx = state.pool.begin().await?;
+            match pm::create_item(&mut tx, &user.user, incident.id, fields, source, today()).await {
+                Ok(item) => {
+                    tx.commit().await?;
+                    Ok(item)
+                }
+                Err(CommandError::Invalid { message, .. }) => Err(message),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    };
+    match result {
+        Ok(item) => Ok(redirect_with_flash(
+            &state,
+            &back,
+            &format!(
+                "Action item added: {} ({} priority{}).",
+                item.title,
+                item.priority.label().to_lowercase(),
+                item.due_on
+                    .map(|d| format!(", due {d}"))
+                    .unwrap_or_default()
+            ),
+        )),
+        Err(message) => {
+            let page = item_page(
+                &state,
+                &user,
+                &jar,
+                Place {
+                    heading: format!("New action item for {}", incident.reference()),
+                    action: format!(
+                        "{}/action-items",
+                        super::incidents::incident_path(&incident)
+                    ),
+                    back,
+                },
+                form,
+                Some(message),
+                Vec::new(),
+            )
+            .await?;
+            render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    }
+}
+
+fn form_of(item: &ItemRow) -> ItemForm {
+    ItemForm {
+        title: item.title.clone(),
+        description: item.description.clone(),
+        priority: item.priority.as_str().into(),
+        kind: item.kind.as_str().into(),
+        owner_id: item.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+        due_on: item.due_on.map(|d| d.to_string()).unwrap_or_default(),
+        status: item.status.as_str().into(),
+        tracker_url: item.tracker_url.clone().unwrap_or_default(),
+        source_event_id: String::new(),
+        version: Some(item.version),
+    }
+}
+
+async fn history(state: &AppState, id: Uuid) -> Result<Vec<(String, String, String)>, AppError> {
+    Ok(pm::item_changes(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let what = match c.changes.as_object() {
+                Some(map) if map.contains_key("created") => "created it".to_owned(),
+                Some(map) => map
+                    .iter()
+                    .map(|(field, v)| {
+                        let show = |x: &serde_json::Value| match x {
+                            serde_json::Value::Null => "nothing".to_owned(),
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        format!(
+                            "{} {} → {}",
+                            field.replace('_', " "),
+                            show(&v["old"]),
+                            show(&v["new"])
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                None => String::new(),
+            };
+            (
+                format_time(c.changed_at),
+                c.changed_by_name.unwrap_or_else(|| "someone".into()),
+                what,
+            )
+        })
+        .collect())
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<ItemRow, AppError> {
+    pm::item(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such action item.".into()))
+}
+
+pub async fn show_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let item = find(&state, id).await?;
+    let page = item_page(
+        &state,
+        &user,
+        &jar,
+        Place {
+            heading: format!("Action item of INC-{}", item.incident_number),
+            action: format!("/admin/action-items/{id}"),
+            back: format!("/admin/incidents/INC-{}", item.incident_number),
+        },
+        form_of(&item),
+        None,
+        history(&state, id).await?,
+    )
+    .await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+pub async fn update_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<ItemForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let item = find(&state, id).await?;
+    let version = form.version.unwrap_or(item.version);
+    let (status, message) = match form.fields() {
+        Err(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
+        Ok(mut fields) => {
+            // An emptied due date stays empty here (the default applies when creating).
+            if form.due_on.trim().is_empty() {
+                fields.due_on = None;
+            }
+            let mut tx = state.pool.begin().await?;
+            match pm::update_item(&mut tx, &user.user, id, version, fields).await {
+                Ok(Ok(_)) => {
+                    tx.commit().await?;
+                    return Ok(redirect_with_flash(
+                        &state,
+                        &format!("/admin/action-items/{id}"),
+                        "Saved.",
+                    ));
+                }
+                Ok(Err(current)) => (
+                    StatusCode::CONFLICT,
+                    format!(
+                        "Someone changed this item while you were editing (it is now at version {}). Your changes are below; save again to apply them over theirs.",
+                        current.version
+                    ),
+                ),
+                Err(CommandError::Invalid { message, .. }) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, message)
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    };
+    let current = find(&state, id).await?;
+    let mut shown = form.clone();
+    shown.version = Some(current.version);
+    let page = item_page(
+        &state,
+        &user,
+        &jar,
+        Place {
+            heading: format!("Action item of INC-{}", current.incident_number),
+            action: format!("/admin/action-items/{id}"),
+            back: format!("/admin/incidents/INC-{}", current.incident_number),
+        },
+        shown,
+        Some(message),
+        history(&state, id).await?,
+    )
+    .await?;
+    render_admin_status(&state, &page.layout, &page, status)
+}
+
+// --- The list and its exports ---------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct ListFilter {
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    incident: String,
+    #[serde(default)]
+    overdue: String,
+}
+
+impl ListFilter {
+    async fn filter(&self, state: &AppState) -> Result<ItemFilter, AppError> {
+        let incident_id = match self.incident.trim() {
+            "" => None,
+            reference => Some(super::incidents::load(state, reference).await?.id),
+        };
+        Ok(ItemFilter {
+            priority: ActionPriority::parse(&self.priority),
+            status: ActionStatus::parse(&self.status),
+            owner_id: Uuid::parse_str(self.owner.trim()).ok(),
+            incident_id,
+            overdue: !self.overdue.is_empty(),
+        })
+    }
+
+    fn query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("priority", &self.priority),
+                ("status", &self.status),
+                ("owner", &self.owner),
+                ("incident", &self.incident),
+                ("overdue", &self.overdue),
+            ])
+            .finish()
+    }
+}
+
+pub struct Row {
+    pub id: Uuid,
+    pub incident: String,
+    pub title: String,
+    pub priority: &'static str,
+    pub priority_class: &'static str,
+    pub kind: &'static str,
+    pub owner: String,
+    pub due: String,
+    pub status: &'static str,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/action_items.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    priorities: Vec<Opt>,
+    statuses: Vec<Opt>,
+    owners: Vec<Opt>,
+    incident: String,
+    overdue: bool,
+    query: String,
+}
+
+fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
+    items
+        .into_iter()
+        .map(|a| Row {
+            overdue: a.is_overdue(today),
+            id: a.id,
+            incident: format!("INC-{}", a.incident_number),
+            title: a.title,
+            priority: a.priority.label(),
+            priority_class: match a.priority {
+                ActionPriority::High => "prio-high",
+                ActionPriority::Medium => "prio-medium",
+                ActionPriority::Low => "prio-low",
+            },
+            kind: a.kind.label(),
+            owner: a.owner_name.unwrap_or_else(|| "—".into()),
+            due: a
+                .due_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "—".into()),
+            status: a.status.label(),
+        })
+        .collect()
+}
+
+/// The dashboard's panel: overdue items, oldest due first.
+pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
+    let today = today();
+    let filter = ItemFilter {
+        overdue: true,
+        ..ItemFilter::default()
+    };
+    let mut items = pm::items(&state.pool, &filter, today).await?;
+    items.sort_by_key(|a| a.due_on);
+    Ok(rows(items, today))
+}
+
+pub async fn list_items(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let rows = rows(pm::items(&state.pool, &filter, today).await?, today);
+    let page = ListPage {
+        layout: Layout::new(&state, &user, &jar, "Action items", "Action items"),
+        rows,
+        priorities: options(
+            ActionPriority::ALL,
+            filter.priority,
+            ActionPriority::as_str,
+            ActionPriority::label,
+        ),
+        statuses: options(
+            ActionStatus::ALL,
+            filter.status,
+            ActionStatus::as_str,
+            ActionStatus::label,
+        ),
+        owners: owners(&state, filter.owner_id).await?,
+        incident: list.incident.clone(),
+        overdue: filter.overdue,
+        query: list.query(),
+    };
+    render_admin(&state, &page.layout, &page)
+}
+
+/// One CSV field, quoted.
+fn csv(field: &str) -> String {
+    format!("\"{}\"", field.replace('"', "\"\""))
+}
+
+/// CSV for an issue tracker's import: one row per item, with a link back.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let items = pm::items(&state.pool, &filter, today).await?;
+    let mut out = String::from(
+        "Summary,Description,Priority,Kind,Status,Assignee,Assignee email,Due date,Overdue,Incident,Link,Tracker URL,ID\r\n",
+    );
+    for a in items {
+        let row = [
+            a.title.clone(),
+            a.description.clone(),
+            a.priority.label().to_owned(),
+            a.kind.label().to_owned(),
+            a.status.label().to_owned(),
+            a.owner_name.clone().unwrap_or_default(),
+            a.owner_email.clone().unwrap_or_default(),
+            a.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            if a.is_overdue(today) { "yes" } else { "no" }.to_owned(),
+            format!("INC-{}", a.incident_number),
+            format!("{}/admin/action-items/{}", state.settings.base_url, a.id),
+            a.tracker_url.clone().unwrap_or_default(),
+            a.id.to_string(),
+        ];
+        out.push_str(&row.iter().map(|f| csv(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"action-items.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// JSON: the API's shape, as a list.
+pub async fn export_json(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let items: Vec<ActionItemJson> = pm::items(&state.pool, &filter, today)
+        .await?
+        .into_iter()
+        .map(|a| ActionItemJson::from_row(a, today))
+        .collect();
+    let body = serde_json::to_string_pretty(&items).map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"action-items.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
