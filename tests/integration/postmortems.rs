@@ -926,3 +926,164 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
         .join(" ");
     assert!(flagged.contains("draft"), "{flagged}");
 }
+
+#[tokio::test]
+async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
+    use crate::browser::{browser, driver, serve, sign_in, wait_for_text};
+    use fantoccini::Locator;
+    let Some(driver) = driver().await else { return };
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Admin).await;
+    let incident = post(
+        &app,
+        &token,
+        "/api/v1/incidents",
+        json!({"title": "Search is down", "severity": "sev2", "initial_update": "Investigating."}),
+    )
+    .await;
+    let id = incident["id"].as_str().unwrap().to_owned();
+    post(
+        &app,
+        &token,
+        &format!("/api/v1/incidents/{id}/updates"),
+        json!({"status": "resolved", "body": "Search is back."}),
+    )
+    .await;
+    let (base, shutdown) = serve(&app).await;
+    let author = browser(&driver, 1280).await;
+    sign_in(&author, &base, "ada@example.com").await;
+
+    // Start from the resolved incident.
+    author
+        .goto(&format!("{base}/admin/incidents/INC-1"))
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css(".postmortem-link button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&author, "h1", "Postmortem of INC-1").await;
+
+    // Edit: what is typed shows in the live preview, then save.
+    author
+        .find(Locator::Id("pm-body"))
+        .await
+        .unwrap()
+        .send_keys("\n\nThe index rebuild starved the search cluster.")
+        .await
+        .unwrap();
+    wait_for_text(
+        &author,
+        "#pm-preview",
+        "The index rebuild starved the search cluster.",
+    )
+    .await;
+    author
+        .find(Locator::Css("button[value=save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&author, ".flash", "Saved.").await;
+    wait_for_text(
+        &author,
+        "article.postmortem-doc",
+        "The index rebuild starved",
+    )
+    .await;
+
+    // A high-priority action item, due in a week by default.
+    author
+        .find(Locator::Css("a.button[href$='/action-items/new']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&author, "h1", "New action item for INC-1").await;
+    author
+        .find(Locator::Id("a-title"))
+        .await
+        .unwrap()
+        .send_keys("Throttle index rebuilds")
+        .await
+        .unwrap();
+    author
+        .find(Locator::Id("a-priority"))
+        .await
+        .unwrap()
+        .select_by_label("High")
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css("form.stack button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
+    wait_for_text(&author, ".flash", &format!("high priority, due {due}")).await;
+    wait_for_text(&author, "#items-h + table", "Throttle index rebuilds").await;
+
+    // Publish on the status page.
+    author
+        .find(Locator::Id("pm-status"))
+        .await
+        .unwrap()
+        .select_by_label("Published")
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css("form.review input[name=public]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css("form.review button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(
+        &author,
+        ".flash",
+        "Published, and shown on the status page.",
+    )
+    .await;
+
+    // The public incident page shows it (once the page has rebuilt).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        author
+            .goto(&format!("{base}/incidents/{id}"))
+            .await
+            .unwrap();
+        let text = author
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("The index rebuild starved") {
+            assert!(text.contains("Throttle index rebuilds"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not on the public page: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    wait_for_text(&author, "section.postmortem > h2", "Postmortem").await;
+    author.close().await;
+    shutdown.cancel();
+}
