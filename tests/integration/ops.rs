@@ -169,6 +169,14 @@ async fn the_openapi_document_describes_every_api_route() {
         "/api/v1/subscribers",
         "/api/v1/subscribers/{id}",
         "/api/v1/subscribers/{id}/deliveries",
+        "/api/v1/incidents/{id}/postmortem",
+        "/api/v1/postmortems/{id}",
+        "/api/v1/postmortems/{id}/markdown",
+        "/api/v1/postmortems/{id}/action-items",
+        "/api/v1/action-items",
+        "/api/v1/action-items/{id}",
+        "/api/v1/postmortem-templates",
+        "/api/v1/postmortem-templates/{id}",
     ] {
         assert!(
             paths.contains_key(path),

@@ -430,6 +430,12 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         StatusCode::CREATED,
     )
     .await;
+    // A webhook subscriber hears of the publication.
+    sqlx::query("INSERT INTO subscribers (id, url, destination, secret) VALUES (gen_random_uuid(), 'https://hooks.example.com/x', 'https://hooks.example.com:443', $1)")
+        .bind(fireline::webhooks::signing::Secret::generate().expose())
+        .execute(app.pool())
+        .await
+        .unwrap();
     let review = app
         .api_ok(
             Method::PATCH,
@@ -455,6 +461,15 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         )
         .await;
     assert!(published["published_at"].is_string());
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM webhook_messages WHERE event = 'postmortem.published'",
+    )
+    .fetch_all(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(payloads.len(), 1, "one webhook message for the publication");
+    let message: Value = serde_json::from_str(&payloads[0]).unwrap();
+    assert_eq!(message["incident"]["status"], "postmortem");
     app.state.status_page.refresh().await.unwrap();
     let after = app.get("/api/v2/incidents.json").await.json();
     assert_eq!(after["incidents"][0]["status"], "postmortem");
