@@ -51,6 +51,12 @@ pub async fn template(
 }
 
 fn check_template(name: &str, body: &str) -> Result<(), CommandError> {
+    if name.contains('\0') || body.contains('\0') {
+        return Err(CommandError::invalid(
+            "body",
+            "The text contains a NUL character.",
+        ));
+    }
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(CommandError::invalid(
             "name",
@@ -421,13 +427,14 @@ pub async fn change(
         })?;
         what.push("regenerated the timeline".to_owned());
     }
-    let public = change.public.unwrap_or(current.public);
-    if public && !current.incident_public {
+    if change.public == Some(true) && !current.incident_public {
         return Err(CommandError::invalid(
             "public",
             "The postmortem of an internal incident is never shown on the status page.",
         ));
     }
+    // An incident made internal since takes its postmortem off the page.
+    let public = change.public.unwrap_or(current.public) && current.incident_public;
     if public != current.public {
         what.push(if public {
             "marked it for the status page".to_owned()
@@ -644,6 +651,17 @@ pub struct ItemFields {
 }
 
 fn check_item(fields: &ItemFields) -> Result<(), CommandError> {
+    let texts = [
+        fields.title.as_str(),
+        fields.description.as_str(),
+        fields.tracker_url.as_deref().unwrap_or(""),
+    ];
+    if texts.iter().any(|t| t.contains('\0')) {
+        return Err(CommandError::invalid(
+            "title",
+            "The text contains a NUL character.",
+        ));
+    }
     let title = fields.title.trim();
     if title.is_empty() || title.chars().count() > 300 {
         return Err(CommandError::invalid(

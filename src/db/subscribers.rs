@@ -465,10 +465,12 @@ async fn record_in(
          moved AS ( \
              UPDATE deliveries d SET \
                  state = CASE o.next WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'dead' END::delivery_state, \
-                 next_attempt_at = coalesce(o.retry_at, d.next_attempt_at), \
+                 next_attempt_at = CASE WHEN s.state = 'paused' THEN NULL \
+                                        ELSE coalesce(o.retry_at, d.next_attempt_at) END, \
                  last_attempt_at = o.attempted_at, last_status = o.status, last_error = o.error, \
                  delivered_at = CASE WHEN o.next = 'delivered' THEN o.attempted_at ELSE d.delivered_at END \
-             FROM o WHERE d.id = o.delivery_id AND d.state = 'pending'), \
+             FROM o JOIN subscribers s ON s.id = o.subscriber_id \
+             WHERE d.id = o.delivery_id AND d.state = 'pending'), \
          latest AS ( \
              SELECT DISTINCT ON (subscriber_id) subscriber_id, attempted_at, status, error, next \
              FROM o ORDER BY subscriber_id, attempted_at DESC), \
@@ -504,7 +506,8 @@ async fn record_in(
                      ELSE s.disabled_reason END \
              FROM summary m WHERE s.id = m.subscriber_id \
              RETURNING s.id, s.state) \
-         SELECT id FROM updated WHERE state = 'disabled'",
+         SELECT u.id FROM updated u JOIN subscribers before ON before.id = u.id \
+         WHERE u.state = 'disabled' AND before.state = 'active'",
     )
     .bind(&ids)
     .bind(&subscribers)
@@ -520,23 +523,44 @@ async fn record_in(
     .await
 }
 
-/// Send a delivery again from its first attempt, keeping its message (and `webhook-id`).
+/// What a resend did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    Queued,
+    /// Still pending (perhaps being sent right now): nothing to resend yet.
+    StillPending,
+    Missing,
+}
+
+/// Send a delivered or failed delivery again from its first attempt, keeping its message
+/// (and `webhook-id`).
 pub async fn resend(
     conn: &mut PgConnection,
     subscriber_id: Uuid,
     delivery_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE deliveries d SET state = 'pending', attempts = 0, \
-             next_attempt_at = CASE WHEN s.state = 'active' THEN now() ELSE NULL END \
-         FROM subscribers s WHERE d.id = $1 AND d.subscriber_id = $2 AND s.id = d.subscriber_id",
+) -> Result<Resend, sqlx::Error> {
+    let state: Option<DeliveryState> = sqlx::query_scalar(
+        "SELECT state FROM deliveries WHERE id = $1 AND subscriber_id = $2 FOR UPDATE",
     )
     .bind(delivery_id)
     .bind(subscriber_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match state {
+        None => return Ok(Resend::Missing),
+        Some(DeliveryState::Pending) => return Ok(Resend::StillPending),
+        Some(_) => {}
+    }
+    sqlx::query(
+        "UPDATE deliveries d SET state = 'pending', attempts = 0, \
+             next_attempt_at = CASE WHEN s.state = 'active' THEN now() ELSE NULL END \
+         FROM subscribers s WHERE d.id = $1 AND s.id = d.subscriber_id",
+    )
+    .bind(delivery_id)
     .execute(&mut *conn)
     .await?;
     wake(&mut *conn).await?;
-    Ok(done.rows_affected() == 1)
+    Ok(Resend::Queued)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -89,48 +89,57 @@ fn bullet(out: &mut String, text: &str) {
     }
 }
 
-/// Fill a template's placeholders. Unknown `{{…}}` are left as written.
+/// Fill a template's placeholders in one pass over the template: what a placeholder
+/// becomes is never scanned again, so text from the incident cannot expand into more
+/// placeholders. Unknown `{{…}}` are left as written.
 pub fn fill(template: &str, facts: &Facts) -> String {
-    let i = &facts.incident;
-    let mut out = template.to_owned();
-    let replacements: Vec<(&str, String)> = vec![
-        ("{{title}}", i.title.clone()),
-        ("{{number}}", i.reference()),
-        ("{{severity}}", i.severity.label().to_owned()),
-        ("{{leader}}", i.leader_name.clone()),
-        ("{{started_at}}", when(i.started_at)),
-        (
-            "{{resolved_at}}",
-            i.resolved_at
-                .map(when)
-                .unwrap_or_else(|| "not resolved yet".into()),
-        ),
-        ("{{summary}}", summary(facts)),
-        ("{{impact}}", impact(facts)),
-        (
-            "{{timeline}}",
-            wrap(TIMELINE_START, TIMELINE_END, &timeline(facts)),
-        ),
-        ("{{detection}}", detection(facts)),
-        ("{{response}}", response(facts)),
-        (
-            "{{recovery}}",
-            workstream_section(facts, WorkstreamKind::Recovery),
-        ),
-        (
-            "{{root_cause}}",
-            workstream_section(facts, WorkstreamKind::RootCause),
-        ),
-        ("{{five_whys}}", five_whys()),
-        (
-            "{{action_items}}",
-            wrap(ACTIONS_START, ACTIONS_END, &action_table(&facts.items)),
-        ),
-    ];
-    for (placeholder, value) in replacements {
-        out = out.replace(placeholder, value.trim_end());
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match after.find("}}").map(|end| &after[..end + 2]) {
+            Some(token) => {
+                match value(token, facts) {
+                    Some(v) => out.push_str(v.trim_end()),
+                    None => out.push_str(token),
+                }
+                rest = &after[token.len()..];
+            }
+            None => {
+                out.push_str(after);
+                rest = "";
+            }
+        }
     }
+    out.push_str(rest);
     out
+}
+
+/// What one placeholder becomes.
+fn value(token: &str, facts: &Facts) -> Option<String> {
+    let i = &facts.incident;
+    Some(match token {
+        "{{title}}" => i.title.clone(),
+        "{{number}}" => i.reference(),
+        "{{severity}}" => i.severity.label().to_owned(),
+        "{{leader}}" => i.leader_name.clone(),
+        "{{started_at}}" => when(i.started_at),
+        "{{resolved_at}}" => i
+            .resolved_at
+            .map(when)
+            .unwrap_or_else(|| "not resolved yet".into()),
+        "{{summary}}" => summary(facts),
+        "{{impact}}" => impact(facts),
+        "{{timeline}}" => wrap(TIMELINE_START, TIMELINE_END, &timeline(facts)),
+        "{{detection}}" => detection(facts),
+        "{{response}}" => response(facts),
+        "{{recovery}}" => workstream_section(facts, WorkstreamKind::Recovery),
+        "{{root_cause}}" => workstream_section(facts, WorkstreamKind::RootCause),
+        "{{five_whys}}" => five_whys(),
+        "{{action_items}}" => wrap(ACTIONS_START, ACTIONS_END, &action_table(&facts.items)),
+        _ => return None,
+    })
 }
 
 fn wrap(start: &str, end: &str, content: &str) -> String {
@@ -438,16 +447,26 @@ pub fn public_action_table(items: &[ItemLine]) -> String {
     out
 }
 
-/// Replace what is between `start` and `end`; `None` when the markers are gone.
+/// Replace what is between every `start` … `end` pair; `None` when there is none.
 pub fn replace_between(body: &str, start: &str, end: &str, content: &str) -> Option<String> {
-    let from = body.find(start)? + start.len();
-    let to = from + body[from..].find(end)?;
-    Some(format!(
-        "{}\n{}\n{}",
-        &body[..from],
-        content.trim_end(),
-        &body[to..]
-    ))
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    let mut found = false;
+    while let Some(open) = rest.find(start) {
+        let from = open + start.len();
+        let Some(close) = rest[from..].find(end) else {
+            break;
+        };
+        out.push_str(&rest[..from]);
+        out.push('\n');
+        out.push_str(content.trim_end());
+        out.push('\n');
+        out.push_str(end);
+        rest = &rest[from + close + end.len()..];
+        found = true;
+    }
+    out.push_str(rest);
+    found.then_some(out)
 }
 
 /// The body with the generated timeline refreshed; `None` when its markers were removed.
@@ -455,7 +474,7 @@ pub fn regenerate_timeline(body: &str, facts: &Facts) -> Option<String> {
     replace_between(body, TIMELINE_START, TIMELINE_END, &timeline(facts))
 }
 
-/// The body with the action-item table made current (unchanged if its markers are gone).
+/// The body with every action-item table made current (unchanged if the markers are gone).
 pub fn refresh_actions(body: &str, table: &str) -> String {
     replace_between(body, ACTIONS_START, ACTIONS_END, table).unwrap_or_else(|| body.to_owned())
 }
@@ -484,6 +503,16 @@ mod tests {
             format!("# Hi\nmine\n{TIMELINE_START}\nnew\n{TIMELINE_END}\nalso mine\n")
         );
         assert!(replace_between("no markers", TIMELINE_START, TIMELINE_END, "x").is_none());
+        let twice = format!(
+            "{ACTIONS_START}\nold1\n{ACTIONS_END}\nmid\n{ACTIONS_START}\nold2\n{ACTIONS_END}"
+        );
+        let both = refresh_actions(&twice, "new");
+        assert_eq!(
+            both.matches("new").count(),
+            2,
+            "every copy is refreshed: {both}"
+        );
+        assert!(!both.contains("old"));
         assert_eq!(strip_markers(&out), "# Hi\nmine\nnew\nalso mine");
     }
 

@@ -429,19 +429,21 @@ async fn write_records(pool: PgPool, rx: mpsc::Receiver<AttemptRecord>) {
                     }
                     break;
                 }
-                Err(err) if pending.len() > 1 => {
-                    // One bad record (say, its subscriber was just removed) must not
-                    // lose the others: write them one by one.
+                Err(sqlx::Error::Database(err)) => {
+                    // The database refused a record (say, its subscriber was just
+                    // removed): write the others one by one, so that one cannot lose them.
                     tracing::warn!(error = %err, "recording webhook attempts failed; writing one at a time");
-                    for record in pending.drain(..) {
-                        if let Err(err) = subscribers::record_attempts(&pool, &[record]).await {
-                            tracing::warn!(error = %err, "recording a webhook attempt failed");
+                    if pending.len() > 1 {
+                        for record in pending.drain(..) {
+                            if let Err(err) = subscribers::record_attempts(&pool, &[record]).await {
+                                tracing::warn!(error = %err, "recording a webhook attempt failed");
+                            }
                         }
                     }
                     break;
                 }
                 Err(err) => {
-                    // The database is away: keep the record and try again. If this process
+                    // The database is away: keep the records and try again. If this process
                     // dies meanwhile, the lease runs out and the delivery is sent again.
                     tracing::warn!(error = %err, "recording a webhook attempt failed; retrying");
                     tokio::time::sleep(wait).await;

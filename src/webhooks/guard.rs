@@ -99,6 +99,12 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
     if url.fragment().is_some() {
         return Err("The URL cannot have a #fragment: it is never sent to the server.".into());
     }
+    // Encoding can lengthen it: the limit applies to what is stored and sent.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(format!(
+            "A URL has at most {MAX_URL_LEN} characters once encoded."
+        ));
+    }
     Ok(url)
 }
 

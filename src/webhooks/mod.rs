@@ -13,7 +13,7 @@ pub mod signing;
 pub use dispatch::{DeliveryConfig, Dispatcher};
 pub use outbox::Event;
 
-use sqlx::PgConnection;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::incidents::CommandError;
@@ -39,22 +39,19 @@ pub struct SubscribeRequest<'a> {
 
 /// Check and store a subscription: an http(s) URL of sane length, to a public address
 /// (unless private ones are allowed), not subscribed already, components that exist.
-/// The name is resolved before the database is touched: pass a connection, not a
-/// transaction, so a slow DNS answer holds no locks.
+/// The name is resolved before any database connection is taken, so a slow DNS answer
+/// holds nothing; the subscriber and its audit entry commit together.
 pub async fn subscribe(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     allow_private: bool,
     request: SubscribeRequest<'_>,
 ) -> Result<Subscription, CommandError> {
     let url = guard::parse_url(request.url).map_err(|m| CommandError::invalid("url", m))?;
-    guard::check_destination(&url, allow_private)
-        .await
-        .map_err(|m| CommandError::invalid("url", m))?;
     let description = request.description.trim();
-    if description.chars().count() > 500 {
+    if description.chars().count() > 500 || description.contains('\0') {
         return Err(CommandError::invalid(
             "description",
-            "A description has at most 500 characters.",
+            "A description has at most 500 characters (and no NUL).",
         ));
     }
     let mut component_ids = request.component_ids.to_vec();
@@ -66,7 +63,11 @@ pub async fn subscribe(
             "Choose at most 500 components.",
         ));
     }
-    let known = crate::db::components::find_many(&mut *conn, &component_ids).await?;
+    guard::check_destination(&url, allow_private)
+        .await
+        .map_err(|m| CommandError::invalid("url", m))?;
+    let mut tx = pool.begin().await?;
+    let known = crate::db::components::find_many(&mut *tx, &component_ids).await?;
     if let Some(unknown) = component_ids
         .iter()
         .find(|id| !known.iter().any(|c| c.id == **id))
@@ -78,7 +79,7 @@ pub async fn subscribe(
     }
     let secret = Secret::generate().expose();
     let subscriber = subscribers::insert(
-        &mut *conn,
+        &mut *tx,
         NewSubscriber {
             url: url.as_str(),
             destination: &guard::destination(&url),
@@ -91,7 +92,28 @@ pub async fn subscribe(
     )
     .await?
     .ok_or_else(|| CommandError::invalid("url", "This URL is already subscribed."))?;
+    crate::db::audit::record(
+        &mut *tx,
+        request.created_by,
+        "subscriber.created",
+        &format!("subscriber:{}", subscriber.id),
+        serde_json::json!({ "url": subscriber.url, "from": request.created_ip }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Subscription { subscriber, secret })
+}
+
+/// The key public subscribe attempts are counted under: the address, or its /64 for
+/// IPv6, where one client easily has a whole /64.
+pub fn rate_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
+    }
 }
 
 /// The link that removes a subscriber, as sent in every message's `meta.unsubscribe`.
@@ -109,4 +131,20 @@ pub fn unsubscribe_link(base_url: &str, subscriber: &SubscriberRow) -> Option<St
 pub fn unsubscribe_token_matches(subscriber: &SubscriberRow, token: &str) -> bool {
     Secret::parse(&subscriber.secret)
         .is_some_and(|secret| secret.check_unsubscribe_token(subscriber.id, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_key;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(rate_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(rate_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            rate_key("2001:db8:1:2:bbbb::9"),
+            rate_key("2001:db8:1:2:aaaa::1")
+        );
+        assert_eq!(rate_key("unknown"), "unknown");
+    }
 }

@@ -573,6 +573,29 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_fresh_signature() {
         "the first retry comes about 5 s later, not {gap}"
     );
 
+    // A pending delivery cannot be resent over itself.
+    let pending: i64 = sqlx::query_scalar(
+        "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
+         SELECT message_id, subscriber_id, destination, now() + interval '1 hour' FROM deliveries LIMIT 1 RETURNING id",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/subscribers/{subscriber}/deliveries/{pending}/resend"),
+            &token,
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    sqlx::query("DELETE FROM deliveries WHERE id = $1")
+        .bind(pending)
+        .execute(app.pool())
+        .await
+        .unwrap();
+
     // Retry-After is honoured; a resend goes out again with the same id.
     receiver.then(503, Some("1"));
     let delivery_id = delivery["id"].as_i64().unwrap();
@@ -1100,6 +1123,17 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Percent-encoding makes this one longer than the limit once stored.
+    let encoded = format!("https://example.com/{}", " ".repeat(700));
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/subscribers",
+            &token,
+            Some(&json!({"url": encoded}).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = app
         .api(
             Method::POST,

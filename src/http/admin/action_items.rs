@@ -606,9 +606,15 @@ pub async fn list_items(
     render_admin(&state, &page.layout, &page)
 }
 
-/// One CSV field, quoted.
+/// One CSV field, quoted; a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` so that
+/// spreadsheets show it as text instead of running it as a formula.
 fn csv(field: &str) -> String {
-    format!("\"{}\"", field.replace('"', "\"\""))
+    let guard = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        "'"
+    } else {
+        ""
+    };
+    format!("\"{guard}{}\"", field.replace('"', "\"\""))
 }
 
 /// CSV for an issue tracker's import: one row per item, with a link back.
@@ -680,4 +686,15 @@ pub async fn export_json(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(super::csv("plain"), "\"plain\"");
+        assert_eq!(super::csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(super::csv("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(super::csv("@SUM(A1)"), "\"'@SUM(A1)\"");
+    }
 }

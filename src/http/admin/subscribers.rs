@@ -203,9 +203,8 @@ pub async fn create_subscriber(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let form = read_form(&fields);
-    let mut conn = state.pool.acquire().await?;
     let made = webhooks::subscribe(
-        &mut conn,
+        &state.pool,
         state.settings.webhooks.allow_private,
         SubscribeRequest {
             url: &form.0,
@@ -229,14 +228,6 @@ pub async fn create_subscriber(
         }
         Err(err) => return Err(err.into()),
     };
-    db::audit::record(
-        &mut *conn,
-        Some(user.user.id),
-        "subscriber.created",
-        &format!("subscriber:{}", made.subscriber.id),
-        json!({ "url": made.subscriber.url }),
-    )
-    .await?;
     let created = Created {
         url: made.subscriber.url.clone(),
         unsubscribe: webhooks::unsubscribe_link(&state.settings.base_url, &made.subscriber)
@@ -498,13 +489,21 @@ pub async fn resend_delivery(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    if !db::subscribers::resend(&mut tx, id, delivery_id).await? {
-        return Err(AppError::NotFound("There is no such delivery.".into()));
-    }
-    tx.commit().await?;
+    let message = match db::subscribers::resend(&mut tx, id, delivery_id).await? {
+        db::subscribers::Resend::Queued => {
+            tx.commit().await?;
+            "The message is being sent again, with the same webhook-id."
+        }
+        db::subscribers::Resend::StillPending => {
+            "This message is still pending: it is sent or retried on its own."
+        }
+        db::subscribers::Resend::Missing => {
+            return Err(AppError::NotFound("There is no such delivery.".into()))
+        }
+    };
     Ok(redirect_with_flash(
         &state,
         &format!("/admin/subscribers/{id}"),
-        "The message is being sent again, with the same webhook-id.",
+        message,
     ))
 }

@@ -151,7 +151,8 @@ pub async fn subscribe(
         Ok::<Response, AppError>(page(status, jar, body))
     };
     let mut tx = state.pool.begin().await?;
-    let attempts = db::subscribers::count_subscribe_attempt(&mut tx, &ip).await?;
+    let attempts =
+        db::subscribers::count_subscribe_attempt(&mut tx, &webhooks::rate_key(&ip)).await?;
     tx.commit().await?;
     if attempts > SUBSCRIBES_PER_HOUR {
         let mut response = refuse(
@@ -167,9 +168,8 @@ pub async fn subscribe(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
         return Ok(response);
     }
-    let mut conn = state.pool.acquire().await?;
     let made = webhooks::subscribe(
-        &mut conn,
+        &state.pool,
         state.settings.webhooks.allow_private,
         SubscribeRequest {
             url: &url,

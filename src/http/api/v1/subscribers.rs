@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
-use crate::db::{self, subscribers::SubscriberRow};
+use crate::db::{self, subscribers::Resend, subscribers::SubscriberRow};
 use crate::domain::{DeliveryState, Role, SubscriberState};
 use crate::error::AppError;
 use crate::http::extract::{ApiUser, ClientIp, Json, Path, Query};
@@ -151,9 +151,8 @@ pub async fn create_subscriber(
     Json(body): Json<NewSubscriberJson>,
 ) -> Result<Response, AppError> {
     caller.require(Role::Admin)?;
-    let mut conn = state.pool.acquire().await?;
     let made = webhooks::subscribe(
-        &mut conn,
+        &state.pool,
         state.settings.webhooks.allow_private,
         SubscribeRequest {
             url: &body.url,
@@ -162,14 +161,6 @@ pub async fn create_subscriber(
             created_by: Some(caller.0.id),
             created_ip: Some(&ip),
         },
-    )
-    .await?;
-    db::audit::record(
-        &mut *conn,
-        Some(caller.0.id),
-        "subscriber.created",
-        &format!("subscriber:{}", made.subscriber.id),
-        json!({ "url": made.subscriber.url }),
     )
     .await?;
     let location = format!("/api/v1/subscribers/{}", made.subscriber.id);
@@ -418,11 +409,17 @@ pub async fn resend_delivery(
 ) -> Result<StatusCode, AppError> {
     caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    if !db::subscribers::resend(&mut tx, id, delivery_id).await? {
-        return Err(AppError::NotFound(format!(
+    match db::subscribers::resend(&mut tx, id, delivery_id).await? {
+        Resend::Queued => {
+            tx.commit().await?;
+            Ok(StatusCode::ACCEPTED)
+        }
+        Resend::StillPending => Err(AppError::Conflict {
+            message: "This delivery is still pending: it is sent (or retried) on its own; resend it once it is delivered or has failed.".into(),
+            current: None,
+        }),
+        Resend::Missing => Err(AppError::NotFound(format!(
             "Subscriber {id} has no delivery {delivery_id}."
-        )));
+        ))),
     }
-    tx.commit().await?;
-    Ok(StatusCode::ACCEPTED)
 }
