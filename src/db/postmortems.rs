@@ -268,17 +268,39 @@ pub async fn item_lines(
     db: impl PgExecutor<'_>,
     incident_id: Uuid,
 ) -> Result<Vec<ItemLine>, sqlx::Error> {
-    let rows = items_of(db, incident_id).await?;
+    Ok(items_of_many(db, &[incident_id])
+        .await?
+        .into_iter()
+        .map(|(_, line)| line)
+        .collect())
+}
+
+/// The action items of several incidents at once: `(incident_id, line)`.
+pub async fn items_of_many(
+    db: impl PgExecutor<'_>,
+    incident_ids: &[Uuid],
+) -> Result<Vec<(Uuid, ItemLine)>, sqlx::Error> {
+    let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+        "{ITEM_SELECT} WHERE a.incident_id = ANY($1) {ITEM_ORDER}"
+    ))
+    .bind(incident_ids)
+    .fetch_all(db)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|r| ItemLine {
-            title: r.title,
-            priority: r.priority,
-            kind: r.kind,
-            owner: r.owner_name,
-            due_on: r.due_on,
-            status: r.status,
-            tracker_url: r.tracker_url,
+        .map(|r| {
+            (
+                r.incident_id,
+                ItemLine {
+                    title: r.title,
+                    priority: r.priority,
+                    kind: r.kind,
+                    owner: r.owner_name,
+                    due_on: r.due_on,
+                    status: r.status,
+                    tracker_url: r.tracker_url,
+                },
+            )
         })
         .collect())
 }

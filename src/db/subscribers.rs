@@ -637,15 +637,18 @@ pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64
     .await
 }
 
-/// Per subscriber: deliveries delivered, pending and dead (failed for good).
+/// Per subscriber (all, or only `only`): deliveries delivered, pending and dead
+/// (failed for good).
 pub async fn counts_per_subscriber(
     db: impl PgExecutor<'_>,
+    only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, i64, i64, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered'), \
                 count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead') \
-         FROM deliveries GROUP BY subscriber_id",
+         FROM deliveries WHERE $1::uuid IS NULL OR subscriber_id = $1 GROUP BY subscriber_id",
     )
+    .bind(only)
     .fetch_all(db)
     .await
 }

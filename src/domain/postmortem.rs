@@ -34,6 +34,15 @@ impl ActionPriority {
         }
     }
 
+    /// The class the admin pages colour it with.
+    pub fn css_class(self) -> &'static str {
+        match self {
+            ActionPriority::High => "prio-high",
+            ActionPriority::Medium => "prio-medium",
+            ActionPriority::Low => "prio-low",
+        }
+    }
+
     /// The due date an item of this priority gets unless someone sets one.
     pub fn default_due(self, today: Date) -> Option<Date> {
         match self {

@@ -201,9 +201,15 @@ pub async fn attach_details(
     .fetch_all(&mut *conn)
     .await?;
     let postmortems = db::postmortems::public_of(&mut *conn, &ids).await?;
+    let with_postmortem: Vec<Uuid> = postmortems.iter().map(|(id, ..)| *id).collect();
+    let all_items = db::postmortems::items_of_many(&mut *conn, &with_postmortem).await?;
     let mut public = Vec::with_capacity(postmortems.len());
     for (incident_id, body, published_at) in postmortems {
-        let items = db::postmortems::item_lines(&mut *conn, incident_id).await?;
+        let items: Vec<_> = all_items
+            .iter()
+            .filter(|(id, _)| *id == incident_id)
+            .map(|(_, line)| line.clone())
+            .collect();
         let body = crate::postmortems::draft::refresh_actions(
             &body,
             &crate::postmortems::draft::public_action_table(&items),

@@ -546,11 +546,7 @@ fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
             incident: format!("INC-{}", a.incident_number),
             title: a.title,
             priority: a.priority.label(),
-            priority_class: match a.priority {
-                ActionPriority::High => "prio-high",
-                ActionPriority::Medium => "prio-medium",
-                ActionPriority::Low => "prio-low",
-            },
+            priority_class: a.priority.css_class(),
             kind: a.kind.label(),
             owner: a.owner_name.unwrap_or_else(|| "—".into()),
             due: a

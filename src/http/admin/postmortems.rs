@@ -172,11 +172,7 @@ pub fn item_views(items: Vec<pm::ItemRow>) -> Vec<ItemLineView> {
             id: a.id,
             title: a.title,
             priority: a.priority.label(),
-            priority_class: match a.priority {
-                crate::domain::ActionPriority::High => "prio-high",
-                crate::domain::ActionPriority::Medium => "prio-medium",
-                crate::domain::ActionPriority::Low => "prio-low",
-            },
+            priority_class: a.priority.css_class(),
             kind: a.kind.label(),
             owner: a.owner_name.unwrap_or_else(|| "—".into()),
             due: a

@@ -146,7 +146,7 @@ async fn subscribers_page(
 ) -> Result<SubscribersPage, AppError> {
     let names = component_names(state).await?;
     let counts: HashMap<Uuid, (i64, i64, i64)> =
-        db::subscribers::counts_per_subscriber(&state.pool)
+        db::subscribers::counts_per_subscriber(&state.pool, None)
             .await?
             .into_iter()
             .map(|(id, d, p, f)| (id, (d, p, f)))
@@ -298,7 +298,7 @@ pub async fn show_subscriber(
     };
     let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
     let attempts = db::subscribers::attempts_of(&state.pool, &ids).await?;
-    let counts = db::subscribers::counts_per_subscriber(&state.pool)
+    let counts = db::subscribers::counts_per_subscriber(&state.pool, Some(id))
         .await?
         .into_iter()
         .find(|(s, ..)| *s == id)
