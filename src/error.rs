@@ -224,6 +224,8 @@ impl From<crate::db::incidents::CommandError> for AppError {
                     "number": current.number,
                     "version": current.version,
                     "title": current.title,
+                    "public_title": current.public_title,
+                    "published_at": current.published_at.map(crate::domain::rfc3339),
                     "severity": current.severity,
                     "status": current.status,
                     "impact": current.impact,

@@ -23,7 +23,11 @@ pub struct ComponentRow {
     pub name: String,
     pub description: Option<String>,
     pub position: i32,
+    /// What responders know.
     pub status: ComponentStatus,
+    /// What customers see: differs from `status` while an unpublished incident holds a
+    /// change back.
+    pub public_status: ComponentStatus,
     pub showcase: bool,
     pub only_show_if_degraded: bool,
     pub start_date: Option<Date>,
@@ -32,8 +36,12 @@ pub struct ComponentRow {
 }
 
 const GROUP_COLUMNS: &str = "id, name, description, position, created_at, updated_at";
-const COLUMNS: &str = "id, group_id, name, description, position, status, showcase, \
-     only_show_if_degraded, start_date, created_at, updated_at";
+const COLUMNS: &str = "id, group_id, name, description, position, status, public_status, \
+     showcase, only_show_if_degraded, start_date, created_at, updated_at";
+/// The same columns as customers see them: the public status in place of the known one.
+const PUBLIC_COLUMNS: &str = "id, group_id, name, description, position, \
+     public_status AS status, public_status, showcase, only_show_if_degraded, start_date, \
+     created_at, updated_at";
 
 pub async fn list_groups(db: impl PgExecutor<'_>) -> Result<Vec<GroupRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -59,6 +67,17 @@ pub async fn find_group(
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM components c \
+         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
+                  position, lower(name)"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// [`list`] as customers see it: `status` is the public status.
+pub async fn list_public(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PUBLIC_COLUMNS} FROM components c \
          ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
                   position, lower(name)"
     ))
@@ -164,8 +183,8 @@ pub async fn insert(
     new: NewComponent<'_>,
 ) -> Result<ComponentRow, sqlx::Error> {
     let row: ComponentRow = sqlx::query_as(&format!(
-        "INSERT INTO components (id, group_id, name, description, status, position) \
-         VALUES ($1, $2, $3, $4, $5, \
+        "INSERT INTO components (id, group_id, name, description, status, public_status, position) \
+         VALUES ($1, $2, $3, $4, $5, $5, \
                  (SELECT coalesce(max(position), 0) + 1 FROM components \
                   WHERE group_id IS NOT DISTINCT FROM $2)) \
          RETURNING {COLUMNS}"
@@ -177,7 +196,16 @@ pub async fn insert(
     .bind(new.status)
     .fetch_one(&mut *conn)
     .await?;
-    record_change(conn, row.id, None, row.status, new.changed_by, Cause::None).await?;
+    record_change(
+        conn,
+        row.id,
+        None,
+        row.status,
+        new.changed_by,
+        Cause::None,
+        true,
+    )
+    .await?;
     Ok(row)
 }
 
@@ -227,6 +255,7 @@ async fn record_change(
     new: ComponentStatus,
     by: Option<Uuid>,
     cause: Cause,
+    public: bool,
 ) -> Result<(), sqlx::Error> {
     let (incident_id, maintenance_id) = match cause {
         Cause::None => (None, None),
@@ -235,8 +264,8 @@ async fn record_change(
     };
     sqlx::query(
         "INSERT INTO component_status_changes \
-             (component_id, old_status, new_status, changed_by, incident_id, maintenance_id) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+             (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(component_id)
     .bind(old)
@@ -244,40 +273,96 @@ async fn record_change(
     .bind(by)
     .bind(incident_id)
     .bind(maintenance_id)
+    .bind(public)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Set a component's status, record the change and tell webhook subscribers (every status
-/// change goes through here). Returns the old status when it changed,
-/// `None` when it was already `status` (nothing recorded then).
+/// Who sees a status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Responders and customers: the status page, feeds and webhooks show it.
+    Public,
+    /// Responders only, until someone publishes it (an incident not yet on the page).
+    Responders,
+}
+
+/// Set a component's status and record the change; for [`Audience::Public`] also its
+/// public status, telling webhook subscribers (every status change goes through here).
+/// Returns the old status when the known status changed, `None` when it already was
+/// `status`.
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
     status: ComponentStatus,
     by: Option<Uuid>,
     cause: Cause,
+    audience: Audience,
 ) -> Result<Option<ComponentStatus>, sqlx::Error> {
-    let old: Option<ComponentStatus> =
-        sqlx::query_scalar("SELECT status FROM components WHERE id = $1 FOR UPDATE")
+    let current: Option<(ComponentStatus, ComponentStatus)> =
+        sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some(old) = old else {
+    let Some((old, old_public)) = current else {
         return Err(sqlx::Error::RowNotFound);
     };
-    if old == status {
+    let public = audience == Audience::Public && old_public != status;
+    if old == status && !public {
         return Ok(None);
     }
-    sqlx::query("UPDATE components SET status = $2, updated_at = now() WHERE id = $1")
+    sqlx::query(
+        "UPDATE components SET status = $2, \
+             public_status = CASE WHEN $3 THEN $2 ELSE public_status END, \
+             updated_at = CASE WHEN $3 THEN now() ELSE updated_at END \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(public)
+    .execute(&mut *conn)
+    .await?;
+    // One row when customers saw what responders knew; otherwise the known change and
+    // the public one each have theirs.
+    if old != status && !(public && old == old_public) {
+        record_change(conn, id, Some(old), status, by, cause, false).await?;
+    }
+    if public {
+        record_change(conn, id, Some(old_public), status, by, cause, true).await?;
+        crate::webhooks::outbox::component(conn, id, old_public, status, OffsetDateTime::now_utc())
+            .await?;
+    }
+    Ok((old != status).then_some(old))
+}
+
+/// Show customers what responders know of a component: its public status becomes its
+/// status. Returns `(old public, new)` when that changed anything.
+pub async fn publish_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    by: Option<Uuid>,
+    cause: Cause,
+) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+    let current: Option<(ComponentStatus, ComponentStatus)> =
+        sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((status, old_public)) = current else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    if status == old_public {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE components SET public_status = status, updated_at = now() WHERE id = $1")
         .bind(id)
-        .bind(status)
         .execute(&mut *conn)
         .await?;
-    record_change(conn, id, Some(old), status, by, cause).await?;
-    crate::webhooks::outbox::component(conn, id, old, status, OffsetDateTime::now_utc()).await?;
-    Ok(Some(old))
+    record_change(conn, id, Some(old_public), status, by, cause, true).await?;
+    crate::webhooks::outbox::component(conn, id, old_public, status, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Some((old_public, status)))
 }
 
 /// Move a component to `position` (1-based) among its siblings, renumbering them.
@@ -350,6 +435,8 @@ pub struct StatusChangeRow {
     pub changed_at: OffsetDateTime,
     pub changed_by: Option<Uuid>,
     pub incident_id: Option<Uuid>,
+    /// A change customers saw (otherwise responders only).
+    pub public: bool,
 }
 
 /// A component's status history, oldest first.
@@ -358,7 +445,7 @@ pub async fn history(
     component_id: Uuid,
 ) -> Result<Vec<StatusChangeRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT component_id, old_status, new_status, changed_at, changed_by, incident_id \
+        "SELECT component_id, old_status, new_status, changed_at, changed_by, incident_id, public \
          FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id",
     )
     .bind(component_id)

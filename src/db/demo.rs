@@ -59,7 +59,7 @@ async fn history(
     new: ComponentStatus,
     incident: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO component_status_changes (component_id, old_status, new_status, changed_at, incident_id) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO component_status_changes (component_id, old_status, new_status, changed_at, incident_id, public) VALUES ($1, $2, $3, $4, $5, true)")
         .bind(component)
         .bind(old)
         .bind(new)
@@ -316,10 +316,11 @@ pub async fn seed(pool: &PgPool, force: bool) -> anyhow::Result<()> {
     let t0 = now - Duration::days(5) - Duration::hours(3);
     let resolved: Uuid = sqlx::query_scalar(
         "INSERT INTO incidents (id, title, summary, severity, status, impact, leader_id, created_by, started_at, detected_at, declared_at, \
-             acknowledged_at, mitigated_at, resolved_at, monitoring_at, last_public_update_at, created_at, updated_at) \
+             acknowledged_at, mitigated_at, resolved_at, monitoring_at, last_public_update_at, created_at, updated_at, published_at) \
          VALUES ($1, 'Search results delayed', 'Index updates lagged behind by up to 40 minutes.', 'sev3', 'resolved', 'minor', $2, $2, \
                  $3, $3 + interval '6 minutes', $3 + interval '9 minutes', $3 + interval '10 minutes', $3 + interval '52 minutes', \
-                 $3 + interval '95 minutes', $3 + interval '52 minutes', $3 + interval '95 minutes', $3 + interval '9 minutes', $3 + interval '95 minutes') RETURNING id",
+                 $3 + interval '95 minutes', $3 + interval '52 minutes', $3 + interval '95 minutes', $3 + interval '9 minutes', $3 + interval '95 minutes', \
+                 $3 + interval '12 minutes') RETURNING id",
     )
     .bind(Uuid::new_v4())
     .bind(grace)
@@ -448,9 +449,9 @@ pub async fn seed(pool: &PgPool, force: bool) -> anyhow::Result<()> {
     let cards = ids["Card processing"];
     let active: Uuid = sqlx::query_scalar(
         "INSERT INTO incidents (id, title, summary, severity, status, impact, leader_id, created_by, started_at, detected_at, declared_at, \
-             acknowledged_at, last_public_update_at, created_at, updated_at, version) \
+             acknowledged_at, last_public_update_at, created_at, updated_at, version, published_at) \
          VALUES ($1, 'Elevated checkout errors', 'Card payments fail for part of the shops; 3-D Secure requests time out at the processor.', \
-                 'sev2', 'identified', 'major', $2, $3, $4, $5, $6, $6, $7, $6, $7, 9) RETURNING id",
+                 'sev2', 'identified', 'major', $2, $3, $4, $5, $6, $6, $7, $6, $7, 9, $6 + interval '2 minutes') RETURNING id",
     )
     .bind(Uuid::new_v4())
     .bind(ada)
@@ -495,13 +496,13 @@ pub async fn seed(pool: &PgPool, force: bool) -> anyhow::Result<()> {
         Some(active),
     )
     .await?;
-    sqlx::query("UPDATE components SET status = 'partial_outage', updated_at = $2 WHERE id = $1")
+    sqlx::query("UPDATE components SET status = 'partial_outage', public_status = 'partial_outage', updated_at = $2 WHERE id = $1")
         .bind(checkout)
         .bind(ago(43))
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "UPDATE components SET status = 'degraded_performance', updated_at = $2 WHERE id = $1",
+        "UPDATE components SET status = 'degraded_performance', public_status = 'degraded_performance', updated_at = $2 WHERE id = $1",
     )
     .bind(cards)
     .bind(ago(18))

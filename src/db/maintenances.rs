@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::components::{self, Cause};
+use super::components::{self, Audience, Cause};
 use super::incidents::CommandError;
 use super::jobs::{self, NewJob};
 use super::users::UserRow;
@@ -380,6 +380,7 @@ async fn put_under_maintenance(
             ComponentStatus::UnderMaintenance,
             by,
             Cause::Maintenance(id),
+            Audience::Public,
         )
         .await?;
         if let Some(old) = old {
@@ -405,7 +406,15 @@ async fn restore(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>) -> Result<
     .await?;
     for (component, previous, now) in members {
         if let (Some(previous), ComponentStatus::UnderMaintenance) = (previous, now) {
-            components::set_status(conn, component, previous, by, Cause::Maintenance(id)).await?;
+            components::set_status(
+                conn,
+                component,
+                previous,
+                by,
+                Cause::Maintenance(id),
+                Audience::Public,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -169,8 +169,15 @@ pub struct PostmortemRow {
     pub template_id: Option<Uuid>,
     pub body: String,
     pub status: PostmortemStatus,
+    /// The public summary is on the status page.
     pub public: bool,
     pub published_at: Option<OffsetDateTime>,
+    /// Markdown written for customers: the only part that is ever public.
+    pub public_summary: String,
+    /// When the public summary last went out.
+    pub public_summary_published_at: Option<OffsetDateTime>,
+    /// The incident is on the status page (public and published).
+    pub incident_on_page: bool,
     pub version: i32,
     pub created_by_name: Option<String>,
     pub updated_by_name: Option<String>,
@@ -183,16 +190,18 @@ impl PostmortemRow {
         format!("INC-{}", self.incident_number)
     }
 
-    /// Shown on the status page: published, marked public, of a public incident.
+    /// Its public summary is shown on the status page: published, of an incident that is
+    /// on the page.
     pub fn is_public(&self) -> bool {
-        self.status == PostmortemStatus::Published && self.public && self.incident_public
+        self.public && self.incident_on_page
     }
 }
 
 const SELECT: &str =
     "SELECT p.id, p.incident_id, i.number AS incident_number, i.title AS incident_title, \
      i.visibility = 'public' AS incident_public, p.template_id, p.body, p.status, p.public, \
-     p.published_at, p.version, c.name AS created_by_name, u.name AS updated_by_name, \
+     p.published_at, p.public_summary, p.public_summary_published_at, \
+     (i.visibility = 'public' AND i.published_at IS NOT NULL) AS incident_on_page, p.version, c.name AS created_by_name, u.name AS updated_by_name, \
      p.created_at, p.updated_at \
      FROM postmortems p JOIN incidents i ON i.id = p.incident_id \
      LEFT JOIN users c ON c.id = p.created_by LEFT JOIN users u ON u.id = p.updated_by";
@@ -312,8 +321,8 @@ async fn revision(
     what: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO postmortem_revisions (postmortem_id, version, what, status, public, body, changed_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO postmortem_revisions (postmortem_id, version, what, status, public, body, changed_by, public_summary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(row.id)
     .bind(row.version)
@@ -322,6 +331,7 @@ async fn revision(
     .bind(row.public)
     .bind(&row.body)
     .bind(actor.id)
+    .bind(&row.public_summary)
     .execute(conn)
     .await?;
     Ok(())
@@ -402,6 +412,9 @@ async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<PostmortemRow, Comman
 pub struct Change {
     pub body: Option<String>,
     pub status: Option<PostmortemStatus>,
+    /// The text customers will read.
+    pub public_summary: Option<String>,
+    /// Publish the public summary on the status page (`true`), or take it off.
     pub public: Option<bool>,
     pub regenerate_timeline: bool,
 }
@@ -449,21 +462,47 @@ pub async fn change(
         })?;
         what.push("regenerated the timeline".to_owned());
     }
-    if change.public == Some(true) && !current.incident_public {
-        return Err(CommandError::invalid(
-            "public",
-            "The postmortem of an internal incident is never shown on the status page.",
-        ));
+    let summary = change
+        .public_summary
+        .as_deref()
+        .map(|s| s.replace("\r\n", "\n").trim().to_owned())
+        .unwrap_or_else(|| current.public_summary.clone());
+    valid_summary(&summary)?;
+    let summary_edited = summary != current.public_summary;
+    if summary_edited {
+        what.push("edited the public summary".to_owned());
     }
-    // An incident made internal since takes its postmortem off the page.
-    let public = change.public.unwrap_or(current.public) && current.incident_public;
-    if public != current.public {
-        what.push(if public {
-            "marked it for the status page".to_owned()
-        } else {
-            "took it off the status page".to_owned()
-        });
+    if change.public == Some(true) {
+        if !current.incident_public {
+            return Err(CommandError::invalid(
+                "public",
+                "This is an internal incident: nothing about it is ever shown on the status page.",
+            ));
+        }
+        if !current.incident_on_page {
+            return Err(CommandError::invalid(
+                "public",
+                "The incident is not on the status page yet: post its first public update before publishing a summary.",
+            ));
+        }
+        if summary.is_empty() {
+            return Err(CommandError::invalid(
+                "public_summary",
+                "Write the public summary first: only that text is shown to customers, never the postmortem itself.",
+            ));
+        }
     }
+    // An incident made internal since takes its summary off the page.
+    let public = change.public.unwrap_or(current.public) && current.incident_on_page;
+    if public && !current.public {
+        what.push("published the public summary on the status page".to_owned());
+    } else if !public && current.public {
+        what.push("took the public summary off the status page".to_owned());
+    } else if public && summary_edited {
+        what.push("updated the public summary on the status page".to_owned());
+    }
+    // Clearing the text of a published summary takes it off the page.
+    let public = public && !summary.is_empty();
     let status = change.status.unwrap_or(current.status);
     if status != current.status {
         what.push(format!(
@@ -478,6 +517,10 @@ pub async fn change(
     sqlx::query(
         "UPDATE postmortems SET body = $2, status = $3, public = $4, version = version + 1, \
              published_at = CASE WHEN $3 = 'published' THEN coalesce(published_at, now()) END, \
+             public_summary = $6, \
+             public_summary_published_at = CASE WHEN NOT $4 THEN public_summary_published_at \
+                 WHEN NOT public OR public_summary <> $6 THEN now() \
+                 ELSE public_summary_published_at END, \
              updated_by = $5, updated_at = now() WHERE id = $1",
     )
     .bind(id)
@@ -485,6 +528,7 @@ pub async fn change(
     .bind(status)
     .bind(public)
     .bind(actor.id)
+    .bind(&summary)
     .execute(&mut *conn)
     .await?;
     let row = find(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
@@ -498,6 +542,27 @@ pub async fn change(
         .await?;
     }
     Ok(Ok(row))
+}
+
+/// Longest public summary.
+pub const SUMMARY_MAX: usize = 20_000;
+
+/// A public summary may be empty (not written yet), and at most [`SUMMARY_MAX`]
+/// characters without NULs.
+pub fn valid_summary(summary: &str) -> Result<(), CommandError> {
+    if summary.chars().count() > SUMMARY_MAX {
+        return Err(CommandError::invalid(
+            "public_summary",
+            "A public summary has at most 20,000 characters.",
+        ));
+    }
+    if summary.contains('\0') {
+        return Err(CommandError::invalid(
+            "public_summary",
+            "The text contains a NUL character.",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -520,16 +585,16 @@ pub async fn revisions(db: impl PgExecutor<'_>, id: Uuid) -> Result<Vec<Revision
     .await
 }
 
-/// The published public postmortems of these incidents: `(incident_id, body, published_at)`.
+/// The published public summaries of these incidents:
+/// `(incident_id, summary, published_at)`.
 pub async fn public_of(
     db: impl PgExecutor<'_>,
     incident_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, String, OffsetDateTime)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT p.incident_id, p.body, p.published_at FROM postmortems p \
-         JOIN incidents i ON i.id = p.incident_id \
-         WHERE p.incident_id = ANY($1) AND p.status = 'published' AND p.public \
-           AND i.visibility = 'public' AND p.published_at IS NOT NULL",
+        "SELECT p.incident_id, p.public_summary, p.public_summary_published_at FROM postmortems p \
+         JOIN public_incidents i ON i.id = p.incident_id \
+         WHERE p.incident_id = ANY($1) AND p.public AND p.public_summary_published_at IS NOT NULL",
     )
     .bind(incident_ids)
     .fetch_all(db)

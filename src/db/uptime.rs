@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::domain::{ComponentStatus, DayBreakdown};
 
-/// Status changes of every component since `since`, preceded by each component's last
-/// change before it (its status at `since`), in time order per component.
+/// Public status changes of every component since `since`, preceded by each component's
+/// last one before it (its public status at `since`), in time order per component.
 pub async fn history_since(
     db: impl PgExecutor<'_>,
     since: OffsetDateTime,
@@ -15,10 +15,10 @@ pub async fn history_since(
     sqlx::query_as(
         "SELECT component_id, changed_at, new_status FROM ( \
              SELECT DISTINCT ON (component_id) component_id, changed_at, new_status, id \
-             FROM component_status_changes WHERE changed_at < $1 \
+             FROM component_status_changes WHERE public AND changed_at < $1 \
              ORDER BY component_id, changed_at DESC, id DESC) before \
          UNION ALL \
-         SELECT component_id, changed_at, new_status FROM component_status_changes WHERE changed_at >= $1 \
+         SELECT component_id, changed_at, new_status FROM component_status_changes WHERE public AND changed_at >= $1 \
          ORDER BY 1, 2",
     )
     .bind(since)
@@ -73,8 +73,8 @@ pub async fn last_rolled(
 ) -> Result<Vec<(Uuid, Option<Date>, OffsetDateTime)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, (SELECT max(day) FROM component_uptime_days d WHERE d.component_id = c.id), \
-                (SELECT min(changed_at) FROM component_status_changes h WHERE h.component_id = c.id) \
-         FROM components c WHERE EXISTS (SELECT 1 FROM component_status_changes h WHERE h.component_id = c.id)",
+                (SELECT min(changed_at) FROM component_status_changes h WHERE h.component_id = c.id AND h.public) \
+         FROM components c WHERE EXISTS (SELECT 1 FROM component_status_changes h WHERE h.component_id = c.id AND h.public)",
     )
     .fetch_all(db)
     .await

@@ -429,21 +429,35 @@ pub fn action_table(items: &[ItemLine]) -> String {
     out
 }
 
-/// The action-item table as the public sees it: no owners, no internal links.
-pub fn public_action_table(items: &[ItemLine]) -> String {
-    if items.is_empty() {
-        return "_No action items._".into();
-    }
-    let mut out = String::from("| Action item | Priority | Status |\n|---|---|---|\n");
-    for item in items {
-        let _ = writeln!(
+/// A starting point for the public summary, written for customers: what happened, the
+/// impact, and what is being done so it does not happen again. Only facts customers
+/// already saw go in: the public name, the times, the affected components.
+pub fn public_summary_starter(facts: &Facts) -> String {
+    let i = &facts.incident;
+    let mut out = String::from("## What happened\n\n");
+    let _ = write!(
+        out,
+        "On {}, \"{}\": describe in plain words what went wrong.",
+        when(i.started_at),
+        i.public_name()
+    );
+    out.push_str("\n\n## Impact\n\n");
+    let names: Vec<&str> = facts.components.iter().map(|c| c.name.as_str()).collect();
+    let span = match i.resolved_at {
+        Some(resolved) => format!("from {} to {}", when(i.started_at), when(resolved)),
+        None => format!("from {}", when(i.started_at)),
+    };
+    if names.is_empty() {
+        let _ = write!(out, "Customers were affected {span}: say how.");
+    } else {
+        let _ = write!(
             out,
-            "| {} | {} | {} |",
-            cell(&item.title),
-            item.priority.label(),
-            item.status.label()
+            "{} {} affected {span}: say how.",
+            names.join(", "),
+            if names.len() == 1 { "was" } else { "were" }
         );
     }
+    out.push_str("\n\n## What we are doing so it does not happen again\n\n- \n");
     out
 }
 

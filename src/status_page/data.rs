@@ -13,7 +13,8 @@ use crate::domain::{breakdown, utc_day, ComponentStatus, DayBreakdown, Impact, I
 /// How many days the uptime bars cover.
 pub const UPTIME_DAYS: i64 = 90;
 
-/// A public incident as the page shows it.
+/// A public incident as the page shows it (a row of the `public_incidents` view: public,
+/// published, under its public title).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PublicIncident {
     pub id: Uuid,
@@ -36,10 +37,10 @@ pub struct PublicIncident {
     pub postmortem: Option<PublicPostmortem>,
 }
 
-/// A postmortem as the public sees it: action items without owners or internal links.
+/// A postmortem as the public sees it: its public summary, never the internal document.
 #[derive(Debug, Clone)]
 pub struct PublicPostmortem {
-    /// Markdown.
+    /// The public summary, Markdown.
     pub body: String,
     pub published_at: OffsetDateTime,
 }
@@ -105,9 +106,9 @@ pub async fn load(
     let mut incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
                 created_at, updated_at \
-         FROM incidents i WHERE visibility = 'public' AND ( \
+         FROM public_incidents WHERE \
              status <> 'resolved' OR declared_at > now() - interval '90 days' \
-             OR id IN (SELECT id FROM incidents WHERE visibility = 'public' ORDER BY declared_at DESC LIMIT 50)) \
+             OR id IN (SELECT id FROM public_incidents ORDER BY declared_at DESC LIMIT 50) \
          ORDER BY declared_at DESC, id DESC",
     )
     .fetch_all(&mut *conn)
@@ -147,11 +148,11 @@ pub async fn load_core(
 ) -> Result<PageData, sqlx::Error> {
     let settings = db::page_settings::get(&mut *conn).await?;
     let groups = db::components::list_groups(&mut *conn).await?;
-    let components = db::components::list(&mut *conn).await?;
+    let components = db::components::list_public(&mut *conn).await?;
     let incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
                 created_at, updated_at \
-         FROM incidents WHERE visibility = 'public' AND status <> 'resolved' \
+         FROM public_incidents WHERE status <> 'resolved' \
          ORDER BY declared_at DESC, id DESC",
     )
     .fetch_all(&mut *conn)
@@ -179,7 +180,7 @@ pub async fn load_core(
     })
 }
 
-/// Fill in the updates, affected components and public postmortems of incidents.
+/// Fill in the updates, affected components and public postmortem summaries of incidents.
 pub async fn attach_details(
     conn: &mut sqlx::PgConnection,
     incidents: &mut [PublicIncident],
@@ -200,28 +201,13 @@ pub async fn attach_details(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let postmortems = db::postmortems::public_of(&mut *conn, &ids).await?;
-    let with_postmortem: Vec<Uuid> = postmortems.iter().map(|(id, ..)| *id).collect();
-    let all_items = db::postmortems::items_of_many(&mut *conn, &with_postmortem).await?;
-    let mut public = Vec::with_capacity(postmortems.len());
-    for (incident_id, body, published_at) in postmortems {
-        let items: Vec<_> = all_items
-            .iter()
-            .filter(|(id, _)| *id == incident_id)
-            .map(|(_, line)| line.clone())
-            .collect();
-        let body = crate::postmortems::draft::refresh_actions(
-            &body,
-            &crate::postmortems::draft::public_action_table(&items),
-        );
-        public.push((
-            incident_id,
-            PublicPostmortem {
-                body: crate::postmortems::draft::strip_markers(&body),
-                published_at,
-            },
-        ));
-    }
+    let public: Vec<(Uuid, PublicPostmortem)> = db::postmortems::public_of(&mut *conn, &ids)
+        .await?
+        .into_iter()
+        .map(|(incident_id, body, published_at)| {
+            (incident_id, PublicPostmortem { body, published_at })
+        })
+        .collect();
     for incident in incidents.iter_mut() {
         incident.postmortem = public
             .iter()

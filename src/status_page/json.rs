@@ -164,6 +164,8 @@ pub fn incident(data: &PageData, i: &PublicIncident) -> Value {
         "page_id": data.settings.page_id,
         "incident_updates": updates,
         "components": component_objects(data, &i.component_ids),
+        // The public summary only: the internal postmortem is never published.
+        "postmortem_body": i.postmortem.as_ref().map(|p| p.body.as_str()),
     })
 }
 
@@ -202,6 +204,7 @@ pub fn maintenance(data: &PageData, m: &PublicMaintenance) -> Value {
         "page_id": data.settings.page_id,
         "incident_updates": updates,
         "components": component_objects(data, &m.component_ids),
+        "postmortem_body": null,
         "scheduled_for": ts(r.scheduled_for),
         "scheduled_until": ts(r.scheduled_until),
     })

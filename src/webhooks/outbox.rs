@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::subscribers::{self, NewMessage};
 use crate::db::{self, page_settings};
-use crate::domain::{ComponentStatus, Visibility};
+use crate::domain::ComponentStatus;
 use crate::status_page::data::{self, PageData, PublicIncident};
 use crate::status_page::json;
 
@@ -90,18 +90,19 @@ async fn write(
     Ok(count)
 }
 
-/// An incident was declared or got a public update. Internal incidents are never sent.
+/// An incident was published or got a public update. Internal incidents, and incidents
+/// not yet on the status page, are never sent.
 pub async fn incident(
     conn: &mut PgConnection,
     incident_id: Uuid,
     event: Event,
 ) -> Result<u64, sqlx::Error> {
-    let visibility: Option<Visibility> =
-        sqlx::query_scalar("SELECT visibility FROM incidents WHERE id = $1")
+    let public: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1)")
             .bind(incident_id)
-            .fetch_optional(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-    if visibility != Some(Visibility::Public) {
+    if !public {
         return Ok(0);
     }
     let components: Vec<Uuid> =
@@ -115,7 +116,7 @@ pub async fn incident(
     let data = page(conn).await?;
     let mut incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
-                created_at, updated_at FROM incidents WHERE id = $1",
+                created_at, updated_at FROM public_incidents WHERE id = $1",
     )
     .bind(incident_id)
     .fetch_all(&mut *conn)
@@ -234,6 +235,7 @@ pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> Result<Uuid, 
                 "tweet_id": null,
             }],
             "components": [],
+            "postmortem_body": null,
         },
     });
     let payload = body.to_string();

@@ -1102,6 +1102,9 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
         .fetch_one(app.pool())
         .await
         .unwrap();
-    assert_eq!(affected[0]["old_status"], "major_outage");
+    // The first public update publishes the incident: customers saw the API operational
+    // until now (the major outage set when declaring was held back).
+    assert_eq!(affected[0]["old_status"], "operational");
+    assert_eq!(affected[0]["new_status"], "degraded_performance");
     assert_eq!(affected[0]["code"], json!(api));
 }

@@ -436,31 +436,74 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         .execute(app.pool())
         .await
         .unwrap();
-    let review = app
-        .api_ok(
-            Method::PATCH,
-            &path,
-            &i.token,
-            json!({"version": 1, "status": "in_review"}),
-            StatusCode::OK,
-        )
-        .await;
-    app.state.status_page.refresh().await.unwrap();
-    let before = app.get("/api/v2/incidents.json").await.json();
-    assert_eq!(
-        before["incidents"][0]["status"], "resolved",
-        "not public before publishing"
-    );
+    // Publishing the internal document is internal: nothing public changes.
     let published = app
         .api_ok(
             Method::PATCH,
             &path,
             &i.token,
-            json!({"version": review["version"], "status": "published", "public": true}),
+            json!({"version": 1, "status": "published"}),
             StatusCode::OK,
         )
         .await;
     assert!(published["published_at"].is_string());
+    assert_eq!(published["public"], false);
+    assert!(published["public_summary_published_at"].is_null());
+    app.state.status_page.refresh().await.unwrap();
+    let before = app.get("/api/v2/incidents.json").await.json();
+    assert_eq!(
+        before["incidents"][0]["status"], "resolved",
+        "the internal document never makes it public"
+    );
+    assert!(before["incidents"][0]["postmortem_body"].is_null());
+
+    // Going public needs a summary written for customers, within its limit.
+    let version = published["version"].as_i64().unwrap();
+    let refused = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(&json!({"version": version, "public": true}).to_string()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.json()["errors"]["public_summary"]
+        .as_str()
+        .unwrap()
+        .contains("Write the public summary first"));
+    let huge = app
+        .api(
+            Method::PATCH,
+            &path,
+            &i.token,
+            Some(
+                &json!({"version": version, "public": true, "public_summary": "a".repeat(20_001)})
+                    .to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(huge.json()["errors"]["public_summary"].is_string());
+    let unchanged = app.api_get(&path, &i.token).await;
+    assert_eq!(
+        unchanged["version"], version,
+        "refused changes change nothing"
+    );
+    assert_eq!(unchanged["public_summary"], "");
+
+    let summary = "## What happened\n\nCheckout failed for 40 minutes after a deploy.\n\n## What we are doing\n\nWe now test connection limits before every release.";
+    let public = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": version, "public": true, "public_summary": summary}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(public["public"], true);
+    assert!(public["public_summary_published_at"].is_string());
     let payloads: Vec<String> = sqlx::query_scalar(
         "SELECT payload FROM webhook_messages WHERE event = 'postmortem.published'",
     )
@@ -470,23 +513,32 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
     assert_eq!(payloads.len(), 1, "one webhook message for the publication");
     let message: Value = serde_json::from_str(&payloads[0]).unwrap();
     assert_eq!(message["incident"]["status"], "postmortem");
+    assert_eq!(message["incident"]["postmortem_body"], summary);
+    let internal_text = [
+        "bob",
+        "retry middleware",
+        "Why?",
+        "Alert on pool saturation",
+    ];
+    for text in internal_text {
+        assert!(
+            !payloads[0].contains(text),
+            "{text:?} went out in the webhook"
+        );
+    }
     app.state.status_page.refresh().await.unwrap();
     let after = app.get("/api/v2/incidents.json").await.json();
     assert_eq!(after["incidents"][0]["status"], "postmortem");
+    assert_eq!(after["incidents"][0]["postmortem_body"], summary);
     let page = app.get(&format!("/incidents/{}", i.id)).await;
     assert_eq!(page.select("section.postmortem > h2"), ["Postmortem"]);
     let text = page.select("section.postmortem").join(" ");
-    assert!(text.contains("Alert on pool saturation"), "{text}");
-    let headers = page.select("section.postmortem th").join(" ");
-    assert!(
-        headers.ends_with("Action item Priority Status"),
-        "no owners or internal links publicly: {headers}"
-    );
-    assert!(
-        !page.text.contains("fireline:timeline"),
-        "markers never reach the page"
-    );
+    assert!(text.contains("Checkout failed for 40 minutes"), "{text}");
+    for text in internal_text {
+        assert!(!page.text.contains(text), "{text:?} is on the public page");
+    }
     let feed = app.get("/history.atom").await;
+    assert!(!feed.text.contains("retry middleware"));
     let parsed = feed_rs::parser::parse(feed.text.as_bytes()).unwrap();
     let content = parsed.entries[0]
         .content
@@ -501,6 +553,22 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
             < content.find("<strong>Resolved</strong>").unwrap(),
         "the postmortem comes first in the feed entry"
     );
+    assert!(content.contains("Checkout failed for 40 minutes"));
+
+    // Taking it off the page leaves the text for later.
+    let off = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &i.token,
+            json!({"version": public["version"], "public": false}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(off["public_summary"], summary);
+    app.state.status_page.refresh().await.unwrap();
+    let page = app.get(&format!("/incidents/{}", i.id)).await;
+    assert!(page.select("section.postmortem").is_empty());
 
     // The Markdown export holds the action item table.
     let md = app

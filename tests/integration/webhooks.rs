@@ -298,7 +298,11 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
     let fixture: Value =
         serde_json::from_str(include_str!("../fixtures/statuspage-v2-summary.json")).unwrap();
     let fixture_incident = &fixture["incidents"][0];
-    assert_eq!(keys(&created["incident"]), keys(fixture_incident));
+    // Statuspage's keys, plus the public postmortem summary (null until published).
+    let mut want = keys(fixture_incident);
+    want.insert("postmortem_body".to_owned());
+    assert_eq!(keys(&created["incident"]), want);
+    assert!(created["incident"]["postmortem_body"].is_null());
     assert_eq!(
         keys(&created["incident"]["incident_updates"][0]),
         keys(&fixture_incident["incident_updates"][0])
@@ -416,7 +420,8 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
             Method::POST,
             "/api/v1/incidents",
             &token,
-            json!({"title": "Website slow", "severity": "sev3", "components": [{"id": web, "status": "degraded_performance"}]}),
+            json!({"title": "Website slow", "severity": "sev3", "components": [{"id": web, "status": "degraded_performance"}],
+                   "initial_update": "Pages load slowly."}),
             StatusCode::CREATED,
         )
         .await;
@@ -659,7 +664,7 @@ async fn gone_disables_the_subscriber_and_says_why() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "Later", "severity": "sev3"}),
+        json!({"title": "Later", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;
@@ -684,7 +689,7 @@ async fn gone_disables_the_subscriber_and_says_why() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "Again", "severity": "sev3"}),
+        json!({"title": "Again", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;
@@ -767,7 +772,7 @@ async fn a_hanging_receiver_does_not_delay_the_others() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "Fan-out", "severity": "sev3"}),
+        json!({"title": "Fan-out", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;
@@ -851,7 +856,7 @@ async fn private_destinations_are_refused_unless_allowed() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "Rebinding", "severity": "sev3"}),
+        json!({"title": "Rebinding", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;
@@ -907,7 +912,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "Seen by the public subscriber", "severity": "sev3"}),
+        json!({"title": "Seen by the public subscriber", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;
@@ -1049,7 +1054,7 @@ async fn admins_manage_subscribers_in_the_browser() {
         Method::POST,
         "/api/v1/incidents",
         &token,
-        json!({"title": "While paused", "severity": "sev3"}),
+        json!({"title": "While paused", "severity": "sev3", "initial_update": "We are looking into it."}),
         StatusCode::CREATED,
     )
     .await;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, IncidentRow};
-use crate::db::components::{self, Cause};
+use crate::db::components::{self, Audience, Cause};
 use crate::db::users::UserRow;
 use crate::domain::{
     rfc3339, ComponentStatus, EventKind, Impact, IncidentStatus, Milestone, Severity, Visibility,
@@ -20,6 +20,8 @@ pub struct IncidentChanges {
     /// The version the change was based on; a different current version is a conflict.
     pub version: Option<i32>,
     pub title: Option<String>,
+    /// The name customers see (before publication: the one the first update proposes).
+    pub public_title: Option<String>,
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     pub status: Option<IncidentStatus>,
@@ -74,6 +76,9 @@ pub async fn update_fields(
             )
             .await?;
         }
+    }
+    if let Some(public_title) = changes.public_title.as_deref() {
+        super::publish::set_public_title(conn, actor, &current, public_title).await?;
     }
     if let Some(summary) = changes.summary.filter(|s| *s != current.summary) {
         sqlx::query("UPDATE incidents SET summary = $2 WHERE id = $1")
@@ -176,8 +181,12 @@ pub async fn update_fields(
     }
     acknowledge_if_leader(conn, &current, actor).await?;
     bump(conn, id).await?;
-    if changes.visibility == Some(Visibility::Public) && current.visibility != Visibility::Public {
-        // Subscribers hear of an incident made public as they would of a new one.
+    if changes.visibility == Some(Visibility::Public)
+        && current.visibility != Visibility::Public
+        && current.published_at.is_some()
+    {
+        // Subscribers hear of a published incident made public again as they would of a
+        // new one; one never published waits for its first public update.
         outbox::incident(conn, id, Event::IncidentCreated).await?;
     }
     super::find(&mut *conn, id)
@@ -411,13 +420,14 @@ async fn write_milestone(
 }
 
 /// Mark a component affected by the incident and set its status (recorded in its history
-/// and in the log). Returns whether the status changed.
+/// and in the log), for `audience`. Returns whether the known status changed.
 pub async fn add_component(
     conn: &mut PgConnection,
     actor: &UserRow,
     incident: &IncidentRow,
     component_id: Uuid,
     status: ComponentStatus,
+    audience: Audience,
 ) -> Result<bool, CommandError> {
     let component = components::find(&mut *conn, component_id)
         .await?
@@ -438,19 +448,29 @@ pub async fn add_component(
         status,
         Some(actor.id),
         Cause::Incident(incident.id),
+        audience,
     )
     .await?
     else {
         return Ok(false);
     };
+    let held_back = match audience {
+        Audience::Public => "",
+        Audience::Responders => " (not on the status page)",
+    };
     let body = format!(
-        "{} changed from {} to {}.",
+        "{} changed from {} to {}{held_back}.",
         component.name,
         old.label(),
         status.label()
     );
-    let data =
-        json!({ "component_id": component_id, "name": component.name, "old": old, "new": status });
+    let data = json!({
+        "component_id": component_id,
+        "name": component.name,
+        "old": old,
+        "new": status,
+        "public": audience == Audience::Public,
+    });
     events::insert(
         conn,
         NewEvent::change(

@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::{person, responder, workstreams, CommandError, IncidentRow};
+use crate::db::components::Audience;
 use crate::db::users::UserRow;
 use crate::domain::{
     ComponentStatus, EventKind, Impact, IncidentStatus, Severity, Visibility, WorkstreamKind,
 };
-use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone)]
 pub struct NewIncident {
@@ -28,8 +28,12 @@ pub struct NewIncident {
     /// When impact began; defaults to now.
     pub started_at: Option<OffsetDateTime>,
     pub detected_at: Option<OffsetDateTime>,
-    /// Body of a first public update.
+    /// Body of a first public update, which puts the incident on the status page.
     pub initial_update: Option<String>,
+    /// The name customers see, for the first public update.
+    pub public_title: Option<String>,
+    /// Show the component changes on the status page now, before any public update.
+    pub show_components: bool,
 }
 
 pub async fn declare(
@@ -129,8 +133,13 @@ pub async fn declare(
     let mut components = new.components.clone();
     components.sort_by_key(|(id, _)| *id);
     components.dedup_by_key(|(id, _)| *id);
+    let audience = if new.show_components {
+        Audience::Public
+    } else {
+        Audience::Responders
+    };
     for (component_id, status) in &components {
-        super::add_component(conn, actor, &incident, *component_id, *status).await?;
+        super::add_component(conn, actor, &incident, *component_id, *status, audience).await?;
     }
     if let Some(body) = new
         .initial_update
@@ -138,7 +147,7 @@ pub async fn declare(
         .map(str::trim)
         .filter(|b| !b.is_empty())
     {
-        super::updates::post_update_as(
+        super::updates::post_update(
             conn,
             actor,
             id,
@@ -147,12 +156,12 @@ pub async fn declare(
                 body: body.to_owned(),
                 components: Vec::new(),
                 notify: true,
+                title: new.public_title.clone(),
             },
-            Event::IncidentCreated,
         )
         .await?;
-    } else {
-        outbox::incident(conn, id, Event::IncidentCreated).await?;
+    } else if let Some(title) = new.public_title.as_deref().filter(|t| !t.trim().is_empty()) {
+        super::publish::set_public_title(conn, actor, &incident, title).await?;
     }
     super::find(&mut *conn, id)
         .await?

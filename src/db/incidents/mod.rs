@@ -5,12 +5,14 @@ mod change;
 mod declare;
 pub mod events;
 mod notes;
+pub mod publish;
 pub mod updates;
 pub mod workstreams;
 
 pub use change::{add_component, hand_over, set_milestone, update_fields, IncidentChanges};
 pub use declare::{declare, NewIncident};
 pub use notes::{add_note, set_pinned, NewNote};
+pub use publish::set_components;
 
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor};
@@ -43,6 +45,10 @@ pub struct IncidentRow {
     pub mitigated_at: Option<OffsetDateTime>,
     pub resolved_at: Option<OffsetDateTime>,
     pub last_public_update_at: Option<OffsetDateTime>,
+    /// When the first public update put it on the status page; `None` until then.
+    pub published_at: Option<OffsetDateTime>,
+    /// The name customers see, when it differs from the title.
+    pub public_title: Option<String>,
     pub version: i32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -69,12 +75,22 @@ impl IncidentRow {
     pub fn milestone(&self, milestone: Milestone) -> Option<OffsetDateTime> {
         self.lifecycle().get(milestone)
     }
+
+    /// On the status page: public and published.
+    pub fn is_on_status_page(&self) -> bool {
+        self.visibility == Visibility::Public && self.published_at.is_some()
+    }
+
+    /// The name customers see (or will see).
+    pub fn public_name(&self) -> &str {
+        self.public_title.as_deref().unwrap_or(&self.title)
+    }
 }
 
 const SELECT: &str = "SELECT i.id, i.number, i.title, i.summary, i.severity, i.status, i.impact, \
      i.impact_overridden, i.visibility, i.leader_id, u.name AS leader_name, i.created_by, \
      i.started_at, i.detected_at, i.declared_at, i.acknowledged_at, i.mitigated_at, \
-     i.resolved_at, i.last_public_update_at, i.version, i.created_at, i.updated_at, \
+     i.resolved_at, i.last_public_update_at, i.published_at, i.public_title, i.version, i.created_at, i.updated_at, \
      EXISTS (SELECT 1 FROM workstreams w WHERE w.incident_id = i.id AND w.kind = 'root_cause' \
              AND w.status = 'active') AS root_cause_open \
      FROM incidents i JOIN users u ON u.id = i.leader_id";
@@ -246,6 +262,8 @@ pub struct AffectedRow {
     pub id: Uuid,
     pub name: String,
     pub status: ComponentStatus,
+    /// What customers see (differs while the change is held back).
+    pub public_status: ComponentStatus,
 }
 
 pub async fn affected_components(
@@ -253,7 +271,7 @@ pub async fn affected_components(
     incident_id: Uuid,
 ) -> Result<Vec<AffectedRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.id, c.name, c.status FROM incident_components ic \
+        "SELECT c.id, c.name, c.status, c.public_status FROM incident_components ic \
          JOIN components c ON c.id = ic.component_id \
          WHERE ic.incident_id = $1 ORDER BY c.position, lower(c.name)",
     )
@@ -331,7 +349,7 @@ pub async fn affected_components_of(
         component: AffectedRow,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT ic.incident_id, c.id, c.name, c.status FROM incident_components ic \
+        "SELECT ic.incident_id, c.id, c.name, c.status, c.public_status FROM incident_components ic \
          JOIN components c ON c.id = ic.component_id \
          WHERE ic.incident_id = ANY($1) ORDER BY c.position, lower(c.name)",
     )

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, CommandError};
+use crate::db::components::Audience;
 use crate::db::users::UserRow;
-use crate::domain::{ComponentStatus, EventKind, IncidentStatus};
+use crate::domain::{ComponentStatus, EventKind, IncidentStatus, Visibility};
 use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,27 +58,19 @@ pub struct NewUpdate {
     pub body: String,
     pub components: Vec<(Uuid, ComponentStatus)>,
     pub notify: bool,
+    /// The name customers see; the first update publishes under it (the internal title
+    /// when `None`), a later one renames.
+    pub title: Option<String>,
 }
 
 /// Post a public update: the update, the incident's new status, component changes, the
 /// log entries for all of them, and (when `notify`) the message to webhook subscribers.
+/// The first update of a public incident puts it on the status page.
 pub async fn post_update(
     conn: &mut PgConnection,
     actor: &UserRow,
     incident_id: Uuid,
     update: NewUpdate,
-) -> Result<UpdateRow, CommandError> {
-    post_update_as(conn, actor, incident_id, update, Event::IncidentUpdated).await
-}
-
-/// [`post_update`], telling subscribers it is `event` (the first update of a declared
-/// incident is its creation).
-pub(super) async fn post_update_as(
-    conn: &mut PgConnection,
-    actor: &UserRow,
-    incident_id: Uuid,
-    update: NewUpdate,
-    event: Event,
 ) -> Result<UpdateRow, CommandError> {
     let incident = lock(conn, incident_id).await?;
     let body = update.body.trim();
@@ -93,6 +86,20 @@ pub(super) async fn post_update_as(
             "An update has at most 20,000 characters.",
         ));
     }
+    let title = update
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(title) = title {
+        super::publish::valid_public_title(title)?;
+    }
+    let publishing = incident.visibility == Visibility::Public && incident.published_at.is_none();
+    let audience = if incident.visibility == Visibility::Public {
+        Audience::Public
+    } else {
+        Audience::Responders
+    };
     let mut affected = Vec::new();
     // Lock components in one order everywhere, so concurrent updates cannot deadlock.
     let mut components = update.components.clone();
@@ -100,15 +107,22 @@ pub(super) async fn post_update_as(
     components.dedup_by_key(|(id, _)| *id);
     for (component_id, status) in &components {
         let before = crate::db::components::find(&mut *conn, *component_id).await?;
-        let changed = super::add_component(conn, actor, &incident, *component_id, *status).await?;
-        if let (Some(before), true) = (before, changed) {
-            affected.push(json!({
-                "code": component_id,
-                "name": before.name,
-                "old_status": before.status,
-                "new_status": status,
-            }));
+        super::add_component(conn, actor, &incident, *component_id, *status, audience).await?;
+        if let Some(before) = before.filter(|b| b.public_status != *status && !publishing) {
+            if audience == Audience::Public {
+                affected.push(json!({
+                    "code": component_id,
+                    "name": before.name,
+                    "old_status": before.public_status,
+                    "new_status": status,
+                }));
+            }
         }
+    }
+    if publishing {
+        affected = super::publish::publish(conn, actor, &incident, title).await?;
+    } else if let Some(title) = title.filter(|_| incident.published_at.is_some()) {
+        super::publish::set_public_title(conn, actor, &incident, title).await?;
     }
     super::change::set_status(conn, actor, &incident, update.status).await?;
     let id: Uuid = sqlx::query_scalar(
@@ -133,11 +147,22 @@ pub(super) async fn post_update_as(
     } else {
         " (subscribers not notified)"
     };
+    let published = if publishing {
+        ", putting the incident on the status page"
+    } else {
+        ""
+    };
     let event_body = format!(
-        "Public update posted ({}){notified}:\n\n{body}",
+        "Public update posted ({}){notified}{published}:\n\n{body}",
         update.status.label()
     );
-    let data = json!({ "update_id": id, "status": update.status, "notify": update.notify, "components": affected });
+    let data = json!({
+        "update_id": id,
+        "status": update.status,
+        "notify": update.notify,
+        "components": affected,
+        "published": publishing,
+    });
     events::insert(
         conn,
         NewEvent::change(
@@ -152,10 +177,12 @@ pub(super) async fn post_update_as(
     acknowledge_if_leader(conn, &incident, actor).await?;
     bump(conn, incident.id).await?;
     if update.notify {
-        let event = if update.status.is_resolved() && event == Event::IncidentUpdated {
+        let event = if publishing {
+            Event::IncidentCreated
+        } else if update.status.is_resolved() {
             Event::IncidentResolved
         } else {
-            event
+            Event::IncidentUpdated
         };
         outbox::incident(conn, incident.id, event).await?;
     }

@@ -13,7 +13,7 @@ use super::format_time;
 use crate::app::AppState;
 use crate::db::{
     self,
-    components::{Cause, ComponentRow, GroupRow},
+    components::{Audience, Cause, ComponentRow, GroupRow},
 };
 use crate::domain::{ComponentStatus, Role};
 use crate::error::AppError;
@@ -370,7 +370,15 @@ pub async fn set_status(
     let component = db::components::find(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    db::components::set_status(&mut tx, id, status, Some(user.user.id), Cause::None).await?;
+    db::components::set_status(
+        &mut tx,
+        id,
+        status,
+        Some(user.user.id),
+        Cause::None,
+        Audience::Public,
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,

@@ -6,6 +6,7 @@ mod dashboard;
 pub mod incidents;
 mod maintenance;
 mod postmortems;
+mod public_summary;
 mod settings;
 pub(crate) mod subscribers;
 mod tokens;
@@ -113,6 +114,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/postmortems/{id}/status",
             post(postmortems::set_status),
+        )
+        .route(
+            "/admin/postmortems/{id}/public-summary",
+            get(public_summary::edit_public_summary).post(public_summary::save_public_summary),
+        )
+        .route(
+            "/admin/postmortems/{id}/public-summary/publish",
+            post(public_summary::publish_public_summary),
+        )
+        .route(
+            "/admin/postmortems/{id}/public-summary/unpublish",
+            post(public_summary::unpublish_public_summary),
         )
         .route(
             "/admin/postmortems/{id}/markdown",

@@ -197,6 +197,9 @@ struct ShowPage {
     items: Vec<ItemLineView>,
     can_respond: bool,
     error: Option<String>,
+    /// The public summary, rendered as customers will see it.
+    summary_html: String,
+    summary_published: Option<String>,
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
@@ -240,6 +243,8 @@ async fn show_page(
         items,
         can_respond: user.can(Role::Responder),
         error,
+        summary_html: markdown::render(&p.public_summary),
+        summary_published: p.public_summary_published_at.map(format_time),
         p,
     })
 }
@@ -390,8 +395,6 @@ pub async fn save_postmortem(
 pub struct StatusForm {
     status: PostmortemStatus,
     version: i32,
-    #[serde(default)]
-    public: Option<String>,
 }
 
 /// Review and publish.
@@ -411,7 +414,6 @@ pub async fn set_status(
         form.version,
         Change {
             status: Some(form.status),
-            public: Some(form.public.is_some()),
             ..Change::default()
         },
     )
@@ -419,13 +421,12 @@ pub async fn set_status(
     let error = match result {
         Ok(Ok(row)) => {
             tx.commit().await?;
-            let message = match (row.status, row.is_public()) {
-                (PostmortemStatus::Published, true) => {
-                    "Published, and shown on the status page."
+            let message = match row.status {
+                PostmortemStatus::Published => {
+                    "Published internally. Customers see only the public summary, once you publish it."
                 }
-                (PostmortemStatus::Published, false) => "Published internally.",
-                (PostmortemStatus::InReview, _) => "Sent for review.",
-                (PostmortemStatus::Draft, _) => "Back to draft.",
+                PostmortemStatus::InReview => "Sent for review.",
+                PostmortemStatus::Draft => "Back to draft.",
             };
             return Ok(redirect_with_flash(
                 &state,

@@ -25,7 +25,7 @@ pub async fn load_incident(
     id: Uuid,
 ) -> Result<Option<PublicIncident>, sqlx::Error> {
     let found: Option<PublicIncident> = sqlx::query_as(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1 AND visibility = 'public'"
+        "SELECT {INCIDENT_COLUMNS} FROM public_incidents WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(&state.pool)
@@ -78,7 +78,7 @@ pub async fn show_history(
     let until = now - Duration::days(30 * MONTHS_PER_PAGE * (page - 1)) + Duration::days(31);
     let from = until - Duration::days(31 * MONTHS_PER_PAGE + 31);
     let incidents: Vec<PublicIncident> = sqlx::query_as(&format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE visibility = 'public' AND declared_at >= $1 AND declared_at < $2 \
+        "SELECT {INCIDENT_COLUMNS} FROM public_incidents WHERE declared_at >= $1 AND declared_at < $2 \
          ORDER BY declared_at DESC LIMIT 500"
     ))
     .bind(from)
@@ -90,7 +90,7 @@ pub async fn show_history(
     let windows = db::maintenances::in_window(&state.pool, from, until).await?;
     let maintenances = data::with_details(&mut *state.pool.acquire().await?, windows).await?;
     let older: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM incidents WHERE visibility = 'public' AND declared_at < $1) \
+        "SELECT EXISTS (SELECT 1 FROM public_incidents WHERE declared_at < $1) \
              OR EXISTS (SELECT 1 FROM maintenances WHERE scheduled_for < $1)",
     )
     .bind(from)

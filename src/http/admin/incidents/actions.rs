@@ -24,7 +24,7 @@ use crate::http::session::redirect_with_flash;
 use crate::markdown;
 
 /// The incident page again, with what was wrong said at the top.
-async fn refuse(
+pub(super) async fn refuse(
     state: &AppState,
     user: &CurrentUser,
     jar: &CookieJar,
@@ -46,7 +46,7 @@ async fn refuse(
     .await
 }
 
-fn back(state: &AppState, path: &str, anchor: &str, message: &str) -> Response {
+pub(super) fn back(state: &AppState, path: &str, anchor: &str, message: &str) -> Response {
     redirect_with_flash(state, &format!("{path}{anchor}"), message)
 }
 
@@ -365,6 +365,7 @@ fn parse_update_form(fields: &[(String, String)]) -> Result<(UpdateDraft, bool),
                 })?)
             }
             "body" => draft.body = value.clone(),
+            "title" => draft.title = Some(value.clone()),
             "notify" => draft.notify = true,
             "action" => post = value == "post",
             key => {
@@ -411,16 +412,23 @@ pub async fn post_update(
         body: draft.body.clone(),
         components: draft.components.clone(),
         notify: draft.notify,
+        title: draft.title.clone(),
     };
+    let publishing = incident.visibility == Visibility::Public && incident.published_at.is_none();
     let mut tx = state.pool.begin().await?;
     match incidents::updates::post_update(&mut tx, &user.user, incident.id, new).await {
         Ok(_) => {
             tx.commit().await?;
+            let message = if publishing {
+                "Public update posted: the incident is now on the status page."
+            } else {
+                "Public update posted."
+            };
             Ok(back(
                 &state,
                 &incident_path(&incident),
                 "#updates-h",
-                "Public update posted.",
+                message,
             ))
         }
         Err(CommandError::Invalid { message, .. }) => {

@@ -35,6 +35,8 @@ struct DeclarePage {
     summary: String,
     started_at: String,
     initial_update: String,
+    public_title: String,
+    show_components: bool,
     error: Option<String>,
 }
 
@@ -49,6 +51,8 @@ struct Draft {
     components: Vec<(Uuid, ComponentStatus)>,
     started_at: String,
     initial_update: String,
+    public_title: String,
+    show_components: bool,
 }
 
 async fn page(
@@ -82,6 +86,8 @@ async fn page(
         summary: draft.summary,
         started_at: draft.started_at,
         initial_update: draft.initial_update,
+        public_title: draft.public_title,
+        show_components: draft.show_components,
         error,
     })
 }
@@ -127,6 +133,8 @@ fn parse(fields: &[(String, String)]) -> Result<Draft, String> {
             "leader_id" => draft.leader_id = Uuid::parse_str(value).ok(),
             "started_at" => draft.started_at = value.clone(),
             "initial_update" => draft.initial_update = value.clone(),
+            "public_title" => draft.public_title = value.clone(),
+            "show_components" => draft.show_components = true,
             key => {
                 if let (Some(id), false) = (key.strip_prefix("component:"), value.is_empty()) {
                     let id = Uuid::parse_str(id).map_err(|_| "Unknown component.".to_owned())?;
@@ -180,6 +188,8 @@ pub async fn declare_incident(
         started_at,
         detected_at: None,
         initial_update: Some(draft.initial_update.clone()),
+        public_title: Some(draft.public_title.clone()).filter(|t| !t.trim().is_empty()),
+        show_components: draft.show_components,
     };
     let mut tx = state.pool.begin().await?;
     match db::incidents::declare(&mut tx, &user.user, new).await {

@@ -2,6 +2,7 @@
 //! workstreams, public updates, the live event log).
 
 mod actions;
+mod components;
 mod declare;
 pub mod list;
 mod live;
@@ -44,6 +45,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/incidents/{number}/updates",
             post(actions::post_update),
+        )
+        .route(
+            "/admin/incidents/{number}/components",
+            post(components::set_components),
         )
         .route(
             "/admin/incidents/{number}/workstreams",

@@ -43,6 +43,8 @@ pub struct LogQuery {
 #[derive(Default)]
 pub struct UpdateDraft {
     pub status: Option<IncidentStatus>,
+    /// The title customers see, as typed.
+    pub title: Option<String>,
     pub body: String,
     pub components: Vec<(Uuid, ComponentStatus)>,
     pub notify: bool,
@@ -69,6 +71,8 @@ pub struct AffectedView {
     pub name: String,
     pub status: &'static str,
     pub status_class: &'static str,
+    /// What customers see instead, while the change is held back.
+    pub held_back: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -87,6 +91,12 @@ pub struct IncidentPage {
     pub impacts: Vec<Choice>,
     pub visibilities: Vec<Choice>,
     pub affected: Vec<AffectedView>,
+    /// Some component change is held back from the status page.
+    pub any_held_back: bool,
+    /// Public, and its first public update has put it on the status page.
+    pub on_status_page: bool,
+    /// The title the update form proposes to customers.
+    pub update_title: String,
     pub updates: Vec<UpdateView>,
     pub update_statuses: Vec<Choice>,
     pub update_body: String,
@@ -252,14 +262,21 @@ pub async fn build(
         statuses: status_choices(incident.status),
         impacts: impact_choices(incident.impact),
         visibilities: visibility_choices(incident.visibility),
+        any_held_back: affected.iter().any(|a| a.status != a.public_status),
         affected: affected
             .into_iter()
             .map(|a| AffectedView {
                 name: a.name,
                 status: a.status.label(),
                 status_class: a.status.css_class(),
+                held_back: (a.status != a.public_status).then(|| a.public_status.label()),
             })
             .collect(),
+        on_status_page: incident.is_on_status_page(),
+        update_title: draft
+            .title
+            .clone()
+            .unwrap_or_else(|| incident.public_name().to_owned()),
         updates: update_views(updates),
         update_statuses: status_choices(draft.status.unwrap_or(default_update_status)),
         update_body: draft.body,

@@ -12,7 +12,7 @@ use super::{present, ProblemDoc};
 use crate::app::AppState;
 use crate::db::{
     self,
-    components::{Cause, ComponentRow, GroupRow},
+    components::{Audience, Cause, ComponentRow, GroupRow},
 };
 use crate::domain::{ComponentStatus, Role};
 use crate::error::AppError;
@@ -374,7 +374,15 @@ pub async fn patch_component(
         db::components::reposition(&mut tx, id, position).await?;
     }
     if let Some(status) = body.status {
-        db::components::set_status(&mut tx, id, status, Some(caller.0.id), Cause::None).await?;
+        db::components::set_status(
+            &mut tx,
+            id,
+            status,
+            Some(caller.0.id),
+            Cause::None,
+            Audience::Public,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Json(find_component_json(&state, id).await?))

@@ -93,6 +93,13 @@ pub struct IncidentJson {
     pub resolved_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_public_update_at: Option<OffsetDateTime>,
+    /// When the first public update put it on the status page; null until then (and for
+    /// internal incidents, always).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<OffsetDateTime>,
+    /// The name customers see; null until set (the first public update sets it, from
+    /// its `title` or the incident's).
+    pub public_title: Option<String>,
     /// Resolved, with the root-cause workstream still active.
     pub root_cause_open: bool,
     /// Send it back with a PATCH; a stale one gets 409.
@@ -218,6 +225,8 @@ fn incident_json_with(
         mitigated_at: i.mitigated_at,
         resolved_at: i.resolved_at,
         last_public_update_at: i.last_public_update_at,
+        published_at: i.published_at,
+        public_title: i.public_title,
         root_cause_open: i.root_cause_open,
         version: i.version,
         created_at: i.created_at,
@@ -357,8 +366,16 @@ pub struct DeclareJson {
     pub started_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub detected_at: Option<OffsetDateTime>,
-    /// Body (Markdown) of a first public update.
+    /// Body (Markdown) of a first public update, which puts the incident on the status
+    /// page at once. Without it the incident stays off every public surface until its
+    /// first public update.
     pub initial_update: Option<String>,
+    /// The name customers see (default: `title`).
+    pub public_title: Option<String>,
+    /// Show the `components` changes on the status page now, before any public update
+    /// (default false: they are held back until the incident is published).
+    #[serde(default)]
+    pub show_components: bool,
 }
 
 /// Declare an incident (responder). It starts `investigating`, with a recovery and a
@@ -388,6 +405,8 @@ pub async fn declare_incident(
         started_at: body.started_at,
         detected_at: body.detected_at,
         initial_update: body.initial_update,
+        public_title: body.public_title,
+        show_components: body.show_components,
     };
     let mut tx = state.pool.begin().await?;
     let incident = db::incidents::declare(&mut tx, &caller.0, new).await?;
@@ -420,6 +439,8 @@ pub async fn get_incident(
 pub struct IncidentPatchJson {
     pub version: i32,
     pub title: Option<String>,
+    /// The name customers see (before publication: the one the first update uses).
+    pub public_title: Option<String>,
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     pub status: Option<IncidentStatus>,
@@ -495,6 +516,7 @@ pub async fn patch_incident(
     let changes = IncidentChanges {
         version: Some(body.version),
         title: body.title,
+        public_title: body.public_title,
         summary: body.summary,
         severity: body.severity,
         status: body.status,

@@ -277,6 +277,10 @@ pub struct NewUpdateJson {
     pub components: Vec<ComponentStatusJson>,
     /// Notify subscribers (default true).
     pub notify: Option<bool>,
+    /// The name customers see. The first update of a public incident puts it on the
+    /// status page under this title (default: the incident's title); a later one
+    /// renames it there.
+    pub title: Option<String>,
 }
 
 /// One public update.
@@ -317,6 +321,7 @@ pub async fn post_update(
             .map(|c| (c.id, c.status))
             .collect(),
         notify: body.notify.unwrap_or(true),
+        title: body.title,
     };
     let mut tx = state.pool.begin().await?;
     let update = incidents::updates::post_update(&mut tx, &caller.0, incident.id, new).await?;

@@ -36,15 +36,27 @@ pub struct PostmortemJson {
     /// `INC-42`.
     pub incident: String,
     pub incident_title: String,
+    /// The internal document's status; `published` publishes it internally, never on
+    /// the status page.
     pub status: PostmortemStatus,
-    /// Shown on the status page once published (public incidents only).
+    /// The public summary is on the status page.
     pub public: bool,
+    /// When the internal document was published.
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub published_at: Option<OffsetDateTime>,
-    /// Markdown. The generated timeline and action-item table sit between
-    /// `<!-- fireline:… -->` markers.
+    /// The internal document (Markdown). It never leaves the admin UI and this API. The
+    /// generated timeline and action-item table sit between `<!-- fireline:… -->`
+    /// markers.
     pub body: String,
+    /// The text written for customers (Markdown): the only part ever shown publicly, on
+    /// the incident's status page entry, in the feeds, the Statuspage JSON
+    /// (`postmortem_body`) and webhooks. Empty until written.
+    pub public_summary: String,
+    /// When the public summary last went out; null while it never has.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub public_summary_published_at: Option<OffsetDateTime>,
     pub template_id: Option<Uuid>,
     pub version: i32,
     pub created_by: Option<String>,
@@ -68,6 +80,8 @@ impl From<PostmortemRow> for PostmortemJson {
             public: p.public,
             published_at: p.published_at,
             body: p.body,
+            public_summary: p.public_summary,
+            public_summary_published_at: p.public_summary_published_at,
             template_id: p.template_id,
             version: p.version,
             created_by: p.created_by_name,
@@ -172,6 +186,10 @@ pub struct PostmortemPatch {
     pub version: i32,
     pub body: Option<String>,
     pub status: Option<PostmortemStatus>,
+    /// The text written for customers (Markdown, at most 20,000 characters).
+    pub public_summary: Option<String>,
+    /// `true` publishes the public summary on the status page (422 without one, or for
+    /// an incident that is internal or not on the page yet); `false` takes it off.
     pub public: Option<bool>,
     /// Refresh the generated timeline from the log, leaving the rest as written.
     #[serde(default)]
@@ -198,6 +216,7 @@ pub async fn patch_postmortem(
         Change {
             body: patch.body,
             status: patch.status,
+            public_summary: patch.public_summary,
             public: patch.public,
             regenerate_timeline: patch.regenerate_timeline,
         },

@@ -1,0 +1,191 @@
+//! Putting an incident on the status page, on purpose: the public name and the moment of
+//! publication (its first public update), which also shows customers the component
+//! changes held back until then.
+
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::events::{self, NewEvent};
+use super::{CommandError, IncidentRow};
+use crate::db::components::{self, Audience, Cause};
+use crate::db::users::UserRow;
+use crate::domain::{ComponentStatus, EventKind};
+
+/// Longest public title, as for the internal one.
+pub const TITLE_MAX: usize = 200;
+
+/// A public title as customers will read it: trimmed, 1 to 200 characters, no control
+/// characters.
+pub fn valid_public_title(raw: &str) -> Result<String, CommandError> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > TITLE_MAX {
+        return Err(CommandError::invalid(
+            "public_title",
+            "Give customers a title of 1 to 200 characters.",
+        ));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(CommandError::invalid(
+            "public_title",
+            "The title contains a control character (such as a line break).",
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+/// Set the name customers see, logging the change. Does nothing when it is the same.
+pub(super) async fn set_public_title(
+    conn: &mut PgConnection,
+    actor: &UserRow,
+    incident: &IncidentRow,
+    title: &str,
+) -> Result<(), CommandError> {
+    let title = valid_public_title(title)?;
+    if incident.public_title.as_deref() == Some(title.as_str()) {
+        return Ok(());
+    }
+    sqlx::query("UPDATE incidents SET public_title = $2 WHERE id = $1")
+        .bind(incident.id)
+        .bind(&title)
+        .execute(&mut *conn)
+        .await?;
+    let old = incident.public_name();
+    events::insert(
+        conn,
+        NewEvent::change(
+            incident.id,
+            EventKind::TitleChanged,
+            actor.id,
+            format!("Public title changed from \"{old}\" to \"{title}\"."),
+            json!({ "field": "public_title", "old": old, "new": title }),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publish the incident: from now on the status page, feeds and webhooks show it, under
+/// `title` (the internal title when `None`), with every component it changed. Returns
+/// the components customers now see changed, as Statuspage `affected_components`
+/// entries, the status before the incident first changed each as `old_status`.
+pub(super) async fn publish(
+    conn: &mut PgConnection,
+    actor: &UserRow,
+    incident: &IncidentRow,
+    title: Option<&str>,
+) -> Result<Vec<Value>, CommandError> {
+    let public_title = valid_public_title(title.unwrap_or(incident.public_name()))?;
+    sqlx::query(
+        "UPDATE incidents SET published_at = now(), public_title = $2 WHERE id = $1 \
+         AND published_at IS NULL",
+    )
+    .bind(incident.id)
+    .bind(&public_title)
+    .execute(&mut *conn)
+    .await?;
+    // Components in one order everywhere, so concurrent commands cannot deadlock.
+    let touched: Vec<(Uuid, String, Option<ComponentStatus>)> = sqlx::query_as(
+        "SELECT c.id, c.name, (SELECT h.old_status FROM component_status_changes h \
+              WHERE h.component_id = c.id AND h.incident_id = ic.incident_id ORDER BY h.id LIMIT 1) \
+         FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+         WHERE ic.incident_id = $1 ORDER BY c.id",
+    )
+    .bind(incident.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut affected = Vec::with_capacity(touched.len());
+    for (component_id, name, before_incident) in touched {
+        let shown = components::publish_status(
+            conn,
+            component_id,
+            Some(actor.id),
+            Cause::Incident(incident.id),
+        )
+        .await?;
+        let component = components::find(&mut *conn, component_id)
+            .await?
+            .ok_or(CommandError::NotFound)?;
+        let old = before_incident
+            .or(shown.map(|(old, _)| old))
+            .unwrap_or(component.public_status);
+        affected.push(json!({
+            "code": component_id,
+            "name": name,
+            "old_status": old,
+            "new_status": component.public_status,
+        }));
+    }
+    Ok(affected)
+}
+
+/// Change the status of components the incident affects, outside a public update. Before
+/// the incident is on the status page the changes are held back from customers unless
+/// `show_now`, which also shows every change the incident held back so far.
+pub async fn set_components(
+    conn: &mut PgConnection,
+    actor: &UserRow,
+    incident_id: Uuid,
+    mut changes: Vec<(Uuid, ComponentStatus)>,
+    show_now: bool,
+) -> Result<IncidentRow, CommandError> {
+    let incident = super::lock(conn, incident_id).await?;
+    let audience = if show_now || incident.is_on_status_page() {
+        Audience::Public
+    } else {
+        Audience::Responders
+    };
+    // Components in one order everywhere, so concurrent commands cannot deadlock.
+    changes.sort_by_key(|(id, _)| *id);
+    changes.dedup_by_key(|(id, _)| *id);
+    for (component_id, status) in changes {
+        super::add_component(conn, actor, &incident, component_id, status, audience).await?;
+    }
+    if show_now {
+        let held: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT c.id FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+             WHERE ic.incident_id = $1 AND c.status <> c.public_status ORDER BY c.id",
+        )
+        .bind(incident.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut shown = Vec::new();
+        for component_id in held {
+            if let Some((old, new)) = components::publish_status(
+                conn,
+                component_id,
+                Some(actor.id),
+                Cause::Incident(incident.id),
+            )
+            .await?
+            {
+                let name = components::find(&mut *conn, component_id)
+                    .await?
+                    .map(|c| c.name)
+                    .unwrap_or_default();
+                shown.push(
+                    json!({ "component_id": component_id, "name": name, "old": old, "new": new }),
+                );
+            }
+        }
+        if !shown.is_empty() {
+            let names: Vec<&str> = shown.iter().filter_map(|s| s["name"].as_str()).collect();
+            events::insert(
+                conn,
+                NewEvent::change(
+                    incident.id,
+                    EventKind::ComponentChanged,
+                    actor.id,
+                    format!("Shown on the status page: {}.", names.join(", ")),
+                    json!({ "shown": shown, "public": true }),
+                ),
+            )
+            .await?;
+        }
+    }
+    super::acknowledge_if_leader(conn, &incident, actor).await?;
+    super::bump(conn, incident.id).await?;
+    super::find(&mut *conn, incident.id)
+        .await?
+        .ok_or(CommandError::NotFound)
+}

@@ -1,0 +1,302 @@
+//! The public summary of a postmortem: the text written for customers, the only part of a
+//! postmortem that ever reaches the status page. Written with a preview of exactly what
+//! the public incident page will show, reviewed on a confirmation page, then published;
+//! every step is on the postmortem's record.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db::incidents::CommandError;
+use crate::db::postmortems::{self as pm, Change, PostmortemRow};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::http::extract::{CsrfForm, CurrentUser, Path};
+use crate::http::page::{render_admin, render_admin_status, Layout};
+use crate::http::session::redirect_with_flash;
+use crate::markdown;
+use crate::postmortems::draft;
+
+#[derive(Template)]
+#[template(path = "admin/public_summary.html")]
+struct EditPage {
+    layout: Layout,
+    p: PostmortemRow,
+    /// The name customers know the incident by.
+    public_title: String,
+    summary: String,
+    version: i32,
+    preview: String,
+    /// The page customers read it on.
+    public_path: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/public_summary_confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    p: PostmortemRow,
+    public_title: String,
+    summary: String,
+    version: i32,
+    preview: String,
+    public_path: String,
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), AppError> {
+    let p = pm::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such postmortem.".into()))?;
+    let incident = crate::db::incidents::find(&state.pool, p.incident_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such incident.".into()))?;
+    Ok((p, incident.public_name().to_owned()))
+}
+
+fn edit_page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    (p, public_title): (PostmortemRow, String),
+    summary: String,
+    error: Option<String>,
+) -> EditPage {
+    EditPage {
+        layout: Layout::new(
+            state,
+            user,
+            jar,
+            &format!("Public summary of {}", p.reference()),
+            "Postmortems",
+        ),
+        public_title,
+        preview: markdown::render(&summary),
+        summary,
+        version: p.version,
+        public_path: format!("/incidents/{}", p.incident_id),
+        error,
+        p,
+    }
+}
+
+/// The editor, with the saved summary or, before there is one, a starter for customers.
+pub async fn edit_public_summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let found = find(&state, id).await?;
+    let summary = if found.0.public_summary.is_empty() {
+        let mut conn = state.pool.acquire().await?;
+        let facts = pm::facts(&mut conn, found.0.incident_id).await?;
+        draft::public_summary_starter(&facts)
+    } else {
+        found.0.public_summary.clone()
+    };
+    let page = edit_page(&state, &user, &jar, found, summary, None);
+    render_admin(&state, &page.layout, &page)
+}
+
+#[derive(Deserialize)]
+pub struct SummaryForm {
+    #[serde(default)]
+    public_summary: String,
+    version: i32,
+    #[serde(default)]
+    action: String,
+}
+
+/// Save the draft, show it for review before it goes out, or (back from the review)
+/// edit it again.
+pub async fn save_public_summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<SummaryForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let summary = form.public_summary.replace("\r\n", "\n");
+    let (p, public_title) = find(&state, id).await?;
+    if form.action == "edit" {
+        let page = edit_page(&state, &user, &jar, (p, public_title), summary, None);
+        return render_admin(&state, &page.layout, &page);
+    }
+    if form.action == "review" {
+        if let Err(message) = reviewable(&p, &summary) {
+            let page = edit_page(
+                &state,
+                &user,
+                &jar,
+                (p, public_title),
+                summary,
+                Some(message),
+            );
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+        let page = ConfirmPage {
+            layout: Layout::new(
+                &state,
+                &user,
+                &jar,
+                &format!("Publish the public summary of {}", p.reference()),
+                "Postmortems",
+            ),
+            public_title,
+            preview: markdown::render(&summary),
+            summary,
+            version: form.version,
+            public_path: format!("/incidents/{}", p.incident_id),
+            p,
+        };
+        return render_admin(&state, &page.layout, &page);
+    }
+    let change = Change {
+        public_summary: Some(summary.clone()),
+        ..Change::default()
+    };
+    apply(
+        &state,
+        &user,
+        &jar,
+        id,
+        form.version,
+        summary,
+        change,
+        "Public summary saved.",
+    )
+    .await
+}
+
+/// Publish the reviewed text on the status page.
+pub async fn publish_public_summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<SummaryForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let summary = form.public_summary.replace("\r\n", "\n");
+    let change = Change {
+        public_summary: Some(summary.clone()),
+        public: Some(true),
+        ..Change::default()
+    };
+    let message = "The public summary is on the status page.";
+    apply(
+        &state,
+        &user,
+        &jar,
+        id,
+        form.version,
+        summary,
+        change,
+        message,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct VersionForm {
+    version: i32,
+}
+
+/// Take the public summary off the status page (the text stays, for later).
+pub async fn unpublish_public_summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Path(id): Path<Uuid>,
+    CsrfForm(form): CsrfForm<VersionForm>,
+) -> Result<Response, AppError> {
+    user.require(Role::Responder)?;
+    let (p, _) = find(&state, id).await?;
+    let summary = p.public_summary.clone();
+    let change = Change {
+        public: Some(false),
+        ..Change::default()
+    };
+    let message = "The public summary is off the status page.";
+    apply(
+        &state,
+        &user,
+        &jar,
+        id,
+        form.version,
+        summary,
+        change,
+        message,
+    )
+    .await
+}
+
+/// Why the text cannot be published as it stands, said before the confirmation step.
+fn reviewable(p: &PostmortemRow, summary: &str) -> Result<(), String> {
+    if !p.incident_public {
+        return Err(
+            "This is an internal incident: nothing about it is ever shown on the status page."
+                .into(),
+        );
+    }
+    if !p.incident_on_page {
+        return Err("The incident is not on the status page yet: post its first public update before publishing a summary.".into());
+    }
+    if summary.trim().is_empty() {
+        return Err("Write the summary customers will read first.".into());
+    }
+    pm::valid_summary(summary.trim()).map_err(|e| e.to_string())
+}
+
+/// Run one change; a stale version or bad input comes back to the editor with the text
+/// kept.
+#[allow(clippy::too_many_arguments)] // the handlers' pieces, passed through once
+async fn apply(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    id: Uuid,
+    version: i32,
+    summary: String,
+    change: Change,
+    message: &str,
+) -> Result<Response, AppError> {
+    let mut tx = state.pool.begin().await?;
+    let (status, error) = match pm::change(&mut tx, &user.user, id, version, change).await {
+        Ok(Ok(row)) => {
+            tx.commit().await?;
+            return Ok(redirect_with_flash(
+                state,
+                &format!("/admin/postmortems/{}#public-summary", row.id),
+                message,
+            ));
+        }
+        Ok(Err(stale)) => (
+            StatusCode::CONFLICT,
+            format!(
+                "{} saved this postmortem in the meantime (it is now at version {}). Nothing was published or saved; your text is kept below. Check it and try again.",
+                stale.current.updated_by_name.as_deref().unwrap_or("Someone"),
+                stale.current.version
+            ),
+        ),
+        Err(CommandError::Invalid { message, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, message),
+        Err(err) => return Err(err.into()),
+    };
+    drop(tx);
+    let found = find(state, id).await?;
+    let page = edit_page(state, user, jar, found, summary, Some(error));
+    render_admin_status(state, &page.layout, &page, status)
+}
