@@ -14,6 +14,7 @@ mod live;
 mod ops;
 mod outage;
 mod postmortems;
+mod publication;
 mod roles;
 mod screenshots;
 mod server;

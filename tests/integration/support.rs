@@ -458,3 +458,56 @@ impl TestApp {
         r.json()
     }
 }
+
+impl TestApp {
+    /// Declare an incident through the API; panics unless it is created.
+    pub async fn declare(&self, token: &str, body: serde_json::Value) -> serde_json::Value {
+        self.api_ok(
+            Method::POST,
+            "/api/v1/incidents",
+            token,
+            body,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Post a public update through the API; panics unless it is created.
+    pub async fn post_update(
+        &self,
+        token: &str,
+        incident_id: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        self.api_ok(
+            Method::POST,
+            &format!("/api/v1/incidents/{incident_id}/updates"),
+            token,
+            body,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Every public surface as text: the page, the JSON, the feeds, the history.
+    pub async fn public_surfaces(&self) -> String {
+        self.state.status_page.refresh().await.unwrap();
+        let mut all = String::new();
+        for path in [
+            "/",
+            "/history",
+            "/history.atom",
+            "/history.rss",
+            "/api/v2/summary.json",
+            "/api/v2/incidents.json",
+            "/api/v2/incidents/unresolved.json",
+            "/api/v2/components.json",
+            "/api/v2/status.json",
+        ] {
+            let r = self.get(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+            all.push_str(&r.text);
+        }
+        all
+    }
+}
