@@ -206,6 +206,10 @@ async fn component_changes_are_shown_before_publication_only_when_asked() {
     assert!(page
         .select(".affected .held-back")
         .contains(&"customers see Operational".to_owned()));
+    let components = lead.get("/admin/components").await;
+    assert!(components
+        .select(".held-back")
+        .contains(&"customers see Operational".to_owned()));
     let log = app
         .api_get(
             &format!("/api/v1/incidents/{}/events", held["id"].as_str().unwrap()),
@@ -219,6 +223,15 @@ async fn component_changes_are_shown_before_publication_only_when_asked() {
     assert_eq!(shown.status, StatusCode::SEE_OTHER);
     assert_eq!(public_status(&app, &web).await, "degraded_performance");
     assert!(!app.public_surfaces().await.contains("Web slow?"));
+    let log = app
+        .api_get(
+            &format!("/api/v1/incidents/{}/events", held["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert!(log
+        .to_string()
+        .contains("Held-back component statuses shown on the status page: Website."));
 
     // Bad input changes nothing.
     let bad = lead

@@ -135,53 +135,50 @@ pub async fn set_components(
     } else {
         Audience::Responders
     };
+    // What the incident held back so far, shown with the changes when asked.
+    let held: Vec<(Uuid, String)> = if show_now {
+        sqlx::query_as(
+            "SELECT c.id, c.name FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+             WHERE ic.incident_id = $1 AND c.status <> c.public_status ORDER BY c.id",
+        )
+        .bind(incident.id)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
     // Components in one order everywhere, so concurrent commands cannot deadlock.
     changes.sort_by_key(|(id, _)| *id);
     changes.dedup_by_key(|(id, _)| *id);
     for (component_id, status) in changes {
         super::add_component(conn, actor, &incident, component_id, status, audience).await?;
     }
-    if show_now {
-        let held: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT c.id FROM incident_components ic JOIN components c ON c.id = ic.component_id \
-             WHERE ic.incident_id = $1 AND c.status <> c.public_status ORDER BY c.id",
-        )
-        .bind(incident.id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut shown = Vec::new();
-        for component_id in held {
-            if let Some((old, new)) = components::publish_status(
+    if !held.is_empty() {
+        for (component_id, _) in &held {
+            components::publish_status(
                 conn,
-                component_id,
+                *component_id,
                 Some(actor.id),
                 Cause::Incident(incident.id),
             )
-            .await?
-            {
-                let name = components::find(&mut *conn, component_id)
-                    .await?
-                    .map(|c| c.name)
-                    .unwrap_or_default();
-                shown.push(
-                    json!({ "component_id": component_id, "name": name, "old": old, "new": new }),
-                );
-            }
-        }
-        if !shown.is_empty() {
-            let names: Vec<&str> = shown.iter().filter_map(|s| s["name"].as_str()).collect();
-            events::insert(
-                conn,
-                NewEvent::change(
-                    incident.id,
-                    EventKind::ComponentChanged,
-                    actor.id,
-                    format!("Shown on the status page: {}.", names.join(", ")),
-                    json!({ "shown": shown, "public": true }),
-                ),
-            )
             .await?;
         }
+        let names: Vec<&str> = held.iter().map(|(_, name)| name.as_str()).collect();
+        let ids: Vec<Uuid> = held.iter().map(|(id, _)| *id).collect();
+        events::insert(
+            conn,
+            NewEvent::change(
+                incident.id,
+                EventKind::ComponentChanged,
+                actor.id,
+                format!(
+                    "Held-back component statuses shown on the status page: {}.",
+                    names.join(", ")
+                ),
+                json!({ "shown": ids, "public": true }),
+            ),
+        )
+        .await?;
     }
     super::acknowledge_if_leader(conn, &incident, actor).await?;
     super::bump(conn, incident.id).await?;

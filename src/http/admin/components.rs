@@ -61,6 +61,8 @@ pub struct ComponentView {
     pub description: String,
     pub status_label: &'static str,
     pub status_class: &'static str,
+    /// What customers see instead, while an unpublished incident holds the change back.
+    pub held_back: Option<&'static str>,
     pub statuses: Vec<StatusOption>,
     pub first: bool,
     pub last: bool,
@@ -100,6 +102,7 @@ fn views(rows: &[ComponentRow]) -> Vec<ComponentView> {
             description: c.description.clone().unwrap_or_default(),
             status_label: c.status.label(),
             status_class: c.status.css_class(),
+            held_back: (c.public_status != c.status).then(|| c.public_status.label()),
             statuses: status_options(c.status),
             first: i == 0,
             last: i + 1 == n,
