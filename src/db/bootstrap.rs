@@ -330,3 +330,69 @@ pub async fn open(url: &str, pool_size: u32) -> anyhow::Result<PgPool> {
     super::migrate(&pool).await?;
     Ok(pool)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(url: &str) -> PgConnectOptions {
+        PgConnectOptions::from_str(url).unwrap()
+    }
+
+    #[test]
+    fn each_refusal_names_its_own_remedy() {
+        let tcp = opts("postgres://ada@db.local:5433/fireline");
+        let missing_role = remedy(
+            &tcp,
+            Some("28000"),
+            "role \"ada\" does not exist",
+            "fireline",
+        );
+        assert!(
+            missing_role.contains("DATABASE_URL=postgres://USER:PASSWORD@db.local:5433/fireline")
+        );
+        assert!(missing_role.contains("createuser --createdb ada"));
+        let hba = remedy(
+            &tcp,
+            Some("28000"),
+            "no pg_hba.conf entry for host",
+            "fireline",
+        );
+        assert!(hba.contains("pg_hba.conf") && !hba.contains("createuser"));
+        assert!(remedy(
+            &tcp,
+            Some("28P01"),
+            "password authentication failed",
+            "fireline"
+        )
+        .contains("password"));
+        assert!(remedy(&tcp, Some("42501"), "may not create it", "fireline")
+            .contains("createdb -O ada fireline"));
+
+        let socket = opts("postgres://ada@localhost/fireline?host=/var/run/postgresql");
+        assert_eq!(server_of(&socket), "/var/run/postgresql");
+        assert!(remedy(&socket, None, "", "fireline")
+            .contains("DATABASE_URL=postgres://USER@/fireline?host=/var/run/postgresql"));
+    }
+
+    #[test]
+    fn the_fallback_is_explained_in_one_line_only_when_a_server_refused() {
+        assert_eq!(explain_fallback(&[], Path::new("fireline-data")), None);
+        let refusal = |server: &str| Refusal {
+            server: server.to_owned(),
+            reason: "role \"root\" does not exist".to_owned(),
+            remedy: "create the role".to_owned(),
+        };
+        let line = explain_fallback(
+            &[refusal("/var/run/postgresql"), refusal("127.0.0.1:5432")],
+            Path::new("fireline-data"),
+        )
+        .unwrap();
+        assert!(!line.contains('\n'));
+        assert!(line.starts_with(
+            "PostgreSQL at /var/run/postgresql answered but refused: role \"root\" does not exist; \
+             using a private cluster in fireline-data instead. To use that server, create the role."
+        ));
+        assert!(line.contains("PostgreSQL at 127.0.0.1:5432 refused too"));
+    }
+}
