@@ -49,7 +49,7 @@ impl Database {
         })
     }
 
-    /// Close the pool and stop the private cluster if this process started it.
+    /// Close the pool, then stop the private cluster unless another Fireline still uses it.
     pub async fn shutdown(self) {
         self.pool.close().await;
         if let Some(cluster) = self.cluster {
