@@ -30,8 +30,9 @@ pub struct App {
 
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings) -> Self {
+        let shutdown = CancellationToken::new();
         Self(Arc::new(App {
-            hub: EventHub::new(pool.clone()),
+            hub: EventHub::new(pool.clone(), shutdown.clone()),
             status_page: Arc::new(StatusPage::new(
                 pool.clone(),
                 &settings.page_name,
@@ -40,7 +41,7 @@ impl AppState {
             pool,
             settings,
             metrics: Metrics::new(),
-            shutdown: CancellationToken::new(),
+            shutdown,
         }))
     }
 }

@@ -96,7 +96,7 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
 
     let shutdown = state.shutdown.clone();
-    tokio::spawn(watch_signals(shutdown.clone()));
+    watch_signals(shutdown.clone())?;
 
     let runner = (!args.no_jobs).then(|| {
         let ctx = JobContext {
@@ -113,7 +113,7 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
         Some(tokio::spawn(dispatcher.run(shutdown.clone())))
     };
 
-    tokio::spawn(
+    let status_page = tokio::spawn(
         state
             .status_page
             .clone()
@@ -131,11 +131,16 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
     }
+    // Everything that reads the database stops before the pool closes (and a private
+    // cluster with it), so our own shutdown is not reported as a lost database.
+    let _ = status_page.await;
+    state.hub.stopped().await;
     tracing::info!("Fireline stopped");
     Ok(())
 }
 
-/// When no admin exists, print a one-time link to create one; otherwise forget old links.
+/// When no admin exists, print a one-time link to create one (the links printed before
+/// stop working); otherwise forget old links.
 async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result<()> {
     db::page_settings::record_configured_url(pool, base_url).await?;
     if db::users::admin_exists(pool).await? {
@@ -143,7 +148,9 @@ async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result
         return Ok(());
     }
     let token = random_token("");
-    db::setup_tokens::insert(pool, &hash_token(&token)).await?;
+    let mut tx = pool.begin().await?;
+    db::setup_tokens::replace(&mut tx, &hash_token(&token)).await?;
+    tx.commit().await?;
     let link = format!("{base_url}/setup?token={token}");
     tracing::info!("no admin account yet; printed a one-time setup link on standard output");
     println!(
@@ -153,25 +160,21 @@ async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result
     Ok(())
 }
 
-/// Cancel on SIGINT (Ctrl-C) or SIGTERM.
-async fn watch_signals(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Cancel `shutdown` on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before
+/// this returns, so a signal that comes right after start-up also stops cleanly.
+fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down: finishing requests and jobs in flight");
-    shutdown.cancel();
+        tracing::info!("shutting down: finishing requests and jobs in flight");
+        shutdown.cancel();
+    });
+    Ok(())
 }
 
 /// The password for `user create` / `user set-password`: generated and printed, read
@@ -260,21 +263,21 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
         }
         UserCommand::List => {
             let users = db::users::list(pool).await?;
-            println!(
-                "{:<36}  {:<9}  {:<8}  {:<30}  NAME",
-                "ID", "ROLE", "STATE", "EMAIL"
-            );
-            for u in users {
+            let rows = users.iter().map(|u| {
                 let state = if u.is_disabled() {
                     "disabled"
                 } else {
                     "active"
                 };
-                println!(
-                    "{:<36}  {:<9}  {:<8}  {:<30}  {}",
-                    u.id, u.role, state, u.email, u.name
-                );
-            }
+                vec![
+                    u.id.to_string(),
+                    u.role.to_string(),
+                    state.to_owned(),
+                    u.email.clone(),
+                    u.name.clone(),
+                ]
+            });
+            print!("{}", table(&["ID", "ROLE", "STATE", "EMAIL", "NAME"], rows));
         }
         UserCommand::SetPassword {
             email,
@@ -366,25 +369,27 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
                 None => None,
             };
             let tokens = db::tokens::list(pool, owner).await?;
-            println!(
-                "{:<36}  {:<10}  {:<25}  {:<20}  {:<20}  NAME",
-                "ID", "PREFIX", "USER", "LAST USED", "REVOKED"
-            );
             let show = |t: Option<time::OffsetDateTime>| {
                 t.map(crate::domain::format_utc)
                     .unwrap_or_else(|| "-".to_owned())
             };
-            for t in tokens {
-                println!(
-                    "{:<36}  {:<10}  {:<25}  {:<20}  {:<20}  {}",
-                    t.id,
-                    t.prefix,
-                    t.user_email,
+            let rows = tokens.iter().map(|t| {
+                vec![
+                    t.id.to_string(),
+                    t.prefix.clone(),
+                    t.user_email.clone(),
                     show(t.last_used_at),
                     show(t.revoked_at),
-                    t.name
-                );
-            }
+                    t.name.clone(),
+                ]
+            });
+            print!(
+                "{}",
+                table(
+                    &["ID", "PREFIX", "USER", "LAST USED", "REVOKED", "NAME"],
+                    rows
+                )
+            );
         }
         TokenCommand::Revoke { id } => {
             if !db::tokens::revoke(pool, id).await? {
@@ -402,4 +407,55 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// Columns padded to their widest cell, two spaces apart; the last one is not padded.
+fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut lines: Vec<Vec<String>> = vec![headers.iter().map(|h| h.to_string()).collect()];
+    lines.extend(rows);
+    let mut widths = vec![0; headers.len()];
+    for line in &lines {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in &lines {
+        let last = line.len().saturating_sub(1);
+        for (i, (cell, width)) in line.iter().zip(&widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let pad = width - cell.chars().count();
+                out.push_str(cell);
+                out.extend(std::iter::repeat_n(' ', pad + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn table_columns_start_at_the_same_place_on_every_line() {
+        let out = table(
+            &["ID", "EMAIL", "NAME"],
+            [
+                vec![
+                    "1".into(),
+                    "a-very-long-address@example.com".into(),
+                    "Ada".into(),
+                ],
+                vec!["22".into(), "bé@example.com".into(), "Bob".into()],
+            ],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "ID  EMAIL                            NAME");
+        assert_eq!(lines[1], "1   a-very-long-address@example.com  Ada");
+        assert_eq!(lines[2], "22  bé@example.com                   Bob");
+    }
 }

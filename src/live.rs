@@ -3,9 +3,11 @@
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The channel the `incident_events` trigger notifies on.
@@ -20,24 +22,26 @@ pub struct EventSignal {
     pub seq: i64,
 }
 
-/// One listener per process, started on first use.
+/// One listener per process, started on first use, until `shutdown`.
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
     pool: PgPool,
-    started: Arc<Once>,
+    shutdown: CancellationToken,
+    listener: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl EventHub {
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool, shutdown: CancellationToken) -> Self {
         let (sender, _) = broadcast::channel(1024);
         let (status, _) = broadcast::channel(64);
         EventHub {
             sender,
             status,
             pool,
-            started: Arc::new(Once::new()),
+            shutdown,
+            listener: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -56,13 +60,26 @@ impl EventHub {
     }
 
     fn start(&self) {
-        self.started.call_once(|| {
-            tokio::spawn(listen(
+        let Ok(mut listener) = self.listener.lock() else {
+            return;
+        };
+        if listener.is_none() && !self.shutdown.is_cancelled() {
+            *listener = Some(tokio::spawn(listen(
                 self.pool.clone(),
                 self.sender.clone(),
                 self.status.clone(),
-            ));
-        });
+                self.shutdown.clone(),
+            )));
+        }
+    }
+
+    /// Wait until the listener has let go of its connection (after `shutdown` was
+    /// cancelled), so the pool can close without the listener reporting a lost connection.
+    pub async fn stopped(&self) {
+        let handle = self.listener.lock().ok().and_then(|mut l| l.take());
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
     }
 }
 
@@ -70,14 +87,22 @@ async fn listen(
     pool: PgPool,
     sender: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
+    shutdown: CancellationToken,
 ) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match listen_once(&pool, &sender, &status).await {
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            result = listen_once(&pool, &sender, &status) => result,
+        };
+        match result {
             Ok(()) => return,
             Err(err) => {
                 tracing::warn!(error = %err, "live updates: lost the database listener; reconnecting");
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
         }

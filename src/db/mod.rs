@@ -31,10 +31,30 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Apply pending migrations. sqlx holds an advisory lock while it does, so several
 /// processes starting at once apply each migration exactly once.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR
-        .run(pool)
+    let failed =
+        |e: &dyn std::fmt::Display| anyhow::anyhow!("applying database migrations failed: {e}");
+    let mut conn = pool.acquire().await.map_err(|e| failed(&e))?;
+    // The migrator's `CREATE TABLE IF NOT EXISTS` answers every start with a NOTICE
+    // ("relation ... already exists, skipping"), which sqlx logs at INFO. Warnings and
+    // errors still come through.
+    sqlx::query("SET client_min_messages TO warning")
+        .execute(&mut *conn)
         .await
-        .map_err(|e| anyhow::anyhow!("applying database migrations failed: {e}"))
+        .map_err(|e| failed(&e))?;
+    let applied = MIGRATOR
+        .run_direct(&mut *conn)
+        .await
+        .map_err(|e| failed(&e));
+    if applied.is_ok() {
+        sqlx::query("RESET client_min_messages")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| failed(&e))?;
+    } else {
+        // Do not hand a connection in an unknown state back to the pool.
+        conn.detach();
+    }
+    applied
 }
 
 /// Whether every embedded migration has been applied (for `/readyz`).

@@ -1,22 +1,31 @@
 //! A private PostgreSQL cluster in Fireline's data directory, for a first run on a
 //! machine that has the PostgreSQL binaries but no server. It listens only on a Unix
 //! socket inside the data directory.
+//!
+//! Every Fireline process using the cluster holds a shared lock on `fireline.lock` in the
+//! data directory; the last one to stop stops the cluster. The kernel drops the lock of a
+//! killed process, so a cluster left running by one is adopted by the next start and
+//! stopped with it, like one it started.
 
 use anyhow::Context;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 use tokio::process::Command;
 
-/// A cluster we found running or started.
+/// A cluster we found running or started, in use by this process until [`stop`].
 #[derive(Debug)]
 pub struct PrivateCluster {
     pgdata: PathBuf,
     socket_dir: PathBuf,
     bin_dir: PathBuf,
     run_as: Option<RunAs>,
-    /// Whether this process started it (and so stops it at shutdown).
-    owned: bool,
+    /// Held shared while we use the cluster; exclusive while we stop it.
+    lock: Flock<File>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,18 +117,25 @@ impl PrivateCluster {
                 )?;
             }
         }
-        let mut cluster = Self {
+        // Before looking at the cluster: a Fireline stopping it right now holds the lock
+        // exclusively until it is down, and then we start it again.
+        let lock = lock_shared(&data_dir.join("fireline.lock")).await?;
+        let cluster = Self {
             pgdata,
             socket_dir,
             bin_dir: bin_dir.to_path_buf(),
             run_as,
-            owned: false,
+            lock,
         };
         if !cluster.pgdata.join("PG_VERSION").exists() {
             cluster.initdb().await?;
         }
         if cluster.is_running().await {
-            tracing::info!(pgdata = %cluster.pgdata.display(), "the private PostgreSQL cluster is already running");
+            tracing::info!(
+                pgdata = %cluster.pgdata.display(),
+                "the private PostgreSQL cluster is already running; using it, and stopping it \
+                 when the last Fireline using it stops"
+            );
             return Ok(cluster);
         }
         let options = format!(
@@ -142,7 +158,6 @@ impl PrivateCluster {
             ])
             .await
             .with_context(|| format!("starting PostgreSQL failed; see {}", log_file.display()))?;
-        cluster.owned = true;
         tracing::info!(pgdata = %cluster.pgdata.display(), "started the private PostgreSQL cluster");
         Ok(cluster)
     }
@@ -155,10 +170,17 @@ impl PrivateCluster {
         format!("postgres://postgres@localhost/{database}?host={host}")
     }
 
-    /// Stop the cluster if this process started it.
+    /// Stop the cluster unless another Fireline process still uses it.
     pub async fn stop(self) -> anyhow::Result<()> {
-        if !self.owned {
-            return Ok(());
+        // flock(2) converts a shared lock by dropping it first and then asking for the
+        // exclusive one, so of several processes stopping at once the last gets it.
+        match self.lock.relock(FlockArg::LockExclusiveNonblock) {
+            Ok(()) => {}
+            Err(Errno::EWOULDBLOCK) => {
+                tracing::info!("another Fireline still uses the private PostgreSQL cluster; leaving it running");
+                return Ok(());
+            }
+            Err(errno) => return Err(errno).context("cannot lock the data directory"),
         }
         self.pg_ctl(&[
             "stop",
@@ -237,6 +259,35 @@ impl PrivateCluster {
             cmd.uid(user.uid).gid(user.gid);
         }
         cmd
+    }
+}
+
+/// Take a shared lock on `path`, waiting while another process holds it exclusively
+/// (it is stopping the cluster).
+async fn lock_shared(path: &Path) -> anyhow::Result<Flock<File>> {
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, Errno::EWOULDBLOCK)) if tokio::time::Instant::now() < deadline => {
+                file = back;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err((_, Errno::EWOULDBLOCK)) => anyhow::bail!(
+                "another Fireline has been stopping the private PostgreSQL cluster in {} for 90 s",
+                path.parent().unwrap_or(path).display()
+            ),
+            Err((_, errno)) => {
+                return Err(errno).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
     }
 }
 

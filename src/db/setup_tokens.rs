@@ -1,13 +1,23 @@
-//! One-time first-run links. Valid until used or until an enabled admin exists.
+//! One-time first-run links. Only the newest is valid, until used or until an enabled
+//! admin exists.
 
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::auth::TokenHash;
 
-pub async fn insert(db: impl PgExecutor<'_>, hash: &TokenHash) -> Result<(), sqlx::Error> {
+/// Make `hash` the only valid link: every link printed before stops working. Inside the
+/// caller's transaction.
+pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> Result<(), sqlx::Error> {
+    // Two processes starting at once: the later one's link wins, never both.
+    sqlx::query("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM setup_tokens")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("INSERT INTO setup_tokens (token_hash) VALUES ($1)")
         .bind(&hash.0)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

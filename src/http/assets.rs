@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::http::extract::Path;
 
-const FILES: [(&str, &str, &[u8]); 4] = [
+const FILES: [(&str, &str, &[u8]); 6] = [
     (
         "status.css",
         "text/css; charset=utf-8",
@@ -30,13 +30,34 @@ const FILES: [(&str, &str, &[u8]); 4] = [
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/app.js"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/favicon.svg"),
+    ),
+    (
+        "favicon.ico",
+        "image/x-icon",
+        include_bytes!("../../static/favicon.ico"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/{file}", get(static_file))
+    Router::new()
+        .route("/static/{file}", get(static_file))
+        // Browsers ask for it at the root whatever the page links to.
+        .route("/favicon.ico", get(favicon))
 }
 
 async fn static_file(Path(file): Path<String>) -> Result<Response, AppError> {
+    serve_file(&file)
+}
+
+async fn favicon() -> Result<Response, AppError> {
+    serve_file("favicon.ico")
+}
+
+fn serve_file(file: &str) -> Result<Response, AppError> {
     let Some((_, content_type, bytes)) = FILES.iter().find(|(name, _, _)| *name == file) else {
         return Err(AppError::NotFound(format!(
             "There is no static file {file:?}."

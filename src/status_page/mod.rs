@@ -189,6 +189,7 @@ impl StatusPage {
                 Err(_) => {}
             }
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => return,
                 _ = changes.recv() => {}
                 _ = self.wake.notified() => {}

@@ -225,6 +225,10 @@ impl Dispatcher {
         while running.join_next().await.is_some() {}
         drop(records);
         let _ = writer.await;
+        // Our own connections end before the caller closes the database (or stops a
+        // private cluster) under them.
+        drop(listener);
+        this.pool.close().await;
         tracing::info!("webhook dispatcher stopped");
     }
 

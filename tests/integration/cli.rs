@@ -222,6 +222,70 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
     assert!(!out.status.success());
 }
 
+/// Every row's cells start under their column's heading.
+fn assert_columns_line_up(listing: &str, headings: &[&str]) {
+    let mut lines = listing.lines();
+    let header = lines.next().expect("a heading line");
+    let starts: Vec<usize> = headings
+        .iter()
+        .map(|h| {
+            header
+                .find(h)
+                .unwrap_or_else(|| panic!("{h} in {header:?}"))
+        })
+        .collect();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        for (&start, heading) in starts.iter().zip(headings).skip(1) {
+            assert!(
+                chars[start - 2..start] == [' ', ' '] && chars[start] != ' ',
+                "the {heading} column does not line up:\n{listing}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn user_and_token_lists_line_up_in_columns() {
+    let db = TestDb::new().await;
+    let long = "a.rather.long.address.for.a.person@example-company.com";
+    for (email, name, role) in [
+        ("al@example.com", "Al", "viewer"),
+        (long, "Bartholomew Longname", "admin"),
+        ("zoe@example.com", "Zoë Ünal", "responder"),
+    ] {
+        let out = fireline(
+            &db,
+            &[
+                "user", "create", "--email", email, "--name", name, "--role", role,
+            ],
+            Some("correct horse battery staple\n"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = fireline(&db, &["user", "list"], None);
+    let listing = stdout(&out);
+    assert_eq!(listing.lines().count(), 4, "{listing}");
+    assert!(listing.contains(long), "{listing}");
+    assert_columns_line_up(&listing, &["ID", "ROLE", "STATE", "EMAIL", "NAME"]);
+
+    for (email, name) in [("al@example.com", "ci"), (long, "a token with a long name")] {
+        let out = fireline(
+            &db,
+            &["token", "create", "--email", email, "--name", name],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = fireline(&db, &["token", "list"], None);
+    let listing = stdout(&out);
+    assert_eq!(listing.lines().count(), 3, "{listing}");
+    assert_columns_line_up(
+        &listing,
+        &["ID", "PREFIX", "USER", "LAST USED", "REVOKED", "NAME"],
+    );
+}
+
 #[tokio::test]
 async fn serve_prints_a_setup_link_that_works_and_stops_cleanly_on_sigterm() {
     let db = TestDb::new().await;

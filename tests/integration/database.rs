@@ -5,7 +5,7 @@ use fireline::db::{self, DatabaseSource};
 use sqlx::{Connection, PgConnection};
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::url_for;
+use crate::support::{server_url, url_for};
 
 async fn drop_database(name: &str) {
     let mut conn = PgConnection::connect(&url_for("postgres")).await.unwrap();
@@ -102,4 +102,120 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
     let again = db::connect_with(&args, &nowhere).await.unwrap();
     assert!(db::is_migrated(&again.pool).await.unwrap());
     again.shutdown().await;
+}
+
+/// Log lines written while `f` runs on this thread (the test runtime's only thread).
+async fn logged<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let value = f.await;
+    drop(guard);
+    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    (value, text)
+}
+
+/// `server_url()` as `user`, for `database`.
+fn as_role(user: &str, database: &str) -> String {
+    let mut url = url::Url::parse(&url_for(database)).unwrap();
+    url.set_username(user).unwrap();
+    url.set_password(None).unwrap();
+    url.to_string()
+}
+
+/// A local server that answers but refuses (no such role; a role that may not create the
+/// database) is not used silently: one line says why and how to use it.
+#[tokio::test]
+async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
+    if db::find_postgres_binaries().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install the PostgreSQL server binaries"
+        );
+        return;
+    }
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let ghost = format!("fireline_ghost_{suffix}");
+    let meek = format!("fireline_meek_{suffix}");
+    let missing = format!("fireline_missing_{suffix}");
+    let mut admin = PgConnection::connect(&url_for("postgres")).await.unwrap();
+    sqlx::query(&format!("CREATE ROLE {meek} LOGIN NOCREATEDB"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let args = DatabaseArgs {
+        database_url: None,
+        data_dir: data_dir.clone(),
+        private_db: false,
+        pool_size: 2,
+    };
+    let candidates = vec![as_role(&ghost, "fireline"), as_role(&meek, &missing)];
+    let (database, logs) = logged(db::connect_with(&args, &candidates)).await;
+    let database = database.unwrap();
+    assert_eq!(database.source, DatabaseSource::Private);
+    database.shutdown().await;
+    sqlx::query(&format!("DROP ROLE {meek}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let server = url::Url::parse(&server_url()).unwrap();
+    let address = format!(
+        "{}:{}",
+        server.host_str().unwrap(),
+        server.port().unwrap_or(5432)
+    );
+    let explained: Vec<&str> = logs.lines().filter(|l| l.contains("refused")).collect();
+    assert_eq!(explained.len(), 1, "one line: {logs}");
+    let line = explained[0];
+    for expected in [
+        format!("PostgreSQL at {address} answered but refused: role \"{ghost}\" does not exist"),
+        format!("using a private cluster in {} instead", data_dir.display()),
+        format!("set DATABASE_URL=postgres://USER:PASSWORD@{address}/fireline"),
+        format!("createuser --createdb {ghost}"),
+        format!("database \"{missing}\" does not exist and role \"{meek}\" may not create it"),
+    ] {
+        assert!(line.contains(&expected), "{expected:?} in {line}");
+    }
+    assert!(
+        line.contains(" INFO "),
+        "an explanation, not an alarm: {line}"
+    );
+}
+
+/// Only refusals are explained: with no server answering at all, the private cluster is
+/// simply used.
+#[tokio::test]
+async fn with_no_server_answering_nothing_is_said_to_have_refused() {
+    let candidates = vec!["postgres://postgres@127.0.0.1:1/fireline".to_owned()];
+    let args = DatabaseArgs {
+        database_url: None,
+        // A file, so starting a private cluster fails fast after the probe.
+        data_dir: "/dev/null/fireline".into(),
+        private_db: false,
+        pool_size: 2,
+    };
+    let (result, logs) = logged(db::connect_with(&args, &candidates)).await;
+    assert!(result.is_err());
+    assert!(!logs.contains("refused"), "{logs}");
 }

@@ -8,6 +8,7 @@ mod cli;
 mod components;
 mod database;
 mod errors;
+mod first_run;
 mod incidents;
 mod jobs;
 mod live;

@@ -211,3 +211,38 @@ async fn static_files_are_served_from_the_binary() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_favicon_is_served_and_linked_from_every_layout() {
+    let app = TestApp::new().await;
+    let ico = app.get("/favicon.ico").await;
+    assert_eq!(ico.status, StatusCode::OK);
+    assert_eq!(ico.header("content-type"), "image/x-icon");
+    assert!(ico.header("cache-control").contains("max-age="));
+    assert_eq!(
+        &ico.text.as_bytes()[..4],
+        [0, 0, 1, 0],
+        "an ICO file's header"
+    );
+    let svg = app.get("/static/favicon.svg").await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.header("content-type"), "image/svg+xml");
+    assert!(svg.text.starts_with("<svg"));
+
+    app.state.status_page.refresh().await.unwrap();
+    for path in ["/login", "/"] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            page.attr("link[rel=icon][type='image/svg+xml']", "href")
+                .as_deref(),
+            Some("/static/favicon.svg"),
+            "{path}"
+        );
+        assert_eq!(
+            page.attr("link[rel=icon][sizes]", "href").as_deref(),
+            Some("/favicon.ico"),
+            "{path}"
+        );
+    }
+}

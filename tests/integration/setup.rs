@@ -8,9 +8,11 @@ use crate::support::TestApp;
 
 async fn setup_link(app: &TestApp) -> String {
     let token = random_token("");
-    fireline::db::setup_tokens::insert(app.pool(), &hash_token(&token))
+    let mut tx = app.pool().begin().await.unwrap();
+    fireline::db::setup_tokens::replace(&mut tx, &hash_token(&token))
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     format!("/setup?token={token}")
 }
 
@@ -38,11 +40,24 @@ async fn the_setup_link_creates_the_first_admin_once() {
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
-    assert_eq!(created.location(), "/login");
-    let login = browser.get("/login").await;
     assert_eq!(
-        login.select("[role=status]"),
-        ["Your admin account is ready. Sign in with it."]
+        created.location(),
+        "/admin",
+        "signed in, not sent to sign in"
+    );
+    assert!(
+        created
+            .set_cookies()
+            .iter()
+            .any(|c| c.contains("fireline_session=") && c.contains("HttpOnly")),
+        "{:?}",
+        created.set_cookies()
+    );
+    let dashboard = browser.get("/admin").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert_eq!(
+        dashboard.select("[role=status]"),
+        ["Your admin account is ready and you are signed in."]
     );
 
     let role: Role = sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@example.com'")
@@ -50,13 +65,8 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(role, Role::Admin);
-    assert_eq!(
-        browser
-            .sign_in("ada@example.com", "analytical engine 1843")
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
+    // An admin page that needs the admin role works with that session.
+    assert_eq!(browser.get("/admin/users").await.status, StatusCode::OK);
 
     // The link is spent.
     let mut late = app.browser();
@@ -144,4 +154,34 @@ async fn the_setup_form_explains_what_is_wrong_with_each_field() {
     assert_eq!(r.attr("#email", "value").as_deref(), Some("not-an-email"));
     // The link still works after a failed attempt.
     assert_eq!(browser.get(&link).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_new_setup_link_revokes_the_one_before() {
+    let app = TestApp::new().await;
+    let old = setup_link(&app).await;
+    let new = setup_link(&app).await;
+    let mut browser = app.browser();
+    assert_eq!(browser.get(&old).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get(&new).await.status, StatusCode::OK);
+    let token = old.trim_start_matches("/setup?token=");
+    let refused = browser
+        .submit(
+            &new,
+            "/setup",
+            &[
+                ("token", token),
+                ("name", "Ada Lovelace"),
+                ("email", "ada@example.com"),
+                ("password", "analytical engine 1843"),
+                ("password_confirm", "analytical engine 1843"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
 }

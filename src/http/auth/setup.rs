@@ -3,20 +3,22 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::app::AppState;
-use crate::auth::{hash_password, hash_token};
+use crate::auth::{hash_password, hash_token, random_token};
 use crate::db;
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
-use crate::http::extract::{CsrfForm, Query};
+use crate::http::extract::{ClientIp, CsrfForm, Query};
 use crate::http::page::render_status;
-use crate::http::session::{anon_csrf, redirect_with_flash};
+use crate::http::session::{
+    anon_csrf, redirect_with_flash, removal, session_cookie, ANON_CSRF_COOKIE,
+};
 
 #[derive(Template)]
 #[template(path = "auth/setup.html")]
@@ -92,9 +94,12 @@ pub struct SetupForm {
     password_confirm: String,
 }
 
+/// Create the first admin and sign them in: the next page is the dashboard.
 pub async fn create_admin(
     State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
     jar: CookieJar,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> Result<Response, AppError> {
     let token_hash = hash_token(&form.token);
@@ -164,11 +169,29 @@ pub async fn create_admin(
         serde_json::json!({ "email": user.email }),
     )
     .await?;
+    let session = random_token("");
+    db::sessions::insert(
+        &mut *tx,
+        db::sessions::NewSession {
+            id_hash: &hash_token(&session),
+            user_id: user.id,
+            csrf_token: &random_token(""),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            client_ip: &client_ip,
+        },
+    )
+    .await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, "the first admin account was created");
-    Ok(redirect_with_flash(
+    tracing::info!(user_id = %user.id, "the first admin account was created and signed in");
+    let jar = jar
+        .add(session_cookie(&state, session))
+        .add(removal(&state, ANON_CSRF_COOKIE));
+    let welcome = redirect_with_flash(
         &state,
-        "/login",
-        "Your admin account is ready. Sign in with it.",
-    ))
+        "/admin",
+        "Your admin account is ready and you are signed in.",
+    );
+    Ok((jar, welcome).into_response())
 }
