@@ -369,13 +369,26 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
     let ids: BTreeSet<String> = got.iter().map(Received::id).collect();
     assert_eq!(ids.len(), 4, "every message has its own webhook-id");
 
-    // The delivery log and the metrics say the same.
-    let log = app
-        .api_get(
-            &format!("/api/v1/subscribers/{subscriber}/deliveries"),
-            &token,
-        )
-        .await;
+    // The delivery log and the metrics say the same, once the dispatcher has recorded
+    // the answers (that happens just after the receiver has them).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = app
+            .api_get(
+                &format!("/api/v1/subscribers/{subscriber}/deliveries"),
+                &token,
+            )
+            .await;
+        let recorded = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] != "pending");
+        if recorded || Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let items = log["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
     for d in items {
