@@ -19,5 +19,6 @@ mod screenshots;
 mod server;
 mod setup;
 mod status_page;
+mod time_zones;
 mod tokens;
 mod webhooks;
