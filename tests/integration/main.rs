@@ -13,6 +13,7 @@ mod jobs;
 mod live;
 mod ops;
 mod outage;
+mod phone;
 mod postmortems;
 mod roles;
 mod screenshots;

@@ -167,7 +167,10 @@ async fn lifecycle_and_note_times_are_read_in_the_forms_zone() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.select("#note-form p.alert").join("").contains("not a time zone"));
+    assert!(r
+        .select("#note-form p.alert")
+        .join("")
+        .contains("not a time zone"));
     let notes: i64 =
         sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE body = 'Bad zone'")
             .fetch_one(app.pool())
@@ -258,7 +261,10 @@ async fn a_zone_chosen_in_the_profile_shows_every_admin_time_in_it() {
     );
     let times = page.select("#lifecycle time");
     assert_eq!(times[0], "2026-01-15 09:30 EST", "{times:?}");
-    for t in page.html().select(&scraper::Selector::parse("time").unwrap()) {
+    for t in page
+        .html()
+        .select(&scraper::Selector::parse("time").unwrap())
+    {
         let at = t.value().attr("datetime").unwrap();
         assert!(at.ends_with('Z'), "{at}");
         assert!(t.value().attr("title").unwrap().ends_with(" UTC"));
@@ -273,7 +279,9 @@ async fn a_zone_chosen_in_the_profile_shows_every_admin_time_in_it() {
         .submit("/admin/profile", "/admin/profile", &[("time_zone", "")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = ada.get(&format!("/admin/incidents/{}", reference(&app).await)).await;
+    let page = ada
+        .get(&format!("/admin/incidents/{}", reference(&app).await))
+        .await;
     assert!(page.attr("#topbar", "data-zone-explicit").is_none());
     assert_eq!(page.select("#lifecycle time")[0], "2026-01-15 14:30 UTC");
 }
@@ -301,7 +309,8 @@ async fn without_a_choice_admin_pages_fall_back_to_the_status_pages_zone() {
     let page = ada.get(r.location()).await;
     assert_eq!(page.select("#lifecycle time")[0], "2026-01-15 09:30 CET");
     assert_eq!(
-        page.attr("#note-form input[name=time_zone]", "value").as_deref(),
+        page.attr("#note-form input[name=time_zone]", "value")
+            .as_deref(),
         Some("Europe/Berlin")
     );
 }
@@ -352,13 +361,17 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
         public.select(".updates .changes li"),
         ["API: Operational → Major outage"]
     );
-    for t in public.html().select(&scraper::Selector::parse("time").unwrap()) {
+    for t in public
+        .html()
+        .select(&scraper::Selector::parse("time").unwrap())
+    {
         assert!(t.value().attr("datetime").unwrap().ends_with('Z'));
         assert!(t.value().attr("title").unwrap().ends_with(" UTC"));
     }
 
     let mut ada = app.browser();
-    ada.sign_in("ada@example.com", crate::support::PASSWORD).await;
+    ada.sign_in("ada@example.com", crate::support::PASSWORD)
+        .await;
     let page = ada
         .get(&format!(
             "/admin/incidents/{}",
