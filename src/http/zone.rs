@@ -76,3 +76,55 @@ pub fn format_time(at: OffsetDateTime) -> String {
 pub fn utc_title(at: OffsetDateTime) -> String {
     crate::domain::format_utc(at)
 }
+
+/// A time on an admin page as markup: `<time datetime=UTC title=UTC data-local>` around
+/// the reader's-zone text, for the browser script to move into the browser's zone.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    shown: String,
+    iso: String,
+    utc: String,
+}
+
+/// [`Stamp`] for `at`, in the reader's zone.
+pub fn stamp(at: OffsetDateTime) -> Stamp {
+    Stamp {
+        shown: format_time(at),
+        iso: crate::domain::rfc3339(at),
+        utc: utc_title(at),
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            r#"<time datetime="{}" title="{}" data-local>{}</time>"#,
+            self.iso, self.utc, self.shown
+        )
+    }
+}
+
+// Digits, punctuation and zone abbreviations from the time zone database only.
+impl askama::filters::HtmlSafe for Stamp {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_is_a_time_element_with_utc_in_it() {
+        let at = time::macros::datetime!(2026-03-04 10:12 UTC);
+        let html = within(
+            Reader {
+                clock: Clock::parse("America/New_York").unwrap(),
+                explicit: true,
+            },
+            || stamp(at).to_string(),
+        );
+        assert_eq!(
+            html,
+            r#"<time datetime="2026-03-04T10:12:00Z" title="2026-03-04 10:12 UTC" data-local>2026-03-04 05:12 EST</time>"#
+        );
+    }
+}

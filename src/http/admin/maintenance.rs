@@ -210,7 +210,7 @@ pub async fn schedule_maintenance(
 
 pub struct UpdateItem {
     pub status: &'static str,
-    pub at: String,
+    pub at: super::Stamp,
     pub body_html: String,
     pub author: String,
 }
@@ -278,7 +278,7 @@ async fn detail_page(
             .into_iter()
             .map(|u| UpdateItem {
                 status: u.status.label(),
-                at: format_time(u.created_at),
+                at: super::stamp(u.created_at),
                 body_html: markdown::render(&u.body),
                 author: u
                     .author_name

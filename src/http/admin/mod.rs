@@ -158,4 +158,4 @@ pub fn router() -> Router<AppState> {
 }
 
 pub(crate) use crate::domain::rfc3339;
-pub(crate) use crate::http::zone::format_time;
+pub(crate) use crate::http::zone::{format_time, stamp, Stamp};

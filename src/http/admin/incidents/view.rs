@@ -164,6 +164,8 @@ pub struct IncidentView {
     pub last_update_age: Option<String>,
     /// What the leader should do next, in a few words.
     pub next_action: Option<&'static str>,
+    /// Resolved: the postmortem comes first, not folded away.
+    pub resolved: bool,
     pub milestones: Vec<MilestoneView>,
     pub durations: Vec<(&'static str, String)>,
 }
@@ -288,6 +290,7 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
             .last_public_update_at
             .map(|at| format_duration(now - at)),
         next_action: next_action(incident),
+        resolved: incident.status.is_resolved(),
         milestones,
         durations,
     }
