@@ -208,6 +208,25 @@ async fn maintenance_windows_are_read_in_the_zone_their_labels_name() {
             datetime!(2030-01-11 04:30 UTC)
         )
     );
+    let r = ada
+        .submit(
+            "/admin/maintenance",
+            "/admin/maintenance",
+            &[
+                ("title", "Another"),
+                ("scheduled_for", "2030-01-10T22:00"),
+                ("scheduled_until", "2030-01-10T23:30"),
+                ("time_zone", "Europe/Gondor"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("not a time zone"), "{}", r.text);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM maintenances")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
 }
 
 #[tokio::test]
@@ -398,4 +417,62 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
         notes.select("#log-count"),
         [format!("(showing 0 of {shown} entries)")]
     );
+}
+
+#[tokio::test]
+async fn live_log_entries_arrive_in_the_readers_zone() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Responder).await;
+    let incident = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/incidents",
+            &token,
+            json!({"title": "Live page", "severity": "sev3"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let browser = app.signed_in("viewer@example.com", Role::Viewer).await;
+    sqlx::query("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let cookie = format!("fireline_session={}", browser.cookies["fireline_session"]);
+    let (base, shutdown) = crate::browser::serve(&app).await;
+    let mut stream = reqwest::Client::new()
+        .get(format!(
+            "{base}/admin/incidents/{}/live",
+            incident["reference"].as_str().unwrap()
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.api_ok(
+        Method::POST,
+        &format!(
+            "/api/v1/incidents/{}/events",
+            incident["id"].as_str().unwrap()
+        ),
+        &token,
+        json!({"body": "Seen from Tokyo", "occurred_at": "2026-03-04T10:12:00Z"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = String::new();
+    while !text.contains("Seen from Tokyo") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("no entry ({other:?}): {text}"),
+        }
+    }
+    assert!(
+        text.contains(r#"<time datetime="2026-03-04T10:12:00Z" title="2026-03-04 10:12 UTC" data-local>2026-03-04 19:12 JST</time>"#),
+        "{text}"
+    );
+    shutdown.cancel();
 }
