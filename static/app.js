@@ -126,6 +126,11 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
           const here = document.getElementById(id);
           const there = doc.getElementById(id);
           if (here && there && !busy(here)) {
+            // Folded parts stay as the reader left them.
+            const opened = Array.from(here.querySelectorAll("details")).map((d) => d.open);
+            Array.from(there.querySelectorAll("details")).forEach((d, i) => {
+              if (i < opened.length) d.open = opened[i];
+            });
             localiseTimes(there);
             localiseInputs(there);
             here.replaceWith(there);
