@@ -9,7 +9,6 @@ use axum_extra::extract::cookie::CookieJar;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::format_time;
 use super::incidents::view::{input_time, parse_input_time, Choice};
 use crate::app::AppState;
 use crate::db::{
@@ -28,7 +27,8 @@ pub struct MaintenanceItem {
     pub id: Uuid,
     pub title: String,
     pub status: &'static str,
-    pub window: String,
+    pub starts: super::Stamp,
+    pub ends: super::Stamp,
 }
 
 fn item(m: &MaintenanceRow) -> MaintenanceItem {
@@ -36,11 +36,8 @@ fn item(m: &MaintenanceRow) -> MaintenanceItem {
         id: m.id,
         title: m.title.clone(),
         status: m.status.label(),
-        window: format!(
-            "{} – {}",
-            format_time(m.scheduled_for),
-            format_time(m.scheduled_until)
-        ),
+        starts: super::stamp(m.scheduled_for),
+        ends: super::stamp(m.scheduled_until),
     }
 }
 
