@@ -208,6 +208,16 @@ async fn maintenance_windows_are_read_in_the_zone_their_labels_name() {
             datetime!(2030-01-11 04:30 UTC)
         )
     );
+    let list = ada.get("/admin/maintenance").await;
+    assert_eq!(list.select("label[for=m-from]"), ["Starts (UTC)"]);
+    assert_eq!(
+        list.attr("table.list time", "datetime").as_deref(),
+        Some("2030-01-11T03:00:00Z")
+    );
+    assert_eq!(
+        list.select("table.list td.small"),
+        ["2030-01-11 03:00 UTC – 2030-01-11 04:30 UTC"]
+    );
     let r = ada
         .submit(
             "/admin/maintenance",
