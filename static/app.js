@@ -17,11 +17,72 @@ document.addEventListener("submit", (event) => {
   if (message && !window.confirm(message)) event.preventDefault();
 });
 
-// Show times in the reader's own time zone on hover.
-for (const el of document.querySelectorAll("time[datetime][data-local]")) {
-  const at = new Date(el.getAttribute("datetime"));
-  if (!isNaN(at)) el.title = at.toLocaleString();
+// Times in the reader's own zone. The server renders them in the user's chosen zone,
+// else the status page's; without a choice they move into the browser's zone here.
+// The UTC value stays in `datetime` and on hover.
+const zoneInfo = document.getElementById("topbar");
+const chosenZone = zoneInfo && zoneInfo.hasAttribute("data-zone-explicit");
+const browserZone = (() => {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+})();
+const readerZone = chosenZone || !browserZone ? (zoneInfo && zoneInfo.dataset.zone) || "UTC" : browserZone;
+
+function zoneParts(at, zone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  });
+  const parts = {};
+  for (const p of format.formatToParts(at)) parts[p.type] = p.value;
+  return parts;
 }
+
+function localiseTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime][data-local]")) {
+    const at = new Date(el.getAttribute("datetime"));
+    if (isNaN(at)) continue;
+    if (!el.title) el.title = at.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    if (chosenZone) continue;
+    const p = zoneParts(at, readerZone);
+    el.textContent = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
+  }
+}
+
+// Time inputs: say which zone they mean, send it along, and show prefilled values in it.
+function localiseInputs(root) {
+  if (chosenZone) return;
+  for (const field of root.querySelectorAll("input[name=time_zone][data-zone-field]")) field.value = readerZone;
+  for (const name of root.querySelectorAll("[data-zone-name]")) name.textContent = readerZone;
+  for (const input of root.querySelectorAll("input[type=datetime-local][data-utc]")) {
+    const at = new Date(input.dataset.utc);
+    if (isNaN(at) || input.value !== input.defaultValue) continue;
+    const p = zoneParts(at, readerZone);
+    input.value = input.defaultValue = `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  }
+}
+localiseTimes(document);
+localiseInputs(document);
+
+// The navigation folds into a menu on narrow screens.
+(function menu() {
+  const details = document.getElementById("menu");
+  if (!details || !window.matchMedia) return;
+  const narrow = window.matchMedia("(max-width: 44rem)");
+  const fit = () => { details.open = !narrow.matches; };
+  fit();
+  narrow.addEventListener("change", fit);
+})();
+
+// "d" declares an incident from anywhere, unless one is typing.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "d" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  const declare = document.querySelector("a.declare");
+  if (!declare) return;
+  event.preventDefault();
+  location.href = declare.href;
+});
 
 // Live Markdown preview in the update composer (same sanitiser as the server's pages).
 for (const area of document.querySelectorAll("textarea[data-preview]")) {
@@ -61,10 +122,19 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
       .then((html) => {
         if (!html) return;
         const doc = new DOMParser().parseFromString(html, "text/html");
-        for (const id of ["summary", "updates", "workstreams", "lifecycle"]) {
+        for (const id of ["summary", "updates", "workstreams", "lifecycle", "log-count"]) {
           const here = document.getElementById(id);
           const there = doc.getElementById(id);
-          if (here && there && !busy(here)) here.replaceWith(there);
+          if (here && there && !busy(here)) {
+            // Folded parts stay as the reader left them.
+            const opened = Array.from(here.querySelectorAll("details")).map((d) => d.open);
+            Array.from(there.querySelectorAll("details")).forEach((d, i) => {
+              if (i < opened.length) d.open = opened[i];
+            });
+            localiseTimes(there);
+            localiseInputs(there);
+            here.replaceWith(there);
+          }
         }
       })
       .catch(() => {});
@@ -77,6 +147,7 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
       const item = template.content.firstElementChild;
       if (item) {
         item.classList.add("fresh");
+        localiseTimes(item);
         // Keep the log ordered by when things happened (notes may be backdated).
         const at = new Date(item.querySelector("time")?.getAttribute("datetime") || Date.now());
         const next = Array.from(log.children).find((li) => new Date(li.querySelector("time")?.getAttribute("datetime") || 0) <= at);

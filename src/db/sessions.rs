@@ -56,7 +56,7 @@ pub async fn find_live(
 ) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.csrf_token, s.last_seen_at, \
-                u.id, u.email, u.name, u.role, u.disabled_at, u.created_at \
+                u.id, u.email, u.name, u.role, u.disabled_at, u.created_at, u.time_zone \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2 \
            AND u.disabled_at IS NULL",

@@ -14,6 +14,9 @@ pub struct UserRow {
     pub role: Role,
     pub disabled_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// The zone the user chose for the admin UI; `None` follows the browser.
+    #[sqlx(default)]
+    pub time_zone: Option<String>,
 }
 
 impl UserRow {
@@ -22,7 +25,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, name, role, disabled_at, created_at";
+const COLUMNS: &str = "id, email, name, role, disabled_at, created_at, time_zone";
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -176,4 +179,18 @@ pub async fn page_by_email(
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// Set (or with `None`, clear) the user's own time zone.
+pub async fn set_time_zone(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    time_zone: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
+        .bind(id)
+        .bind(time_zone)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod page;
 mod public;
 pub mod session;
 mod stream;
+pub mod zone;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -37,7 +38,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(assets::router())
         .merge(auth::router())
-        .merge(admin::router())
+        .merge(admin::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            zone::reader_zone,
+        )))
         .merge(api::router())
         .route("/history", axum::routing::get(public::show_history))
         .route("/incidents/{id}", axum::routing::get(public::show_incident))

@@ -30,6 +30,10 @@ pub struct Layout {
     pub nav: Vec<NavItem>,
     /// Responders and admins get the "Declare incident" button on every page.
     pub can_respond: bool,
+    /// The zone times are shown in (IANA name) and whether the user chose it; without a
+    /// choice the browser script moves times into the browser's zone.
+    pub time_zone: String,
+    pub time_zone_explicit: bool,
 }
 
 /// The areas of the admin UI, in navigation order.
@@ -62,6 +66,7 @@ impl Layout {
                 active: *label == active,
             })
             .collect();
+        let reader = super::zone::reader();
         Layout {
             title: title.to_owned(),
             page_name: state.settings.page_name.clone(),
@@ -71,6 +76,8 @@ impl Layout {
             flash: take_flash(jar),
             nav,
             can_respond: user.can(Role::Responder),
+            time_zone: reader.clock.name().to_owned(),
+            time_zone_explicit: reader.explicit,
         }
     }
 }

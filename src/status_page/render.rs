@@ -26,6 +26,7 @@ pub struct Chrome {
     pub footer_links: Vec<Link>,
     pub updated: String,
     pub updated_iso: String,
+    pub updated_utc: String,
     /// Set when the database could not be reached for the newest data.
     pub stale: Option<String>,
 }
@@ -57,7 +58,11 @@ pub struct UpdateBlock {
     pub status: String,
     pub at: String,
     pub iso: String,
+    /// The same instant in UTC, for `title`.
+    pub utc: String,
     pub body_html: String,
+    /// "API: Operational → Major outage", per component the update changed.
+    pub changes: Vec<String>,
 }
 
 pub struct EventBlock {
@@ -66,13 +71,19 @@ pub struct EventBlock {
     pub impact_class: &'static str,
     pub status: String,
     pub when: String,
+    /// When `when` is one instant (an incident's start): RFC 3339 and UTC, else empty.
+    pub when_iso: String,
+    pub when_utc: String,
     pub components: String,
     pub updates: Vec<UpdateBlock>,
 }
 
+/// One day of the last two weeks, or a run of quiet days ("Nov 18 – Nov 24") folded
+/// into one line.
 pub struct DayBlock {
     pub date: String,
     pub events: Vec<EventBlock>,
+    pub quiet: bool,
 }
 
 #[derive(Template)]
@@ -164,6 +175,7 @@ pub fn chrome(data: &PageData, clock: &Clock, stale: bool) -> Chrome {
         // The last change, not the last rebuild: unchanged pages keep their bytes and ETag.
         updated: clock.short(data.updated_at()),
         updated_iso: json::ts(data.updated_at()),
+        updated_utc: crate::domain::format_utc(data.updated_at()),
         stale: stale.then(|| {
             format!(
                 "We cannot refresh this page right now; it shows the status as of {}.",
@@ -304,6 +316,8 @@ pub fn incident_block(data: &PageData, clock: &Clock, i: &PublicIncident) -> Eve
         impact_class: impact_class(i.impact),
         status: i.status.label().to_owned(),
         when: clock.short(i.started_at),
+        when_iso: json::ts(i.started_at),
+        when_utc: crate::domain::format_utc(i.started_at),
         components: names(data, &i.component_ids),
         updates: i
             .updates
@@ -312,7 +326,9 @@ pub fn incident_block(data: &PageData, clock: &Clock, i: &PublicIncident) -> Eve
                 status: u.status.label().to_owned(),
                 at: clock.short(u.display_at),
                 iso: json::ts(u.display_at),
+                utc: crate::domain::format_utc(u.display_at),
                 body_html: markdown::render(&u.body),
+                changes: component_changes(u.affected_components.as_ref()),
             })
             .collect(),
     }
@@ -329,6 +345,8 @@ pub fn maintenance_block(data: &PageData, clock: &Clock, m: &PublicMaintenance) 
             clock.short(m.row.scheduled_for),
             clock.short(m.row.scheduled_until)
         ),
+        when_iso: String::new(),
+        when_utc: String::new(),
         components: names(data, &m.component_ids),
         updates: m
             .updates
@@ -337,14 +355,18 @@ pub fn maintenance_block(data: &PageData, clock: &Clock, m: &PublicMaintenance) 
                 status: u.status.label().to_owned(),
                 at: clock.short(u.created_at),
                 iso: json::ts(u.created_at),
+                utc: crate::domain::format_utc(u.created_at),
                 body_html: markdown::render(&u.body),
+                changes: Vec::new(),
             })
             .chain(
                 (m.updates.is_empty() && !m.row.description.is_empty()).then(|| UpdateBlock {
                     status: "Scheduled".into(),
                     at: clock.short(m.row.created_at),
                     iso: json::ts(m.row.created_at),
+                    utc: crate::domain::format_utc(m.row.created_at),
                     body_html: markdown::render(&m.row.description),
+                    changes: Vec::new(),
                 }),
             )
             .collect(),
@@ -379,13 +401,7 @@ pub fn status_page(data: &PageData, clock: &Clock, stale: bool) -> StatusPage {
                         .map(|m| maintenance_block(data, clock, m)),
                 )
                 .collect();
-            DayBlock {
-                date: clock.format(
-                    day.midnight().assume_utc() + Duration::hours(12),
-                    "%b %-d, %Y",
-                ),
-                events,
-            }
+            (day, events)
         })
         .collect();
     let mut next: Vec<_> = data
@@ -416,8 +432,85 @@ pub fn status_page(data: &PageData, clock: &Clock, stale: bool) -> StatusPage {
             .into_iter()
             .map(|m| maintenance_block(data, clock, m))
             .collect(),
-        days,
+        days: fold_quiet_days(clock, days),
     }
+}
+
+/// Days newest first; each run of days without events becomes one line.
+fn fold_quiet_days(clock: &Clock, days: Vec<(time::Date, Vec<EventBlock>)>) -> Vec<DayBlock> {
+    let noon = |d: time::Date| d.midnight().assume_utc() + Duration::hours(12);
+    let mut out: Vec<DayBlock> = Vec::new();
+    // The quiet run being collected: (newest day, oldest day).
+    let mut run: Option<(time::Date, time::Date)> = None;
+    let close = |run: (time::Date, time::Date), out: &mut Vec<DayBlock>| {
+        let (newest, oldest) = run;
+        let date = if newest == oldest {
+            clock.format(noon(newest), "%b %-d, %Y")
+        } else if newest.year() == oldest.year() {
+            format!(
+                "{} – {}",
+                clock.format(noon(oldest), "%b %-d"),
+                clock.format(noon(newest), "%b %-d, %Y")
+            )
+        } else {
+            format!(
+                "{} – {}",
+                clock.format(noon(oldest), "%b %-d, %Y"),
+                clock.format(noon(newest), "%b %-d, %Y")
+            )
+        };
+        out.push(DayBlock {
+            date,
+            events: Vec::new(),
+            quiet: true,
+        });
+    };
+    for (day, events) in days {
+        if events.is_empty() {
+            run = Some(run.map_or((day, day), |(newest, _)| (newest, day)));
+            continue;
+        }
+        if let Some(r) = run.take() {
+            close(r, &mut out);
+        }
+        out.push(DayBlock {
+            date: clock.format(noon(day), "%b %-d, %Y"),
+            events,
+            quiet: false,
+        });
+    }
+    if let Some(r) = run {
+        close(r, &mut out);
+    }
+    out
+}
+
+/// The component changes recorded with an update (`affected_components`), in words.
+pub fn component_changes(affected: Option<&serde_json::Value>) -> Vec<String> {
+    let label = |v: Option<&serde_json::Value>| {
+        v.and_then(|s| s.as_str())
+            .map(|s| ComponentStatus::parse(s).map(|c| c.label()).unwrap_or(s))
+            .unwrap_or("unknown")
+            .to_owned()
+    };
+    affected
+        .and_then(|a| a.as_array())
+        .map(|changes| {
+            changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: {} → {}",
+                        c.get("name")
+                            .and_then(|n| n.as_str())
+                            .unwrap_or("A component"),
+                        label(c.get("old_status")),
+                        label(c.get("new_status"))
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn incident_page(
@@ -553,6 +646,54 @@ pub fn theme_css(accent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn updates_say_which_components_they_changed() {
+        let affected = serde_json::json!([
+            {"code": "x", "name": "API", "old_status": "operational", "new_status": "major_outage"}
+        ]);
+        assert_eq!(
+            component_changes(Some(&affected)),
+            vec!["API: Operational → Major outage".to_owned()]
+        );
+        assert!(component_changes(None).is_empty());
+    }
+
+    #[test]
+    fn quiet_days_fold_into_one_line_per_stretch() {
+        let clock = Clock::new("Etc/UTC");
+        let day = |d: u8| time::Date::from_calendar_date(2026, time::Month::November, d).unwrap();
+        let event = || EventBlock {
+            id: Uuid::nil(),
+            title: "Outage".into(),
+            impact_class: "imp-major",
+            status: "Resolved".into(),
+            when: String::new(),
+            when_iso: String::new(),
+            when_utc: String::new(),
+            components: String::new(),
+            updates: Vec::new(),
+        };
+        // Newest first: the 25th quiet, the 24th an incident, the 23rd to the 20th quiet.
+        let days = vec![
+            (day(25), vec![]),
+            (day(24), vec![event()]),
+            (day(23), vec![]),
+            (day(22), vec![]),
+            (day(21), vec![]),
+            (day(20), vec![]),
+        ];
+        let folded = fold_quiet_days(&clock, days);
+        let lines: Vec<(&str, bool)> = folded.iter().map(|d| (d.date.as_str(), d.quiet)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("Nov 25, 2026", true),
+                ("Nov 24, 2026", false),
+                ("Nov 20 – Nov 23, 2026", true)
+            ]
+        );
+    }
 
     #[test]
     fn text_on_the_accent_colour_stays_readable() {

@@ -33,6 +33,12 @@ fn find(candidates: &[&str]) -> Option<String> {
 
 /// Start chromedriver, or `None` (a skip) when Chromium is not installed outside CI.
 pub async fn driver() -> Option<Driver> {
+    driver_in_zone(None).await
+}
+
+/// [`driver`], with the browsers it starts set to the time zone `tz` (an IANA name, via
+/// `TZ`, which Chromium inherits from chromedriver).
+pub async fn driver_in_zone(tz: Option<&str>) -> Option<Driver> {
     let Some(chromedriver) = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
     else {
         assert!(
@@ -49,7 +55,11 @@ pub async fn driver() -> Option<Driver> {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(chromedriver)
+    let mut command = Command::new(chromedriver);
+    if let Some(tz) = tz {
+        command.env("TZ", tz);
+    }
+    let child = command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -101,7 +111,13 @@ pub async fn browser(driver: &Driver, width: u32) -> Browser {
             ]
         }
     });
-    let caps = caps.as_object().unwrap().clone();
+    let mut caps = caps.as_object().unwrap().clone();
+    // Chromium keeps windows wider than a phone; emulate the phone's viewport instead.
+    if width < 500 {
+        caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": {"width": width, "height": 844, "pixelRatio": 2, "touch": false}
+        });
+    }
     let client = ClientBuilder::native()
         .capabilities(caps)
         .connect(&driver.url)

@@ -956,7 +956,7 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
     assert!(page
         .select("#log-h")
         .join("")
-        .contains(&format!("({total} entries)")));
+        .contains(&format!("(showing 100 of {total} entries)")));
     let older = page.attr("#older", "href").unwrap();
     let page2 = browser.get(&older).await;
     assert_eq!(page2.select("#log > li").len(), 100);

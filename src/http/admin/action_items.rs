@@ -134,7 +134,7 @@ struct ItemPage {
     owners: Vec<Opt>,
     meanings: Vec<(&'static str, &'static str)>,
     error: Option<String>,
-    history: Vec<(String, String, String)>,
+    history: Vec<(super::Stamp, String, String)>,
     new: bool,
 }
 
@@ -156,7 +156,7 @@ async fn item_page(
     }: Place,
     form: ItemForm,
     error: Option<String>,
-    history: Vec<(String, String, String)>,
+    history: Vec<(super::Stamp, String, String)>,
 ) -> Result<ItemPage, AppError> {
     let owner = Uuid::parse_str(form.owner_id.trim()).ok();
     Ok(ItemPage {
@@ -341,7 +341,10 @@ fn form_of(item: &ItemRow) -> ItemForm {
     }
 }
 
-async fn history(state: &AppState, id: Uuid) -> Result<Vec<(String, String, String)>, AppError> {
+async fn history(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Vec<(super::Stamp, String, String)>, AppError> {
     Ok(pm::item_changes(&state.pool, id)
         .await?
         .into_iter()
@@ -368,7 +371,7 @@ async fn history(state: &AppState, id: Uuid) -> Result<Vec<(String, String, Stri
                 None => String::new(),
             };
             (
-                format_time(c.changed_at),
+                super::stamp(c.changed_at),
                 c.changed_by_name.unwrap_or_else(|| "someone".into()),
                 what,
             )

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::format_time;
 use crate::app::AppState;
 use crate::db::{
     self,
@@ -434,7 +433,7 @@ pub async fn move_group(
 }
 
 pub struct HistoryView {
-    pub at: String,
+    pub at: super::Stamp,
     pub old: &'static str,
     pub new: &'static str,
     pub cause: String,
@@ -476,7 +475,7 @@ async fn edit_page(
         history: history
             .into_iter()
             .map(|h| HistoryView {
-                at: format_time(h.changed_at),
+                at: super::stamp(h.changed_at),
                 old: h.old_status.map(|s| s.label()).unwrap_or("—"),
                 new: h.new_status.label(),
                 cause: if h.incident_id.is_some() {

@@ -16,7 +16,7 @@ use crate::db::{
     incidents::CommandError,
     maintenances::{MaintenanceDraft, MaintenanceRow},
 };
-use crate::domain::{format_utc, MaintenanceStatus, Role};
+use crate::domain::{MaintenanceStatus, Role};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
@@ -27,7 +27,8 @@ pub struct MaintenanceItem {
     pub id: Uuid,
     pub title: String,
     pub status: &'static str,
-    pub window: String,
+    pub starts: super::Stamp,
+    pub ends: super::Stamp,
 }
 
 fn item(m: &MaintenanceRow) -> MaintenanceItem {
@@ -35,11 +36,8 @@ fn item(m: &MaintenanceRow) -> MaintenanceItem {
         id: m.id,
         title: m.title.clone(),
         status: m.status.label(),
-        window: format!(
-            "{} – {}",
-            format_utc(m.scheduled_for),
-            format_utc(m.scheduled_until)
-        ),
+        starts: super::stamp(m.scheduled_for),
+        ends: super::stamp(m.scheduled_until),
     }
 }
 
@@ -75,6 +73,9 @@ pub struct Form {
     auto_components: Option<String>,
     #[serde(default)]
     version: Option<i32>,
+    /// The zone the window's times are in (filled by the browser; the reader's if empty).
+    #[serde(default)]
+    time_zone: String,
 }
 
 async fn components(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
@@ -145,6 +146,7 @@ fn parse(fields: &[(String, String)]) -> (Form, Vec<Uuid>) {
             "scheduled_until" => form.scheduled_until = v.clone(),
             "auto_components" => form.auto_components = Some(v.clone()),
             "version" => form.version = v.parse().ok(),
+            "time_zone" => form.time_zone = v.clone(),
             "component" => chosen.extend(Uuid::parse_str(v).ok()),
             _ => {}
         }
@@ -154,7 +156,7 @@ fn parse(fields: &[(String, String)]) -> (Form, Vec<Uuid>) {
 
 fn draft(form: &Form, components: Vec<Uuid>) -> Result<MaintenanceDraft, String> {
     let when = |raw: &str, what: &str| {
-        parse_input_time(raw).ok_or_else(|| format!("{what}: {raw:?} is not a date and time."))
+        parse_input_time(raw, &form.time_zone).map_err(|e| format!("{what}: {e}"))
     };
     Ok(MaintenanceDraft {
         title: form.title.clone(),
@@ -205,7 +207,7 @@ pub async fn schedule_maintenance(
 
 pub struct UpdateItem {
     pub status: &'static str,
-    pub at: String,
+    pub at: super::Stamp,
     pub body_html: String,
     pub author: String,
 }
@@ -266,13 +268,14 @@ async fn detail_page(
             scheduled_until: input_time(m.scheduled_until),
             auto_components: m.auto_components.then(|| "on".into()),
             version: Some(m.version),
+            time_zone: String::new(),
         },
         components: components(state, &linked).await?,
         updates: updates
             .into_iter()
             .map(|u| UpdateItem {
                 status: u.status.label(),
-                at: format_utc(u.created_at),
+                at: super::stamp(u.created_at),
                 body_html: markdown::render(&u.body),
                 author: u
                     .author_name

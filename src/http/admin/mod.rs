@@ -6,6 +6,7 @@ mod dashboard;
 pub mod incidents;
 mod maintenance;
 mod postmortems;
+mod profile;
 mod public_summary;
 mod settings;
 pub(crate) mod subscribers;
@@ -79,6 +80,10 @@ pub fn router() -> Router<AppState> {
             get(settings::show_settings).post(settings::save_settings),
         )
         .route("/admin/settings/logo", post(settings::upload_logo))
+        .route(
+            "/admin/profile",
+            get(profile::show_profile).post(profile::save_profile),
+        )
         .route(
             "/admin/subscribers",
             get(subscribers::list_subscribers).post(subscribers::create_subscriber),
@@ -165,4 +170,5 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
 }
 
-pub(crate) use crate::domain::{format_utc as format_time, rfc3339};
+pub(crate) use crate::domain::rfc3339;
+pub(crate) use crate::http::zone::{format_time, stamp, Stamp};

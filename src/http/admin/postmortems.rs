@@ -11,7 +11,6 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::format_time;
 use crate::app::AppState;
 use crate::db::incidents::CommandError;
 use crate::db::postmortems::{self as pm, Change, PostmortemRow};
@@ -31,7 +30,7 @@ pub struct PostmortemLine {
     pub status: &'static str,
     pub status_class: &'static str,
     pub age: String,
-    pub updated: String,
+    pub updated: super::Stamp,
     pub updated_by: String,
     pub public: bool,
 }
@@ -100,7 +99,7 @@ pub async fn list_postmortems(
             status: p.status.label(),
             status_class: status_class(p.status),
             age: format_duration(now - p.created_at),
-            updated: format_time(p.updated_at),
+            updated: super::stamp(p.updated_at),
             updated_by: p.updated_by_name.clone().unwrap_or_default(),
             public: p.is_public(),
         })
@@ -148,7 +147,7 @@ pub struct RevisionLine {
     pub version: i32,
     pub what: String,
     pub who: String,
-    pub when: String,
+    pub when: super::Stamp,
 }
 
 pub struct ItemLineView {
@@ -199,7 +198,7 @@ struct ShowPage {
     error: Option<String>,
     /// The public summary, rendered as customers will see it.
     summary_html: String,
-    summary_published: Option<String>,
+    summary_published: Option<super::Stamp>,
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
@@ -223,7 +222,7 @@ async fn show_page(
             version: r.version,
             what: r.what,
             who: r.changed_by_name.unwrap_or_else(|| "someone".into()),
-            when: format_time(r.changed_at),
+            when: super::stamp(r.changed_at),
         })
         .collect();
     let items = item_views(pm::items_of(&state.pool, p.incident_id).await?);
@@ -244,7 +243,7 @@ async fn show_page(
         can_respond: user.can(Role::Responder),
         error,
         summary_html: markdown::render(&p.public_summary),
-        summary_published: p.public_summary_published_at.map(format_time),
+        summary_published: p.public_summary_published_at.map(super::stamp),
         p,
     })
 }

@@ -23,10 +23,10 @@ pub struct TokenView {
     pub name: String,
     pub prefix: String,
     pub owner: String,
-    pub created: String,
+    pub created: super::Stamp,
     pub last_used: Option<String>,
     pub last_used_iso: String,
-    pub revoked: Option<String>,
+    pub revoked: Option<super::Stamp>,
 }
 
 #[derive(Template)]
@@ -58,10 +58,10 @@ async fn tokens_page(
             name: t.name,
             prefix: t.prefix,
             owner: format!("{} <{}>", t.user_name, t.user_email),
-            created: format_time(t.created_at),
+            created: super::stamp(t.created_at),
             last_used: t.last_used_at.map(format_time),
             last_used_iso: t.last_used_at.map(rfc3339).unwrap_or_default(),
-            revoked: t.revoked_at.map(format_time),
+            revoked: t.revoked_at.map(super::stamp),
         })
         .collect();
     Ok(TokensPage {

@@ -10,7 +10,6 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::format_time;
 use crate::app::AppState;
 use crate::auth::{generate_password, hash_password};
 use crate::db::{self, users::UserRow};
@@ -26,7 +25,7 @@ pub struct UserView {
     pub email: String,
     pub role: Role,
     pub disabled: bool,
-    pub created: String,
+    pub created: super::Stamp,
     pub is_self: bool,
 }
 
@@ -89,7 +88,7 @@ async fn users_page(
         .map(|u: UserRow| UserView {
             is_self: u.id == user.user.id,
             disabled: u.is_disabled(),
-            created: format_time(u.created_at),
+            created: super::stamp(u.created_at),
             id: u.id,
             name: u.name,
             email: u.email,

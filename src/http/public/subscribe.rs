@@ -76,6 +76,7 @@ fn chrome(state: &AppState) -> Chrome {
             footer_links: Vec::new(),
             updated: String::new(),
             updated_iso: String::new(),
+            updated_utc: String::new(),
             stale: None,
         },
     }

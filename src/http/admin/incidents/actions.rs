@@ -201,6 +201,8 @@ pub struct MilestoneForm {
     value: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    time_zone: String,
 }
 
 pub async fn set_milestone(
@@ -214,13 +216,13 @@ pub async fn set_milestone(
     let incident = load(&state, &reference).await?;
     let milestone = Milestone::parse(&form.milestone)
         .ok_or_else(|| AppError::field("milestone", "Choose a lifecycle time."))?;
-    let value =
-        match form.value.trim() {
-            "" => None,
-            raw => Some(parse_input_time(raw).ok_or_else(|| {
-                AppError::field("value", format!("{raw:?} is not a date and time."))
-            })?),
-        };
+    let value = match form.value.trim() {
+        "" => None,
+        raw => Some(
+            parse_input_time(raw, &form.time_zone)
+                .map_err(|message| AppError::field("value", message))?,
+        ),
+    };
     let mut tx = state.pool.begin().await?;
     match incidents::set_milestone(
         &mut tx,
@@ -261,6 +263,8 @@ pub struct NoteForm {
     pinned: Option<String>,
     #[serde(default)]
     corrects: String,
+    #[serde(default)]
+    time_zone: String,
 }
 
 pub async fn add_note(
@@ -279,11 +283,11 @@ pub async fn add_note(
     };
     let occurred_at = match form.occurred_at.trim() {
         "" => None,
-        raw => match parse_input_time(raw) {
-            Some(at) => Some(at),
-            None => {
+        raw => match parse_input_time(raw, &form.time_zone) {
+            Ok(at) => Some(at),
+            Err(message) => {
                 let extras = PageExtras {
-                    note: Some(redo(format!("{raw:?} is not a date and time."))),
+                    note: Some(redo(message)),
                     ..Default::default()
                 };
                 return render_with(

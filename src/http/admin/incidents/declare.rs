@@ -34,6 +34,9 @@ struct DeclarePage {
     title: String,
     summary: String,
     started_at: String,
+    /// The instant `started_at` shows (fresh form only), for the browser to redisplay in
+    /// its own zone.
+    started_utc: String,
     initial_update: String,
     public_title: String,
     show_components: bool,
@@ -50,6 +53,8 @@ struct Draft {
     leader_id: Option<Uuid>,
     components: Vec<(Uuid, ComponentStatus)>,
     started_at: String,
+    started_utc: String,
+    time_zone: String,
     initial_update: String,
     public_title: String,
     show_components: bool,
@@ -85,6 +90,7 @@ async fn page(
         title: draft.title,
         summary: draft.summary,
         started_at: draft.started_at,
+        started_utc: draft.started_utc,
         initial_update: draft.initial_update,
         public_title: draft.public_title,
         show_components: draft.show_components,
@@ -98,8 +104,10 @@ pub async fn show_declare(
     jar: CookieJar,
 ) -> Result<Response, AppError> {
     user.require(Role::Responder)?;
+    let now = time::OffsetDateTime::now_utc();
     let draft = Draft {
-        started_at: input_time(time::OffsetDateTime::now_utc()),
+        started_at: input_time(now),
+        started_utc: crate::domain::rfc3339(now),
         ..Default::default()
     };
     let page = page(&state, &user, &jar, draft, None).await?;
@@ -132,6 +140,7 @@ fn parse(fields: &[(String, String)]) -> Result<Draft, String> {
             }
             "leader_id" => draft.leader_id = Uuid::parse_str(value).ok(),
             "started_at" => draft.started_at = value.clone(),
+            "time_zone" => draft.time_zone = value.clone(),
             "initial_update" => draft.initial_update = value.clone(),
             "public_title" => draft.public_title = value.clone(),
             "show_components" => draft.show_components = true,
@@ -163,19 +172,10 @@ pub async fn declare_incident(
         return refuse(&state, &user, &jar, draft, "Choose a severity.".into()).await;
     };
     let raw = draft.started_at.trim().to_owned();
-    let started_at = match parse_input_time(&raw) {
+    let started_at = match parse_input_time(&raw, &draft.time_zone) {
         _ if raw.is_empty() => None,
-        Some(at) => Some(at),
-        None => {
-            return refuse(
-                &state,
-                &user,
-                &jar,
-                draft,
-                format!("{raw:?} is not a date and time."),
-            )
-            .await
-        }
+        Ok(at) => Some(at),
+        Err(message) => return refuse(&state, &user, &jar, draft, message).await,
     };
     let new = NewIncident {
         title: draft.title.clone(),

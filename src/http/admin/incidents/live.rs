@@ -35,6 +35,8 @@ pub async fn live_incident(
     let csrf = user.csrf_token.clone();
     let can_respond = user.can(Role::Responder);
     let from = resume_from(&state, &headers, query.after, incident.id).await?;
+    // Entries are rendered as the stream is read, outside this request's task.
+    let reader = crate::http::zone::reader();
     let stream = log_entries(
         state.clone(),
         incident.id,
@@ -42,7 +44,7 @@ pub async fn live_incident(
         session_check(&state, &headers),
         move |row| {
             let seq = row.seq;
-            let view = event_view(row);
+            let view = crate::http::zone::within(reader.clone(), || event_view(row));
             let html = EventItem {
                 e: &view,
                 incident_path: &path,

@@ -110,7 +110,8 @@ pub struct IncidentPage {
     pub pinned_only: bool,
     pub filtered: bool,
     pub events: Vec<EventView>,
-    pub event_count: i64,
+    /// "12 entries", or "showing 3 of 12 entries" when filtered or paged.
+    pub log_count: String,
     pub older: Option<String>,
     pub note_workstreams: Vec<Choice>,
     pub note_body: String,
@@ -289,8 +290,16 @@ pub async fn build(
         kind_filter,
         pinned_only: filter.pinned_only,
         filtered: workstream_id.is_some() || kind.is_some() || filter.pinned_only,
+        log_count: log_count(
+            rows.len(),
+            event_count,
+            workstream_id.is_some()
+                || kind.is_some()
+                || filter.pinned_only
+                || older.is_some()
+                || filter.before.is_some(),
+        ),
         events: rows.into_iter().map(event_view).collect(),
-        event_count,
         older: older.map(|cursor| {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             q.append_pair("before", &cursor);
@@ -317,6 +326,22 @@ pub async fn build(
     })
 }
 
+/// How many entries the log shows, against how many there are.
+fn log_count(shown: usize, total: i64, partial: bool) -> String {
+    let entries = |n: i64| {
+        if n == 1 {
+            "1 entry".to_owned()
+        } else {
+            format!("{n} entries")
+        }
+    };
+    if partial && shown as i64 != total {
+        format!("showing {shown} of {}", entries(total))
+    } else {
+        entries(total)
+    }
+}
+
 /// The log filter groups kinds that share a label ("Workstream", "Task").
 fn kind_filter_label(value: &str) -> &'static str {
     match EventKind::parse(value) {
@@ -326,5 +351,18 @@ fn kind_filter_label(value: &str) -> &'static str {
         Some(EventKind::TaskChanged) => "Task changed",
         Some(kind) => kind.label(),
         None => "Everything",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_count;
+
+    #[test]
+    fn the_log_count_says_when_it_shows_only_part() {
+        assert_eq!(log_count(12, 12, false), "12 entries");
+        assert_eq!(log_count(1, 1, false), "1 entry");
+        assert_eq!(log_count(3, 12, true), "showing 3 of 12 entries");
+        assert_eq!(log_count(12, 12, true), "12 entries");
     }
 }

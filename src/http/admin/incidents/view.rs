@@ -11,11 +11,14 @@ use crate::db::incidents::workstreams::{TaskRow, WorkstreamRow};
 use crate::db::incidents::IncidentRow;
 use crate::db::users::UserRow;
 use crate::domain::{
-    format_duration, format_utc, overdue_update_minutes, rfc3339, ComponentStatus, EventKind,
-    Impact, IncidentStatus, Milestone, Nudges, Role, Severity, Visibility, WorkstreamKind,
+    format_duration, overdue_update_minutes, rfc3339, ComponentStatus, EventKind, Impact,
+    IncidentStatus, Milestone, Nudges, Role, Severity, Visibility, WorkstreamKind,
     WorkstreamStatus,
 };
+use crate::http::zone::{self, format_time, utc_title};
 use crate::markdown;
+use crate::status_page::clock::Clock;
+use crate::status_page::render::component_changes;
 
 pub struct Choice {
     pub value: String,
@@ -159,6 +162,10 @@ pub struct IncidentView {
     pub age: String,
     pub nudge: Option<i64>,
     pub last_update_age: Option<String>,
+    /// What the leader should do next, in a few words.
+    pub next_action: Option<&'static str>,
+    /// Resolved: the postmortem comes first, not folded away.
+    pub resolved: bool,
     pub milestones: Vec<MilestoneView>,
     pub durations: Vec<(&'static str, String)>,
 }
@@ -168,36 +175,34 @@ pub struct MilestoneView {
     pub label: &'static str,
     pub shown: String,
     pub iso: String,
+    pub utc: String,
     pub input: String,
     pub can_clear: bool,
 }
 
-/// `YYYY-MM-DDTHH:MM` in UTC, for `<input type="datetime-local">` (labelled UTC).
+/// `YYYY-MM-DDTHH:MM` in the reader's zone, for `<input type="datetime-local">` (whose
+/// label names the zone).
 pub fn input_time(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
+    zone::reader().clock.input_value(at)
 }
 
-/// Parse what `datetime-local` sends (UTC), or RFC 3339.
-pub fn parse_input_time(raw: &str) -> Option<OffsetDateTime> {
-    let raw = raw.trim();
-    if let Ok(at) = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
-        return Some(at);
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    let with_secs =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::PrimitiveDateTime::parse(raw, format)
-        .or_else(|_| time::PrimitiveDateTime::parse(raw, with_secs))
-        .ok()
-        .map(|p| p.assume_utc())
+/// Parse what `datetime-local` sends, as a wall clock time in `time_zone` (the form's
+/// hidden zone field; the reader's zone when empty), or RFC 3339. The error says which
+/// of the two was wrong.
+pub fn parse_input_time(raw: &str, time_zone: &str) -> Result<OffsetDateTime, String> {
+    let clock = match time_zone.trim() {
+        "" => zone::reader().clock,
+        name => Clock::parse(name).ok_or_else(|| {
+            format!("{name:?} is not a time zone name like America/New_York or Etc/UTC.")
+        })?,
+    };
+    clock.parse_local(raw).ok_or_else(|| {
+        format!(
+            "{:?} is not a date and time (like 2026-03-04T10:12, in {}).",
+            raw.trim(),
+            clock.name()
+        )
+    })
 }
 
 pub fn status_class(status: IncidentStatus) -> &'static str {
@@ -221,8 +226,11 @@ pub fn status_text(incident: &IncidentRow) -> &'static str {
 pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudges) -> IncidentView {
     let lifecycle = incident.lifecycle();
     let d = lifecycle.durations();
+    // Detection counts from the declaration in reports, but the page says "Detected:
+    // not yet" until someone records it, so it shows no time to detect either.
+    let to_detect = lifecycle.detected.and(d.to_detect);
     let durations = [
-        ("To detect", d.to_detect),
+        ("To detect", to_detect),
         ("To acknowledge", d.to_acknowledge),
         ("To mitigate", d.to_mitigate),
         ("To resolve", d.to_resolve),
@@ -242,8 +250,9 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
             MilestoneView {
                 key: m.as_str(),
                 label: m.label(),
-                shown: value.map(format_utc).unwrap_or_else(|| "not yet".into()),
+                shown: value.map(format_time).unwrap_or_else(|| "not yet".into()),
                 iso: value.map(rfc3339).unwrap_or_default(),
+                utc: value.map(utc_title).unwrap_or_default(),
                 input: value.map(input_time).unwrap_or_default(),
                 can_clear: matches!(
                     m,
@@ -280,9 +289,32 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
         last_update_age: incident
             .last_public_update_at
             .map(|at| format_duration(now - at)),
+        next_action: next_action(incident),
+        resolved: incident.status.is_resolved(),
         milestones,
         durations,
     }
+}
+
+/// The next step of the response, from where it stands.
+fn next_action(incident: &IncidentRow) -> Option<&'static str> {
+    let public = incident.visibility != Visibility::Internal;
+    if incident.status.is_resolved() {
+        return None;
+    }
+    if incident.acknowledged_at.is_none() {
+        return Some("Acknowledge: take command, or hand it to the person who leads.");
+    }
+    if public && incident.last_public_update_at.is_none() {
+        return Some("Tell customers what is happening: post the first public update.");
+    }
+    Some(match incident.status {
+        IncidentStatus::Investigating => {
+            "Find the cause; set the status to Identified when you know it."
+        }
+        IncidentStatus::Identified => "Mitigate the impact, then set the status to Monitoring.",
+        _ => "Watch that the fix holds, then resolve.",
+    })
 }
 
 pub struct TaskView {
@@ -349,8 +381,11 @@ pub struct UpdateView {
     pub body_html: String,
     pub at: String,
     pub iso: String,
+    pub utc: String,
     pub author: String,
     pub notified: bool,
+    /// "API: Operational → Major outage", one per component the update changed.
+    pub changes: Vec<String>,
 }
 
 pub fn update_views(updates: Vec<UpdateRow>) -> Vec<UpdateView> {
@@ -360,8 +395,10 @@ pub fn update_views(updates: Vec<UpdateRow>) -> Vec<UpdateView> {
             status: u.status.label(),
             status_class: status_class(u.status),
             body_html: markdown::render(&u.body),
-            at: format_utc(u.display_at),
+            at: format_time(u.display_at),
             iso: rfc3339(u.display_at),
+            utc: utc_title(u.display_at),
+            changes: component_changes(u.affected_components.as_ref()),
             author: u.author_name.unwrap_or_else(|| "Fireline".into()),
             notified: u.notify,
         })
@@ -379,7 +416,8 @@ pub struct EventView {
     pub workstream: Option<String>,
     pub occurred: String,
     pub occurred_iso: String,
-    pub recorded: Option<String>,
+    pub occurred_utc: String,
+    pub recorded: Option<zone::Stamp>,
     pub pinned: bool,
     pub corrected: bool,
     pub corrects: Option<Uuid>,
@@ -407,9 +445,10 @@ pub fn event_view(e: EventRow) -> EventView {
         body_html,
         author: e.author_name.clone().unwrap_or_else(|| "Fireline".into()),
         workstream: e.workstream_title.clone(),
-        occurred: format_utc(e.occurred_at),
+        occurred: format_time(e.occurred_at),
         occurred_iso: rfc3339(e.occurred_at),
-        recorded: e.is_backdated().then(|| format_utc(e.recorded_at)),
+        occurred_utc: utc_title(e.occurred_at),
+        recorded: e.is_backdated().then(|| zone::stamp(e.recorded_at)),
         pinned: e.pinned,
         corrected: e.corrected_by.is_some(),
         corrects: e.corrects,
@@ -429,14 +468,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn browser_times_are_read_as_utc() {
-        let at = parse_input_time("2026-03-04T10:12").unwrap();
+    fn browser_times_are_read_in_the_forms_zone() {
+        let at = parse_input_time("2026-03-04T10:12", "").unwrap();
         assert_eq!(rfc3339(at), "2026-03-04T10:12:00Z");
         assert_eq!(input_time(at), "2026-03-04T10:12");
-        assert!(parse_input_time("yesterday").is_none());
+        let ny = parse_input_time("2026-03-04T05:12", "America/New_York").unwrap();
+        assert_eq!(rfc3339(ny), "2026-03-04T10:12:00Z");
+        let bad_time = parse_input_time("yesterday", "America/New_York").unwrap_err();
+        assert!(bad_time.contains("not a date and time"), "{bad_time}");
+        assert!(bad_time.contains("America/New_York"), "{bad_time}");
+        let bad_zone = parse_input_time("2026-03-04T05:12", "Moon/Base").unwrap_err();
+        assert!(bad_zone.contains("not a time zone"), "{bad_zone}");
         assert_eq!(
             rfc3339(
-                parse_input_time("2026-03-04T12:12:00+02:00")
+                parse_input_time("2026-03-04T12:12:00+02:00", "")
                     .unwrap()
                     .to_offset(time::UtcOffset::UTC)
             ),
