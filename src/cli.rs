@@ -329,7 +329,7 @@ async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyho
     tx.commit().await?;
     if disabled {
         eprintln!(
-            "Disabled {}: signed out everywhere, tokens stopped.",
+            "Disabled {}: signed out everywhere, API tokens revoked.",
             user.email
         );
     } else {

@@ -307,7 +307,7 @@ pub async fn disable_user(
         &state,
         "/admin/users",
         &format!(
-            "{} is disabled: signed out everywhere, tokens stopped.",
+            "{} is disabled: signed out everywhere, API tokens revoked.",
             target.name
         ),
     ))
