@@ -264,7 +264,7 @@ impl Drop for Running {
 }
 
 fn request(method: Method, path: &str, ip: &str) -> axum::http::request::Builder {
-    let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
+    let addr = SocketAddr::new(ip.parse().unwrap(), 40000);
     let mut builder = Request::builder().method(method).uri(path);
     builder.extensions_mut().unwrap().insert(ConnectInfo(addr));
     builder
