@@ -16,7 +16,8 @@ use crate::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, MaybeUser, Query};
 use crate::http::page::render_status;
 use crate::http::session::{
-    anon_csrf, removal, session_cookie, take_flash, ANON_CSRF_COOKIE, FLASH_COOKIE, SESSION_COOKIE,
+    anon_csrf, anon_csrf_cookie_name, removal, session_cookie, take_flash, FLASH_COOKIE,
+    SESSION_COOKIE,
 };
 
 #[derive(Template)]
@@ -51,7 +52,7 @@ pub async fn show_login(
     } else {
         jar
     };
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let page = LoginPage {
         page_name: state.settings.page_name.clone(),
         csrf_token,
@@ -80,12 +81,13 @@ pub async fn sign_in(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
+    // For the form shown again when the attempt is refused.
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let refuse =
         |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
-            let (jar, csrf_token) = anon_csrf(&state, jar);
             let page = LoginPage {
                 page_name: state.settings.page_name.clone(),
-                csrf_token,
+                csrf_token: csrf_token.clone(),
                 email: form.email.trim().to_owned(),
                 next: next.clone(),
                 notice: None,
@@ -172,7 +174,7 @@ pub async fn sign_in(
     tracing::info!(user_id = %user.id, "signed in");
     let jar = jar
         .add(session_cookie(&state, token))
-        .add(removal(&state, ANON_CSRF_COOKIE));
+        .add(removal(&state, anon_csrf_cookie_name(&state)));
     Ok((jar, Redirect::to(&next)).into_response())
 }
 
