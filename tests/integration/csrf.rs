@@ -312,3 +312,79 @@ async fn behind_https_the_anonymous_cookie_is_a_host_cookie() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(!browser.cookies.contains_key("__Host-fireline_csrf"));
 }
+
+#[tokio::test]
+async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go_along() {
+    use fantoccini::Locator;
+    let Some(driver) = crate::browser::driver().await else {
+        return;
+    };
+    let app = TestApp::new().await;
+    app.user("ada@example.com", Role::Admin).await;
+    let (base, shutdown) = crate::browser::serve(&app).await;
+    let chromium = crate::browser::browser(&driver, 1280).await;
+    crate::browser::sign_in(&chromium, &base, "ada@example.com").await;
+    chromium
+        .goto(&format!("{base}/admin/tokens"))
+        .await
+        .unwrap();
+    let token = chromium
+        .find(Locator::Css("input[name=csrf_token]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Another port on the same host is another origin of the same site: the browser
+    // sends the SameSite=Lax cookies along. Even the leaked token does not help it.
+    let page = format!(
+        "<!doctype html><form method=post action=\"{base}/admin/tokens\">\
+         <input name=csrf_token value=\"{token}\"><input name=name value=sibling>\
+         <button id=go type=submit>Go</button></form>"
+    );
+    let sibling = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sibling_url = format!("http://{}", sibling.local_addr().unwrap());
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(page) }),
+    );
+    tokio::spawn(async move { axum::serve(sibling, router).await });
+    chromium.goto(&sibling_url).await.unwrap();
+    chromium
+        .find(Locator::Id("go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    crate::browser::wait_for_text(&chromium, "main", "not from this site's own pages").await;
+    assert_eq!(token_count(&app).await, 0);
+
+    // The same form on Fireline's own page goes through.
+    chromium
+        .goto(&format!("{base}/admin/tokens"))
+        .await
+        .unwrap();
+    chromium
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("own page")
+        .await
+        .unwrap();
+    chromium
+        .find(Locator::Css(
+            "form[action='/admin/tokens'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    crate::browser::wait_for_text(&chromium, "main", "own page").await;
+    assert_eq!(token_count(&app).await, 1);
+    chromium.close().await;
+    shutdown.cancel();
+}
