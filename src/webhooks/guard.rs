@@ -165,13 +165,14 @@ const V6_BLOCKS: &[Block<Ipv6Addr>] = &[
     ),
 ];
 
-/// The most specific block that holds `bits`, as (prefix length, reason).
+/// The reason of the most specific block that holds `bits`: `None` when no block does,
+/// `Some(None)` when that block is globally reachable.
 fn most_specific<T: Copy>(
     blocks: &[Block<T>],
     bits: u128,
     width: u32,
     to_bits: impl Fn(T) -> u128,
-) -> Option<(u8, Option<&'static str>)> {
+) -> Option<Option<&'static str>> {
     blocks
         .iter()
         .filter(|(net, len, _)| {
@@ -180,7 +181,7 @@ fn most_specific<T: Copy>(
             bits & mask == to_bits(*net) & mask
         })
         .max_by_key(|(_, len, _)| *len)
-        .map(|(_, len, why)| (*len, *why))
+        .map(|(_, _, why)| *why)
 }
 
 /// Why an address may not be sent to, or `None` when it is public.
@@ -195,7 +196,7 @@ fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
     most_specific(V4_BLOCKS, u128::from(u32::from(ip)), 32, |net| {
         u128::from(u32::from(net))
     })
-    .and_then(|(_, why)| why)
+    .flatten()
 }
 
 fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
@@ -215,7 +216,7 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return refusal_v4(embedded(s[1], s[2]));
     }
     match most_specific(V6_BLOCKS, u128::from(ip), 128, u128::from) {
-        Some((_, why)) => why,
+        Some(why) => why,
         None if s[0] & 0xe000 != 0x2000 => Some("a reserved address"),
         None => None,
     }
