@@ -333,7 +333,7 @@ async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyho
             user.email
         );
     } else {
-        eprintln!("Enabled {}.", user.email);
+        eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
     }
     Ok(())
 }

@@ -136,6 +136,12 @@ async fn re_enabling_a_user_in_the_admin_ui_does_not_bring_their_tokens_back() {
         )
         .await;
     assert_eq!(enabled.status, StatusCode::SEE_OTHER);
+    let notice = admin
+        .get("/admin/users")
+        .await
+        .select("[role=status]")
+        .join(" ");
+    assert!(notice.contains("old API tokens stay revoked"), "{notice}");
     assert_eq!(
         me(token).await,
         StatusCode::UNAUTHORIZED,

@@ -335,7 +335,10 @@ pub async fn enable_user(
     Ok(redirect_with_flash(
         &state,
         "/admin/users",
-        &format!("{} can sign in again.", target.name),
+        &format!(
+            "{} can sign in again; their old API tokens stay revoked.",
+            target.name
+        ),
     ))
 }
 
