@@ -26,6 +26,8 @@ pub struct App {
     pub status_page: Arc<StatusPage>,
     /// Cancelled when the process shuts down: long-lived responses (live streams) end.
     pub shutdown: CancellationToken,
+    /// The key anonymous CSRF cookies are signed with, read from the database once.
+    pub anon_csrf_key: tokio::sync::OnceCell<crate::auth::SigningKey>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             settings,
             metrics: Metrics::new(),
             shutdown,
+            anon_csrf_key: tokio::sync::OnceCell::new(),
         }))
     }
 }

@@ -332,11 +332,11 @@ async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyho
     tx.commit().await?;
     if disabled {
         eprintln!(
-            "Disabled {}: signed out everywhere, tokens stopped.",
+            "Disabled {}: signed out everywhere, API tokens revoked.",
             user.email
         );
     } else {
-        eprintln!("Enabled {}.", user.email);
+        eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod maintenances;
 pub mod page_settings;
 pub mod postmortems;
 mod private_cluster;
+pub mod server_secrets;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod subscribers;

@@ -95,6 +95,17 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     Ok(done.rows_affected() == 1)
 }
 
+/// Revoke every live token of a user; returns how many there were.
+pub async fn revoke_for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Create a token for `user_id` and return its id and the token itself (shown once).
 pub async fn create(
     conn: &mut sqlx::PgConnection,

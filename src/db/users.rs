@@ -126,8 +126,8 @@ pub async fn set_password(
     Ok(done.rows_affected() == 1)
 }
 
-/// Disable or enable a user. Disabling also ends their sessions; their tokens stop
-/// working because token lookups check the user.
+/// Disable or enable a user. Disabling also ends their sessions and revokes their API
+/// tokens (in the caller's transaction), so enabling them again brings neither back.
 pub async fn set_disabled(
     conn: &mut PgConnection,
     id: Uuid,
@@ -143,6 +143,7 @@ pub async fn set_disabled(
     .await?;
     if disabled {
         super::sessions::delete_for_user(&mut *conn, id).await?;
+        super::tokens::revoke_for_user(&mut *conn, id).await?;
     }
     Ok(done.rows_affected() == 1)
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
-use super::session::{ANON_CSRF_COOKIE, SESSION_COOKIE};
+use super::session::{anon_csrf_tokens, SESSION_COOKIE};
 use crate::app::AppState;
 use crate::auth::hash_token;
 use crate::db::{self, users::UserRow};
@@ -273,10 +273,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         let (mut parts, body) = req.into_parts();
         let MaybeUser(user) = MaybeUser::from_request_parts(&mut parts, state).await?;
         let expected = match user {
-            Some(user) => Some(user.csrf_token),
-            None => CookieJar::from_headers(&parts.headers)
-                .get(ANON_CSRF_COOKIE)
-                .map(|c| c.value().to_owned()),
+            Some(user) => vec![user.csrf_token],
+            None => anon_csrf_tokens(state, &parts.headers).await?,
         };
         let req = Request::from_parts(parts, body);
         if !has_content_type(&req, "application/x-www-form-urlencoded") {
@@ -286,12 +284,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         }
         let bytes = body_bytes(req).await?;
         let CsrfField { csrf_token } = parse_form(&bytes)?;
-        let valid = match expected {
-            Some(expected) if !expected.is_empty() => {
-                bool::from(expected.as_bytes().ct_eq(csrf_token.as_bytes()))
-            }
-            _ => false,
-        };
+        let valid = expected.iter().any(|expected| {
+            !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(csrf_token.as_bytes()))
+        });
         if !valid {
             return Err(AppError::Forbidden(
                 "This form has expired or did not come from this site (CSRF check failed). \

@@ -7,6 +7,7 @@ mod auth;
 pub mod extract;
 pub mod middleware;
 mod ops;
+mod origin;
 pub mod page;
 mod public;
 pub mod session;
@@ -81,6 +82,10 @@ pub fn router(state: AppState) -> Router {
     // Innermost first: panics, timeouts and oversized bodies become bare error responses
     // that the error middleware dresses in the client's format.
     let full = routes
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_cross_site,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -1,17 +1,25 @@
 //! Session and CSRF cookies, and flash messages carried across a redirect.
 
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::app::AppState;
-use crate::auth::random_token;
+use crate::auth::{random_token, SigningKey};
+use crate::db;
+use crate::error::AppError;
 
 pub const SESSION_COOKIE: &str = "fireline_session";
-/// Before sign-in there is no session to bind a CSRF token to; this cookie holds one.
+/// Before sign-in there is no session to bind a CSRF token to; this cookie holds one,
+/// signed by the server so that a cookie planted by a sibling subdomain is not taken.
 pub const ANON_CSRF_COOKIE: &str = "fireline_csrf";
+/// Its name behind https: a `__Host-` cookie can only be set by this very host.
+pub const ANON_CSRF_HOST_COOKIE: &str = "__Host-fireline_csrf";
 pub const FLASH_COOKIE: &str = "fireline_flash";
+/// How long an anonymous CSRF cookie is good for (the browser is told, and the server checks).
+const ANON_CSRF_MAX_AGE: Duration = Duration::hours(12);
+const ANON_CSRF_KEY: &str = "anon_csrf";
 
 fn base_cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
@@ -33,20 +41,76 @@ pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
     cookie
 }
 
-/// The anonymous CSRF token from the cookie, or a new one and the cookie to set.
-pub fn anon_csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    match jar.get(ANON_CSRF_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => {
-            let token = cookie.value().to_owned();
-            (jar, token)
-        }
-        _ => {
-            let token = random_token("");
-            let mut cookie = base_cookie(state, ANON_CSRF_COOKIE, token.clone());
-            cookie.set_max_age(Duration::hours(12));
-            (jar.add(cookie), token)
-        }
+/// The anonymous CSRF cookie's name: `__Host-` prefixed when cookies are Secure.
+pub fn anon_csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.secure_cookies() {
+        ANON_CSRF_HOST_COOKIE
+    } else {
+        ANON_CSRF_COOKIE
     }
+}
+
+async fn anon_csrf_key(state: &AppState) -> Result<&SigningKey, AppError> {
+    let key = state
+        .anon_csrf_key
+        .get_or_try_init(|| async {
+            let secret = db::server_secrets::get_or_create(
+                &state.pool,
+                ANON_CSRF_KEY,
+                &SigningKey::generate(),
+            )
+            .await?;
+            Ok::<_, sqlx::Error>(SigningKey::new(secret))
+        })
+        .await?;
+    Ok(key)
+}
+
+/// The tokens of every signed, unexpired anonymous CSRF cookie the request carries (a
+/// planted cookie of the same name may come along with ours).
+pub async fn anon_csrf_tokens(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Vec<String>, AppError> {
+    let name = anon_csrf_cookie_name(state);
+    let values: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            Cookie::split_parse(v)
+                .filter_map(Result::ok)
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .collect();
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = anon_csrf_key(state).await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Ok(values
+        .iter()
+        .filter_map(|v| key.verify_anon_csrf(v, now, ANON_CSRF_MAX_AGE.whole_seconds()))
+        .collect())
+}
+
+/// The anonymous CSRF token from a valid cookie, or a new one and the cookie to set.
+pub async fn anon_csrf(state: &AppState, jar: CookieJar) -> Result<(CookieJar, String), AppError> {
+    let key = anon_csrf_key(state).await?;
+    let name = anon_csrf_cookie_name(state);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let valid = jar
+        .get(name)
+        .and_then(|c| key.verify_anon_csrf(c.value(), now, ANON_CSRF_MAX_AGE.whole_seconds()));
+    if let Some(token) = valid {
+        return Ok((jar, token));
+    }
+    let token = random_token("");
+    let mut cookie = base_cookie(state, name, key.sign_anon_csrf(&token, now));
+    cookie.set_max_age(ANON_CSRF_MAX_AGE);
+    Ok((jar.add(cookie), token))
 }
 
 /// The flash message of the previous redirect, if any.

@@ -8,6 +8,7 @@
 pub mod dispatch;
 pub mod guard;
 pub mod outbox;
+pub mod reachable;
 pub mod signing;
 
 pub use dispatch::{DeliveryConfig, Dispatcher};

@@ -62,37 +62,139 @@ async fn a_wrong_password_is_refused_with_a_message_and_no_session() {
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_account_and_say_when_to_try_again() {
+async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
-    let mut browser = app.browser();
+    app.user("grace@example.com", Role::Admin).await;
+    let mut guesser = app.browser();
+    guesser.ip = "10.6.6.6".into();
     for _ in 0..5 {
-        let r = browser.sign_in("ada@example.com", "guess").await;
+        let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    // Now even the right password is refused, from another address too.
-    let mut other = app.browser();
-    other.ip = "10.9.9.9".into();
-    let locked = other.sign_in("ada@example.com", PASSWORD).await;
+    // The account's own back-off has long passed; the guesser's lock has not.
+    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let locked = guesser.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     let message = locked.select("[role=alert]").join(" ");
-    assert!(message.contains("Try again in 15 minutes"), "{message}");
-    assert!(!other.cookies.contains_key("fireline_session"));
+    assert!(message.contains("from your address"), "{message}");
+    assert!(message.contains("Try again in 14 minutes"), "{message}");
+    let retry: i64 = locked.header("retry-after").parse().unwrap();
+    assert!((780..=840).contains(&retry), "Retry-After: {retry}");
+    assert!(!guesser.cookies.contains_key("fireline_session"));
+    // The refused attempt was not counted: it did not even reach the password check.
+    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM login_attempts")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(counted, 5);
 
-    // Another account is not affected.
-    app.user("grace@example.com", Role::Admin).await;
+    // The owner, from their own address, signs in with the right password.
+    let mut owner = app.browser();
+    owner.ip = "10.9.9.9".into();
     assert_eq!(
-        other.sign_in("grace@example.com", PASSWORD).await.status,
+        owner.sign_in("ada@example.com", PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
+    // The guesser stays locked for this account, though not for another one.
+    assert_eq!(
+        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        guesser.sign_in("grace@example.com", "guess").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
-    // Once the window has passed, the account can sign in again.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '16 minutes'")
+    // Once the window has passed, the address can sign in again.
+    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
         .execute(app.pool())
         .await
         .unwrap();
     assert_eq!(
-        browser.sign_in("ada@example.com", PASSWORD).await.status,
+        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() {
+    let app = TestApp::new().await;
+    app.user("ada@example.com", Role::Admin).await;
+    for i in 0..5 {
+        let mut guesser = app.browser();
+        guesser.ip = format!("10.6.0.{i}");
+        let r = guesser.sign_in("ada@example.com", "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    // Four more guesses from elsewhere, just now: nine failures, a 16-second back-off.
+    sqlx::query(
+        "INSERT INTO login_attempts (email, client_ip, succeeded) \
+         SELECT 'ada@example.com', '10.7.0.' || n, false FROM generate_series(1, 4) n",
+    )
+    .execute(app.pool())
+    .await
+    .unwrap();
+
+    let mut owner = app.browser();
+    owner.ip = "10.9.9.9".into();
+    let waiting = owner.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
+    let message = waiting.select("[role=alert]").join(" ");
+    assert!(
+        message.contains("This account has had several failed"),
+        "{message}"
+    );
+    assert!(message.contains("seconds (at "), "{message}");
+    let retry: i64 = waiting.header("retry-after").parse().unwrap();
+    assert!((1..=16).contains(&retry), "Retry-After: {retry}");
+    assert!(!owner.cookies.contains_key("fireline_session"));
+
+    // Seconds later (moved back in the database, rather than waited for), the owner is in.
+    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // A success clears the account's count: one typo later is just a typo.
+    let mut typo = app.browser();
+    typo.ip = "10.9.9.10".into();
+    assert_eq!(
+        typo.sign_in("ada@example.com", "typo").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn ipv6_guessers_are_locked_by_their_64() {
+    let app = TestApp::new().await;
+    app.user("ada@example.com", Role::Admin).await;
+    for i in 1..=5 {
+        let mut guesser = app.browser();
+        guesser.ip = format!("2001:db8:6:6::{i}");
+        let r = guesser.sign_in("ada@example.com", "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let mut next = app.browser();
+    next.ip = "2001:db8:6:6:ffff::1".into();
+    assert_eq!(
+        next.sign_in("ada@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let mut owner = app.browser();
+    owner.ip = "2001:db8:9:9::1".into();
+    assert_eq!(
+        owner.sign_in("ada@example.com", PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
 }

@@ -186,10 +186,35 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("API tokens revoked"),
+        "{}",
+        stderr(&out)
+    );
     let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
         .await
         .unwrap();
     assert!(user.is_none());
+
+    // Enabling the user again does not bring the token back: it was revoked.
+    let out = fireline(
+        &db,
+        &["user", "enable", "--email", "grace@example.com"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
+        .await
+        .unwrap();
+    assert!(user.is_none());
+    let revoked: bool = sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM api_tokens")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        revoked,
+        "marked revoked, not merely hidden behind the disabled user"
+    );
 
     // set-password from stdin.
     let out = fireline(

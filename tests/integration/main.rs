@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cli;
 mod components;
+mod csrf;
 mod database;
 mod errors;
 mod first_run;

@@ -1113,19 +1113,12 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
     wait_for_text(&author, ".flash", &format!("high priority, due {due}")).await;
     wait_for_text(&author, "#items-h + table", "Throttle index rebuilds").await;
 
-    // Publish on the status page.
+    // Publish the document: internally, never on the status page.
     author
         .find(Locator::Id("pm-status"))
         .await
         .unwrap()
         .select_by_label("Published")
-        .await
-        .unwrap();
-    author
-        .find(Locator::Css("form.review input[name=public]"))
-        .await
-        .unwrap()
-        .click()
         .await
         .unwrap();
     author
@@ -1135,14 +1128,44 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    wait_for_text(&author, ".flash", "Published internally.").await;
+
+    // Customers get the public summary, written and confirmed for them.
+    author
+        .find(Locator::Css("#public-summary a.button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let area = author.find(Locator::Id("ps-body")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys("Search was slow for an hour while an index was rebuilt. We now pace rebuilds.")
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css("button[value=review]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    author
+        .find(Locator::Css("form[action$='/publish'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_text(
         &author,
         ".flash",
-        "Published, and shown on the status page.",
+        "The public summary is on the status page.",
     )
     .await;
 
-    // The public incident page shows it (once the page has rebuilt).
+    // The public incident page shows the summary, and nothing of the document (once the
+    // page has rebuilt).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         author
@@ -1156,8 +1179,9 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
             .text()
             .await
             .unwrap();
-        if text.contains("The index rebuild starved") {
-            assert!(text.contains("Throttle index rebuilds"));
+        if text.contains("We now pace rebuilds") {
+            assert!(!text.contains("The index rebuild starved"), "{text}");
+            assert!(!text.contains("Throttle index rebuilds"), "{text}");
             break;
         }
         assert!(

@@ -95,8 +95,11 @@ async fn the_setup_link_stops_working_once_an_admin_exists() {
     let mut browser = app.browser();
     assert_eq!(browser.get(&link).await.status, StatusCode::NOT_FOUND);
     let token = link.trim_start_matches("/setup?token=");
-    browser.get("/login").await;
-    let csrf = browser.cookies["fireline_csrf"].clone();
+    let csrf = browser
+        .get("/login")
+        .await
+        .attr("input[name=csrf_token]", "value")
+        .unwrap();
     let r = browser
         .post_raw(
             "/setup",

@@ -951,11 +951,8 @@ async fn an_admin_uploads_a_logo_that_the_page_shows() {
     fixture(&app).await;
     let admin = app.signed_in("admin2@example.com", Role::Admin).await;
     let csrf = {
-        let mut b = crate::support::Browser {
-            app: &app,
-            cookies: admin.cookies.clone(),
-            ip: "10.0.0.1".into(),
-        };
+        let mut b = app.browser();
+        b.cookies = admin.cookies.clone();
         b.get("/admin/settings")
             .await
             .attr("input[name=csrf_token]", "value")

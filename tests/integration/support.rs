@@ -231,11 +231,19 @@ impl TestApp {
         self.send(req.body(body).unwrap()).await
     }
 
+    /// A browser on this app's pages: its forms are sent as a modern browser sends
+    /// them, with `Origin` and `Sec-Fetch-Site: same-origin`.
     pub fn browser(&self) -> Browser<'_> {
+        let origin = url::Url::parse(&self.state.settings.base_url)
+            .unwrap()
+            .origin()
+            .ascii_serialization();
         Browser {
             app: self,
             cookies: BTreeMap::new(),
             ip: "10.0.0.1".to_owned(),
+            origin: Some(origin),
+            fetch_site: Some("same-origin"),
         }
     }
 
@@ -264,7 +272,7 @@ impl Drop for Running {
 }
 
 fn request(method: Method, path: &str, ip: &str) -> axum::http::request::Builder {
-    let addr: SocketAddr = format!("{ip}:40000").parse().unwrap();
+    let addr = SocketAddr::new(ip.parse().unwrap(), 40000);
     let mut builder = Request::builder().method(method).uri(path);
     builder.extensions_mut().unwrap().insert(ConnectInfo(addr));
     builder
@@ -346,6 +354,10 @@ pub struct Browser<'a> {
     pub app: &'a TestApp,
     pub cookies: BTreeMap<String, String>,
     pub ip: String,
+    /// The `Origin` its forms are sent with, if any.
+    pub origin: Option<String>,
+    /// The `Sec-Fetch-Site` its forms are sent with, if any.
+    pub fetch_site: Option<&'static str>,
 }
 
 impl Browser<'_> {
@@ -385,11 +397,16 @@ impl Browser<'_> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let req = request(Method::POST, path, &self.ip)
+        let mut req = request(Method::POST, path, &self.ip)
             .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = &self.origin {
+            req = req.header(header::ORIGIN, origin);
+        }
+        if let Some(site) = self.fetch_site {
+            req = req.header("sec-fetch-site", site);
+        }
+        let req = req.body(Body::from(body)).unwrap();
         let response = self.app.send(req).await;
         self.remember(&response);
         response

@@ -91,6 +91,72 @@ async fn a_disabled_users_tokens_stop_working_at_once() {
 }
 
 #[tokio::test]
+async fn re_enabling_a_user_in_the_admin_ui_does_not_bring_their_tokens_back() {
+    let app = TestApp::new().await;
+    let mut admin = app.signed_in("root@example.com", Role::Admin).await;
+    let (ada, token) = app.token("ada@example.com", Role::Responder).await;
+    let (_, other) = app.token("grace@example.com", Role::Responder).await;
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            app.api(Method::GET, "/api/v1/me", &token, None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+
+    let disabled = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/disable", ada.id),
+            &[],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    let notice = admin
+        .get("/admin/users")
+        .await
+        .select("[role=status]")
+        .join(" ");
+    assert!(notice.contains("API tokens revoked"), "{notice}");
+    let revoked: Vec<Option<time::OffsetDateTime>> =
+        sqlx::query_scalar("SELECT revoked_at FROM api_tokens WHERE user_id = $1")
+            .bind(ada.id)
+            .fetch_all(app.pool())
+            .await
+            .unwrap();
+    assert!(matches!(revoked.as_slice(), [Some(_)]), "{revoked:?}");
+
+    let enabled = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/enable", ada.id),
+            &[],
+        )
+        .await;
+    assert_eq!(enabled.status, StatusCode::SEE_OTHER);
+    let notice = admin
+        .get("/admin/users")
+        .await
+        .select("[role=status]")
+        .join(" ");
+    assert!(notice.contains("old API tokens stay revoked"), "{notice}");
+    assert_eq!(
+        me(token).await,
+        StatusCode::UNAUTHORIZED,
+        "the old token stays dead"
+    );
+    // Someone else's tokens were not touched, and Ada can make a new one.
+    assert_eq!(me(other).await, StatusCode::OK);
+    let (_, fresh) =
+        fireline::db::tokens::create(&mut app.pool().acquire().await.unwrap(), ada.id, "new")
+            .await
+            .unwrap();
+    assert_eq!(me(fresh).await, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn api_requests_without_a_usable_token_get_a_clear_problem() {
     let app = TestApp::new().await;
     let missing = app.get("/api/v1/me").await;

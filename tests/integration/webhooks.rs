@@ -825,6 +825,17 @@ async fn private_destinations_are_refused_unless_allowed() {
         ),
         ("http://[::1]/hook".to_owned(), "loopback"),
         (
+            "http://[::ffff:0:7f00:1]/hook".to_owned(),
+            "IPv4-translated",
+        ),
+        ("http://[fec0::1]/hook".to_owned(), "site-local"),
+        ("http://[2001::1]/hook".to_owned(), "Teredo"),
+        ("http://[100::1]/hook".to_owned(), "discard-only"),
+        ("http://[64:ff9b::7f00:1]/hook".to_owned(), "loopback"),
+        ("http://192.0.2.10/hook".to_owned(), "documentation"),
+        ("http://198.51.100.10/hook".to_owned(), "documentation"),
+        ("https://203.0.113.10/hook".to_owned(), "documentation"),
+        (
             format!("http://localhost:{port}/hook"),
             "localhost resolves to",
         ),

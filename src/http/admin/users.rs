@@ -306,7 +306,7 @@ pub async fn disable_user(
         &state,
         "/admin/users",
         &format!(
-            "{} is disabled: signed out everywhere, tokens stopped.",
+            "{} is disabled: signed out everywhere, API tokens revoked.",
             target.name
         ),
     ))
@@ -334,7 +334,10 @@ pub async fn enable_user(
     Ok(redirect_with_flash(
         &state,
         "/admin/users",
-        &format!("{} can sign in again.", target.name),
+        &format!(
+            "{} can sign in again; their old API tokens stay revoked.",
+            target.name
+        ),
     ))
 }
 

@@ -1,6 +1,6 @@
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
@@ -10,12 +10,14 @@ use super::safe_next;
 use crate::app::AppState;
 use crate::auth::{hash_token, random_token, verify_password};
 use crate::db;
+use crate::db::login_attempts::Throttled;
 use crate::domain::Email;
 use crate::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, MaybeUser, Query};
 use crate::http::page::render_status;
 use crate::http::session::{
-    anon_csrf, removal, session_cookie, take_flash, ANON_CSRF_COOKIE, FLASH_COOKIE, SESSION_COOKIE,
+    anon_csrf, anon_csrf_cookie_name, removal, session_cookie, take_flash, FLASH_COOKIE,
+    SESSION_COOKIE,
 };
 
 #[derive(Template)]
@@ -50,7 +52,7 @@ pub async fn show_login(
     } else {
         jar
     };
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let page = LoginPage {
         page_name: state.settings.page_name.clone(),
         csrf_token,
@@ -79,12 +81,13 @@ pub async fn sign_in(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
+    // For the form shown again when the attempt is refused.
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let refuse =
         |status: StatusCode, message: String, jar: CookieJar| -> Result<Response, AppError> {
-            let (jar, csrf_token) = anon_csrf(&state, jar);
             let page = LoginPage {
                 page_name: state.settings.page_name.clone(),
-                csrf_token,
+                csrf_token: csrf_token.clone(),
                 email: form.email.trim().to_owned(),
                 next: next.clone(),
                 notice: None,
@@ -100,11 +103,21 @@ pub async fn sign_in(
             jar,
         );
     };
-    // The attempt is counted before the password is checked (see `login_attempts::begin`).
+    // The attempt is counted before the password is checked (see `login_attempts::begin`),
+    // under the address, or its /64 for IPv6.
+    let client_key = crate::webhooks::rate_key(&client_ip);
     let mut tx = state.pool.begin().await?;
-    let attempt = match db::login_attempts::begin(&mut tx, email.as_str(), &client_ip).await? {
+    let attempt = match db::login_attempts::begin(&mut tx, email.as_str(), &client_key).await? {
         Ok(attempt) => attempt,
-        Err(until) => return refuse(StatusCode::TOO_MANY_REQUESTS, locked_message(until), jar),
+        Err(throttled) => {
+            let (message, until) = throttled_message(throttled, OffsetDateTime::now_utc());
+            let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, message, jar)?;
+            let seconds = (until - OffsetDateTime::now_utc()).whole_seconds().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Ok(response);
+        }
     };
     tx.commit().await?;
     let credentials = db::users::credentials(&state.pool, email.as_str()).await?;
@@ -161,23 +174,43 @@ pub async fn sign_in(
     tracing::info!(user_id = %user.id, "signed in");
     let jar = jar
         .add(session_cookie(&state, token))
-        .add(removal(&state, ANON_CSRF_COOKIE));
+        .add(removal(&state, anon_csrf_cookie_name(&state)));
     Ok((jar, Redirect::to(&next)).into_response())
 }
 
 /// A valid argon2id hash of a random string, for timing-equal checks of unknown emails.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2dTuTuqnBO5qAMoySrkuXyxdGlDb8eW1mb2qRUpOTYo";
 
-fn locked_message(until: OffsetDateTime) -> String {
-    let wait = until - OffsetDateTime::now_utc();
-    let minutes = (wait.whole_seconds().max(1) + 59) / 60;
-    let at = until
-        .format(time::macros::format_description!("[hour]:[minute]"))
-        .unwrap_or_default();
-    format!(
-        "Too many failed sign-in attempts. Try again in {minutes} minute{} (at {at} UTC).",
-        if minutes == 1 { "" } else { "s" }
-    )
+/// What to tell someone who must wait, and until when.
+fn throttled_message(throttled: Throttled, now: OffsetDateTime) -> (String, OffsetDateTime) {
+    match throttled {
+        Throttled::Client { until } => {
+            let minutes = ((until - now).whole_seconds().max(1) + 59) / 60;
+            let at = until
+                .format(time::macros::format_description!("[hour]:[minute]"))
+                .unwrap_or_default();
+            let message = format!(
+                "Too many failed sign-in attempts from your address. Try again in {minutes} \
+                 minute{} (at {at} UTC).",
+                if minutes == 1 { "" } else { "s" }
+            );
+            (message, until)
+        }
+        Throttled::Account { until } => {
+            let seconds = (until - now).whole_seconds().max(1);
+            let at = until
+                .format(time::macros::format_description!(
+                    "[hour]:[minute]:[second]"
+                ))
+                .unwrap_or_default();
+            let message = format!(
+                "This account has had several failed sign-in attempts, so each new one waits \
+                 a little. Try again in {seconds} second{} (at {at} UTC).",
+                if seconds == 1 { "" } else { "s" }
+            );
+            (message, until)
+        }
+    }
 }
 
 #[derive(Template)]
@@ -231,10 +264,19 @@ mod tests {
     }
 
     #[test]
-    fn the_lockout_message_says_when_to_try_again() {
-        let until = OffsetDateTime::now_utc() + time::Duration::minutes(7);
-        let message = locked_message(until);
-        assert!(message.contains("7 minutes"), "{message}");
+    fn throttled_messages_say_when_to_try_again() {
+        let now = OffsetDateTime::now_utc();
+        let until = now + time::Duration::minutes(7);
+        let (message, at) = throttled_message(Throttled::Client { until }, now);
+        assert_eq!(at, until);
+        assert!(message.contains("from your address"), "{message}");
+        assert!(message.contains("Try again in 7 minutes"), "{message}");
         assert!(message.contains("UTC"), "{message}");
+
+        let until = now + time::Duration::seconds(8);
+        let (message, _) = throttled_message(Throttled::Account { until }, now);
+        assert!(message.contains("Try again in 8 seconds"), "{message}");
+        let (message, _) = throttled_message(Throttled::Account { until: now }, now);
+        assert!(message.contains("Try again in 1 second "), "{message}");
     }
 }

@@ -67,7 +67,7 @@ pub async fn show_setup(
     if !db::setup_tokens::is_valid(&state.pool, &hash_token(&query.token)).await? {
         return invalid_link(&state);
     }
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let page = SetupPage {
         page_name: state.settings.page_name.clone(),
         csrf_token,
@@ -125,7 +125,7 @@ pub async fn create_admin(
     let (Some(email), Some(name), Some(password), true) =
         (email, name, password, errors.is_empty())
     else {
-        let (jar, csrf_token) = anon_csrf(&state, jar);
+        let (jar, csrf_token) = anon_csrf(&state, jar).await?;
         let page = SetupPage {
             page_name: state.settings.page_name.clone(),
             csrf_token,

@@ -120,7 +120,7 @@ pub async fn show_subscribe(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let body = render_page(&SubscribePage {
         chrome: chrome(&state),
         csrf_token,
@@ -139,7 +139,7 @@ pub async fn subscribe(
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (url, _, components) = read_form(&fields);
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let refuse = |status: StatusCode, message: String, jar: CookieJar, csrf_token: String| {
         let body = render_page(&SubscribePage {
             chrome: chrome(&state),
@@ -236,7 +236,7 @@ pub async fn show_unsubscribe(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
     let subscriber = linked(&state, &id, &query.token).await?;
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let body = render_page(&UnsubscribePage {
         chrome: chrome(&state),
         csrf_token,
@@ -272,7 +272,7 @@ pub async fn unsubscribe(
     )
     .await?;
     tx.commit().await?;
-    let (jar, csrf_token) = anon_csrf(&state, jar);
+    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let body = render_page(&UnsubscribePage {
         chrome: chrome(&state),
         csrf_token,
