@@ -1138,6 +1138,7 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    wait_for_text(&author, "h1", "Public summary").await;
     let area = author.find(Locator::Id("ps-body")).await.unwrap();
     area.clear().await.unwrap();
     area.send_keys("Search was slow for an hour while an index was rebuilt. We now pace rebuilds.")
