@@ -159,6 +159,37 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
+/// What an [`Authorized`] caller's role must allow.
+pub trait RoleGate {
+    const ROLE: Role;
+}
+
+/// Responders and admins.
+pub struct AsResponder;
+impl RoleGate for AsResponder {
+    const ROLE: Role = Role::Responder;
+}
+
+/// Admins only.
+pub struct AsAdmin;
+impl RoleGate for AsAdmin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// An API caller whose role allows `R::ROLE`. It is checked from the headers, so a
+/// refused role is a 403 before any body is read or validated.
+pub struct Authorized<R>(pub UserRow, std::marker::PhantomData<R>);
+
+impl<R: RoleGate> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = ApiUser::from_request_parts(parts, state).await?;
+        caller.require(R::ROLE)?;
+        Ok(Authorized(caller.0, std::marker::PhantomData))
+    }
+}
+
 /// The client's address: the TCP peer, or the first X-Forwarded-For entry when the
 /// server is told to trust its proxy.
 #[derive(Debug, Clone)]

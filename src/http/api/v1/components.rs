@@ -14,9 +14,9 @@ use crate::db::{
     self,
     components::{Cause, ComponentRow, GroupRow},
 };
-use crate::domain::{ComponentStatus, Role};
+use crate::domain::ComponentStatus;
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path};
+use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
 
 /// A group of components.
 #[derive(Serialize, ToSchema)]
@@ -146,15 +146,14 @@ pub struct NewGroupJson {
 }
 
 /// Create a group (admin).
-#[utoipa::path(post, path = "/component-groups", tag = "components", request_body = NewGroupJson,
+#[utoipa::path(post, path = "/component-groups", security(("bearer" = ["admin"])), tag = "components", request_body = NewGroupJson,
     responses((status = 201, body = GroupJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Json(body): Json<NewGroupJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let name = clean_name(&body.name)?;
     let mut tx = state.pool.begin().await?;
     let group = db::components::insert_group(&mut tx, &name, body.description.as_deref())
@@ -206,15 +205,14 @@ pub struct GroupPatchJson {
 }
 
 /// Change a group (admin).
-#[utoipa::path(patch, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
+#[utoipa::path(patch, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
     responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<GroupPatchJson>,
 ) -> Result<Json<GroupJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::components::lock_group(&mut tx, id)
         .await?
@@ -237,14 +235,13 @@ pub async fn patch_group(
 }
 
 /// Delete a group (admin); its components stay, ungrouped.
-#[utoipa::path(delete, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     if !db::components::delete_group(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(
@@ -284,15 +281,14 @@ pub struct NewComponentJson {
 }
 
 /// Create a component (admin).
-#[utoipa::path(post, path = "/components", tag = "components", request_body = NewComponentJson,
+#[utoipa::path(post, path = "/components", security(("bearer" = ["admin"])), tag = "components", request_body = NewComponentJson,
     responses((status = 201, body = ComponentJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<NewComponentJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let name = clean_name(&body.name)?;
     let mut tx = state.pool.begin().await?;
     let new = db::components::NewComponent {
@@ -347,16 +343,15 @@ pub struct ComponentPatchJson {
 }
 
 /// Change a component (admin). A status change is recorded in its history.
-#[utoipa::path(patch, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = ComponentPatchJson,
+#[utoipa::path(patch, path = "/components/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = ComponentPatchJson,
     responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<ComponentPatchJson>,
 ) -> Result<Json<ComponentJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::components::lock(&mut tx, id)
         .await?
@@ -381,14 +376,13 @@ pub async fn patch_component(
 }
 
 /// Delete a component (admin), with its status history.
-#[utoipa::path(delete, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/components/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     if !db::components::delete(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(

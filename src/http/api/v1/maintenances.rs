@@ -15,9 +15,9 @@ use crate::db::{
     incidents::CommandError,
     maintenances::{MaintenanceDraft, MaintenanceRow},
 };
-use crate::domain::{MaintenanceStatus, Role};
+use crate::domain::MaintenanceStatus;
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path};
+use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path};
 
 #[derive(Serialize, ToSchema)]
 pub struct MaintenanceUpdateJson {
@@ -120,14 +120,13 @@ pub struct NewMaintenanceJson {
 }
 
 /// Schedule a maintenance (responder). It starts and ends on its own.
-#[utoipa::path(post, path = "/maintenances", tag = "maintenances", request_body = NewMaintenanceJson,
+#[utoipa::path(post, path = "/maintenances", security(("bearer" = ["responder"])), tag = "maintenances", request_body = NewMaintenanceJson,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_maintenance(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Json(body): Json<NewMaintenanceJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let draft = MaintenanceDraft {
         title: body.title,
         description: body.description,
@@ -179,15 +178,14 @@ pub struct MaintenancePatchJson {
 }
 
 /// Change the plan, or move the maintenance by hand (responder).
-#[utoipa::path(patch, path = "/maintenances/{id}", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
+#[utoipa::path(patch, path = "/maintenances/{id}", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
     responses((status = 200, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_maintenance(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<MaintenancePatchJson>,
 ) -> Result<Json<MaintenanceJson>, AppError> {
-    caller.require(Role::Responder)?;
     let current = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
     let planning = body.title.is_some()
@@ -240,15 +238,14 @@ pub struct MaintenanceUpdateInput {
 }
 
 /// Post an update (responder); its status moves the maintenance.
-#[utoipa::path(post, path = "/maintenances/{id}/updates", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
+#[utoipa::path(post, path = "/maintenances/{id}/updates", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn post_maintenance_update(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<MaintenanceUpdateInput>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let m = match db::maintenances::post_update(
         &mut tx,

@@ -17,9 +17,9 @@ use crate::app::AppState;
 use crate::db::postmortems::{
     self as pm, Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
 };
-use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus, Role};
+use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::extract::{ApiUser, AsAdmin, AsResponder, Authorized, Json, Path, Query};
 use crate::postmortems::draft;
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
@@ -108,16 +108,15 @@ pub struct StartJson {
 }
 
 /// Start the postmortem of an incident, drafted from a template (responder).
-#[utoipa::path(post, path = "/incidents/{id}/postmortem", tag = "postmortems",
+#[utoipa::path(post, path = "/incidents/{id}/postmortem", security(("bearer" = ["responder"])), tag = "postmortems",
     params(("id" = String, Path, description = "UUID or INC-42")), request_body = StartJson,
     responses((status = 201, body = PostmortemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn start_postmortem(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     // The body is optional: none, or `{"template_id": …}`.
     let start: StartJson = if body.iter().all(u8::is_ascii_whitespace) {
         StartJson::default()
@@ -179,16 +178,15 @@ pub struct PostmortemPatch {
 }
 
 /// Edit, regenerate the timeline, change status or publish (responder).
-#[utoipa::path(patch, path = "/postmortems/{id}", tag = "postmortems", request_body = PostmortemPatch,
+#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", request_body = PostmortemPatch,
     responses((status = 200, body = PostmortemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_postmortem(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(patch): Json<PostmortemPatch>,
 ) -> Result<Json<PostmortemJson>, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let result = pm::change(
         &mut tx,
@@ -355,15 +353,14 @@ pub struct NewActionItemJson {
 }
 
 /// Add an action item to a postmortem's incident (responder).
-#[utoipa::path(post, path = "/postmortems/{id}/action-items", tag = "action items", request_body = NewActionItemJson,
+#[utoipa::path(post, path = "/postmortems/{id}/action-items", security(("bearer" = ["responder"])), tag = "action items", request_body = NewActionItemJson,
     responses((status = 201, body = ActionItemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_postmortem_item(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<NewActionItemJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let row = find(&state, id).await?;
     let today = today();
     let mut tx = state.pool.begin().await?;
@@ -404,7 +401,10 @@ pub struct ItemQuery {
     pub incident_id: Option<Uuid>,
     /// Only items past their due date and not finished.
     pub overdue: Option<bool>,
+    /// How many items to return: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200, default = json!(50))]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -480,15 +480,14 @@ fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<
 }
 
 /// Change an action item (responder). Every change is recorded.
-#[utoipa::path(patch, path = "/action-items/{id}", tag = "action items", request_body = ActionItemPatch,
+#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", request_body = ActionItemPatch,
     responses((status = 200, body = ActionItemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_item(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(patch): Json<ActionItemPatch>,
 ) -> Result<Json<ActionItemJson>, AppError> {
-    caller.require(Role::Responder)?;
     let today = today();
     let current = pm::item(&state.pool, id)
         .await?
@@ -576,14 +575,13 @@ pub struct TemplateInput {
 }
 
 /// Create a template (admin).
-#[utoipa::path(post, path = "/postmortem-templates", tag = "postmortems", request_body = TemplateInput,
+#[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplateInput,
     responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<TemplateInput>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let row = pm::insert_template(
         &mut tx,
@@ -635,15 +633,14 @@ pub struct TemplatePatch {
 }
 
 /// Change a template (admin).
-#[utoipa::path(patch, path = "/postmortem-templates/{id}", tag = "postmortems", request_body = TemplatePatch,
+#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplatePatch,
     responses((status = 200, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(patch): Json<TemplatePatch>,
 ) -> Result<Json<TemplateJson>, AppError> {
-    caller.require(Role::Admin)?;
     let current = pm::template(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
@@ -662,14 +659,13 @@ pub async fn patch_template(
 }
 
 /// Delete a template (admin); the shipped ones stay.
-#[utoipa::path(delete, path = "/postmortem-templates/{id}", tag = "postmortems",
+#[utoipa::path(delete, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems",
     responses((status = 204), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     pm::template(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
 use crate::db::{self, subscribers::Resend, subscribers::SubscriberRow};
-use crate::domain::{DeliveryState, Role, SubscriberState};
+use crate::domain::{DeliveryState, SubscriberState};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, ClientIp, Json, Path, Query};
+use crate::http::extract::{AsAdmin, Authorized, ClientIp, Json, Path, Query};
 use crate::webhooks::{self, outbox, SubscribeRequest};
 
 /// A webhook subscriber. The secret is only in the answer to the POST that creates it.
@@ -104,15 +104,14 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
 }
 
 /// Subscribers, newest first (admin).
-#[utoipa::path(get, path = "/subscribers", tag = "subscribers", params(ListQuery),
+#[utoipa::path(get, path = "/subscribers", security(("bearer" = ["admin"])), tag = "subscribers", params(ListQuery),
     responses((status = 200, body = Page<SubscriberJson>),
         (status = 403, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_subscribers(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<SubscriberJson>>, AppError> {
-    caller.require(Role::Admin)?;
     let limit = query.limit()?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut rows = db::subscribers::list(&state.pool, after, limit + 1).await?;
@@ -141,16 +140,15 @@ pub struct NewSubscriberJson {
 }
 
 /// Subscribe a URL (admin). The answer holds the signing `secret`, shown only here.
-#[utoipa::path(post, path = "/subscribers", tag = "subscribers", request_body = NewSubscriberJson,
+#[utoipa::path(post, path = "/subscribers", security(("bearer" = ["admin"])), tag = "subscribers", request_body = NewSubscriberJson,
     responses((status = 201, body = SubscriberJson),
         (status = 422, description = "Bad, refused or already subscribed URL", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     ClientIp(ip): ClientIp,
     Json(body): Json<NewSubscriberJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let made = webhooks::subscribe(
         &state.pool,
         state.settings.webhooks.allow_private,
@@ -175,14 +173,13 @@ pub async fn create_subscriber(
 }
 
 /// One subscriber (admin).
-#[utoipa::path(get, path = "/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(get, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 200, body = SubscriberJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn get_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<SubscriberJson>, AppError> {
-    caller.require(Role::Admin)?;
     Ok(Json(find(&state, id).await?.into()))
 }
 
@@ -199,15 +196,14 @@ pub struct SubscriberPatch {
 }
 
 /// Pause, resume, re-enable, or change the description and components (admin).
-#[utoipa::path(patch, path = "/subscribers/{id}", tag = "subscribers", request_body = SubscriberPatch,
+#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", request_body = SubscriberPatch,
     responses((status = 200, body = SubscriberJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<SubscriberPatch>,
 ) -> Result<Json<SubscriberJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::subscribers::lock(&mut tx, id)
         .await?
@@ -266,14 +262,13 @@ pub async fn patch_subscriber(
 }
 
 /// Remove a subscriber and its delivery log (admin).
-#[utoipa::path(delete, path = "/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(delete, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let subscriber = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
     db::subscribers::delete(&mut *tx, id).await?;
@@ -328,15 +323,14 @@ pub struct DeliveryJson {
 }
 
 /// A subscriber's delivery log, newest first (admin).
-#[utoipa::path(get, path = "/subscribers/{id}/deliveries", tag = "subscribers", params(ListQuery),
+#[utoipa::path(get, path = "/subscribers/{id}/deliveries", security(("bearer" = ["admin"])), tag = "subscribers", params(ListQuery),
     responses((status = 200, body = Page<DeliveryJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<DeliveryJson>>, AppError> {
-    caller.require(Role::Admin)?;
     find(&state, id).await?;
     let limit = query.limit()?;
     let before = match &query.cursor {
@@ -384,14 +378,13 @@ pub async fn list_deliveries(
 }
 
 /// Send a test message to this subscriber now (admin).
-#[utoipa::path(post, path = "/subscribers/{id}/test", tag = "subscribers",
+#[utoipa::path(post, path = "/subscribers/{id}/test", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 202, description = "Queued; see the delivery log"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn send_test(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
     outbox::test(&mut tx, id).await?;
@@ -400,14 +393,13 @@ pub async fn send_test(
 }
 
 /// Send a delivery again, from a first attempt, with the same `webhook-id` (admin).
-#[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", tag = "subscribers",
+#[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn resend_delivery(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path((id, delivery_id)): Path<(Uuid, i64)>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     match db::subscribers::resend(&mut tx, id, delivery_id).await? {
         Resend::Queued => {
