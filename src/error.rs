@@ -231,6 +231,13 @@ impl From<crate::db::incidents::CommandError> for AppError {
                     "leader_id": current.leader_id,
                 })),
             },
+            CommandError::Stale { expected, current } => AppError::Conflict {
+                message: format!(
+                    "It was changed by someone else since version {expected} (it is at version \
+                     {current}); nothing was saved. Reload it and make your change again."
+                ),
+                current: None,
+            },
             CommandError::Invalid { field, message } => AppError::field(field, message),
             CommandError::Db(e) => e.into(),
         }

@@ -216,16 +216,10 @@ pub async fn schedule(
 pub async fn reschedule(
     conn: &mut PgConnection,
     id: Uuid,
-    version: Option<i32>,
+    version: i32,
     draft: MaintenanceDraft,
 ) -> Result<MaintenanceRow, CommandError> {
-    let current = lock(conn, id).await?;
-    if let Some(expected) = version.filter(|v| *v != current.version) {
-        return Err(CommandError::invalid(
-            "version",
-            format!("The maintenance changed since version {expected}; reload and try again."),
-        ));
-    }
+    let current = lock_version(conn, id, version).await?;
     if !current.status.is_open() {
         return Err(CommandError::invalid(
             "status",
@@ -250,6 +244,23 @@ pub async fn reschedule(
     schedule_jobs(conn, &row).await?;
     outbox::maintenance(conn, id, Event::MaintenanceRescheduled).await?;
     Ok(row)
+}
+
+/// Lock the maintenance for a change made from what was read at `version`: a stale
+/// version is refused, so no one's change is overwritten unseen.
+pub async fn lock_version(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+) -> Result<MaintenanceRow, CommandError> {
+    let current = lock(conn, id).await?;
+    if current.version != version {
+        return Err(CommandError::Stale {
+            expected: version,
+            current: current.version,
+        });
+    }
+    Ok(current)
 }
 
 async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<MaintenanceRow, CommandError> {

@@ -97,7 +97,7 @@ pub async fn insert_template(
 pub async fn update_template(
     conn: &mut PgConnection,
     id: Uuid,
-    version: Option<i32>,
+    version: i32,
     name: &str,
     description: &str,
     body: &str,
@@ -110,11 +110,11 @@ pub async fn update_template(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(CommandError::NotFound)?;
-    if let Some(expected) = version.filter(|v| *v != current) {
-        return Err(CommandError::invalid(
-            "version",
-            format!("The template changed since version {expected} (it is at {current}); reload it and try again."),
-        ));
+    if version != current {
+        return Err(CommandError::Stale {
+            expected: version,
+            current,
+        });
     }
     let row = sqlx::query_as(&format!(
         "UPDATE postmortem_templates SET name = $2, description = $3, body = $4, \

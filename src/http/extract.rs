@@ -364,8 +364,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_data() {
-            let field = if path == "." { "body".to_owned() } else { path };
             let message = clean_serde_message(&inner.to_string());
+            if let Some(missing) = missing_field(&message) {
+                let field = if path == "." {
+                    missing.to_owned()
+                } else {
+                    format!("{path}.{missing}")
+                };
+                let message = format!("`{missing}` is required.");
+                return AppError::Validation {
+                    message: format!("`{field}`: {message}"),
+                    errors: BTreeMap::from([(field, message)]),
+                };
+            }
+            let field = if path == "." { "body".to_owned() } else { path };
             AppError::Validation {
                 message: format!("`{field}`: {message}"),
                 errors: BTreeMap::from([(field, message)]),
@@ -377,6 +389,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     de.end()
         .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
     Ok(value)
+}
+
+/// The field serde names in "missing field `version`".
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
 }
 
 /// serde's messages end with " at line 1 column 20"; the field name says more.
@@ -459,6 +478,16 @@ mod tests {
                     errors["role"].contains("unknown variant `king`"),
                     "{errors:?}"
                 )
+            }
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_named_and_said_to_be_required() {
+        match parse_json::<Sample>(br#"{"name": "a"}"#) {
+            Err(AppError::Validation { errors, .. }) => {
+                assert_eq!(errors["role"], "`role` is required.")
             }
             other => panic!("expected a 422, got {other:?}"),
         }

@@ -125,6 +125,9 @@ pub enum CommandError {
         expected: i32,
         current: Box<IncidentRow>,
     },
+    /// A versioned object (other than an incident) was changed since `expected`.
+    #[error("it changed since version {expected} (it is at version {current})")]
+    Stale { expected: i32, current: i32 },
     #[error("{message}")]
     Invalid {
         field: &'static str,

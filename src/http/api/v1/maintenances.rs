@@ -83,6 +83,31 @@ async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson,
     })
 }
 
+/// A refused command as the API answers it: a stale version is a 409 with `current`.
+async fn command_error(state: &AppState, id: Uuid, err: CommandError) -> AppError {
+    match err {
+        CommandError::NotFound => AppError::NotFound(format!("There is no maintenance {id}.")),
+        CommandError::Stale { expected, .. } => {
+            let current = match find(state, id).await {
+                Ok(m) => to_json(state, m).await,
+                Err(e) => Err(e),
+            };
+            match current {
+                Ok(current) => AppError::Conflict {
+                    message: format!(
+                        "The maintenance changed since version {expected} (it is at version {}); \
+                         nothing was saved. `current` holds it as it is now.",
+                        current.version
+                    ),
+                    current: serde_json::to_value(current).ok(),
+                },
+                Err(e) => e,
+            }
+        }
+        other => other.into(),
+    }
+}
+
 async fn find(state: &AppState, id: Uuid) -> Result<MaintenanceRow, AppError> {
     db::maintenances::find(&state.pool, id)
         .await?
@@ -159,10 +184,11 @@ pub async fn get_maintenance(
     Ok(Json(to_json(&state, m).await?))
 }
 
+/// Changes to a maintenance. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenancePatchJson {
-    pub version: Option<i32>,
+    pub version: i32,
     pub title: Option<String>,
     pub description: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -179,15 +205,22 @@ pub struct MaintenancePatchJson {
 
 /// Change the plan, or move the maintenance by hand (responder).
 #[utoipa::path(patch, path = "/maintenances/{id}", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
-    responses((status = 200, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, body = MaintenanceJson),
+        (status = 409, description = "Stale version; `current` holds the maintenance", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_maintenance(
     State(state): State<AppState>,
     caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<MaintenancePatchJson>,
 ) -> Result<Json<MaintenanceJson>, AppError> {
-    let current = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
+    let current = match db::maintenances::lock_version(&mut tx, id, body.version).await {
+        Ok(current) => current,
+        Err(err) => {
+            drop(tx);
+            return Err(command_error(&state, id, err).await);
+        }
+    };
     let planning = body.title.is_some()
         || body.description.is_some()
         || body.scheduled_for.is_some()

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::incidents::find_incident;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
+use crate::db::incidents::CommandError;
 use crate::db::postmortems::{
     self as pm, Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
 };
@@ -623,10 +624,11 @@ pub async fn get_template(
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))
 }
 
+/// Changes to a template. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
-    pub version: Option<i32>,
+    pub version: i32,
     pub name: Option<String>,
     pub description: Option<String>,
     pub body: Option<String>,
@@ -634,7 +636,8 @@ pub struct TemplatePatch {
 
 /// Change a template (admin).
 #[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplatePatch,
-    responses((status = 200, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, body = TemplateJson),
+        (status = 409, description = "Stale version; `current` holds the template", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_template(
     State(state): State<AppState>,
     _caller: Authorized<AsAdmin>,
@@ -653,9 +656,29 @@ pub async fn patch_template(
         patch.description.as_deref().unwrap_or(&current.description),
         patch.body.as_deref().unwrap_or(&current.body),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(row.into()))
+    .await;
+    match row {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(Json(row.into()))
+        }
+        Err(CommandError::Stale { expected, .. }) => {
+            drop(tx);
+            let current = pm::template(&state.pool, id)
+                .await?
+                .map(TemplateJson::from)
+                .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
+            Err(AppError::Conflict {
+                message: format!(
+                    "The template changed since version {expected} (it is at version {}); \
+                     nothing was saved. `current` holds it as it is now.",
+                    current.version
+                ),
+                current: serde_json::to_value(current).ok(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Delete a template (admin); the shipped ones stay.

@@ -191,13 +191,14 @@ pub struct SubscriberPatch {
     pub state: Option<SubscriberState>,
     pub description: Option<String>,
     pub component_ids: Option<Vec<Uuid>>,
-    /// The version read; a stale one gets 409.
-    pub version: Option<i32>,
+    /// The version read (required); a stale one gets 409 with `current`.
+    pub version: i32,
 }
 
 /// Pause, resume, re-enable, or change the description and components (admin).
 #[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", request_body = SubscriberPatch,
-    responses((status = 200, body = SubscriberJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, body = SubscriberJson),
+        (status = 409, description = "Stale version; `current` holds the subscriber", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_subscriber(
     State(state): State<AppState>,
     caller: Authorized<AsAdmin>,
@@ -208,11 +209,12 @@ pub async fn patch_subscriber(
     let current = db::subscribers::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))?;
-    if let Some(expected) = body.version.filter(|v| *v != current.version) {
+    if body.version != current.version {
         return Err(AppError::Conflict {
             message: format!(
-                "The subscriber changed since version {expected}; it is now at version {}.",
-                current.version
+                "The subscriber changed since version {}; it is now at version {}. Nothing was \
+                 saved; `current` holds it as it is now.",
+                body.version, current.version
             ),
             current: serde_json::to_value(SubscriberJson::from(current)).ok(),
         });
