@@ -101,6 +101,12 @@ impl From<crate::domain::ValidationError> for AppError {
     }
 }
 
+impl From<crate::domain::text::FieldError> for AppError {
+    fn from(err: crate::domain::text::FieldError) -> Self {
+        AppError::field(err.field, err.message)
+    }
+}
+
 /// What went wrong, attached to the response so the error middleware can render it in
 /// the format the client wants, with the request id.
 #[derive(Debug, Clone, Serialize)]

@@ -9,6 +9,7 @@ use super::components::{self, Cause};
 use super::incidents::CommandError;
 use super::jobs::{self, NewJob};
 use super::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ComponentStatus, MaintenanceStatus};
 use crate::webhooks::{outbox, Event};
 
@@ -127,12 +128,14 @@ pub struct MaintenanceDraft {
 
 fn validate(draft: &MaintenanceDraft) -> Result<String, CommandError> {
     let title = draft.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give the maintenance a title of 1 to 200 characters.",
         ));
     }
+    text::TITLE.check("title", title)?;
+    text::MARKDOWN.check("description", &draft.description)?;
     if draft.scheduled_until <= draft.scheduled_for {
         return Err(CommandError::invalid(
             "scheduled_until",
@@ -296,6 +299,9 @@ pub async fn transition(
     body: Option<&str>,
     notify: bool,
 ) -> Result<MaintenanceRow, CommandError> {
+    if let Some(body) = body {
+        text::MARKDOWN.check("body", body)?;
+    }
     let current = lock(conn, id).await?;
     let allowed = match (current.status, status) {
         (from, to) if from == to => to != MaintenanceStatus::Scheduled,

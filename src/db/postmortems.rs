@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::incidents::{self, CommandError};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ActionKind, ActionPriority, ActionStatus, ComponentStatus, PostmortemStatus};
 use crate::postmortems::draft::{self, Affected, Facts, ItemLine};
 
@@ -50,25 +51,28 @@ pub async fn template(
     .await
 }
 
-fn check_template(name: &str, body: &str) -> Result<(), CommandError> {
+fn check_template(name: &str, description: &str, body: &str) -> Result<(), CommandError> {
     if name.contains('\0') || body.contains('\0') {
         return Err(CommandError::invalid(
             "body",
             "The text contains a NUL character.",
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > 100 {
+    if name.trim().is_empty() {
         return Err(CommandError::invalid(
             "name",
             "Give the template a name of 1 to 100 characters.",
         ));
     }
-    if body.trim().is_empty() || body.len() > 100_000 {
+    text::NAME.check("name", name.trim())?;
+    text::DESCRIPTION.check("description", description.trim())?;
+    if body.trim().is_empty() {
         return Err(CommandError::invalid(
             "body",
             "A template needs a body of at most 100,000 characters.",
         ));
     }
+    text::TEMPLATE.check("body", body)?;
     Ok(())
 }
 
@@ -79,7 +83,7 @@ pub async fn insert_template(
     description: &str,
     body: &str,
 ) -> Result<TemplateRow, CommandError> {
-    check_template(name, body)?;
+    check_template(name, description, body)?;
     let row: Option<TemplateRow> = sqlx::query_as(&format!(
         "INSERT INTO postmortem_templates (id, name, description, body, created_by) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING {TEMPLATE_COLUMNS}"
@@ -102,7 +106,7 @@ pub async fn update_template(
     description: &str,
     body: &str,
 ) -> Result<TemplateRow, CommandError> {
-    check_template(name, body)?;
+    check_template(name, description, body)?;
     let current = sqlx::query_scalar::<_, i32>(
         "SELECT version FROM postmortem_templates WHERE id = $1 FOR UPDATE",
     )
@@ -419,12 +423,7 @@ pub async fn change(
         return Ok(Err(Stale { current }));
     }
     let mut body = change.body.clone().unwrap_or_else(|| current.body.clone());
-    if body.len() > 200_000 {
-        return Err(CommandError::invalid(
-            "body",
-            "A postmortem has at most 200,000 characters.",
-        ));
-    }
+    text::POSTMORTEM.check("body", &body)?;
     if body.contains('\0') {
         return Err(CommandError::invalid(
             "body",
@@ -685,19 +684,16 @@ fn check_item(fields: &ItemFields) -> Result<(), CommandError> {
         ));
     }
     let title = fields.title.trim();
-    if title.is_empty() || title.chars().count() > 300 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give the action item a title of 1 to 300 characters.",
         ));
     }
-    if fields.description.len() > 20_000 {
-        return Err(CommandError::invalid(
-            "description",
-            "A description has at most 20,000 characters.",
-        ));
-    }
+    text::ACTION_TITLE.check("title", title)?;
+    text::MARKDOWN.check("description", &fields.description)?;
     if let Some(url) = fields.tracker_url.as_deref().filter(|u| !u.is_empty()) {
+        text::URL.check("tracker_url", url)?;
         let ok = url.len() <= 2000
             && url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !ok {

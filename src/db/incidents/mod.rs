@@ -137,6 +137,15 @@ pub enum CommandError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<crate::domain::text::FieldError> for CommandError {
+    fn from(err: crate::domain::text::FieldError) -> Self {
+        CommandError::Invalid {
+            field: err.field,
+            message: err.message,
+        }
+    }
+}
+
 impl CommandError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         CommandError::Invalid {

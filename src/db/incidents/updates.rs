@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, CommandError};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ComponentStatus, EventKind, IncidentStatus};
 use crate::webhooks::{outbox, Event};
 
@@ -87,12 +88,7 @@ pub(super) async fn post_update_as(
             "Write the update customers will read.",
         ));
     }
-    if body.len() > 20_000 {
-        return Err(CommandError::invalid(
-            "body",
-            "An update has at most 20,000 characters.",
-        ));
-    }
+    text::MARKDOWN.check("body", body)?;
     let mut affected = Vec::new();
     // Lock components in one order everywhere, so concurrent updates cannot deadlock.
     let mut components = update.components.clone();

@@ -126,9 +126,9 @@ fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
             form.time_zone.trim()
         ));
     }
-    if form.name.chars().count() > 100 {
-        return Err("The page name has at most 100 characters.".into());
-    }
+    crate::domain::text::NAME
+        .check("page_name", form.name.trim())
+        .map_err(|e| e.message)?;
     let public_url = match form.public_url.trim() {
         "" => None,
         raw => Some(http_url(raw).ok_or_else(|| format!("{raw:?} is not an http(s) URL."))?),

@@ -99,15 +99,8 @@ async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
         .collect())
 }
 
-fn clean_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field(
-            "name",
-            "The name needs 1 to 100 characters.",
-        ));
-    }
-    Ok(name.to_owned())
+fn clean_name(name: &str, description: Option<&str>) -> Result<String, AppError> {
+    Ok(db::components::clean_details(name, description)?)
 }
 
 fn taken(err: sqlx::Error, what: &str) -> AppError {
@@ -139,7 +132,9 @@ pub async fn list_groups(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupJson {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// 1-based; default: last.
     pub position: Option<i32>,
@@ -154,7 +149,7 @@ pub async fn create_group(
     _caller: Authorized<AsAdmin>,
     Json(body): Json<NewGroupJson>,
 ) -> Result<Response, AppError> {
-    let name = clean_name(&body.name)?;
+    let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
     let group = db::components::insert_group(&mut tx, &name, body.description.as_deref())
         .await
@@ -197,9 +192,10 @@ pub async fn get_group(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatchJson {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub position: Option<i32>,
 }
@@ -219,11 +215,11 @@ pub async fn patch_group(
         .ok_or_else(|| {
             AppError::NotFound(format!("There is no component group with the id {id}."))
         })?;
-    let name = match body.name {
-        Some(n) => clean_name(&n)?,
-        None => current.name,
-    };
     let description = body.description.unwrap_or(current.description);
+    let name = clean_name(
+        body.name.as_deref().unwrap_or(&current.name),
+        description.as_deref(),
+    )?;
     db::components::update_group(&mut tx, id, &name, description.as_deref())
         .await
         .map_err(|e| taken(e, "group"))?;
@@ -273,7 +269,9 @@ async fn find_component_json(state: &AppState, id: Uuid) -> Result<ComponentJson
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComponentJson {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub group_id: Option<Uuid>,
     pub position: Option<i32>,
@@ -289,7 +287,7 @@ pub async fn create_component(
     caller: Authorized<AsAdmin>,
     Json(body): Json<NewComponentJson>,
 ) -> Result<Response, AppError> {
-    let name = clean_name(&body.name)?;
+    let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
     let new = db::components::NewComponent {
         name: &name,
@@ -331,9 +329,10 @@ pub async fn get_component(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentPatchJson {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
@@ -356,11 +355,11 @@ pub async fn patch_component(
     let current = db::components::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
-    let name = match body.name {
-        Some(n) => clean_name(&n)?,
-        None => current.name,
-    };
     let description = body.description.unwrap_or(current.description);
+    let name = clean_name(
+        body.name.as_deref().unwrap_or(&current.name),
+        description.as_deref(),
+    )?;
     let group_id = body.group_id.unwrap_or(current.group_id);
     db::components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
         .await

@@ -353,9 +353,11 @@ pub struct ComponentStatusJson {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclareJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub severity: Severity,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub summary: String,
     pub visibility: Option<Visibility>,
     /// Default: derived from severity (sev1 → critical, sev2 → major, sev3 → minor, sev4 → none).
@@ -370,6 +372,7 @@ pub struct DeclareJson {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub detected_at: Option<OffsetDateTime>,
     /// Body (Markdown) of a first public update.
+    #[schema(max_length = 20000)]
     pub initial_update: Option<String>,
 }
 
@@ -430,7 +433,9 @@ pub async fn get_incident(
 #[serde(deny_unknown_fields)]
 pub struct IncidentPatchJson {
     pub version: i32,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 5000)]
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     pub status: Option<IncidentStatus>,
@@ -460,6 +465,7 @@ pub struct IncidentPatchJson {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<Option<String>>,
     /// Why lifecycle timestamps change (required when any does; logged).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -559,9 +565,11 @@ pub async fn list_workstreams(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkstreamJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub lead_id: Option<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub objective: String,
 }
 
@@ -609,8 +617,10 @@ pub async fn add_workstream(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkstreamPatchJson {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     pub lead_id: Option<Uuid>,
+    #[schema(max_length = 5000)]
     pub objective: Option<String>,
     pub status: Option<WorkstreamStatus>,
 }
@@ -639,6 +649,7 @@ pub async fn patch_workstream(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub assignee_id: Option<Uuid>,
 }
@@ -667,6 +678,7 @@ pub async fn add_task(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchJson {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]

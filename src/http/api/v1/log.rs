@@ -151,6 +151,7 @@ pub async fn list_events(
 #[serde(deny_unknown_fields)]
 pub struct NoteJson {
     /// Markdown.
+    #[schema(max_length = 50000)]
     pub body: String,
     pub workstream_id: Option<Uuid>,
     /// When it happened; default now; may be in the past.
@@ -274,6 +275,7 @@ pub async fn list_updates(
 pub struct NewUpdateJson {
     pub status: IncidentStatus,
     /// Markdown.
+    #[schema(max_length = 20000)]
     pub body: String,
     #[serde(default)]
     pub components: Vec<ComponentStatusJson>,

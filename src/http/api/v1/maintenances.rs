@@ -131,8 +131,10 @@ pub async fn list_maintenances(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMaintenanceJson {
+    #[schema(max_length = 200)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     #[serde(with = "time::serde::rfc3339")]
     pub scheduled_for: OffsetDateTime,
@@ -189,7 +191,9 @@ pub async fn get_maintenance(
 #[serde(deny_unknown_fields)]
 pub struct MaintenancePatchJson {
     pub version: i32,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub scheduled_for: Option<OffsetDateTime>,
@@ -200,6 +204,7 @@ pub struct MaintenancePatchJson {
     /// Move it by hand: `in_progress`, `verifying`, `completed`, or `cancelled`.
     pub status: Option<MaintenanceStatus>,
     /// The update posted with a status change (default: the usual words).
+    #[schema(max_length = 20000)]
     pub body: Option<String>,
 }
 
@@ -266,6 +271,7 @@ pub async fn patch_maintenance(
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceUpdateInput {
     pub status: MaintenanceStatus,
+    #[schema(max_length = 20000)]
     pub body: String,
     pub notify: Option<bool>,
 }

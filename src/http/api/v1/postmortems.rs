@@ -170,6 +170,7 @@ pub async fn get_postmortem(
 #[serde(deny_unknown_fields)]
 pub struct PostmortemPatch {
     pub version: i32,
+    #[schema(max_length = 200000)]
     pub body: Option<String>,
     pub status: Option<PostmortemStatus>,
     pub public: Option<bool>,
@@ -335,8 +336,10 @@ pub async fn list_postmortem_items(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActionItemJson {
+    #[schema(max_length = 300)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     /// high: now, this sprint (due in 7 days by default); medium: backlog (30 days);
     /// low: for future design (no due date).
@@ -348,6 +351,7 @@ pub struct NewActionItemJson {
     #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<Date>,
     pub status: Option<ActionStatus>,
+    #[schema(max_length = 2000)]
     pub tracker_url: Option<String>,
     /// The log entry this item comes from.
     pub source_event_id: Option<Uuid>,
@@ -462,7 +466,9 @@ pub async fn list_items(
 #[serde(deny_unknown_fields)]
 pub struct ActionItemPatch {
     pub version: i32,
+    #[schema(max_length = 300)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub priority: Option<ActionPriority>,
     pub kind: Option<ActionKind>,
@@ -473,6 +479,7 @@ pub struct ActionItemPatch {
     pub due_on: Option<Option<Date>>,
     pub status: Option<ActionStatus>,
     #[serde(default, deserialize_with = "super::present")]
+    #[schema(max_length = 2000)]
     pub tracker_url: Option<Option<String>>,
 }
 
@@ -569,9 +576,12 @@ pub async fn list_templates(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
+    #[schema(max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
+    #[schema(max_length = 100000)]
     pub body: String,
 }
 
@@ -629,8 +639,11 @@ pub async fn get_template(
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
     pub version: i32,
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+    #[schema(max_length = 100000)]
     pub body: Option<String>,
 }
 

@@ -131,11 +131,13 @@ pub async fn list_subscribers(
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriberJson {
     /// http(s) URL to POST to, at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub url: String,
     /// Only changes touching these components; leave out for every public change.
     #[serde(default)]
     pub component_ids: Vec<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
 }
 
@@ -189,6 +191,7 @@ pub struct SubscriberPatch {
     /// `active` resumes a paused subscriber or re-enables a disabled one; `paused` holds
     /// its messages until it is resumed; `disabled` stops it.
     pub state: Option<SubscriberState>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub component_ids: Option<Vec<Uuid>>,
     /// The version read (required); a stale one gets 409 with `current`.
@@ -222,12 +225,7 @@ pub async fn patch_subscriber(
     let mut row = current.clone();
     if body.description.is_some() || body.component_ids.is_some() {
         let description = body.description.as_deref().unwrap_or(&current.description);
-        if description.chars().count() > 500 {
-            return Err(AppError::field(
-                "description",
-                "A description has at most 500 characters.",
-            ));
-        }
+        webhooks::check_description(description.trim())?;
         let mut components = body
             .component_ids
             .clone()

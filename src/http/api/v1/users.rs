@@ -92,9 +92,12 @@ pub async fn list_users(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserJson {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 100)]
     pub name: String,
     pub role: Role,
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
 }
 
