@@ -352,6 +352,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: no body (or only whitespace) is `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        let typed = has_content_type(&req, "application/json");
+        let bytes = body_bytes(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !typed {
+            return Err(AppError::UnsupportedMediaType(
+                "Send JSON with the header Content-Type: application/json.".into(),
+            ));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.windows(6).any(|w| w == b"\\u0000") {
         return Err(AppError::field(

@@ -20,7 +20,9 @@ use crate::db::postmortems::{
 };
 use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, AsAdmin, AsResponder, Authorized, Json, Path, Query};
+use crate::http::extract::{
+    ApiUser, AsAdmin, AsResponder, Authorized, Json, OptionalJson, Path, Query,
+};
 use crate::postmortems::draft;
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
@@ -116,18 +118,8 @@ pub async fn start_postmortem(
     State(state): State<AppState>,
     caller: Authorized<AsResponder>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(start): OptionalJson<StartJson>,
 ) -> Result<Response, AppError> {
-    // The body is optional: none, or `{"template_id": …}`.
-    let start: StartJson = if body.iter().all(u8::is_ascii_whitespace) {
-        StartJson::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::BadRequest(format!(
-                "The request body is not valid JSON for this request: {e}."
-            ))
-        })?
-    };
     let incident = find_incident(&state, &id).await?;
     let template_id = start.template_id;
     let mut tx = state.pool.begin().await?;

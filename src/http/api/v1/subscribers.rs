@@ -394,7 +394,8 @@ pub async fn send_test(
 
 /// Send a delivery again, from a first attempt, with the same `webhook-id` (admin).
 #[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", security(("bearer" = ["admin"])), tag = "subscribers",
-    responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is still pending", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn resend_delivery(
     State(state): State<AppState>,
     _caller: Authorized<AsAdmin>,
