@@ -126,8 +126,18 @@ fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
             form.time_zone.trim()
         ));
     }
-    crate::domain::text::NAME
+    use crate::domain::text;
+    text::NAME
         .check("page_name", form.name.trim())
+        .map_err(|e| e.message)?;
+    text::URL
+        .check("public_URL", form.public_url.trim())
+        .map_err(|e| e.message)?;
+    text::SUMMARY
+        .check("about_text", &form.about)
+        .map_err(|e| e.message)?;
+    text::SUMMARY
+        .check("footer_links", &form.links)
         .map_err(|e| e.message)?;
     let public_url = match form.public_url.trim() {
         "" => None,
