@@ -359,8 +359,63 @@ impl<'a> Checker<'a> {
         assert!(problems.is_empty(), "{problems:#?}");
     }
 
-    /// Each `{name}` of a path is a documented path parameter, and every text field a
-    /// request takes states its limit.
+    /// Every `$ref` of the document points at a schema it holds.
+    pub fn assert_refs_resolve(&self) {
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    map.values().for_each(|v| walk(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut refs = Vec::new();
+        walk(&self.doc, &mut refs);
+        let dangling: BTreeSet<&String> = refs
+            .iter()
+            .filter(|r| {
+                r.strip_prefix("#/components/schemas/")
+                    .is_none_or(|name| self.doc["components"]["schemas"][name].is_null())
+            })
+            .collect();
+        assert!(dangling.is_empty(), "dangling $refs: {dangling:?}");
+    }
+
+    fn resolve<'s>(&'s self, schema: &'s Value) -> &'s Value {
+        match schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            Some(name) => &self.doc["components"]["schemas"][name],
+            None => schema,
+        }
+    }
+
+    /// Whether the schema (through $refs and oneOf/anyOf) is an enum.
+    fn has_enum(&self, schema: &Value) -> bool {
+        let schema = self.resolve(schema);
+        schema.get("enum").is_some()
+            || ["oneOf", "anyOf", "allOf"].iter().any(|k| {
+                schema[*k]
+                    .as_array()
+                    .is_some_and(|all| all.iter().any(|s| self.has_enum(s)))
+            })
+    }
+
+    fn allows_type(&self, schema: &Value, wanted: &str) -> bool {
+        let schema = self.resolve(schema);
+        schema["type"] == wanted
+            || schema["type"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == wanted))
+    }
+
+    /// Each `{name}` of a path is a documented path parameter; `limit`, `cursor` and the
+    /// filters say what the API takes; every text field a request takes states its limit.
     pub fn assert_parameters_and_limits(&self) {
         let mut problems = Vec::new();
         for key in self.operations() {
@@ -374,6 +429,28 @@ impl<'a> Checker<'a> {
                         .collect()
                 })
                 .unwrap_or_default();
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap_or_default();
+                let schema = &param["schema"];
+                match name {
+                    "limit" => {
+                        let bounds = (&schema["minimum"], &schema["maximum"], &schema["default"]);
+                        if bounds != (&Value::from(1), &Value::from(200), &Value::from(50)) {
+                            problems.push(format!(
+                                "{} {}: limit is not 1-200, default 50: {schema}",
+                                key.0, key.1
+                            ));
+                        }
+                    }
+                    "cursor" if !self.allows_type(schema, "string") => {
+                        problems.push(format!("{} {}: cursor is not a string", key.0, key.1));
+                    }
+                    "status" | "kind" | "priority" | "severity" if !self.has_enum(schema) => {
+                        problems.push(format!("{} {}: {name} is not an enum", key.0, key.1));
+                    }
+                    _ => {}
+                }
+            }
             for part in key.1.split('/').filter(|s| s.starts_with('{')) {
                 let name = part.trim_matches(|c| c == '{' || c == '}');
                 if !documented.contains(name) {

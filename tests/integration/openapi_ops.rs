@@ -38,6 +38,7 @@ async fn every_operation_answers_as_the_openapi_document_says() {
     let (_, r) = app.token("rita@example.com", Role::Responder).await;
     let (_, v) = app.token("vic@example.com", Role::Viewer).await;
     let mut c = Checker::new(&app).await;
+    c.assert_refs_resolve();
     c.assert_parameters_and_limits();
 
     people_and_components(&mut c, &a, &v).await;

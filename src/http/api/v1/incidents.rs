@@ -271,6 +271,7 @@ pub enum StatusFilter {
 #[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     /// `open` (not resolved), `resolved`, or one open status.
+    #[param(inline)]
     pub status: Option<StatusFilter>,
     pub severity: Option<Severity>,
     /// Declared at or after (RFC 3339).
