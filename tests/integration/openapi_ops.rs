@@ -5,28 +5,29 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::openapi::Checker;
+use crate::openapi_ops_rest as rest;
 use crate::support::TestApp;
 use fireline::domain::Role;
 
-const GET: Method = Method::GET;
-const POST: Method = Method::POST;
-const PATCH: Method = Method::PATCH;
-const DELETE: Method = Method::DELETE;
+pub const GET: Method = Method::GET;
+pub const POST: Method = Method::POST;
+pub const PATCH: Method = Method::PATCH;
+pub const DELETE: Method = Method::DELETE;
 
-fn id(v: &Value) -> String {
+pub fn id(v: &Value) -> String {
     v["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no id in {v}"))
         .to_owned()
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
 
 /// `expected`, or a panic that shows the body.
-fn expect(answer: crate::openapi::Answer, expected: StatusCode, what: &str) -> Value {
+pub fn expect(answer: crate::openapi::Answer, expected: StatusCode, what: &str) -> Value {
     assert_eq!(answer.status, expected, "{what}: {}", answer.json);
     answer.json
 }
@@ -43,9 +44,9 @@ async fn every_operation_answers_as_the_openapi_document_says() {
 
     people_and_components(&mut c, &a, &v).await;
     incidents(&mut c, &r).await;
-    postmortems(&mut c, &a, &r).await;
-    maintenances(&mut c, &r).await;
-    subscribers(&mut c, &app, &a).await;
+    rest::postmortems(&mut c, &a, &r).await;
+    rest::maintenances(&mut c, &r).await;
+    rest::subscribers(&mut c, &app, &a).await;
 
     c.drive_common_errors(&a, &r, &v).await;
     c.drive_database_outage(&a).await;
@@ -322,266 +323,5 @@ async fn incidents(c: &mut Checker<'_>, r: &str) {
         c.call(GET, "/incidents/{id}/stream", &i, r, None).await,
         StatusCode::OK,
         "stream",
-    );
-}
-
-async fn postmortems(c: &mut Checker<'_>, a: &str, r: &str) {
-    let declare = json!({"title": "Queue stuck", "severity": "sev3"});
-    let incident = expect(
-        c.call(POST, "/incidents", &[], r, Some(declare)).await,
-        StatusCode::CREATED,
-        "declare",
-    );
-    let iid = id(&incident);
-    let pm = expect(
-        c.call(POST, "/incidents/{id}/postmortem", &[("id", &iid)], r, None)
-            .await,
-        StatusCode::CREATED,
-        "start",
-    );
-    let pid = id(&pm);
-    let p = [("id", pid.as_str())];
-    expect(
-        c.call(GET, "/postmortems", &[], r, None).await,
-        StatusCode::OK,
-        "list",
-    );
-    expect(
-        c.call(GET, "/postmortems/{id}", &p, r, None).await,
-        StatusCode::OK,
-        "get",
-    );
-    let patch = json!({"version": pm["version"], "body": "# What happened\n\nA queue."});
-    expect(
-        c.call(PATCH, "/postmortems/{id}", &p, r, Some(patch.clone()))
-            .await,
-        StatusCode::OK,
-        "patch",
-    );
-    let stale = expect(
-        c.call(PATCH, "/postmortems/{id}", &p, r, Some(patch)).await,
-        StatusCode::CONFLICT,
-        "stale",
-    );
-    assert!(stale["current"]["body"].is_string());
-    expect(
-        c.call(GET, "/postmortems/{id}/markdown", &p, r, None).await,
-        StatusCode::OK,
-        "md",
-    );
-
-    let new = json!({"title": "Alert on queue age", "priority": "high"});
-    let item = expect(
-        c.call(POST, "/postmortems/{id}/action-items", &p, r, Some(new))
-            .await,
-        StatusCode::CREATED,
-        "item",
-    );
-    let item_id = id(&item);
-    let t = [("id", item_id.as_str())];
-    expect(
-        c.call(GET, "/postmortems/{id}/action-items", &p, r, None)
-            .await,
-        StatusCode::OK,
-        "items",
-    );
-    expect(
-        c.call(GET, "/action-items", &[], r, None).await,
-        StatusCode::OK,
-        "all items",
-    );
-    let patch = json!({"version": item["version"], "status": "in_progress"});
-    expect(
-        c.call(PATCH, "/action-items/{id}", &t, r, Some(patch.clone()))
-            .await,
-        StatusCode::OK,
-        "patch item",
-    );
-    expect(
-        c.call(PATCH, "/action-items/{id}", &t, r, Some(patch))
-            .await,
-        StatusCode::CONFLICT,
-        "stale item",
-    );
-
-    let templates = expect(
-        c.call(GET, "/postmortem-templates", &[], r, None).await,
-        StatusCode::OK,
-        "templates",
-    );
-    let builtin = id(&templates[0]);
-    let new = json!({"name": "Short", "body": "# {{title}}\n\n{{timeline}}"});
-    let tpl = expect(
-        c.call(POST, "/postmortem-templates", &[], a, Some(new))
-            .await,
-        StatusCode::CREATED,
-        "template",
-    );
-    let tid = id(&tpl);
-    let t = [("id", tid.as_str())];
-    expect(
-        c.call(GET, "/postmortem-templates/{id}", &t, r, None).await,
-        StatusCode::OK,
-        "get",
-    );
-    let patch = json!({"version": tpl["version"], "name": "Shorter"});
-    expect(
-        c.call(
-            PATCH,
-            "/postmortem-templates/{id}",
-            &t,
-            a,
-            Some(patch.clone()),
-        )
-        .await,
-        StatusCode::OK,
-        "patch template",
-    );
-    let stale = expect(
-        c.call(PATCH, "/postmortem-templates/{id}", &t, a, Some(patch))
-            .await,
-        StatusCode::CONFLICT,
-        "stale template",
-    );
-    assert_eq!(stale["current"]["name"], "Shorter");
-    expect(
-        c.call(
-            DELETE,
-            "/postmortem-templates/{id}",
-            &[("id", &builtin)],
-            a,
-            None,
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "shipped template",
-    );
-    expect(
-        c.call(DELETE, "/postmortem-templates/{id}", &t, a, None)
-            .await,
-        StatusCode::NO_CONTENT,
-        "delete template",
-    );
-}
-
-async fn maintenances(c: &mut Checker<'_>, r: &str) {
-    let now = time::OffsetDateTime::now_utc();
-    let new = json!({
-        "title": "Database upgrade",
-        "scheduled_for": rfc3339(now + time::Duration::days(1)),
-        "scheduled_until": rfc3339(now + time::Duration::days(1) + time::Duration::hours(1)),
-    });
-    let m = expect(
-        c.call(POST, "/maintenances", &[], r, Some(new)).await,
-        StatusCode::CREATED,
-        "schedule",
-    );
-    let mid = id(&m);
-    let k = [("id", mid.as_str())];
-    expect(
-        c.call(GET, "/maintenances", &[], r, None).await,
-        StatusCode::OK,
-        "list",
-    );
-    expect(
-        c.call(GET, "/maintenances/{id}", &k, r, None).await,
-        StatusCode::OK,
-        "get",
-    );
-    let patch = json!({"version": m["version"], "title": "Database upgrade to 17"});
-    expect(
-        c.call(PATCH, "/maintenances/{id}", &k, r, Some(patch.clone()))
-            .await,
-        StatusCode::OK,
-        "patch",
-    );
-    let stale = expect(
-        c.call(PATCH, "/maintenances/{id}", &k, r, Some(patch))
-            .await,
-        StatusCode::CONFLICT,
-        "stale",
-    );
-    assert_eq!(stale["current"]["title"], "Database upgrade to 17");
-    let update = json!({"status": "in_progress", "body": "Started."});
-    expect(
-        c.call(POST, "/maintenances/{id}/updates", &k, r, Some(update))
-            .await,
-        StatusCode::CREATED,
-        "update",
-    );
-}
-
-async fn subscribers(c: &mut Checker<'_>, app: &TestApp, a: &str) {
-    let new = json!({"url": "http://127.0.0.1:9/hook", "description": "Ops"});
-    let s = expect(
-        c.call(POST, "/subscribers", &[], a, Some(new)).await,
-        StatusCode::CREATED,
-        "subscribe",
-    );
-    let sid = id(&s);
-    let k = [("id", sid.as_str())];
-    expect(
-        c.call(GET, "/subscribers", &[], a, None).await,
-        StatusCode::OK,
-        "list",
-    );
-    expect(
-        c.call(GET, "/subscribers/{id}", &k, a, None).await,
-        StatusCode::OK,
-        "get",
-    );
-    let patch = json!({"version": s["version"], "description": "Ops pager"});
-    expect(
-        c.call(PATCH, "/subscribers/{id}", &k, a, Some(patch.clone()))
-            .await,
-        StatusCode::OK,
-        "patch",
-    );
-    let stale = expect(
-        c.call(PATCH, "/subscribers/{id}", &k, a, Some(patch)).await,
-        StatusCode::CONFLICT,
-        "stale",
-    );
-    assert_eq!(stale["current"]["description"], "Ops pager");
-    expect(
-        c.call(POST, "/subscribers/{id}/test", &k, a, None).await,
-        StatusCode::ACCEPTED,
-        "test",
-    );
-    let log = expect(
-        c.call(GET, "/subscribers/{id}/deliveries", &k, a, None)
-            .await,
-        StatusCode::OK,
-        "deliveries",
-    );
-    let delivery = log["items"][0]["id"].to_string();
-    let d = [("id", sid.as_str()), ("delivery_id", delivery.as_str())];
-    let resend = "/subscribers/{id}/deliveries/{delivery_id}/resend";
-    expect(
-        c.call(POST, resend, &d, a, None).await,
-        StatusCode::CONFLICT,
-        "pending",
-    );
-    sqlx::query("UPDATE deliveries SET state = 'dead' WHERE subscriber_id = $1::uuid")
-        .bind(&sid)
-        .execute(app.pool())
-        .await
-        .unwrap();
-    expect(
-        c.call(POST, resend, &d, a, None).await,
-        StatusCode::ACCEPTED,
-        "resend",
-    );
-    let new = json!({"url": "http://127.0.0.1:9/other"});
-    let other = expect(
-        c.call(POST, "/subscribers", &[], a, Some(new)).await,
-        StatusCode::CREATED,
-        "another",
-    );
-    expect(
-        c.call(DELETE, "/subscribers/{id}", &[("id", &id(&other))], a, None)
-            .await,
-        StatusCode::NO_CONTENT,
-        "delete",
     );
 }
