@@ -14,6 +14,13 @@ const RACERS: usize = 10;
 /// PATCH `path` from `version` RACERS times at once, each with `field` set to its own
 /// value; exactly one must win and the object must hold the winner's value.
 async fn race(app: &TestApp, token: &str, path: &str, version: &Value, field: &str) {
+    let winner = race_only(app, token, path, version, field).await;
+    let now = app.api_get(path, token).await;
+    assert_eq!(now[field], winner, "{path}: no update lost");
+}
+
+/// The race alone; the winner's value.
+async fn race_only(app: &TestApp, token: &str, path: &str, version: &Value, field: &str) -> String {
     let bodies: Vec<String> = (0..RACERS)
         .map(|n| {
             let mut body = json!({ "version": version });
@@ -42,12 +49,7 @@ async fn race(app: &TestApp, token: &str, path: &str, version: &Value, field: &s
         }
     }
     assert_eq!(won.len(), 1, "{path}: exactly one racer wins, not {won:?}");
-    let now = app.api_get(path, token).await;
-    assert_eq!(
-        now[field],
-        format!("racer {}", won[0]),
-        "{path}: no update lost"
-    );
+    format!("racer {}", won[0])
 }
 
 #[tokio::test]
@@ -108,6 +110,40 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
         .await;
     let path = format!("/api/v1/incidents/{}", i["id"].as_str().unwrap());
     race(&app, &admin, &path, &i["version"], "title").await;
+
+    let pm = app
+        .api_ok(
+            Method::POST,
+            &format!("/api/v1/incidents/{}/postmortem", i["id"].as_str().unwrap()),
+            &admin,
+            json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let pid = pm["id"].as_str().unwrap();
+    race(
+        &app,
+        &admin,
+        &format!("/api/v1/postmortems/{pid}"),
+        &pm["version"],
+        "body",
+    )
+    .await;
+    let item = app
+        .api_ok(
+            Method::POST,
+            &format!("/api/v1/postmortems/{pid}/action-items"),
+            &admin,
+            json!({"title": "Alert", "priority": "low"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/api/v1/action-items/{}", item["id"].as_str().unwrap());
+    let winner = race_only(&app, &admin, &path, &item["version"], "title").await;
+    let items = app
+        .api_get(&format!("/api/v1/postmortems/{pid}/action-items"), &admin)
+        .await;
+    assert_eq!(items[0]["title"], winner, "{path}: no update lost");
 }
 
 #[tokio::test]

@@ -201,6 +201,9 @@ pub async fn patch_postmortem(
             Ok(Json(to_json(&state, row).await?))
         }
         Err(stale) => {
+            // Give the connection back first: under a race every loser would otherwise
+            // hold one while waiting for another, and the pool would run dry.
+            drop(tx);
             let current = to_json(&state, stale.current).await?;
             Err(AppError::Conflict {
                 message: format!(
