@@ -268,6 +268,14 @@ impl<'a> Checker<'a> {
                 Some(other) => panic!("{key:?} names an unknown role {other}"),
                 None => vec![],
             };
+            if role.is_none() {
+                // Open to every role: a viewer's answer must be a documented one (a
+                // role check without its `security` scope shows up as an undocumented 403).
+                let r = self
+                    .send(&key, p, "", bearer(viewer), body.and_then(json_body))
+                    .await;
+                assert_ne!(r.status, StatusCode::FORBIDDEN, "{key:?} as a viewer");
+            }
             for token in low {
                 let malformed = body.map(|_| ("application/json", b"{".to_vec()));
                 let r = self.send(&key, p, "", bearer(token), malformed).await;
