@@ -347,9 +347,7 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
         TokenCommand::Create { email, name } => {
             let user = find_user(database, &email).await?;
             let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                anyhow::bail!("give the token a name of 1 to 100 characters");
-            }
+            db::tokens::check_name(name).map_err(|e| anyhow::anyhow!(e.message))?;
             let mut tx = pool.begin().await?;
             let (id, token) = db::tokens::create(&mut tx, user.id, name).await?;
             db::audit::record(

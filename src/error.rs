@@ -101,6 +101,12 @@ impl From<crate::domain::ValidationError> for AppError {
     }
 }
 
+impl From<crate::domain::text::FieldError> for AppError {
+    fn from(err: crate::domain::text::FieldError) -> Self {
+        AppError::field(err.field, err.message)
+    }
+}
+
 /// What went wrong, attached to the response so the error middleware can render it in
 /// the format the client wants, with the request id.
 #[derive(Debug, Clone, Serialize)]
@@ -232,6 +238,13 @@ impl From<crate::db::incidents::CommandError> for AppError {
                     "visibility": current.visibility,
                     "leader_id": current.leader_id,
                 })),
+            },
+            CommandError::Stale { expected, current } => AppError::Conflict {
+                message: format!(
+                    "It was changed by someone else since version {expected} (it is at version \
+                     {current}); nothing was saved. Reload it and make your change again."
+                ),
+                current: None,
             },
             CommandError::Invalid { field, message } => AppError::field(field, message),
             CommandError::Db(e) => e.into(),

@@ -9,6 +9,7 @@ use super::components::{self, Audience, Cause};
 use super::incidents::CommandError;
 use super::jobs::{self, NewJob};
 use super::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ComponentStatus, MaintenanceStatus};
 use crate::webhooks::{outbox, Event};
 
@@ -127,12 +128,14 @@ pub struct MaintenanceDraft {
 
 fn validate(draft: &MaintenanceDraft) -> Result<String, CommandError> {
     let title = draft.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give the maintenance a title of 1 to 200 characters.",
         ));
     }
+    text::TITLE.check("title", title)?;
+    text::MARKDOWN.check("description", &draft.description)?;
     if draft.scheduled_until <= draft.scheduled_for {
         return Err(CommandError::invalid(
             "scheduled_until",
@@ -216,16 +219,10 @@ pub async fn schedule(
 pub async fn reschedule(
     conn: &mut PgConnection,
     id: Uuid,
-    version: Option<i32>,
+    version: i32,
     draft: MaintenanceDraft,
 ) -> Result<MaintenanceRow, CommandError> {
-    let current = lock(conn, id).await?;
-    if let Some(expected) = version.filter(|v| *v != current.version) {
-        return Err(CommandError::invalid(
-            "version",
-            format!("The maintenance changed since version {expected}; reload and try again."),
-        ));
-    }
+    let current = lock_version(conn, id, version).await?;
     if !current.status.is_open() {
         return Err(CommandError::invalid(
             "status",
@@ -250,6 +247,23 @@ pub async fn reschedule(
     schedule_jobs(conn, &row).await?;
     outbox::maintenance(conn, id, Event::MaintenanceRescheduled).await?;
     Ok(row)
+}
+
+/// Lock the maintenance for a change made from what was read at `version`: a stale
+/// version is refused, so no one's change is overwritten unseen.
+pub async fn lock_version(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i32,
+) -> Result<MaintenanceRow, CommandError> {
+    let current = lock(conn, id).await?;
+    if current.version != version {
+        return Err(CommandError::Stale {
+            expected: version,
+            current: current.version,
+        });
+    }
+    Ok(current)
 }
 
 async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<MaintenanceRow, CommandError> {
@@ -285,6 +299,9 @@ pub async fn transition(
     body: Option<&str>,
     notify: bool,
 ) -> Result<MaintenanceRow, CommandError> {
+    if let Some(body) = body {
+        text::MARKDOWN.check("body", body)?;
+    }
     let current = lock(conn, id).await?;
     let allowed = match (current.status, status) {
         (from, to) if from == to => to != MaintenanceStatus::Scheduled,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::incidents::{self, CommandError};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ActionKind, ActionPriority, ActionStatus, ComponentStatus, PostmortemStatus};
 use crate::postmortems::draft::{self, Affected, Facts, ItemLine};
 
@@ -50,25 +51,28 @@ pub async fn template(
     .await
 }
 
-fn check_template(name: &str, body: &str) -> Result<(), CommandError> {
+fn check_template(name: &str, description: &str, body: &str) -> Result<(), CommandError> {
     if name.contains('\0') || body.contains('\0') {
         return Err(CommandError::invalid(
             "body",
             "The text contains a NUL character.",
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > 100 {
+    if name.trim().is_empty() {
         return Err(CommandError::invalid(
             "name",
             "Give the template a name of 1 to 100 characters.",
         ));
     }
-    if body.trim().is_empty() || body.len() > 100_000 {
+    text::NAME.check("name", name.trim())?;
+    text::DESCRIPTION.check("description", description.trim())?;
+    if body.trim().is_empty() {
         return Err(CommandError::invalid(
             "body",
             "A template needs a body of at most 100,000 characters.",
         ));
     }
+    text::TEMPLATE.check("body", body)?;
     Ok(())
 }
 
@@ -79,7 +83,7 @@ pub async fn insert_template(
     description: &str,
     body: &str,
 ) -> Result<TemplateRow, CommandError> {
-    check_template(name, body)?;
+    check_template(name, description, body)?;
     let row: Option<TemplateRow> = sqlx::query_as(&format!(
         "INSERT INTO postmortem_templates (id, name, description, body, created_by) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING {TEMPLATE_COLUMNS}"
@@ -97,12 +101,12 @@ pub async fn insert_template(
 pub async fn update_template(
     conn: &mut PgConnection,
     id: Uuid,
-    version: Option<i32>,
+    version: i32,
     name: &str,
     description: &str,
     body: &str,
 ) -> Result<TemplateRow, CommandError> {
-    check_template(name, body)?;
+    check_template(name, description, body)?;
     let current = sqlx::query_scalar::<_, i32>(
         "SELECT version FROM postmortem_templates WHERE id = $1 FOR UPDATE",
     )
@@ -110,11 +114,11 @@ pub async fn update_template(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(CommandError::NotFound)?;
-    if let Some(expected) = version.filter(|v| *v != current) {
-        return Err(CommandError::invalid(
-            "version",
-            format!("The template changed since version {expected} (it is at {current}); reload it and try again."),
-        ));
+    if version != current {
+        return Err(CommandError::Stale {
+            expected: version,
+            current,
+        });
     }
     let row = sqlx::query_as(&format!(
         "UPDATE postmortem_templates SET name = $2, description = $3, body = $4, \
@@ -432,12 +436,7 @@ pub async fn change(
         return Ok(Err(Stale { current }));
     }
     let mut body = change.body.clone().unwrap_or_else(|| current.body.clone());
-    if body.len() > 200_000 {
-        return Err(CommandError::invalid(
-            "body",
-            "A postmortem has at most 200,000 characters.",
-        ));
-    }
+    text::POSTMORTEM.check("body", &body)?;
     if body.contains('\0') {
         return Err(CommandError::invalid(
             "body",
@@ -544,25 +543,10 @@ pub async fn change(
     Ok(Ok(row))
 }
 
-/// Longest public summary.
-pub const SUMMARY_MAX: usize = 20_000;
-
-/// A public summary may be empty (not written yet), and at most [`SUMMARY_MAX`]
-/// characters without NULs.
+/// A public summary may be empty (not written yet); otherwise Markdown of at most
+/// [`text::MARKDOWN`]'s length.
 pub fn valid_summary(summary: &str) -> Result<(), CommandError> {
-    if summary.chars().count() > SUMMARY_MAX {
-        return Err(CommandError::invalid(
-            "public_summary",
-            "A public summary has at most 20,000 characters.",
-        ));
-    }
-    if summary.contains('\0') {
-        return Err(CommandError::invalid(
-            "public_summary",
-            "The text contains a NUL character.",
-        ));
-    }
-    Ok(())
+    Ok(text::MARKDOWN.check("public_summary", summary)?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -750,19 +734,16 @@ fn check_item(fields: &ItemFields) -> Result<(), CommandError> {
         ));
     }
     let title = fields.title.trim();
-    if title.is_empty() || title.chars().count() > 300 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give the action item a title of 1 to 300 characters.",
         ));
     }
-    if fields.description.len() > 20_000 {
-        return Err(CommandError::invalid(
-            "description",
-            "A description has at most 20,000 characters.",
-        ));
-    }
+    text::ACTION_TITLE.check("title", title)?;
+    text::MARKDOWN.check("description", &fields.description)?;
     if let Some(url) = fields.tracker_url.as_deref().filter(|u| !u.is_empty()) {
+        text::URL.check("tracker_url", url)?;
         let ok = url.len() <= 2000
             && url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !ok {

@@ -7,6 +7,18 @@ use uuid::Uuid;
 use super::users::UserRow;
 use crate::auth::TokenHash;
 
+/// A token's name (trimmed, 1 to 100 characters): what it is for, shown in the lists.
+pub fn check_name(name: &str) -> Result<(), crate::domain::text::FieldError> {
+    if name.trim().is_empty() {
+        return Err(crate::domain::text::FieldError {
+            field: "name",
+            message: "Give the token a name of 1 to 100 characters, e.g. \"deploy pipeline\"."
+                .into(),
+        });
+    }
+    crate::domain::text::NAME.check("name", name.trim())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
     pub id: Uuid,

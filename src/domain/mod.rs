@@ -4,6 +4,7 @@
 mod incident;
 mod postmortem;
 mod status_page;
+pub mod text;
 mod user;
 mod webhooks;
 

@@ -159,6 +159,37 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
+/// What an [`Authorized`] caller's role must allow.
+pub trait RoleGate {
+    const ROLE: Role;
+}
+
+/// Responders and admins.
+pub struct AsResponder;
+impl RoleGate for AsResponder {
+    const ROLE: Role = Role::Responder;
+}
+
+/// Admins only.
+pub struct AsAdmin;
+impl RoleGate for AsAdmin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// An API caller whose role allows `R::ROLE`. It is checked from the headers, so a
+/// refused role is a 403 before any body is read or validated.
+pub struct Authorized<R>(pub UserRow, std::marker::PhantomData<R>);
+
+impl<R: RoleGate> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = ApiUser::from_request_parts(parts, state).await?;
+        caller.require(R::ROLE)?;
+        Ok(Authorized(caller.0, std::marker::PhantomData))
+    }
+}
+
 /// The client's address: the TCP peer, or the first X-Forwarded-For entry when the
 /// server is told to trust its proxy.
 #[derive(Debug, Clone)]
@@ -316,6 +347,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: no body (or only whitespace) is `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        let typed = has_content_type(&req, "application/json");
+        let bytes = body_bytes(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !typed {
+            return Err(AppError::UnsupportedMediaType(
+                "Send JSON with the header Content-Type: application/json.".into(),
+            ));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.windows(6).any(|w| w == b"\\u0000") {
         return Err(AppError::field(
@@ -328,8 +380,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_data() {
-            let field = if path == "." { "body".to_owned() } else { path };
             let message = clean_serde_message(&inner.to_string());
+            if let Some(missing) = missing_field(&message) {
+                let field = if path == "." {
+                    missing.to_owned()
+                } else {
+                    format!("{path}.{missing}")
+                };
+                let message = format!("`{missing}` is required.");
+                return AppError::Validation {
+                    message: format!("`{field}`: {message}"),
+                    errors: BTreeMap::from([(field, message)]),
+                };
+            }
+            let field = if path == "." { "body".to_owned() } else { path };
             AppError::Validation {
                 message: format!("`{field}`: {message}"),
                 errors: BTreeMap::from([(field, message)]),
@@ -341,6 +405,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     de.end()
         .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
     Ok(value)
+}
+
+/// The field serde names in "missing field `version`".
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
 }
 
 /// serde's messages end with " at line 1 column 20"; the field name says more.
@@ -423,6 +494,16 @@ mod tests {
                     errors["role"].contains("unknown variant `king`"),
                     "{errors:?}"
                 )
+            }
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_named_and_said_to_be_required() {
+        match parse_json::<Sample>(br#"{"name": "a"}"#) {
+            Err(AppError::Validation { errors, .. }) => {
+                assert_eq!(errors["role"], "`role` is required.")
             }
             other => panic!("expected a 422, got {other:?}"),
         }

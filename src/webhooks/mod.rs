@@ -38,6 +38,11 @@ pub struct SubscribeRequest<'a> {
     pub created_ip: Option<&'a str>,
 }
 
+/// A subscriber's description: a few words for the admins.
+pub fn check_description(description: &str) -> Result<(), crate::domain::text::FieldError> {
+    crate::domain::text::DESCRIPTION.check("description", description)
+}
+
 /// Check and store a subscription: an http(s) URL of sane length, to a public address
 /// (unless private ones are allowed), not subscribed already, components that exist.
 /// The name is resolved before any database connection is taken, so a slow DNS answer
@@ -47,14 +52,11 @@ pub async fn subscribe(
     allow_private: bool,
     request: SubscribeRequest<'_>,
 ) -> Result<Subscription, CommandError> {
+    // The URL parser drops tabs and line breaks silently; refuse them instead.
+    crate::domain::text::URL.check("url", request.url.trim())?;
     let url = guard::parse_url(request.url).map_err(|m| CommandError::invalid("url", m))?;
     let description = request.description.trim();
-    if description.chars().count() > 500 || description.contains('\0') {
-        return Err(CommandError::invalid(
-            "description",
-            "A description has at most 500 characters (and no NUL).",
-        ));
-    }
+    check_description(description)?;
     let mut component_ids = request.component_ids.to_vec();
     component_ids.sort();
     component_ids.dedup();

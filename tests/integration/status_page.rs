@@ -595,7 +595,11 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
     );
 
     // Move the end into the past: the end job completes it and restores the component.
-    app.api_ok(Method::PATCH, &format!("/api/v1/maintenances/{id}"), &token, json!({"scheduled_until": fmt(time::OffsetDateTime::now_utc() - time::Duration::seconds(1) + time::Duration::milliseconds(500))}), StatusCode::OK).await;
+    let version = app
+        .api_get(&format!("/api/v1/maintenances/{id}"), &token)
+        .await["version"]
+        .clone();
+    app.api_ok(Method::PATCH, &format!("/api/v1/maintenances/{id}"), &token, json!({"version": version, "scheduled_until": fmt(time::OffsetDateTime::now_utc() - time::Duration::seconds(1) + time::Duration::milliseconds(500))}), StatusCode::OK).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     fireline::jobs::run_until_empty(&ctx, &fireline::jobs::registry())
         .await
@@ -631,36 +635,31 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "Later", "scheduled_for": fmt(now + time::Duration::days(1)), "scheduled_until": fmt(now + time::Duration::days(1) + time::Duration::hours(1))}), StatusCode::CREATED)
         .await;
     let id2 = m2["id"].as_str().unwrap();
-    app.api_ok(
-        Method::PATCH,
-        &format!("/api/v1/maintenances/{id2}"),
-        &token,
+    let mut version = m2["version"].clone();
+    for step in [
         json!({"status": "in_progress"}),
-        StatusCode::OK,
-    )
-    .await;
-    app.api_ok(
-        Method::PATCH,
-        &format!("/api/v1/maintenances/{id2}"),
-        &token,
         json!({"status": "verifying", "body": "Checking replicas."}),
-        StatusCode::OK,
-    )
-    .await;
-    app.api_ok(
-        Method::PATCH,
-        &format!("/api/v1/maintenances/{id2}"),
-        &token,
         json!({"status": "completed"}),
-        StatusCode::OK,
-    )
-    .await;
+    ] {
+        let mut step = step;
+        step["version"] = version;
+        version = app
+            .api_ok(
+                Method::PATCH,
+                &format!("/api/v1/maintenances/{id2}"),
+                &token,
+                step,
+                StatusCode::OK,
+            )
+            .await["version"]
+            .clone();
+    }
     let r = app
         .api(
             Method::PATCH,
             &format!("/api/v1/maintenances/{id2}"),
             &token,
-            Some(r#"{"status": "cancelled"}"#),
+            Some(&json!({"status": "cancelled", "version": version}).to_string()),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

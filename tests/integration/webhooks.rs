@@ -690,11 +690,14 @@ async fn gone_disables_the_subscriber_and_says_why() {
     assert_eq!(queued, 1, "only the test message");
 
     // Re-enabled, it gets messages again.
+    let read = app
+        .api_get(&format!("/api/v1/subscribers/{subscriber}"), &token)
+        .await;
     app.api_ok(
         Method::PATCH,
         &format!("/api/v1/subscribers/{subscriber}"),
         &token,
-        json!({"state": "active"}),
+        json!({"state": "active", "version": read["version"]}),
         StatusCode::OK,
     )
     .await;

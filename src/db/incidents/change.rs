@@ -9,6 +9,7 @@ use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, IncidentRow};
 use crate::db::components::{self, Audience, Cause};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{
     rfc3339, ComponentStatus, EventKind, Impact, IncidentStatus, Milestone, Severity, Visibility,
 };
@@ -53,12 +54,13 @@ pub async fn update_fields(
     let ev = |kind, body: String, data| NewEvent::change(id, kind, actor.id, body, data);
 
     if let Some(title) = changes.title.as_deref().map(str::trim) {
-        if title.is_empty() || title.chars().count() > 200 {
+        if title.is_empty() {
             return Err(CommandError::invalid(
                 "title",
                 "The title needs 1 to 200 characters.",
             ));
         }
+        text::TITLE.check("title", title)?;
         if title != current.title {
             sqlx::query("UPDATE incidents SET title = $2 WHERE id = $1")
                 .bind(id)
@@ -79,6 +81,9 @@ pub async fn update_fields(
     }
     if let Some(public_title) = changes.public_title.as_deref() {
         super::publish::set_public_title(conn, actor, &current, public_title).await?;
+    }
+    if let Some(summary) = &changes.summary {
+        text::SUMMARY.check("summary", summary)?;
     }
     if let Some(summary) = changes.summary.filter(|s| *s != current.summary) {
         sqlx::query("UPDATE incidents SET summary = $2 WHERE id = $1")
@@ -306,6 +311,7 @@ pub async fn set_milestone(
 ) -> Result<IncidentRow, CommandError> {
     let current = lock(conn, incident_id).await?;
     let reason = reason.trim();
+    text::REASON.check("reason", reason)?;
     if reason.is_empty() {
         return Err(CommandError::invalid(
             "reason",

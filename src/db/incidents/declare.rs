@@ -10,6 +10,7 @@ use super::events::{self, NewEvent};
 use super::{person, responder, workstreams, CommandError, IncidentRow};
 use crate::db::components::Audience;
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{
     ComponentStatus, EventKind, Impact, IncidentStatus, Severity, Visibility, WorkstreamKind,
 };
@@ -42,11 +43,16 @@ pub async fn declare(
     new: NewIncident,
 ) -> Result<IncidentRow, CommandError> {
     let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give the incident a title of 1 to 200 characters.",
         ));
+    }
+    text::TITLE.check("title", title)?;
+    text::SUMMARY.check("summary", &new.summary)?;
+    if let Some(body) = &new.initial_update {
+        text::MARKDOWN.check("initial_update", body)?;
     }
     let now = OffsetDateTime::now_utc();
     let started_at = new.started_at.unwrap_or(now);

@@ -141,6 +141,9 @@ pub enum CommandError {
         expected: i32,
         current: Box<IncidentRow>,
     },
+    /// A versioned object (other than an incident) was changed since `expected`.
+    #[error("it changed since version {expected} (it is at version {current})")]
+    Stale { expected: i32, current: i32 },
     #[error("{message}")]
     Invalid {
         field: &'static str,
@@ -148,6 +151,15 @@ pub enum CommandError {
     },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<crate::domain::text::FieldError> for CommandError {
+    fn from(err: crate::domain::text::FieldError) -> Self {
+        CommandError::Invalid {
+            field: err.field,
+            message: err.message,
+        }
+    }
 }
 
 impl CommandError {

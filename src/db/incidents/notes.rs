@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, lock, CommandError};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::EventKind;
 
 /// A note someone writes into the log.
@@ -33,12 +34,7 @@ pub async fn add_note(
     if body.is_empty() {
         return Err(CommandError::invalid("body", "Write something first."));
     }
-    if body.len() > 50_000 {
-        return Err(CommandError::invalid(
-            "body",
-            "A note has at most 50,000 characters.",
-        ));
-    }
+    text::NOTE.check("body", &body)?;
     if let Some(at) = note.occurred_at {
         if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) {
             return Err(CommandError::invalid(

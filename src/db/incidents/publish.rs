@@ -10,27 +10,18 @@ use super::events::{self, NewEvent};
 use super::{CommandError, IncidentRow};
 use crate::db::components::{self, Audience, Cause};
 use crate::db::users::UserRow;
-use crate::domain::{ComponentStatus, EventKind};
+use crate::domain::{text, ComponentStatus, EventKind};
 
-/// Longest public title, as for the internal one.
-pub const TITLE_MAX: usize = 200;
-
-/// A public title as customers will read it: trimmed, 1 to 200 characters, no control
-/// characters.
+/// A public title as customers will read it: trimmed, 1 to 200 characters, one line.
 pub fn valid_public_title(raw: &str) -> Result<String, CommandError> {
     let title = raw.trim();
-    if title.is_empty() || title.chars().count() > TITLE_MAX {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "public_title",
             "Give customers a title of 1 to 200 characters.",
         ));
     }
-    if title.chars().any(char::is_control) {
-        return Err(CommandError::invalid(
-            "public_title",
-            "The title contains a control character (such as a line break).",
-        ));
-    }
+    text::TITLE.check("public_title", title)?;
     Ok(title.to_owned())
 }
 

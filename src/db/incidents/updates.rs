@@ -9,6 +9,7 @@ use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, CommandError};
 use crate::db::components::Audience;
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{ComponentStatus, EventKind, IncidentStatus, Visibility};
 use crate::webhooks::{outbox, Event};
 
@@ -80,12 +81,7 @@ pub async fn post_update(
             "Write the update customers will read.",
         ));
     }
-    if body.len() > 20_000 {
-        return Err(CommandError::invalid(
-            "body",
-            "An update has at most 20,000 characters.",
-        ));
-    }
+    text::MARKDOWN.check("body", body)?;
     let title = update
         .title
         .as_deref()

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::events::{self, NewEvent};
 use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError};
 use crate::db::users::UserRow;
+use crate::domain::text;
 use crate::domain::{EventKind, WorkstreamKind, WorkstreamStatus};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -139,12 +140,13 @@ pub(crate) async fn insert(
 
 fn clean_title(raw: &str) -> Result<String, CommandError> {
     let title = raw.trim();
-    if title.is_empty() || title.chars().count() > 200 {
+    if title.is_empty() {
         return Err(CommandError::invalid(
             "title",
             "Give it a title of 1 to 200 characters.",
         ));
     }
+    text::TITLE.check("title", title)?;
     Ok(title.to_owned())
 }
 
@@ -159,6 +161,7 @@ pub async fn add(
 ) -> Result<Uuid, CommandError> {
     let incident = lock(conn, incident_id).await?;
     let title = clean_title(title)?;
+    text::SUMMARY.check("objective", objective)?;
     let lead = match lead_id {
         Some(id) => Some(responder(conn, id, "lead_id").await?),
         None => None,
@@ -263,6 +266,9 @@ pub async fn change(
             .map(|(id, name)| json!({ "id": id, "name": name }));
         let data = json!({ "role": "workstream", "workstream_id": ws, "old": old, "new": person(&lead), "by": person(actor), "how": how });
         events::insert(conn, change(EventKind::CommandChanged, body, data)).await?;
+    }
+    if let Some(objective) = &changes.objective {
+        text::SUMMARY.check("objective", objective)?;
     }
     if let Some(objective) = changes.objective.filter(|o| *o != before.objective) {
         sqlx::query("UPDATE workstreams SET objective = $2 WHERE id = $1")

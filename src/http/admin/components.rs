@@ -192,9 +192,8 @@ async fn refuse(
     render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-fn clean_name(raw: &str) -> Option<String> {
-    let name = raw.trim();
-    (!name.is_empty() && name.chars().count() <= 100).then(|| name.to_owned())
+fn clean_name(raw: &str, description: &str) -> Result<String, String> {
+    db::components::clean_details(raw, optional(description)).map_err(|e| e.message)
 }
 
 fn optional(raw: &str) -> Option<&str> {
@@ -238,14 +237,9 @@ pub async fn create_group(
     CsrfForm(form): CsrfForm<GroupForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let Some(name) = clean_name(&form.name) else {
-        return refuse(
-            &state,
-            &user,
-            &jar,
-            "Give the group a name of 1 to 100 characters.".into(),
-        )
-        .await;
+    let name = match clean_name(&form.name, &form.description) {
+        Ok(name) => name,
+        Err(message) => return refuse(&state, &user, &jar, message).await,
     };
     let mut tx = state.pool.begin().await?;
     let group =
@@ -297,14 +291,9 @@ pub async fn create_component(
     CsrfForm(form): CsrfForm<NewComponentForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let Some(name) = clean_name(&form.name) else {
-        return refuse(
-            &state,
-            &user,
-            &jar,
-            "Give the component a name of 1 to 100 characters.".into(),
-        )
-        .await;
+    let name = match clean_name(&form.name, &form.description) {
+        Ok(name) => name,
+        Err(message) => return refuse(&state, &user, &jar, message).await,
     };
     let group_id = parse_group(&form.group_id)?;
     let status = ComponentStatus::parse(&form.status).unwrap_or(ComponentStatus::Operational);
@@ -519,16 +508,17 @@ pub async fn update_component(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let group_id = parse_group(&form.group_id)?;
-    let Some(name) = clean_name(&form.name) else {
-        let page = edit_page(
-            &state,
-            &user,
-            &jar,
-            id,
-            Some("Give the component a name of 1 to 100 characters.".into()),
-        )
-        .await?;
-        return render_admin(&state, &page.layout, &page);
+    let name = match clean_name(&form.name, &form.description) {
+        Ok(name) => name,
+        Err(message) => {
+            let page = edit_page(&state, &user, &jar, id, Some(message)).await?;
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let mut tx = state.pool.begin().await?;
     match db::components::update_details(&mut tx, id, &name, optional(&form.description), group_id)

@@ -304,8 +304,27 @@ async fn refuse_detail(
     id: Uuid,
     message: String,
 ) -> Result<Response, AppError> {
+    refuse_detail_with(
+        state,
+        user,
+        jar,
+        id,
+        message,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+async fn refuse_detail_with(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    id: Uuid,
+    message: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let page = detail_page(state, user, jar, id, Some(message)).await?;
-    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+    render_admin_status(state, &page.layout, &page, status)
 }
 
 pub async fn edit_maintenance(
@@ -321,8 +340,13 @@ pub async fn edit_maintenance(
         Ok(d) => d,
         Err(message) => return refuse_detail(&state, &user, &jar, id, message).await,
     };
+    let Some(version) = form.version else {
+        let message = "This form did not say which version it edits; reload the page and make \
+                       your change again.";
+        return refuse_detail(&state, &user, &jar, id, message.into()).await;
+    };
     let mut tx = state.pool.begin().await?;
-    match db::maintenances::reschedule(&mut tx, id, form.version, new).await {
+    match db::maintenances::reschedule(&mut tx, id, version, new).await {
         Ok(_) => {
             tx.commit().await?;
             Ok(redirect_with_flash(
@@ -330,6 +354,14 @@ pub async fn edit_maintenance(
                 &format!("/admin/maintenance/{id}"),
                 "Maintenance saved.",
             ))
+        }
+        Err(CommandError::Stale { current, .. }) => {
+            drop(tx);
+            let message = format!(
+                "Not saved: someone else changed this maintenance while you were editing (it is \
+                 now at version {current}). The form shows the current plan; make your change again."
+            );
+            refuse_detail_with(&state, &user, &jar, id, message, StatusCode::CONFLICT).await
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);

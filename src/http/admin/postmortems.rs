@@ -593,17 +593,22 @@ pub async fn update_template(
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
     let body = form.body.replace("\r\n", "\n");
+    let refuse = |editing, message: String, status| {
+        let (state, user, jar) = (&state, &user, &jar);
+        let form = (form.name.clone(), form.description.clone(), body.clone());
+        async move {
+            let page =
+                templates_page(state, user, jar, Some(editing), Some(message), Some(form)).await?;
+            render_admin_status(state, &page.layout, &page, status)
+        }
+    };
+    let Some(version) = form.version else {
+        let message = "This form did not say which version it edits; reload the page and make \
+                       your change again.";
+        return refuse(template, message.into(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
     let mut tx = state.pool.begin().await?;
-    match pm::update_template(
-        &mut tx,
-        id,
-        form.version,
-        &form.name,
-        &form.description,
-        &body,
-    )
-    .await
-    {
+    match pm::update_template(&mut tx, id, version, &form.name, &form.description, &body).await {
         Ok(row) => {
             tx.commit().await?;
             Ok(redirect_with_flash(
@@ -612,23 +617,23 @@ pub async fn update_template(
                 &format!("The template \"{}\" is saved.", row.name),
             ))
         }
+        Err(CommandError::Stale { current, .. }) => {
+            drop(tx);
+            // The form moves to the current version with the text as typed, so the next
+            // save is a deliberate merge.
+            let fresh = pm::template(&state.pool, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
+            let message = format!(
+                "Not saved: someone else changed this template while you were editing (it is \
+                 now at version {current}). Your text is below; compare it with the saved one \
+                 in the list and save again to replace it."
+            );
+            refuse(fresh, message, StatusCode::CONFLICT).await
+        }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            let page = templates_page(
-                &state,
-                &user,
-                &jar,
-                Some(template),
-                Some(message),
-                Some((form.name, form.description, body)),
-            )
-            .await?;
-            render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            refuse(template, message, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(err) => Err(err.into()),
     }

@@ -126,9 +126,19 @@ fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
             form.time_zone.trim()
         ));
     }
-    if form.name.chars().count() > 100 {
-        return Err("The page name has at most 100 characters.".into());
-    }
+    use crate::domain::text;
+    text::NAME
+        .check("page_name", form.name.trim())
+        .map_err(|e| e.message)?;
+    text::URL
+        .check("public_URL", form.public_url.trim())
+        .map_err(|e| e.message)?;
+    text::SUMMARY
+        .check("about_text", &form.about)
+        .map_err(|e| e.message)?;
+    text::SUMMARY
+        .check("footer_links", &form.links)
+        .map_err(|e| e.message)?;
     let public_url = match form.public_url.trim() {
         "" => None,
         raw => Some(http_url(raw).ok_or_else(|| format!("{raw:?} is not an http(s) URL."))?),

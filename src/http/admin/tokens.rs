@@ -98,16 +98,8 @@ pub async fn create_token(
     CsrfForm(form): CsrfForm<NewTokenForm>,
 ) -> Result<Response, AppError> {
     let name = form.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        let page = tokens_page(
-            &state,
-            &user,
-            &jar,
-            None,
-            name,
-            Some("Give the token a name of 1 to 100 characters, e.g. \"deploy pipeline\".".into()),
-        )
-        .await?;
+    if let Err(err) = db::tokens::check_name(&name) {
+        let page = tokens_page(&state, &user, &jar, None, name, Some(err.message)).await?;
         return render_admin_status(
             &state,
             &page.layout,

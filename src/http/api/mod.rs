@@ -1,5 +1,6 @@
 //! The automation API (`/api/v1`) and its OpenAPI document (`/api/openapi.json`).
 
+mod responses;
 pub(crate) mod v1;
 
 use axum::http::header;
@@ -55,9 +56,10 @@ impl Modify for BearerAuth {
 
 /// The API routes and `/api/openapi.json`, the document generated from their handlers.
 pub fn router() -> Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1::router())
         .split_for_parts();
+    responses::add_common_responses(&mut doc);
     let json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     router.route(
         "/api/openapi.json",

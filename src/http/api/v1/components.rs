@@ -14,9 +14,9 @@ use crate::db::{
     self,
     components::{Audience, Cause, ComponentRow, GroupRow},
 };
-use crate::domain::{ComponentStatus, Role};
+use crate::domain::ComponentStatus;
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path};
+use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
 
 /// A group of components.
 #[derive(Serialize, ToSchema)]
@@ -99,15 +99,8 @@ async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
         .collect())
 }
 
-fn clean_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field(
-            "name",
-            "The name needs 1 to 100 characters.",
-        ));
-    }
-    Ok(name.to_owned())
+fn clean_name(name: &str, description: Option<&str>) -> Result<String, AppError> {
+    Ok(db::components::clean_details(name, description)?)
 }
 
 fn taken(err: sqlx::Error, what: &str) -> AppError {
@@ -139,23 +132,24 @@ pub async fn list_groups(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupJson {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// 1-based; default: last.
     pub position: Option<i32>,
 }
 
 /// Create a group (admin).
-#[utoipa::path(post, path = "/component-groups", tag = "components", request_body = NewGroupJson,
+#[utoipa::path(post, path = "/component-groups", security(("bearer" = ["admin"])), tag = "components", request_body = NewGroupJson,
     responses((status = 201, body = GroupJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Json(body): Json<NewGroupJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
-    let name = clean_name(&body.name)?;
+    let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
     let group = db::components::insert_group(&mut tx, &name, body.description.as_deref())
         .await
@@ -198,34 +192,34 @@ pub async fn get_group(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatchJson {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub position: Option<i32>,
 }
 
 /// Change a group (admin).
-#[utoipa::path(patch, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
+#[utoipa::path(patch, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
     responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<GroupPatchJson>,
 ) -> Result<Json<GroupJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::components::lock_group(&mut tx, id)
         .await?
         .ok_or_else(|| {
             AppError::NotFound(format!("There is no component group with the id {id}."))
         })?;
-    let name = match body.name {
-        Some(n) => clean_name(&n)?,
-        None => current.name,
-    };
     let description = body.description.unwrap_or(current.description);
+    let name = clean_name(
+        body.name.as_deref().unwrap_or(&current.name),
+        description.as_deref(),
+    )?;
     db::components::update_group(&mut tx, id, &name, description.as_deref())
         .await
         .map_err(|e| taken(e, "group"))?;
@@ -237,14 +231,13 @@ pub async fn patch_group(
 }
 
 /// Delete a group (admin); its components stay, ungrouped.
-#[utoipa::path(delete, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_group(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     if !db::components::delete_group(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(
@@ -276,7 +269,9 @@ async fn find_component_json(state: &AppState, id: Uuid) -> Result<ComponentJson
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComponentJson {
+    #[schema(max_length = 100)]
     pub name: String,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub group_id: Option<Uuid>,
     pub position: Option<i32>,
@@ -284,16 +279,15 @@ pub struct NewComponentJson {
 }
 
 /// Create a component (admin).
-#[utoipa::path(post, path = "/components", tag = "components", request_body = NewComponentJson,
+#[utoipa::path(post, path = "/components", security(("bearer" = ["admin"])), tag = "components", request_body = NewComponentJson,
     responses((status = 201, body = ComponentJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<NewComponentJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
-    let name = clean_name(&body.name)?;
+    let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
     let new = db::components::NewComponent {
         name: &name,
@@ -335,9 +329,10 @@ pub async fn get_component(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentPatchJson {
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
@@ -347,25 +342,24 @@ pub struct ComponentPatchJson {
 }
 
 /// Change a component (admin). A status change is recorded in its history.
-#[utoipa::path(patch, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)), request_body = ComponentPatchJson,
+#[utoipa::path(patch, path = "/components/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = ComponentPatchJson,
     responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<ComponentPatchJson>,
 ) -> Result<Json<ComponentJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::components::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
-    let name = match body.name {
-        Some(n) => clean_name(&n)?,
-        None => current.name,
-    };
     let description = body.description.unwrap_or(current.description);
+    let name = clean_name(
+        body.name.as_deref().unwrap_or(&current.name),
+        description.as_deref(),
+    )?;
     let group_id = body.group_id.unwrap_or(current.group_id);
     db::components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
         .await
@@ -389,14 +383,13 @@ pub async fn patch_component(
 }
 
 /// Delete a component (admin), with its status history.
-#[utoipa::path(delete, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/components/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_component(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     if !db::components::delete(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(

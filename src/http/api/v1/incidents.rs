@@ -17,11 +17,11 @@ use crate::db::{
     incidents::{workstreams, CommandError, IncidentChanges, IncidentRow, ListFilter, NewIncident},
 };
 use crate::domain::{
-    ComponentStatus, Impact, IncidentStatus, Milestone, Role, Severity, Visibility, WorkstreamKind,
+    ComponentStatus, Impact, IncidentStatus, Milestone, Severity, Visibility, WorkstreamKind,
     WorkstreamStatus,
 };
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
 
 #[derive(Serialize, ToSchema)]
 pub struct PersonJson {
@@ -265,17 +265,32 @@ pub async fn command_error(state: &AppState, err: CommandError) -> AppError {
     }
 }
 
+/// Which incidents a list holds, by status.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Open,
+    Resolved,
+    Investigating,
+    Identified,
+    Monitoring,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
-    /// `open`, `resolved`, or one status.
-    pub status: Option<String>,
+    /// `open` (not resolved), `resolved`, or one open status.
+    #[param(inline)]
+    pub status: Option<StatusFilter>,
     pub severity: Option<Severity>,
     /// Declared at or after (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<OffsetDateTime>,
+    /// How many items to return: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200, default = json!(50))]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -297,15 +312,13 @@ pub async fn list_incidents(
         since: query.since,
         ..Default::default()
     };
-    match query.status.as_deref() {
+    match query.status {
         None => {}
-        Some("open") => filter.open = Some(true),
-        Some("resolved") => filter.open = Some(false),
-        Some(other) => {
-            filter.status = Some(IncidentStatus::parse(other).ok_or_else(|| {
-                AppError::field("status", format!("unknown status `{other}`, expected `open`, `resolved`, `investigating`, `identified`, `monitoring`"))
-            })?)
-        }
+        Some(StatusFilter::Open) => filter.open = Some(true),
+        Some(StatusFilter::Resolved) => filter.open = Some(false),
+        Some(StatusFilter::Investigating) => filter.status = Some(IncidentStatus::Investigating),
+        Some(StatusFilter::Identified) => filter.status = Some(IncidentStatus::Identified),
+        Some(StatusFilter::Monitoring) => filter.status = Some(IncidentStatus::Monitoring),
     }
     if let Some(cursor) = &query.cursor {
         let decoded = URL_SAFE_NO_PAD
@@ -350,9 +363,11 @@ pub struct ComponentStatusJson {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclareJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub severity: Severity,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub summary: String,
     pub visibility: Option<Visibility>,
     /// Default: derived from severity (sev1 → critical, sev2 → major, sev3 → minor, sev4 → none).
@@ -369,8 +384,10 @@ pub struct DeclareJson {
     /// Body (Markdown) of a first public update, which puts the incident on the status
     /// page at once. Without it the incident stays off every public surface until its
     /// first public update.
+    #[schema(max_length = 20000)]
     pub initial_update: Option<String>,
     /// The name customers see (default: `title`).
+    #[schema(max_length = 200)]
     pub public_title: Option<String>,
     /// Show the `components` changes on the status page now, before any public update
     /// (default false: they are held back until the incident is published).
@@ -380,16 +397,15 @@ pub struct DeclareJson {
 
 /// Declare an incident (responder). It starts `investigating`, with a recovery and a
 /// root-cause workstream.
-#[utoipa::path(post, path = "/incidents", tag = "incidents", request_body = DeclareJson,
+#[utoipa::path(post, path = "/incidents", security(("bearer" = ["responder"])), tag = "incidents", request_body = DeclareJson,
     responses((status = 201, body = IncidentJson, headers(("location" = String))),
               (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn declare_incident(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Json(body): Json<DeclareJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let new = NewIncident {
         title: body.title,
         severity: body.severity,
@@ -438,9 +454,12 @@ pub async fn get_incident(
 #[serde(deny_unknown_fields)]
 pub struct IncidentPatchJson {
     pub version: i32,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// The name customers see (before publication: the one the first update uses).
+    #[schema(max_length = 200)]
     pub public_title: Option<String>,
+    #[schema(max_length = 5000)]
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     pub status: Option<IncidentStatus>,
@@ -470,6 +489,7 @@ pub struct IncidentPatchJson {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<Option<String>>,
     /// Why lifecycle timestamps change (required when any does; logged).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -485,16 +505,15 @@ fn parse_time(
 }
 
 /// Change an incident (responder). Each change is logged with its old and new value.
-#[utoipa::path(patch, path = "/incidents/{id}", tag = "incidents", params(("id" = String, Path)), request_body = IncidentPatchJson,
+#[utoipa::path(patch, path = "/incidents/{id}", security(("bearer" = ["responder"])), tag = "incidents", params(("id" = String, Path)), request_body = IncidentPatchJson,
     responses((status = 200, body = IncidentJson), (status = 409, description = "Stale version; `current` holds the incident", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_incident(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
     Json(body): Json<IncidentPatchJson>,
 ) -> Result<Json<IncidentJson>, AppError> {
-    caller.require(Role::Responder)?;
     let incident = find_incident(&state, &id).await?;
     let mut milestones = Vec::new();
     for (milestone, raw, field) in [
@@ -571,9 +590,11 @@ pub async fn list_workstreams(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkstreamJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub lead_id: Option<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub objective: String,
 }
 
@@ -589,15 +610,14 @@ async fn one_workstream(state: &AppState, id: Uuid) -> Result<WorkstreamJson, Ap
 }
 
 /// Add a custom workstream (responder).
-#[utoipa::path(post, path = "/incidents/{id}/workstreams", tag = "workstreams", params(("id" = String, Path)), request_body = NewWorkstreamJson,
+#[utoipa::path(post, path = "/incidents/{id}/workstreams", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = String, Path)), request_body = NewWorkstreamJson,
     responses((status = 201, body = WorkstreamJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn add_workstream(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
     Json(body): Json<NewWorkstreamJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let incident = find_incident(&state, &id).await?;
     let mut tx = state.pool.begin().await?;
     let ws = workstreams::add(
@@ -622,22 +642,23 @@ pub async fn add_workstream(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkstreamPatchJson {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     pub lead_id: Option<Uuid>,
+    #[schema(max_length = 5000)]
     pub objective: Option<String>,
     pub status: Option<WorkstreamStatus>,
 }
 
 /// Change a workstream (responder). Marking recovery done sets "mitigated" unless set.
-#[utoipa::path(patch, path = "/workstreams/{id}", tag = "workstreams", params(("id" = Uuid, Path)), request_body = WorkstreamPatchJson,
+#[utoipa::path(patch, path = "/workstreams/{id}", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = WorkstreamPatchJson,
     responses((status = 200, body = WorkstreamJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_workstream(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<WorkstreamPatchJson>,
 ) -> Result<Json<WorkstreamJson>, AppError> {
-    caller.require(Role::Responder)?;
     let changes = workstreams::WorkstreamChanges {
         title: body.title,
         lead_id: body.lead_id,
@@ -653,20 +674,20 @@ pub async fn patch_workstream(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskJson {
+    #[schema(max_length = 200)]
     pub title: String,
     pub assignee_id: Option<Uuid>,
 }
 
 /// Add a task to a workstream (responder).
-#[utoipa::path(post, path = "/workstreams/{id}/tasks", tag = "workstreams", params(("id" = Uuid, Path)), request_body = NewTaskJson,
+#[utoipa::path(post, path = "/workstreams/{id}/tasks", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = NewTaskJson,
     responses((status = 201, body = TaskJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn add_task(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<NewTaskJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let task = workstreams::add_task(&mut tx, &caller.0, id, &body.title, body.assignee_id).await?;
     tx.commit().await?;
@@ -682,6 +703,7 @@ pub async fn add_task(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchJson {
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
@@ -690,15 +712,14 @@ pub struct TaskPatchJson {
 }
 
 /// Change a task (responder).
-#[utoipa::path(patch, path = "/tasks/{id}", tag = "workstreams", params(("id" = Uuid, Path)), request_body = TaskPatchJson,
+#[utoipa::path(patch, path = "/tasks/{id}", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = TaskPatchJson,
     responses((status = 200, body = TaskJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_task(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<TaskPatchJson>,
 ) -> Result<Json<TaskJson>, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let task = workstreams::change_task(
         &mut tx,

@@ -22,9 +22,9 @@ use crate::db::incidents::{
     updates::UpdateRow,
     NewNote,
 };
-use crate::domain::{EventKind, IncidentStatus, Role};
+use crate::domain::{EventKind, IncidentStatus};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
 
 /// An entry of the event log.
@@ -82,7 +82,10 @@ pub struct EventQuery {
     /// Only pinned entries.
     #[serde(default)]
     pub pinned: bool,
+    /// How many items to return: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200, default = json!(50))]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -148,6 +151,7 @@ pub async fn list_events(
 #[serde(deny_unknown_fields)]
 pub struct NoteJson {
     /// Markdown.
+    #[schema(max_length = 50000)]
     pub body: String,
     pub workstream_id: Option<Uuid>,
     /// When it happened; default now; may be in the past.
@@ -160,15 +164,14 @@ pub struct NoteJson {
 }
 
 /// Append a note or a correction (responder).
-#[utoipa::path(post, path = "/incidents/{id}/events", tag = "events", params(("id" = String, Path)), request_body = NoteJson,
+#[utoipa::path(post, path = "/incidents/{id}/events", security(("bearer" = ["responder"])), tag = "events", params(("id" = String, Path)), request_body = NoteJson,
     responses((status = 201, body = EventJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn add_event(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
     Json(body): Json<NoteJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let incident = find_incident(&state, &id).await?;
     let note = NewNote {
         body: body.body,
@@ -272,6 +275,7 @@ pub async fn list_updates(
 pub struct NewUpdateJson {
     pub status: IncidentStatus,
     /// Markdown.
+    #[schema(max_length = 20000)]
     pub body: String,
     #[serde(default)]
     pub components: Vec<ComponentStatusJson>,
@@ -280,6 +284,7 @@ pub struct NewUpdateJson {
     /// The name customers see. The first update of a public incident puts it on the
     /// status page under this title (default: the incident's title); a later one
     /// renames it there.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
 }
 
@@ -302,15 +307,14 @@ pub async fn get_update(
 }
 
 /// Post a public update (responder): it sets the incident's status and the components'.
-#[utoipa::path(post, path = "/incidents/{id}/updates", tag = "updates", params(("id" = String, Path)), request_body = NewUpdateJson,
+#[utoipa::path(post, path = "/incidents/{id}/updates", security(("bearer" = ["responder"])), tag = "updates", params(("id" = String, Path)), request_body = NewUpdateJson,
     responses((status = 201, body = UpdateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn post_update(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
     Json(body): Json<NewUpdateJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let incident = find_incident(&state, &id).await?;
     let new = incidents::updates::NewUpdate {
         status: body.status,

@@ -15,9 +15,9 @@ use crate::db::{
     incidents::CommandError,
     maintenances::{MaintenanceDraft, MaintenanceRow},
 };
-use crate::domain::{MaintenanceStatus, Role};
+use crate::domain::MaintenanceStatus;
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path};
+use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path};
 
 #[derive(Serialize, ToSchema)]
 pub struct MaintenanceUpdateJson {
@@ -83,6 +83,31 @@ async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson,
     })
 }
 
+/// A refused command as the API answers it: a stale version is a 409 with `current`.
+async fn command_error(state: &AppState, id: Uuid, err: CommandError) -> AppError {
+    match err {
+        CommandError::NotFound => AppError::NotFound(format!("There is no maintenance {id}.")),
+        CommandError::Stale { expected, .. } => {
+            let current = match find(state, id).await {
+                Ok(m) => to_json(state, m).await,
+                Err(e) => Err(e),
+            };
+            match current {
+                Ok(current) => AppError::Conflict {
+                    message: format!(
+                        "The maintenance changed since version {expected} (it is at version {}); \
+                         nothing was saved. `current` holds it as it is now.",
+                        current.version
+                    ),
+                    current: serde_json::to_value(current).ok(),
+                },
+                Err(e) => e,
+            }
+        }
+        other => other.into(),
+    }
+}
+
 async fn find(state: &AppState, id: Uuid) -> Result<MaintenanceRow, AppError> {
     db::maintenances::find(&state.pool, id)
         .await?
@@ -106,8 +131,10 @@ pub async fn list_maintenances(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMaintenanceJson {
+    #[schema(max_length = 200)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     #[serde(with = "time::serde::rfc3339")]
     pub scheduled_for: OffsetDateTime,
@@ -120,14 +147,13 @@ pub struct NewMaintenanceJson {
 }
 
 /// Schedule a maintenance (responder). It starts and ends on its own.
-#[utoipa::path(post, path = "/maintenances", tag = "maintenances", request_body = NewMaintenanceJson,
+#[utoipa::path(post, path = "/maintenances", security(("bearer" = ["responder"])), tag = "maintenances", request_body = NewMaintenanceJson,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_maintenance(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Json(body): Json<NewMaintenanceJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let draft = MaintenanceDraft {
         title: body.title,
         description: body.description,
@@ -160,11 +186,14 @@ pub async fn get_maintenance(
     Ok(Json(to_json(&state, m).await?))
 }
 
+/// Changes to a maintenance. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenancePatchJson {
-    pub version: Option<i32>,
+    pub version: i32,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub scheduled_for: Option<OffsetDateTime>,
@@ -175,21 +204,28 @@ pub struct MaintenancePatchJson {
     /// Move it by hand: `in_progress`, `verifying`, `completed`, or `cancelled`.
     pub status: Option<MaintenanceStatus>,
     /// The update posted with a status change (default: the usual words).
+    #[schema(max_length = 20000)]
     pub body: Option<String>,
 }
 
 /// Change the plan, or move the maintenance by hand (responder).
-#[utoipa::path(patch, path = "/maintenances/{id}", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
-    responses((status = 200, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/maintenances/{id}", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenancePatchJson,
+    responses((status = 200, body = MaintenanceJson),
+        (status = 409, description = "Stale version; `current` holds the maintenance", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_maintenance(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<MaintenancePatchJson>,
 ) -> Result<Json<MaintenanceJson>, AppError> {
-    caller.require(Role::Responder)?;
-    let current = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
+    let current = match db::maintenances::lock_version(&mut tx, id, body.version).await {
+        Ok(current) => current,
+        Err(err) => {
+            drop(tx);
+            return Err(command_error(&state, id, err).await);
+        }
+    };
     let planning = body.title.is_some()
         || body.description.is_some()
         || body.scheduled_for.is_some()
@@ -235,20 +271,20 @@ pub async fn patch_maintenance(
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceUpdateInput {
     pub status: MaintenanceStatus,
+    #[schema(max_length = 20000)]
     pub body: String,
     pub notify: Option<bool>,
 }
 
 /// Post an update (responder); its status moves the maintenance.
-#[utoipa::path(post, path = "/maintenances/{id}/updates", tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
+#[utoipa::path(post, path = "/maintenances/{id}/updates", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn post_maintenance_update(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<MaintenanceUpdateInput>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let m = match db::maintenances::post_update(
         &mut tx,

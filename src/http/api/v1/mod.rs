@@ -122,6 +122,7 @@ pub struct ProblemDoc {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// How many items to return: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200, default = json!(50))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

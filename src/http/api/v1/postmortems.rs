@@ -14,12 +14,15 @@ use uuid::Uuid;
 use super::incidents::find_incident;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
+use crate::db::incidents::CommandError;
 use crate::db::postmortems::{
     self as pm, Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
 };
-use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus, Role};
+use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::extract::{
+    ApiUser, AsAdmin, AsResponder, Authorized, Json, OptionalJson, Path, Query,
+};
 use crate::postmortems::draft;
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
@@ -122,26 +125,15 @@ pub struct StartJson {
 }
 
 /// Start the postmortem of an incident, drafted from a template (responder).
-#[utoipa::path(post, path = "/incidents/{id}/postmortem", tag = "postmortems",
+#[utoipa::path(post, path = "/incidents/{id}/postmortem", security(("bearer" = ["responder"])), tag = "postmortems",
     params(("id" = String, Path, description = "UUID or INC-42")), request_body = StartJson,
     responses((status = 201, body = PostmortemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn start_postmortem(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(start): OptionalJson<StartJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
-    // The body is optional: none, or `{"template_id": …}`.
-    let start: StartJson = if body.iter().all(u8::is_ascii_whitespace) {
-        StartJson::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::BadRequest(format!(
-                "The request body is not valid JSON for this request: {e}."
-            ))
-        })?
-    };
     let incident = find_incident(&state, &id).await?;
     let template_id = start.template_id;
     let mut tx = state.pool.begin().await?;
@@ -184,9 +176,11 @@ pub async fn get_postmortem(
 #[serde(deny_unknown_fields)]
 pub struct PostmortemPatch {
     pub version: i32,
+    #[schema(max_length = 200000)]
     pub body: Option<String>,
     pub status: Option<PostmortemStatus>,
     /// The text written for customers (Markdown, at most 20,000 characters).
+    #[schema(max_length = 20000)]
     pub public_summary: Option<String>,
     /// `true` publishes the public summary on the status page (422 without one, or for
     /// an incident that is internal or not on the page yet); `false` takes it off.
@@ -197,16 +191,15 @@ pub struct PostmortemPatch {
 }
 
 /// Edit, regenerate the timeline, change status or publish (responder).
-#[utoipa::path(patch, path = "/postmortems/{id}", tag = "postmortems", request_body = PostmortemPatch,
+#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", request_body = PostmortemPatch,
     responses((status = 200, body = PostmortemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_postmortem(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(patch): Json<PostmortemPatch>,
 ) -> Result<Json<PostmortemJson>, AppError> {
-    caller.require(Role::Responder)?;
     let mut tx = state.pool.begin().await?;
     let result = pm::change(
         &mut tx,
@@ -228,6 +221,9 @@ pub async fn patch_postmortem(
             Ok(Json(to_json(&state, row).await?))
         }
         Err(stale) => {
+            // Give the connection back first: under a race every loser would otherwise
+            // hold one while waiting for another, and the pool would run dry.
+            drop(tx);
             let current = to_json(&state, stale.current).await?;
             Err(AppError::Conflict {
                 message: format!(
@@ -355,8 +351,10 @@ pub async fn list_postmortem_items(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActionItemJson {
+    #[schema(max_length = 300)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     /// high: now, this sprint (due in 7 days by default); medium: backlog (30 days);
     /// low: for future design (no due date).
@@ -368,21 +366,21 @@ pub struct NewActionItemJson {
     #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<Date>,
     pub status: Option<ActionStatus>,
+    #[schema(max_length = 2000)]
     pub tracker_url: Option<String>,
     /// The log entry this item comes from.
     pub source_event_id: Option<Uuid>,
 }
 
 /// Add an action item to a postmortem's incident (responder).
-#[utoipa::path(post, path = "/postmortems/{id}/action-items", tag = "action items", request_body = NewActionItemJson,
+#[utoipa::path(post, path = "/postmortems/{id}/action-items", security(("bearer" = ["responder"])), tag = "action items", request_body = NewActionItemJson,
     responses((status = 201, body = ActionItemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_postmortem_item(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(body): Json<NewActionItemJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Responder)?;
     let row = find(&state, id).await?;
     let today = today();
     let mut tx = state.pool.begin().await?;
@@ -423,7 +421,10 @@ pub struct ItemQuery {
     pub incident_id: Option<Uuid>,
     /// Only items past their due date and not finished.
     pub overdue: Option<bool>,
+    /// How many items to return: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200, default = json!(50))]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -480,7 +481,9 @@ pub async fn list_items(
 #[serde(deny_unknown_fields)]
 pub struct ActionItemPatch {
     pub version: i32,
+    #[schema(max_length = 300)]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub priority: Option<ActionPriority>,
     pub kind: Option<ActionKind>,
@@ -491,6 +494,7 @@ pub struct ActionItemPatch {
     pub due_on: Option<Option<Date>>,
     pub status: Option<ActionStatus>,
     #[serde(default, deserialize_with = "super::present")]
+    #[schema(max_length = 2000)]
     pub tracker_url: Option<Option<String>>,
 }
 
@@ -499,15 +503,14 @@ fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<
 }
 
 /// Change an action item (responder). Every change is recorded.
-#[utoipa::path(patch, path = "/action-items/{id}", tag = "action items", request_body = ActionItemPatch,
+#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", request_body = ActionItemPatch,
     responses((status = 200, body = ActionItemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_item(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsResponder>,
     Path(id): Path<Uuid>,
     Json(patch): Json<ActionItemPatch>,
 ) -> Result<Json<ActionItemJson>, AppError> {
-    caller.require(Role::Responder)?;
     let today = today();
     let current = pm::item(&state.pool, id)
         .await?
@@ -588,21 +591,23 @@ pub async fn list_templates(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
+    #[schema(max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
+    #[schema(max_length = 100000)]
     pub body: String,
 }
 
 /// Create a template (admin).
-#[utoipa::path(post, path = "/postmortem-templates", tag = "postmortems", request_body = TemplateInput,
+#[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplateInput,
     responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<TemplateInput>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let row = pm::insert_template(
         &mut tx,
@@ -644,25 +649,29 @@ pub async fn get_template(
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))
 }
 
+/// Changes to a template. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {
-    pub version: Option<i32>,
+    pub version: i32,
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+    #[schema(max_length = 100000)]
     pub body: Option<String>,
 }
 
 /// Change a template (admin).
-#[utoipa::path(patch, path = "/postmortem-templates/{id}", tag = "postmortems", request_body = TemplatePatch,
-    responses((status = 200, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplatePatch,
+    responses((status = 200, body = TemplateJson),
+        (status = 409, description = "Stale version; `current` holds the template", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(patch): Json<TemplatePatch>,
 ) -> Result<Json<TemplateJson>, AppError> {
-    caller.require(Role::Admin)?;
     let current = pm::template(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
@@ -675,20 +684,39 @@ pub async fn patch_template(
         patch.description.as_deref().unwrap_or(&current.description),
         patch.body.as_deref().unwrap_or(&current.body),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(row.into()))
+    .await;
+    match row {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(Json(row.into()))
+        }
+        Err(CommandError::Stale { expected, .. }) => {
+            drop(tx);
+            let current = pm::template(&state.pool, id)
+                .await?
+                .map(TemplateJson::from)
+                .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
+            Err(AppError::Conflict {
+                message: format!(
+                    "The template changed since version {expected} (it is at version {}); \
+                     nothing was saved. `current` holds it as it is now.",
+                    current.version
+                ),
+                current: serde_json::to_value(current).ok(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Delete a template (admin); the shipped ones stay.
-#[utoipa::path(delete, path = "/postmortem-templates/{id}", tag = "postmortems",
+#[utoipa::path(delete, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems",
     responses((status = 204), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_template(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     pm::template(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;

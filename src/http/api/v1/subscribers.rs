@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
 use crate::db::{self, subscribers::Resend, subscribers::SubscriberRow};
-use crate::domain::{DeliveryState, Role, SubscriberState};
+use crate::domain::{DeliveryState, SubscriberState};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, ClientIp, Json, Path, Query};
+use crate::http::extract::{AsAdmin, Authorized, ClientIp, Json, Path, Query};
 use crate::webhooks::{self, outbox, SubscribeRequest};
 
 /// A webhook subscriber. The secret is only in the answer to the POST that creates it.
@@ -104,15 +104,14 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
 }
 
 /// Subscribers, newest first (admin).
-#[utoipa::path(get, path = "/subscribers", tag = "subscribers", params(ListQuery),
+#[utoipa::path(get, path = "/subscribers", security(("bearer" = ["admin"])), tag = "subscribers", params(ListQuery),
     responses((status = 200, body = Page<SubscriberJson>),
         (status = 403, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_subscribers(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<SubscriberJson>>, AppError> {
-    caller.require(Role::Admin)?;
     let limit = query.limit()?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut rows = db::subscribers::list(&state.pool, after, limit + 1).await?;
@@ -132,25 +131,26 @@ pub async fn list_subscribers(
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriberJson {
     /// http(s) URL to POST to, at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub url: String,
     /// Only changes touching these components; leave out for every public change.
     #[serde(default)]
     pub component_ids: Vec<Uuid>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
 }
 
 /// Subscribe a URL (admin). The answer holds the signing `secret`, shown only here.
-#[utoipa::path(post, path = "/subscribers", tag = "subscribers", request_body = NewSubscriberJson,
+#[utoipa::path(post, path = "/subscribers", security(("bearer" = ["admin"])), tag = "subscribers", request_body = NewSubscriberJson,
     responses((status = 201, body = SubscriberJson),
         (status = 422, description = "Bad, refused or already subscribed URL", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     ClientIp(ip): ClientIp,
     Json(body): Json<NewSubscriberJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let made = webhooks::subscribe(
         &state.pool,
         state.settings.webhooks.allow_private,
@@ -175,14 +175,13 @@ pub async fn create_subscriber(
 }
 
 /// One subscriber (admin).
-#[utoipa::path(get, path = "/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(get, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 200, body = SubscriberJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn get_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<SubscriberJson>, AppError> {
-    caller.require(Role::Admin)?;
     Ok(Json(find(&state, id).await?.into()))
 }
 
@@ -192,31 +191,33 @@ pub struct SubscriberPatch {
     /// `active` resumes a paused subscriber or re-enables a disabled one; `paused` holds
     /// its messages until it is resumed; `disabled` stops it.
     pub state: Option<SubscriberState>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub component_ids: Option<Vec<Uuid>>,
-    /// The version read; a stale one gets 409.
-    pub version: Option<i32>,
+    /// The version read (required); a stale one gets 409 with `current`.
+    pub version: i32,
 }
 
 /// Pause, resume, re-enable, or change the description and components (admin).
-#[utoipa::path(patch, path = "/subscribers/{id}", tag = "subscribers", request_body = SubscriberPatch,
-    responses((status = 200, body = SubscriberJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", request_body = SubscriberPatch,
+    responses((status = 200, body = SubscriberJson),
+        (status = 409, description = "Stale version; `current` holds the subscriber", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Json(body): Json<SubscriberPatch>,
 ) -> Result<Json<SubscriberJson>, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let current = db::subscribers::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))?;
-    if let Some(expected) = body.version.filter(|v| *v != current.version) {
+    if body.version != current.version {
         return Err(AppError::Conflict {
             message: format!(
-                "The subscriber changed since version {expected}; it is now at version {}.",
-                current.version
+                "The subscriber changed since version {}; it is now at version {}. Nothing was \
+                 saved; `current` holds it as it is now.",
+                body.version, current.version
             ),
             current: serde_json::to_value(SubscriberJson::from(current)).ok(),
         });
@@ -224,12 +225,7 @@ pub async fn patch_subscriber(
     let mut row = current.clone();
     if body.description.is_some() || body.component_ids.is_some() {
         let description = body.description.as_deref().unwrap_or(&current.description);
-        if description.chars().count() > 500 {
-            return Err(AppError::field(
-                "description",
-                "A description has at most 500 characters.",
-            ));
-        }
+        webhooks::check_description(description.trim())?;
         let mut components = body
             .component_ids
             .clone()
@@ -266,14 +262,13 @@ pub async fn patch_subscriber(
 }
 
 /// Remove a subscriber and its delivery log (admin).
-#[utoipa::path(delete, path = "/subscribers/{id}", tag = "subscribers",
+#[utoipa::path(delete, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_subscriber(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let subscriber = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
     db::subscribers::delete(&mut *tx, id).await?;
@@ -328,15 +323,14 @@ pub struct DeliveryJson {
 }
 
 /// A subscriber's delivery log, newest first (admin).
-#[utoipa::path(get, path = "/subscribers/{id}/deliveries", tag = "subscribers", params(ListQuery),
+#[utoipa::path(get, path = "/subscribers/{id}/deliveries", security(("bearer" = ["admin"])), tag = "subscribers", params(ListQuery),
     responses((status = 200, body = Page<DeliveryJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<DeliveryJson>>, AppError> {
-    caller.require(Role::Admin)?;
     find(&state, id).await?;
     let limit = query.limit()?;
     let before = match &query.cursor {
@@ -384,14 +378,13 @@ pub async fn list_deliveries(
 }
 
 /// Send a test message to this subscriber now (admin).
-#[utoipa::path(post, path = "/subscribers/{id}/test", tag = "subscribers",
+#[utoipa::path(post, path = "/subscribers/{id}/test", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 202, description = "Queued; see the delivery log"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn send_test(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
     outbox::test(&mut tx, id).await?;
@@ -400,14 +393,14 @@ pub async fn send_test(
 }
 
 /// Send a delivery again, from a first attempt, with the same `webhook-id` (admin).
-#[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", tag = "subscribers",
-    responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/subscribers/{id}/deliveries/{delivery_id}/resend", security(("bearer" = ["admin"])), tag = "subscribers",
+    responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is still pending", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn resend_delivery(
     State(state): State<AppState>,
-    caller: ApiUser,
+    _caller: Authorized<AsAdmin>,
     Path((id, delivery_id)): Path<(Uuid, i64)>,
 ) -> Result<StatusCode, AppError> {
-    caller.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     match db::subscribers::resend(&mut tx, id, delivery_id).await? {
         Resend::Queued => {

@@ -15,7 +15,7 @@ use crate::auth::{generate_password, hash_password};
 use crate::db::{self, users::UserRow};
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
-use crate::http::extract::{ApiUser, Json, Path, Query};
+use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path, Query};
 
 /// A person who uses Fireline.
 #[derive(Serialize, ToSchema)]
@@ -92,9 +92,12 @@ pub async fn list_users(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserJson {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 100)]
     pub name: String,
     pub role: Role,
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -110,7 +113,7 @@ pub struct CreatedUserJson {
 /// Create a user (admin only).
 #[utoipa::path(
     post,
-    path = "/users",
+    path = "/users", security(("bearer" = ["admin"])),
     tag = "users",
     request_body = NewUserJson,
     responses(
@@ -126,10 +129,9 @@ pub struct CreatedUserJson {
 )]
 pub async fn create_user(
     State(state): State<AppState>,
-    caller: ApiUser,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<NewUserJson>,
 ) -> Result<Response, AppError> {
-    caller.require(Role::Admin)?;
     let mut errors = std::collections::BTreeMap::new();
     let email = Email::parse(&body.email)
         .map_err(|e| errors.insert("email".to_owned(), e.0))
