@@ -23,7 +23,7 @@ need wrk wrk
 need nginx nginx-light
 
 cargo build --release --quiet
-bin=target/release/fireline
+bin=${CARGO_TARGET_DIR:-target}/release/fireline
 work=$(mktemp -d /tmp/fireline-bench.XXXXXX)
 cleanup() {
   [ -n "${fl_pid:-}" ] && kill "$fl_pid" 2>/dev/null || true

@@ -16,6 +16,7 @@ mod outage;
 mod postmortems;
 mod roles;
 mod screenshots;
+mod security_headers;
 mod server;
 mod setup;
 mod status_page;
