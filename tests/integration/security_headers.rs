@@ -15,12 +15,18 @@ const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self';
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const DOCUMENT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// A red pixel.
+const PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0,
+    0, 0, 144, 119, 83, 222, 0, 0, 0, 12, 73, 68, 65, 84, 120, 156, 99, 248, 207, 192, 0, 0, 3, 1,
+    1, 0, 201, 254, 146, 239, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
 /// The demo data with a logo, served by the real server on port 0.
 async fn serve(app: &TestApp) -> (String, Running) {
     fireline::db::demo::seed(app.pool(), false).await.unwrap();
-    let png: &[u8] = &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0];
     let mut conn = app.pool().acquire().await.unwrap();
-    fireline::db::page_settings::set_logo(&mut conn, Some((png, "image/png")))
+    fireline::db::page_settings::set_logo(&mut conn, Some((PNG, "image/png")))
         .await
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -200,4 +206,36 @@ async fn the_api_errors_assets_and_signed_in_pages_carry_them_too() {
     assert_eq!(header(&login, "cache-control"), "no-store");
     let page = client.get(format!("{base}/")).send().await.unwrap();
     assert!(header(&page, "cache-control").starts_with("public"));
+}
+
+#[tokio::test]
+async fn the_status_page_loads_its_styles_script_and_logo_under_its_policy() {
+    let Some(driver) = crate::browser::driver().await else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let (base, _running) = serve(&app).await;
+    let browser = crate::browser::browser(&driver, 1280).await;
+    browser.goto(&format!("{base}/")).await.unwrap();
+    let loaded = browser
+        .execute(
+            "const sheets = Array.from(document.styleSheets);
+             const logo = document.querySelector('header .brand img');
+             const time = document.querySelector('time[data-local]');
+             return {
+               sheets: sheets.length,
+               rules: sheets.every(s => s.cssRules.length > 0),
+               logo: !!logo && logo.complete && logo.naturalWidth === 1,
+               script: !!time && time.title !== '',
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded,
+        serde_json::json!({"sheets": 2, "rules": true, "logo": true, "script": true}),
+        "blocked by the policy?"
+    );
+    browser.close().await;
 }
