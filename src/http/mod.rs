@@ -9,7 +9,7 @@ pub mod middleware;
 mod ops;
 pub mod page;
 mod public;
-pub mod security_headers;
+mod security_headers;
 pub mod session;
 mod stream;
 
