@@ -3,6 +3,7 @@
 # bytes, side by side in one run, with wrk at 256 connections on loopback.
 #
 #   bench/status-page.sh            # needs PostgreSQL (DATABASE_URL's server or the local default)
+#   BIN=path/to/fireline bench/status-page.sh   # measure another build (no cargo build)
 #
 # It installs wrk and nginx from the distribution's packages if missing, builds the
 # release binary, fills a throwaway database with `fireline demo`, and prints a Markdown
@@ -22,8 +23,12 @@ need() { command -v "$1" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=n
 need wrk wrk
 need nginx nginx-light
 
-cargo build --release --quiet
-bin=target/release/fireline
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN # another build, e.g. the previous release, for a comparison in the same conditions
+else
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/fireline
+fi
 work=$(mktemp -d /tmp/fireline-bench.XXXXXX)
 cleanup() {
   [ -n "${fl_pid:-}" ] && kill "$fl_pid" 2>/dev/null || true

@@ -10,6 +10,7 @@ mod ops;
 mod origin;
 pub mod page;
 mod public;
+mod security_headers;
 pub mod session;
 mod stream;
 pub mod zone;
@@ -28,6 +29,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::AppError;
 use middleware::REQUEST_ID;
+use security_headers::SecurityHeadersLayer;
 
 /// Largest request body accepted (postmortems are the longest documents).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -95,14 +97,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_errors,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
         ));
 
-    // The documents served from memory take a short path: they cannot hang, panic or
-    // fail, and set their own headers (see `public::respond`).
     // The documents served from memory take a short path: they cannot hang, panic or
     // fail, set their own headers (see `public::respond`), and are counted and given a
     // request id like everything else.
@@ -128,5 +124,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         );
-    cached.merge(full).with_state(state)
+    // Outermost, over both paths: every response, errors and 304s included.
+    let secure = state.settings.secure_cookies();
+    cached
+        .merge(full)
+        .layer(SecurityHeadersLayer::new(secure))
+        .with_state(state)
 }

@@ -25,6 +25,7 @@ mod postmortems;
 mod publication;
 mod roles;
 mod screenshots;
+mod security_headers;
 mod server;
 mod setup;
 mod status_page;

@@ -103,6 +103,43 @@ async fn metrics_count_requests_by_route_and_report_pool_and_jobs() {
 }
 
 #[tokio::test]
+async fn metrics_keep_a_few_label_sets_whatever_paths_and_methods_a_fuzzer_sends() {
+    let app = TestApp::new().await;
+    for i in 0..40 {
+        let method = axum::http::Method::from_bytes(format!("FUZZ{i}").as_bytes()).unwrap();
+        let path = format!("/fuzz-path-{i}?q={i}");
+        app.send(
+            axum::http::Request::builder()
+                .method(method)
+                .uri(&path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+        app.get(&format!("/api/v1/incidents/{}", uuid::Uuid::new_v4()))
+            .await;
+    }
+    let text = app.get("/metrics").await.text;
+    assert!(
+        !text.contains("FUZZ") && !text.contains("fuzz-path"),
+        "{text}"
+    );
+    let counted = |needle: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("fireline_http_requests_total{") && l.contains(needle))
+            .count()
+    };
+    assert_eq!(counted(r#"method="other",route="unmatched""#), 1, "{text}");
+    assert_eq!(counted(r#"route="/api/v1/incidents/{id}""#), 1, "{text}");
+    assert!(
+        text.contains(
+            r#"fireline_http_requests_total{method="other",route="unmatched",status="404"} 40"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Admin).await;

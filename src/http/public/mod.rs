@@ -23,6 +23,9 @@ mod subscribe;
 /// revalidates or when Fireline cannot answer.
 const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
 
+/// Headers on a cached document once every layer has added its own.
+const HEADERS_PER_DOCUMENT: usize = 14;
+
 pub use history::show_history;
 pub use subscribe::router as subscribe_router;
 
@@ -101,8 +104,11 @@ pub fn respond(doc: &Cached, headers: &HeaderMap) -> Response {
     } else {
         (StatusCode::OK, doc.body.clone(), None)
     };
-    let mut response = (status, body).into_response();
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
     let h = response.headers_mut();
+    // Room for these, the request id and the security headers: one allocation.
+    h.reserve(HEADERS_PER_DOCUMENT);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(doc.content_type),
