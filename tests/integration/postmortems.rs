@@ -1151,6 +1151,7 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    wait_for_text(&author, "h1", "Publish this for customers?").await;
     author
         .find(Locator::Css("form[action$='/publish'] button"))
         .await

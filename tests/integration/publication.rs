@@ -133,7 +133,8 @@ async fn a_sev1_declared_without_an_update_is_on_no_public_surface_until_publish
     let summary = app.get("/api/v2/summary.json").await.json();
     assert_eq!(summary["status"]["indicator"], "critical");
     assert_eq!(summary["incidents"][0]["name"], "Checkout is failing");
-    let events: Vec<String> = messages(&app).await.into_iter().map(|(e, _)| e).collect();
+    let mut events: Vec<String> = messages(&app).await.into_iter().map(|(e, _)| e).collect();
+    events.sort();
     assert_eq!(events, ["component.updated", "incident.created"]);
     for (_, payload) in messages(&app).await {
         assert!(!payload.contains("db-3"), "{payload}");
