@@ -165,7 +165,7 @@ pub async fn save_public_summary(
         return render_admin(&state, &page.layout, &page);
     }
     let change = Change {
-        public_summary: Some(summary.clone()),
+        public_summary: Some(summary),
         ..Change::default()
     };
     apply(
@@ -174,7 +174,6 @@ pub async fn save_public_summary(
         &jar,
         id,
         form.version,
-        summary,
         change,
         "Public summary saved.",
     )
@@ -190,24 +189,13 @@ pub async fn publish_public_summary(
     CsrfForm(form): CsrfForm<SummaryForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Responder)?;
-    let summary = form.public_summary.replace("\r\n", "\n");
     let change = Change {
-        public_summary: Some(summary.clone()),
+        public_summary: Some(form.public_summary.replace("\r\n", "\n")),
         public: Some(true),
         ..Change::default()
     };
     let message = "The public summary is on the status page.";
-    apply(
-        &state,
-        &user,
-        &jar,
-        id,
-        form.version,
-        summary,
-        change,
-        message,
-    )
-    .await
+    apply(&state, &user, &jar, id, form.version, change, message).await
 }
 
 #[derive(Deserialize)]
@@ -224,24 +212,12 @@ pub async fn unpublish_public_summary(
     CsrfForm(form): CsrfForm<VersionForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Responder)?;
-    let (p, _) = find(&state, id).await?;
-    let summary = p.public_summary.clone();
     let change = Change {
         public: Some(false),
         ..Change::default()
     };
     let message = "The public summary is off the status page.";
-    apply(
-        &state,
-        &user,
-        &jar,
-        id,
-        form.version,
-        summary,
-        change,
-        message,
-    )
-    .await
+    apply(&state, &user, &jar, id, form.version, change, message).await
 }
 
 /// Why the text cannot be published as it stands, said before the confirmation step.
@@ -263,17 +239,17 @@ fn reviewable(p: &PostmortemRow, summary: &str) -> Result<(), String> {
 
 /// Run one change; a stale version or bad input comes back to the editor with the text
 /// kept.
-#[allow(clippy::too_many_arguments)] // the handlers' pieces, passed through once
 async fn apply(
     state: &AppState,
     user: &CurrentUser,
     jar: &CookieJar,
     id: Uuid,
     version: i32,
-    summary: String,
     change: Change,
     message: &str,
 ) -> Result<Response, AppError> {
+    // What the editor shows again if the change is refused: the text as sent, or as saved.
+    let sent = change.public_summary.clone();
     let mut tx = state.pool.begin().await?;
     let (status, error) = match pm::change(&mut tx, &user.user, id, version, change).await {
         Ok(Ok(row)) => {
@@ -297,6 +273,7 @@ async fn apply(
     };
     drop(tx);
     let found = find(state, id).await?;
+    let summary = sent.unwrap_or_else(|| found.0.public_summary.clone());
     let page = edit_page(state, user, jar, found, summary, Some(error));
     render_admin_status(state, &page.layout, &page, status)
 }
