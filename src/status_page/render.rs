@@ -107,8 +107,9 @@ pub struct IncidentPage {
     pub event: EventBlock,
     pub kind: &'static str,
     pub duration: Option<String>,
-    /// The published postmortem: (sanitised HTML, when).
-    pub postmortem: Option<(String, String)>,
+    /// The published postmortem summary: (sanitised HTML, when, when in UTC as RFC 3339
+    /// and for reading).
+    pub postmortem: Option<(String, String, String, String)>,
 }
 
 pub struct MonthBlock {
@@ -526,10 +527,14 @@ pub fn incident_page(
         duration: Some(format_duration(
             i.resolved_at.unwrap_or(data.loaded_at) - i.started_at,
         )),
-        postmortem: i
-            .postmortem
-            .as_ref()
-            .map(|p| (markdown::render(&p.body), clock.short(p.published_at))),
+        postmortem: i.postmortem.as_ref().map(|p| {
+            (
+                markdown::render(&p.body),
+                clock.short(p.published_at),
+                json::ts(p.published_at),
+                crate::domain::format_utc(p.published_at),
+            )
+        }),
     }
 }
 
