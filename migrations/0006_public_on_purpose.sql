@@ -27,6 +27,10 @@ ALTER TABLE component_status_changes
     ADD COLUMN public boolean NOT NULL DEFAULT true;
 ALTER TABLE component_status_changes ALTER COLUMN public DROP DEFAULT;
 
+-- A maintenance gives back both: what customers saw and what responders knew.
+ALTER TABLE maintenance_components ADD COLUMN previous_public_status component_status;
+UPDATE maintenance_components SET previous_public_status = previous_status;
+
 -- The summary written for customers; the internal document never leaves the admin UI.
 ALTER TABLE postmortems
     ADD COLUMN public_summary text NOT NULL DEFAULT '',

@@ -297,6 +297,16 @@ async fn record_change(
     Ok(())
 }
 
+/// Lock these components until the transaction ends, in id order (the order every
+/// command takes them in, so that two commands never wait on each other).
+pub async fn lock_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM components WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Who sees a status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -362,25 +372,41 @@ pub async fn publish_status(
     by: Option<Uuid>,
     cause: Cause,
 ) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
-    let current: Option<(ComponentStatus, ComponentStatus)> =
-        sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
+    let status: Option<ComponentStatus> =
+        sqlx::query_scalar("SELECT status FROM components WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((status, old_public)) = current else {
-        return Err(sqlx::Error::RowNotFound);
-    };
-    if status == old_public {
+    let status = status.ok_or(sqlx::Error::RowNotFound)?;
+    set_public_status(conn, id, status, by, cause).await
+}
+
+/// Set only what customers see of a component (recorded, and sent to subscribers),
+/// leaving what responders know as it is. Returns `(old public, new)` when it changed.
+pub async fn set_public_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: ComponentStatus,
+    by: Option<Uuid>,
+    cause: Cause,
+) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+    let old: Option<ComponentStatus> =
+        sqlx::query_scalar("SELECT public_status FROM components WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let old = old.ok_or(sqlx::Error::RowNotFound)?;
+    if old == status {
         return Ok(None);
     }
-    sqlx::query("UPDATE components SET public_status = status, updated_at = now() WHERE id = $1")
+    sqlx::query("UPDATE components SET public_status = $2, updated_at = now() WHERE id = $1")
         .bind(id)
+        .bind(status)
         .execute(&mut *conn)
         .await?;
-    record_change(conn, id, Some(old_public), status, by, cause, true).await?;
-    crate::webhooks::outbox::component(conn, id, old_public, status, OffsetDateTime::now_utc())
-        .await?;
-    Ok(Some((old_public, status)))
+    record_change(conn, id, Some(old), status, by, cause, true).await?;
+    crate::webhooks::outbox::component(conn, id, old, status, OffsetDateTime::now_utc()).await?;
+    Ok(Some((old, status)))
 }
 
 /// Move a component to `position` (1-based) among its siblings, renumbering them.

@@ -391,6 +391,11 @@ async fn put_under_maintenance(
         .fetch_all(&mut *conn)
         .await?;
     for component in members {
+        let before: (ComponentStatus, ComponentStatus) =
+            sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
+                .bind(component)
+                .fetch_one(&mut *conn)
+                .await?;
         let old = components::set_status(
             conn,
             component,
@@ -400,11 +405,13 @@ async fn put_under_maintenance(
             Audience::Public,
         )
         .await?;
-        if let Some(old) = old {
-            sqlx::query("UPDATE maintenance_components SET previous_status = $3 WHERE maintenance_id = $1 AND component_id = $2")
+        if old.is_some() || before.1 != ComponentStatus::UnderMaintenance {
+            sqlx::query("UPDATE maintenance_components SET previous_status = $3, previous_public_status = $4 \
+                         WHERE maintenance_id = $1 AND component_id = $2")
                 .bind(id)
                 .bind(component)
-                .bind(old)
+                .bind(before.0)
+                .bind(before.1)
                 .execute(&mut *conn)
                 .await?;
         }
@@ -412,26 +419,40 @@ async fn put_under_maintenance(
     Ok(())
 }
 
-/// Give components back the status they had, unless someone changed them meanwhile.
+/// Give components back the status they had, what customers saw and what responders
+/// knew each, unless someone changed it meanwhile.
 async fn restore(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>) -> Result<(), CommandError> {
-    let members: Vec<(Uuid, Option<ComponentStatus>, ComponentStatus)> = sqlx::query_as(
-        "SELECT mc.component_id, mc.previous_status, c.status FROM maintenance_components mc \
-         JOIN components c ON c.id = mc.component_id WHERE mc.maintenance_id = $1 ORDER BY mc.component_id",
+    type Member = (
+        Uuid,
+        Option<ComponentStatus>,
+        Option<ComponentStatus>,
+        ComponentStatus,
+        ComponentStatus,
+    );
+    let members: Vec<Member> = sqlx::query_as(
+        "SELECT mc.component_id, mc.previous_status, mc.previous_public_status, c.status, c.public_status \
+         FROM maintenance_components mc JOIN components c ON c.id = mc.component_id \
+         WHERE mc.maintenance_id = $1 ORDER BY mc.component_id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    for (component, previous, now) in members {
-        if let (Some(previous), ComponentStatus::UnderMaintenance) = (previous, now) {
-            components::set_status(
-                conn,
-                component,
-                previous,
-                by,
-                Cause::Maintenance(id),
-                Audience::Public,
-            )
-            .await?;
+    let cause = Cause::Maintenance(id);
+    let maintenance = ComponentStatus::UnderMaintenance;
+    for (component, previous, previous_public, known, public) in members {
+        if known == maintenance && public == maintenance && previous == previous_public {
+            if let Some(previous) = previous {
+                components::set_status(conn, component, previous, by, cause, Audience::Public)
+                    .await?;
+            }
+            continue;
+        }
+        if let (Some(previous_public), true) = (previous_public, public == maintenance) {
+            components::set_public_status(conn, component, previous_public, by, cause).await?;
+        }
+        if let (Some(previous), true) = (previous, known == maintenance) {
+            components::set_status(conn, component, previous, by, cause, Audience::Responders)
+                .await?;
         }
     }
     Ok(())

@@ -491,8 +491,10 @@ pub async fn change(
             ));
         }
     }
-    // An incident made internal since takes its summary off the page.
-    let public = change.public.unwrap_or(current.public) && current.incident_on_page;
+    // An incident made internal since takes its summary off the page, and so does
+    // clearing its text.
+    let public =
+        change.public.unwrap_or(current.public) && current.incident_on_page && !summary.is_empty();
     if public && !current.public {
         what.push("published the public summary on the status page".to_owned());
     } else if !public && current.public {
@@ -500,8 +502,6 @@ pub async fn change(
     } else if public && summary_edited {
         what.push("updated the public summary on the status page".to_owned());
     }
-    // Clearing the text of a published summary takes it off the page.
-    let public = public && !summary.is_empty();
     let status = change.status.unwrap_or(current.status);
     if status != current.status {
         what.push(format!(

@@ -502,6 +502,30 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
         .iter()
         .any(|h| h.contains("published the public summary on the status page")));
 
+    // While it is public, a save goes through the review too: nothing changes yet.
+    let current = lead.get(&editor_path).await;
+    let now_version = current.attr("input[name=version]", "value").unwrap();
+    let saved = lead
+        .submit(
+            &editor_path,
+            &editor_path,
+            &[
+                ("public_summary", "Edited quietly."),
+                ("version", &now_version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert!(saved.text.contains("Publish this for customers?"));
+    app.state.status_page.refresh().await.unwrap();
+    let public = app.get(&format!("/incidents/{incident_id}")).await;
+    assert!(!public.text.contains("Edited quietly."));
+    assert_eq!(
+        public.select("section.postmortem .md strong"),
+        ["checkout failed"]
+    );
+
     // A stale publish is refused with the text kept.
     let stale = lead
         .submit(
@@ -716,4 +740,184 @@ async fn in_chromium_a_public_summary_goes_out_and_nothing_of_the_postmortem_doe
     author.close().await;
     customer.close().await;
     shutdown.cancel();
+}
+
+/// The known and the public status of a component, as stored.
+async fn statuses(app: &TestApp, component: &str) -> (String, String) {
+    sqlx::query_as("SELECT status::text, public_status::text FROM components WHERE id = $1::uuid")
+        .bind(component)
+        .fetch_one(app.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn maintenance_gives_back_what_customers_saw_and_what_responders_knew() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Admin).await;
+    let web = component(&app, &token, "Website").await;
+    subscriber(&app).await;
+    app.declare(
+        &token,
+        json!({"title": "Quiet trouble", "severity": "sev3",
+               "components": [{"id": web, "status": "major_outage"}]}),
+    )
+    .await;
+    assert_eq!(
+        statuses(&app, &web).await,
+        ("major_outage".into(), "operational".into())
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let m = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/maintenances",
+            &token,
+            json!({"title": "Disk swap", "component_ids": [web],
+                   "scheduled_for": fmt(now + time::Duration::hours(1)),
+                   "scheduled_until": fmt(now + time::Duration::hours(2))}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = format!("/api/v1/maintenances/{}", m["id"].as_str().unwrap());
+    let started = app
+        .api_ok(
+            Method::PATCH,
+            &path,
+            &token,
+            json!({"version": m["version"], "status": "in_progress"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(public_status(&app, &web).await, "under_maintenance");
+    app.api_ok(
+        Method::PATCH,
+        &path,
+        &token,
+        json!({"version": started["version"], "status": "completed"}),
+        StatusCode::OK,
+    )
+    .await;
+    // Customers get back what they saw; responders keep what they knew.
+    assert_eq!(
+        statuses(&app, &web).await,
+        ("major_outage".into(), "operational".into())
+    );
+    for (event, payload) in messages(&app).await {
+        if event == "component.updated" {
+            assert!(!payload.contains("major_outage"), "{payload}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn held_back_outages_stay_out_of_the_uptime_history() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Admin).await;
+    let web = component(&app, &token, "Website").await;
+    app.declare(
+        &token,
+        json!({"title": "Quiet trouble", "severity": "sev3",
+               "components": [{"id": web, "status": "major_outage"}]}),
+    )
+    .await;
+    let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let history = fireline::db::uptime::history_since(app.pool(), since)
+        .await
+        .unwrap();
+    assert!(!history.is_empty());
+    assert!(
+        history
+            .iter()
+            .all(|(_, _, s)| *s != fireline::domain::ComponentStatus::MajorOutage),
+        "{history:?}"
+    );
+}
+
+#[tokio::test]
+async fn subscribers_hear_of_an_incident_published_quietly_as_created() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Responder).await;
+    subscriber(&app).await;
+    let incident = app
+        .declare(&token, json!({"title": "Quiet start", "severity": "sev3"}))
+        .await;
+    let id = incident["id"].as_str().unwrap();
+    app.post_update(
+        &token,
+        id,
+        json!({"status": "investigating", "body": "Looking.", "notify": false}),
+    )
+    .await;
+    assert!(messages(&app).await.is_empty());
+    app.post_update(
+        &token,
+        id,
+        json!({"status": "identified", "body": "Found it."}),
+    )
+    .await;
+    app.post_update(&token, id, json!({"status": "resolved", "body": "Fixed."}))
+        .await;
+    let events: Vec<String> = messages(&app).await.into_iter().map(|(e, _)| e).collect();
+    assert_eq!(events, ["incident.created", "incident.resolved"]);
+}
+
+#[tokio::test]
+async fn an_update_form_loaded_before_a_rename_does_not_rename_it_back() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("ada@example.com", Role::Responder).await;
+    let incident = app
+        .declare(
+            &token,
+            json!({"title": "Internal", "public_title": "Slow checkout",
+                   "severity": "sev3", "initial_update": "Looking."}),
+        )
+        .await;
+    let path = format!(
+        "/admin/incidents/{}",
+        incident["reference"].as_str().unwrap()
+    );
+    let mut lead = app.signed_in("lead@example.com", Role::Responder).await;
+    let form = lead.get(&path).await;
+    let csrf = form.attr("input[name=csrf_token]", "value").unwrap();
+    // Someone renames it for customers meanwhile.
+    let current = app
+        .api_get(
+            &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    app.api_ok(
+        Method::PATCH,
+        &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()),
+        &token,
+        json!({"version": current["version"], "public_title": "Checkout errors"}),
+        StatusCode::OK,
+    )
+    .await;
+    let posted = lead
+        .post_raw(
+            &format!("{path}/updates"),
+            &[
+                ("csrf_token", &csrf),
+                ("title", "Slow checkout"),
+                ("title_was", "Slow checkout"),
+                ("status", "identified"),
+                ("body", "Found it."),
+                ("action", "post"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    let after = app
+        .api_get(
+            &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert_eq!(after["public_title"], "Checkout errors");
 }

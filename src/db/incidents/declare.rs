@@ -139,7 +139,13 @@ pub async fn declare(
     let mut components = new.components.clone();
     components.sort_by_key(|(id, _)| *id);
     components.dedup_by_key(|(id, _)| *id);
-    let audience = if new.show_components {
+    // A first update publishes the incident in this same transaction.
+    let publishing = new.visibility == Visibility::Public
+        && new
+            .initial_update
+            .as_deref()
+            .is_some_and(|b| !b.trim().is_empty());
+    let audience = if new.show_components || publishing {
         Audience::Public
     } else {
         Audience::Responders

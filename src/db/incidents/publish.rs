@@ -25,6 +25,22 @@ pub fn valid_public_title(raw: &str) -> Result<String, CommandError> {
     Ok(title.to_owned())
 }
 
+/// Lock every component a command on this incident may change (those it names and those
+/// the incident affects), in the one order all commands use.
+pub(super) async fn lock_components(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    named: &[(Uuid, ComponentStatus)],
+) -> Result<(), sqlx::Error> {
+    let mut ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    ids.extend(named.iter().map(|(id, _)| *id));
+    components::lock_in_order(conn, &ids).await
+}
+
 /// Set the name customers see, logging the change. Does nothing when it is the same.
 pub(super) async fn set_public_title(
     conn: &mut PgConnection,
@@ -58,14 +74,15 @@ pub(super) async fn set_public_title(
 
 /// Publish the incident: from now on the status page, feeds and webhooks show it, under
 /// `title` (the internal title when `None`), with every component it changed. Returns
-/// the components customers now see changed, as Statuspage `affected_components`
-/// entries, the status before the incident first changed each as `old_status`.
+/// the title it is published under, and the components customers see changed by the incident, as Statuspage
+/// `affected_components` entries: shown now, or shown early ("show on the status page
+/// now"), with what customers saw before as `old_status`.
 pub(super) async fn publish(
     conn: &mut PgConnection,
     actor: &UserRow,
     incident: &IncidentRow,
     title: Option<&str>,
-) -> Result<Vec<Value>, CommandError> {
+) -> Result<(String, Vec<Value>), CommandError> {
     let public_title = valid_public_title(title.unwrap_or(incident.public_name()))?;
     sqlx::query(
         "UPDATE incidents SET published_at = now(), public_title = $2 WHERE id = $1 \
@@ -75,10 +92,12 @@ pub(super) async fn publish(
     .bind(&public_title)
     .execute(&mut *conn)
     .await?;
-    // Components in one order everywhere, so concurrent commands cannot deadlock.
+    // Components in one order everywhere, so concurrent commands cannot deadlock. With
+    // each, what customers saw before this incident first showed them a change of it.
     let touched: Vec<(Uuid, String, Option<ComponentStatus>)> = sqlx::query_as(
         "SELECT c.id, c.name, (SELECT h.old_status FROM component_status_changes h \
-              WHERE h.component_id = c.id AND h.incident_id = ic.incident_id ORDER BY h.id LIMIT 1) \
+              WHERE h.component_id = c.id AND h.incident_id = ic.incident_id AND h.public \
+              ORDER BY h.id LIMIT 1) \
          FROM incident_components ic JOIN components c ON c.id = ic.component_id \
          WHERE ic.incident_id = $1 ORDER BY c.id",
     )
@@ -86,7 +105,7 @@ pub(super) async fn publish(
     .fetch_all(&mut *conn)
     .await?;
     let mut affected = Vec::with_capacity(touched.len());
-    for (component_id, name, before_incident) in touched {
+    for (component_id, name, shown_early_from) in touched {
         let shown = components::publish_status(
             conn,
             component_id,
@@ -94,20 +113,27 @@ pub(super) async fn publish(
             Cause::Incident(incident.id),
         )
         .await?;
-        let component = components::find(&mut *conn, component_id)
-            .await?
-            .ok_or(CommandError::NotFound)?;
-        let old = before_incident
-            .or(shown.map(|(old, _)| old))
-            .unwrap_or(component.public_status);
-        affected.push(json!({
-            "code": component_id,
-            "name": name,
-            "old_status": old,
-            "new_status": component.public_status,
-        }));
+        let change = match (shown, shown_early_from) {
+            (Some(change), _) => Some(change),
+            (None, Some(old)) => {
+                let now = components::find(&mut *conn, component_id)
+                    .await?
+                    .ok_or(CommandError::NotFound)?
+                    .public_status;
+                (old != now).then_some((old, now))
+            }
+            (None, None) => None,
+        };
+        if let Some((old, new)) = change {
+            affected.push(json!({
+                "code": component_id,
+                "name": name,
+                "old_status": old,
+                "new_status": new,
+            }));
+        }
     }
-    Ok(affected)
+    Ok((public_title, affected))
 }
 
 /// Change the status of components the incident affects, outside a public update. Before
@@ -126,6 +152,7 @@ pub async fn set_components(
     } else {
         Audience::Responders
     };
+    lock_components(conn, incident.id, &changes).await?;
     // What the incident held back so far, shown with the changes when asked.
     let held: Vec<(Uuid, String)> = if show_now {
         sqlx::query_as(

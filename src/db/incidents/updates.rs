@@ -97,10 +97,10 @@ pub async fn post_update(
         Audience::Responders
     };
     let mut affected = Vec::new();
-    // Lock components in one order everywhere, so concurrent updates cannot deadlock.
     let mut components = update.components.clone();
     components.sort_by_key(|(id, _)| *id);
     components.dedup_by_key(|(id, _)| *id);
+    super::publish::lock_components(conn, incident.id, &components).await?;
     for (component_id, status) in &components {
         let before = crate::db::components::find(&mut *conn, *component_id).await?;
         super::add_component(conn, actor, &incident, *component_id, *status, audience).await?;
@@ -115,11 +115,22 @@ pub async fn post_update(
             }
         }
     }
+    let mut published_as = None;
     if publishing {
-        affected = super::publish::publish(conn, actor, &incident, title).await?;
+        let (as_title, shown) = super::publish::publish(conn, actor, &incident, title).await?;
+        published_as = Some(as_title);
+        affected = shown;
     } else if let Some(title) = title.filter(|_| incident.published_at.is_some()) {
         super::publish::set_public_title(conn, actor, &incident, title).await?;
     }
+    // Subscribers heard of the incident if an update since its publication notified them.
+    let announced: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM incident_updates p JOIN incidents i ON i.id = p.incident_id \
+         WHERE p.incident_id = $1 AND p.notify AND p.created_at >= i.published_at)",
+    )
+    .bind(incident.id)
+    .fetch_one(&mut *conn)
+    .await?;
     super::change::set_status(conn, actor, &incident, update.status).await?;
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO incident_updates (id, incident_id, status, body, notify, author_id, affected_components) \
@@ -143,10 +154,9 @@ pub async fn post_update(
     } else {
         " (subscribers not notified)"
     };
-    let published = if publishing {
-        ", putting the incident on the status page"
-    } else {
-        ""
+    let published = match &published_as {
+        Some(title) => format!(", putting the incident on the status page as \"{title}\""),
+        None => String::new(),
     };
     let event_body = format!(
         "Public update posted ({}){notified}{published}:\n\n{body}",
@@ -158,6 +168,7 @@ pub async fn post_update(
         "notify": update.notify,
         "components": affected,
         "published": publishing,
+        "public_title": published_as,
     });
     events::insert(
         conn,
@@ -173,7 +184,9 @@ pub async fn post_update(
     acknowledge_if_leader(conn, &incident, actor).await?;
     bump(conn, incident.id).await?;
     if update.notify {
-        let event = if publishing {
+        // Subscribers first hear of an incident as created, even when the update that
+        // published it notified nobody.
+        let event = if publishing || !announced {
             Event::IncidentCreated
         } else if update.status.is_resolved() {
             Event::IncidentResolved

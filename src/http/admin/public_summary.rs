@@ -130,7 +130,8 @@ pub async fn save_public_summary(
         let page = edit_page(&state, &user, &jar, (p, public_title), summary, None);
         return render_admin(&state, &page.layout, &page);
     }
-    if form.action == "review" {
+    // A summary on the status page changes only through the confirmation step.
+    if form.action == "review" || p.is_public() {
         if let Err(message) = reviewable(&p, &summary) {
             let page = edit_page(
                 &state,

@@ -355,12 +355,15 @@ pub async fn pin_event(
 }
 
 /// The composer's fields: status, body, notify, action and `component:<id>` = status.
-fn parse_update_form(fields: &[(String, String)]) -> Result<(UpdateDraft, bool), AppError> {
+fn parse_update_form(fields: &[(String, String)]) -> Result<(UpdateDraft, bool, bool), AppError> {
     let mut draft = UpdateDraft {
         notify: false,
         ..Default::default()
     };
     let mut post = false;
+    // The title the form was loaded with: unchanged, it renames nothing (a form loaded
+    // before someone else renamed the incident must not rename it back).
+    let mut title_was = None;
     for (key, value) in fields {
         match key.as_str() {
             "status" => {
@@ -370,6 +373,7 @@ fn parse_update_form(fields: &[(String, String)]) -> Result<(UpdateDraft, bool),
             }
             "body" => draft.body = value.clone(),
             "title" => draft.title = Some(value.clone()),
+            "title_was" => title_was = Some(value.clone()),
             "notify" => draft.notify = true,
             "action" => post = value == "post",
             key => {
@@ -390,7 +394,8 @@ fn parse_update_form(fields: &[(String, String)]) -> Result<(UpdateDraft, bool),
             }
         }
     }
-    Ok((draft, post))
+    let untouched = title_was.is_some() && draft.title == title_was;
+    Ok((draft, post, untouched))
 }
 
 pub async fn post_update(
@@ -402,7 +407,7 @@ pub async fn post_update(
 ) -> Result<Response, AppError> {
     user.require(Role::Responder)?;
     let incident = load(&state, &reference).await?;
-    let (mut draft, post) = parse_update_form(&fields)?;
+    let (mut draft, post, title_untouched) = parse_update_form(&fields)?;
     if !post {
         draft.preview_html = Some(markdown::render(&draft.body));
         let extras = PageExtras {
@@ -416,7 +421,7 @@ pub async fn post_update(
         body: draft.body.clone(),
         components: draft.components.clone(),
         notify: draft.notify,
-        title: draft.title.clone(),
+        title: draft.title.clone().filter(|_| !title_untouched),
     };
     let publishing = incident.visibility == Visibility::Public && incident.published_at.is_none();
     let mut tx = state.pool.begin().await?;

@@ -11,7 +11,7 @@ use super::actions::{back, refuse};
 use super::{incident_path, load};
 use crate::app::AppState;
 use crate::db::incidents::{self, CommandError};
-use crate::domain::{ComponentStatus, Role};
+use crate::domain::{ComponentStatus, Role, Visibility};
 use crate::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 
@@ -48,6 +48,8 @@ pub async fn set_components(
             tx.commit().await?;
             let message = if on_page || show_now {
                 "Component statuses saved and shown on the status page."
+            } else if incident.visibility == Visibility::Internal {
+                "Component statuses saved. Customers do not see them: the incident is internal."
             } else {
                 "Component statuses saved. Customers see them with the first public update."
             };

@@ -97,6 +97,8 @@ pub struct IncidentPage {
     pub on_status_page: bool,
     /// The title the update form proposes to customers.
     pub update_title: String,
+    /// The title customers know it by now (the form renames only when it differs).
+    pub current_public_title: String,
     pub updates: Vec<UpdateView>,
     pub update_statuses: Vec<Choice>,
     pub update_body: String,
@@ -274,6 +276,7 @@ pub async fn build(
             })
             .collect(),
         on_status_page: incident.is_on_status_page(),
+        current_public_title: incident.public_name().to_owned(),
         update_title: draft
             .title
             .clone()
