@@ -40,9 +40,7 @@ async fn declaring_creates_workstreams_sets_components_and_logs_it() {
     let grace = app.user("grace@example.com", Role::Responder).await;
 
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
+        .declare(
             &token,
             json!({
                 "title": "Checkout failing",
@@ -52,7 +50,6 @@ async fn declaring_creates_workstreams_sets_components_and_logs_it() {
                 "components": [{"id": api, "status": "partial_outage"}],
                 "initial_update": "We are investigating failed checkouts."
             }),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(incident["status"], "investigating");
@@ -117,13 +114,7 @@ async fn command_is_taken_and_handed_over_on_the_record() {
     let (grace, grace_token) = app.token("grace@example.com", Role::Responder).await;
     let viewer = app.user("viewer@example.com", Role::Viewer).await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &ada_token,
-            json!({"title": "DB slow", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&ada_token, json!({"title": "DB slow", "severity": "sev3"}))
         .await;
     let id = incident["id"].as_str().unwrap();
     assert!(
@@ -206,13 +197,7 @@ async fn every_change_is_logged_with_its_old_and_new_value() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Errors", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Errors", "severity": "sev3"}))
         .await;
     let id = i["id"].as_str().unwrap().to_owned();
     let patch = |body: Value| {
@@ -316,13 +301,7 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     let app = TestApp::new().await;
     let (ada, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Queue stuck", "severity": "sev2"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Queue stuck", "severity": "sev2"}))
         .await;
     let id = i["id"].as_str().unwrap();
     let recovery = i["workstreams"][0]["id"].as_str().unwrap();
@@ -421,13 +400,7 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Latency", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Latency", "severity": "sev3"}))
         .await;
     let id = i["id"].as_str().unwrap();
     let root_cause = i["workstreams"][1]["id"].as_str().unwrap();
@@ -532,13 +505,7 @@ async fn a_stale_version_is_a_conflict_in_the_api_and_the_browser() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Disk full", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Disk full", "severity": "sev3"}))
         .await;
     let id = i["id"].as_str().unwrap();
     let reference = i["reference"].as_str().unwrap();
@@ -633,13 +600,7 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["errors"]["title"].is_string());
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "x", "severity": "sev4"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "x", "severity": "sev4"}))
         .await;
     let r = app
         .api(
@@ -725,9 +686,7 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
 async fn user_markdown_never_reaches_the_page_as_script() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
-    let i = app
-        .api_ok(Method::POST, "/api/v1/incidents", &token, json!({"title": "<script>alert(1)</script>", "severity": "sev3", "summary": "<img src=x onerror=alert(1)>"}), StatusCode::CREATED)
-        .await;
+    let i = app.declare(&token, json!({"title": "<script>alert(1)</script>", "severity": "sev3", "summary": "<img src=x onerror=alert(1)>"})).await;
     let id = i["id"].as_str().unwrap();
     for body in [
         "<script>alert(2)</script>",
@@ -743,12 +702,10 @@ async fn user_markdown_never_reaches_the_page_as_script() {
         )
         .await;
     }
-    app.api_ok(
-        Method::POST,
-        &format!("/api/v1/incidents/{id}/updates"),
+    app.post_update(
         &token,
+        id,
         json!({"status": "identified", "body": "<svg onload=alert(5)>"}),
-        StatusCode::CREATED,
     )
     .await;
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
@@ -790,21 +747,12 @@ async fn open_public_incidents_without_updates_are_nudged() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Outage", "severity": "sev1"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Outage", "severity": "sev1"}))
         .await;
     let internal = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
+        .declare(
             &token,
             json!({"title": "Quiet", "severity": "sev1", "visibility": "internal"}),
-            StatusCode::CREATED,
         )
         .await;
     sqlx::query("UPDATE incidents SET declared_at = now() - interval '31 minutes'")
@@ -923,13 +871,7 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Long one", "severity": "sev2"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Long one", "severity": "sev2"}))
         .await;
     sqlx::query(
         "INSERT INTO incident_events (id, incident_id, kind, body, occurred_at) \

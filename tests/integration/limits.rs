@@ -13,13 +13,7 @@ async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field()
     let app = TestApp::new().await;
     let (_, token) = app.token("rita@example.com", Role::Admin).await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Slow", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Slow", "severity": "sev3"}))
         .await;
     let iid = incident["id"].as_str().unwrap();
     let pm = app

@@ -51,13 +51,7 @@ async fn the_api_stream_delivers_an_entry_committed_by_another_instance() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Live", "severity": "sev2"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Live", "severity": "sev2"}))
         .await;
     let id = incident["id"].as_str().unwrap();
     let (base, shutdown) = second_instance(&app).await;
@@ -125,13 +119,7 @@ async fn the_incident_page_stream_sends_rendered_entries() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Live page", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Live page", "severity": "sev3"}))
         .await;
     let reference = incident["reference"].as_str().unwrap();
     let browser = app.signed_in("viewer@example.com", Role::Viewer).await;

@@ -28,9 +28,7 @@ async fn no_sideways_scroll(client: &Client, what: &str) {
 
 /// An incident declared through the API whose impact began at `started_at`.
 async fn incident(app: &TestApp, token: &str, started_at: &str) -> Value {
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
+    app.declare(
         token,
         json!({
             "title": "Checkout failing",
@@ -38,7 +36,6 @@ async fn incident(app: &TestApp, token: &str, started_at: &str) -> Value {
             "started_at": started_at,
             "initial_update": "We are looking into failed checkouts."
         }),
-        StatusCode::CREATED,
     )
     .await
 }

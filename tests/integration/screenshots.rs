@@ -28,9 +28,7 @@ async fn screenshots_of_the_incident_pages() {
         )
         .await;
     }
-    let i = app
-        .api_ok(Method::POST, "/api/v1/incidents", &token, json!({"title": "Checkout requests failing", "severity": "sev1", "summary": "Card payments time out for **most** customers.", "initial_update": "We are investigating failed checkouts."}), StatusCode::CREATED)
-        .await;
+    let i = app.declare(&token, json!({"title": "Checkout requests failing", "severity": "sev1", "summary": "Card payments time out for **most** customers.", "initial_update": "We are investigating failed checkouts."})).await;
     let id = i["id"].as_str().unwrap();
     let rc = i["workstreams"][1]["id"].as_str().unwrap();
     app.api_ok(
@@ -52,7 +50,7 @@ async fn screenshots_of_the_incident_pages() {
         StatusCode::CREATED,
     )
     .await;
-    app.api_ok(Method::POST, &format!("/api/v1/incidents/{id}/updates"), &token, json!({"status": "identified", "body": "The card processor is failing; we are **failing over**."}), StatusCode::CREATED).await;
+    app.post_update(&token, id, json!({"status": "identified", "body": "The card processor is failing; we are **failing over**."})).await;
     let (base, shutdown) = serve(&app).await;
     for (width, suffix) in [(1280, "desktop"), (390, "phone")] {
         let client = browser(&driver, width).await;

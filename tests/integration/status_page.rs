@@ -56,11 +56,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         StatusCode::CREATED,
     )
     .await;
-    let public = app
-        .api_ok(Method::POST, "/api/v1/incidents", &token, json!({"title": "API errors", "severity": "sev2", "components": [{"id": api["id"], "status": "partial_outage"}], "initial_update": "We are **investigating**."}), StatusCode::CREATED)
-        .await;
+    let public = app.declare(&token, json!({"title": "API errors", "severity": "sev2", "components": [{"id": api["id"], "status": "partial_outage"}], "initial_update": "We are **investigating**."})).await;
     app.api_ok(Method::POST, &format!("/api/v1/incidents/{}/updates", public["id"].as_str().unwrap()), &token, json!({"status": "identified", "body": "Found a bad deploy.", "components": [{"id": api["id"], "status": "degraded_performance"}]}), StatusCode::CREATED).await;
-    let internal = app.api_ok(Method::POST, "/api/v1/incidents", &token, json!({"title": "Secret internal thing", "severity": "sev1", "visibility": "internal", "initial_update": "hush"}), StatusCode::CREATED).await;
+    let internal = app.declare(&token, json!({"title": "Secret internal thing", "severity": "sev1", "visibility": "internal", "initial_update": "hush"})).await;
     let now = time::OffsetDateTime::now_utc();
     let fmt = |t: time::OffsetDateTime| {
         t.format(&time::format_description::well_known::Rfc3339)

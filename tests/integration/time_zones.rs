@@ -358,29 +358,24 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
         )
         .await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
+        .declare(
             &token,
             json!({
                 "title": "Checkout failing",
                 "severity": "sev2",
                 "initial_update": "Looking into it."
             }),
-            StatusCode::CREATED,
         )
         .await;
     let id = incident["id"].as_str().unwrap();
-    app.api_ok(
-        Method::POST,
-        &format!("/api/v1/incidents/{id}/updates"),
+    app.post_update(
         &token,
+        id,
         json!({
             "status": "identified",
             "body": "The API is down.",
             "components": [{"id": api["id"], "status": "major_outage"}]
         }),
-        StatusCode::CREATED,
     )
     .await;
     app.state.status_page.refresh().await.unwrap();
@@ -434,13 +429,7 @@ async fn live_log_entries_arrive_in_the_readers_zone() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Live page", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&token, json!({"title": "Live page", "severity": "sev3"}))
         .await;
     let browser = app.signed_in("viewer@example.com", Role::Viewer).await;
     sqlx::query("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")

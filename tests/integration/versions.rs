@@ -100,13 +100,7 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
     race(&app, &admin, &path, &s["version"], "description").await;
 
     let i = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &admin,
-            json!({"title": "Slow", "severity": "sev3"}),
-            StatusCode::CREATED,
-        )
+        .declare(&admin, json!({"title": "Slow", "severity": "sev3"}))
         .await;
     let path = format!("/api/v1/incidents/{}", i["id"].as_str().unwrap());
     race(&app, &admin, &path, &i["version"], "title").await;

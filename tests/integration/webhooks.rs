@@ -237,14 +237,11 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
     let _dispatcher = app.dispatcher(quick());
 
     let incident = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
+        .declare(
             &token,
             json!({"title": "API errors", "severity": "sev2",
                    "components": [{"id": api, "status": "partial_outage"}],
                    "initial_update": "We are investigating."}),
-            StatusCode::CREATED,
         )
         .await;
     let got = receiver
@@ -339,14 +336,7 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
 
     // Resolving sends the incident again (status resolved) and the component change.
     let id = incident["id"].as_str().unwrap();
-    app.api_ok(
-        Method::POST,
-        &format!("/api/v1/incidents/{id}/updates"),
-        &token,
-        json!({"status": "resolved", "body": "Fixed.", "components": [{"id": api, "status": "operational"}]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.post_update(&token, id, json!({"status": "resolved", "body": "Fixed.", "components": [{"id": api, "status": "operational"}]})).await;
     let got = receiver
         .wait_for(Duration::from_secs(10), "the resolution", |r| r.len() >= 4)
         .await;
@@ -419,33 +409,16 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
     let _dispatcher = app.dispatcher(quick());
 
     // Internal: nothing, not even to the subscriber of everything.
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        json!({"title": "Secret", "severity": "sev3", "visibility": "internal", "initial_update": "Hush."}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.declare(&token, json!({"title": "Secret", "severity": "sev3", "visibility": "internal", "initial_update": "Hush."})).await;
     // Public, on the website only: the API subscriber does not hear of it.
-    let website = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            &token,
-            json!({"title": "Website slow", "severity": "sev3", "components": [{"id": web, "status": "degraded_performance"}],
-                   "initial_update": "Pages load slowly."}),
-            StatusCode::CREATED,
-        )
-        .await;
+    let website = app.declare(&token, json!({"title": "Website slow", "severity": "sev3", "components": [{"id": web, "status": "degraded_performance"}],
+                   "initial_update": "Pages load slowly."})).await;
     let id = website["id"].as_str().unwrap();
     // Not notified: an update with the switch off sends no incident message.
-    app.api_ok(
-        Method::POST,
-        &format!("/api/v1/incidents/{id}/updates"),
+    app.post_update(
         &token,
+        id,
         json!({"status": "identified", "body": "Typo fix.", "notify": false}),
-        StatusCode::CREATED,
     )
     .await;
     // The API goes down: both hear of it.
@@ -673,12 +646,9 @@ async fn gone_disables_the_subscriber_and_says_why() {
         "{shown}"
     );
     // Nothing more is queued for it.
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
+    app.declare(
         &token,
         json!({"title": "Later", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
     )
     .await;
     let queued: i64 =
@@ -701,12 +671,9 @@ async fn gone_disables_the_subscriber_and_says_why() {
         StatusCode::OK,
     )
     .await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
+    app.declare(
         &token,
         json!({"title": "Again", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
     )
     .await;
     receiver
@@ -784,14 +751,7 @@ async fn a_hanging_receiver_does_not_delay_the_others() {
         ..quick()
     });
     let started = Instant::now();
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        json!({"title": "Fan-out", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.declare(&token, json!({"title": "Fan-out", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     fast.wait_for(Duration::from_secs(5), "all fast subscribers", |r| {
         r.len() >= 30
     })
@@ -879,14 +839,7 @@ async fn private_destinations_are_refused_unless_allowed() {
         allow_private: false,
         ..quick()
     });
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        json!({"title": "Rebinding", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.declare(&token, json!({"title": "Rebinding", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let error: String = loop {
         let error: Option<String> =
@@ -935,14 +888,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     // The secret verifies what is sent.
     let _dispatcher = app.dispatcher(quick());
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        json!({"title": "Seen by the public subscriber", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.declare(&token, json!({"title": "Seen by the public subscriber", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     let got = receiver
         .wait_for(Duration::from_secs(10), "the message", |r| !r.is_empty())
         .await;
@@ -1077,14 +1023,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     // Paused: messages wait; resumed: they go.
     admin.submit(&page, &format!("{page}/pause"), &[]).await;
     let (_, token) = app.token("ops@example.com", Role::Responder).await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        json!({"title": "While paused", "severity": "sev3", "initial_update": "We are looking into it."}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.declare(&token, json!({"title": "While paused", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(receiver.received().len(), 1, "nothing is sent while paused");
     let shown = admin.get(&page).await;
