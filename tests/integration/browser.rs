@@ -428,3 +428,24 @@ async fn a_responders_update_shows_on_the_public_page_which_works_on_a_phone() {
     phone.close().await;
     shutdown.cancel();
 }
+
+/// Click the first element matching `css`.
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Replace the text of the field matching `css` with `text`.
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}

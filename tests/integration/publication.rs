@@ -7,7 +7,7 @@ use fantoccini::Locator;
 use fireline::domain::Role;
 use serde_json::{json, Value};
 
-use crate::browser::{browser, driver, serve, sign_in, wait_for_text};
+use crate::browser::{browser, click, driver, fill, serve, sign_in, wait_for_text};
 use crate::support::TestApp;
 
 /// A subscriber to everything, so any message that reaches the outbox is stored.
@@ -592,27 +592,9 @@ async fn in_chromium_a_declared_sev1_stays_off_the_page_until_its_first_update()
         .goto(&format!("{base}/admin/incidents/new"))
         .await
         .unwrap();
-    leader
-        .find(Locator::Id("d-title"))
-        .await
-        .unwrap()
-        .send_keys("db-3 on fire?")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("input[name=severity][value=sev1]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&leader, "#d-title", "db-3 on fire?").await;
+    click(&leader, "input[name=severity][value=sev1]").await;
+    click(&leader, "form.stack button.primary").await;
     wait_for_text(&leader, "#not-public", "Not on the status page yet").await;
 
     let customer = browser(&driver, 390).await;
@@ -625,23 +607,9 @@ async fn in_chromium_a_declared_sev1_stays_off_the_page_until_its_first_update()
     assert!(front.contains("All Systems Operational"), "{front}");
 
     // Publish from the incident page, under a title for customers.
-    let title = leader.find(Locator::Id("u-title")).await.unwrap();
-    title.clear().await.unwrap();
-    title.send_keys("Payments are failing").await.unwrap();
-    leader
-        .find(Locator::Id("u-body"))
-        .await
-        .unwrap()
-        .send_keys("We are investigating failed payments.")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("#update-form button[value=post]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&leader, "#u-title", "Payments are failing").await;
+    fill(&leader, "#u-body", "We are investigating failed payments.").await;
+    click(&leader, "#update-form button[value=post]").await;
     wait_for_text(&leader, "#updates", "We are investigating failed payments.").await;
     assert!(leader.find(Locator::Id("not-public")).await.is_err());
 
@@ -683,36 +651,19 @@ async fn in_chromium_a_public_summary_goes_out_and_nothing_of_the_postmortem_doe
     sign_in(&author, &base, "ada@example.com").await;
 
     author.goto(&format!("{base}{page}")).await.unwrap();
-    author
-        .find(Locator::Css("#public-summary a.button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "#public-summary a.button").await;
     wait_for_text(&author, "h1", "Public summary").await;
-    let area = author.find(Locator::Id("ps-body")).await.unwrap();
-    area.clear().await.unwrap();
-    area.send_keys("## What happened\n\nCheckout was down for **30 minutes**.")
-        .await
-        .unwrap();
+    fill(
+        &author,
+        "#ps-body",
+        "## What happened\n\nCheckout was down for **30 minutes**.",
+    )
+    .await;
     // The live preview shows what the public page will.
     wait_for_text(&author, "#ps-preview strong", "30 minutes").await;
-    author
-        .find(Locator::Css("button[value=review]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "button[value=review]").await;
     wait_for_text(&author, "h1", "Publish this for customers?").await;
-    author
-        .find(Locator::Css("form[action$='/publish'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "form[action$='/publish'] button").await;
     wait_for_text(&author, "#public-summary", "On the status page").await;
 
     let customer = browser(&driver, 390).await;
