@@ -176,9 +176,10 @@ pub async fn sign_in(client: &Client, base: &str, email: &str) {
     wait_for_text(client, "h1", "Dashboard").await;
 }
 
-/// Wait until an element matching `css` contains `text` (up to 5 s).
+/// Wait until an element matching `css` contains `text` (up to 15 s: CI shares two cores
+/// between the server, Chromium and the other tests).
 pub async fn wait_for_text(client: &Client, css: &str, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let mut seen = Vec::new();
         if let Ok(elements) = client.find_all(Locator::Css(css)).await {
@@ -191,7 +192,7 @@ pub async fn wait_for_text(client: &Client, css: &str, text: &str) {
             }
         }
         if Instant::now() > deadline {
-            panic!("{text:?} did not appear in {css} within 5 s; saw {seen:?}");
+            panic!("{text:?} did not appear in {css} within 15 s; saw {seen:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
