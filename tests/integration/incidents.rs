@@ -7,19 +7,6 @@ use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
-async fn component(app: &TestApp, token: &str, name: &str) -> String {
-    let c = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/components",
-            token,
-            json!({"name": name}),
-            StatusCode::CREATED,
-        )
-        .await;
-    c["id"].as_str().unwrap().to_owned()
-}
-
 async fn events(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
     let page = app
         .api_get(&format!("/api/v1/incidents/{id}/events?limit=200"), token)
@@ -35,7 +22,7 @@ fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 async fn declaring_creates_workstreams_sets_components_and_logs_it() {
     let app = TestApp::new().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
-    let api = component(&app, &admin, "API").await;
+    let api = app.component(&admin, "API").await;
     let (ada, token) = app.token("ada@example.com", Role::Responder).await;
     let grace = app.user("grace@example.com", Role::Responder).await;
 
@@ -919,7 +906,7 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
 async fn the_browser_flow_declare_take_command_note_and_update() {
     let app = TestApp::new().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
-    let api = component(&app, &admin, "API").await;
+    let api = app.component(&admin, "API").await;
     app.user("grace@example.com", Role::Responder).await;
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
 

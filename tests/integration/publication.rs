@@ -38,24 +38,11 @@ async fn public_status(app: &TestApp, component: &str) -> String {
         .unwrap()
 }
 
-async fn component(app: &TestApp, token: &str, name: &str) -> String {
-    let c = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/components",
-            token,
-            json!({ "name": name }),
-            StatusCode::CREATED,
-        )
-        .await;
-    c["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn a_sev1_declared_without_an_update_is_on_no_public_surface_until_published() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let web = component(&app, &token, "Website").await;
+    let web = app.component(&token, "Website").await;
     subscriber(&app).await;
 
     let incident = app
@@ -169,8 +156,8 @@ async fn a_sev1_declared_without_an_update_is_on_no_public_surface_until_publish
 async fn component_changes_are_shown_before_publication_only_when_asked() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let api = component(&app, &token, "API").await;
-    let web = component(&app, &token, "Website").await;
+    let api = app.component(&token, "API").await;
+    let web = app.component(&token, "Website").await;
     subscriber(&app).await;
 
     // Declared with "show on the status page now": the outage is public, the incident not.
@@ -706,7 +693,7 @@ async fn statuses(app: &TestApp, component: &str) -> (String, String) {
 async fn maintenance_gives_back_what_customers_saw_and_what_responders_knew() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let web = component(&app, &token, "Website").await;
+    let web = app.component(&token, "Website").await;
     subscriber(&app).await;
     app.declare(
         &token,
@@ -769,7 +756,7 @@ async fn maintenance_gives_back_what_customers_saw_and_what_responders_knew() {
 async fn held_back_outages_stay_out_of_the_uptime_history() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let web = component(&app, &token, "Website").await;
+    let web = app.component(&token, "Website").await;
     app.declare(
         &token,
         json!({"title": "Quiet trouble", "severity": "sev3",

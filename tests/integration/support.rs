@@ -528,3 +528,19 @@ impl TestApp {
         all
     }
 }
+
+impl TestApp {
+    /// Create a component through the API and return its id.
+    pub async fn component(&self, token: &str, name: &str) -> String {
+        let c = self
+            .api_ok(
+                Method::POST,
+                "/api/v1/components",
+                token,
+                serde_json::json!({ "name": name }),
+                StatusCode::CREATED,
+            )
+            .await;
+        c["id"].as_str().unwrap().to_owned()
+    }
+}

@@ -180,20 +180,6 @@ async fn subscribe(app: &TestApp, token: &str, url: &str, components: Value) -> 
     )
 }
 
-async fn component(app: &TestApp, token: &str, name: &str) -> String {
-    app.api_ok(
-        Method::POST,
-        "/api/v1/components",
-        token,
-        json!({ "name": name }),
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .unwrap_or_else(|| panic!("not an object: {v}"))
@@ -223,7 +209,7 @@ fn events(got: &[Received]) -> Vec<String> {
 async fn messages_are_signed_and_shaped_like_statuspage() {
     let app = TestApp::with_private_webhooks().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let api = component(&app, &token, "API").await;
+    let api = app.component(&token, "API").await;
     let receiver = Receiver::start().await;
     let (subscriber, secret) = subscribe(&app, &token, &receiver.url("/hook"), json!([])).await;
     assert!(secret.starts_with("whsec_"));
@@ -400,8 +386,8 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
 async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured() {
     let app = TestApp::with_private_webhooks().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let api = component(&app, &token, "API").await;
-    let web = component(&app, &token, "Website").await;
+    let api = app.component(&token, "API").await;
+    let web = app.component(&token, "Website").await;
     let everything = Receiver::start().await;
     let only_api = Receiver::start().await;
     subscribe(&app, &token, &everything.url("/all"), json!([])).await;
@@ -462,7 +448,7 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
 async fn maintenance_is_announced_when_scheduled_started_and_completed() {
     let app = TestApp::with_private_webhooks().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
-    let db = component(&app, &token, "Database").await;
+    let db = app.component(&token, "Database").await;
     let receiver = Receiver::start().await;
     let (_, secret) = subscribe(&app, &token, &receiver.url("/m"), json!([db])).await;
     let _dispatcher = app.dispatcher(quick());
