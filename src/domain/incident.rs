@@ -449,3 +449,52 @@ mod tests {
         assert_eq!(check(Severity::Sev1, Public, Resolved, None, at(90)), None);
     }
 }
+
+/// How people and tools name an incident: its UUID, `INC-42` (in any case) or `42`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentRef {
+    Id(uuid::Uuid),
+    Number(i64),
+}
+
+impl IncidentRef {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if let Ok(id) = uuid::Uuid::parse_str(raw) {
+            return Some(IncidentRef::Id(id));
+        }
+        let digits = match raw.get(..4) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("INC-") => &raw[4..],
+            _ => raw,
+        };
+        digits
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(IncidentRef::Number)
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::IncidentRef;
+
+    #[test]
+    fn an_incident_is_named_by_uuid_reference_in_any_case_or_number() {
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(
+            IncidentRef::parse(&id.to_string()),
+            Some(IncidentRef::Id(id))
+        );
+        for raw in ["INC-42", "inc-42", "Inc-42", "42", " INC-42 "] {
+            assert_eq!(
+                IncidentRef::parse(raw),
+                Some(IncidentRef::Number(42)),
+                "{raw}"
+            );
+        }
+        for raw in ["", "INC-", "INC-x", "-3", "0", "INC--3", "ÄÖÜ-1", "INC-42a"] {
+            assert_eq!(IncidentRef::parse(raw), None, "{raw}");
+        }
+    }
+}

@@ -10,8 +10,8 @@ mod webhooks;
 
 pub use incident::{
     format_duration, overdue_update_minutes, ComponentStatus, Durations, EventKind, Impact,
-    IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility, WorkstreamKind,
-    WorkstreamStatus,
+    IncidentRef, IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility,
+    WorkstreamKind, WorkstreamStatus,
 };
 pub use postmortem::{is_overdue, ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 pub use status_page::{

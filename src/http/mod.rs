@@ -58,10 +58,16 @@ pub fn router(state: AppState) -> Router {
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
+            // The route as declared (`/admin/incidents/{number}`), never the raw path: it
+            // names every request alike and carries no ids or tokens of its own.
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("(no route)", |m| m.as_str());
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                path = %req.uri().path(),
+                route = %route,
                 request_id = %request_id,
             )
         })

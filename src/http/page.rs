@@ -30,6 +30,8 @@ pub struct Layout {
     pub nav: Vec<NavItem>,
     /// Responders and admins get the "Declare incident" button on every page.
     pub can_respond: bool,
+    /// Admins also manage components, users, subscribers and templates.
+    pub is_admin: bool,
     /// The zone times are shown in (IANA name) and whether the user chose it; without a
     /// choice the browser script moves times into the browser's zone.
     pub time_zone: String,
@@ -76,6 +78,7 @@ impl Layout {
             flash: take_flash(jar),
             nav,
             can_respond: user.can(Role::Responder),
+            is_admin: user.can(Role::Admin),
             time_zone: reader.clock.name().to_owned(),
             time_zone_explicit: reader.explicit,
         }

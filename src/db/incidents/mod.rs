@@ -112,6 +112,17 @@ pub async fn find_by_number(
         .await
 }
 
+/// The incident `reference` names.
+pub async fn find_ref(
+    db: impl PgExecutor<'_>,
+    reference: crate::domain::IncidentRef,
+) -> Result<Option<IncidentRow>, sqlx::Error> {
+    match reference {
+        crate::domain::IncidentRef::Id(id) => find(db, id).await,
+        crate::domain::IncidentRef::Number(number) => find_by_number(db, number).await,
+    }
+}
+
 /// Lock the incident row for a command, so concurrent commands apply one after another.
 pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRow, CommandError> {
     sqlx::query("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE")

@@ -196,6 +196,8 @@ struct ShowPage {
     items: Vec<ItemLineView>,
     can_respond: bool,
     error: Option<String>,
+    /// The status choices: (value, label, current).
+    statuses: Vec<(&'static str, &'static str, bool)>,
     /// The public summary, rendered as customers will see it.
     summary_html: String,
     summary_published: Option<super::Stamp>,
@@ -242,6 +244,10 @@ async fn show_page(
         items,
         can_respond: user.can(Role::Responder),
         error,
+        statuses: PostmortemStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label(), *s == p.status))
+            .collect(),
         summary_html: markdown::render(&p.public_summary),
         summary_published: p.public_summary_published_at.map(super::stamp),
         p,

@@ -60,17 +60,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/markdown/preview", post(actions::preview_markdown))
 }
 
-/// `INC-42` or `42` → the incident.
+/// `INC-42`, `42` or its UUID → the incident.
 pub(crate) async fn load(state: &AppState, reference: &str) -> Result<IncidentRow, AppError> {
-    let number = reference
-        .strip_prefix("INC-")
-        .or_else(|| reference.strip_prefix("inc-"))
-        .unwrap_or(reference)
-        .parse::<i64>()
-        .map_err(|_| AppError::NotFound(format!("There is no incident {reference}.")))?;
-    db::incidents::find_by_number(&state.pool, number)
+    let missing = || AppError::NotFound(format!("There is no incident {reference}."));
+    let parsed = crate::domain::IncidentRef::parse(reference).ok_or_else(missing)?;
+    db::incidents::find_ref(&state.pool, parsed)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no incident INC-{number}.")))
+        .ok_or_else(missing)
 }
 
 /// The URL of an incident's admin page.

@@ -238,14 +238,11 @@ fn incident_json_with(
 
 /// The incident an API path names: its UUID, `INC-42` or `42`.
 pub async fn find_incident(state: &AppState, id: &str) -> Result<IncidentRow, AppError> {
-    let found = match Uuid::parse_str(id) {
-        Ok(uuid) => db::incidents::find(&state.pool, uuid).await?,
-        Err(_) => match id.trim_start_matches("INC-").parse::<i64>() {
-            Ok(number) => db::incidents::find_by_number(&state.pool, number).await?,
-            Err(_) => None,
-        },
-    };
-    found.ok_or_else(|| AppError::NotFound(format!("There is no incident {id}.")))
+    let missing = || AppError::NotFound(format!("There is no incident {id}."));
+    let parsed = crate::domain::IncidentRef::parse(id).ok_or_else(missing)?;
+    db::incidents::find_ref(&state.pool, parsed)
+        .await?
+        .ok_or_else(missing)
 }
 
 /// API errors of commands: a conflict carries the current incident as the API shows it.
