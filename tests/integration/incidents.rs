@@ -391,9 +391,8 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
         .await;
     let id = i["id"].as_str().unwrap();
     let root_cause = i["workstreams"][1]["id"].as_str().unwrap();
-    let two_hours_ago = (time::OffsetDateTime::now_utc() - time::Duration::hours(2))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let two_hours_ago =
+        crate::support::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
     let old = app
         .api_ok(Method::POST, &format!("/api/v1/incidents/{id}/events"), &token, json!({"body": "Deploy **42** went out", "occurred_at": two_hours_ago, "workstream_id": root_cause, "pinned": true}), StatusCode::CREATED)
         .await;

@@ -21,11 +21,6 @@ pub fn id(v: &Value) -> String {
         .to_owned()
 }
 
-pub fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 /// `expected`, or a panic that shows the body.
 pub fn expect(answer: crate::openapi::Answer, expected: StatusCode, what: &str) -> Value {
     assert_eq!(answer.status, expected, "{what}: {}", answer.json);

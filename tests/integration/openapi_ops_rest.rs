@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::openapi::Checker;
-use crate::openapi_ops::{expect, id, rfc3339, DELETE, GET, PATCH, POST};
+use crate::openapi_ops::{expect, id, DELETE, GET, PATCH, POST};
+use crate::support::rfc3339;
 use crate::support::TestApp;
 
 pub async fn postmortems(c: &mut Checker<'_>, a: &str, r: &str) {

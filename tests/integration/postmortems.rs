@@ -49,7 +49,7 @@ async fn realistic(app: &TestApp, visibility: &str) -> Incident {
         json!({"title": "Checkout failing", "severity": "sev2", "visibility": visibility,
                "summary": "Payments timed out for a third of customers.",
                "components": [{"id": api["id"], "status": "partial_outage"}],
-               "started_at": (time::OffsetDateTime::now_utc() - time::Duration::minutes(30)).format(&time::format_description::well_known::Rfc3339).unwrap(),
+               "started_at": crate::support::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::minutes(30)),
                "initial_update": "We are investigating checkout errors."}),
     )
     .await;

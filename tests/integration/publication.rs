@@ -706,10 +706,7 @@ async fn maintenance_gives_back_what_customers_saw_and_what_responders_knew() {
         ("major_outage".into(), "operational".into())
     );
     let now = time::OffsetDateTime::now_utc();
-    let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let fmt = crate::support::rfc3339;
     let m = app
         .api_ok(
             Method::POST,

@@ -60,10 +60,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     app.api_ok(Method::POST, &format!("/api/v1/incidents/{}/updates", public["id"].as_str().unwrap()), &token, json!({"status": "identified", "body": "Found a bad deploy.", "components": [{"id": api["id"], "status": "degraded_performance"}]}), StatusCode::CREATED).await;
     let internal = app.declare(&token, json!({"title": "Secret internal thing", "severity": "sev1", "visibility": "internal", "initial_update": "hush"})).await;
     let now = time::OffsetDateTime::now_utc();
-    let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let fmt = crate::support::rfc3339;
     let maintenance = app
         .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "DB upgrade", "description": "Faster disks.", "scheduled_for": fmt(now + time::Duration::days(2)), "scheduled_until": fmt(now + time::Duration::days(2) + time::Duration::hours(1)), "component_ids": [db["id"]]}), StatusCode::CREATED)
         .await;
@@ -549,10 +546,7 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         )
         .await;
     let now = time::OffsetDateTime::now_utc();
-    let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let fmt = crate::support::rfc3339;
     let m = app
         .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": fmt(now - time::Duration::seconds(1)), "scheduled_until": fmt(now + time::Duration::hours(1)), "component_ids": [db["id"]]}), StatusCode::CREATED)
         .await;

@@ -544,3 +544,9 @@ impl TestApp {
         c["id"].as_str().unwrap().to_owned()
     }
 }
+
+/// A time as the API takes it (RFC 3339).
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}

@@ -57,11 +57,7 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
     let app = TestApp::with_private_webhooks().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
     let now = time::OffsetDateTime::now_utc();
-    let at = |d: time::Duration| {
-        (now + d)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let at = |d: time::Duration| crate::support::rfc3339(now + d);
     let m = app
         .api_ok(
             Method::POST,
@@ -187,11 +183,7 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
     let (_, token) = app.token("api@example.com", Role::Responder).await;
     let mut browser = app.signed_in("rita@example.com", Role::Responder).await;
     let now = time::OffsetDateTime::now_utc();
-    let at = |d: time::Duration| {
-        (now + d)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let at = |d: time::Duration| crate::support::rfc3339(now + d);
     let m = app
         .api_ok(
             Method::POST,

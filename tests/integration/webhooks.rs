@@ -458,8 +458,8 @@ async fn maintenance_is_announced_when_scheduled_started_and_completed() {
             Method::POST,
             "/api/v1/maintenances",
             &token,
-            json!({"title": "Upgrade", "scheduled_for": (now + time::Duration::hours(1)).format(&time::format_description::well_known::Rfc3339).unwrap(),
-                   "scheduled_until": (now + time::Duration::hours(2)).format(&time::format_description::well_known::Rfc3339).unwrap(),
+            json!({"title": "Upgrade", "scheduled_for": crate::support::rfc3339(now + time::Duration::hours(1)),
+                   "scheduled_until": crate::support::rfc3339(now + time::Duration::hours(2)),
                    "component_ids": [db]}),
             StatusCode::CREATED,
         )
