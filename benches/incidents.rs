@@ -6,9 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use fireline::accounts::Role;
 use fireline::app::{build_router, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use http_body_util::BodyExt;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::{Duration, Instant};
@@ -97,7 +97,7 @@ async fn main() {
         .await
         .unwrap();
     let pool = PgPool::connect(&url_for(&name)).await.unwrap();
-    fireline::db::migrate(&pool).await.unwrap();
+    fireline::platform::db::migrate(&pool).await.unwrap();
     let result = run(&pool).await;
     pool.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
@@ -108,10 +108,10 @@ async fn main() {
 }
 
 async fn run(pool: &PgPool) -> String {
-    let hash = fireline::auth::hash_password("bench password 123").unwrap();
-    let user = fireline::db::users::insert(
+    let hash = fireline::accounts::hash_password("bench password 123").unwrap();
+    let user = fireline::accounts::users::insert(
         pool,
-        fireline::db::users::NewUser {
+        fireline::accounts::users::NewUser {
             email: "bench@example.com",
             name: "Bench",
             role: Role::Admin,
@@ -121,14 +121,14 @@ async fn run(pool: &PgPool) -> String {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "bench")
+    let (_, token) = fireline::accounts::tokens::create(&mut conn, user.id, "bench")
         .await
         .unwrap();
-    let session = fireline::auth::random_token("");
-    fireline::db::sessions::insert(
+    let session = fireline::platform::secret::random_token("");
+    fireline::accounts::sessions::insert(
         &mut *conn,
-        fireline::db::sessions::NewSession {
-            id_hash: &fireline::auth::hash_token(&session),
+        fireline::accounts::sessions::NewSession {
+            id_hash: &fireline::platform::secret::hash_token(&session),
             user_id: user.id,
             csrf_token: "x",
             user_agent: None,
@@ -213,7 +213,7 @@ async fn run(pool: &PgPool) -> String {
         .execute(pool)
         .await
         .unwrap();
-    let count = fireline::db::incidents::events::count(pool, uuid::Uuid::parse_str(&id).unwrap())
+    let count = fireline::incidents::events::count(pool, uuid::Uuid::parse_str(&id).unwrap())
         .await
         .unwrap();
     assert!(count >= 10_000);

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use fireline::webhooks::signing::Secret;
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -278,11 +278,13 @@ async fn run() {
         .expect("create database");
     let database_url = url_for(&name);
     let pool = PgPool::connect(&database_url).await.expect("connect");
-    fireline::db::migrate(&pool).await.expect("migrate");
-    let hash = fireline::auth::hash_password("benchmark password").expect("hash");
-    let user = fireline::db::users::insert(
+    fireline::platform::db::migrate(&pool)
+        .await
+        .expect("migrate");
+    let hash = fireline::accounts::hash_password("benchmark password").expect("hash");
+    let user = fireline::accounts::users::insert(
         &pool,
-        fireline::db::users::NewUser {
+        fireline::accounts::users::NewUser {
             email: "bench@example.com",
             name: "Bench",
             role: Role::Admin,
@@ -291,10 +293,13 @@ async fn run() {
     )
     .await
     .expect("user");
-    let (_, token) =
-        fireline::db::tokens::create(&mut pool.acquire().await.expect("conn"), user.id, "bench")
-            .await
-            .expect("token");
+    let (_, token) = fireline::accounts::tokens::create(
+        &mut pool.acquire().await.expect("conn"),
+        user.id,
+        "bench",
+    )
+    .await
+    .expect("token");
 
     // 10,000 subscribers, each with its own secret, all on one receiver.
     let keys: Vec<(String, Secret)> = (0..SUBSCRIBERS)

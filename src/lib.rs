@@ -1,20 +1,17 @@
 //! Fireline: self-hosted incident response with a public status page.
 //!
-//! `main.rs` parses the command line and calls [`cli::run`]; everything else lives here.
+//! `main.rs` parses the command line and calls [`cli::run`]. Each capability is one
+//! module that owns its types, commands and queries; `http` and `cli` are the front
+//! doors; `platform` is the infrastructure that knows no capability. See ARCHITECTURE.md.
 
+pub mod accounts;
 pub mod app;
-pub mod auth;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod domain;
-pub mod error;
+pub mod components;
 pub mod http;
-pub mod jobs;
-pub mod live;
-pub mod markdown;
-pub mod metrics;
+pub mod incidents;
+pub mod maintenance;
+pub mod platform;
 pub mod postmortems;
 pub mod status_page;
-pub mod telemetry;
 pub mod webhooks;

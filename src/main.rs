@@ -7,8 +7,8 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = fireline::config::Cli::parse();
-    fireline::telemetry::init(&cli.log);
+    let cli = fireline::platform::config::Cli::parse();
+    fireline::platform::telemetry::init(&cli.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {

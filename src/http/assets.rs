@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::Path;
 
 const FILES: [(&str, &str, &[u8]); 6] = [

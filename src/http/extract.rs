@@ -1,6 +1,8 @@
 //! Extractors: who is asking (session or token), the client address, and request bodies
 //! whose rejections come back in our error format.
 
+use crate::accounts::sessions;
+use crate::accounts::tokens;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -13,11 +15,11 @@ use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 use super::session::{anon_csrf_tokens, SESSION_COOKIE};
+use crate::accounts::users::UserRow;
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::auth::hash_token;
-use crate::db::{self, users::UserRow};
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::platform::secret::hash_token;
 
 /// The signed-in user of a browser session.
 #[derive(Debug, Clone)]
@@ -58,10 +60,9 @@ impl FromRequestParts<AppState> for MaybeUser {
             Some(cookie) => {
                 let id_hash = hash_token(cookie.value());
                 let row =
-                    db::sessions::find_live(&state.pool, &id_hash, state.settings.session_idle)
-                        .await?;
+                    sessions::find_live(&state.pool, &id_hash, state.settings.session_idle).await?;
                 if let Some(row) = row {
-                    db::sessions::touch(&state.pool, &id_hash).await?;
+                    sessions::touch(&state.pool, &id_hash).await?;
                     Some(CurrentUser {
                         user: row.user,
                         csrf_token: row.csrf_token,
@@ -150,7 +151,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or_else(|| {
                 AppError::BadRequest("The Authorization header must be `Bearer <token>`.".into())
             })?;
-        match db::tokens::authenticate(&state.pool, &hash_token(token)).await? {
+        match tokens::authenticate(&state.pool, &hash_token(token)).await? {
             Some(user) => Ok(ApiUser(user)),
             None => Err(AppError::Unauthenticated(
                 "This token is not valid: it is unknown, revoked, or its user is disabled.".into(),

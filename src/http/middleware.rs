@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
 use crate::app::AppState;
-use crate::error::Problem;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::http::error::Problem;
+use crate::platform::metrics::{RequestLabels, RouteLabels};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

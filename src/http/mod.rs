@@ -4,6 +4,7 @@ mod admin;
 pub(crate) mod api;
 mod assets;
 mod auth;
+pub mod error;
 pub mod extract;
 pub mod middleware;
 mod ops;
@@ -27,7 +28,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use middleware::REQUEST_ID;
 use security_headers::SecurityHeadersLayer;
 

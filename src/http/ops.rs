@@ -9,9 +9,8 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::app::AppState;
-use crate::db;
-use crate::jobs::queue;
-use crate::metrics::StateLabels;
+use crate::platform::jobs::queue;
+use crate::platform::metrics::StateLabels;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,7 +26,11 @@ async fn healthz() -> &'static str {
 
 /// Ready to serve: the database answers and every migration is applied.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let check = tokio::time::timeout(Duration::from_secs(3), db::is_migrated(&state.pool)).await;
+    let check = tokio::time::timeout(
+        Duration::from_secs(3),
+        crate::platform::db::is_migrated(&state.pool),
+    )
+    .await;
     let (status, database, migrations) = match check {
         Ok(Ok(true)) => (StatusCode::OK, "ok".to_owned(), "ok"),
         Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "ok".to_owned(), "pending"),
@@ -76,7 +79,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     }
     let deliveries = tokio::time::timeout(
         Duration::from_secs(2),
-        crate::db::subscribers::counts_by_state(&state.pool),
+        crate::webhooks::subscribers::counts_by_state(&state.pool),
     )
     .await;
     if let Ok(Ok(counts)) = deliveries {

@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// Refuse a POST, PUT, PATCH or DELETE that carries cookies and comes from another site.
 /// The bearer-token API (`/api/`) takes no cookies and is not checked.

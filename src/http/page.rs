@@ -7,9 +7,9 @@ use axum_extra::extract::cookie::CookieJar;
 
 use super::extract::CurrentUser;
 use super::session::{removal, take_flash, FLASH_COOKIE};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// One entry of the admin navigation. Areas without a page yet have no `href`.
 pub struct NavItem {

@@ -1,14 +1,15 @@
 //! Session and CSRF cookies, and flash messages carried across a redirect.
 
+use crate::platform::server_secrets;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::AppState;
-use crate::auth::{random_token, SigningKey};
-use crate::db;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::platform::secret::random_token;
+use crate::platform::signed::SigningKey;
 
 pub const SESSION_COOKIE: &str = "fireline_session";
 /// Before sign-in there is no session to bind a CSRF token to; this cookie holds one,
@@ -54,12 +55,9 @@ async fn anon_csrf_key(state: &AppState) -> Result<&SigningKey, AppError> {
     let key = state
         .anon_csrf_key
         .get_or_try_init(|| async {
-            let secret = db::server_secrets::get_or_create(
-                &state.pool,
-                ANON_CSRF_KEY,
-                &SigningKey::generate(),
-            )
-            .await?;
+            let secret =
+                server_secrets::get_or_create(&state.pool, ANON_CSRF_KEY, &SigningKey::generate())
+                    .await?;
             Ok::<_, sqlx::Error>(SigningKey::new(secret))
         })
         .await?;

@@ -9,8 +9,8 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::incidents::events::{self, EventRow};
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::incidents::events::{self, EventRow};
 
 /// How often a live stream re-checks that its reader may still read.
 const RECHECK: Duration = Duration::from_secs(15);
@@ -42,7 +42,7 @@ struct Cursor<F> {
     incident_id: Uuid,
     seq: i64,
     pending: VecDeque<EventRow>,
-    receiver: tokio::sync::broadcast::Receiver<crate::live::EventSignal>,
+    receiver: tokio::sync::broadcast::Receiver<crate::platform::live::EventSignal>,
     still_allowed: StillAllowed,
     render: F,
 }

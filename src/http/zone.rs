@@ -74,7 +74,7 @@ pub fn format_time(at: OffsetDateTime) -> String {
 
 /// The same time in UTC, for `title` and for readers of another zone.
 pub fn utc_title(at: OffsetDateTime) -> String {
-    crate::domain::format_utc(at)
+    crate::platform::time::format_utc(at)
 }
 
 /// A time on an admin page as markup: `<time datetime=UTC title=UTC data-local>` around
@@ -90,7 +90,7 @@ pub struct Stamp {
 pub fn stamp(at: OffsetDateTime) -> Stamp {
     Stamp {
         shown: format_time(at),
-        iso: crate::domain::rfc3339(at),
+        iso: crate::platform::time::rfc3339(at),
         utc: utc_title(at),
     }
 }

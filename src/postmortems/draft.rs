@@ -6,13 +6,13 @@
 use std::fmt::Write;
 use time::{Date, OffsetDateTime};
 
-use crate::db::incidents::events::EventRow;
-use crate::db::incidents::workstreams::{TaskRow, WorkstreamRow};
-use crate::db::incidents::IncidentRow;
-use crate::domain::{
-    format_duration, format_utc, ActionKind, ActionPriority, ActionStatus, ComponentStatus,
-    EventKind, WorkstreamKind,
-};
+use crate::components::ComponentStatus;
+use crate::incidents::events::EventRow;
+use crate::incidents::workstreams::{TaskRow, WorkstreamRow};
+use crate::incidents::IncidentRow;
+use crate::incidents::{format_duration, EventKind, WorkstreamKind};
+use crate::platform::time::format_utc;
+use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
 
 pub const TIMELINE_START: &str = "<!-- fireline:timeline -->";
 pub const TIMELINE_END: &str = "<!-- /fireline:timeline -->";
@@ -182,7 +182,7 @@ fn impact(facts: &Facts) -> String {
         "- **Severity:** {}; **public impact:** {} ({})",
         i.severity.label(),
         i.impact.label(),
-        if i.visibility == crate::domain::Visibility::Public {
+        if i.visibility == crate::incidents::Visibility::Public {
             "shown on the status page"
         } else {
             "internal"

@@ -1,14 +1,18 @@
 //! Everything the public page shows, loaded in a handful of queries.
 
+use crate::postmortems::store;
+use crate::status_page::uptime;
 use std::collections::HashMap;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::db::components::{ComponentRow, GroupRow};
-use crate::db::maintenances::{MaintenanceRow, MaintenanceUpdateRow};
-use crate::db::page_settings::PageSettingsRow;
-use crate::db::{self, incidents::updates::UpdateRow};
-use crate::domain::{breakdown, utc_day, ComponentStatus, DayBreakdown, Impact, IncidentStatus};
+use crate::components::ComponentStatus;
+use crate::components::{self, ComponentRow, GroupRow};
+use crate::incidents::updates::UpdateRow;
+use crate::incidents::{Impact, IncidentStatus};
+use crate::maintenance::{self, MaintenanceRow, MaintenanceUpdateRow};
+use crate::status_page::settings::{self, PageSettingsRow};
+use crate::status_page::{breakdown, utc_day, DayBreakdown};
 
 /// How many days the uptime bars cover.
 pub const UPTIME_DAYS: i64 = 90;
@@ -115,13 +119,13 @@ pub async fn load(
     .await?;
     attach_details(conn, &mut incidents).await?;
 
-    let mut rows = db::maintenances::in_window(
+    let mut rows = maintenance::in_window(
         &mut *conn,
         now - Duration::days(UPTIME_DAYS),
         now + Duration::days(365),
     )
     .await?;
-    for open in db::maintenances::list(&mut *conn, true, 100).await? {
+    for open in maintenance::list(&mut *conn, true, 100).await? {
         if !rows.iter().any(|r| r.id == open.id) {
             rows.push(open);
         }
@@ -146,9 +150,9 @@ pub async fn load_core(
     default_name: &str,
     default_url: &str,
 ) -> Result<PageData, sqlx::Error> {
-    let settings = db::page_settings::get(&mut *conn).await?;
-    let groups = db::components::list_groups(&mut *conn).await?;
-    let components = db::components::list_public(&mut *conn).await?;
+    let settings = settings::get(&mut *conn).await?;
+    let groups = components::list_groups(&mut *conn).await?;
+    let components = components::list_public(&mut *conn).await?;
     let incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
                 created_at, updated_at \
@@ -201,7 +205,7 @@ pub async fn attach_details(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let public: Vec<(Uuid, PublicPostmortem)> = db::postmortems::public_of(&mut *conn, &ids)
+    let public: Vec<(Uuid, PublicPostmortem)> = store::public_of(&mut *conn, &ids)
         .await?
         .into_iter()
         .map(|(incident_id, body, published_at)| {
@@ -233,8 +237,8 @@ pub async fn with_details(
     rows: Vec<MaintenanceRow>,
 ) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let updates = db::maintenances::updates(&mut *conn, &ids).await?;
-    let links = db::maintenances::component_links(&mut *conn, &ids).await?;
+    let updates = maintenance::updates(&mut *conn, &ids).await?;
+    let links = maintenance::component_links(&mut *conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| PublicMaintenance {
@@ -262,7 +266,7 @@ async fn load_uptime(
 ) -> Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>, sqlx::Error> {
     let today = now.date();
     let first = today - Duration::days(UPTIME_DAYS - 1);
-    let rolled = db::uptime::days_since(&mut *conn, first).await?;
+    let rolled = uptime::days_since(&mut *conn, first).await?;
     let mut known: HashMap<(Uuid, Date), DayBreakdown> = HashMap::new();
     for (component, day, b) in rolled {
         known.insert((component, day), b);
@@ -279,7 +283,7 @@ async fn load_uptime(
             day += Duration::days(1);
         }
     }
-    let history = db::uptime::history_since(&mut *conn, utc_day(earliest_missing).0).await?;
+    let history = uptime::history_since(&mut *conn, utc_day(earliest_missing).0).await?;
     let mut by_component: HashMap<Uuid, Vec<(OffsetDateTime, ComponentStatus)>> = HashMap::new();
     for (component, at, status) in history {
         by_component

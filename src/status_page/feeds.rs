@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::clock::Clock;
 use super::data::PageData;
-use crate::markdown;
+use crate::platform::markdown;
 
 /// One entry per public incident and per maintenance, newest first.
 struct Item {

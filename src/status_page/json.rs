@@ -4,7 +4,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::data::{PageData, PublicIncident, PublicMaintenance};
-use crate::domain::{rollup, ComponentStatus, MaintenanceStatus};
+use crate::components::ComponentStatus;
+use crate::maintenance::MaintenanceStatus;
+use crate::status_page::rollup;
 
 /// RFC 3339 in UTC with exactly three fractional digits: `2026-03-04T10:12:44.103Z`.
 pub fn ts(at: OffsetDateTime) -> String {
@@ -51,7 +53,7 @@ pub fn status(data: &PageData) -> Value {
 /// followed by its children. Positions are 1-based within the parent.
 pub fn components(data: &PageData) -> Vec<Value> {
     let page_id = &data.settings.page_id;
-    let component = |c: &crate::db::components::ComponentRow, position: usize| {
+    let component = |c: &crate::components::ComponentRow, position: usize| {
         json!({
             "id": c.id,
             "name": c.name,

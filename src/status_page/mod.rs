@@ -7,6 +7,13 @@
 //! touches no database; when the database is unreachable, the last good snapshot keeps
 //! being served, marked as stale.
 
+mod model;
+pub mod settings;
+pub mod uptime;
+pub mod uptime_job;
+
+pub use model::{breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indicator};
+
 pub mod clock;
 pub mod data;
 pub mod feeds;
@@ -25,7 +32,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::live::EventHub;
+use crate::platform::live::EventHub;
 use clock::Clock;
 use data::PageData;
 
@@ -130,7 +137,7 @@ impl StatusPage {
         let loaded = tokio::time::timeout(Duration::from_secs(10), async {
             let data = data::load(&self.pool, &self.default_name, &self.default_url).await?;
             let logo = if data.settings.has_logo {
-                crate::db::page_settings::logo(&self.pool).await?
+                crate::status_page::settings::logo(&self.pool).await?
             } else {
                 None
             };

@@ -8,10 +8,11 @@ use uuid::Uuid;
 use super::clock::Clock;
 use super::data::{PageData, PublicIncident, PublicMaintenance};
 use super::json;
-use crate::domain::{
-    format_duration, rollup, uptime_percent, ComponentStatus, Impact, Indicator, MaintenanceStatus,
-};
-use crate::markdown;
+use crate::components::ComponentStatus;
+use crate::incidents::{format_duration, Impact};
+use crate::maintenance::MaintenanceStatus;
+use crate::platform::markdown;
+use crate::status_page::{rollup, uptime_percent, Indicator};
 
 pub struct Link {
     pub label: String,
@@ -176,7 +177,7 @@ pub fn chrome(data: &PageData, clock: &Clock, stale: bool) -> Chrome {
         // The last change, not the last rebuild: unchanged pages keep their bytes and ETag.
         updated: clock.short(data.updated_at()),
         updated_iso: json::ts(data.updated_at()),
-        updated_utc: crate::domain::format_utc(data.updated_at()),
+        updated_utc: crate::platform::time::format_utc(data.updated_at()),
         stale: stale.then(|| {
             format!(
                 "We cannot refresh this page right now; it shows the status as of {}.",
@@ -186,7 +187,7 @@ pub fn chrome(data: &PageData, clock: &Clock, stale: bool) -> Chrome {
     }
 }
 
-fn bar(clock: &Clock, day: time::Date, value: Option<&crate::domain::DayBreakdown>) -> Bar {
+fn bar(clock: &Clock, day: time::Date, value: Option<&crate::status_page::DayBreakdown>) -> Bar {
     let date = clock.format(day.midnight().assume_utc() + Duration::hours(12), "%b %-d");
     match value {
         None => Bar {
@@ -247,7 +248,7 @@ fn bar_class(s: ComponentStatus) -> &'static str {
 fn component_block(
     data: &PageData,
     clock: &Clock,
-    c: &crate::db::components::ComponentRow,
+    c: &crate::components::ComponentRow,
 ) -> ComponentBlock {
     let days = data.uptime.get(&c.id).cloned().unwrap_or_default();
     let tracked: Vec<_> = days.iter().filter_map(|(_, b)| *b).collect();
@@ -318,7 +319,7 @@ pub fn incident_block(data: &PageData, clock: &Clock, i: &PublicIncident) -> Eve
         status: i.status.label().to_owned(),
         when: clock.short(i.started_at),
         when_iso: json::ts(i.started_at),
-        when_utc: crate::domain::format_utc(i.started_at),
+        when_utc: crate::platform::time::format_utc(i.started_at),
         components: names(data, &i.component_ids),
         updates: i
             .updates
@@ -327,7 +328,7 @@ pub fn incident_block(data: &PageData, clock: &Clock, i: &PublicIncident) -> Eve
                 status: u.status.label().to_owned(),
                 at: clock.short(u.display_at),
                 iso: json::ts(u.display_at),
-                utc: crate::domain::format_utc(u.display_at),
+                utc: crate::platform::time::format_utc(u.display_at),
                 body_html: markdown::render(&u.body),
                 changes: component_changes(u.affected_components.as_ref()),
             })
@@ -356,7 +357,7 @@ pub fn maintenance_block(data: &PageData, clock: &Clock, m: &PublicMaintenance) 
                 status: u.status.label().to_owned(),
                 at: clock.short(u.created_at),
                 iso: json::ts(u.created_at),
-                utc: crate::domain::format_utc(u.created_at),
+                utc: crate::platform::time::format_utc(u.created_at),
                 body_html: markdown::render(&u.body),
                 changes: Vec::new(),
             })
@@ -365,7 +366,7 @@ pub fn maintenance_block(data: &PageData, clock: &Clock, m: &PublicMaintenance) 
                     status: "Scheduled".into(),
                     at: clock.short(m.row.created_at),
                     iso: json::ts(m.row.created_at),
-                    utc: crate::domain::format_utc(m.row.created_at),
+                    utc: crate::platform::time::format_utc(m.row.created_at),
                     body_html: markdown::render(&m.row.description),
                     changes: Vec::new(),
                 }),
@@ -532,7 +533,7 @@ pub fn incident_page(
                 markdown::render(&p.body),
                 clock.short(p.published_at),
                 json::ts(p.published_at),
-                crate::domain::format_utc(p.published_at),
+                crate::platform::time::format_utc(p.published_at),
             )
         }),
     }

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::guard::{self, GuardedResolver};
 use super::signing::{message_id, Secret};
-use crate::db::subscribers::{self, AttemptRecord, Claimed, MessageRow, Next};
-use crate::domain::retry_delay;
+use crate::webhooks::retry_delay;
+use crate::webhooks::subscribers::{self, AttemptRecord, Claimed, MessageRow, Next};
 
 /// How much of a response body is read (and kept in the log).
 pub const RESPONSE_EXCERPT: usize = 1024;

@@ -5,6 +5,11 @@
 //! each attempt (Standard Webhooks, [`signing`]), sends only to public addresses
 //! ([`guard`]) and records every attempt.
 
+mod model;
+pub mod subscribers;
+
+pub use model::{retry_delay, DeliveryState, SubscriberState, DISABLE_AFTER, RETRY_SCHEDULE};
+
 pub mod dispatch;
 pub mod guard;
 pub mod outbox;
@@ -17,8 +22,8 @@ pub use outbox::Event;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::incidents::CommandError;
-use crate::db::subscribers::{self, NewSubscriber, SubscriberRow};
+use crate::incidents::CommandError;
+use crate::webhooks::subscribers::{NewSubscriber, SubscriberRow};
 use signing::Secret;
 
 /// Public subscribes allowed per client address per hour.
@@ -39,8 +44,8 @@ pub struct SubscribeRequest<'a> {
 }
 
 /// A subscriber's description: a few words for the admins.
-pub fn check_description(description: &str) -> Result<(), crate::domain::text::FieldError> {
-    crate::domain::text::DESCRIPTION.check("description", description)
+pub fn check_description(description: &str) -> Result<(), crate::platform::text::FieldError> {
+    crate::platform::text::DESCRIPTION.check("description", description)
 }
 
 /// Check and store a subscription: an http(s) URL of sane length, to a public address
@@ -53,7 +58,7 @@ pub async fn subscribe(
     request: SubscribeRequest<'_>,
 ) -> Result<Subscription, CommandError> {
     // The URL parser drops tabs and line breaks silently; refuse them instead.
-    crate::domain::text::URL.check("url", request.url.trim())?;
+    crate::platform::text::URL.check("url", request.url.trim())?;
     let url = guard::parse_url(request.url).map_err(|m| CommandError::invalid("url", m))?;
     let description = request.description.trim();
     check_description(description)?;
@@ -70,7 +75,7 @@ pub async fn subscribe(
         .await
         .map_err(|m| CommandError::invalid("url", m))?;
     let mut tx = pool.begin().await?;
-    let known = crate::db::components::find_many(&mut *tx, &component_ids).await?;
+    let known = crate::components::find_many(&mut *tx, &component_ids).await?;
     if let Some(unknown) = component_ids
         .iter()
         .find(|id| !known.iter().any(|c| c.id == **id))
@@ -95,7 +100,7 @@ pub async fn subscribe(
     )
     .await?
     .ok_or_else(|| CommandError::invalid("url", "This URL is already subscribed."))?;
-    crate::db::audit::record(
+    crate::platform::audit::record(
         &mut *tx,
         request.created_by,
         "subscriber.created",

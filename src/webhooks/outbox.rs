@@ -2,16 +2,17 @@
 //! the body is rendered from what that transaction sees, in the Statuspage shapes
 //! (shared INTEROP.md §3), and fanned out to one delivery per interested subscriber.
 
+use crate::maintenance;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::db::subscribers::{self, NewMessage};
-use crate::db::{self, page_settings};
-use crate::domain::ComponentStatus;
+use crate::components::ComponentStatus;
 use crate::status_page::data::{self, PageData, PublicIncident};
 use crate::status_page::json;
+use crate::status_page::settings;
+use crate::webhooks::subscribers::{self, NewMessage};
 
 /// Where links point when neither a public URL nor a configured one is known.
 const FALLBACK_URL: &str = "http://localhost:8080";
@@ -54,7 +55,7 @@ impl Event {
 
 /// The page as the transaction sees it, plus the base URL for links.
 async fn page(conn: &mut PgConnection) -> Result<PageData, sqlx::Error> {
-    let configured = page_settings::configured_url(&mut *conn).await?;
+    let configured = settings::configured_url(&mut *conn).await?;
     data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
 }
 
@@ -178,7 +179,7 @@ pub async fn maintenance(
     maintenance_id: Uuid,
     event: Event,
 ) -> Result<u64, sqlx::Error> {
-    let Some(row) = db::maintenances::find(&mut *conn, maintenance_id).await? else {
+    let Some(row) = maintenance::find(&mut *conn, maintenance_id).await? else {
         return Ok(0);
     };
     let components: Vec<Uuid> = sqlx::query_scalar(

@@ -1,8 +1,8 @@
 //! Signing in and out, throttling, CSRF, sessions and disabled users.
 
 use axum::http::StatusCode;
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::accounts::Role;
+use fireline::platform::config::Settings;
 
 use crate::support::{TestApp, PASSWORD};
 

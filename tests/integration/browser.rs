@@ -1,9 +1,9 @@
 //! Headless Chromium (from the distribution's packages) driving the real server.
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use fireline::accounts::Role;
 use fireline::app::{self, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;

@@ -78,7 +78,7 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert!(fireline::auth::verify_password(
+    assert!(fireline::accounts::verify_password(
         "correct horse battery staple",
         &hash
     ));
@@ -144,7 +144,7 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert!(fireline::auth::verify_password(&generated, &hash));
+    assert!(fireline::accounts::verify_password(&generated, &hash));
 
     let out = fireline(&db, &["user", "list"], None);
     let listing = stdout(&out);
@@ -171,9 +171,12 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
     assert_eq!(printed.lines().count(), 1);
     let token = printed.trim();
     assert!(token.starts_with("fl_"));
-    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
-        .await
-        .unwrap();
+    let user = fireline::accounts::tokens::authenticate(
+        &db.pool,
+        &fireline::platform::secret::hash_token(token),
+    )
+    .await
+    .unwrap();
     assert_eq!(user.unwrap().email, "grace@example.com");
 
     let out = fireline(&db, &["token", "list"], None);
@@ -191,9 +194,12 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
         "{}",
         stderr(&out)
     );
-    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
-        .await
-        .unwrap();
+    let user = fireline::accounts::tokens::authenticate(
+        &db.pool,
+        &fireline::platform::secret::hash_token(token),
+    )
+    .await
+    .unwrap();
     assert!(user.is_none());
 
     // Enabling the user again does not bring the token back: it was revoked.
@@ -203,9 +209,12 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let user = fireline::db::tokens::authenticate(&db.pool, &fireline::auth::hash_token(token))
-        .await
-        .unwrap();
+    let user = fireline::accounts::tokens::authenticate(
+        &db.pool,
+        &fireline::platform::secret::hash_token(token),
+    )
+    .await
+    .unwrap();
     assert!(user.is_none());
     let revoked: bool = sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM api_tokens")
         .fetch_one(&db.pool)
@@ -228,7 +237,7 @@ async fn users_and_tokens_are_managed_from_the_command_line() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert!(fireline::auth::verify_password(
+    assert!(fireline::accounts::verify_password(
         "a brand new passphrase",
         &hash
     ));
@@ -381,7 +390,7 @@ async fn serve_prints_a_setup_link_that_works_and_stops_cleanly_on_sigterm() {
 
 #[tokio::test]
 async fn commands_use_a_private_cluster_when_asked_and_keep_its_data() {
-    if fireline::db::find_postgres_binaries().is_none() {
+    if fireline::platform::db::find_postgres_binaries().is_none() {
         assert!(
             std::env::var("CI").is_err(),
             "CI must install the PostgreSQL server binaries"

@@ -1,7 +1,7 @@
 //! Components and groups: admin pages, the API, and the status history.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::json;
 
 use crate::support::TestApp;

@@ -2,9 +2,9 @@
 //! and before sign-in only a cookie this server signed carries a usable token.
 
 use axum::http::StatusCode;
-use fireline::auth::SigningKey;
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::accounts::Role;
+use fireline::platform::config::Settings;
+use fireline::platform::signed::SigningKey;
 
 use crate::support::{Browser, TestApp, PASSWORD};
 

@@ -1,7 +1,7 @@
 //! Finding, creating and migrating the database; the private cluster.
 
-use fireline::config::DatabaseArgs;
-use fireline::db::{self, DatabaseSource};
+use fireline::platform::config::DatabaseArgs;
+use fireline::platform::db::DatabaseSource;
 use sqlx::{Connection, PgConnection};
 use std::os::unix::fs::PermissionsExt;
 
@@ -19,15 +19,21 @@ async fn drop_database(name: &str) {
 async fn a_missing_database_is_created_and_migrated_even_by_two_processes_at_once() {
     let name = format!("fireline_new_{}", uuid::Uuid::new_v4().simple());
     let url = url_for(&name);
-    let (a, b) = tokio::join!(db::open(&url, 3), db::open(&url, 3));
+    let (a, b) = tokio::join!(
+        fireline::platform::db::open(&url, 3),
+        fireline::platform::db::open(&url, 3)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert!(db::is_migrated(&a).await.unwrap());
+    assert!(fireline::platform::db::is_migrated(&a).await.unwrap());
     let applied: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
             .fetch_all(&b)
             .await
             .unwrap();
-    let embedded: Vec<i64> = db::MIGRATOR.iter().map(|m| m.version).collect();
+    let embedded: Vec<i64> = fireline::platform::db::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .collect();
     assert_eq!(applied, embedded, "each migration applied exactly once");
     let tables: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('users', 'sessions', 'api_tokens', 'jobs')",
@@ -49,7 +55,7 @@ async fn an_unreachable_database_url_fails_with_a_message_naming_it_without_its_
         private_db: false,
         pool_size: 2,
     };
-    let err = match db::connect(&args).await {
+    let err = match fireline::platform::db::connect(&args).await {
         Ok(_) => panic!("connected to nothing"),
         Err(err) => format!("{err:#}"),
     };
@@ -61,7 +67,7 @@ async fn an_unreachable_database_url_fails_with_a_message_naming_it_without_its_
 /// machine's PostgreSQL binaries, and stops it at shutdown.
 #[tokio::test]
 async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
-    if db::find_postgres_binaries().is_none() {
+    if fireline::platform::db::find_postgres_binaries().is_none() {
         assert!(
             std::env::var("CI").is_err(),
             "CI must install the PostgreSQL server binaries (initdb, pg_ctl)"
@@ -80,14 +86,18 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
         pool_size: 2,
     };
     let nowhere = vec!["postgres://postgres@127.0.0.1:1/fireline".to_owned()];
-    let database = db::connect_with(&args, &nowhere).await.unwrap();
+    let database = fireline::platform::db::connect_with(&args, &nowhere)
+        .await
+        .unwrap();
     assert_eq!(database.source, DatabaseSource::Private);
     assert!(
         database.url.contains("host="),
         "a Unix socket: {}",
         database.url
     );
-    assert!(db::is_migrated(&database.pool).await.unwrap());
+    assert!(fireline::platform::db::is_migrated(&database.pool)
+        .await
+        .unwrap());
     let listen: String = sqlx::query_scalar("SHOW listen_addresses")
         .fetch_one(&database.pool)
         .await
@@ -99,8 +109,12 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
     assert!(!pid_file.exists(), "the cluster was stopped");
 
     // The next start finds the same cluster and its data.
-    let again = db::connect_with(&args, &nowhere).await.unwrap();
-    assert!(db::is_migrated(&again.pool).await.unwrap());
+    let again = fireline::platform::db::connect_with(&args, &nowhere)
+        .await
+        .unwrap();
+    assert!(fireline::platform::db::is_migrated(&again.pool)
+        .await
+        .unwrap());
     again.shutdown().await;
 }
 
@@ -143,7 +157,7 @@ fn as_role(user: &str, database: &str) -> String {
 /// database) is not used silently: one line says why and how to use it.
 #[tokio::test]
 async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
-    if db::find_postgres_binaries().is_none() {
+    if fireline::platform::db::find_postgres_binaries().is_none() {
         assert!(
             std::env::var("CI").is_err(),
             "CI must install the PostgreSQL server binaries"
@@ -170,7 +184,7 @@ async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
         pool_size: 2,
     };
     let candidates = vec![as_role(&ghost, "fireline"), as_role(&meek, &missing)];
-    let (database, logs) = logged(db::connect_with(&args, &candidates)).await;
+    let (database, logs) = logged(fireline::platform::db::connect_with(&args, &candidates)).await;
     let database = database.unwrap();
     assert_eq!(database.source, DatabaseSource::Private);
     database.shutdown().await;
@@ -215,7 +229,7 @@ async fn with_no_server_answering_nothing_is_said_to_have_refused() {
         private_db: false,
         pool_size: 2,
     };
-    let (result, logs) = logged(db::connect_with(&args, &candidates)).await;
+    let (result, logs) = logged(fireline::platform::db::connect_with(&args, &candidates)).await;
     assert!(result.is_err());
     assert!(!logs.contains("refused"), "{logs}");
 }

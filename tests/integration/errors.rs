@@ -2,14 +2,14 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 use crate::support::TestApp;
 
 async fn admin_token(app: &TestApp) -> String {
     let admin = app.user("root@example.com", Role::Admin).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    fireline::db::tokens::create(&mut conn, admin.id, "t")
+    fireline::accounts::tokens::create(&mut conn, admin.id, "t")
         .await
         .unwrap()
         .1

@@ -270,7 +270,7 @@ fn alive(pid: i32) -> bool {
 /// last one stops.
 #[tokio::test]
 async fn a_private_cluster_left_by_a_killed_fireline_is_adopted_and_stopped_with_the_next() {
-    if fireline::db::find_postgres_binaries().is_none() {
+    if fireline::platform::db::find_postgres_binaries().is_none() {
         assert!(
             std::env::var("CI").is_err(),
             "CI must install the PostgreSQL server binaries"

@@ -2,7 +2,7 @@
 //! workstreams, the log, public updates, conflicts and roles.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::{json, Value};
 
 use crate::support::TestApp;

@@ -1,6 +1,8 @@
 //! The job queue and runner: retries, the dead state, panics, SKIP LOCKED, shutdown.
 
-use fireline::jobs::{self, queue, HandlerFuture, JobContext, JobError, NewJob, Registry, Runner};
+use fireline::platform::jobs::{
+    queue, HandlerFuture, JobContext, JobError, NewJob, Registry, Runner,
+};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,7 +20,7 @@ fn ctx(db: &TestDb) -> JobContext {
 /// A handler that records its payload in the audit log, so tests can see it ran.
 fn record(ctx: JobContext, payload: Value) -> HandlerFuture {
     Box::pin(async move {
-        fireline::db::audit::record(&ctx.pool, None, "job.ran", "test", payload).await?;
+        fireline::platform::audit::record(&ctx.pool, None, "job.ran", "test", payload).await?;
         Ok(())
     })
 }
@@ -63,21 +65,27 @@ async fn state_of(db: &TestDb, id: i64) -> (String, i32, Option<String>) {
 async fn run_until_empty_runs_every_due_job_once() {
     let db = TestDb::new().await;
     for n in 0..3 {
-        jobs::enqueue(&db.pool, NewJob::new("record", json!({ "n": n })))
+        fireline::platform::jobs::enqueue(&db.pool, NewJob::new("record", json!({ "n": n })))
             .await
             .unwrap();
     }
     let mut later = NewJob::new("record", json!({ "n": "later" }));
     later.run_at = Some(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
-    jobs::enqueue(&db.pool, later).await.unwrap();
+    fireline::platform::jobs::enqueue(&db.pool, later)
+        .await
+        .unwrap();
 
-    let summary = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let summary = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!((summary.done, summary.retried, summary.dead), (3, 0, 0));
     assert_eq!(
         ran(&db).await,
         [json!({"n": 0}), json!({"n": 1}), json!({"n": 2})]
     );
-    let again = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let again = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!(again.done, 0, "nothing runs twice, the future job waits");
 }
 
@@ -86,9 +94,14 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
     let db = TestDb::new().await;
     let mut job = NewJob::new("fails", json!({}));
     job.max_attempts = 2;
-    let id = jobs::enqueue(&db.pool, job).await.unwrap().unwrap();
+    let id = fireline::platform::jobs::enqueue(&db.pool, job)
+        .await
+        .unwrap()
+        .unwrap();
 
-    let s = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!(s.retried, 1);
     let (state, attempts, error) = state_of(&db, id).await;
     assert_eq!((state.as_str(), attempts), ("pending", 1));
@@ -109,7 +122,9 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let s = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!(s.dead, 1);
     let (state, attempts, _) = state_of(&db, id).await;
     assert_eq!((state.as_str(), attempts), ("dead", 2));
@@ -118,11 +133,13 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
 #[tokio::test]
 async fn a_panicking_handler_is_caught_and_retried() {
     let db = TestDb::new().await;
-    let id = jobs::enqueue(&db.pool, NewJob::new("panics", json!({})))
+    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("panics", json!({})))
         .await
         .unwrap()
         .unwrap();
-    let s = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!(s.retried, 1);
     let (state, _, error) = state_of(&db, id).await;
     assert_eq!(state, "pending");
@@ -132,11 +149,13 @@ async fn a_panicking_handler_is_caught_and_retried() {
 #[tokio::test]
 async fn an_unknown_job_kind_goes_dead_at_once() {
     let db = TestDb::new().await;
-    let id = jobs::enqueue(&db.pool, NewJob::new("no_such_kind", json!({})))
+    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("no_such_kind", json!({})))
         .await
         .unwrap()
         .unwrap();
-    let s = jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert_eq!(s.dead, 1);
     assert_eq!(state_of(&db, id).await.0, "dead");
 }
@@ -145,7 +164,7 @@ async fn an_unknown_job_kind_goes_dead_at_once() {
 async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
     let db = TestDb::new().await;
     let mut tx = db.pool.begin().await.unwrap();
-    jobs::enqueue(&mut *tx, NewJob::new("record", json!({})))
+    fireline::platform::jobs::enqueue(&mut *tx, NewJob::new("record", json!({})))
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -161,17 +180,22 @@ async fn a_dedupe_key_keeps_one_pending_job() {
     let db = TestDb::new().await;
     let mut job = NewJob::new("record", json!({}));
     job.dedupe_key = Some("nightly".into());
-    assert!(jobs::enqueue(&db.pool, job.clone())
+    assert!(fireline::platform::jobs::enqueue(&db.pool, job.clone())
         .await
         .unwrap()
         .is_some());
-    assert!(jobs::enqueue(&db.pool, job.clone())
+    assert!(fireline::platform::jobs::enqueue(&db.pool, job.clone())
         .await
         .unwrap()
         .is_none());
-    jobs::run_until_empty(&ctx(&db), &registry()).await.unwrap();
+    fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
+        .await
+        .unwrap();
     assert!(
-        jobs::enqueue(&db.pool, job).await.unwrap().is_some(),
+        fireline::platform::jobs::enqueue(&db.pool, job)
+            .await
+            .unwrap()
+            .is_some(),
         "after it ran, a new one may queue"
     );
 }
@@ -180,7 +204,7 @@ async fn a_dedupe_key_keeps_one_pending_job() {
 async fn concurrent_workers_never_claim_the_same_job() {
     let db = TestDb::new().await;
     for n in 0..60 {
-        jobs::enqueue(&db.pool, NewJob::new("record", json!({ "n": n })))
+        fireline::platform::jobs::enqueue(&db.pool, NewJob::new("record", json!({ "n": n })))
             .await
             .unwrap();
     }
@@ -211,7 +235,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
 #[tokio::test]
 async fn a_job_whose_worker_vanished_is_claimed_again_after_its_lease() {
     let db = TestDb::new().await;
-    let id = jobs::enqueue(&db.pool, NewJob::new("record", json!({})))
+    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("record", json!({})))
         .await
         .unwrap()
         .unwrap();
@@ -244,7 +268,7 @@ async fn the_runner_works_in_the_background_and_stops_on_shutdown() {
     let mut runner = Runner::new(ctx(&db), registry());
     runner.poll_interval = Duration::from_millis(50);
     let handle = tokio::spawn(runner.run(shutdown.clone()));
-    jobs::enqueue(&db.pool, NewJob::new("record", json!({ "bg": true })))
+    fireline::platform::jobs::enqueue(&db.pool, NewJob::new("record", json!({ "bg": true })))
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -271,13 +295,13 @@ async fn the_runner_works_in_the_background_and_stops_on_shutdown() {
 #[tokio::test]
 async fn housekeeping_removes_expired_sessions_and_old_attempts() {
     let db = TestDb::new().await;
-    let hash = fireline::auth::hash_password("x").unwrap();
-    let user = fireline::db::users::insert(
+    let hash = fireline::accounts::hash_password("x").unwrap();
+    let user = fireline::accounts::users::insert(
         &db.pool,
-        fireline::db::users::NewUser {
+        fireline::accounts::users::NewUser {
             email: "a@b.c",
             name: "A",
-            role: fireline::domain::Role::Viewer,
+            role: fireline::accounts::Role::Viewer,
             password_hash: &hash.0,
         },
     )
@@ -298,10 +322,10 @@ async fn housekeeping_removes_expired_sessions_and_old_attempts() {
         .execute(&db.pool)
         .await
         .unwrap();
-    jobs::enqueue(&db.pool, NewJob::new("prune_expired", Value::Null))
+    fireline::platform::jobs::enqueue(&db.pool, NewJob::new("prune_expired", Value::Null))
         .await
         .unwrap();
-    let s = jobs::run_until_empty(&ctx(&db), &jobs::registry())
+    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &fireline::app::jobs::registry())
         .await
         .unwrap();
     assert_eq!(s.done, 1);

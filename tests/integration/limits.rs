@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::TestApp;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 #[tokio::test]
 async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field() {

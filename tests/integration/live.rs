@@ -2,9 +2,9 @@
 //! another, through Postgres LISTEN/NOTIFY.
 
 use axum::http::{Method, StatusCode};
+use fireline::accounts::Role;
 use fireline::app::{self, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;

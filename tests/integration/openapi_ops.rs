@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::openapi::Checker;
 use crate::openapi_ops_rest as rest;
 use crate::support::TestApp;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 pub const GET: Method = Method::GET;
 pub const POST: Method = Method::POST;

@@ -1,9 +1,9 @@
 //! Health, readiness, metrics, request ids, security headers and the OpenAPI document.
 
 use axum::http::StatusCode;
+use fireline::accounts::Role;
 use fireline::app::{build_router, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -71,9 +71,9 @@ async fn metrics_count_requests_by_route_and_report_pool_and_jobs() {
     let app = TestApp::new().await;
     app.get("/healthz").await;
     app.get("/api/v1/me").await;
-    fireline::jobs::enqueue(
+    fireline::platform::jobs::enqueue(
         app.pool(),
-        fireline::jobs::NewJob::new("test_job", serde_json::json!({})),
+        fireline::platform::jobs::NewJob::new("test_job", serde_json::json!({})),
     )
     .await
     .unwrap();

@@ -2,9 +2,9 @@
 //! version, readiness says so, writes get a clear 503, and all recovers by itself.
 
 use axum::http::{Method, StatusCode};
+use fireline::accounts::Role;
 use fireline::app::{build_router, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use fantoccini::{key::Key, Client, Locator};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! conflicts, publishing, action items and their exports, and roles.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::{json, Value};
 
 use crate::support::TestApp;

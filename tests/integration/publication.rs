@@ -4,7 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use fantoccini::Locator;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::{json, Value};
 
 use crate::browser::{browser, click, driver, fill, serve, sign_in, wait_for_text};
@@ -761,14 +761,14 @@ async fn held_back_outages_stay_out_of_the_uptime_history() {
     )
     .await;
     let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    let history = fireline::db::uptime::history_since(app.pool(), since)
+    let history = fireline::status_page::uptime::history_since(app.pool(), since)
         .await
         .unwrap();
     assert!(!history.is_empty());
     assert!(
         history
             .iter()
-            .all(|(_, _, s)| *s != fireline::domain::ComponentStatus::MajorOutage),
+            .all(|(_, _, s)| *s != fireline::components::ComponentStatus::MajorOutage),
         "{history:?}"
     );
 }

@@ -1,7 +1,7 @@
 //! Who may do what: viewers look, responders run incidents, admins manage people.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 use crate::support::TestApp;
 
@@ -163,10 +163,10 @@ async fn only_admin_tokens_create_users_through_the_api() {
     let viewer = app.user("viewer@example.com", Role::Viewer).await;
     let admin = app.user("root@example.com", Role::Admin).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, viewer_token) = fireline::db::tokens::create(&mut conn, viewer.id, "v")
+    let (_, viewer_token) = fireline::accounts::tokens::create(&mut conn, viewer.id, "v")
         .await
         .unwrap();
-    let (_, admin_token) = fireline::db::tokens::create(&mut conn, admin.id, "a")
+    let (_, admin_token) = fireline::accounts::tokens::create(&mut conn, admin.id, "a")
         .await
         .unwrap();
     let body = r#"{"email": "grace@example.com", "name": "Grace", "role": "responder"}"#;
@@ -213,7 +213,7 @@ async fn the_user_list_pages_with_a_cursor() {
         app.user(&format!("a{i}@example.com"), Role::Viewer).await;
     }
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, token) = fireline::db::tokens::create(&mut conn, admin.id, "a")
+    let (_, token) = fireline::accounts::tokens::create(&mut conn, admin.id, "a")
         .await
         .unwrap();
 

@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use fantoccini::Locator;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::json;
 
 use crate::browser::{browser, driver, serve, sign_in, wait_for_text};
@@ -91,7 +91,7 @@ async fn readme_screenshots() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots");
     std::fs::create_dir_all(dir).unwrap();
     let app = TestApp::new().await;
-    fireline::db::demo::seed(app.pool(), false).await.unwrap();
+    fireline::cli::demo::seed(app.pool(), false).await.unwrap();
     app.user("viewer@demo.fireline.dev", Role::Responder).await;
     let (base, shutdown) = serve(&app).await;
     app.state.status_page.refresh().await.unwrap();

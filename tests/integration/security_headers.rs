@@ -1,9 +1,9 @@
 //! Security headers on every response over a real socket: the documents served from
 //! memory, their 304s and HEADs, the API, errors and the signed-in pages.
 
+use fireline::accounts::Role;
 use fireline::app::{self, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use reqwest::{Method, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -24,9 +24,9 @@ const PNG: &[u8] = &[
 
 /// The demo data with a logo, served by the real server on port 0.
 async fn serve(app: &TestApp) -> (String, Running) {
-    fireline::db::demo::seed(app.pool(), false).await.unwrap();
+    fireline::cli::demo::seed(app.pool(), false).await.unwrap();
     let mut conn = app.pool().acquire().await.unwrap();
-    fireline::db::page_settings::set_logo(&mut conn, Some((PNG, "image/png")))
+    fireline::status_page::settings::set_logo(&mut conn, Some((PNG, "image/png")))
         .await
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,15 +1,15 @@
 //! The first-run setup link.
 
 use axum::http::StatusCode;
-use fireline::auth::{hash_token, random_token};
-use fireline::domain::Role;
+use fireline::accounts::Role;
+use fireline::platform::secret::{hash_token, random_token};
 
 use crate::support::TestApp;
 
 async fn setup_link(app: &TestApp) -> String {
     let token = random_token("");
     let mut tx = app.pool().begin().await.unwrap();
-    fireline::db::setup_tokens::replace(&mut tx, &hash_token(&token))
+    fireline::accounts::setup_tokens::replace(&mut tx, &hash_token(&token))
         .await
         .unwrap();
     tx.commit().await.unwrap();

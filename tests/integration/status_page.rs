@@ -2,7 +2,7 @@
 //! invalidation across instances, and the database going away.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -551,11 +551,11 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": fmt(now - time::Duration::seconds(1)), "scheduled_until": fmt(now + time::Duration::hours(1)), "component_ids": [db["id"]]}), StatusCode::CREATED)
         .await;
     let id = m["id"].as_str().unwrap();
-    let ctx = fireline::jobs::JobContext {
+    let ctx = fireline::platform::jobs::JobContext {
         pool: app.pool().clone(),
         session_idle: time::Duration::hours(1),
     };
-    let ran = fireline::jobs::run_until_empty(&ctx, &fireline::jobs::registry())
+    let ran = fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
         .await
         .unwrap();
     assert_eq!(ran.dead, 0);
@@ -593,7 +593,7 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         .clone();
     app.api_ok(Method::PATCH, &format!("/api/v1/maintenances/{id}"), &token, json!({"version": version, "scheduled_until": fmt(time::OffsetDateTime::now_utc() - time::Duration::seconds(1) + time::Duration::milliseconds(500))}), StatusCode::OK).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    fireline::jobs::run_until_empty(&ctx, &fireline::jobs::registry())
+    fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
         .await
         .unwrap();
     let done = app
@@ -691,17 +691,17 @@ async fn uptime_rolls_up_days_with_several_outages() {
         sqlx::query("INSERT INTO component_status_changes (component_id, old_status, new_status, changed_at, public) VALUES ($1, $2::component_status, $3::component_status, $4, true)")
             .bind(id).bind(old).bind(new).bind(time).execute(app.pool()).await.unwrap();
     }
-    fireline::jobs::enqueue(
+    fireline::platform::jobs::enqueue(
         app.pool(),
-        fireline::jobs::NewJob::new("roll_up_uptime", Value::Null),
+        fireline::platform::jobs::NewJob::new("roll_up_uptime", Value::Null),
     )
     .await
     .unwrap();
-    let ctx = fireline::jobs::JobContext {
+    let ctx = fireline::platform::jobs::JobContext {
         pool: app.pool().clone(),
         session_idle: time::Duration::hours(1),
     };
-    fireline::jobs::run_until_empty(&ctx, &fireline::jobs::registry())
+    fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
         .await
         .unwrap();
     let row: (i32, i32, i32, String) = sqlx::query_as("SELECT major_seconds, partial_seconds, tracked_seconds, worst_status::text FROM component_uptime_days WHERE component_id = $1 AND day = $2")
@@ -732,7 +732,7 @@ async fn a_change_on_one_instance_reaches_another_instances_cache_within_a_secon
     let f = fixture(&app).await;
     let other = fireline::app::AppState::new(
         app.pool().clone(),
-        fireline::config::Settings::for_base_url("http://fireline.test"),
+        fireline::platform::config::Settings::for_base_url("http://fireline.test"),
     );
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(

@@ -5,9 +5,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use fireline::accounts::Role;
 use fireline::app::{build_router, AppState};
-use fireline::config::Settings;
-use fireline::domain::Role;
+use fireline::platform::config::Settings;
 use http_body_util::BodyExt;
 use scraper::{Html, Selector};
 use sqlx::postgres::PgPoolOptions;
@@ -32,7 +32,7 @@ pub fn url_for(database: &str) -> String {
 fn template_name() -> String {
     // A new template whenever the migrations change.
     let mut sum: u64 = 0;
-    for m in fireline::db::MIGRATOR.iter() {
+    for m in fireline::platform::db::MIGRATOR.iter() {
         for (i, b) in m.checksum.iter().enumerate() {
             sum = sum.wrapping_mul(31).wrapping_add(u64::from(*b) ^ i as u64);
         }
@@ -67,7 +67,7 @@ async fn ensure_template(conn: &mut PgConnection, template: &str) {
             .connect(&url_for(template))
             .await
             .unwrap();
-        fireline::db::migrate(&pool).await.unwrap();
+        fireline::platform::db::migrate(&pool).await.unwrap();
         pool.close().await;
     }
     sqlx::query("SELECT pg_advisory_unlock(727274)")
@@ -154,7 +154,7 @@ impl TestApp {
 
     pub async fn with_settings(settings: Settings) -> Self {
         let db = TestDb::new().await;
-        fireline::db::page_settings::record_configured_url(&db.pool, &settings.base_url)
+        fireline::status_page::settings::record_configured_url(&db.pool, &settings.base_url)
             .await
             .unwrap();
         let state = AppState::new(db.pool.clone(), settings);
@@ -182,11 +182,11 @@ impl TestApp {
     }
 
     /// A user with the shared test password.
-    pub async fn user(&self, email: &str, role: Role) -> fireline::db::users::UserRow {
-        let hash = fireline::auth::hash_password(PASSWORD).unwrap();
-        fireline::db::users::insert(
+    pub async fn user(&self, email: &str, role: Role) -> fireline::accounts::users::UserRow {
+        let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
+        fireline::accounts::users::insert(
             self.pool(),
-            fireline::db::users::NewUser {
+            fireline::accounts::users::NewUser {
                 email,
                 name: email.split('@').next().unwrap(),
                 role,
@@ -440,10 +440,14 @@ impl Browser<'_> {
 
 impl TestApp {
     /// A user with `role` and an API token of theirs.
-    pub async fn token(&self, email: &str, role: Role) -> (fireline::db::users::UserRow, String) {
+    pub async fn token(
+        &self,
+        email: &str,
+        role: Role,
+    ) -> (fireline::accounts::users::UserRow, String) {
         let user = self.user(email, role).await;
         let mut conn = self.pool().acquire().await.unwrap();
-        let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "test")
+        let (_, token) = fireline::accounts::tokens::create(&mut conn, user.id, "test")
             .await
             .unwrap();
         (user, token)

@@ -2,7 +2,7 @@
 //! page's, UTC in the markup, time inputs read in the zone they name and stored as UTC.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use serde_json::json;
 use time::macros::datetime;
 use time::OffsetDateTime;

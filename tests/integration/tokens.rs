@@ -1,7 +1,7 @@
 //! API tokens: created in the UI, used as bearer tokens, revoked.
 
 use axum::http::{Method, StatusCode};
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 use crate::support::TestApp;
 
@@ -70,7 +70,7 @@ async fn a_disabled_users_tokens_stop_working_at_once() {
     let app = TestApp::new().await;
     let user = app.user("ada@example.com", Role::Admin).await;
     let mut conn = app.pool().acquire().await.unwrap();
-    let (_, token) = fireline::db::tokens::create(&mut conn, user.id, "ci")
+    let (_, token) = fireline::accounts::tokens::create(&mut conn, user.id, "ci")
         .await
         .unwrap();
     assert_eq!(
@@ -79,7 +79,7 @@ async fn a_disabled_users_tokens_stop_working_at_once() {
             .status,
         StatusCode::OK
     );
-    fireline::db::users::set_disabled(&mut conn, user.id, true)
+    fireline::accounts::users::set_disabled(&mut conn, user.id, true)
         .await
         .unwrap();
     assert_eq!(
@@ -150,7 +150,7 @@ async fn re_enabling_a_user_in_the_admin_ui_does_not_bring_their_tokens_back() {
     // Someone else's tokens were not touched, and Ada can make a new one.
     assert_eq!(me(other).await, StatusCode::OK);
     let (_, fresh) =
-        fireline::db::tokens::create(&mut app.pool().acquire().await.unwrap(), ada.id, "new")
+        fireline::accounts::tokens::create(&mut app.pool().acquire().await.unwrap(), ada.id, "new")
             .await
             .unwrap();
     assert_eq!(me(fresh).await, StatusCode::OK);
@@ -191,7 +191,7 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
     let grace = app.user("grace@example.com", Role::Responder).await;
     let mut conn = app.pool().acquire().await.unwrap();
     let (grace_token_id, grace_token) =
-        fireline::db::tokens::create(&mut conn, grace.id, "grace's")
+        fireline::accounts::tokens::create(&mut conn, grace.id, "grace's")
             .await
             .unwrap();
 

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::support::TestApp;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 
 const RACERS: usize = 10;
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use fireline::domain::Role;
+use fireline::accounts::Role;
 use fireline::webhooks::DeliveryConfig;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, VecDeque};
@@ -1208,10 +1208,10 @@ fn start_server(db: &crate::support::TestDb) -> (std::process::Child, String) {
 async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
     const SUBSCRIBERS: usize = 600;
     let db = crate::support::TestDb::new().await;
-    let hash = fireline::auth::hash_password(crate::support::PASSWORD).unwrap();
-    let admin = fireline::db::users::insert(
+    let hash = fireline::accounts::hash_password(crate::support::PASSWORD).unwrap();
+    let admin = fireline::accounts::users::insert(
         &db.pool,
-        fireline::db::users::NewUser {
+        fireline::accounts::users::NewUser {
             email: "ada@example.com",
             name: "Ada",
             role: Role::Admin,
@@ -1220,10 +1220,13 @@ async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
     )
     .await
     .unwrap();
-    let (_, token) =
-        fireline::db::tokens::create(&mut db.pool.acquire().await.unwrap(), admin.id, "crash")
-            .await
-            .unwrap();
+    let (_, token) = fireline::accounts::tokens::create(
+        &mut db.pool.acquire().await.unwrap(),
+        admin.id,
+        "crash",
+    )
+    .await
+    .unwrap();
     // A receiver that takes 20 to 80 ms per message: with 8 at a time the fan-out lasts
     // about 4 s, and attempts end at scattered times, so the kill finds some in flight.
     let receiver = Receiver::start().await;

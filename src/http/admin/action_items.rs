@@ -2,6 +2,7 @@
 //! log), the list across incidents with filters and overdue items highlighted, exports
 //! as CSV and JSON for an issue tracker, and editing with the history of every change.
 
+use crate::accounts::users;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,16 +13,17 @@ use time::Date;
 use uuid::Uuid;
 
 use super::format_time;
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::incidents::CommandError;
-use crate::db::postmortems::{self as pm, ItemFields, ItemFilter, ItemRow};
-use crate::db::{self};
-use crate::domain::{ActionKind, ActionPriority, ActionStatus, Role};
-use crate::error::AppError;
 use crate::http::api::v1::postmortems::{today, ActionItemJson};
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path, Query};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
+use crate::incidents::{self, CommandError};
+use crate::postmortems::store as pm;
+use crate::postmortems::store::{ItemFields, ItemFilter, ItemRow};
+use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
 
 pub struct Opt {
     pub value: String,
@@ -45,7 +47,7 @@ fn options<T: Copy + PartialEq>(
 }
 
 async fn owners(state: &AppState, chosen: Option<Uuid>) -> Result<Vec<Opt>, AppError> {
-    Ok(db::users::list(&state.pool)
+    Ok(users::list(&state.pool)
         .await?
         .into_iter()
         .filter(|u| !u.is_disabled())
@@ -195,10 +197,7 @@ async fn item_page(
 }
 
 /// Where to go after adding: the postmortem if there is one, else the incident.
-async fn back_to(
-    state: &AppState,
-    incident: &db::incidents::IncidentRow,
-) -> Result<String, AppError> {
+async fn back_to(state: &AppState, incident: &incidents::IncidentRow) -> Result<String, AppError> {
     Ok(match pm::of_incident(&state.pool, incident.id).await? {
         Some(p) => format!("/admin/postmortems/{}", p.id),
         None => super::incidents::incident_path(incident),
@@ -226,7 +225,7 @@ pub async fn new_item(
         ..ItemForm::default()
     };
     if let Some(event) = query.from {
-        let e = db::incidents::events::find(&state.pool, event)
+        let e = incidents::events::find(&state.pool, event)
             .await?
             .filter(|e| e.incident_id == incident.id)
             .ok_or_else(|| AppError::NotFound("There is no such log entry.".into()))?;

@@ -1,5 +1,6 @@
 //! Components and groups: everyone looks; admins add, edit, reorder, delete and set status.
 
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,13 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{
-    self,
-    components::{Audience, Cause, ComponentRow, GroupRow},
-};
-use crate::domain::{ComponentStatus, Role};
-use crate::error::AppError;
+use crate::components::ComponentStatus;
+use crate::components::{self, Audience, Cause, ComponentRow, GroupRow};
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -161,8 +160,8 @@ async fn page(
     jar: &CookieJar,
     error: Option<String>,
 ) -> Result<ComponentsPage, AppError> {
-    let groups = db::components::list_groups(&state.pool).await?;
-    let components = db::components::list(&state.pool).await?;
+    let groups = components::list_groups(&state.pool).await?;
+    let components = components::list(&state.pool).await?;
     Ok(ComponentsPage {
         layout: Layout::new(state, user, jar, "Components", "Components"),
         group_options: group_options(&groups, None),
@@ -193,7 +192,7 @@ async fn refuse(
 }
 
 fn clean_name(raw: &str, description: &str) -> Result<String, String> {
-    db::components::clean_details(raw, optional(description)).map_err(|e| e.message)
+    components::clean_details(raw, optional(description)).map_err(|e| e.message)
 }
 
 fn optional(raw: &str) -> Option<&str> {
@@ -217,7 +216,7 @@ fn is_missing_group(err: &sqlx::Error) -> bool {
 
 fn name_taken(err: &sqlx::Error) -> bool {
     matches!(
-        db::violated_constraint(err),
+        crate::platform::db::violated_constraint(err),
         Some("components_name_key" | "component_groups_name_key")
     )
 }
@@ -242,21 +241,20 @@ pub async fn create_group(
         Err(message) => return refuse(&state, &user, &jar, message).await,
     };
     let mut tx = state.pool.begin().await?;
-    let group =
-        match db::components::insert_group(&mut tx, &name, optional(&form.description)).await {
-            Ok(group) => group,
-            Err(err) if name_taken(&err) => {
-                return refuse(
-                    &state,
-                    &user,
-                    &jar,
-                    format!("A group called \"{name}\" exists already."),
-                )
-                .await
-            }
-            Err(err) => return Err(err.into()),
-        };
-    db::audit::record(
+    let group = match components::insert_group(&mut tx, &name, optional(&form.description)).await {
+        Ok(group) => group,
+        Err(err) if name_taken(&err) => {
+            return refuse(
+                &state,
+                &user,
+                &jar,
+                format!("A group called \"{name}\" exists already."),
+            )
+            .await
+        }
+        Err(err) => return Err(err.into()),
+    };
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "component_group.created",
@@ -298,14 +296,14 @@ pub async fn create_component(
     let group_id = parse_group(&form.group_id)?;
     let status = ComponentStatus::parse(&form.status).unwrap_or(ComponentStatus::Operational);
     let mut tx = state.pool.begin().await?;
-    let new = db::components::NewComponent {
+    let new = components::NewComponent {
         name: &name,
         description: optional(&form.description),
         group_id,
         status,
         changed_by: Some(user.user.id),
     };
-    let component = match db::components::insert(&mut tx, new).await {
+    let component = match components::insert(&mut tx, new).await {
         Ok(c) => c,
         Err(err) if name_taken(&err) => {
             return refuse(
@@ -325,7 +323,7 @@ pub async fn create_component(
         }
         Err(err) => return Err(err.into()),
     };
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "component.created",
@@ -358,10 +356,10 @@ pub async fn set_status(
     let status = ComponentStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
     let mut tx = state.pool.begin().await?;
-    let component = db::components::find(&mut *tx, id)
+    let component = components::find(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    db::components::set_status(
+    components::set_status(
         &mut tx,
         id,
         status,
@@ -395,7 +393,7 @@ pub async fn move_component(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    if !db::components::reposition(&mut tx, id, form.position).await? {
+    if !components::reposition(&mut tx, id, form.position).await? {
         return Err(AppError::NotFound("There is no such component.".into()));
     }
     tx.commit().await?;
@@ -412,7 +410,7 @@ pub async fn move_group(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    if !db::components::reposition_group(&mut tx, id, form.position).await? {
+    if !components::reposition_group(&mut tx, id, form.position).await? {
         return Err(AppError::NotFound("There is no such group.".into()));
     }
     tx.commit().await?;
@@ -448,11 +446,11 @@ async fn edit_page(
     id: Uuid,
     error: Option<String>,
 ) -> Result<EditPage, AppError> {
-    let component = db::components::find(&state.pool, id)
+    let component = components::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    let groups = db::components::list_groups(&state.pool).await?;
-    let mut history = db::components::history(&state.pool, id).await?;
+    let groups = components::list_groups(&state.pool).await?;
+    let mut history = components::history(&state.pool, id).await?;
     history.reverse();
     history.truncate(50);
     Ok(EditPage {
@@ -521,7 +519,7 @@ pub async fn update_component(
         }
     };
     let mut tx = state.pool.begin().await?;
-    match db::components::update_details(&mut tx, id, &name, optional(&form.description), group_id)
+    match components::update_details(&mut tx, id, &name, optional(&form.description), group_id)
         .await
     {
         Ok(Some(_)) => {}
@@ -543,7 +541,7 @@ pub async fn update_component(
         }
         Err(err) => return Err(err.into()),
     }
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "component.updated",
@@ -570,11 +568,11 @@ pub async fn delete_component(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let component = db::components::find(&mut *tx, id)
+    let component = components::find(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    db::components::delete(&mut tx, id).await?;
-    db::audit::record(
+    components::delete(&mut tx, id).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "component.deleted",
@@ -598,11 +596,11 @@ pub async fn delete_group(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let group = db::components::find_group(&mut *tx, id)
+    let group = components::find_group(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such group.".into()))?;
-    db::components::delete_group(&mut tx, id).await?;
-    db::audit::record(
+    components::delete_group(&mut tx, id).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "component_group.deleted",

@@ -1,3 +1,6 @@
+use crate::accounts::users;
+use crate::components;
+use crate::incidents;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -6,8 +9,7 @@ use time::OffsetDateTime;
 
 use super::incidents::list::{item, IncidentItem};
 use crate::app::AppState;
-use crate::db;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::CurrentUser;
 use crate::http::page::{render_admin, Layout};
 
@@ -33,16 +35,16 @@ pub async fn show_dashboard(
 ) -> Result<Response, AppError> {
     let now = OffsetDateTime::now_utc();
     let nudges = &state.settings.nudges;
-    let to_items = |rows: Vec<db::incidents::IncidentRow>| {
+    let to_items = |rows: Vec<incidents::IncidentRow>| {
         rows.iter()
             .map(|i| item(i, now, nudges))
             .collect::<Vec<_>>()
     };
-    let open = to_items(db::incidents::open(&state.pool).await?);
-    let root_cause_open = to_items(db::incidents::root_cause_open(&state.pool).await?);
-    let resolved = to_items(db::incidents::recently_resolved(&state.pool, 7, 10).await?);
-    let has_components = !db::components::list(&state.pool).await?.is_empty();
-    let user_count = db::users::list(&state.pool)
+    let open = to_items(incidents::open(&state.pool).await?);
+    let root_cause_open = to_items(incidents::root_cause_open(&state.pool).await?);
+    let resolved = to_items(incidents::recently_resolved(&state.pool, 7, 10).await?);
+    let has_components = !components::list(&state.pool).await?.is_empty();
+    let user_count = users::list(&state.pool)
         .await?
         .iter()
         .filter(|u| !u.is_disabled())

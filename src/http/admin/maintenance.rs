@@ -1,6 +1,7 @@
 //! Scheduled maintenance: plan a window, let the job runner start and end it, or move it
 //! by hand; every step posts an update customers see.
 
+use crate::components;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,18 +11,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::incidents::view::{input_time, parse_input_time, Choice};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{
-    self,
-    incidents::CommandError,
-    maintenances::{MaintenanceDraft, MaintenanceRow},
-};
-use crate::domain::{MaintenanceStatus, Role};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
-use crate::markdown;
+use crate::incidents::CommandError;
+use crate::maintenance::MaintenanceStatus;
+use crate::maintenance::{self, MaintenanceDraft, MaintenanceRow};
+use crate::platform::markdown;
 
 pub struct MaintenanceItem {
     pub id: Uuid,
@@ -79,7 +78,7 @@ pub struct Form {
 }
 
 async fn components(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
-    Ok(db::components::list(&state.pool)
+    Ok(components::list(&state.pool)
         .await?
         .into_iter()
         .map(|c| ComponentChoice {
@@ -98,7 +97,7 @@ async fn list_page(
     checked: &[Uuid],
     error: Option<String>,
 ) -> Result<ListPage, AppError> {
-    let all = db::maintenances::list(&state.pool, false, 200).await?;
+    let all = maintenance::list(&state.pool, false, 200).await?;
     Ok(ListPage {
         layout: Layout::new(state, user, jar, "Maintenance", "Maintenance"),
         open: all
@@ -188,7 +187,7 @@ pub async fn schedule_maintenance(
         Err(message) => return refuse(form, chosen, message).await,
     };
     let mut tx = state.pool.begin().await?;
-    match db::maintenances::schedule(&mut tx, &user.user, new).await {
+    match maintenance::schedule(&mut tx, &user.user, new).await {
         Ok(m) => {
             tx.commit().await?;
             Ok(redirect_with_flash(
@@ -234,15 +233,15 @@ async fn detail_page(
     id: Uuid,
     error: Option<String>,
 ) -> Result<DetailPage, AppError> {
-    let m = db::maintenances::find(&state.pool, id)
+    let m = maintenance::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such maintenance.".into()))?;
-    let linked: Vec<Uuid> = db::maintenances::component_links(&state.pool, &[id])
+    let linked: Vec<Uuid> = maintenance::component_links(&state.pool, &[id])
         .await?
         .into_iter()
         .map(|(_, c)| c)
         .collect();
-    let updates = db::maintenances::updates(&state.pool, &[id]).await?;
+    let updates = maintenance::updates(&state.pool, &[id]).await?;
     let statuses = [
         MaintenanceStatus::InProgress,
         MaintenanceStatus::Verifying,
@@ -346,7 +345,7 @@ pub async fn edit_maintenance(
         return refuse_detail(&state, &user, &jar, id, message.into()).await;
     };
     let mut tx = state.pool.begin().await?;
-    match db::maintenances::reschedule(&mut tx, id, version, new).await {
+    match maintenance::reschedule(&mut tx, id, version, new).await {
         Ok(_) => {
             tx.commit().await?;
             Ok(redirect_with_flash(
@@ -394,7 +393,7 @@ pub async fn post_maintenance_update(
         .ok_or_else(|| AppError::field("status", "Choose a status."))?;
     let mut tx = state.pool.begin().await?;
     let body = Some(form.body.as_str()).filter(|b| !b.trim().is_empty());
-    match db::maintenances::transition(
+    match maintenance::transition(
         &mut tx,
         Some(&user.user),
         id,

@@ -170,5 +170,5 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
 }
 
-pub(crate) use crate::domain::rfc3339;
 pub(crate) use crate::http::zone::{format_time, stamp, Stamp};
+pub(crate) use crate::platform::time::rfc3339;

@@ -11,17 +11,20 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::incidents::CommandError;
-use crate::db::postmortems::{self as pm, Change, PostmortemRow};
-use crate::domain::{format_duration, PostmortemStatus, Role};
-use crate::error::AppError;
 use crate::http::api::v1::postmortems::{current_body, markdown_file};
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
-use crate::markdown;
+use crate::incidents::format_duration;
+use crate::incidents::CommandError;
+use crate::platform::markdown;
 use crate::postmortems::draft;
+use crate::postmortems::store as pm;
+use crate::postmortems::store::{Change, PostmortemRow};
+use crate::postmortems::PostmortemStatus;
 
 pub struct PostmortemLine {
     pub id: Uuid,
@@ -550,7 +553,7 @@ pub async fn create_template(
     let mut tx = state.pool.begin().await?;
     match pm::insert_template(&mut tx, &user.user, &form.name, &form.description, &body).await {
         Ok(row) => {
-            crate::db::audit::record(
+            crate::platform::audit::record(
                 &mut *tx,
                 Some(user.user.id),
                 "postmortem_template.created",

@@ -1,5 +1,6 @@
 //! The signed-in user's own settings: the time zone the admin UI shows times in.
 
+use crate::accounts::users;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,8 +10,7 @@ use serde::Deserialize;
 
 use super::incidents::view::Choice;
 use crate::app::AppState;
-use crate::db;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -91,7 +91,7 @@ pub async fn save_profile(
             }
         },
     };
-    db::users::set_time_zone(&state.pool, user.user.id, chosen.as_deref()).await?;
+    users::set_time_zone(&state.pool, user.user.id, chosen.as_deref()).await?;
     let message = match &chosen {
         Some(name) => format!("Times are now shown in {name}."),
         None => "Times now follow your browser's time zone.".to_owned(),

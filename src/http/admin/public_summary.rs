@@ -11,16 +11,17 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::incidents::CommandError;
-use crate::db::postmortems::{self as pm, Change, PostmortemRow};
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
-use crate::markdown;
+use crate::incidents::CommandError;
+use crate::platform::markdown;
 use crate::postmortems::draft;
+use crate::postmortems::store as pm;
+use crate::postmortems::store::{Change, PostmortemRow};
 
 #[derive(Template)]
 #[template(path = "admin/public_summary.html")]
@@ -53,7 +54,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), App
     let p = pm::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such postmortem.".into()))?;
-    let incident = crate::db::incidents::find(&state.pool, p.incident_id)
+    let incident = crate::incidents::find(&state.pool, p.incident_id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such incident.".into()))?;
     Ok((p, incident.public_name().to_owned()))

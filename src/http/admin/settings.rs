@@ -1,5 +1,6 @@
 //! Page settings (admin): how the public status page looks. Changes show at once.
 
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -8,14 +9,14 @@ use axum_extra::extract::cookie::CookieJar;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{self, page_settings::SettingsChange};
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 use crate::status_page::clock::Clock;
+use crate::status_page::settings::{self, SettingsChange};
 
 /// The largest logo accepted.
 const LOGO_LIMIT: usize = 256 * 1024;
@@ -60,7 +61,7 @@ async fn page(
     form: Option<&SettingsForm>,
     error: Option<String>,
 ) -> Result<SettingsPage, AppError> {
-    let s = db::page_settings::get(&state.pool).await?;
+    let s = settings::get(&state.pool).await?;
     Ok(SettingsPage {
         layout: Layout::new(state, user, jar, "Status page", "Status page"),
         name: form
@@ -126,7 +127,7 @@ fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
             form.time_zone.trim()
         ));
     }
-    use crate::domain::text;
+    use crate::platform::text;
     text::NAME
         .check("page_name", form.name.trim())
         .map_err(|e| e.message)?;
@@ -179,7 +180,7 @@ pub async fn save_settings(
     };
     let mut tx = state.pool.begin().await?;
     let name = form.name.trim();
-    db::page_settings::update(
+    settings::update(
         &mut tx,
         SettingsChange {
             name: (!name.is_empty()).then_some(name),
@@ -191,7 +192,7 @@ pub async fn save_settings(
         },
     )
     .await?;
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "page_settings.updated",
@@ -261,7 +262,7 @@ pub async fn upload_logo(
     }
     let mut tx = state.pool.begin().await?;
     let message = if remove {
-        db::page_settings::set_logo(&mut tx, None).await?;
+        settings::set_logo(&mut tx, None).await?;
         "Logo removed."
     } else {
         let bytes = logo.ok_or_else(|| AppError::field("logo", "Choose an image file."))?;
@@ -273,7 +274,7 @@ pub async fn upload_logo(
         let kind = image_type(&bytes).ok_or_else(|| {
             AppError::field("logo", "The logo must be a PNG, JPEG or WebP image.")
         })?;
-        db::page_settings::set_logo(&mut tx, Some((&bytes, kind))).await?;
+        settings::set_logo(&mut tx, Some((&bytes, kind))).await?;
         "Logo saved."
     };
     tx.commit().await?;

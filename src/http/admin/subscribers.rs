@@ -2,6 +2,8 @@
 //! is shown once), and per subscriber the delivery log with test, pause, resume,
 //! re-enable, remove and resend.
 
+use crate::components;
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,14 +15,16 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{format_time, rfc3339};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{self, incidents::CommandError, subscribers::SubscriberRow};
-use crate::domain::{DeliveryState, Role, SubscriberState};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, CurrentUser, Path, Query};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
-use crate::webhooks::{self, outbox, signing, SubscribeRequest};
+use crate::incidents::CommandError;
+use crate::webhooks::subscribers::{self, SubscriberRow};
+use crate::webhooks::{self, DeliveryState, SubscriberState};
+use crate::webhooks::{outbox, signing, SubscribeRequest};
 
 pub struct Choice {
     pub id: Uuid,
@@ -99,7 +103,7 @@ fn view(
 }
 
 async fn component_names(state: &AppState) -> Result<HashMap<Uuid, String>, AppError> {
-    Ok(db::components::list(&state.pool)
+    Ok(components::list(&state.pool)
         .await?
         .into_iter()
         .map(|c| (c.id, c.name))
@@ -107,7 +111,7 @@ async fn component_names(state: &AppState) -> Result<HashMap<Uuid, String>, AppE
 }
 
 async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<Choice>, AppError> {
-    Ok(db::components::list(&state.pool)
+    Ok(components::list(&state.pool)
         .await?
         .into_iter()
         .map(|c| Choice {
@@ -148,12 +152,12 @@ async fn subscribers_page(
 ) -> Result<SubscribersPage, AppError> {
     let names = component_names(state).await?;
     let counts: HashMap<Uuid, (i64, i64, i64)> =
-        db::subscribers::counts_per_subscriber(&state.pool, None)
+        subscribers::counts_per_subscriber(&state.pool, None)
             .await?
             .into_iter()
             .map(|(id, d, p, f)| (id, (d, p, f)))
             .collect();
-    let rows = db::subscribers::list(&state.pool, None, 1000).await?;
+    let rows = subscribers::list(&state.pool, None, 1000).await?;
     let subscribers = rows
         .iter()
         .map(|s| view(s, &names, counts.get(&s.id).copied().unwrap_or_default()))
@@ -291,7 +295,7 @@ pub async fn show_subscriber(
     let row = find(&state, id).await?;
     let names = component_names(&state).await?;
     let mut deliveries =
-        db::subscribers::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
+        subscribers::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
     let older = if deliveries.len() as i64 > LOG_PAGE {
         deliveries.truncate(LOG_PAGE as usize);
         deliveries.last().map(|d| d.id)
@@ -299,8 +303,8 @@ pub async fn show_subscriber(
         None
     };
     let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
-    let attempts = db::subscribers::attempts_of(&state.pool, &ids).await?;
-    let counts = db::subscribers::counts_per_subscriber(&state.pool, Some(id))
+    let attempts = subscribers::attempts_of(&state.pool, &ids).await?;
+    let counts = subscribers::counts_per_subscriber(&state.pool, Some(id))
         .await?
         .into_iter()
         .find(|(s, ..)| *s == id)
@@ -350,7 +354,7 @@ pub async fn show_subscriber(
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
-    db::subscribers::find(&state.pool, id)
+    subscribers::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such subscriber.".into()))
 }
@@ -369,8 +373,8 @@ async fn change(
     user.require(Role::Admin)?;
     find(state, id).await?;
     let mut tx = state.pool.begin().await?;
-    db::subscribers::set_state(&mut tx, id, to, None).await?;
-    db::audit::record(
+    subscribers::set_state(&mut tx, id, to, None).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "subscriber.changed",
@@ -443,8 +447,8 @@ pub async fn delete_subscriber(
     user.require(Role::Admin)?;
     let row = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
-    db::subscribers::delete(&mut *tx, id).await?;
-    db::audit::record(
+    subscribers::delete(&mut *tx, id).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "subscriber.removed",
@@ -491,15 +495,15 @@ pub async fn resend_delivery(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let message = match db::subscribers::resend(&mut tx, id, delivery_id).await? {
-        db::subscribers::Resend::Queued => {
+    let message = match subscribers::resend(&mut tx, id, delivery_id).await? {
+        subscribers::Resend::Queued => {
             tx.commit().await?;
             "The message is being sent again, with the same webhook-id."
         }
-        db::subscribers::Resend::StillPending => {
+        subscribers::Resend::StillPending => {
             "This message is still pending: it is sent or retried on its own."
         }
-        db::subscribers::Resend::Missing => {
+        subscribers::Resend::Missing => {
             return Err(AppError::NotFound("There is no such delivery.".into()))
         }
     };

@@ -1,5 +1,7 @@
 //! The API tokens page: your own tokens (admins see everyone's); a new token is shown once.
 
+use crate::accounts::tokens;
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,10 +12,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{format_time, rfc3339};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db;
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -50,7 +51,7 @@ async fn tokens_page(
 ) -> Result<TokensPage, AppError> {
     let admin = user.can(Role::Admin);
     let scope = if admin { None } else { Some(user.user.id) };
-    let tokens = db::tokens::list(&state.pool, scope)
+    let tokens = tokens::list(&state.pool, scope)
         .await?
         .into_iter()
         .map(|t| TokenView {
@@ -98,7 +99,7 @@ pub async fn create_token(
     CsrfForm(form): CsrfForm<NewTokenForm>,
 ) -> Result<Response, AppError> {
     let name = form.name.trim().to_owned();
-    if let Err(err) = db::tokens::check_name(&name) {
+    if let Err(err) = tokens::check_name(&name) {
         let page = tokens_page(&state, &user, &jar, None, name, Some(err.message)).await?;
         return render_admin_status(
             &state,
@@ -108,8 +109,8 @@ pub async fn create_token(
         );
     }
     let mut tx = state.pool.begin().await?;
-    let (id, token) = db::tokens::create(&mut tx, user.user.id, &name).await?;
-    db::audit::record(
+    let (id, token) = tokens::create(&mut tx, user.user.id, &name).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "token.created",
@@ -132,15 +133,15 @@ pub async fn revoke_token(
     Path(id): Path<Uuid>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
-    let token = db::tokens::find(&state.pool, id)
+    let token = tokens::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such token.".into()))?;
     if token.user_id != user.user.id {
         user.require(Role::Admin)?;
     }
     let mut tx = state.pool.begin().await?;
-    db::tokens::revoke(&mut *tx, id).await?;
-    db::audit::record(
+    tokens::revoke(&mut *tx, id).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "token.revoked",

@@ -1,5 +1,7 @@
 //! The Users page: everyone can look; admins create, change roles, disable, reset passwords.
 
+use crate::accounts::sessions;
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,11 +12,11 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use crate::accounts::users::{self, UserRow};
+use crate::accounts::{generate_password, hash_password};
+use crate::accounts::{Email, NewPassword, PersonName, Role};
 use crate::app::AppState;
-use crate::auth::{generate_password, hash_password};
-use crate::db::{self, users::UserRow};
-use crate::domain::{Email, NewPassword, PersonName, Role};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -82,7 +84,7 @@ async fn users_page(
     errors: BTreeMap<String, String>,
     shown_password: Option<(String, String)>,
 ) -> Result<UsersPage, AppError> {
-    let users = db::users::list(&state.pool)
+    let users = users::list(&state.pool)
         .await?
         .into_iter()
         .map(|u: UserRow| UserView {
@@ -182,9 +184,9 @@ pub async fn create_user(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
     let mut tx = state.pool.begin().await?;
-    let inserted = db::users::insert(
+    let inserted = users::insert(
         &mut *tx,
-        db::users::NewUser {
+        users::NewUser {
             email: email.as_str(),
             name: name.as_str(),
             role,
@@ -194,7 +196,7 @@ pub async fn create_user(
     .await;
     let created = match inserted {
         Ok(created) => created,
-        Err(err) if db::violated_constraint(&err) == Some("users_email_key") => {
+        Err(err) if crate::platform::db::violated_constraint(&err) == Some("users_email_key") => {
             let mut form = form;
             form.password.clear();
             let errors = BTreeMap::from([(
@@ -211,7 +213,7 @@ pub async fn create_user(
         }
         Err(err) => return Err(err.into()),
     };
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "user.created",
@@ -260,8 +262,8 @@ pub async fn change_role(
     if target.role == Role::Admin && role != Role::Admin {
         keep_an_admin(&mut tx, id).await?;
     }
-    db::users::set_role(&mut tx, id, role).await?;
-    db::audit::record(
+    users::set_role(&mut tx, id, role).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "user.role_changed",
@@ -292,8 +294,8 @@ pub async fn disable_user(
     if target.role == Role::Admin {
         keep_an_admin(&mut tx, id).await?;
     }
-    db::users::set_disabled(&mut tx, id, true).await?;
-    db::audit::record(
+    users::set_disabled(&mut tx, id, true).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "user.disabled",
@@ -321,8 +323,8 @@ pub async fn enable_user(
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
     let target = load(&mut tx, id).await?;
-    db::users::set_disabled(&mut tx, id, false).await?;
-    db::audit::record(
+    users::set_disabled(&mut tx, id, false).await?;
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "user.enabled",
@@ -357,11 +359,11 @@ pub async fn reset_password(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
     let mut tx = state.pool.begin().await?;
     let target = load(&mut tx, id).await?;
-    db::users::set_password(&mut tx, id, &hash.0).await?;
+    users::set_password(&mut tx, id, &hash.0).await?;
     if id != user.user.id {
-        db::sessions::delete_for_user(&mut tx, id).await?;
+        sessions::delete_for_user(&mut tx, id).await?;
     }
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.user.id),
         "user.password_reset",
@@ -383,15 +385,15 @@ pub async fn reset_password(
 }
 
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<UserRow, AppError> {
-    db::users::find(&mut *conn, id)
+    users::find(&mut *conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such user.".into()))
 }
 
 /// Refuse a change that would leave no enabled admin.
 async fn keep_an_admin(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), AppError> {
-    db::users::lock_admin_changes(&mut *conn).await?;
-    if db::users::other_enabled_admins(&mut *conn, id).await? == 0 {
+    users::lock_admin_changes(&mut *conn).await?;
+    if users::other_enabled_admins(&mut *conn, id).await? == 0 {
         return Err(AppError::Conflict {
             message: "This is the last enabled admin. Make someone else an admin first.".into(),
             current: None,

@@ -1,3 +1,5 @@
+use crate::accounts::sessions;
+use crate::accounts::users;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -7,18 +9,18 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::safe_next;
+use crate::accounts::login_attempts::{self, Throttled};
+use crate::accounts::verify_password;
+use crate::accounts::Email;
 use crate::app::AppState;
-use crate::auth::{hash_token, random_token, verify_password};
-use crate::db;
-use crate::db::login_attempts::Throttled;
-use crate::domain::Email;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, MaybeUser, Query};
 use crate::http::page::render_status;
 use crate::http::session::{
     anon_csrf, anon_csrf_cookie_name, removal, session_cookie, take_flash, FLASH_COOKIE,
     SESSION_COOKIE,
 };
+use crate::platform::secret::{hash_token, random_token};
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -107,7 +109,7 @@ pub async fn sign_in(
     // under the address, or its /64 for IPv6.
     let client_key = crate::webhooks::rate_key(&client_ip);
     let mut tx = state.pool.begin().await?;
-    let attempt = match db::login_attempts::begin(&mut tx, email.as_str(), &client_key).await? {
+    let attempt = match login_attempts::begin(&mut tx, email.as_str(), &client_key).await? {
         Ok(attempt) => attempt,
         Err(throttled) => {
             let (message, until) = throttled_message(throttled, OffsetDateTime::now_utc());
@@ -120,7 +122,7 @@ pub async fn sign_in(
         }
     };
     tx.commit().await?;
-    let credentials = db::users::credentials(&state.pool, email.as_str()).await?;
+    let credentials = users::credentials(&state.pool, email.as_str()).await?;
     // Unknown emails are checked against a dummy hash so both take the same time.
     let stored = credentials
         .as_ref()
@@ -156,11 +158,11 @@ pub async fn sign_in(
         .and_then(|v| v.to_str().ok());
     let mut tx = state.pool.begin().await?;
     if let Some(old) = jar.get(SESSION_COOKIE) {
-        db::sessions::delete(&mut *tx, &hash_token(old.value())).await?;
+        sessions::delete(&mut *tx, &hash_token(old.value())).await?;
     }
-    db::sessions::insert(
+    sessions::insert(
         &mut *tx,
-        db::sessions::NewSession {
+        sessions::NewSession {
             id_hash: &hash_token(&token),
             user_id: user.id,
             csrf_token: &random_token(""),
@@ -169,7 +171,7 @@ pub async fn sign_in(
         },
     )
     .await?;
-    db::login_attempts::mark_succeeded(&mut *tx, attempt).await?;
+    login_attempts::mark_succeeded(&mut *tx, attempt).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "signed in");
     let jar = jar
@@ -247,7 +249,7 @@ pub async fn sign_out(
     CsrfForm(_): CsrfForm<LogoutForm>,
 ) -> Result<Response, AppError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        db::sessions::delete(&state.pool, &hash_token(cookie.value())).await?;
+        sessions::delete(&state.pool, &hash_token(cookie.value())).await?;
     }
     let jar = jar.add(removal(&state, SESSION_COOKIE));
     Ok((jar, Redirect::to("/login")).into_response())

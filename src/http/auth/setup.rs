@@ -1,6 +1,10 @@
 //! First run: a one-time link printed by `fireline serve` lets the first person create
 //! the admin account.
 
+use crate::accounts::sessions;
+use crate::accounts::setup_tokens;
+use crate::accounts::users;
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -9,16 +13,16 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use crate::accounts::hash_password;
+use crate::accounts::{Email, NewPassword, PersonName, Role};
 use crate::app::AppState;
-use crate::auth::{hash_password, hash_token, random_token};
-use crate::db;
-use crate::domain::{Email, NewPassword, PersonName, Role};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, Query};
 use crate::http::page::render_status;
 use crate::http::session::{
     anon_csrf, redirect_with_flash, removal, session_cookie, ANON_CSRF_COOKIE,
 };
+use crate::platform::secret::{hash_token, random_token};
 
 #[derive(Template)]
 #[template(path = "auth/setup.html")]
@@ -64,7 +68,7 @@ pub async fn show_setup(
     jar: CookieJar,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
-    if !db::setup_tokens::is_valid(&state.pool, &hash_token(&query.token)).await? {
+    if !setup_tokens::is_valid(&state.pool, &hash_token(&query.token)).await? {
         return invalid_link(&state);
     }
     let (jar, csrf_token) = anon_csrf(&state, jar).await?;
@@ -103,7 +107,7 @@ pub async fn create_admin(
     CsrfForm(form): CsrfForm<SetupForm>,
 ) -> Result<Response, AppError> {
     let token_hash = hash_token(&form.token);
-    if !db::setup_tokens::is_valid(&state.pool, &token_hash).await? {
+    if !setup_tokens::is_valid(&state.pool, &token_hash).await? {
         return invalid_link(&state);
     }
     let mut errors = BTreeMap::new();
@@ -142,12 +146,12 @@ pub async fn create_admin(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
 
     let mut tx = state.pool.begin().await?;
-    if !db::setup_tokens::consume(&mut tx, &token_hash).await? {
+    if !setup_tokens::consume(&mut tx, &token_hash).await? {
         return invalid_link(&state);
     }
-    let user = db::users::insert(
+    let user = users::insert(
         &mut *tx,
-        db::users::NewUser {
+        users::NewUser {
             email: email.as_str(),
             name: name.as_str(),
             role: Role::Admin,
@@ -155,13 +159,13 @@ pub async fn create_admin(
         },
     )
     .await
-    .map_err(|err| match db::violated_constraint(&err) {
+    .map_err(|err| match crate::platform::db::violated_constraint(&err) {
         Some("users_email_key") => {
             AppError::field("email", "An account with this email already exists.")
         }
         _ => err.into(),
     })?;
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(user.id),
         "setup.admin_created",
@@ -170,9 +174,9 @@ pub async fn create_admin(
     )
     .await?;
     let session = random_token("");
-    db::sessions::insert(
+    sessions::insert(
         &mut *tx,
-        db::sessions::NewSession {
+        sessions::NewSession {
             id_hash: &hash_token(&session),
             user_id: user.id,
             csrf_token: &random_token(""),

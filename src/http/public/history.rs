@@ -1,5 +1,6 @@
 //! `/history`: the first page from the snapshot, older pages from the database.
 
+use crate::maintenance;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -9,8 +10,7 @@ use uuid::Uuid;
 
 use super::{respond, snapshot, PageQuery};
 use crate::app::AppState;
-use crate::db;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::Query;
 use crate::status_page::data::{self, PublicIncident, PublicMaintenance};
 use crate::status_page::render::{self, MONTHS_PER_PAGE};
@@ -45,7 +45,7 @@ pub async fn load_maintenance(
     state: &AppState,
     id: Uuid,
 ) -> Result<Option<PublicMaintenance>, sqlx::Error> {
-    match db::maintenances::find(&state.pool, id).await? {
+    match maintenance::find(&state.pool, id).await? {
         Some(row) => Ok(
             data::with_details(&mut *state.pool.acquire().await?, vec![row])
                 .await?
@@ -87,7 +87,7 @@ pub async fn show_history(
     .await?;
     let mut incidents = incidents;
     data::attach_details(&mut *state.pool.acquire().await?, &mut incidents).await?;
-    let windows = db::maintenances::in_window(&state.pool, from, until).await?;
+    let windows = maintenance::in_window(&state.pool, from, until).await?;
     let maintenances = data::with_details(&mut *state.pool.acquire().await?, windows).await?;
     let older: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM public_incidents WHERE declared_at < $1) \

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::Path;
 use crate::status_page::render::{self, UnavailablePage};
 use crate::status_page::{Cached, Snapshot};

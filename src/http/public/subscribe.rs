@@ -2,6 +2,7 @@
 //! secret is shown once with how to verify signatures; every message carries a link to
 //! `/subscribe/manage/{id}?token=…`, which asks before unsubscribing.
 
+use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -13,12 +14,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::{self, incidents::CommandError, subscribers::SubscriberRow};
-use crate::error::AppError;
 use crate::http::admin::subscribers::read_form;
+use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, Path, Query};
 use crate::http::session::anon_csrf;
+use crate::incidents::CommandError;
 use crate::status_page::render::{self, Chrome};
+use crate::webhooks::subscribers::{self, SubscriberRow};
 use crate::webhooks::{self, SubscribeRequest, SUBSCRIBES_PER_HOUR};
 
 pub fn router() -> Router<AppState> {
@@ -152,8 +154,7 @@ pub async fn subscribe(
         Ok::<Response, AppError>(page(status, jar, body))
     };
     let mut tx = state.pool.begin().await?;
-    let attempts =
-        db::subscribers::count_subscribe_attempt(&mut tx, &webhooks::rate_key(&ip)).await?;
+    let attempts = subscribers::count_subscribe_attempt(&mut tx, &webhooks::rate_key(&ip)).await?;
     tx.commit().await?;
     if attempts > SUBSCRIBES_PER_HOUR {
         let mut response = refuse(
@@ -219,7 +220,7 @@ async fn linked(state: &AppState, id: &str, token: &str) -> Result<SubscriberRow
         )
     };
     let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    let subscriber = db::subscribers::find(&state.pool, id)
+    let subscriber = subscribers::find(&state.pool, id)
         .await?
         .ok_or_else(invalid)?;
     if !webhooks::unsubscribe_token_matches(&subscriber, token) {
@@ -262,8 +263,8 @@ pub async fn unsubscribe(
 ) -> Result<Response, AppError> {
     let subscriber = linked(&state, &id, &form.token).await?;
     let mut tx = state.pool.begin().await?;
-    db::subscribers::delete(&mut *tx, subscriber.id).await?;
-    db::audit::record(
+    subscribers::delete(&mut *tx, subscriber.id).await?;
+    audit::record(
         &mut *tx,
         None,
         "subscriber.unsubscribed",

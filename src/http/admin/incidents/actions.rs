@@ -12,16 +12,15 @@ use uuid::Uuid;
 use super::show::{render_with, NoteDraft, PageExtras, UpdateDraft};
 use super::view::parse_input_time;
 use super::{incident_path, load};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::incidents::{self, workstreams, CommandError, IncidentChanges, NewNote};
-use crate::domain::{
-    ComponentStatus, Impact, IncidentStatus, Milestone, Role, Severity, Visibility,
-    WorkstreamStatus,
-};
-use crate::error::AppError;
+use crate::components::ComponentStatus;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::session::redirect_with_flash;
-use crate::markdown;
+use crate::incidents::{self, workstreams, CommandError, IncidentChanges, NewNote};
+use crate::incidents::{Impact, IncidentStatus, Milestone, Severity, Visibility, WorkstreamStatus};
+use crate::platform::markdown;
 
 /// The incident page again, with what was wrong said at the top.
 pub(super) async fn refuse(

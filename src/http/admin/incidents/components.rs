@@ -9,11 +9,13 @@ use uuid::Uuid;
 
 use super::actions::{back, refuse};
 use super::{incident_path, load};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::incidents::{self, CommandError};
-use crate::domain::{ComponentStatus, Role, Visibility};
-use crate::error::AppError;
+use crate::components::ComponentStatus;
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
+use crate::incidents::Visibility;
+use crate::incidents::{self, CommandError};
 
 pub async fn set_components(
     State(state): State<AppState>,

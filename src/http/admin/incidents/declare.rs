@@ -1,5 +1,6 @@
 //! Declaring an incident from the browser: one short form.
 
+use crate::accounts::users;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,16 +12,15 @@ use super::view::{
     component_picks, input_time, parse_input_time, people_choices, severity_options,
     visibility_choices, Choice, ComponentPick, SeverityOption,
 };
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{
-    self,
-    incidents::{CommandError, NewIncident},
-};
-use crate::domain::{ComponentStatus, Impact, Role, Severity, Visibility};
-use crate::error::AppError;
+use crate::components::{self, ComponentStatus};
+use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
+use crate::incidents::{self, CommandError, NewIncident};
+use crate::incidents::{Impact, Severity, Visibility};
 
 #[derive(Template)]
 #[template(path = "admin/declare.html")]
@@ -67,8 +67,8 @@ async fn page(
     draft: Draft,
     error: Option<String>,
 ) -> Result<DeclarePage, AppError> {
-    let users = db::users::list(&state.pool).await?;
-    let components = db::components::list(&state.pool).await?;
+    let users = users::list(&state.pool).await?;
+    let components = components::list(&state.pool).await?;
     let mut impacts = vec![Choice {
         value: String::new(),
         label: "Follow severity".into(),
@@ -107,7 +107,7 @@ pub async fn show_declare(
     let now = time::OffsetDateTime::now_utc();
     let draft = Draft {
         started_at: input_time(now),
-        started_utc: crate::domain::rfc3339(now),
+        started_utc: crate::platform::time::rfc3339(now),
         ..Default::default()
     };
     let page = page(&state, &user, &jar, draft, None).await?;
@@ -192,7 +192,7 @@ pub async fn declare_incident(
         show_components: draft.show_components,
     };
     let mut tx = state.pool.begin().await?;
-    match db::incidents::declare(&mut tx, &user.user, new).await {
+    match incidents::declare(&mut tx, &user.user, new).await {
         Ok(incident) => {
             tx.commit().await?;
             tracing::info!(incident = %incident.reference(), severity = %incident.severity, "incident declared");

@@ -1,5 +1,6 @@
 //! `/admin/incidents`: every incident, filtered, newest first, paged by keyset.
 
+use crate::components;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -10,14 +11,11 @@ use uuid::Uuid;
 
 use super::view::{choices, severity_class, status_class, status_text, Choice};
 use crate::app::AppState;
-use crate::db::{
-    self,
-    incidents::{IncidentRow, ListFilter},
-};
-use crate::domain::{format_duration, overdue_update_minutes, IncidentStatus, Severity};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CurrentUser, Query};
 use crate::http::page::{render_admin, Layout};
+use crate::incidents::{self, IncidentRow, ListFilter};
+use crate::incidents::{format_duration, overdue_update_minutes, IncidentStatus, Severity};
 
 const PAGE: i64 = 50;
 
@@ -58,7 +56,7 @@ pub struct IncidentItem {
 pub fn item(
     incident: &IncidentRow,
     now: OffsetDateTime,
-    nudges: &crate::domain::Nudges,
+    nudges: &crate::incidents::Nudges,
 ) -> IncidentItem {
     IncidentItem {
         reference: incident.reference(),
@@ -83,7 +81,7 @@ pub fn item(
             now,
             nudges,
         ),
-        internal: incident.visibility == crate::domain::Visibility::Internal,
+        internal: incident.visibility == crate::incidents::Visibility::Internal,
     }
 }
 
@@ -147,7 +145,7 @@ pub async fn list_incidents(
         Some((at, Uuid::parse_str(id).ok()?))
     });
 
-    let mut rows = db::incidents::list(&state.pool, &filter, PAGE + 1).await?;
+    let mut rows = incidents::list(&state.pool, &filter, PAGE + 1).await?;
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
         rows.last().map(|last| {
@@ -214,7 +212,7 @@ pub async fn list_incidents(
         selected: filter.component_id.is_none(),
     }];
     components.extend(
-        db::components::list(&state.pool)
+        components::list(&state.pool)
             .await?
             .into_iter()
             .map(|c| Choice {

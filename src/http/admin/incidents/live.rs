@@ -1,5 +1,6 @@
 //! The incident page's live stream: each new log entry as rendered HTML, over SSE.
 
+use crate::accounts::sessions;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -9,14 +10,13 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use super::view::{event_view, EventItem};
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::auth::hash_token;
-use crate::db;
-use crate::domain::Role;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{CurrentUser, Path, Query};
 use crate::http::session::SESSION_COOKIE;
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
+use crate::platform::secret::hash_token;
 
 #[derive(serde::Deserialize)]
 pub struct LiveQuery {
@@ -71,7 +71,7 @@ fn session_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
         Box::pin(async move {
             match id_hash {
                 Some(hash) => !matches!(
-                    db::sessions::find_live(&state.pool, &hash, state.settings.session_idle).await,
+                    sessions::find_live(&state.pool, &hash, state.settings.session_idle).await,
                     Ok(None)
                 ),
                 None => false,

@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
-use crate::db::{self, incidents::IncidentRow};
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::incidents::{self, IncidentRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,8 +63,8 @@ pub fn router() -> Router<AppState> {
 /// `INC-42`, `42` or its UUID → the incident.
 pub(crate) async fn load(state: &AppState, reference: &str) -> Result<IncidentRow, AppError> {
     let missing = || AppError::NotFound(format!("There is no incident {reference}."));
-    let parsed = crate::domain::IncidentRef::parse(reference).ok_or_else(missing)?;
-    db::incidents::find_ref(&state.pool, parsed)
+    let parsed = crate::incidents::IncidentRef::parse(reference).ok_or_else(missing)?;
+    incidents::find_ref(&state.pool, parsed)
         .await?
         .ok_or_else(missing)
 }

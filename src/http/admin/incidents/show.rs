@@ -1,5 +1,7 @@
 //! The incident page.
 
+use crate::accounts::users;
+use crate::postmortems::store;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,12 +17,15 @@ use super::view::{
     workstream_views, Choice, ComponentPick, EventView, IncidentView, SeverityOption, UpdateView,
     WorkstreamView,
 };
+use crate::accounts::Role;
 use crate::app::AppState;
-use crate::db::{self, incidents::events::LogFilter, incidents::IncidentRow};
-use crate::domain::{ComponentStatus, EventKind, IncidentStatus, Role};
-use crate::error::AppError;
+use crate::components::{self, ComponentStatus};
+use crate::http::error::AppError;
 use crate::http::extract::{CurrentUser, Path, Query};
 use crate::http::page::{render_admin, Layout};
+use crate::incidents::events::LogFilter;
+use crate::incidents::{self, IncidentRow};
+use crate::incidents::{EventKind, IncidentStatus};
 
 /// Entries shown per page of the log.
 pub const LOG_PAGE: i64 = 100;
@@ -162,12 +167,12 @@ pub async fn build(
     extras: PageExtras,
 ) -> Result<IncidentPage, AppError> {
     let pool = &state.pool;
-    let users = db::users::list(pool).await?;
-    let workstreams = db::incidents::workstreams::list(pool, incident.id).await?;
-    let tasks = db::incidents::workstreams::tasks(pool, incident.id).await?;
-    let updates = db::incidents::updates::list(pool, incident.id).await?;
-    let affected = db::incidents::affected_components(pool, incident.id).await?;
-    let components = db::components::list(pool).await?;
+    let users = users::list(pool).await?;
+    let workstreams = incidents::workstreams::list(pool, incident.id).await?;
+    let tasks = incidents::workstreams::tasks(pool, incident.id).await?;
+    let updates = incidents::updates::list(pool, incident.id).await?;
+    let affected = incidents::affected_components(pool, incident.id).await?;
+    let components = components::list(pool).await?;
 
     let workstream_id = Uuid::parse_str(&query.workstream).ok();
     let kind = EventKind::parse(&query.kind);
@@ -177,7 +182,7 @@ pub async fn build(
         pinned_only: query.pinned == "1",
         before: parse_cursor(&query.before),
     };
-    let mut rows = db::incidents::events::list(pool, incident.id, &filter, LOG_PAGE + 1).await?;
+    let mut rows = incidents::events::list(pool, incident.id, &filter, LOG_PAGE + 1).await?;
     let older = if rows.len() as i64 > LOG_PAGE {
         rows.truncate(LOG_PAGE as usize);
         rows.last().map(|e| event_view(e.clone()).cursor)
@@ -185,14 +190,14 @@ pub async fn build(
         None
     };
     let correcting = match Uuid::parse_str(&query.correct) {
-        Ok(id) => db::incidents::events::find(pool, id)
+        Ok(id) => incidents::events::find(pool, id)
             .await?
             .filter(|e| e.incident_id == incident.id)
             .map(event_view),
         Err(_) => None,
     };
-    let event_count = db::incidents::events::count(pool, incident.id).await?;
-    let last_seq = db::incidents::events::last_seq(pool, incident.id).await?;
+    let event_count = incidents::events::count(pool, incident.id).await?;
+    let last_seq = incidents::events::last_seq(pool, incident.id).await?;
 
     let draft = extras.update.unwrap_or(UpdateDraft {
         notify: true,
@@ -234,14 +239,14 @@ pub async fn build(
         selected: false,
     }));
 
-    let postmortem = db::postmortems::of_incident(&state.pool, incident.id)
+    let postmortem = store::of_incident(&state.pool, incident.id)
         .await?
         .map(|p| (format!("/admin/postmortems/{}", p.id), p.status.label()));
-    let templates = db::postmortems::templates(&state.pool)
+    let templates = store::templates(&state.pool)
         .await?
         .into_iter()
         .map(|t| Choice {
-            selected: t.id == db::postmortems::STANDARD_TEMPLATE,
+            selected: t.id == store::STANDARD_TEMPLATE,
             value: t.id.to_string(),
             label: t.name,
         })

@@ -4,19 +4,21 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::db::components::ComponentRow;
-use crate::db::incidents::events::EventRow;
-use crate::db::incidents::updates::UpdateRow;
-use crate::db::incidents::workstreams::{TaskRow, WorkstreamRow};
-use crate::db::incidents::IncidentRow;
-use crate::db::users::UserRow;
-use crate::domain::{
-    format_duration, overdue_update_minutes, rfc3339, ComponentStatus, EventKind, Impact,
-    IncidentStatus, Milestone, Nudges, Role, Severity, Visibility, WorkstreamKind,
-    WorkstreamStatus,
-};
+use crate::accounts::users::UserRow;
+use crate::accounts::Role;
+use crate::components::ComponentRow;
+use crate::components::ComponentStatus;
 use crate::http::zone::{self, format_time, utc_title};
-use crate::markdown;
+use crate::incidents::events::EventRow;
+use crate::incidents::updates::UpdateRow;
+use crate::incidents::workstreams::{TaskRow, WorkstreamRow};
+use crate::incidents::IncidentRow;
+use crate::incidents::{
+    format_duration, overdue_update_minutes, EventKind, Impact, IncidentStatus, Milestone, Nudges,
+    Severity, Visibility, WorkstreamKind, WorkstreamStatus,
+};
+use crate::platform::markdown;
+use crate::platform::time::rfc3339;
 use crate::status_page::clock::Clock;
 use crate::status_page::render::component_changes;
 

@@ -10,12 +10,9 @@ use uuid::Uuid;
 
 use super::{present, ProblemDoc};
 use crate::app::AppState;
-use crate::db::{
-    self,
-    components::{Audience, Cause, ComponentRow, GroupRow},
-};
-use crate::domain::ComponentStatus;
-use crate::error::AppError;
+use crate::components::ComponentStatus;
+use crate::components::{self, Audience, Cause, ComponentRow, GroupRow};
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
 
 /// A group of components.
@@ -64,7 +61,7 @@ fn component_json(c: ComponentRow, position: i32) -> ComponentJson {
 
 /// Components with 1-based positions within their groups, in display order.
 async fn all_components(state: &AppState) -> Result<Vec<ComponentJson>, AppError> {
-    let rows = db::components::list(&state.pool).await?;
+    let rows = components::list(&state.pool).await?;
     let mut counters: std::collections::HashMap<Option<Uuid>, i32> = Default::default();
     Ok(rows
         .into_iter()
@@ -78,8 +75,8 @@ async fn all_components(state: &AppState) -> Result<Vec<ComponentJson>, AppError
 }
 
 async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
-    let groups = db::components::list_groups(&state.pool).await?;
-    let components = db::components::list(&state.pool).await?;
+    let groups = components::list_groups(&state.pool).await?;
+    let components = components::list(&state.pool).await?;
     Ok(groups
         .into_iter()
         .enumerate()
@@ -100,12 +97,12 @@ async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
 }
 
 fn clean_name(name: &str, description: Option<&str>) -> Result<String, AppError> {
-    Ok(db::components::clean_details(name, description)?)
+    Ok(components::clean_details(name, description)?)
 }
 
 fn taken(err: sqlx::Error, what: &str) -> AppError {
     if matches!(
-        db::violated_constraint(&err),
+        crate::platform::db::violated_constraint(&err),
         Some("components_name_key" | "component_groups_name_key")
     ) {
         AppError::field("name", format!("A {what} with this name exists already."))
@@ -151,11 +148,11 @@ pub async fn create_group(
 ) -> Result<Response, AppError> {
     let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
-    let group = db::components::insert_group(&mut tx, &name, body.description.as_deref())
+    let group = components::insert_group(&mut tx, &name, body.description.as_deref())
         .await
         .map_err(|e| taken(e, "group"))?;
     if let Some(position) = body.position {
-        db::components::reposition_group(&mut tx, group.id, position).await?;
+        components::reposition_group(&mut tx, group.id, position).await?;
     }
     tx.commit().await?;
     let json = find_group_json(&state, group.id).await?;
@@ -210,21 +207,19 @@ pub async fn patch_group(
     Json(body): Json<GroupPatchJson>,
 ) -> Result<Json<GroupJson>, AppError> {
     let mut tx = state.pool.begin().await?;
-    let current = db::components::lock_group(&mut tx, id)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!("There is no component group with the id {id}."))
-        })?;
+    let current = components::lock_group(&mut tx, id).await?.ok_or_else(|| {
+        AppError::NotFound(format!("There is no component group with the id {id}."))
+    })?;
     let description = body.description.unwrap_or(current.description);
     let name = clean_name(
         body.name.as_deref().unwrap_or(&current.name),
         description.as_deref(),
     )?;
-    db::components::update_group(&mut tx, id, &name, description.as_deref())
+    components::update_group(&mut tx, id, &name, description.as_deref())
         .await
         .map_err(|e| taken(e, "group"))?;
     if let Some(position) = body.position {
-        db::components::reposition_group(&mut tx, id, position).await?;
+        components::reposition_group(&mut tx, id, position).await?;
     }
     tx.commit().await?;
     Ok(Json(find_group_json(&state, id).await?))
@@ -239,7 +234,7 @@ pub async fn delete_group(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    if !db::components::delete_group(&mut tx, id).await? {
+    if !components::delete_group(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(
             "There is no component group with the id {id}."
         )));
@@ -289,18 +284,18 @@ pub async fn create_component(
 ) -> Result<Response, AppError> {
     let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
-    let new = db::components::NewComponent {
+    let new = components::NewComponent {
         name: &name,
         description: body.description.as_deref(),
         group_id: body.group_id,
         status: body.status.unwrap_or(ComponentStatus::Operational),
         changed_by: Some(caller.0.id),
     };
-    let component = db::components::insert(&mut tx, new)
+    let component = components::insert(&mut tx, new)
         .await
         .map_err(|e| taken(e, "component"))?;
     if let Some(position) = body.position {
-        db::components::reposition(&mut tx, component.id, position).await?;
+        components::reposition(&mut tx, component.id, position).await?;
     }
     tx.commit().await?;
     let json = find_component_json(&state, component.id).await?;
@@ -352,7 +347,7 @@ pub async fn patch_component(
     Json(body): Json<ComponentPatchJson>,
 ) -> Result<Json<ComponentJson>, AppError> {
     let mut tx = state.pool.begin().await?;
-    let current = db::components::lock(&mut tx, id)
+    let current = components::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
     let description = body.description.unwrap_or(current.description);
@@ -361,14 +356,14 @@ pub async fn patch_component(
         description.as_deref(),
     )?;
     let group_id = body.group_id.unwrap_or(current.group_id);
-    db::components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
+    components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
         .await
         .map_err(|e| taken(e, "component"))?;
     if let Some(position) = body.position {
-        db::components::reposition(&mut tx, id, position).await?;
+        components::reposition(&mut tx, id, position).await?;
     }
     if let Some(status) = body.status {
-        db::components::set_status(
+        components::set_status(
             &mut tx,
             id,
             status,
@@ -391,7 +386,7 @@ pub async fn delete_component(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    if !db::components::delete(&mut tx, id).await? {
+    if !components::delete(&mut tx, id).await? {
         return Err(AppError::NotFound(format!(
             "There is no component with the id {id}."
         )));

@@ -12,16 +12,15 @@ use uuid::Uuid;
 
 use super::{present, ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
-use crate::db::{
-    self,
-    incidents::{workstreams, CommandError, IncidentChanges, IncidentRow, ListFilter, NewIncident},
-};
-use crate::domain::{
-    ComponentStatus, Impact, IncidentStatus, Milestone, Severity, Visibility, WorkstreamKind,
-    WorkstreamStatus,
-};
-use crate::error::AppError;
+use crate::components::ComponentStatus;
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
+use crate::incidents::{
+    self, workstreams, CommandError, IncidentChanges, IncidentRow, ListFilter, NewIncident,
+};
+use crate::incidents::{
+    Impact, IncidentStatus, Milestone, Severity, Visibility, WorkstreamKind, WorkstreamStatus,
+};
 
 #[derive(Serialize, ToSchema)]
 pub struct PersonJson {
@@ -165,7 +164,7 @@ pub async fn incidents_json(
     rows: Vec<IncidentRow>,
 ) -> Result<Vec<IncidentJson>, AppError> {
     let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
-    let components = db::incidents::affected_components_of(&state.pool, &ids).await?;
+    let components = incidents::affected_components_of(&state.pool, &ids).await?;
     let streams = workstreams::list_of(&state.pool, &ids).await?;
     let tasks = workstreams::tasks_of(&state.pool, &ids).await?;
     Ok(rows
@@ -239,8 +238,8 @@ fn incident_json_with(
 /// The incident an API path names: its UUID, `INC-42` or `42`.
 pub async fn find_incident(state: &AppState, id: &str) -> Result<IncidentRow, AppError> {
     let missing = || AppError::NotFound(format!("There is no incident {id}."));
-    let parsed = crate::domain::IncidentRef::parse(id).ok_or_else(missing)?;
-    db::incidents::find_ref(&state.pool, parsed)
+    let parsed = crate::incidents::IncidentRef::parse(id).ok_or_else(missing)?;
+    incidents::find_ref(&state.pool, parsed)
         .await?
         .ok_or_else(missing)
 }
@@ -336,7 +335,7 @@ pub async fn list_incidents(
                 .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
         );
     }
-    let mut rows = db::incidents::list(&state.pool, &filter, limit + 1).await?;
+    let mut rows = incidents::list(&state.pool, &filter, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|i| {
@@ -422,7 +421,7 @@ pub async fn declare_incident(
         show_components: body.show_components,
     };
     let mut tx = state.pool.begin().await?;
-    let incident = db::incidents::declare(&mut tx, &caller.0, new).await?;
+    let incident = incidents::declare(&mut tx, &caller.0, new).await?;
     tx.commit().await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
     let json = incident_json(&state, incident).await?;
@@ -544,18 +543,12 @@ pub async fn patch_incident(
     let mut tx = state.pool.begin().await?;
     let result = async {
         let mut updated =
-            db::incidents::update_fields(&mut tx, &caller.0, incident.id, changes).await?;
+            incidents::update_fields(&mut tx, &caller.0, incident.id, changes).await?;
         for (milestone, value) in milestones {
             let reason = body.reason.as_deref().unwrap_or("");
-            updated = db::incidents::set_milestone(
-                &mut tx,
-                &caller.0,
-                incident.id,
-                milestone,
-                value,
-                reason,
-            )
-            .await?;
+            updated =
+                incidents::set_milestone(&mut tx, &caller.0, incident.id, milestone, value, reason)
+                    .await?;
         }
         Ok::<_, CommandError>(updated)
     }

@@ -16,16 +16,13 @@ use uuid::Uuid;
 use super::incidents::{find_incident, ComponentStatusJson, PersonJson};
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
-use crate::db::incidents::{
-    self,
-    events::{EventRow, LogFilter},
-    updates::UpdateRow,
-    NewNote,
-};
-use crate::domain::{EventKind, IncidentStatus};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
+use crate::incidents::events::{EventRow, LogFilter};
+use crate::incidents::updates::UpdateRow;
+use crate::incidents::{self, NewNote};
+use crate::incidents::{EventKind, IncidentStatus};
 
 /// An entry of the event log.
 #[derive(Serialize, ToSchema)]
@@ -371,14 +368,14 @@ fn token_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.get(7..))
-        .map(|t| crate::auth::hash_token(t.trim()));
+        .map(|t| crate::platform::secret::hash_token(t.trim()));
     let state = state.clone();
     Box::new(move || {
         let (state, token) = (state.clone(), token.clone());
         Box::pin(async move {
             match token {
                 Some(hash) => !matches!(
-                    crate::db::tokens::authenticate(&state.pool, &hash).await,
+                    crate::accounts::tokens::authenticate(&state.pool, &hash).await,
                     Ok(None)
                 ),
                 None => false,

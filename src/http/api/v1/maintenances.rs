@@ -10,14 +10,11 @@ use uuid::Uuid;
 
 use super::ProblemDoc;
 use crate::app::AppState;
-use crate::db::{
-    self,
-    incidents::CommandError,
-    maintenances::{MaintenanceDraft, MaintenanceRow},
-};
-use crate::domain::MaintenanceStatus;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path};
+use crate::incidents::CommandError;
+use crate::maintenance::MaintenanceStatus;
+use crate::maintenance::{self, MaintenanceDraft, MaintenanceRow};
 
 #[derive(Serialize, ToSchema)]
 pub struct MaintenanceUpdateJson {
@@ -52,8 +49,8 @@ pub struct MaintenanceJson {
 }
 
 async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson, AppError> {
-    let updates = db::maintenances::updates(&state.pool, &[m.id]).await?;
-    let component_ids = db::maintenances::component_links(&state.pool, &[m.id])
+    let updates = maintenance::updates(&state.pool, &[m.id]).await?;
+    let component_ids = maintenance::component_links(&state.pool, &[m.id])
         .await?
         .into_iter()
         .map(|(_, c)| c)
@@ -109,7 +106,7 @@ async fn command_error(state: &AppState, id: Uuid, err: CommandError) -> AppErro
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<MaintenanceRow, AppError> {
-    db::maintenances::find(&state.pool, id)
+    maintenance::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no maintenance {id}.")))
 }
@@ -122,7 +119,7 @@ pub async fn list_maintenances(
     _caller: ApiUser,
 ) -> Result<Json<Vec<MaintenanceJson>>, AppError> {
     let mut out = Vec::new();
-    for m in db::maintenances::list(&state.pool, false, 200).await? {
+    for m in maintenance::list(&state.pool, false, 200).await? {
         out.push(to_json(&state, m).await?);
     }
     Ok(Json(out))
@@ -163,7 +160,7 @@ pub async fn create_maintenance(
         auto_components: body.auto_components.unwrap_or(true),
     };
     let mut tx = state.pool.begin().await?;
-    let m = db::maintenances::schedule(&mut tx, &caller.0, draft).await?;
+    let m = maintenance::schedule(&mut tx, &caller.0, draft).await?;
     tx.commit().await?;
     let location = format!("/api/v1/maintenances/{}", m.id);
     Ok((
@@ -219,7 +216,7 @@ pub async fn patch_maintenance(
     Json(body): Json<MaintenancePatchJson>,
 ) -> Result<Json<MaintenanceJson>, AppError> {
     let mut tx = state.pool.begin().await?;
-    let current = match db::maintenances::lock_version(&mut tx, id, body.version).await {
+    let current = match maintenance::lock_version(&mut tx, id, body.version).await {
         Ok(current) => current,
         Err(err) => {
             drop(tx);
@@ -235,7 +232,7 @@ pub async fn patch_maintenance(
     if planning {
         let components = match body.component_ids {
             Some(ids) => ids,
-            None => db::maintenances::component_links(&mut *tx, &[id])
+            None => maintenance::component_links(&mut *tx, &[id])
                 .await?
                 .into_iter()
                 .map(|(_, c)| c)
@@ -249,10 +246,10 @@ pub async fn patch_maintenance(
             components,
             auto_components: body.auto_components.unwrap_or(current.auto_components),
         };
-        db::maintenances::reschedule(&mut tx, id, body.version, draft).await?;
+        maintenance::reschedule(&mut tx, id, body.version, draft).await?;
     }
     if let Some(status) = body.status {
-        db::maintenances::transition(
+        maintenance::transition(
             &mut tx,
             Some(&caller.0),
             id,
@@ -286,7 +283,7 @@ pub async fn post_maintenance_update(
     Json(body): Json<MaintenanceUpdateInput>,
 ) -> Result<Response, AppError> {
     let mut tx = state.pool.begin().await?;
-    let m = match db::maintenances::post_update(
+    let m = match maintenance::post_update(
         &mut tx,
         &caller.0,
         id,

@@ -2,7 +2,7 @@ use axum::extract::State;
 
 use super::users::UserJson;
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, Json};
 
 /// The user the token belongs to.

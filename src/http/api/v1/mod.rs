@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

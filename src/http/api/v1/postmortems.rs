@@ -14,16 +14,17 @@ use uuid::Uuid;
 use super::incidents::find_incident;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
-use crate::db::incidents::CommandError;
-use crate::db::postmortems::{
-    self as pm, Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
-};
-use crate::domain::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{
     ApiUser, AsAdmin, AsResponder, Authorized, Json, OptionalJson, Path, Query,
 };
+use crate::incidents::CommandError;
 use crate::postmortems::draft;
+use crate::postmortems::store as pm;
+use crate::postmortems::store::{
+    Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
+};
+use crate::postmortems::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
 
@@ -617,7 +618,7 @@ pub async fn create_template(
         &body.body,
     )
     .await?;
-    crate::db::audit::record(
+    crate::platform::audit::record(
         &mut *tx,
         Some(caller.0.id),
         "postmortem_template.created",

@@ -1,5 +1,7 @@
 //! `/api/v1/subscribers`: webhook subscribers and their delivery log (admins).
 
+use crate::components;
+use crate::platform::audit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,11 +15,11 @@ use uuid::Uuid;
 
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
-use crate::db::{self, subscribers::Resend, subscribers::SubscriberRow};
-use crate::domain::{DeliveryState, SubscriberState};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Authorized, ClientIp, Json, Path, Query};
-use crate::webhooks::{self, outbox, SubscribeRequest};
+use crate::webhooks::subscribers::{self, Resend, SubscriberRow};
+use crate::webhooks::{self, DeliveryState, SubscriberState};
+use crate::webhooks::{outbox, SubscribeRequest};
 
 /// A webhook subscriber. The secret is only in the answer to the POST that creates it.
 #[derive(Serialize, ToSchema)]
@@ -98,7 +100,7 @@ fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), AppError> {
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
-    db::subscribers::find(&state.pool, id)
+    subscribers::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))
 }
@@ -114,7 +116,7 @@ pub async fn list_subscribers(
 ) -> Result<Json<Page<SubscriberJson>>, AppError> {
     let limit = query.limit()?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut rows = db::subscribers::list(&state.pool, after, limit + 1).await?;
+    let mut rows = subscribers::list(&state.pool, after, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(encode_cursor)
@@ -209,7 +211,7 @@ pub async fn patch_subscriber(
     Json(body): Json<SubscriberPatch>,
 ) -> Result<Json<SubscriberJson>, AppError> {
     let mut tx = state.pool.begin().await?;
-    let current = db::subscribers::lock(&mut tx, id)
+    let current = subscribers::lock(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))?;
     if body.version != current.version {
@@ -232,7 +234,7 @@ pub async fn patch_subscriber(
             .unwrap_or(current.component_ids.clone());
         components.sort();
         components.dedup();
-        let known = db::components::find_many(&mut *tx, &components).await?;
+        let known = components::find_many(&mut *tx, &components).await?;
         if let Some(unknown) = components
             .iter()
             .find(|c| !known.iter().any(|k| k.id == **c))
@@ -242,14 +244,14 @@ pub async fn patch_subscriber(
                 format!("There is no component with the id {unknown}."),
             ));
         }
-        row = db::subscribers::update_details(&mut tx, id, description.trim(), &components).await?;
+        row = subscribers::update_details(&mut tx, id, description.trim(), &components).await?;
     }
     if let Some(new_state) = body.state.filter(|s| *s != current.state) {
         let reason = (new_state == SubscriberState::Disabled)
             .then(|| format!("Disabled by {}.", caller.0.name));
-        row = db::subscribers::set_state(&mut tx, id, new_state, reason.as_deref()).await?;
+        row = subscribers::set_state(&mut tx, id, new_state, reason.as_deref()).await?;
     }
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(caller.0.id),
         "subscriber.changed",
@@ -271,8 +273,8 @@ pub async fn delete_subscriber(
 ) -> Result<StatusCode, AppError> {
     let subscriber = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
-    db::subscribers::delete(&mut *tx, id).await?;
-    db::audit::record(
+    subscribers::delete(&mut *tx, id).await?;
+    audit::record(
         &mut *tx,
         Some(caller.0.id),
         "subscriber.removed",
@@ -340,7 +342,7 @@ pub async fn list_deliveries(
                 .map_err(|_| AppError::field("cursor", "This cursor is not one we gave out."))?,
         ),
     };
-    let mut rows = db::subscribers::deliveries(&state.pool, id, before, limit + 1).await?;
+    let mut rows = subscribers::deliveries(&state.pool, id, before, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|d| d.id.to_string())
@@ -348,7 +350,7 @@ pub async fn list_deliveries(
         None
     };
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-    let attempts = db::subscribers::attempts_of(&state.pool, &ids).await?;
+    let attempts = subscribers::attempts_of(&state.pool, &ids).await?;
     let items = rows
         .into_iter()
         .map(|d| DeliveryJson {
@@ -402,7 +404,7 @@ pub async fn resend_delivery(
     Path((id, delivery_id)): Path<(Uuid, i64)>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    match db::subscribers::resend(&mut tx, id, delivery_id).await? {
+    match subscribers::resend(&mut tx, id, delivery_id).await? {
         Resend::Queued => {
             tx.commit().await?;
             Ok(StatusCode::ACCEPTED)

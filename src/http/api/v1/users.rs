@@ -1,3 +1,4 @@
+use crate::platform::audit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,11 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{ListQuery, Page};
+use crate::accounts::users::{self, UserRow};
+use crate::accounts::{generate_password, hash_password};
+use crate::accounts::{Email, NewPassword, PersonName, Role};
 use crate::app::AppState;
-use crate::auth::{generate_password, hash_password};
-use crate::db::{self, users::UserRow};
-use crate::domain::{Email, NewPassword, PersonName, Role};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path, Query};
 
 /// A person who uses Fireline.
@@ -74,7 +75,7 @@ pub async fn list_users(
                 .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
         ),
     };
-    let mut rows = db::users::page_by_email(&state.pool, after.as_deref(), limit + 1).await?;
+    let mut rows = users::page_by_email(&state.pool, after.as_deref(), limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last()
@@ -154,9 +155,9 @@ pub async fn create_user(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
     let mut tx = state.pool.begin().await?;
-    let user = db::users::insert(
+    let user = users::insert(
         &mut *tx,
-        db::users::NewUser {
+        users::NewUser {
             email: email.as_str(),
             name: name.as_str(),
             role: body.role,
@@ -164,13 +165,13 @@ pub async fn create_user(
         },
     )
     .await
-    .map_err(|err| match db::violated_constraint(&err) {
+    .map_err(|err| match crate::platform::db::violated_constraint(&err) {
         Some("users_email_key") => {
             AppError::field("email", "An account with this email already exists.")
         }
         _ => err.into(),
     })?;
-    db::audit::record(
+    audit::record(
         &mut *tx,
         Some(caller.0.id),
         "user.created",
@@ -209,7 +210,7 @@ pub async fn get_user(
     _caller: ApiUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<UserJson>, AppError> {
-    db::users::find(&state.pool, id)
+    users::find(&state.pool, id)
         .await?
         .map(|u| Json(UserJson::from(u)))
         .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))

@@ -1,0 +1,33 @@
+//! Every job kind Fireline knows, and the ones it schedules for itself.
+
+use crate::platform::jobs::Registry;
+
+/// The registry of every job kind Fireline knows.
+pub fn registry() -> Registry {
+    let mut registry = Registry::default();
+    registry.register(super::prune::KIND, super::prune::prune_expired);
+    registry.register(
+        crate::status_page::uptime_job::KIND,
+        crate::status_page::uptime_job::roll_up_uptime,
+    );
+    registry.register(
+        crate::maintenance::START_JOB,
+        crate::maintenance::jobs::advance_maintenance,
+    );
+    registry.register(
+        crate::maintenance::END_JOB,
+        crate::maintenance::jobs::advance_maintenance,
+    );
+    registry
+}
+
+/// Jobs the runner schedules for itself at most every `interval`.
+pub(crate) fn periodic() -> Vec<(&'static str, std::time::Duration)> {
+    vec![
+        (super::prune::KIND, std::time::Duration::from_secs(3600)),
+        (
+            crate::status_page::uptime_job::KIND,
+            std::time::Duration::from_secs(3600),
+        ),
+    ]
+}

@@ -1,0 +1,24 @@
+//! Housekeeping: forget expired sessions, old sign-in attempts, old finished jobs and
+//! webhook deliveries finished more than 30 days ago.
+
+use crate::accounts::login_attempts;
+use crate::accounts::sessions;
+use crate::webhooks::subscribers;
+use serde_json::Value;
+
+use crate::platform::jobs::{HandlerFuture, JobContext, JobError};
+
+pub const KIND: &str = "prune_expired";
+
+pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
+    Box::pin(async move {
+        let sessions = sessions::prune(&ctx.pool, ctx.session_idle).await?;
+        let attempts = login_attempts::prune(&ctx.pool).await?;
+        let jobs =
+            crate::platform::jobs::queue::prune_finished(&ctx.pool, time::Duration::days(14))
+                .await?;
+        let deliveries = subscribers::prune(&ctx.pool, time::Duration::days(30)).await?;
+        tracing::info!(sessions, attempts, jobs, deliveries, "pruned expired rows");
+        Ok::<(), JobError>(())
+    })
+}

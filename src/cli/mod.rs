@@ -1,0 +1,468 @@
+//! What each command does. `main.rs` parses the command line and calls [`run`].
+
+pub mod demo;
+
+use crate::accounts::sessions;
+use crate::accounts::setup_tokens;
+use crate::accounts::tokens;
+use crate::accounts::users;
+use crate::platform::audit;
+use crate::status_page::settings;
+use anyhow::Context;
+use std::io::{BufRead, IsTerminal, Write};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{generate_password, hash_password};
+use crate::accounts::{Email, NewPassword, PersonName, Role};
+use crate::app::{self, AppState};
+use crate::platform::config::{Cli, Command, ServeArgs, Settings, TokenCommand, UserCommand};
+use crate::platform::db::Database;
+use crate::platform::jobs::{JobContext, Runner};
+use crate::platform::secret::{hash_token, random_token};
+use crate::webhooks::Dispatcher;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let (database, reachable) = match crate::platform::db::connect(&cli.database).await {
+                Ok(database) => (database, true),
+                // The configured server is down: serve anyway and keep trying.
+                Err(err) if cli.database.database_url.is_some() && !cli.database.private_db => {
+                    tracing::error!(error = %format!("{err:#}"), "the database is unreachable; serving a temporarily-unavailable page and retrying");
+                    let url = cli.database.database_url.clone().unwrap_or_default();
+                    (
+                        crate::platform::db::Database::unreachable(&url, cli.database.pool_size)?,
+                        false,
+                    )
+                }
+                Err(err) => return Err(err),
+            };
+            let result = serve(&database, &args, reachable).await;
+            database.shutdown().await;
+            result
+        }
+        command => {
+            let database = crate::platform::db::connect(&cli.database).await?;
+            let result = match command {
+                Command::Migrate => {
+                    println!("The database is migrated.");
+                    Ok(())
+                }
+                Command::User(cmd) => user_command(&database, cmd).await,
+                Command::Token(cmd) => token_command(&database, cmd).await,
+                Command::Demo { force } => {
+                    demo::seed(&database.pool, force).await.map(|()| {
+                        eprintln!("The demo data is in. Run `fireline serve` and open the status page at /, the admin at /admin.");
+                    })
+                }
+                Command::Serve(_) => unreachable!("handled above"),
+            };
+            database.shutdown().await;
+            result
+        }
+    }
+}
+
+async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let bound = listener.local_addr()?;
+    let settings = Settings::from_args(args, bound)?;
+    let base_url = settings.base_url.clone();
+    let state = AppState::new(database.pool.clone(), settings.clone());
+
+    if reachable {
+        offer_setup_link(&database.pool, &base_url).await?;
+    } else {
+        let (url, pool_size, state) = (
+            database.url.clone(),
+            database.pool.size().max(2),
+            state.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                match crate::platform::db::open(&url, pool_size).await {
+                    Ok(pool) => {
+                        pool.close().await;
+                        tracing::info!("the database is reachable again");
+                        if let Err(err) =
+                            offer_setup_link(&state.pool, &state.settings.base_url).await
+                        {
+                            tracing::warn!(error = %err, "checking for an admin account failed");
+                        }
+                        state.status_page.poke();
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %format!("{err:#}"), "the database is still unreachable")
+                    }
+                }
+            }
+        });
+    }
+
+    let shutdown = state.shutdown.clone();
+    watch_signals(shutdown.clone())?;
+
+    let runner = (!args.no_jobs).then(|| {
+        let ctx = JobContext {
+            pool: database.pool.clone(),
+            session_idle: settings.session_idle,
+        };
+        tokio::spawn(Runner::new(ctx, crate::app::jobs::registry()).run(shutdown.clone()))
+    });
+    let dispatcher = if args.no_jobs {
+        None
+    } else {
+        let dispatcher = Dispatcher::new(database.pool.clone(), settings.webhooks.clone())
+            .context("cannot set up webhook delivery")?;
+        Some(tokio::spawn(dispatcher.run(shutdown.clone())))
+    };
+
+    let status_page = tokio::spawn(
+        state
+            .status_page
+            .clone()
+            .run(state.hub.clone(), shutdown.clone()),
+    );
+    tracing::info!(address = %bound, url = %base_url, "Fireline is listening");
+    let router = app::build_router(state.clone());
+    app::serve(listener, router, shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+    shutdown.cancel();
+    if let Some(runner) = runner {
+        let _ = runner.await;
+    }
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
+    // Everything that reads the database stops before the pool closes (and a private
+    // cluster with it), so our own shutdown is not reported as a lost database.
+    let _ = status_page.await;
+    state.hub.stopped().await;
+    tracing::info!("Fireline stopped");
+    Ok(())
+}
+
+/// When no admin exists, print a one-time link to create one (the links printed before
+/// stop working); otherwise forget old links.
+async fn offer_setup_link(pool: &sqlx::PgPool, base_url: &str) -> anyhow::Result<()> {
+    settings::record_configured_url(pool, base_url).await?;
+    if users::admin_exists(pool).await? {
+        setup_tokens::clear(pool).await?;
+        return Ok(());
+    }
+    let token = random_token("");
+    let mut tx = pool.begin().await?;
+    setup_tokens::replace(&mut tx, &hash_token(&token)).await?;
+    tx.commit().await?;
+    let link = format!("{base_url}/setup?token={token}");
+    tracing::info!("no admin account yet; printed a one-time setup link on standard output");
+    println!(
+        "\nNo admin account exists yet. Open this one-time link to create it:\n\n    {link}\n"
+    );
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+/// Cancel `shutdown` on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before
+/// this returns, so a signal that comes right after start-up also stops cleanly.
+fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("shutting down: finishing requests and jobs in flight");
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// The password for `user create` / `user set-password`: generated and printed, read
+/// from standard input when it is not a terminal, or prompted for twice.
+fn obtain_password(generate: bool) -> anyhow::Result<(NewPassword, bool)> {
+    if generate {
+        let password = NewPassword::parse(generate_password()).map_err(|e| anyhow::anyhow!(e.0))?;
+        return Ok((password, true));
+    }
+    let raw = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        if first != second {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    let password = NewPassword::parse(raw).map_err(|e| anyhow::anyhow!(e.0))?;
+    Ok((password, false))
+}
+
+async fn hash(password: &NewPassword) -> anyhow::Result<String> {
+    let plain = password.expose().to_owned();
+    Ok(tokio::task::spawn_blocking(move || hash_password(&plain))
+        .await??
+        .0)
+}
+
+async fn find_user(database: &Database, email: &str) -> anyhow::Result<users::UserRow> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
+    users::find_by_email(&database.pool, email.as_str())
+        .await?
+        .with_context(|| format!("there is no user with the email {}", email.as_str()))
+}
+
+async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match cmd {
+        UserCommand::Create {
+            email,
+            name,
+            role,
+            generate_password,
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?;
+            let name = PersonName::parse(&name).map_err(|e| anyhow::anyhow!(e.0))?;
+            let (password, print) = obtain_password(generate_password)?;
+            let password_hash = hash(&password).await?;
+            let mut tx = pool.begin().await?;
+            let user = users::insert(
+                &mut *tx,
+                users::NewUser {
+                    email: email.as_str(),
+                    name: name.as_str(),
+                    role,
+                    password_hash: &password_hash,
+                },
+            )
+            .await
+            .map_err(|err| match crate::platform::db::violated_constraint(&err) {
+                Some("users_email_key") => {
+                    anyhow::anyhow!("a user with the email {} already exists", email.as_str())
+                }
+                _ => err.into(),
+            })?;
+            audit::record(
+                &mut *tx,
+                None,
+                "user.created",
+                &format!("user:{}", user.id),
+                serde_json::json!({ "email": user.email, "role": role, "via": "cli" }),
+            )
+            .await?;
+            if role == Role::Admin {
+                setup_tokens::clear(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            if print {
+                println!("{}", password.expose());
+            }
+            eprintln!("Created {} <{}> ({}).", user.name, user.email, user.role);
+        }
+        UserCommand::List => {
+            let users = users::list(pool).await?;
+            let rows = users.iter().map(|u| {
+                let state = if u.is_disabled() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                vec![
+                    u.id.to_string(),
+                    u.role.to_string(),
+                    state.to_owned(),
+                    u.email.clone(),
+                    u.name.clone(),
+                ]
+            });
+            print!("{}", table(&["ID", "ROLE", "STATE", "EMAIL", "NAME"], rows));
+        }
+        UserCommand::SetPassword {
+            email,
+            generate_password,
+        } => {
+            let user = find_user(database, &email).await?;
+            let (password, print) = obtain_password(generate_password)?;
+            let password_hash = hash(&password).await?;
+            let mut tx = pool.begin().await?;
+            users::set_password(&mut tx, user.id, &password_hash).await?;
+            let ended = sessions::delete_for_user(&mut tx, user.id).await?;
+            audit::record(
+                &mut *tx,
+                None,
+                "user.password_reset",
+                &format!("user:{}", user.id),
+                serde_json::json!({ "via": "cli" }),
+            )
+            .await?;
+            tx.commit().await?;
+            if print {
+                println!("{}", password.expose());
+            }
+            eprintln!(
+                "Set the password of {}; ended {ended} session(s).",
+                user.email
+            );
+        }
+        UserCommand::Disable { email } => set_disabled(database, &email, true).await?,
+        UserCommand::Enable { email } => set_disabled(database, &email, false).await?,
+    }
+    Ok(())
+}
+
+async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let user = find_user(database, email).await?;
+    let mut tx = database.pool.begin().await?;
+    users::set_disabled(&mut tx, user.id, disabled).await?;
+    let action = if disabled {
+        "user.disabled"
+    } else {
+        "user.enabled"
+    };
+    audit::record(
+        &mut *tx,
+        None,
+        action,
+        &format!("user:{}", user.id),
+        serde_json::json!({ "via": "cli" }),
+    )
+    .await?;
+    tx.commit().await?;
+    if disabled {
+        eprintln!(
+            "Disabled {}: signed out everywhere, API tokens revoked.",
+            user.email
+        );
+    } else {
+        eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
+    }
+    Ok(())
+}
+
+async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match cmd {
+        TokenCommand::Create { email, name } => {
+            let user = find_user(database, &email).await?;
+            let name = name.trim();
+            tokens::check_name(name).map_err(|e| anyhow::anyhow!(e.message))?;
+            let mut tx = pool.begin().await?;
+            let (id, token) = tokens::create(&mut tx, user.id, name).await?;
+            audit::record(
+                &mut *tx,
+                None,
+                "token.created",
+                &format!("token:{id}"),
+                serde_json::json!({ "name": name, "via": "cli" }),
+            )
+            .await?;
+            tx.commit().await?;
+            println!("{token}");
+        }
+        TokenCommand::List { email } => {
+            let owner = match email {
+                Some(email) => Some(find_user(database, &email).await?.id),
+                None => None,
+            };
+            let tokens = tokens::list(pool, owner).await?;
+            let show = |t: Option<time::OffsetDateTime>| {
+                t.map(crate::platform::time::format_utc)
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            let rows = tokens.iter().map(|t| {
+                vec![
+                    t.id.to_string(),
+                    t.prefix.clone(),
+                    t.user_email.clone(),
+                    show(t.last_used_at),
+                    show(t.revoked_at),
+                    t.name.clone(),
+                ]
+            });
+            print!(
+                "{}",
+                table(
+                    &["ID", "PREFIX", "USER", "LAST USED", "REVOKED", "NAME"],
+                    rows
+                )
+            );
+        }
+        TokenCommand::Revoke { id } => {
+            if !tokens::revoke(pool, id).await? {
+                anyhow::bail!("there is no token with the id {id}");
+            }
+            audit::record(
+                pool,
+                None,
+                "token.revoked",
+                &format!("token:{id}"),
+                serde_json::json!({ "via": "cli" }),
+            )
+            .await?;
+            eprintln!("Revoked the token {id}.");
+        }
+    }
+    Ok(())
+}
+
+/// Columns padded to their widest cell, two spaces apart; the last one is not padded.
+fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut lines: Vec<Vec<String>> = vec![headers.iter().map(|h| h.to_string()).collect()];
+    lines.extend(rows);
+    let mut widths = vec![0; headers.len()];
+    for line in &lines {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in &lines {
+        let last = line.len().saturating_sub(1);
+        for (i, (cell, width)) in line.iter().zip(&widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let pad = width - cell.chars().count();
+                out.push_str(cell);
+                out.extend(std::iter::repeat_n(' ', pad + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn table_columns_start_at_the_same_place_on_every_line() {
+        let out = table(
+            &["ID", "EMAIL", "NAME"],
+            [
+                vec![
+                    "1".into(),
+                    "a-very-long-address@example.com".into(),
+                    "Ada".into(),
+                ],
+                vec!["22".into(), "bé@example.com".into(), "Bob".into()],
+            ],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "ID  EMAIL                            NAME");
+        assert_eq!(lines[1], "1   a-very-long-address@example.com  Ada");
+        assert_eq!(lines[2], "22  bé@example.com                   Bob");
+    }
+}

@@ -1,0 +1,501 @@
+//! Component groups, components and their status history.
+
+mod model;
+
+pub use model::ComponentStatus;
+
+use sqlx::{PgConnection, PgExecutor};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::platform::text::{self, FieldError};
+
+/// A component's or group's name (trimmed, 1 to 100 characters) and description, as
+/// every surface takes them.
+pub fn clean_details(name: &str, description: Option<&str>) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(FieldError {
+            field: "name",
+            message: "The name needs 1 to 100 characters.".into(),
+        });
+    }
+    text::NAME.check("name", name)?;
+    if let Some(description) = description {
+        text::DESCRIPTION.check("description", description)?;
+    }
+    Ok(name.to_owned())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub position: i32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComponentRow {
+    pub id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub position: i32,
+    /// What responders know.
+    pub status: ComponentStatus,
+    /// What customers see: differs from `status` while an unpublished incident holds a
+    /// change back.
+    pub public_status: ComponentStatus,
+    pub showcase: bool,
+    pub only_show_if_degraded: bool,
+    pub start_date: Option<Date>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const GROUP_COLUMNS: &str = "id, name, description, position, created_at, updated_at";
+const COLUMNS: &str = "id, group_id, name, description, position, status, public_status, \
+     showcase, only_show_if_degraded, start_date, created_at, updated_at";
+/// The same columns as customers see them: the public status in place of the known one.
+const PUBLIC_COLUMNS: &str = "id, group_id, name, description, position, \
+     public_status AS status, public_status, showcase, only_show_if_degraded, start_date, \
+     created_at, updated_at";
+
+pub async fn list_groups(db: impl PgExecutor<'_>) -> Result<Vec<GroupRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GROUP_COLUMNS} FROM component_groups ORDER BY position, lower(name)"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find_group(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<GroupRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Components in display order: ungrouped ones by position, then each group's by position.
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM components c \
+         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
+                  position, lower(name)"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// [`list`] as customers see it: `status` is the public status.
+pub async fn list_public(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PUBLIC_COLUMNS} FROM components c \
+         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
+                  position, lower(name)"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM components WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The component, locked until the transaction ends (read-modify-write without losses).
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM components WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn lock_group(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<GroupRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_many(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM components WHERE id = ANY($1) ORDER BY position"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn insert_group(
+    conn: &mut PgConnection,
+    name: &str,
+    description: Option<&str>,
+) -> Result<GroupRow, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO component_groups (id, name, description, position) \
+         VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM component_groups)) \
+         RETURNING {GROUP_COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(name)
+    .bind(description)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_group(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Option<GroupRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE component_groups SET name = $2, description = $3, updated_at = now() \
+         WHERE id = $1 RETURNING {GROUP_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Delete a group; its components stay, ungrouped.
+pub async fn delete_group(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM component_groups WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct NewComponent<'a> {
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub group_id: Option<Uuid>,
+    pub status: ComponentStatus,
+    pub changed_by: Option<Uuid>,
+}
+
+/// Insert a component at the end of its group, recording its first status in the history.
+pub async fn insert(
+    conn: &mut PgConnection,
+    new: NewComponent<'_>,
+) -> Result<ComponentRow, sqlx::Error> {
+    let row: ComponentRow = sqlx::query_as(&format!(
+        "INSERT INTO components (id, group_id, name, description, status, public_status, position) \
+         VALUES ($1, $2, $3, $4, $5, $5, \
+                 (SELECT coalesce(max(position), 0) + 1 FROM components \
+                  WHERE group_id IS NOT DISTINCT FROM $2)) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(new.group_id)
+    .bind(new.name)
+    .bind(new.description)
+    .bind(new.status)
+    .fetch_one(&mut *conn)
+    .await?;
+    record_change(
+        conn,
+        row.id,
+        None,
+        row.status,
+        new.changed_by,
+        Cause::None,
+        true,
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Change name, description and group. Moving to another group puts it at the end there.
+pub async fn update_details(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: &str,
+    description: Option<&str>,
+    group_id: Option<Uuid>,
+) -> Result<Option<ComponentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE components SET name = $2, description = $3, \
+             position = CASE WHEN group_id IS NOT DISTINCT FROM $4 THEN position ELSE \
+                 (SELECT coalesce(max(position), 0) + 1 FROM components WHERE group_id IS NOT DISTINCT FROM $4) END, \
+             group_id = $4, updated_at = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .bind(group_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM components WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What caused a status change.
+#[derive(Debug, Clone, Copy)]
+pub enum Cause {
+    None,
+    Incident(Uuid),
+    Maintenance(Uuid),
+}
+
+async fn record_change(
+    conn: &mut PgConnection,
+    component_id: Uuid,
+    old: Option<ComponentStatus>,
+    new: ComponentStatus,
+    by: Option<Uuid>,
+    cause: Cause,
+    public: bool,
+) -> Result<(), sqlx::Error> {
+    let (incident_id, maintenance_id) = match cause {
+        Cause::None => (None, None),
+        Cause::Incident(id) => (Some(id), None),
+        Cause::Maintenance(id) => (None, Some(id)),
+    };
+    sqlx::query(
+        "INSERT INTO component_status_changes \
+             (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(component_id)
+    .bind(old)
+    .bind(new)
+    .bind(by)
+    .bind(incident_id)
+    .bind(maintenance_id)
+    .bind(public)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lock these components until the transaction ends, in id order (the order every
+/// command takes them in, so that two commands never wait on each other).
+pub async fn lock_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM components WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Who sees a status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Responders and customers: the status page, feeds and webhooks show it.
+    Public,
+    /// Responders only, until someone publishes it (an incident not yet on the page).
+    Responders,
+}
+
+/// Set a component's status and record the change; for [`Audience::Public`] also its
+/// public status, telling webhook subscribers (every status change goes through here).
+/// Returns the old status when the known status changed, `None` when it already was
+/// `status`.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: ComponentStatus,
+    by: Option<Uuid>,
+    cause: Cause,
+    audience: Audience,
+) -> Result<Option<ComponentStatus>, sqlx::Error> {
+    let current: Option<(ComponentStatus, ComponentStatus)> =
+        sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((old, old_public)) = current else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    let public = audience == Audience::Public && old_public != status;
+    if old == status && !public {
+        return Ok(None);
+    }
+    sqlx::query(
+        "UPDATE components SET status = $2, \
+             public_status = CASE WHEN $3 THEN $2 ELSE public_status END, \
+             updated_at = CASE WHEN $3 THEN now() ELSE updated_at END \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(public)
+    .execute(&mut *conn)
+    .await?;
+    // One row when customers saw what responders knew; otherwise the known change and
+    // the public one each have theirs.
+    if old != status && !(public && old == old_public) {
+        record_change(conn, id, Some(old), status, by, cause, false).await?;
+    }
+    if public {
+        record_change(conn, id, Some(old_public), status, by, cause, true).await?;
+        crate::webhooks::outbox::component(conn, id, old_public, status, OffsetDateTime::now_utc())
+            .await?;
+    }
+    Ok((old != status).then_some(old))
+}
+
+/// Show customers what responders know of a component: its public status becomes its
+/// status. Returns `(old public, new)` when that changed anything.
+pub async fn publish_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    by: Option<Uuid>,
+    cause: Cause,
+) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+    let status: Option<ComponentStatus> =
+        sqlx::query_scalar("SELECT status FROM components WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let status = status.ok_or(sqlx::Error::RowNotFound)?;
+    set_public_status(conn, id, status, by, cause).await
+}
+
+/// Set only what customers see of a component (recorded, and sent to subscribers),
+/// leaving what responders know as it is. Returns `(old public, new)` when it changed.
+pub async fn set_public_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: ComponentStatus,
+    by: Option<Uuid>,
+    cause: Cause,
+) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+    let old: Option<ComponentStatus> =
+        sqlx::query_scalar("SELECT public_status FROM components WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let old = old.ok_or(sqlx::Error::RowNotFound)?;
+    if old == status {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE components SET public_status = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(&mut *conn)
+        .await?;
+    record_change(conn, id, Some(old), status, by, cause, true).await?;
+    crate::webhooks::outbox::component(conn, id, old, status, OffsetDateTime::now_utc()).await?;
+    Ok(Some((old, status)))
+}
+
+/// Move a component to `position` (1-based) among its siblings, renumbering them.
+pub async fn reposition(
+    conn: &mut PgConnection,
+    id: Uuid,
+    position: i32,
+) -> Result<bool, sqlx::Error> {
+    let Some(component) = find(&mut *conn, id).await? else {
+        return Ok(false);
+    };
+    let siblings: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM components WHERE group_id IS NOT DISTINCT FROM $1 \
+         ORDER BY position, lower(name) FOR UPDATE",
+    )
+    .bind(component.group_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    renumber(conn, "components", siblings, id, position).await?;
+    Ok(true)
+}
+
+/// Move a group to `position` (1-based), renumbering the others.
+pub async fn reposition_group(
+    conn: &mut PgConnection,
+    id: Uuid,
+    position: i32,
+) -> Result<bool, sqlx::Error> {
+    let groups: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM component_groups ORDER BY position, lower(name) FOR UPDATE",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if !groups.contains(&id) {
+        return Ok(false);
+    }
+    renumber(conn, "component_groups", groups, id, position).await?;
+    Ok(true)
+}
+
+async fn renumber(
+    conn: &mut PgConnection,
+    table: &str,
+    mut ordered: Vec<Uuid>,
+    moving: Uuid,
+    position: i32,
+) -> Result<(), sqlx::Error> {
+    ordered.retain(|other| *other != moving);
+    let index = usize::try_from(position.max(1) - 1)
+        .unwrap_or(0)
+        .min(ordered.len());
+    ordered.insert(index, moving);
+    let positions: Vec<i32> = (1..=ordered.len() as i32).collect();
+    sqlx::query(&format!(
+        "UPDATE {table} t SET position = p.position, updated_at = now() \
+         FROM unnest($1::uuid[], $2::int[]) AS p(id, position) WHERE t.id = p.id"
+    ))
+    .bind(&ordered)
+    .bind(&positions)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusChangeRow {
+    pub component_id: Uuid,
+    pub old_status: Option<ComponentStatus>,
+    pub new_status: ComponentStatus,
+    pub changed_at: OffsetDateTime,
+    pub changed_by: Option<Uuid>,
+    pub incident_id: Option<Uuid>,
+    /// A change customers saw (otherwise responders only).
+    pub public: bool,
+}
+
+/// A component's status history, oldest first.
+pub async fn history(
+    db: impl PgExecutor<'_>,
+    component_id: Uuid,
+) -> Result<Vec<StatusChangeRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT component_id, old_status, new_status, changed_at, changed_by, incident_id, public \
+         FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id",
+    )
+    .bind(component_id)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,212 @@
+//! The append-only event log of an incident.
+
+use serde_json::Value;
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::incidents::EventKind;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub incident_id: Uuid,
+    pub kind: EventKind,
+    pub body: String,
+    pub data: Value,
+    pub author_id: Option<Uuid>,
+    pub author_name: Option<String>,
+    pub workstream_id: Option<Uuid>,
+    pub workstream_title: Option<String>,
+    pub occurred_at: OffsetDateTime,
+    pub recorded_at: OffsetDateTime,
+    pub pinned: bool,
+    pub corrects: Option<Uuid>,
+    /// The newest correction of this event, if any (the event is then shown struck through).
+    pub corrected_by: Option<Uuid>,
+}
+
+impl EventRow {
+    /// Whether this entry was written by a person (rendered as Markdown) rather than
+    /// generated from a change (plain text).
+    pub fn is_written(&self) -> bool {
+        matches!(self.kind, EventKind::Note | EventKind::Correction)
+    }
+
+    /// Backdated (or post-dated) by more than a minute: both times are shown.
+    pub fn is_backdated(&self) -> bool {
+        (self.recorded_at - self.occurred_at).whole_seconds().abs() > 60
+    }
+}
+
+const SELECT: &str = "SELECT e.id, e.seq, e.incident_id, e.kind, e.body, e.data, e.author_id, \
+     u.name AS author_name, e.workstream_id, w.title AS workstream_title, e.occurred_at, \
+     e.recorded_at, e.pinned, e.corrects, \
+     (SELECT c.id FROM incident_events c WHERE c.corrects = e.id ORDER BY c.seq DESC LIMIT 1) AS corrected_by \
+     FROM incident_events e \
+     LEFT JOIN users u ON u.id = e.author_id \
+     LEFT JOIN workstreams w ON w.id = e.workstream_id";
+
+/// A new entry. `occurred_at` defaults to now.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub incident_id: Uuid,
+    pub kind: EventKind,
+    pub body: String,
+    pub data: Value,
+    pub author_id: Option<Uuid>,
+    pub workstream_id: Option<Uuid>,
+    pub occurred_at: Option<OffsetDateTime>,
+    pub pinned: bool,
+    pub corrects: Option<Uuid>,
+}
+
+impl NewEvent {
+    /// An automatic event recording a change.
+    pub fn change(
+        incident_id: Uuid,
+        kind: EventKind,
+        author_id: Uuid,
+        body: String,
+        data: Value,
+    ) -> Self {
+        NewEvent {
+            incident_id,
+            kind,
+            body,
+            data,
+            author_id: Some(author_id),
+            workstream_id: None,
+            occurred_at: None,
+            pinned: false,
+            corrects: None,
+        }
+    }
+
+    pub fn in_workstream(mut self, workstream_id: Uuid) -> Self {
+        self.workstream_id = Some(workstream_id);
+        self
+    }
+}
+
+pub async fn insert(conn: &mut PgConnection, event: NewEvent) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO incident_events \
+             (id, incident_id, kind, body, data, author_id, workstream_id, occurred_at, pinned, corrects) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()), $9, $10) RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(event.incident_id)
+    .bind(event.kind)
+    .bind(event.body)
+    .bind(event.data)
+    .bind(event.author_id)
+    .bind(event.workstream_id)
+    .bind(event.occurred_at)
+    .bind(event.pinned)
+    .bind(event.corrects)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE e.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Filters of the log.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub workstream_id: Option<Uuid>,
+    pub kinds: Vec<EventKind>,
+    pub pinned_only: bool,
+    /// Keyset: entries older than this (occurred_at, seq).
+    pub before: Option<(OffsetDateTime, i64)>,
+}
+
+/// A page of the log, newest first by when things happened.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    incident_id: Uuid,
+    filter: &LogFilter,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let kinds: Option<Vec<EventKind>> = (!filter.kinds.is_empty()).then(|| filter.kinds.clone());
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE e.incident_id = $1 \
+           AND ($2::uuid IS NULL OR e.workstream_id = $2) \
+           AND ($3::event_kind[] IS NULL OR e.kind = ANY($3)) \
+           AND (NOT $4 OR e.pinned) \
+           AND ($5::timestamptz IS NULL OR (e.occurred_at, e.seq) < ($5, $6)) \
+         ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $7"
+    ))
+    .bind(incident_id)
+    .bind(filter.workstream_id)
+    .bind(kinds)
+    .bind(filter.pinned_only)
+    .bind(filter.before.map(|b| b.0))
+    .bind(filter.before.map(|b| b.1).unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The whole log in the order things happened (capped at 20,000 entries).
+pub async fn all(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE e.incident_id = $1 ORDER BY e.occurred_at, e.seq LIMIT 20000"
+    ))
+    .bind(incident_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Entries recorded after `seq`, in the order they were recorded (for live streams).
+pub async fn since(
+    db: impl PgExecutor<'_>,
+    incident_id: Uuid,
+    seq: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500"
+    ))
+    .bind(incident_id)
+    .bind(seq)
+    .fetch_all(db)
+    .await
+}
+
+/// The newest `seq` of the incident's log (0 when empty).
+pub async fn last_seq(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM incident_events WHERE incident_id = $1")
+        .bind(incident_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Pin or unpin an entry (the only thing about an entry that may change).
+pub async fn set_pinned(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    id: Uuid,
+    pinned: bool,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE incident_events SET pinned = $3 WHERE id = $2 AND incident_id = $1")
+            .bind(incident_id)
+            .bind(id)
+            .bind(pinned)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn count(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE incident_id = $1")
+        .bind(incident_id)
+        .fetch_one(db)
+        .await
+}

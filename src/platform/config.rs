@@ -1,0 +1,330 @@
+//! Command line and environment configuration (clap builds it from flags and `FIRELINE_*`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::accounts::Role;
+
+/// Fireline: incident response and a public status page, on one Postgres database.
+#[derive(Debug, Parser)]
+#[command(name = "fireline", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the background job runner.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Fill an empty database with a realistic sample (components, 90 days of history,
+    /// incidents, a maintenance) to try Fireline out.
+    Demo {
+        /// Replace existing components, incidents and maintenance with the sample.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Where the database is. Without `DATABASE_URL`, Fireline looks for a local server and
+/// otherwise starts a private PostgreSQL cluster in `--data-dir`.
+#[derive(Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL, e.g. postgres://user:pass@host:5432/fireline. The database is
+    /// created if it does not exist.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the private PostgreSQL cluster used when no server is reachable.
+    #[arg(
+        long,
+        env = "FIRELINE_DATA_DIR",
+        default_value = "fireline-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Always use the private cluster in --data-dir, even if a server is reachable.
+    #[arg(long, env = "FIRELINE_PRIVATE_DB", global = true)]
+    pub private_db: bool,
+
+    /// Largest number of database connections this process opens.
+    #[arg(
+        long,
+        env = "FIRELINE_DB_POOL_SIZE",
+        default_value_t = 20,
+        global = true
+    )]
+    pub pool_size: u32,
+}
+
+impl fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(crate::platform::db::redact_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("private_db", &self.private_db)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log filter, e.g. `info` or `fireline=debug,tower_http=info`.
+    #[arg(
+        long = "log",
+        env = "FIRELINE_LOG",
+        default_value = "info",
+        global = true
+    )]
+    pub filter: String,
+
+    /// Log line format.
+    #[arg(
+        long,
+        env = "FIRELINE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FIRELINE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Public URL of this Fireline (used in links, feeds and webhooks). Default: http://<bind>.
+    #[arg(long, env = "FIRELINE_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Name of the status page.
+    #[arg(long, env = "FIRELINE_PAGE_NAME", default_value = "Fireline")]
+    pub page_name: String,
+
+    /// Sign a session out after this many minutes without activity.
+    #[arg(long, env = "FIRELINE_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
+    pub session_idle_minutes: u32,
+
+    /// Take the client address from X-Forwarded-For (only behind a proxy you trust).
+    #[arg(long, env = "FIRELINE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    /// Say "no public update for N minutes" on open sev1/sev2 incidents after this long.
+    #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV12", default_value_t = 30)]
+    pub nudge_minutes_sev12: u32,
+
+    /// The same for sev3/sev4 incidents.
+    #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV34", default_value_t = 60)]
+    pub nudge_minutes_sev34: u32,
+
+    /// Do not run the background job runner (nor webhook delivery) in this process.
+    #[arg(long, env = "FIRELINE_NO_JOBS")]
+    pub no_jobs: bool,
+
+    /// Allow webhooks to loopback, private and link-local addresses (for tests and
+    /// private networks; otherwise refused, against server-side request forgery).
+    #[arg(long, env = "FIRELINE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Webhook attempts in flight at once, in all.
+    #[arg(long, env = "FIRELINE_WEBHOOK_CONCURRENCY", default_value_t = 256)]
+    pub webhook_concurrency: usize,
+
+    /// Webhook attempts in flight at once to one destination (scheme, host and port).
+    #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
+    pub webhook_per_destination: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a
+    /// terminal, and prompted for otherwise.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Generate a strong password and print it instead of reading one.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (read like `user create` does).
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Generate a strong password and print it instead of reading one.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Disable a user: they cannot sign in, and their sessions and tokens stop working.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (only the token) on standard output.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for, e.g. "deploy pipeline".
+        #[arg(long)]
+        name: String,
+    },
+    /// List API tokens (never the tokens themselves).
+    List {
+        /// Only the tokens of this user.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke an API token by its id.
+    Revoke {
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
+}
+
+/// Settings of the running server, resolved from [`ServeArgs`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Public URL without a trailing slash.
+    pub base_url: String,
+    pub page_name: String,
+    pub session_idle: time::Duration,
+    pub trust_proxy: bool,
+    pub nudges: crate::incidents::Nudges,
+    pub webhooks: crate::webhooks::DeliveryConfig,
+}
+
+impl Settings {
+    pub fn from_args(args: &ServeArgs, bound: SocketAddr) -> anyhow::Result<Self> {
+        let base_url = match &args.base_url {
+            Some(url) => normalize_base_url(url)?,
+            None => format!("http://{bound}"),
+        };
+        Ok(Self {
+            base_url,
+            page_name: args.page_name.clone(),
+            session_idle: time::Duration::minutes(i64::from(args.session_idle_minutes.max(1))),
+            trust_proxy: args.trust_proxy,
+            nudges: crate::incidents::Nudges {
+                high_minutes: i64::from(args.nudge_minutes_sev12.max(1)),
+                low_minutes: i64::from(args.nudge_minutes_sev34.max(1)),
+            },
+            webhooks: crate::webhooks::DeliveryConfig {
+                allow_private: args.webhook_allow_private,
+                concurrency: args.webhook_concurrency.max(1),
+                per_destination: args
+                    .webhook_per_destination
+                    .clamp(1, args.webhook_concurrency.max(1)),
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Settings for tests and tools that build an app without a command line.
+    pub fn for_base_url(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            page_name: "Fireline".to_owned(),
+            session_idle: time::Duration::hours(12),
+            trust_proxy: false,
+            nudges: crate::incidents::Nudges::default(),
+            webhooks: crate::webhooks::DeliveryConfig::default(),
+        }
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn normalize_base_url(raw: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| anyhow::anyhow!("FIRELINE_BASE_URL {raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        anyhow::bail!("FIRELINE_BASE_URL must be an http(s) URL with a host, got {raw:?}");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_loses_its_trailing_slash() {
+        assert_eq!(
+            normalize_base_url("https://status.example.com/").unwrap(),
+            "https://status.example.com"
+        );
+    }
+
+    #[test]
+    fn base_url_must_be_http() {
+        assert!(normalize_base_url("ftp://example.com").is_err());
+        assert!(normalize_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn database_url_password_is_not_in_debug_output() {
+        let args = DatabaseArgs {
+            database_url: Some("postgres://fl:hunter2@db/fireline".into()),
+            data_dir: "x".into(),
+            private_db: false,
+            pool_size: 5,
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,139 @@
+//! The `jobs` table: enqueue in the caller's transaction, claim, finish, retry. The
+//! runner in `crate::platform::jobs` drives it.
+
+use serde_json::Value;
+use sqlx::{PgExecutor, PgPool};
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub payload: Value,
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+/// A job to enqueue. `dedupe_key` keeps at most one pending or running job per key.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: Value,
+    pub run_at: Option<OffsetDateTime>,
+    pub max_attempts: i32,
+    pub dedupe_key: Option<String>,
+}
+
+impl NewJob {
+    pub fn new(kind: &'static str, payload: Value) -> Self {
+        Self {
+            kind,
+            payload,
+            run_at: None,
+            max_attempts: 10,
+            dedupe_key: None,
+        }
+    }
+}
+
+/// Enqueue a job. Call it with the transaction that makes the change the job is about,
+/// so both commit or neither does. Returns `None` when a job with the same dedupe key is
+/// already pending or running.
+pub async fn enqueue(db: impl PgExecutor<'_>, job: NewJob) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, run_at, max_attempts, dedupe_key) \
+         VALUES ($1, $2, coalesce($3, now()), $4, $5) \
+         ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING \
+         RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(job.payload)
+    .bind(job.run_at)
+    .bind(job.max_attempts)
+    .bind(job.dedupe_key)
+    .fetch_optional(db)
+    .await
+}
+
+/// Claim up to `limit` due jobs, and jobs whose worker vanished (lease expired).
+pub async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE jobs SET state = 'running', locked_at = now(), locked_by = $1, \
+                attempts = attempts + 1 \
+         WHERE id IN ( \
+             SELECT id FROM jobs \
+             WHERE (state = 'pending' AND run_at <= now()) \
+                OR (state = 'running' AND locked_at < now() - $3) \
+             ORDER BY run_at, id \
+             LIMIT $2 \
+             FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, payload, attempts, max_attempts",
+    )
+    .bind(worker)
+    .bind(limit)
+    .bind(lease)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn complete(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'done', finished_at = now(), locked_at = NULL, locked_by = NULL \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Record a failure: back to pending at `retry_at`, or dead when there is none.
+pub async fn fail(
+    pool: &PgPool,
+    id: i64,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET \
+             state = CASE WHEN $3::timestamptz IS NULL THEN 'dead'::job_state ELSE 'pending' END, \
+             run_at = coalesce($3, run_at), \
+             finished_at = CASE WHEN $3::timestamptz IS NULL THEN now() END, \
+             last_error = $2, locked_at = NULL, locked_by = NULL \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error.chars().take(2000).collect::<String>())
+    .bind(retry_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Number of jobs in each state (for `/metrics`).
+pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.state::text, count(j.id) \
+         FROM unnest(enum_range(NULL::job_state)) AS s(state) \
+         LEFT JOIN jobs j ON j.state = s.state \
+         GROUP BY s.state ORDER BY s.state",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Forget finished jobs older than `age`.
+pub async fn prune_finished(db: impl PgExecutor<'_>, age: Duration) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < now() - $1",
+    )
+    .bind(age)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
