@@ -7,7 +7,8 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use fireline::accounts::Role;
-use fireline::app::{build_router, AppState};
+use fireline::app::AppState;
+use fireline::http::router as build_router;
 use fireline::platform::config::Settings;
 use http_body_util::BodyExt;
 use sqlx::{Connection, PgConnection, PgPool};

@@ -3,18 +3,17 @@
 pub mod jobs;
 mod prune;
 
-use axum::Router;
 use sqlx::PgPool;
-use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::platform::config::Settings;
+use crate::platform::events::{self, Consumer, ConsumerRunner};
 use crate::platform::live::EventHub;
 use crate::platform::metrics::Metrics;
 use crate::status_page::StatusPage;
+use crate::webhooks::fan_out::WebhookFanOut;
 
 /// Everything handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -60,21 +59,22 @@ impl Deref for AppState {
     }
 }
 
-/// The whole HTTP application.
-pub fn build_router(state: AppState) -> Router {
-    crate::http::router(state)
+/// The durable consumers of the domain-event stream, in the order they are run.
+pub fn consumers() -> Vec<Arc<dyn Consumer>> {
+    vec![Arc::new(WebhookFanOut)]
 }
 
-/// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+/// Apply every pending domain event for every consumer, now, in this task (the CLI
+/// after a change, and tests, which have no background runner).
+pub async fn apply_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut applied = 0;
+    for consumer in consumers() {
+        applied += events::apply_pending(pool, consumer.as_ref()).await?;
+    }
+    Ok(applied)
+}
+
+/// The background task that applies domain events as they are recorded.
+pub fn consumer_runner(pool: PgPool) -> ConsumerRunner {
+    ConsumerRunner::new(pool, consumers())
 }

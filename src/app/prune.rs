@@ -1,5 +1,5 @@
 //! Housekeeping: forget expired sessions, old sign-in attempts, old finished jobs and
-//! webhook deliveries finished more than 30 days ago.
+//! webhook deliveries finished and domain events applied more than 30 days ago.
 
 use crate::accounts::login_attempts;
 use crate::accounts::sessions;
@@ -18,7 +18,16 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
             crate::platform::jobs::queue::prune_finished(&ctx.pool, time::Duration::days(14))
                 .await?;
         let deliveries = subscribers::prune(&ctx.pool, time::Duration::days(30)).await?;
-        tracing::info!(sessions, attempts, jobs, deliveries, "pruned expired rows");
+        let events =
+            crate::platform::events::prune_applied(&ctx.pool, time::Duration::days(30)).await?;
+        tracing::info!(
+            sessions,
+            attempts,
+            jobs,
+            deliveries,
+            events,
+            "pruned expired rows"
+        );
         Ok::<(), JobError>(())
     })
 }

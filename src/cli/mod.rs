@@ -122,6 +122,8 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
         Some(tokio::spawn(dispatcher.run(shutdown.clone())))
     };
 
+    let consumers = (!args.no_jobs)
+        .then(|| tokio::spawn(app::consumer_runner(database.pool.clone()).run(shutdown.clone())));
     let status_page = tokio::spawn(
         state
             .status_page
@@ -129,8 +131,8 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
             .run(state.hub.clone(), shutdown.clone()),
     );
     tracing::info!(address = %bound, url = %base_url, "Fireline is listening");
-    let router = app::build_router(state.clone());
-    app::serve(listener, router, shutdown.clone().cancelled_owned())
+    let router = crate::http::router(state.clone());
+    crate::http::serve(listener, router, shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;
     shutdown.cancel();
@@ -139,6 +141,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
+    }
+    if let Some(consumers) = consumers {
+        let _ = consumers.await;
     }
     // Everything that reads the database stops before the pool closes (and a private
     // cluster with it), so our own shutdown is not reported as a lost database.

@@ -1,5 +1,8 @@
 //! Component groups, components and their status history.
 
+mod happened;
+pub use happened::ComponentEvent;
+
 mod model;
 
 pub use model::ComponentStatus;
@@ -361,8 +364,14 @@ pub async fn set_status(
     }
     if public {
         record_change(conn, id, Some(old_public), status, by, cause, true).await?;
-        crate::webhooks::outbox::component(conn, id, old_public, status, OffsetDateTime::now_utc())
-            .await?;
+        ComponentEvent::PublicStatusChanged {
+            component_id: id,
+            old: old_public,
+            new: status,
+            at: OffsetDateTime::now_utc(),
+        }
+        .record(conn)
+        .await?;
     }
     Ok((old != status).then_some(old))
 }
@@ -408,7 +417,14 @@ pub async fn set_public_status(
         .execute(&mut *conn)
         .await?;
     record_change(conn, id, Some(old), status, by, cause, true).await?;
-    crate::webhooks::outbox::component(conn, id, old, status, OffsetDateTime::now_utc()).await?;
+    ComponentEvent::PublicStatusChanged {
+        component_id: id,
+        old,
+        new: status,
+        at: OffsetDateTime::now_utc(),
+    }
+    .record(conn)
+    .await?;
     Ok(Some((old, status)))
 }
 

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::events::{self, NewEvent};
+use super::IncidentEvent;
 use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, IncidentRow};
 use crate::accounts::users::UserRow;
 use crate::components::ComponentStatus;
@@ -13,7 +14,6 @@ use crate::components::{self, Audience, Cause};
 use crate::incidents::{EventKind, Impact, IncidentStatus, Milestone, Severity, Visibility};
 use crate::platform::text;
 use crate::platform::time::rfc3339;
-use crate::webhooks::{outbox, Event};
 
 /// What to change; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
@@ -192,7 +192,9 @@ pub async fn update_fields(
     {
         // Subscribers hear of a published incident made public again as they would of a
         // new one; one never published waits for its first public update.
-        outbox::incident(conn, id, Event::IncidentCreated).await?;
+        IncidentEvent::MadePublicAgain { incident_id: id }
+            .record(conn)
+            .await?;
     }
     super::find(&mut *conn, id)
         .await?

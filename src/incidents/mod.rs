@@ -1,6 +1,9 @@
 //! Incidents: reads here; the commands that change them (each writing its events to the
 //! log in the caller's transaction) in the submodules.
 
+mod happened;
+pub use happened::IncidentEvent;
+
 mod change;
 mod declare;
 pub mod events;

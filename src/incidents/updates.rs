@@ -6,13 +6,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::events::{self, NewEvent};
+use super::IncidentEvent;
 use super::{acknowledge_if_leader, bump, lock, CommandError};
 use crate::accounts::users::UserRow;
 use crate::components::Audience;
 use crate::components::ComponentStatus;
 use crate::incidents::{EventKind, IncidentStatus, Visibility};
 use crate::platform::text;
-use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UpdateRow {
@@ -66,7 +66,7 @@ pub struct NewUpdate {
 }
 
 /// Post a public update: the update, the incident's new status, component changes, the
-/// log entries for all of them, and (when `notify`) the message to webhook subscribers.
+/// log entries for all of them, and the domain event subscribers are notified from.
 /// The first update of a public incident puts it on the status page.
 pub async fn post_update(
     conn: &mut PgConnection,
@@ -184,17 +184,14 @@ pub async fn post_update(
     .await?;
     acknowledge_if_leader(conn, &incident, actor).await?;
     bump(conn, incident.id).await?;
-    if update.notify {
-        // Subscribers first hear of an incident as created, even when the update that
-        // published it notified nobody.
-        let event = if publishing || !announced {
-            Event::IncidentCreated
-        } else if update.status.is_resolved() {
-            Event::IncidentResolved
-        } else {
-            Event::IncidentUpdated
-        };
-        outbox::incident(conn, incident.id, event).await?;
+    IncidentEvent::UpdatePosted {
+        incident_id: incident.id,
+        update_id: id,
+        notify: update.notify,
+        announces: publishing || !announced,
+        resolved: update.status.is_resolved(),
     }
+    .record(conn)
+    .await?;
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }

@@ -1,5 +1,8 @@
 //! Scheduled maintenance: the window, its components, its updates and its transitions.
 
+mod happened;
+pub use happened::MaintenanceEvent;
+
 pub mod jobs;
 mod model;
 
@@ -16,7 +19,6 @@ use crate::components::{self, Audience, Cause};
 use crate::incidents::CommandError;
 use crate::platform::jobs::queue::{self, NewJob};
 use crate::platform::text;
-use crate::webhooks::{outbox, Event};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MaintenanceRow {
@@ -216,7 +218,11 @@ pub async fn schedule(
     .await?;
     set_components(conn, row.id, &draft.components).await?;
     schedule_jobs(conn, &row).await?;
-    outbox::maintenance(conn, row.id, Event::MaintenanceScheduled).await?;
+    MaintenanceEvent::Scheduled {
+        maintenance_id: row.id,
+    }
+    .record(conn)
+    .await?;
     Ok(row)
 }
 
@@ -250,7 +256,9 @@ pub async fn reschedule(
     .await?;
     set_components(conn, id, &draft.components).await?;
     schedule_jobs(conn, &row).await?;
-    outbox::maintenance(conn, id, Event::MaintenanceRescheduled).await?;
+    MaintenanceEvent::Rescheduled { maintenance_id: id }
+        .record(conn)
+        .await?;
     Ok(row)
 }
 
@@ -368,21 +376,14 @@ pub async fn transition(
         .bind(by)
         .execute(&mut *conn)
         .await?;
-    if notify {
-        let event = match status {
-            _ if status == current.status => Event::MaintenanceUpdated,
-            MaintenanceStatus::Scheduled => Event::MaintenanceScheduled,
-            MaintenanceStatus::InProgress if !current.status.is_active() => {
-                Event::MaintenanceStarted
-            }
-            MaintenanceStatus::InProgress | MaintenanceStatus::Verifying => {
-                Event::MaintenanceUpdated
-            }
-            MaintenanceStatus::Completed => Event::MaintenanceCompleted,
-            MaintenanceStatus::Cancelled => Event::MaintenanceCancelled,
-        };
-        outbox::maintenance(conn, id, event).await?;
+    MaintenanceEvent::UpdatePosted {
+        maintenance_id: id,
+        from: current.status,
+        to: status,
+        notify,
     }
+    .record(conn)
+    .await?;
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }
 

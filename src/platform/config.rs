@@ -149,7 +149,8 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_NUDGE_MINUTES_SEV34", default_value_t = 60)]
     pub nudge_minutes_sev34: u32,
 
-    /// Do not run the background job runner (nor webhook delivery) in this process.
+    /// Do not run background work in this process: the job runner, the domain-event
+    /// consumers and webhook delivery (another process does).
     #[arg(long, env = "FIRELINE_NO_JOBS")]
     pub no_jobs: bool,
 

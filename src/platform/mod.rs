@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod jobs;
 mod labelled;
 pub mod live;

@@ -1,5 +1,6 @@
 //! Postmortems, their templates and revisions, and action items with their change history.
 
+use super::PostmortemEvent;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
@@ -533,11 +534,10 @@ pub async fn change(
     let row = find(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
     revision(conn, &row, actor, &what.join("; ")).await?;
     if row.is_public() && !current.is_public() {
-        crate::webhooks::outbox::incident(
-            conn,
-            row.incident_id,
-            crate::webhooks::Event::PostmortemPublished,
-        )
+        PostmortemEvent::Published {
+            incident_id: row.incident_id,
+        }
+        .record(conn)
         .await?;
     }
     Ok(Ok(row))

@@ -2,7 +2,7 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use fireline::accounts::Role;
-use fireline::app::{self, AppState};
+use fireline::app::AppState;
 use fireline::platform::config::Settings;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -142,9 +142,10 @@ pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
             .clone()
             .run(state.hub.clone(), shutdown.clone()),
     );
-    tokio::spawn(app::serve(
+    tokio::spawn(fireline::app::consumer_runner(app.pool().clone()).run(shutdown.clone()));
+    tokio::spawn(fireline::http::serve(
         listener,
-        app::build_router(state),
+        fireline::http::router(state),
         shutdown.clone().cancelled_owned(),
     ));
     (base, shutdown)

@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use fireline::accounts::Role;
-use fireline::app::{self, AppState};
+use fireline::app::AppState;
 use fireline::platform::config::Settings;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -18,9 +18,9 @@ async fn second_instance(app: &TestApp) -> (String, CancellationToken) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
     let shutdown = CancellationToken::new();
-    tokio::spawn(app::serve(
+    tokio::spawn(fireline::http::serve(
         listener,
-        app::build_router(state),
+        fireline::http::router(state),
         shutdown.clone().cancelled_owned(),
     ));
     (base, shutdown)

@@ -2,7 +2,8 @@
 
 use axum::http::StatusCode;
 use fireline::accounts::Role;
-use fireline::app::{build_router, AppState};
+use fireline::app::AppState;
+use fireline::http::router as build_router;
 use fireline::platform::config::Settings;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;

@@ -3,7 +3,8 @@
 
 use axum::http::{Method, StatusCode};
 use fireline::accounts::Role;
-use fireline::app::{build_router, AppState};
+use fireline::app::AppState;
+use fireline::http::router as build_router;
 use fireline::platform::config::Settings;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;

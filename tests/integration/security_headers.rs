@@ -2,7 +2,7 @@
 //! memory, their 304s and HEADs, the API, errors and the signed-in pages.
 
 use fireline::accounts::Role;
-use fireline::app::{self, AppState};
+use fireline::app::AppState;
 use fireline::platform::config::Settings;
 use reqwest::{Method, Response, StatusCode};
 use tokio::net::TcpListener;
@@ -34,9 +34,9 @@ async fn serve(app: &TestApp) -> (String, Running) {
     let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
     state.status_page.refresh().await.unwrap();
     let stop = CancellationToken::new();
-    tokio::spawn(app::serve(
+    tokio::spawn(fireline::http::serve(
         listener,
-        app::build_router(state),
+        fireline::http::router(state),
         stop.clone().cancelled_owned(),
     ));
     (base, Running(stop))

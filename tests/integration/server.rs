@@ -1,7 +1,7 @@
 //! The real server on a real socket, with a cookie-keeping HTTP client.
 
 use fireline::accounts::Role;
-use fireline::app::{self, AppState};
+use fireline::app::AppState;
 use fireline::platform::config::Settings;
 use scraper::{Html, Selector};
 use std::time::Duration;
@@ -30,9 +30,9 @@ async fn sign_in_over_a_real_socket_and_stop_gracefully() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app::serve(
+    let server = tokio::spawn(fireline::http::serve(
         listener,
-        app::build_router(state),
+        fireline::http::router(state),
         shutdown.clone().cancelled_owned(),
     ));
 

@@ -741,7 +741,7 @@ async fn a_change_on_one_instance_reaches_another_instances_cache_within_a_secon
             .clone()
             .run(other.hub.clone(), shutdown.clone()),
     );
-    let router = fireline::app::build_router(other.clone());
+    let router = fireline::http::router(other.clone());
     let status_of = |router: axum::Router| async move {
         use tower::ServiceExt;
         let r = router

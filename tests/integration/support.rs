@@ -6,7 +6,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use fireline::accounts::Role;
-use fireline::app::{build_router, AppState};
+use fireline::app::AppState;
+use fireline::http::router as build_router;
 use fireline::platform::config::Settings;
 use http_body_util::BodyExt;
 use scraper::{Html, Selector};
@@ -197,9 +198,18 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Apply the domain events the last requests recorded (webhook fan-out, ...), as the
+    /// consumer runner of a serving process does.
+    pub async fn apply_events(&self) {
+        fireline::app::apply_events(self.pool()).await.unwrap();
+    }
+
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(req).await.unwrap();
-        TestResponse::read(response).await
+        let response = TestResponse::read(response).await;
+        // What a serving process's background consumers would do next.
+        self.apply_events().await;
+        response
     }
 
     /// A bare request from `ip` (for the API and pages without cookies).

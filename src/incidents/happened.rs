@@ -1,0 +1,33 @@
+//! What happened to an incident, as recorded in the domain-event stream for the
+//! consumers that react to it (webhook fan-out today; chat and paging next).
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::platform::events;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum IncidentEvent {
+    /// An incident published before was made public again.
+    #[serde(rename = "incident.made_public_again")]
+    MadePublicAgain { incident_id: Uuid },
+    /// A public update was posted. `announces`: the first one customers hear of (it
+    /// publishes the incident, or the ones before notified nobody).
+    #[serde(rename = "incident.update_posted")]
+    UpdatePosted {
+        incident_id: Uuid,
+        update_id: Uuid,
+        notify: bool,
+        announces: bool,
+        resolved: bool,
+    },
+}
+
+impl IncidentEvent {
+    /// Record the event in the caller's transaction.
+    pub async fn record(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        events::record(conn, self).await.map(drop)
+    }
+}
