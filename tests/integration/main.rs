@@ -8,6 +8,7 @@ mod cli;
 mod components;
 mod csrf;
 mod database;
+mod domain_events;
 mod errors;
 mod first_run;
 mod incidents;

@@ -1166,10 +1166,19 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
 
 /// `fireline serve` as a child process; returns it and its address.
 fn start_server(db: &crate::support::TestDb) -> (std::process::Child, String) {
+    start_server_with(db, &[])
+}
+
+/// `fireline serve` on a free port with `extra` arguments; the child and its base URL.
+pub(crate) fn start_server_with(
+    db: &crate::support::TestDb,
+    extra: &[&str],
+) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_fireline"))
         .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
         .env("DATABASE_URL", db.url())
         .env("FIRELINE_LOG", "info")
         .env("FIRELINE_LOG_FORMAT", "json")

@@ -1,0 +1,235 @@
+//! The domain-event stream across crashes and processes: what a command committed is
+//! applied by every consumer exactly once, whoever applies it and whenever.
+
+use fireline::accounts::Role;
+use serde_json::{json, Value};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestDb, PASSWORD};
+use crate::webhooks::start_server_with;
+
+const SUBSCRIBERS: i32 = 25;
+
+async fn admin_token(db: &TestDb) -> String {
+    let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
+    let admin = fireline::accounts::users::insert(
+        &db.pool,
+        fireline::accounts::users::NewUser {
+            email: "ada@example.com",
+            name: "Ada",
+            role: Role::Admin,
+            password_hash: &hash.0,
+        },
+    )
+    .await
+    .unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    fireline::accounts::tokens::create(&mut conn, admin.id, "events")
+        .await
+        .unwrap()
+        .1
+}
+
+async fn call(base: &str, token: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .request(method, format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+fn kill(child: &mut Child, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let _ = child.wait();
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn events_committed_before_a_crash_are_applied_once_after_the_restart() {
+    let db = TestDb::new().await;
+    let token = admin_token(&db).await;
+    // Subscribers on a port nobody listens on: deliveries are written, never delivered.
+    sqlx::query(
+        "INSERT INTO subscribers (id, url, destination, secret) \
+         SELECT gen_random_uuid(), 'http://127.0.0.1:9/s/' || g, '127.0.0.1:9', 'whsec_x' \
+         FROM generate_series(1, $1) g",
+    )
+    .bind(SUBSCRIBERS)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // A process that commits but never gets to its consumers: it runs no background
+    // work, and is killed right after the commands return.
+    let (mut first, base) = start_server_with(&db, &["--no-jobs"]);
+    let component = call(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        "/components",
+        json!({"name": "API"}),
+    )
+    .await;
+    let incident = call(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        "/incidents",
+        json!({"title": "Checkout fails", "severity": "sev2", "initial_update": "Investigating.",
+               "components": [{"id": component["id"], "status": "major_outage"}]}),
+    )
+    .await;
+    let number = incident["number"].as_i64().unwrap();
+    call(
+        &base,
+        &token,
+        reqwest::Method::POST,
+        &format!("/incidents/{number}/updates"),
+        json!({"status": "identified", "body": "A bad deploy; rolling back."}),
+    )
+    .await;
+    kill(&mut first, "-KILL");
+
+    let recorded = count(&db, "SELECT count(*) FROM domain_events").await;
+    assert!(
+        recorded >= 3,
+        "the commands recorded their events ({recorded})"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM event_consumptions WHERE applied_at IS NULL"
+        )
+        .await,
+        recorded,
+        "nothing was applied before the crash"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM webhook_messages").await, 0);
+
+    // Two processes start at once and race for the same events.
+    let (mut second, _) = start_server_with(&db, &[]);
+    let (mut third, _) = start_server_with(&db, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT count(*) FROM event_consumptions WHERE applied_at IS NULL",
+    )
+    .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "the consumers did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    kill(&mut second, "-TERM");
+    kill(&mut third, "-TERM");
+
+    // Every event applied once, by one of them, at the first attempt.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM event_consumptions WHERE attempts = 1"
+        )
+        .await,
+        recorded
+    );
+    // One message per public change (the incident announced with its component, the
+    // component change, the second update) and one delivery per subscriber each.
+    let messages: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event, count(*) FROM webhook_messages GROUP BY event, subject_id ORDER BY event",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        messages.iter().all(|(_, n)| *n == 1),
+        "a message was written twice: {messages:?}"
+    );
+    let events: Vec<&str> = messages.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        events,
+        ["component.updated", "incident.created", "incident.updated"]
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM deliveries").await,
+        SUBSCRIBERS as i64 * 3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(DISTINCT (message_id, subscriber_id)) FROM deliveries"
+        )
+        .await,
+        SUBSCRIBERS as i64 * 3
+    );
+}
+
+#[tokio::test]
+async fn declaring_for_many_subscribers_writes_their_deliveries_outside_the_command() {
+    let app = crate::support::TestApp::new().await;
+    let (actor, _) = app.token("ada@example.com", Role::Responder).await;
+    sqlx::query(
+        "INSERT INTO subscribers (id, url, destination, secret) \
+         SELECT gen_random_uuid(), 'http://127.0.0.1:9/s/' || g, '127.0.0.1:9', 'whsec_x' \
+         FROM generate_series(1, 10000) g",
+    )
+    .execute(app.pool())
+    .await
+    .unwrap();
+    // The command alone, as a front door calls it: its transaction writes the incident,
+    // its log and one event, not a row per subscriber.
+    let mut tx = app.pool().begin().await.unwrap();
+    fireline::incidents::declare(
+        &mut tx,
+        &actor,
+        fireline::incidents::NewIncident {
+            title: "Everything is down".into(),
+            severity: fireline::incidents::Severity::Sev1,
+            summary: String::new(),
+            visibility: fireline::incidents::Visibility::Public,
+            impact: None,
+            leader_id: None,
+            components: Vec::new(),
+            started_at: None,
+            detected_at: None,
+            initial_update: Some("Investigating.".into()),
+            public_title: None,
+            show_components: false,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let deliveries = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM deliveries")
+            .fetch_one(app.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        deliveries().await,
+        0,
+        "the declaring transaction wrote no deliveries"
+    );
+    app.apply_events().await;
+    assert_eq!(
+        deliveries().await,
+        10_000,
+        "the fan-out wrote one per subscriber"
+    );
+}
