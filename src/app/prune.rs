@@ -3,7 +3,7 @@
 
 use crate::accounts::login_attempts;
 use crate::accounts::sessions;
-use crate::webhooks::subscribers;
+use crate::webhooks::deliveries;
 use serde_json::Value;
 
 use crate::platform::jobs::{HandlerFuture, JobContext, JobError};
@@ -17,7 +17,7 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let jobs =
             crate::platform::jobs::queue::prune_finished(&ctx.pool, time::Duration::days(14))
                 .await?;
-        let deliveries = subscribers::prune(&ctx.pool, time::Duration::days(30)).await?;
+        let deliveries = deliveries::prune(&ctx.pool, time::Duration::days(30)).await?;
         let events =
             crate::platform::events::prune_applied(&ctx.pool, time::Duration::days(30)).await?;
         tracing::info!(

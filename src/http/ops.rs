@@ -79,7 +79,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     }
     let deliveries = tokio::time::timeout(
         Duration::from_secs(2),
-        crate::webhooks::subscribers::counts_by_state(&state.pool),
+        crate::webhooks::deliveries::counts_by_state(&state.pool),
     )
     .await;
     if let Ok(Ok(counts)) = deliveries {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::guard::{self, GuardedResolver};
 use super::signing::{message_id, Secret};
+use crate::webhooks::deliveries::{self, AttemptRecord, Claimed, MessageRow, Next};
 use crate::webhooks::retry_delay;
-use crate::webhooks::subscribers::{self, AttemptRecord, Claimed, MessageRow, Next};
 
 /// How much of a response body is read (and kept in the log).
 pub const RESPONSE_EXCERPT: usize = 1024;
@@ -129,7 +129,7 @@ impl Dispatcher {
             };
             let mut more = false;
             if free > 0 {
-                let claim = subscribers::claim(
+                let claim = deliveries::claim(
                     &this.pool,
                     free.min(500) as i64,
                     this.config.per_destination as i64,
@@ -247,7 +247,7 @@ impl Dispatcher {
         if missing.is_empty() {
             return Ok(());
         }
-        for message in subscribers::messages(&self.pool, &missing).await? {
+        for message in deliveries::messages(&self.pool, &missing).await? {
             cache.insert(message.id, Arc::new(message));
         }
         Ok(())
@@ -426,7 +426,7 @@ async fn write_records(pool: PgPool, rx: mpsc::Receiver<AttemptRecord>) {
         let mut pending = batch;
         let mut wait = Duration::from_millis(100);
         loop {
-            match subscribers::record_attempts(&pool, &pending).await {
+            match deliveries::record_attempts(&pool, &pending).await {
                 Ok(disabled) => {
                     for id in disabled {
                         tracing::warn!(subscriber = %id, "webhook subscriber disabled");
@@ -439,7 +439,7 @@ async fn write_records(pool: PgPool, rx: mpsc::Receiver<AttemptRecord>) {
                     tracing::warn!(error = %err, "recording webhook attempts failed; writing one at a time");
                     if pending.len() > 1 {
                         for record in pending.drain(..) {
-                            if let Err(err) = subscribers::record_attempts(&pool, &[record]).await {
+                            if let Err(err) = deliveries::record_attempts(&pool, &[record]).await {
                                 tracing::warn!(error = %err, "recording a webhook attempt failed");
                             }
                         }

@@ -10,6 +10,7 @@ pub mod subscribers;
 
 pub use model::{retry_delay, DeliveryState, SubscriberState, DISABLE_AFTER, RETRY_SCHEDULE};
 
+pub mod deliveries;
 pub mod dispatch;
 pub mod fan_out;
 pub mod guard;

@@ -12,7 +12,7 @@ use crate::components::ComponentStatus;
 use crate::status_page::data::{self, PageData, PublicIncident};
 use crate::status_page::json;
 use crate::status_page::settings;
-use crate::webhooks::subscribers::{self, NewMessage};
+use crate::webhooks::deliveries::{self, NewMessage};
 
 /// Where links point when neither a public URL nor a configured one is known.
 const FALLBACK_URL: &str = "http://localhost:8080";
@@ -77,7 +77,7 @@ async fn write(
     components: &[Uuid],
 ) -> Result<u64, sqlx::Error> {
     let payload = body.to_string();
-    let (_, count) = subscribers::fan_out(
+    let (_, count) = deliveries::fan_out(
         conn,
         NewMessage {
             event: event.as_str(),
@@ -111,7 +111,7 @@ pub async fn incident(
             .bind(incident_id)
             .fetch_all(&mut *conn)
             .await?;
-    if !subscribers::any_interested(&mut *conn, &components).await? {
+    if !deliveries::any_interested(&mut *conn, &components).await? {
         return Ok(0);
     }
     let data = page(conn).await?;
@@ -141,7 +141,7 @@ pub async fn component(
     new: ComponentStatus,
     at: OffsetDateTime,
 ) -> Result<u64, sqlx::Error> {
-    if !subscribers::any_interested(&mut *conn, &[component_id]).await? {
+    if !deliveries::any_interested(&mut *conn, &[component_id]).await? {
         return Ok(0);
     }
     let data = page(conn).await?;
@@ -188,7 +188,7 @@ pub async fn maintenance(
     .bind(maintenance_id)
     .fetch_all(&mut *conn)
     .await?;
-    if !subscribers::any_interested(&mut *conn, &components).await? {
+    if !deliveries::any_interested(&mut *conn, &components).await? {
         return Ok(0);
     }
     let data = page(conn).await?;
@@ -240,7 +240,7 @@ pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> Result<Uuid, 
         },
     });
     let payload = body.to_string();
-    subscribers::send_to(
+    deliveries::send_to(
         conn,
         NewMessage {
             event: Event::Test.as_str(),

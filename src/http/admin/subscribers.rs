@@ -4,6 +4,7 @@
 
 use crate::components;
 use crate::platform::audit;
+use crate::webhooks::deliveries;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -152,7 +153,7 @@ async fn subscribers_page(
 ) -> Result<SubscribersPage, AppError> {
     let names = component_names(state).await?;
     let counts: HashMap<Uuid, (i64, i64, i64)> =
-        subscribers::counts_per_subscriber(&state.pool, None)
+        deliveries::counts_per_subscriber(&state.pool, None)
             .await?
             .into_iter()
             .map(|(id, d, p, f)| (id, (d, p, f)))
@@ -295,7 +296,7 @@ pub async fn show_subscriber(
     let row = find(&state, id).await?;
     let names = component_names(&state).await?;
     let mut deliveries =
-        subscribers::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
+        deliveries::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
     let older = if deliveries.len() as i64 > LOG_PAGE {
         deliveries.truncate(LOG_PAGE as usize);
         deliveries.last().map(|d| d.id)
@@ -303,8 +304,8 @@ pub async fn show_subscriber(
         None
     };
     let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
-    let attempts = subscribers::attempts_of(&state.pool, &ids).await?;
-    let counts = subscribers::counts_per_subscriber(&state.pool, Some(id))
+    let attempts = deliveries::attempts_of(&state.pool, &ids).await?;
+    let counts = deliveries::counts_per_subscriber(&state.pool, Some(id))
         .await?
         .into_iter()
         .find(|(s, ..)| *s == id)
@@ -495,15 +496,15 @@ pub async fn resend_delivery(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let mut tx = state.pool.begin().await?;
-    let message = match subscribers::resend(&mut tx, id, delivery_id).await? {
-        subscribers::Resend::Queued => {
+    let message = match deliveries::resend(&mut tx, id, delivery_id).await? {
+        deliveries::Resend::Queued => {
             tx.commit().await?;
             "The message is being sent again, with the same webhook-id."
         }
-        subscribers::Resend::StillPending => {
+        deliveries::Resend::StillPending => {
             "This message is still pending: it is sent or retried on its own."
         }
-        subscribers::Resend::Missing => {
+        deliveries::Resend::Missing => {
             return Err(AppError::NotFound("There is no such delivery.".into()))
         }
     };

@@ -17,7 +17,8 @@ use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Authorized, ClientIp, Json, Path, Query};
-use crate::webhooks::subscribers::{self, Resend, SubscriberRow};
+use crate::webhooks::deliveries::{self, Resend};
+use crate::webhooks::subscribers::{self, SubscriberRow};
 use crate::webhooks::{self, DeliveryState, SubscriberState};
 use crate::webhooks::{outbox, SubscribeRequest};
 
@@ -342,7 +343,7 @@ pub async fn list_deliveries(
                 .map_err(|_| AppError::field("cursor", "This cursor is not one we gave out."))?,
         ),
     };
-    let mut rows = subscribers::deliveries(&state.pool, id, before, limit + 1).await?;
+    let mut rows = deliveries::deliveries(&state.pool, id, before, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|d| d.id.to_string())
@@ -350,7 +351,7 @@ pub async fn list_deliveries(
         None
     };
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-    let attempts = subscribers::attempts_of(&state.pool, &ids).await?;
+    let attempts = deliveries::attempts_of(&state.pool, &ids).await?;
     let items = rows
         .into_iter()
         .map(|d| DeliveryJson {
@@ -404,7 +405,7 @@ pub async fn resend_delivery(
     Path((id, delivery_id)): Path<(Uuid, i64)>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    match subscribers::resend(&mut tx, id, delivery_id).await? {
+    match deliveries::resend(&mut tx, id, delivery_id).await? {
         Resend::Queued => {
             tx.commit().await?;
             Ok(StatusCode::ACCEPTED)
