@@ -10,6 +10,7 @@ pub mod subscribers;
 
 pub use model::{retry_delay, DeliveryState, SubscriberState, DISABLE_AFTER, RETRY_SCHEDULE};
 
+pub mod commands;
 pub mod deliveries;
 pub mod dispatch;
 pub mod fan_out;
@@ -17,11 +18,14 @@ pub mod guard;
 pub mod outbox;
 pub mod reachable;
 pub mod signing;
+pub mod wire;
 
 pub use dispatch::{DeliveryConfig, Dispatcher};
 pub use outbox::Event;
 
 use sqlx::PgPool;
+
+use crate::platform::audit::AuditAction;
 use uuid::Uuid;
 
 use crate::incidents::CommandError;
@@ -102,14 +106,12 @@ pub async fn subscribe(
     )
     .await?
     .ok_or_else(|| CommandError::invalid("url", "This URL is already subscribed."))?;
-    crate::platform::audit::record(
-        &mut *tx,
-        request.created_by,
-        "subscriber.created",
-        &format!("subscriber:{}", subscriber.id),
-        serde_json::json!({ "url": subscriber.url, "from": request.created_ip }),
-    )
-    .await?;
+    let created = AuditAction::SubscriberCreated {
+        subscriber_id: subscriber.id,
+        url: subscriber.url.clone(),
+        from: request.created_ip.map(str::to_owned),
+    };
+    crate::platform::audit::log(&mut *tx, request.created_by, &created).await?;
     tx.commit().await?;
     Ok(Subscription { subscriber, secret })
 }

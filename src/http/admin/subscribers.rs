@@ -3,7 +3,7 @@
 //! re-enable, remove and resend.
 
 use crate::components;
-use crate::platform::audit;
+use crate::webhooks::commands::{self, Removal};
 use crate::webhooks::deliveries;
 use askama::Template;
 use axum::extract::State;
@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -374,15 +373,7 @@ async fn change(
     user.require(Role::Admin)?;
     find(state, id).await?;
     let mut tx = state.pool.begin().await?;
-    subscribers::set_state(&mut tx, id, to, None).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "subscriber.changed",
-        &format!("subscriber:{id}"),
-        json!({ "state": to }),
-    )
-    .await?;
+    commands::set_state(&mut tx, user.user.id, id, to, None).await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         state,
@@ -448,15 +439,7 @@ pub async fn delete_subscriber(
     user.require(Role::Admin)?;
     let row = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
-    subscribers::delete(&mut *tx, id).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "subscriber.removed",
-        &format!("subscriber:{id}"),
-        json!({ "url": row.url }),
-    )
-    .await?;
+    commands::remove(&mut tx, &row, Removal::ByAdmin(user.user.id)).await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &state,

@@ -2,7 +2,7 @@
 //! secret is shown once with how to verify signatures; every message carries a link to
 //! `/subscribe/manage/{id}?token=…`, which asks before unsubscribing.
 
-use crate::platform::audit;
+use crate::webhooks::commands::{self, Removal};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -263,15 +263,7 @@ pub async fn unsubscribe(
 ) -> Result<Response, AppError> {
     let subscriber = linked(&state, &id, &form.token).await?;
     let mut tx = state.pool.begin().await?;
-    subscribers::delete(&mut *tx, subscriber.id).await?;
-    audit::record(
-        &mut *tx,
-        None,
-        "subscriber.unsubscribed",
-        &format!("subscriber:{}", subscriber.id),
-        serde_json::json!({ "url": subscriber.url }),
-    )
-    .await?;
+    commands::remove(&mut tx, &subscriber, Removal::Unsubscribed).await?;
     tx.commit().await?;
     let (jar, csrf_token) = anon_csrf(&state, jar).await?;
     let body = render_page(&UnsubscribePage {

@@ -1,14 +1,13 @@
 //! `/api/v1/subscribers`: webhook subscribers and their delivery log (admins).
 
 use crate::components;
-use crate::platform::audit;
+use crate::webhooks::commands::{self, Removal};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -252,12 +251,13 @@ pub async fn patch_subscriber(
             .then(|| format!("Disabled by {}.", caller.0.name));
         row = subscribers::set_state(&mut tx, id, new_state, reason.as_deref()).await?;
     }
-    audit::record(
-        &mut *tx,
-        Some(caller.0.id),
-        "subscriber.changed",
-        &format!("subscriber:{id}"),
-        json!({ "state": body.state, "description": body.description, "component_ids": body.component_ids }),
+    commands::record_change(
+        &mut tx,
+        caller.0.id,
+        id,
+        body.state,
+        body.description,
+        body.component_ids,
     )
     .await?;
     tx.commit().await?;
@@ -274,15 +274,7 @@ pub async fn delete_subscriber(
 ) -> Result<StatusCode, AppError> {
     let subscriber = find(&state, id).await?;
     let mut tx = state.pool.begin().await?;
-    subscribers::delete(&mut *tx, id).await?;
-    audit::record(
-        &mut *tx,
-        Some(caller.0.id),
-        "subscriber.removed",
-        &format!("subscriber:{id}"),
-        json!({ "url": subscriber.url }),
-    )
-    .await?;
+    commands::remove(&mut tx, &subscriber, Removal::ByAdmin(caller.0.id)).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
