@@ -7,9 +7,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{
-    find, MaintenanceEvent, MaintenanceRow, MaintenanceStatus, COLUMNS, END_JOB, START_JOB,
-};
+use super::{find, MaintenanceEvent, MaintenanceRow, MaintenanceStatus, END_JOB, START_JOB};
 use crate::accounts::users::UserRow;
 use crate::components::ComponentStatus;
 use crate::components::{self, Audience, Cause};
@@ -63,17 +61,22 @@ async fn set_components(
     id: Uuid,
     components: &[Uuid],
 ) -> Result<(), CommandError> {
-    sqlx::query("DELETE FROM maintenance_components WHERE maintenance_id = $1 AND NOT component_id = ANY($2)")
-        .bind(id)
-        .bind(components)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM maintenance_components WHERE maintenance_id = $1 AND NOT component_id = ANY($2)",
+        id,
+        components
+    )
+    .execute(&mut *conn)
+    .await?;
     for component in components {
-        let inserted = sqlx::query("INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(component)
-            .execute(&mut *conn)
-            .await;
+        let inserted = sqlx::query!(
+            "INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+            id,
+            component
+        )
+        .execute(&mut *conn)
+        .await;
         if let Err(err) = inserted {
             if err
                 .as_database_error()
@@ -97,17 +100,22 @@ pub async fn schedule(
     draft: MaintenanceDraft,
 ) -> Result<MaintenanceRow, CommandError> {
     let title = validate(&draft)?;
-    let row: MaintenanceRow = sqlx::query_as(&format!(
-        "INSERT INTO maintenances (id, title, description, scheduled_for, scheduled_until, auto_components, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(&title)
-    .bind(draft.description.trim())
-    .bind(draft.scheduled_for)
-    .bind(draft.scheduled_until)
-    .bind(draft.auto_components)
-    .bind(actor.id)
+    let row = sqlx::query_as!(
+        MaintenanceRow,
+        r#"INSERT INTO maintenances (id, title, description, scheduled_for, scheduled_until,
+                                     auto_components, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           RETURNING id, title, description, status AS "status: MaintenanceStatus", scheduled_for,
+                     scheduled_until, auto_components, started_at, completed_at, version,
+                     created_at, updated_at"#,
+        Uuid::new_v4(),
+        title,
+        draft.description.trim(),
+        draft.scheduled_for,
+        draft.scheduled_until,
+        draft.auto_components,
+        actor.id
+    )
     .fetch_one(&mut *conn)
     .await?;
     set_components(conn, row.id, &draft.components).await?;
@@ -135,17 +143,21 @@ pub async fn reschedule(
         ));
     }
     let title = validate(&draft)?;
-    let row: MaintenanceRow = sqlx::query_as(&format!(
-        "UPDATE maintenances SET title = $2, description = $3, scheduled_for = $4, scheduled_until = $5, \
-             auto_components = $6, version = version + 1, updated_at = now() \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(&title)
-    .bind(draft.description.trim())
-    .bind(draft.scheduled_for)
-    .bind(draft.scheduled_until)
-    .bind(draft.auto_components)
+    let row = sqlx::query_as!(
+        MaintenanceRow,
+        r#"UPDATE maintenances SET title = $2, description = $3, scheduled_for = $4,
+               scheduled_until = $5, auto_components = $6, version = version + 1, updated_at = now()
+           WHERE id = $1
+           RETURNING id, title, description, status AS "status: MaintenanceStatus", scheduled_for,
+                     scheduled_until, auto_components, started_at, completed_at, version,
+                     created_at, updated_at"#,
+        id,
+        title,
+        draft.description.trim(),
+        draft.scheduled_for,
+        draft.scheduled_until,
+        draft.auto_components
+    )
     .fetch_one(&mut *conn)
     .await?;
     set_components(conn, id, &draft.components).await?;
@@ -174,13 +186,10 @@ pub async fn lock_version(
 }
 
 async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<MaintenanceRow, CommandError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM maintenances WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(CommandError::NotFound)
+    super::maintenance_rows!("FROM maintenances WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(CommandError::NotFound)
 }
 
 /// The words of the update posted when a maintenance moves to `status` on its own.
@@ -239,14 +248,17 @@ pub async fn transition(
     }
     let by = actor.map(|a| a.id);
     if status != current.status {
-        sqlx::query(
-            "UPDATE maintenances SET status = $2, version = version + 1, updated_at = now(), \
-                 started_at = CASE WHEN $2 IN ('in_progress', 'verifying') THEN coalesce(started_at, now()) ELSE started_at END, \
-                 completed_at = CASE WHEN $2 IN ('completed', 'cancelled') THEN now() ELSE completed_at END \
+        sqlx::query!(
+            "UPDATE maintenances SET status = $2::maintenance_status, version = version + 1, \
+                 updated_at = now(), \
+                 started_at = CASE WHEN $2::maintenance_status IN ('in_progress', 'verifying') \
+                     THEN coalesce(started_at, now()) ELSE started_at END, \
+                 completed_at = CASE WHEN $2::maintenance_status IN ('completed', 'cancelled') \
+                     THEN now() ELSE completed_at END \
              WHERE id = $1",
+            id,
+            status as MaintenanceStatus
         )
-        .bind(id)
-        .bind(status)
         .execute(&mut *conn)
         .await?;
         if current.auto_components {
@@ -261,15 +273,18 @@ pub async fn transition(
         .map(str::trim)
         .filter(|b| !b.is_empty())
         .unwrap_or(default_message(status));
-    sqlx::query("INSERT INTO maintenance_updates (id, maintenance_id, status, body, notify, author_id) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(Uuid::new_v4())
-        .bind(id)
-        .bind(status)
-        .bind(body)
-        .bind(notify)
-        .bind(by)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO maintenance_updates (id, maintenance_id, status, body, notify, author_id) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        Uuid::new_v4(),
+        id,
+        status as MaintenanceStatus,
+        body,
+        notify,
+        by
+    )
+    .execute(&mut *conn)
+    .await?;
     MaintenanceEvent::UpdatePosted {
         maintenance_id: id,
         from: current.status,
@@ -286,16 +301,22 @@ async fn put_under_maintenance(
     id: Uuid,
     by: Option<Uuid>,
 ) -> Result<(), CommandError> {
-    let members: Vec<Uuid> = sqlx::query_scalar("SELECT component_id FROM maintenance_components WHERE maintenance_id = $1 ORDER BY component_id")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let members = sqlx::query_scalar!(
+        "SELECT component_id FROM maintenance_components WHERE maintenance_id = $1 \
+         ORDER BY component_id",
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     for component in members {
-        let before: (ComponentStatus, ComponentStatus) =
-            sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
-                .bind(component)
-                .fetch_one(&mut *conn)
-                .await?;
+        let before = sqlx::query!(
+            r#"SELECT status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus"
+               FROM components WHERE id = $1 FOR UPDATE"#,
+            component
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let before = (before.status, before.public_status);
         let old = components::set_status(
             conn,
             component,
@@ -306,14 +327,16 @@ async fn put_under_maintenance(
         )
         .await?;
         if old.is_some() || before.1 != ComponentStatus::UnderMaintenance {
-            sqlx::query("UPDATE maintenance_components SET previous_status = $3, previous_public_status = $4 \
-                         WHERE maintenance_id = $1 AND component_id = $2")
-                .bind(id)
-                .bind(component)
-                .bind(before.0)
-                .bind(before.1)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "UPDATE maintenance_components SET previous_status = $3, previous_public_status = $4 \
+                 WHERE maintenance_id = $1 AND component_id = $2",
+                id,
+                component,
+                before.0 as ComponentStatus,
+                before.1 as ComponentStatus
+            )
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())
@@ -322,21 +345,25 @@ async fn put_under_maintenance(
 /// Give components back the status they had, what customers saw and what responders
 /// knew each, unless someone changed it meanwhile.
 async fn restore(conn: &mut PgConnection, id: Uuid, by: Option<Uuid>) -> Result<(), CommandError> {
-    type Member = (
-        Uuid,
-        Option<ComponentStatus>,
-        Option<ComponentStatus>,
-        ComponentStatus,
-        ComponentStatus,
-    );
-    let members: Vec<Member> = sqlx::query_as(
-        "SELECT mc.component_id, mc.previous_status, mc.previous_public_status, c.status, c.public_status \
-         FROM maintenance_components mc JOIN components c ON c.id = mc.component_id \
-         WHERE mc.maintenance_id = $1 ORDER BY mc.component_id",
+    let members = sqlx::query!(
+        r#"SELECT mc.component_id, mc.previous_status AS "previous_status: ComponentStatus",
+                  mc.previous_public_status AS "previous_public_status: ComponentStatus",
+                  c.status AS "status: ComponentStatus", c.public_status AS "public_status: ComponentStatus"
+           FROM maintenance_components mc JOIN components c ON c.id = mc.component_id
+           WHERE mc.maintenance_id = $1 ORDER BY mc.component_id"#,
+        id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    let members = members.into_iter().map(|m| {
+        (
+            m.component_id,
+            m.previous_status,
+            m.previous_public_status,
+            m.status,
+            m.public_status,
+        )
+    });
     let cause = Cause::Maintenance(id);
     let maintenance = ComponentStatus::UnderMaintenance;
     for (component, previous, previous_public, known, public) in members {

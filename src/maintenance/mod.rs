@@ -44,9 +44,20 @@ pub struct MaintenanceUpdateRow {
     pub created_at: OffsetDateTime,
 }
 
-const COLUMNS: &str =
-    "id, title, description, status, scheduled_for, scheduled_until, auto_components, \
-     started_at, completed_at, version, created_at, updated_at";
+/// A query for whole maintenance rows, checked at compile time: `$rest` follows
+/// `SELECT <every column>` (from `FROM ...`, or `INSERT ... RETURNING` via `returning`).
+macro_rules! maintenance_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::maintenance::MaintenanceRow,
+            r#"SELECT id, title, description, status AS "status: MaintenanceStatus", scheduled_for,
+                      scheduled_until, auto_components, started_at, completed_at, version,
+                      created_at, updated_at "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+pub(crate) use maintenance_rows;
 
 /// The job kinds that move a maintenance at its start and end.
 pub const START_JOB: &str = "start_maintenance";
@@ -56,8 +67,7 @@ pub async fn find(
     db: impl PgExecutor<'_>,
     id: Uuid,
 ) -> Result<Option<MaintenanceRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM maintenances WHERE id = $1"))
-        .bind(id)
+    maintenance_rows!("FROM maintenances WHERE id = $1", id)
         .fetch_optional(db)
         .await
 }
@@ -68,13 +78,12 @@ pub async fn list(
     open_only: bool,
     limit: i64,
 ) -> Result<Vec<MaintenanceRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM maintenances \
-         WHERE NOT $1 OR status IN ('scheduled', 'in_progress', 'verifying') \
-         ORDER BY scheduled_for DESC, id LIMIT $2"
-    ))
-    .bind(open_only)
-    .bind(limit)
+    maintenance_rows!(
+        "FROM maintenances WHERE NOT $1 OR status IN ('scheduled', 'in_progress', 'verifying') \
+         ORDER BY scheduled_for DESC, id LIMIT $2",
+        open_only,
+        limit
+    )
     .fetch_all(db)
     .await
 }
@@ -85,12 +94,12 @@ pub async fn in_window(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<Vec<MaintenanceRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM maintenances WHERE scheduled_for < $2 AND scheduled_until >= $1 \
-         ORDER BY scheduled_for DESC"
-    ))
-    .bind(from)
-    .bind(to)
+    maintenance_rows!(
+        "FROM maintenances WHERE scheduled_for < $2 AND scheduled_until >= $1 \
+         ORDER BY scheduled_for DESC",
+        from,
+        to
+    )
     .fetch_all(db)
     .await
 }
@@ -99,12 +108,14 @@ pub async fn updates(
     db: impl PgExecutor<'_>,
     maintenance_ids: &[Uuid],
 ) -> Result<Vec<MaintenanceUpdateRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT m.id, m.maintenance_id, m.status, m.body, m.notify, u.name AS author_name, m.created_at \
-         FROM maintenance_updates m LEFT JOIN users u ON u.id = m.author_id \
-         WHERE m.maintenance_id = ANY($1) ORDER BY m.created_at DESC",
+    sqlx::query_as!(
+        MaintenanceUpdateRow,
+        r#"SELECT m.id, m.maintenance_id, m.status AS "status: MaintenanceStatus", m.body, m.notify,
+                  u.name AS "author_name?", m.created_at
+           FROM maintenance_updates m LEFT JOIN users u ON u.id = m.author_id
+           WHERE m.maintenance_id = ANY($1) ORDER BY m.created_at DESC"#,
+        maintenance_ids
     )
-    .bind(maintenance_ids)
     .fetch_all(db)
     .await
 }
@@ -114,8 +125,14 @@ pub async fn component_links(
     db: impl PgExecutor<'_>,
     maintenance_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
-    sqlx::query_as("SELECT maintenance_id, component_id FROM maintenance_components WHERE maintenance_id = ANY($1)")
-        .bind(maintenance_ids)
-        .fetch_all(db)
-        .await
+    let links = sqlx::query!(
+        "SELECT maintenance_id, component_id FROM maintenance_components WHERE maintenance_id = ANY($1)",
+        maintenance_ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(links
+        .into_iter()
+        .map(|l| (l.maintenance_id, l.component_id))
+        .collect())
 }
