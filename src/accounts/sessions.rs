@@ -4,7 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::accounts::users::UserRow;
+use super::rows::UserRow;
 use crate::platform::secret::TokenHash;
 
 /// Sessions end at the latest this long after sign-in, however active.

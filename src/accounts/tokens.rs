@@ -4,7 +4,7 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::users::UserRow;
+use super::rows::UserRow;
 use crate::platform::secret::TokenHash;
 
 /// A token's name (trimmed, 1 to 100 characters): what it is for, shown in the lists.

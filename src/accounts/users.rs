@@ -1,29 +1,10 @@
 //! Users and their roles.
 
 use sqlx::{PgConnection, PgExecutor};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::Role;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub disabled_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    /// The zone the user chose for the admin UI; `None` follows the browser.
-    #[sqlx(default)]
-    pub time_zone: Option<String>,
-}
-
-impl UserRow {
-    pub fn is_disabled(&self) -> bool {
-        self.disabled_at.is_some()
-    }
-}
+use super::model::Role;
+pub use super::rows::UserRow;
 
 const COLUMNS: &str = "id, email, name, role, disabled_at, created_at, time_zone";
 
@@ -126,8 +107,8 @@ pub async fn set_password(
     Ok(done.rows_affected() == 1)
 }
 
-/// Disable or enable a user. Disabling also ends their sessions and revokes their API
-/// tokens (in the caller's transaction), so enabling them again brings neither back.
+/// Disable or enable a user (the command also ends their sessions and revokes their
+/// tokens).
 pub async fn set_disabled(
     conn: &mut PgConnection,
     id: Uuid,
@@ -141,10 +122,6 @@ pub async fn set_disabled(
     .bind(disabled)
     .execute(&mut *conn)
     .await?;
-    if disabled {
-        crate::accounts::sessions::delete_for_user(&mut *conn, id).await?;
-        crate::accounts::tokens::revoke_for_user(&mut *conn, id).await?;
-    }
     Ok(done.rows_affected() == 1)
 }
 
