@@ -23,3 +23,19 @@ impl UserRow {
         self.disabled_at.is_some()
     }
 }
+
+/// A [`UserRow`] from a query record that has its columns (and maybe more).
+macro_rules! user_row {
+    ($r:ident) => {
+        $crate::accounts::UserRow {
+            id: $r.id,
+            email: $r.email,
+            name: $r.name,
+            role: $r.role,
+            disabled_at: $r.disabled_at,
+            created_at: $r.created_at,
+            time_zone: $r.time_zone,
+        }
+    };
+}
+pub(super) use user_row;

@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::model::Role;
-use super::rows::UserRow;
+use super::rows::{user_row, UserRow};
 use crate::platform::secret::TokenHash;
 
 /// Sessions end at the latest this long after sign-in, however active.
@@ -68,15 +68,7 @@ pub async fn find_live(
     Ok(row.map(|r| SessionRow {
         csrf_token: r.csrf_token,
         last_seen_at: r.last_seen_at,
-        user: UserRow {
-            id: r.id,
-            email: r.email,
-            name: r.name,
-            role: r.role,
-            disabled_at: r.disabled_at,
-            created_at: r.created_at,
-            time_zone: r.time_zone,
-        },
+        user: user_row!(r),
     }))
 }
 

@@ -204,22 +204,7 @@ pub async fn disable_user(
     actor: Option<&UserRow>,
     id: Uuid,
 ) -> Result<UserRow, AccountError> {
-    let mut tx = pool.begin().await?;
-    let target = load(&mut tx, id).await?;
-    if target.role == Role::Admin {
-        keep_an_admin(&mut tx, id).await?;
-    }
-    users::set_disabled(&mut tx, id, true).await?;
-    sessions::delete_for_user(&mut tx, id).await?;
-    tokens::revoke_for_user(&mut *tx, id).await?;
-    audit::log(
-        &mut *tx,
-        actor_id(actor),
-        &AuditAction::UserDisabled { user_id: id },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(target)
+    set_disabled(pool, actor, id, true).await
 }
 
 /// Let a disabled user sign in again.
@@ -229,15 +214,29 @@ pub async fn enable_user(
     actor: Option<&UserRow>,
     id: Uuid,
 ) -> Result<UserRow, AccountError> {
+    set_disabled(pool, actor, id, false).await
+}
+
+async fn set_disabled(
+    pool: &PgPool,
+    actor: Option<&UserRow>,
+    id: Uuid,
+    disabled: bool,
+) -> Result<UserRow, AccountError> {
     let mut tx = pool.begin().await?;
     let target = load(&mut tx, id).await?;
-    users::set_disabled(&mut tx, id, false).await?;
-    audit::log(
-        &mut *tx,
-        actor_id(actor),
-        &AuditAction::UserEnabled { user_id: id },
-    )
-    .await?;
+    if disabled && target.role == Role::Admin {
+        keep_an_admin(&mut tx, id).await?;
+    }
+    users::set_disabled(&mut tx, id, disabled).await?;
+    let action = if disabled {
+        sessions::delete_for_user(&mut tx, id).await?;
+        tokens::revoke_for_user(&mut *tx, id).await?;
+        AuditAction::UserDisabled { user_id: id }
+    } else {
+        AuditAction::UserEnabled { user_id: id }
+    };
+    audit::log(&mut *tx, actor_id(actor), &action).await?;
     tx.commit().await?;
     Ok(target)
 }

@@ -4,6 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::model::Role;
+use super::rows::user_row;
 pub use super::rows::UserRow;
 
 pub struct NewUser<'a> {
@@ -68,15 +69,7 @@ pub async fn credentials(
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| Credentials {
-        user: UserRow {
-            id: r.id,
-            email: r.email,
-            name: r.name,
-            role: r.role,
-            disabled_at: r.disabled_at,
-            created_at: r.created_at,
-            time_zone: r.time_zone,
-        },
+        user: user_row!(r),
         password_hash: r.password_hash,
     }))
 }

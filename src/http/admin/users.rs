@@ -239,13 +239,8 @@ pub async fn disable_user(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let target = user_commands::disable_user(&state.pool, Some(&user.user), id).await?;
-    Ok(flash(
-        &state,
-        format!(
-            "{} is disabled: signed out everywhere, API tokens revoked.",
-            target.name
-        ),
-    ))
+    let done = "is disabled: signed out everywhere, API tokens revoked.";
+    Ok(flash(&state, format!("{} {done}", target.name)))
 }
 
 pub async fn enable_user(
@@ -256,13 +251,8 @@ pub async fn enable_user(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let target = user_commands::enable_user(&state.pool, Some(&user.user), id).await?;
-    Ok(flash(
-        &state,
-        format!(
-            "{} can sign in again; their old API tokens stay revoked.",
-            target.name
-        ),
-    ))
+    let done = "can sign in again; their old API tokens stay revoked.";
+    Ok(flash(&state, format!("{} {done}", target.name)))
 }
 
 /// Set a generated password and show it once; the user's sessions end.
