@@ -40,33 +40,38 @@ pub async fn begin(
     client_ip: &str,
 ) -> Result<Result<i64, Throttled>, sqlx::Error> {
     // One check-and-count at a time per account and per address.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fireline.login.' || $1)), pg_advisory_xact_lock(hashtext('fireline.login-ip.' || $2))")
-        .bind(email)
-        .bind(client_ip)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        r#"SELECT true AS "locked!"
+           FROM pg_advisory_xact_lock(hashtext('fireline.login.' || $1)) l1,
+                pg_advisory_xact_lock(hashtext('fireline.login-ip.' || $2)) l2"#,
+        email,
+        client_ip
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if let Some(refused) = throttled(&mut *conn, email, client_ip).await? {
         return Ok(Err(refused));
     }
-    let id = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO login_attempts (email, client_ip, succeeded) VALUES ($1, $2, false) RETURNING id",
+        email,
+        client_ip
     )
-    .bind(email)
-    .bind(client_ip)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Ok(id))
 }
 
 pub async fn mark_succeeded(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE login_attempts SET succeeded = true WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE login_attempts SET succeeded = true WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct Counts {
     client_until: Option<OffsetDateTime>,
     account_failures: i64,
@@ -81,10 +86,11 @@ pub async fn throttled(
     email: &str,
     client_ip: &str,
 ) -> Result<Option<Throttled>, sqlx::Error> {
-    let counts: Counts = sqlx::query_as(
+    let counts = sqlx::query_as!(
+        Counts,
         "WITH recent AS ( \
              SELECT email, client_ip, attempted_at FROM login_attempts \
-             WHERE (email = $1 OR client_ip = $2) AND NOT succeeded AND attempted_at > now() - $3), \
+             WHERE (email = $1 OR client_ip = $2) AND NOT succeeded AND attempted_at > now() - $3::interval), \
          account AS ( \
              SELECT attempted_at FROM recent \
              WHERE email = $1 AND attempted_at > coalesce((SELECT max(attempted_at) \
@@ -99,18 +105,18 @@ pub async fn throttled(
              ORDER BY attempted_at DESC LIMIT $5) \
          SELECT \
              (SELECT max(until) FROM ( \
-                 SELECT min(attempted_at) + $3 AS until FROM pair HAVING count(*) >= $4 \
+                 SELECT min(attempted_at) + $3::interval AS until FROM pair HAVING count(*) >= $4 \
                  UNION ALL \
-                 SELECT min(attempted_at) + $3 FROM client HAVING count(*) >= $5) limits) \
-               AS client_until, \
-             (SELECT count(*) FROM account) AS account_failures, \
-             (SELECT max(attempted_at) FROM account) AS account_last",
+                 SELECT min(attempted_at) + $3::interval FROM client HAVING count(*) >= $5) limits) \
+               AS \"client_until?\", \
+             (SELECT count(*) FROM account) AS \"account_failures!\", \
+             (SELECT max(attempted_at) FROM account) AS \"account_last?\"",
+        email,
+        client_ip,
+        WINDOW as _,
+        PER_CLIENT_ACCOUNT,
+        PER_CLIENT
     )
-    .bind(email)
-    .bind(client_ip)
-    .bind(WINDOW)
-    .bind(PER_CLIENT_ACCOUNT)
-    .bind(PER_CLIENT)
     .fetch_one(db)
     .await?;
     let now = OffsetDateTime::now_utc();
@@ -134,7 +140,7 @@ fn backoff(failures: i64) -> Option<Duration> {
 
 pub async fn prune(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
     let done =
-        sqlx::query("DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'")
+        sqlx::query!("DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'")
             .execute(db)
             .await?;
     Ok(done.rows_affected())

@@ -4,18 +4,18 @@ use sqlx::{PgConnection, PgExecutor};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::accounts::users::UserRow;
+use super::model::Role;
+use super::rows::{user_row, UserRow};
 use crate::platform::secret::TokenHash;
 
 /// Sessions end at the latest this long after sign-in, however active.
 pub const ABSOLUTE_LIFETIME: Duration = Duration::days(30);
 
 /// A live session and its (enabled) user.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub csrf_token: String,
     pub last_seen_at: OffsetDateTime,
-    #[sqlx(flatten)]
     pub user: UserRow,
 }
 
@@ -28,20 +28,19 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert(db: impl PgExecutor<'_>, session: NewSession<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let user_agent = session
+        .user_agent
+        .map(|ua| ua.chars().take(300).collect::<String>());
+    sqlx::query!(
         "INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, user_agent, client_ip) \
-         VALUES ($1, $2, $3, now() + $4, $5, $6)",
+         VALUES ($1, $2, $3, now() + $4::interval, $5, $6)",
+        &session.id_hash.0,
+        session.user_id,
+        session.csrf_token,
+        ABSOLUTE_LIFETIME as _,
+        user_agent,
+        session.client_ip
     )
-    .bind(&session.id_hash.0)
-    .bind(session.user_id)
-    .bind(session.csrf_token)
-    .bind(ABSOLUTE_LIFETIME)
-    .bind(
-        session
-            .user_agent
-            .map(|ua| ua.chars().take(300).collect::<String>()),
-    )
-    .bind(session.client_ip)
     .execute(db)
     .await?;
     Ok(())
@@ -54,42 +53,46 @@ pub async fn find_live(
     id_hash: &TokenHash,
     idle: Duration,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.csrf_token, s.last_seen_at, \
-                u.id, u.email, u.name, u.role, u.disabled_at, u.created_at, u.time_zone \
-         FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2 \
-           AND u.disabled_at IS NULL",
+    let row = sqlx::query!(
+        r#"SELECT s.csrf_token, s.last_seen_at,
+                  u.id, u.email, u.name, u.role AS "role: Role", u.disabled_at, u.created_at,
+                  u.time_zone
+           FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval
+             AND u.disabled_at IS NULL"#,
+        &id_hash.0,
+        idle as _
     )
-    .bind(&id_hash.0)
-    .bind(idle)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(|r| SessionRow {
+        csrf_token: r.csrf_token,
+        last_seen_at: r.last_seen_at,
+        user: user_row!(r),
+    }))
 }
 
 /// Record activity, at most once a minute per session to spare the database.
 pub async fn touch(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE sessions SET last_seen_at = now() \
          WHERE id_hash = $1 AND last_seen_at < now() - interval '1 minute'",
+        &id_hash.0
     )
-    .bind(&id_hash.0)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(&id_hash.0)
+    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", &id_hash.0)
         .execute(db)
         .await?;
     Ok(())
 }
 
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
+    let done = sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
@@ -97,10 +100,11 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u
 
 /// Remove sessions that can no longer be used.
 pub async fn prune(db: impl PgExecutor<'_>, idle: Duration) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1")
-            .bind(idle)
-            .execute(db)
-            .await?;
+    let done = sqlx::query!(
+        "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1::interval",
+        idle as _
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -9,14 +9,13 @@ use crate::platform::secret::TokenHash;
 /// caller's transaction.
 pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> Result<(), sqlx::Error> {
     // Two processes starting at once: the later one's link wins, never both.
-    sqlx::query("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
+    sqlx::query!("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM setup_tokens")
+    sqlx::query!("DELETE FROM setup_tokens")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO setup_tokens (token_hash) VALUES ($1)")
-        .bind(&hash.0)
+    sqlx::query!("INSERT INTO setup_tokens (token_hash) VALUES ($1)", &hash.0)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -24,11 +23,12 @@ pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> Result<(), sq
 
 /// Whether the link is valid: the token is known and no enabled admin exists yet.
 pub async fn is_valid(db: impl PgExecutor<'_>, hash: &TokenHash) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE token_hash = $1) \
-            AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE token_hash = $1)
+              AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)
+              AS "valid!""#,
+        &hash.0
     )
-    .bind(&hash.0)
     .fetch_one(db)
     .await
 }
@@ -37,13 +37,13 @@ pub async fn is_valid(db: impl PgExecutor<'_>, hash: &TokenHash) -> Result<bool,
 /// returns false if the token is unknown or an admin already exists.
 pub async fn consume(conn: &mut PgConnection, hash: &TokenHash) -> Result<bool, sqlx::Error> {
     // Serialise setups so two people using two links at once cannot both become admin.
-    sqlx::query("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
+    sqlx::query!("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
         .execute(&mut *conn)
         .await?;
     if !is_valid(&mut *conn, hash).await? {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM setup_tokens")
+    sqlx::query!("DELETE FROM setup_tokens")
         .execute(&mut *conn)
         .await?;
     Ok(true)
@@ -51,6 +51,6 @@ pub async fn consume(conn: &mut PgConnection, hash: &TokenHash) -> Result<bool, 
 
 /// Links are useless once an admin exists; forget them.
 pub async fn clear(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM setup_tokens").execute(db).await?;
+    sqlx::query!("DELETE FROM setup_tokens").execute(db).await?;
     Ok(())
 }

@@ -4,7 +4,8 @@ use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::users::UserRow;
+use super::model::Role;
+use super::rows::UserRow;
 use crate::platform::secret::TokenHash;
 
 /// A token's name (trimmed, 1 to 100 characters): what it is for, shown in the lists.
@@ -32,10 +33,6 @@ pub struct TokenRow {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
-const SELECT: &str = "SELECT t.id, t.user_id, u.name AS user_name, u.email AS user_email, \
-     t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at \
-     FROM api_tokens t JOIN users u ON u.id = t.user_id";
-
 pub async fn insert(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -43,15 +40,15 @@ pub async fn insert(
     hash: &TokenHash,
     prefix: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        Uuid::new_v4(),
+        user_id,
+        name,
+        &hash.0,
+        prefix
     )
-    .bind(Uuid::new_v4())
-    .bind(user_id)
-    .bind(name)
-    .bind(&hash.0)
-    .bind(prefix)
     .fetch_one(db)
     .await
 }
@@ -61,17 +58,19 @@ pub async fn authenticate(
     db: impl PgExecutor<'_>,
     hash: &TokenHash,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH t AS ( \
-             UPDATE api_tokens SET last_used_at = CASE \
-                 WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
-                 THEN now() ELSE last_used_at END \
-             WHERE token_hash = $1 AND revoked_at IS NULL \
-             RETURNING user_id) \
-         SELECT u.id, u.email, u.name, u.role, u.disabled_at, u.created_at \
-         FROM t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL",
+    sqlx::query_as!(
+        UserRow,
+        r#"WITH t AS (
+               UPDATE api_tokens SET last_used_at = CASE
+                   WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
+                   THEN now() ELSE last_used_at END
+               WHERE token_hash = $1 AND revoked_at IS NULL
+               RETURNING user_id)
+           SELECT u.id, u.email, u.name, u.role AS "role: Role", u.disabled_at, u.created_at,
+                  u.time_zone
+           FROM t JOIN users u ON u.id = t.user_id WHERE u.disabled_at IS NULL"#,
+        &hash.0
     )
-    .bind(&hash.0)
     .fetch_optional(db)
     .await
 }
@@ -81,43 +80,52 @@ pub async fn list(
     db: impl PgExecutor<'_>,
     user_id: Option<Uuid>,
 ) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::uuid IS NULL OR t.user_id = $1) \
-         ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id"
-    ))
-    .bind(user_id)
+    sqlx::query_as!(
+        TokenRow,
+        "SELECT t.id, t.user_id, u.name AS user_name, u.email AS user_email, \
+                t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE ($1::uuid IS NULL OR t.user_id = $1) \
+         ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id",
+        user_id
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        TokenRow,
+        "SELECT t.id, t.user_id, u.name AS user_name, u.email AS user_email, \
+                t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Revoke a token; revoking it again changes nothing.
 pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1")
-            .bind(id)
-            .execute(db)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Revoke every live token of a user; returns how many there were.
 pub async fn revoke_for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id
     )
-    .bind(user_id)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
 }
-
 /// Create a token for `user_id` and return its id and the token itself (shown once).
 pub async fn create(
     conn: &mut sqlx::PgConnection,

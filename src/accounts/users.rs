@@ -1,31 +1,11 @@
 //! Users and their roles.
 
 use sqlx::{PgConnection, PgExecutor};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::Role;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub disabled_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    /// The zone the user chose for the admin UI; `None` follows the browser.
-    #[sqlx(default)]
-    pub time_zone: Option<String>,
-}
-
-impl UserRow {
-    pub fn is_disabled(&self) -> bool {
-        self.disabled_at.is_some()
-    }
-}
-
-const COLUMNS: &str = "id, email, name, role, disabled_at, created_at, time_zone";
+use super::model::Role;
+use super::rows::user_row;
+pub use super::rows::UserRow;
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -36,34 +16,43 @@ pub struct NewUser<'a> {
 
 /// Insert a user. A taken email fails with the `users_email_key` constraint.
 pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> Result<UserRow, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(user.email)
-    .bind(user.name)
-    .bind(user.role)
-    .bind(user.password_hash)
+    sqlx::query_as!(
+        UserRow,
+        r#"INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, email, name, role AS "role: Role", disabled_at, created_at, time_zone"#,
+        Uuid::new_v4(),
+        user.email,
+        user.name,
+        user.role as Role,
+        user.password_hash
+    )
     .fetch_one(db)
     .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        UserRow,
+        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
+           FROM users WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn find_by_email(
     db: impl PgExecutor<'_>,
     email: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        UserRow,
+        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
+           FROM users WHERE email = $1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The account signing in with `email` and its stored password hash.
@@ -71,45 +60,54 @@ pub async fn credentials(
     db: impl PgExecutor<'_>,
     email: &str,
 ) -> Result<Option<Credentials>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, password_hash FROM users WHERE email = $1"
-    ))
-    .bind(email)
+    let row = sqlx::query!(
+        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone,
+                  password_hash
+           FROM users WHERE email = $1"#,
+        email
+    )
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(|r| Credentials {
+        user: user_row!(r),
+        password_hash: r.password_hash,
+    }))
 }
 
-#[derive(sqlx::FromRow)]
 pub struct Credentials {
-    #[sqlx(flatten)]
     pub user: UserRow,
     pub password_hash: String,
 }
 
 /// All users, admins first, then by name.
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY disabled_at IS NOT NULL, role DESC, lower(name), id"
-    ))
+    sqlx::query_as!(
+        UserRow,
+        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
+           FROM users ORDER BY disabled_at IS NOT NULL, role DESC, lower(name), id"#
+    )
     .fetch_all(db)
     .await
 }
 
 /// Whether an enabled admin exists (if not, the first-run setup link is offered).
 pub async fn admin_exists(db: impl PgExecutor<'_>) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)
+           AS "exists!""#
     )
     .fetch_one(db)
     .await
 }
 
 pub async fn set_role(conn: &mut PgConnection, id: Uuid, role: Role) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET role = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(role)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET role = $2, updated_at = now() WHERE id = $1",
+        id,
+        role as Role
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -118,42 +116,41 @@ pub async fn set_password(
     id: Uuid,
     password_hash: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(password_hash)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        id,
+        password_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Disable or enable a user. Disabling also ends their sessions and revokes their API
-/// tokens (in the caller's transaction), so enabling them again brings neither back.
+/// Disable or enable a user (the command also ends their sessions and revokes their
+/// tokens).
 pub async fn set_disabled(
     conn: &mut PgConnection,
     id: Uuid,
     disabled: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END, \
          updated_at = now() WHERE id = $1",
+        id,
+        disabled
     )
-    .bind(id)
-    .bind(disabled)
     .execute(&mut *conn)
     .await?;
-    if disabled {
-        crate::accounts::sessions::delete_for_user(&mut *conn, id).await?;
-        crate::accounts::tokens::revoke_for_user(&mut *conn, id).await?;
-    }
     Ok(done.rows_affected() == 1)
 }
 
 /// Number of enabled admins other than `id` (so the last admin is never locked out).
 pub async fn other_enabled_admins(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1",
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM users
+           WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1"#,
+        id
     )
-    .bind(id)
     .fetch_one(db)
     .await
 }
@@ -161,9 +158,11 @@ pub async fn other_enabled_admins(db: impl PgExecutor<'_>, id: Uuid) -> Result<i
 /// Serialise changes to who is admin until the transaction ends, so two admins cannot
 /// demote each other at the same moment.
 pub async fn lock_admin_changes(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fireline.admins'))")
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        r#"SELECT true AS "locked!" FROM pg_advisory_xact_lock(hashtext('fireline.admins'))"#
+    )
+    .fetch_one(conn)
+    .await?;
     Ok(())
 }
 
@@ -173,11 +172,13 @@ pub async fn page_by_email(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR email > $1) ORDER BY email LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
+    sqlx::query_as!(
+        UserRow,
+        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
+           FROM users WHERE ($1::text IS NULL OR email > $1) ORDER BY email LIMIT $2"#,
+        after,
+        limit
+    )
     .fetch_all(db)
     .await
 }
@@ -188,10 +189,12 @@ pub async fn set_time_zone(
     id: Uuid,
     time_zone: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
-        .bind(id)
-        .bind(time_zone)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE users SET time_zone = $2 WHERE id = $1",
+        id,
+        time_zone
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

@@ -2,19 +2,17 @@
 
 pub mod demo;
 
-use crate::accounts::sessions;
 use crate::accounts::setup_tokens;
 use crate::accounts::tokens;
-use crate::accounts::users;
-use crate::platform::audit;
+use crate::accounts::user_commands::{self, CreateUser};
+use crate::accounts::{token_commands, users, AccountError};
 use crate::status_page::settings;
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal, Write};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::{generate_password, hash_password};
-use crate::accounts::{Email, NewPassword, PersonName, Role};
+use crate::accounts::Email;
 use crate::app::{self, AppState};
 use crate::platform::config::{Cli, Command, ServeArgs, Settings, TokenCommand, UserCommand};
 use crate::platform::db::Database;
@@ -191,37 +189,27 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The password for `user create` / `user set-password`: generated and printed, read
-/// from standard input when it is not a terminal, or prompted for twice.
-fn obtain_password(generate: bool) -> anyhow::Result<(NewPassword, bool)> {
+/// The password for `user create` / `user set-password`: `None` to generate one (the
+/// command returns it to print), read from standard input when it is not a terminal, or
+/// prompted for twice.
+fn obtain_password(generate: bool) -> anyhow::Result<Option<String>> {
     if generate {
-        let password = NewPassword::parse(generate_password()).map_err(|e| anyhow::anyhow!(e.0))?;
-        return Ok((password, true));
+        return Ok(None);
     }
-    let raw = if std::io::stdin().is_terminal() {
+    if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;
         let second = rpassword::prompt_password("Password again: ")?;
         if first != second {
             anyhow::bail!("the two passwords differ");
         }
-        first
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\n', '\r']).to_owned()
-    };
-    let password = NewPassword::parse(raw).map_err(|e| anyhow::anyhow!(e.0))?;
-    Ok((password, false))
+        return Ok(Some(first));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Some(line.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
-async fn hash(password: &NewPassword) -> anyhow::Result<String> {
-    let plain = password.expose().to_owned();
-    Ok(tokio::task::spawn_blocking(move || hash_password(&plain))
-        .await??
-        .0)
-}
-
-async fn find_user(database: &Database, email: &str) -> anyhow::Result<users::UserRow> {
+async fn find_user(database: &Database, email: &str) -> anyhow::Result<crate::accounts::UserRow> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
     users::find_by_email(&database.pool, email.as_str())
         .await?
@@ -237,42 +225,17 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
             role,
             generate_password,
         } => {
-            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?;
-            let name = PersonName::parse(&name).map_err(|e| anyhow::anyhow!(e.0))?;
-            let (password, print) = obtain_password(generate_password)?;
-            let password_hash = hash(&password).await?;
-            let mut tx = pool.begin().await?;
-            let user = users::insert(
-                &mut *tx,
-                users::NewUser {
-                    email: email.as_str(),
-                    name: name.as_str(),
-                    role,
-                    password_hash: &password_hash,
-                },
-            )
-            .await
-            .map_err(|err| match crate::platform::db::violated_constraint(&err) {
-                Some("users_email_key") => {
-                    anyhow::anyhow!("a user with the email {} already exists", email.as_str())
-                }
-                _ => err.into(),
-            })?;
-            audit::record(
-                &mut *tx,
-                None,
-                "user.created",
-                &format!("user:{}", user.id),
-                serde_json::json!({ "email": user.email, "role": role, "via": "cli" }),
-            )
-            .await?;
-            if role == Role::Admin {
-                setup_tokens::clear(&mut *tx).await?;
+            let input = CreateUser {
+                email,
+                name,
+                role: Some(role),
+                password: obtain_password(generate_password)?,
+            };
+            let created = user_commands::create_user(pool, None, input).await?;
+            if let Some(password) = created.generated {
+                println!("{password}");
             }
-            tx.commit().await?;
-            if print {
-                println!("{}", password.expose());
-            }
+            let user = created.user;
             eprintln!("Created {} <{}> ({}).", user.name, user.email, user.role);
         }
         UserCommand::List => {
@@ -298,59 +261,29 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
             generate_password,
         } => {
             let user = find_user(database, &email).await?;
-            let (password, print) = obtain_password(generate_password)?;
-            let password_hash = hash(&password).await?;
-            let mut tx = pool.begin().await?;
-            users::set_password(&mut tx, user.id, &password_hash).await?;
-            let ended = sessions::delete_for_user(&mut tx, user.id).await?;
-            audit::record(
-                &mut *tx,
-                None,
-                "user.password_reset",
-                &format!("user:{}", user.id),
-                serde_json::json!({ "via": "cli" }),
-            )
-            .await?;
-            tx.commit().await?;
-            if print {
-                println!("{}", password.expose());
+            let password = obtain_password(generate_password)?;
+            let set = user_commands::reset_password(pool, None, user.id, password).await?;
+            if let Some(password) = set.generated {
+                println!("{password}");
             }
             eprintln!(
-                "Set the password of {}; ended {ended} session(s).",
+                "Set the password of {}; ended {} session(s).",
+                user.email, set.ended_sessions
+            );
+        }
+        UserCommand::Disable { email } => {
+            let user = find_user(database, &email).await?;
+            user_commands::disable_user(pool, None, user.id).await?;
+            eprintln!(
+                "Disabled {}: signed out everywhere, API tokens revoked.",
                 user.email
             );
         }
-        UserCommand::Disable { email } => set_disabled(database, &email, true).await?,
-        UserCommand::Enable { email } => set_disabled(database, &email, false).await?,
-    }
-    Ok(())
-}
-
-async fn set_disabled(database: &Database, email: &str, disabled: bool) -> anyhow::Result<()> {
-    let user = find_user(database, email).await?;
-    let mut tx = database.pool.begin().await?;
-    users::set_disabled(&mut tx, user.id, disabled).await?;
-    let action = if disabled {
-        "user.disabled"
-    } else {
-        "user.enabled"
-    };
-    audit::record(
-        &mut *tx,
-        None,
-        action,
-        &format!("user:{}", user.id),
-        serde_json::json!({ "via": "cli" }),
-    )
-    .await?;
-    tx.commit().await?;
-    if disabled {
-        eprintln!(
-            "Disabled {}: signed out everywhere, API tokens revoked.",
-            user.email
-        );
-    } else {
-        eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
+        UserCommand::Enable { email } => {
+            let user = find_user(database, &email).await?;
+            user_commands::enable_user(pool, None, user.id).await?;
+            eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
+        }
     }
     Ok(())
 }
@@ -360,19 +293,7 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
     match cmd {
         TokenCommand::Create { email, name } => {
             let user = find_user(database, &email).await?;
-            let name = name.trim();
-            tokens::check_name(name).map_err(|e| anyhow::anyhow!(e.message))?;
-            let mut tx = pool.begin().await?;
-            let (id, token) = tokens::create(&mut tx, user.id, name).await?;
-            audit::record(
-                &mut *tx,
-                None,
-                "token.created",
-                &format!("token:{id}"),
-                serde_json::json!({ "name": name, "via": "cli" }),
-            )
-            .await?;
-            tx.commit().await?;
+            let (_, token) = token_commands::create_token(pool, None, user.id, &name).await?;
             println!("{token}");
         }
         TokenCommand::List { email } => {
@@ -404,17 +325,12 @@ async fn token_command(database: &Database, cmd: TokenCommand) -> anyhow::Result
             );
         }
         TokenCommand::Revoke { id } => {
-            if !tokens::revoke(pool, id).await? {
-                anyhow::bail!("there is no token with the id {id}");
-            }
-            audit::record(
-                pool,
-                None,
-                "token.revoked",
-                &format!("token:{id}"),
-                serde_json::json!({ "via": "cli" }),
-            )
-            .await?;
+            match token_commands::revoke_token(pool, None, id).await {
+                Err(AccountError::NoSuchToken) => {
+                    anyhow::bail!("there is no token with the id {id}")
+                }
+                done => done?,
+            };
             eprintln!("Revoked the token {id}.");
         }
     }

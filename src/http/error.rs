@@ -251,3 +251,25 @@ impl From<crate::incidents::CommandError> for AppError {
         }
     }
 }
+
+impl From<crate::accounts::AccountError> for AppError {
+    fn from(err: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        match err {
+            AccountError::NoSuchUser => AppError::NotFound("There is no such user.".into()),
+            AccountError::NoSuchToken => AppError::NotFound("There is no such token.".into()),
+            AccountError::LastAdmin => AppError::Conflict {
+                message: crate::accounts::LAST_ADMIN.into(),
+                current: None,
+            },
+            AccountError::Forbidden => AppError::forbidden_role(),
+            AccountError::Invalid { field, message } => AppError::field(field, message),
+            AccountError::Fields(errors) => AppError::Validation {
+                message: "Some fields are not valid.".into(),
+                errors,
+            },
+            AccountError::Db(e) => e.into(),
+            AccountError::Hashing(e) => AppError::Internal(e),
+        }
+    }
+}

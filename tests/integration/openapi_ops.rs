@@ -72,6 +72,20 @@ async fn people_and_components(c: &mut Checker<'_>, a: &str, v: &str) {
         StatusCode::OK,
         "user",
     );
+    let u = [("id", uid.as_str())];
+    expect(
+        c.call(POST, "/users/{id}/disable", &u, a, None).await,
+        StatusCode::OK,
+        "disable user",
+    );
+    let root = expect(c.call(GET, "/me", &[], a, None).await, StatusCode::OK, "me");
+    let root_id = id(&root);
+    expect(
+        c.call(POST, "/users/{id}/disable", &[("id", &root_id)], a, None)
+            .await,
+        StatusCode::CONFLICT,
+        "the last admin",
+    );
 
     let group = expect(
         c.call(

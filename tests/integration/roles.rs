@@ -1,9 +1,11 @@
 //! Who may do what: viewers look, responders run incidents, admins manage people.
 
 use axum::http::{Method, StatusCode};
+use fireline::accounts::users::UserRow;
 use fireline::accounts::Role;
+use serde_json::{json, Value};
 
-use crate::support::TestApp;
+use crate::support::{Browser, TestApp};
 
 #[tokio::test]
 async fn viewers_and_responders_see_users_but_cannot_change_them() {
@@ -263,4 +265,142 @@ async fn the_user_list_pages_with_a_cursor() {
         .api(Method::GET, "/api/v1/users?cursor=%%%", &token, None)
         .await;
     assert!(bad.status.is_client_error());
+}
+
+/// The three ways an admin can disable someone.
+#[derive(Debug, Clone, Copy)]
+enum Door {
+    AdminUi,
+    Api,
+    Cli,
+}
+
+const DOORS: [Door; 3] = [Door::AdminUi, Door::Api, Door::Cli];
+
+/// An admin signed in to the admin UI, with an API token of theirs.
+struct Admin<'a> {
+    browser: Browser<'a>,
+    token: String,
+}
+
+async fn admin(app: &TestApp) -> (Admin<'_>, UserRow) {
+    let browser = app.signed_in("root@example.com", Role::Admin).await;
+    let root = fireline::accounts::users::find_by_email(app.pool(), "root@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = app.pool().acquire().await.unwrap();
+    let (_, token) = fireline::accounts::tokens::create(&mut conn, root.id, "root")
+        .await
+        .unwrap();
+    (Admin { browser, token }, root)
+}
+
+/// What a front door answered: whether it refused, and what it said.
+#[derive(Debug)]
+struct Answer {
+    refused: bool,
+    said: String,
+}
+
+async fn disable_through(
+    app: &TestApp,
+    admin: &mut Admin<'_>,
+    door: Door,
+    user: &UserRow,
+) -> Answer {
+    match door {
+        Door::AdminUi => {
+            let path = format!("/admin/users/{}/disable", user.id);
+            let r = admin.browser.submit("/admin/users", &path, &[]).await;
+            assert!(
+                matches!(r.status, StatusCode::SEE_OTHER | StatusCode::CONFLICT),
+                "{}",
+                r.text
+            );
+            Answer {
+                refused: r.status == StatusCode::CONFLICT,
+                said: r.select("main").join(" "),
+            }
+        }
+        Door::Api => {
+            let path = format!("/api/v1/users/{}/disable", user.id);
+            let r = app.api(Method::POST, &path, &admin.token, None).await;
+            assert!(
+                matches!(r.status, StatusCode::OK | StatusCode::CONFLICT),
+                "{}",
+                r.text
+            );
+            Answer {
+                refused: r.status == StatusCode::CONFLICT,
+                said: r.json()["detail"].as_str().unwrap_or_default().to_owned(),
+            }
+        }
+        Door::Cli => {
+            let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_fireline"));
+            cli.args(["user", "disable", "--email", &user.email])
+                .env("DATABASE_URL", app.db.url())
+                .env("FIRELINE_LOG", "warn");
+            // Off the test's runtime thread, so its pool can tidy up while the CLI runs.
+            let out = tokio::task::spawn_blocking(move || cli.output().unwrap())
+                .await
+                .unwrap();
+            Answer {
+                refused: !out.status.success(),
+                said: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+    }
+}
+
+async fn is_disabled(app: &TestApp, user: &UserRow) -> bool {
+    let found = fireline::accounts::users::find(app.pool(), user.id)
+        .await
+        .unwrap();
+    found.unwrap().is_disabled()
+}
+
+/// The audit log as (action, subject, data), oldest first.
+async fn audit_rows(app: &TestApp) -> Vec<(String, String, Value)> {
+    sqlx::query_as("SELECT action, subject, data FROM audit_log ORDER BY id")
+        .fetch_all(app.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_front_door_disables_the_last_admin() {
+    let app = TestApp::new().await;
+    let (mut admin, root) = admin(&app).await;
+    for door in DOORS {
+        let answer = disable_through(&app, &mut admin, door, &root).await;
+        assert!(answer.refused, "{door:?} disabled the last admin");
+        assert!(
+            answer.said.contains(fireline::accounts::LAST_ADMIN),
+            "{door:?} said {:?}",
+            answer.said
+        );
+        assert!(!is_disabled(&app, &root).await, "{door:?}");
+    }
+    assert!(audit_rows(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_front_door_disables_another_admin_with_the_same_audit_entry() {
+    let app = TestApp::new().await;
+    let (mut admin, _) = admin(&app).await;
+    for door in DOORS {
+        let email = format!("{door:?}@example.com").to_lowercase();
+        let other = app.user(&email, Role::Admin).await;
+        let answer = disable_through(&app, &mut admin, door, &other).await;
+        assert!(!answer.refused, "{door:?}: {}", answer.said);
+        assert!(is_disabled(&app, &other).await, "{door:?}");
+        let expected = (
+            "user.disabled".to_owned(),
+            format!("user:{}", other.id),
+            json!({ "user_id": other.id }),
+        );
+        assert_eq!(audit_rows(&app).await.pop(), Some(expected), "{door:?}");
+    }
+    assert_eq!(audit_rows(&app).await.len(), DOORS.len());
 }

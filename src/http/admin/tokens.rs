@@ -1,14 +1,12 @@
 //! The API tokens page: your own tokens (admins see everyone's); a new token is shown once.
 
-use crate::accounts::tokens;
-use crate::platform::audit;
+use crate::accounts::{token_commands, tokens, AccountError};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{format_time, rfc3339};
@@ -99,26 +97,20 @@ pub async fn create_token(
     CsrfForm(form): CsrfForm<NewTokenForm>,
 ) -> Result<Response, AppError> {
     let name = form.name.trim().to_owned();
-    if let Err(err) = tokens::check_name(&name) {
-        let page = tokens_page(&state, &user, &jar, None, name, Some(err.message)).await?;
-        return render_admin_status(
-            &state,
-            &page.layout,
-            &page,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    let mut tx = state.pool.begin().await?;
-    let (id, token) = tokens::create(&mut tx, user.user.id, &name).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "token.created",
-        &format!("token:{id}"),
-        json!({ "name": name }),
-    )
-    .await?;
-    tx.commit().await?;
+    let made = token_commands::create_token(&state.pool, Some(&user.user), user.user.id, &name);
+    let token = match made.await {
+        Ok((_, token)) => token,
+        Err(AccountError::Invalid { message, .. }) => {
+            let page = tokens_page(&state, &user, &jar, None, name, Some(message)).await?;
+            return render_admin_status(
+                &state,
+                &page.layout,
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+        Err(err) => return Err(err.into()),
+    };
     let page = tokens_page(&state, &user, &jar, Some(token), String::new(), None).await?;
     render_admin(&state, &page.layout, &page)
 }
@@ -133,23 +125,7 @@ pub async fn revoke_token(
     Path(id): Path<Uuid>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
-    let token = tokens::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such token.".into()))?;
-    if token.user_id != user.user.id {
-        user.require(Role::Admin)?;
-    }
-    let mut tx = state.pool.begin().await?;
-    tokens::revoke(&mut *tx, id).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "token.revoked",
-        &format!("token:{id}"),
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+    let token = token_commands::revoke_token(&state.pool, Some(&user.user), id).await?;
     Ok(redirect_with_flash(
         &state,
         "/admin/tokens",

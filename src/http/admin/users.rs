@@ -1,20 +1,17 @@
 //! The Users page: everyone can look; admins create, change roles, disable, reset passwords.
 
-use crate::accounts::sessions;
-use crate::platform::audit;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use crate::accounts::user_commands::{self, CreateUser};
 use crate::accounts::users::{self, UserRow};
-use crate::accounts::{generate_password, hash_password};
-use crate::accounts::{Email, NewPassword, PersonName, Role};
+use crate::accounts::{AccountError, NewPassword, Role};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
@@ -146,100 +143,67 @@ pub async fn create_user(
     CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let mut errors = BTreeMap::new();
-    let email = Email::parse(&form.email)
-        .map_err(|e| errors.insert("email".into(), e.0))
-        .ok();
-    let name = PersonName::parse(&form.name)
-        .map_err(|e| errors.insert("name".into(), e.0))
-        .ok();
-    let role = Role::parse(&form.role);
-    if role.is_none() {
-        errors.insert("role".into(), "Choose admin, responder or viewer.".into());
-    }
-    // An empty password field means: generate one and show it once.
-    let generated = form.password.is_empty();
-    let password = if generated {
-        generate_password()
-    } else {
-        form.password.clone()
+    let input = CreateUser {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: Role::parse(&form.role),
+        // An empty password field means: generate one and show it once.
+        password: (!form.password.is_empty()).then(|| form.password.clone()),
     };
-    let password = NewPassword::parse(password)
-        .map_err(|e| errors.insert("password".into(), e.0))
-        .ok();
-    let (Some(email), Some(name), Some(role), Some(password)) = (email, name, role, password)
-    else {
-        let mut form = form;
-        form.password.clear();
-        let page = users_page(&state, &user, &jar, form, errors, None).await?;
-        return render_admin_status(
-            &state,
-            &page.layout,
-            &page,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    };
-    let plain = password.expose().to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
-    let mut tx = state.pool.begin().await?;
-    let inserted = users::insert(
-        &mut *tx,
-        users::NewUser {
-            email: email.as_str(),
-            name: name.as_str(),
-            role,
-            password_hash: &hash.0,
-        },
-    )
-    .await;
-    let created = match inserted {
+    let created = match user_commands::create_user(&state.pool, Some(&user.user), input).await {
         Ok(created) => created,
-        Err(err) if crate::platform::db::violated_constraint(&err) == Some("users_email_key") => {
-            let mut form = form;
-            form.password.clear();
-            let errors = BTreeMap::from([(
-                "email".into(),
-                "An account with this email already exists.".into(),
-            )]);
-            let page = users_page(&state, &user, &jar, form, errors, None).await?;
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+        Err(AccountError::Fields(errors)) => {
+            return refused(&state, &user, &jar, form, errors).await
+        }
+        Err(AccountError::Invalid { field, message }) => {
+            let errors = BTreeMap::from([(field.to_owned(), message)]);
+            return refused(&state, &user, &jar, form, errors).await;
         }
         Err(err) => return Err(err.into()),
     };
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "user.created",
-        &format!("user:{}", created.id),
-        json!({ "email": created.email, "role": created.role }),
-    )
-    .await?;
-    tx.commit().await?;
-    if generated {
+    let user_row = created.user;
+    if let Some(plain) = created.generated {
         // Shown once, on this response; never stored in plain text.
-        let page = users_page(
-            &state,
-            &user,
-            &jar,
-            NewUserForm::default(),
-            BTreeMap::new(),
-            Some((created.email.clone(), plain)),
-        )
-        .await?;
-        return render_admin(&state, &page.layout, &page);
+        return show_password(&state, &user, &jar, user_row.email, plain).await;
     }
     Ok(redirect_with_flash(
         &state,
         "/admin/users",
-        &format!("{} can now sign in as {}.", created.name, created.role),
+        &format!("{} can now sign in as {}.", user_row.name, user_row.role),
     ))
+}
+
+/// The Users page again with the form as typed (but no password) and what was wrong.
+async fn refused(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    mut form: NewUserForm,
+    errors: BTreeMap<String, String>,
+) -> Result<Response, AppError> {
+    form.password.clear();
+    let page = users_page(state, user, jar, form, errors, None).await?;
+    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// The Users page with a password shown once.
+async fn show_password(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    email: String,
+    plain: String,
+) -> Result<Response, AppError> {
+    let page = users_page(
+        state,
+        user,
+        jar,
+        NewUserForm::default(),
+        BTreeMap::new(),
+        Some((email, plain)),
+    )
+    .await?;
+    render_admin(state, &page.layout, &page)
 }
 
 #[derive(Deserialize)]
@@ -255,28 +219,13 @@ pub async fn change_role(
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let role = Role::parse(&form.role)
-        .ok_or_else(|| AppError::field("role", "Choose admin, responder or viewer."))?;
-    let mut tx = state.pool.begin().await?;
-    let target = load(&mut tx, id).await?;
-    if target.role == Role::Admin && role != Role::Admin {
-        keep_an_admin(&mut tx, id).await?;
-    }
-    users::set_role(&mut tx, id, role).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "user.role_changed",
-        &format!("user:{id}"),
-        json!({ "old": target.role, "new": role }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/users",
-        &format!("{} is now a {}.", target.name, role),
-    ))
+    let role = user_commands::parse_role(&form.role)?;
+    let target = user_commands::change_role(&state.pool, Some(&user.user), id, role).await?;
+    Ok(flash(&state, format!("{} is now a {}.", target.name, role)))
+}
+
+fn flash(state: &AppState, message: String) -> Response {
+    redirect_with_flash(state, "/admin/users", &message)
 }
 
 #[derive(Deserialize)]
@@ -289,29 +238,9 @@ pub async fn disable_user(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let target = load(&mut tx, id).await?;
-    if target.role == Role::Admin {
-        keep_an_admin(&mut tx, id).await?;
-    }
-    users::set_disabled(&mut tx, id, true).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "user.disabled",
-        &format!("user:{id}"),
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/users",
-        &format!(
-            "{} is disabled: signed out everywhere, API tokens revoked.",
-            target.name
-        ),
-    ))
+    let target = user_commands::disable_user(&state.pool, Some(&user.user), id).await?;
+    let done = "is disabled: signed out everywhere, API tokens revoked.";
+    Ok(flash(&state, format!("{} {done}", target.name)))
 }
 
 pub async fn enable_user(
@@ -321,26 +250,9 @@ pub async fn enable_user(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let target = load(&mut tx, id).await?;
-    users::set_disabled(&mut tx, id, false).await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "user.enabled",
-        &format!("user:{id}"),
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/users",
-        &format!(
-            "{} can sign in again; their old API tokens stay revoked.",
-            target.name
-        ),
-    ))
+    let target = user_commands::enable_user(&state.pool, Some(&user.user), id).await?;
+    let done = "can sign in again; their old API tokens stay revoked.";
+    Ok(flash(&state, format!("{} {done}", target.name)))
 }
 
 /// Set a generated password and show it once; the user's sessions end.
@@ -352,52 +264,7 @@ pub async fn reset_password(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let password = generate_password();
-    let plain = password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
-    let mut tx = state.pool.begin().await?;
-    let target = load(&mut tx, id).await?;
-    users::set_password(&mut tx, id, &hash.0).await?;
-    if id != user.user.id {
-        sessions::delete_for_user(&mut tx, id).await?;
-    }
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "user.password_reset",
-        &format!("user:{id}"),
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    let page = users_page(
-        &state,
-        &user,
-        &jar,
-        NewUserForm::default(),
-        BTreeMap::new(),
-        Some((target.email, plain)),
-    )
-    .await?;
-    render_admin(&state, &page.layout, &page)
-}
-
-async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<UserRow, AppError> {
-    users::find(&mut *conn, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such user.".into()))
-}
-
-/// Refuse a change that would leave no enabled admin.
-async fn keep_an_admin(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), AppError> {
-    users::lock_admin_changes(&mut *conn).await?;
-    if users::other_enabled_admins(&mut *conn, id).await? == 0 {
-        return Err(AppError::Conflict {
-            message: "This is the last enabled admin. Make someone else an admin first.".into(),
-            current: None,
-        });
-    }
-    Ok(())
+    let set = user_commands::reset_password(&state.pool, Some(&user.user), id, None).await?;
+    let plain = set.generated.unwrap_or_default();
+    show_password(&state, &user, &jar, set.user.email, plain).await
 }

@@ -3,8 +3,7 @@
 
 use crate::accounts::sessions;
 use crate::accounts::setup_tokens;
-use crate::accounts::users;
-use crate::platform::audit;
+use crate::accounts::user_commands;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -13,8 +12,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use crate::accounts::hash_password;
-use crate::accounts::{Email, NewPassword, PersonName, Role};
+use crate::accounts::{Email, NewPassword, PersonName};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, Query};
@@ -141,38 +139,12 @@ pub async fn create_admin(
         };
         return Ok((jar, render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?).into_response());
     };
-    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
-
     let mut tx = state.pool.begin().await?;
-    if !setup_tokens::consume(&mut tx, &token_hash).await? {
+    let created =
+        user_commands::create_setup_admin(&mut tx, &token_hash, &email, &name, password).await?;
+    let Some(user) = created else {
         return invalid_link(&state);
-    }
-    let user = users::insert(
-        &mut *tx,
-        users::NewUser {
-            email: email.as_str(),
-            name: name.as_str(),
-            role: Role::Admin,
-            password_hash: &hash.0,
-        },
-    )
-    .await
-    .map_err(|err| match crate::platform::db::violated_constraint(&err) {
-        Some("users_email_key") => {
-            AppError::field("email", "An account with this email already exists.")
-        }
-        _ => err.into(),
-    })?;
-    audit::record(
-        &mut *tx,
-        Some(user.id),
-        "setup.admin_created",
-        &format!("user:{}", user.id),
-        serde_json::json!({ "email": user.email }),
-    )
-    .await?;
+    };
     let session = random_token("");
     sessions::insert(
         &mut *tx,

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user))
+        .routes(routes!(users::disable_user))
         .routes(routes!(components::list_groups, components::create_group))
         .routes(routes!(
             components::get_group,

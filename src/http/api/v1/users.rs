@@ -1,4 +1,3 @@
-use crate::platform::audit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,9 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{ListQuery, Page};
+use crate::accounts::user_commands::{self, CreateUser};
 use crate::accounts::users::{self, UserRow};
-use crate::accounts::{generate_password, hash_password};
-use crate::accounts::{Email, NewPassword, PersonName, Role};
+use crate::accounts::Role;
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path, Query};
@@ -133,57 +132,18 @@ pub async fn create_user(
     caller: Authorized<AsAdmin>,
     Json(body): Json<NewUserJson>,
 ) -> Result<Response, AppError> {
-    let mut errors = std::collections::BTreeMap::new();
-    let email = Email::parse(&body.email)
-        .map_err(|e| errors.insert("email".to_owned(), e.0))
-        .ok();
-    let name = PersonName::parse(&body.name)
-        .map_err(|e| errors.insert("name".to_owned(), e.0))
-        .ok();
-    let generated = body.password.is_none();
-    let password = NewPassword::parse(body.password.unwrap_or_else(generate_password))
-        .map_err(|e| errors.insert("password".to_owned(), e.0))
-        .ok();
-    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
-        return Err(AppError::Validation {
-            message: "Some fields are not valid.".into(),
-            errors,
-        });
+    let input = CreateUser {
+        email: body.email,
+        name: body.name,
+        role: Some(body.role),
+        password: body.password,
     };
-    let plain = password.expose().to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))??;
-    let mut tx = state.pool.begin().await?;
-    let user = users::insert(
-        &mut *tx,
-        users::NewUser {
-            email: email.as_str(),
-            name: name.as_str(),
-            role: body.role,
-            password_hash: &hash.0,
-        },
-    )
-    .await
-    .map_err(|err| match crate::platform::db::violated_constraint(&err) {
-        Some("users_email_key") => {
-            AppError::field("email", "An account with this email already exists.")
-        }
-        _ => err.into(),
-    })?;
-    audit::record(
-        &mut *tx,
-        Some(caller.0.id),
-        "user.created",
-        &format!("user:{}", user.id),
-        serde_json::json!({ "email": user.email, "role": user.role, "via": "api" }),
-    )
-    .await?;
-    tx.commit().await?;
+    let created = user_commands::create_user(&state.pool, Some(&caller.0), input).await?;
+    let user = created.user;
     let location = format!("/api/v1/users/{}", user.id);
     let body = CreatedUserJson {
         user: UserJson::from(user),
-        password: generated.then_some(plain),
+        password: created.generated,
     };
     Ok((
         StatusCode::CREATED,
@@ -214,4 +174,33 @@ pub async fn get_user(
         .await?
         .map(|u| Json(UserJson::from(u)))
         .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))
+}
+
+/// Disable a user (admin only): they are signed out everywhere and their tokens revoked.
+/// The last enabled admin cannot be disabled.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/disable", security(("bearer" = ["admin"])),
+    tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, now disabled", body = UserJson),
+        (status = 403, description = "Not an admin", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The last enabled admin", body = super::ProblemDoc,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Authorized<AsAdmin>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<UserJson>, AppError> {
+    user_commands::disable_user(&state.pool, Some(&caller.0), id).await?;
+    let user = users::find(&state.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))?;
+    Ok(Json(UserJson::from(user)))
 }
