@@ -15,14 +15,14 @@ use uuid::Uuid;
 use super::format_time;
 use crate::accounts::Role;
 use crate::app::AppState;
-use crate::http::api::v1::postmortems::{today, ActionItemJson};
 use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path, Query};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 use crate::incidents::{self, CommandError};
 use crate::postmortems::store as pm;
-use crate::postmortems::store::{ItemFields, ItemFilter, ItemRow};
+use crate::postmortems::store::{ActionItemJson, ItemFields, ItemFilter, ItemRow};
+use crate::postmortems::today;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
 
 pub struct Opt {

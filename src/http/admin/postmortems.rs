@@ -4,16 +4,14 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::accounts::Role;
 use crate::app::AppState;
-use crate::http::api::v1::postmortems::{current_body, markdown_file};
 use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
@@ -166,7 +164,7 @@ pub struct ItemLineView {
 }
 
 pub fn item_views(items: Vec<pm::ItemRow>) -> Vec<ItemLineView> {
-    let today = crate::http::api::v1::postmortems::today();
+    let today = crate::postmortems::today();
     items
         .into_iter()
         .map(|a| ItemLineView {
@@ -219,7 +217,7 @@ async fn show_page(
     p: PostmortemRow,
     error: Option<String>,
 ) -> Result<ShowPage, AppError> {
-    let body = draft::strip_markers(&current_body(state, &p).await?);
+    let body = draft::strip_markers(&pm::current_body(&state.pool, &p).await?);
     let revisions = pm::revisions(&state.pool, p.id)
         .await?
         .into_iter()
@@ -461,7 +459,18 @@ pub async fn download_markdown(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let p = find(&state, id).await?;
-    markdown_file(&state, &p).await
+    let file = pm::markdown_file(&state.pool, &p).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (header::CONTENT_DISPOSITION, file.disposition()),
+        ],
+        file.body,
+    )
+        .into_response())
 }
 
 // --- Templates ------------------------------------------------------------------------
@@ -551,16 +560,8 @@ pub async fn create_template(
     user.require(Role::Admin)?;
     let body = form.body.replace("\r\n", "\n");
     let mut tx = state.pool.begin().await?;
-    match pm::insert_template(&mut tx, &user.user, &form.name, &form.description, &body).await {
+    match pm::create_template(&mut tx, &user.user, &form.name, &form.description, &body).await {
         Ok(row) => {
-            crate::platform::audit::record(
-                &mut *tx,
-                Some(user.user.id),
-                "postmortem_template.created",
-                &format!("postmortem_template:{}", row.id),
-                json!({ "name": row.name }),
-            )
-            .await?;
             tx.commit().await?;
             Ok(redirect_with_flash(
                 &state,

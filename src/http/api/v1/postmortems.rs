@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -19,19 +18,13 @@ use crate::http::extract::{
     ApiUser, AsAdmin, AsResponder, Authorized, Json, OptionalJson, Path, Query,
 };
 use crate::incidents::CommandError;
-use crate::postmortems::draft;
 use crate::postmortems::store as pm;
-use crate::postmortems::store::{
-    Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
-};
+pub use crate::postmortems::store::ActionItemJson;
+use crate::postmortems::store::{Change, ItemFields, ItemFilter, PostmortemRow, TemplateRow};
+use crate::postmortems::today;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
-
-/// Today in UTC: due dates and "overdue" are counted in UTC days.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct PostmortemJson {
@@ -96,17 +89,8 @@ impl From<PostmortemRow> for PostmortemJson {
     }
 }
 
-/// The body with the action-item table made current.
-pub async fn current_body(state: &AppState, p: &PostmortemRow) -> Result<String, AppError> {
-    let items = pm::item_lines(&state.pool, p.incident_id).await?;
-    Ok(draft::refresh_actions(
-        &p.body,
-        &draft::action_table(&items),
-    ))
-}
-
 async fn to_json(state: &AppState, p: PostmortemRow) -> Result<PostmortemJson, AppError> {
-    let body = current_body(state, &p).await?;
+    let body = pm::current_body(&state.pool, &p).await?;
     let mut json = PostmortemJson::from(p);
     json.body = body;
     Ok(json)
@@ -239,26 +223,6 @@ pub async fn patch_postmortem(
     }
 }
 
-/// The Markdown file, action items included.
-pub async fn markdown_file(state: &AppState, p: &PostmortemRow) -> Result<Response, AppError> {
-    let body = draft::strip_markers(&current_body(state, p).await?);
-    let name = format!("{}-postmortem.md", p.reference());
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
 /// Download as a Markdown file.
 #[utoipa::path(get, path = "/postmortems/{id}/markdown", tag = "postmortems",
     responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
@@ -268,67 +232,21 @@ pub async fn get_markdown(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let row = find(&state, id).await?;
-    markdown_file(&state, &row).await
+    let file = pm::markdown_file(&state.pool, &row).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_owned(),
+            ),
+            (header::CONTENT_DISPOSITION, file.disposition()),
+        ],
+        file.body,
+    )
+        .into_response())
 }
 
 // --- Action items ---------------------------------------------------------------------
-
-#[derive(Serialize, ToSchema)]
-pub struct ActionItemJson {
-    pub id: Uuid,
-    pub incident_id: Uuid,
-    /// `INC-42`.
-    pub incident: String,
-    pub title: String,
-    pub description: String,
-    pub priority: ActionPriority,
-    pub kind: ActionKind,
-    pub owner_id: Option<Uuid>,
-    pub owner_name: Option<String>,
-    #[serde(with = "plain_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    pub due_on: Option<Date>,
-    pub status: ActionStatus,
-    pub overdue: bool,
-    pub tracker_url: Option<String>,
-    /// The log entry it was made from.
-    pub source_event_id: Option<Uuid>,
-    pub version: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub completed_at: Option<OffsetDateTime>,
-}
-
-impl ActionItemJson {
-    pub fn from_row(a: ItemRow, today: Date) -> Self {
-        ActionItemJson {
-            overdue: a.is_overdue(today),
-            incident: format!("INC-{}", a.incident_number),
-            id: a.id,
-            incident_id: a.incident_id,
-            title: a.title,
-            description: a.description,
-            priority: a.priority,
-            kind: a.kind,
-            owner_id: a.owner_id,
-            owner_name: a.owner_name,
-            due_on: a.due_on,
-            status: a.status,
-            tracker_url: a.tracker_url,
-            source_event_id: a.source_event_id,
-            version: a.version,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-            completed_at: a.completed_at,
-        }
-    }
-}
 
 /// The action items of a postmortem's incident.
 #[utoipa::path(get, path = "/postmortems/{id}/action-items", tag = "action items",
@@ -610,20 +528,12 @@ pub async fn create_template(
     Json(body): Json<TemplateInput>,
 ) -> Result<Response, AppError> {
     let mut tx = state.pool.begin().await?;
-    let row = pm::insert_template(
+    let row = pm::create_template(
         &mut tx,
         &caller.0,
         &body.name,
         &body.description,
         &body.body,
-    )
-    .await?;
-    crate::platform::audit::record(
-        &mut *tx,
-        Some(caller.0.id),
-        "postmortem_template.created",
-        &format!("postmortem_template:{}", row.id),
-        json!({ "name": row.name }),
     )
     .await?;
     tx.commit().await?;
