@@ -17,18 +17,20 @@ pub async fn facts(conn: &mut PgConnection, incident_id: Uuid) -> Result<Facts, 
     let workstreams = incidents::workstreams::list(&mut *conn, incident_id).await?;
     let tasks = incidents::workstreams::tasks_of(&mut *conn, &[incident_id]).await?;
     // Every component the incident touched, with the worst status it set.
-    let touched: Vec<(Uuid, String, Option<ComponentStatus>)> = sqlx::query_as(
-        "SELECT c.id, c.name, h.new_status FROM incident_components ic \
+    let touched = sqlx::query!(
+        "SELECT c.id, c.name, h.new_status AS \"new_status?: ComponentStatus\" \
+         FROM incident_components ic \
          JOIN components c ON c.id = ic.component_id \
          LEFT JOIN component_status_changes h ON h.component_id = c.id AND h.incident_id = ic.incident_id \
          WHERE ic.incident_id = $1 ORDER BY c.position, lower(c.name)",
+        incident_id
     )
-    .bind(incident_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut components: Vec<(Uuid, Affected)> = Vec::new();
-    for (id, name, status) in touched {
-        let status = status.unwrap_or(ComponentStatus::Operational);
+    for row in touched {
+        let (id, name) = (row.id, row.name);
+        let status = row.new_status.unwrap_or(ComponentStatus::Operational);
         match components.iter_mut().find(|(c, _)| *c == id) {
             Some((_, a)) => a.worst = ComponentStatus::worst([a.worst, status]),
             None => components.push((

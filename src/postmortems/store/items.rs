@@ -11,7 +11,7 @@ use crate::platform::text;
 use crate::postmortems::draft::ItemLine;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub id: Uuid,
     pub incident_id: Uuid,
@@ -40,18 +40,6 @@ impl ItemRow {
     }
 }
 
-const ITEM_SELECT: &str = "SELECT a.id, a.incident_id, i.number AS incident_number, \
-     i.title AS incident_title, a.title, a.description, a.priority, a.kind, a.owner_id, \
-     u.name AS owner_name, u.email AS owner_email, a.due_on, a.status, a.tracker_url, \
-     a.source_event_id, a.version, a.created_at, a.updated_at, a.completed_at \
-     FROM action_items a JOIN incidents i ON i.id = a.incident_id \
-     LEFT JOIN users u ON u.id = a.owner_id";
-
-/// Priority order: high first.
-const ITEM_ORDER: &str =
-    "ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
-     a.due_on NULLS LAST, a.created_at";
-
 pub async fn item_lines(
     db: impl PgExecutor<'_>,
     incident_id: Uuid,
@@ -68,12 +56,7 @@ pub async fn items_of_many(
     db: impl PgExecutor<'_>,
     incident_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, ItemLine)>, sqlx::Error> {
-    let rows: Vec<ItemRow> = sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE a.incident_id = ANY($1) {ITEM_ORDER}"
-    ))
-    .bind(incident_ids)
-    .fetch_all(db)
-    .await?;
+    let rows = items_of_all(db, incident_ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -97,19 +80,49 @@ pub async fn items_of(
     db: impl PgExecutor<'_>,
     incident_id: Uuid,
 ) -> Result<Vec<ItemRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE a.incident_id = $1 {ITEM_ORDER}"
-    ))
-    .bind(incident_id)
+    items_of_all(db, &[incident_id]).await
+}
+
+/// The action items of these incidents, high priority first.
+async fn items_of_all(
+    db: impl PgExecutor<'_>,
+    incident_ids: &[Uuid],
+) -> Result<Vec<ItemRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ItemRow,
+        "SELECT a.id, a.incident_id, i.number AS incident_number, \
+         i.title AS incident_title, a.title, a.description, \
+         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
+         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
+         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
+         a.created_at, a.updated_at, a.completed_at \
+         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
+         LEFT JOIN users u ON u.id = a.owner_id \
+         WHERE a.incident_id = ANY($1) \
+         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+             a.due_on NULLS LAST, a.created_at",
+        incident_ids
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn item(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ItemRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{ITEM_SELECT} WHERE a.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        ItemRow,
+        "SELECT a.id, a.incident_id, i.number AS incident_number, \
+         i.title AS incident_title, a.title, a.description, \
+         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
+         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
+         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
+         a.created_at, a.updated_at, a.completed_at \
+         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
+         LEFT JOIN users u ON u.id = a.owner_id \
+         WHERE a.id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Filters of the list across incidents.
@@ -127,20 +140,30 @@ pub async fn items(
     filter: &ItemFilter,
     today: Date,
 ) -> Result<Vec<ItemRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE ($1::action_priority IS NULL OR a.priority = $1) \
+    sqlx::query_as!(
+        ItemRow,
+        "SELECT a.id, a.incident_id, i.number AS incident_number, \
+         i.title AS incident_title, a.title, a.description, \
+         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
+         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
+         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
+         a.created_at, a.updated_at, a.completed_at \
+         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
+         LEFT JOIN users u ON u.id = a.owner_id \
+         WHERE ($1::action_priority IS NULL OR a.priority = $1) \
            AND ($2::action_status IS NULL OR a.status = $2) \
            AND ($3::uuid IS NULL OR a.owner_id = $3) \
            AND ($4::uuid IS NULL OR a.incident_id = $4) \
            AND (NOT $5 OR (a.status IN ('open', 'in_progress') AND a.due_on < $6)) \
-         {ITEM_ORDER} LIMIT 5000"
-    ))
-    .bind(filter.priority)
-    .bind(filter.status)
-    .bind(filter.owner_id)
-    .bind(filter.incident_id)
-    .bind(filter.overdue)
-    .bind(today)
+         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+             a.due_on NULLS LAST, a.created_at LIMIT 5000",
+        filter.priority as Option<ActionPriority>,
+        filter.status as Option<ActionStatus>,
+        filter.owner_id,
+        filter.incident_id,
+        filter.overdue,
+        today
+    )
     .fetch_all(db)
     .await
 }
@@ -209,6 +232,15 @@ async fn check_owner(conn: &mut PgConnection, owner: Option<Uuid>) -> Result<(),
     Ok(())
 }
 
+/// The tracker link as stored: trimmed, none when blank.
+fn tracker_url(fields: &ItemFields) -> Option<&str> {
+    fields
+        .tracker_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+}
+
 fn snapshot(row: &ItemRow) -> Value {
     json!({
         "title": row.title, "description": row.description, "priority": row.priority,
@@ -223,12 +255,12 @@ async fn record_change(
     actor: &UserRow,
     changes: Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO action_item_changes (action_item_id, changed_by, changes) VALUES ($1, $2, $3)",
+        item,
+        actor.id,
+        changes
     )
-    .bind(item)
-    .bind(actor.id)
-    .bind(changes)
     .execute(conn)
     .await?;
     Ok(())
@@ -249,11 +281,11 @@ pub async fn create_item(
         .await?
         .ok_or(CommandError::NotFound)?;
     if let Some(event) = source_event_id {
-        let belongs: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM incident_events WHERE id = $1 AND incident_id = $2)",
+        let belongs = sqlx::query_scalar!(
+            "SELECT EXISTS (SELECT 1 FROM incident_events WHERE id = $1 AND incident_id = $2) AS \"belongs!\"",
+            event,
+            incident_id
         )
-        .bind(event)
-        .bind(incident_id)
         .fetch_one(&mut *conn)
         .await?;
         if !belongs {
@@ -265,30 +297,24 @@ pub async fn create_item(
     }
     let due = fields.due_on.or(fields.priority.default_due(today));
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO action_items (id, incident_id, title, description, priority, kind, owner_id, \
              due_on, status, tracker_url, source_event_id, created_by, completed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                 CASE WHEN $9 IN ('done', 'wont_do') THEN now() END)",
+                 CASE WHEN $9::action_status IN ('done', 'wont_do') THEN now() END)",
+        id,
+        incident_id,
+        fields.title.trim(),
+        fields.description.trim(),
+        fields.priority as ActionPriority,
+        fields.kind as ActionKind,
+        fields.owner_id,
+        due,
+        fields.status as ActionStatus,
+        tracker_url(&fields),
+        source_event_id,
+        actor.id
     )
-    .bind(id)
-    .bind(incident_id)
-    .bind(fields.title.trim())
-    .bind(fields.description.trim())
-    .bind(fields.priority)
-    .bind(fields.kind)
-    .bind(fields.owner_id)
-    .bind(due)
-    .bind(fields.status)
-    .bind(
-        fields
-            .tracker_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty()),
-    )
-    .bind(source_event_id)
-    .bind(actor.id)
     .execute(&mut *conn)
     .await?;
     let row = item(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
@@ -305,10 +331,12 @@ pub async fn update_item(
     version: i32,
     fields: ItemFields,
 ) -> Result<Result<ItemRow, ItemRow>, CommandError> {
-    sqlx::query("SELECT 1 FROM action_items WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "SELECT 1 AS one FROM action_items WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let current = item(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
     if current.version != version {
         return Ok(Err(current));
@@ -317,22 +345,22 @@ pub async fn update_item(
     if fields.owner_id != current.owner_id {
         check_owner(conn, fields.owner_id).await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE action_items SET title = $2, description = $3, priority = $4, kind = $5, \
              owner_id = $6, due_on = $7, status = $8, tracker_url = $9, version = version + 1, \
              updated_at = now(), \
-             completed_at = CASE WHEN $8 IN ('done', 'wont_do') THEN coalesce(completed_at, now()) END \
+             completed_at = CASE WHEN $8::action_status IN ('done', 'wont_do') THEN coalesce(completed_at, now()) END \
          WHERE id = $1",
+        id,
+        fields.title.trim(),
+        fields.description.trim(),
+        fields.priority as ActionPriority,
+        fields.kind as ActionKind,
+        fields.owner_id,
+        fields.due_on,
+        fields.status as ActionStatus,
+        tracker_url(&fields)
     )
-    .bind(id)
-    .bind(fields.title.trim())
-    .bind(fields.description.trim())
-    .bind(fields.priority)
-    .bind(fields.kind)
-    .bind(fields.owner_id)
-    .bind(fields.due_on)
-    .bind(fields.status)
-    .bind(fields.tracker_url.as_deref().map(str::trim).filter(|u| !u.is_empty()))
     .execute(&mut *conn)
     .await?;
     let row = item(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
@@ -354,7 +382,7 @@ pub async fn update_item(
     Ok(Ok(row))
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ItemChangeRow {
     pub changed_by_name: Option<String>,
     pub changed_at: OffsetDateTime,
@@ -365,11 +393,12 @@ pub async fn item_changes(
     db: impl PgExecutor<'_>,
     id: Uuid,
 ) -> Result<Vec<ItemChangeRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.name AS changed_by_name, c.changed_at, c.changes FROM action_item_changes c \
+    sqlx::query_as!(
+        ItemChangeRow,
+        "SELECT u.name AS \"changed_by_name?\", c.changed_at, c.changes FROM action_item_changes c \
          LEFT JOIN users u ON u.id = c.changed_by WHERE c.action_item_id = $1 ORDER BY c.id DESC",
+        id
     )
-    .bind(id)
     .fetch_all(db)
     .await
 }

@@ -12,7 +12,7 @@ use crate::platform::text;
 use crate::postmortems::draft;
 use crate::postmortems::PostmortemStatus;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PostmortemRow {
     pub id: Uuid,
     pub incident_id: Uuid,
@@ -50,37 +50,49 @@ impl PostmortemRow {
     }
 }
 
-const SELECT: &str =
-    "SELECT p.id, p.incident_id, i.number AS incident_number, i.title AS incident_title, \
-     i.visibility = 'public' AS incident_public, p.template_id, p.body, p.status, p.public, \
-     p.published_at, p.public_summary, p.public_summary_published_at, \
-     (i.visibility = 'public' AND i.published_at IS NOT NULL) AS incident_on_page, p.version, c.name AS created_by_name, u.name AS updated_by_name, \
-     p.created_at, p.updated_at \
-     FROM postmortems p JOIN incidents i ON i.id = p.incident_id \
-     LEFT JOIN users c ON c.id = p.created_by LEFT JOIN users u ON u.id = p.updated_by";
-
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<PostmortemRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    Ok(select(db, Some(id), None).await?.into_iter().next())
 }
 
 pub async fn of_incident(
     db: impl PgExecutor<'_>,
     incident_id: Uuid,
 ) -> Result<Option<PostmortemRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.incident_id = $1"))
-        .bind(incident_id)
-        .fetch_optional(db)
-        .await
+    Ok(select(db, None, Some(incident_id))
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Every postmortem, newest first.
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<PostmortemRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY p.created_at DESC"))
-        .fetch_all(db)
-        .await
+    select(db, None, None).await
+}
+
+/// The postmortems, newest first: the one `id`, the one of `incident_id`, or all.
+async fn select(
+    db: impl PgExecutor<'_>,
+    id: Option<Uuid>,
+    incident_id: Option<Uuid>,
+) -> Result<Vec<PostmortemRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PostmortemRow,
+        "SELECT p.id, p.incident_id, i.number AS incident_number, i.title AS incident_title, \
+             i.visibility = 'public' AS \"incident_public!\", p.template_id, p.body, \
+             p.status AS \"status: PostmortemStatus\", p.public, p.published_at, \
+             p.public_summary, p.public_summary_published_at, \
+             (i.visibility = 'public' AND i.published_at IS NOT NULL) AS \"incident_on_page!\", \
+             p.version, c.name AS \"created_by_name?\", u.name AS \"updated_by_name?\", \
+             p.created_at, p.updated_at \
+         FROM postmortems p JOIN incidents i ON i.id = p.incident_id \
+         LEFT JOIN users c ON c.id = p.created_by LEFT JOIN users u ON u.id = p.updated_by \
+         WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.incident_id = $2) \
+         ORDER BY p.created_at DESC",
+        id,
+        incident_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 async fn revision(
@@ -89,18 +101,18 @@ async fn revision(
     actor: &UserRow,
     what: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO postmortem_revisions (postmortem_id, version, what, status, public, body, changed_by, public_summary) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        row.id,
+        row.version,
+        what,
+        row.status as PostmortemStatus,
+        row.public,
+        &row.body,
+        actor.id,
+        &row.public_summary
     )
-    .bind(row.id)
-    .bind(row.version)
-    .bind(what)
-    .bind(row.status)
-    .bind(row.public)
-    .bind(&row.body)
-    .bind(actor.id)
-    .bind(&row.public_summary)
     .execute(conn)
     .await?;
     Ok(())
@@ -142,15 +154,15 @@ pub async fn start(
     let facts = facts(conn, incident_id).await?;
     let body = draft::fill(&template.body, &facts);
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO postmortems (id, incident_id, template_id, body, created_by, updated_by) \
          VALUES ($1, $2, $3, $4, $5, $5)",
+        id,
+        incident_id,
+        template.id,
+        &body,
+        actor.id
     )
-    .bind(id)
-    .bind(incident_id)
-    .bind(template.id)
-    .bind(&body)
-    .bind(actor.id)
     .execute(&mut *conn)
     .await?;
     let row = find(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
@@ -170,10 +182,12 @@ pub struct Stale {
 }
 
 async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<PostmortemRow, CommandError> {
-    sqlx::query("SELECT 1 FROM postmortems WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "SELECT 1 AS one FROM postmortems WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }
 
@@ -280,21 +294,21 @@ pub async fn change(
     if what.is_empty() {
         return Ok(Ok(current));
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE postmortems SET body = $2, status = $3, public = $4, version = version + 1, \
-             published_at = CASE WHEN $3 = 'published' THEN coalesce(published_at, now()) END, \
+             published_at = CASE WHEN $3::postmortem_status = 'published' THEN coalesce(published_at, now()) END, \
              public_summary = $6, \
              public_summary_published_at = CASE WHEN NOT $4 THEN public_summary_published_at \
                  WHEN NOT public OR public_summary <> $6 THEN now() \
                  ELSE public_summary_published_at END, \
              updated_by = $5, updated_at = now() WHERE id = $1",
+        id,
+        &body,
+        status as PostmortemStatus,
+        public,
+        actor.id,
+        &summary
     )
-    .bind(id)
-    .bind(&body)
-    .bind(status)
-    .bind(public)
-    .bind(actor.id)
-    .bind(&summary)
     .execute(&mut *conn)
     .await?;
     let row = find(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
@@ -316,7 +330,7 @@ pub fn valid_summary(summary: &str) -> Result<(), CommandError> {
     Ok(text::MARKDOWN.check("public_summary", summary)?)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RevisionRow {
     pub version: i32,
     pub what: String,
@@ -326,12 +340,14 @@ pub struct RevisionRow {
 }
 
 pub async fn revisions(db: impl PgExecutor<'_>, id: Uuid) -> Result<Vec<RevisionRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.version, r.what, r.status, u.name AS changed_by_name, r.changed_at \
+    sqlx::query_as!(
+        RevisionRow,
+        "SELECT r.version, r.what, r.status AS \"status: PostmortemStatus\", \
+             u.name AS \"changed_by_name?\", r.changed_at \
          FROM postmortem_revisions r LEFT JOIN users u ON u.id = r.changed_by \
          WHERE r.postmortem_id = $1 ORDER BY r.id DESC",
+        id
     )
-    .bind(id)
     .fetch_all(db)
     .await
 }
