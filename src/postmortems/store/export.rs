@@ -34,9 +34,15 @@ pub struct MarkdownFile {
 }
 
 impl MarkdownFile {
-    /// The `Content-Disposition` value that downloads it under its name.
-    pub fn disposition(&self) -> String {
-        format!("attachment; filename=\"{}\"", self.file_name)
+    /// The response headers that download it under its name.
+    pub fn headers(&self) -> [(&'static str, String); 2] {
+        [
+            ("content-type", "text/markdown; charset=utf-8".to_owned()),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{}\"", self.file_name),
+            ),
+        ]
     }
 }
 

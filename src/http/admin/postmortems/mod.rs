@@ -7,7 +7,7 @@ pub use templates::*;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
@@ -463,15 +463,5 @@ pub async fn download_markdown(
 ) -> Result<Response, AppError> {
     let p = find(&state, id).await?;
     let file = pm::markdown_file(&state.pool, &p).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_owned(),
-            ),
-            (header::CONTENT_DISPOSITION, file.disposition()),
-        ],
-        file.body,
-    )
-        .into_response())
+    Ok((file.headers(), file.body).into_response())
 }

@@ -233,17 +233,7 @@ pub async fn get_markdown(
 ) -> Result<Response, AppError> {
     let row = find(&state, id).await?;
     let file = pm::markdown_file(&state.pool, &row).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_owned(),
-            ),
-            (header::CONTENT_DISPOSITION, file.disposition()),
-        ],
-        file.body,
-    )
-        .into_response())
+    Ok((file.headers(), file.body).into_response())
 }
 
 // --- Action items ---------------------------------------------------------------------
