@@ -7,6 +7,6 @@ pub use happened::PostmortemEvent;
 mod model;
 pub mod store;
 
-pub use model::{is_overdue, ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
+pub use model::{is_overdue, today, ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 
 pub mod draft;

@@ -79,6 +79,11 @@ impl ActionStatus {
     }
 }
 
+/// Today in UTC: due dates and "overdue" are counted in UTC days.
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
 /// Overdue: not finished, and its due date has passed.
 pub fn is_overdue(status: ActionStatus, due_on: Option<Date>, today: Date) -> bool {
     !status.is_finished() && due_on.is_some_and(|due| due < today)

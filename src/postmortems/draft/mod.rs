@@ -3,6 +3,12 @@
 //! timeline and action-item table sit between HTML comment markers (invisible once
 //! rendered), so they can be regenerated without touching what authors wrote elsewhere.
 
+mod markers;
+pub use markers::{
+    refresh_actions, replace_between, strip_markers, ACTIONS_END, ACTIONS_START, TIMELINE_END,
+    TIMELINE_START,
+};
+
 use std::fmt::Write;
 use time::{Date, OffsetDateTime};
 
@@ -13,11 +19,6 @@ use crate::incidents::IncidentRow;
 use crate::incidents::{format_duration, EventKind, WorkstreamKind};
 use crate::platform::time::format_utc;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
-
-pub const TIMELINE_START: &str = "<!-- fireline:timeline -->";
-pub const TIMELINE_END: &str = "<!-- /fireline:timeline -->";
-pub const ACTIONS_START: &str = "<!-- fireline:action-items -->";
-pub const ACTIONS_END: &str = "<!-- /fireline:action-items -->";
 
 /// The placeholders a template may use, with what each becomes.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
@@ -461,74 +462,14 @@ pub fn public_summary_starter(facts: &Facts) -> String {
     out
 }
 
-/// Replace what is between every `start` … `end` pair; `None` when there is none.
-pub fn replace_between(body: &str, start: &str, end: &str, content: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    let mut found = false;
-    while let Some(open) = rest.find(start) {
-        let from = open + start.len();
-        let Some(close) = rest[from..].find(end) else {
-            break;
-        };
-        out.push_str(&rest[..from]);
-        out.push('\n');
-        out.push_str(content.trim_end());
-        out.push('\n');
-        out.push_str(end);
-        rest = &rest[from + close + end.len()..];
-        found = true;
-    }
-    out.push_str(rest);
-    found.then_some(out)
-}
-
 /// The body with the generated timeline refreshed; `None` when its markers were removed.
 pub fn regenerate_timeline(body: &str, facts: &Facts) -> Option<String> {
     replace_between(body, TIMELINE_START, TIMELINE_END, &timeline(facts))
 }
 
-/// The body with every action-item table made current (unchanged if the markers are gone).
-pub fn refresh_actions(body: &str, table: &str) -> String {
-    replace_between(body, ACTIONS_START, ACTIONS_END, table).unwrap_or_else(|| body.to_owned())
-}
-
-/// The body without the markers (for export).
-pub fn strip_markers(body: &str) -> String {
-    body.lines()
-        .filter(|l| {
-            let t = l.trim();
-            t != TIMELINE_START && t != TIMELINE_END && t != ACTIONS_START && t != ACTIONS_END
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generated_sections_can_be_replaced_without_touching_the_rest() {
-        let body = format!("# Hi\nmine\n{TIMELINE_START}\nold\n{TIMELINE_END}\nalso mine\n");
-        let out = replace_between(&body, TIMELINE_START, TIMELINE_END, "new").unwrap();
-        assert_eq!(
-            out,
-            format!("# Hi\nmine\n{TIMELINE_START}\nnew\n{TIMELINE_END}\nalso mine\n")
-        );
-        assert!(replace_between("no markers", TIMELINE_START, TIMELINE_END, "x").is_none());
-        let twice = format!(
-            "{ACTIONS_START}\nold1\n{ACTIONS_END}\nmid\n{ACTIONS_START}\nold2\n{ACTIONS_END}"
-        );
-        let both = refresh_actions(&twice, "new");
-        assert_eq!(
-            both.matches("new").count(),
-            2,
-            "every copy is refreshed: {both}"
-        );
-        assert!(!both.contains("old"));
-        assert_eq!(strip_markers(&out), "# Hi\nmine\nnew\nalso mine");
-    }
 
     #[test]
     fn cells_stay_on_one_line_without_pipes() {

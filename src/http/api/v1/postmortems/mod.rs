@@ -1,12 +1,14 @@
 //! `/api/v1` postmortems, action items and postmortem templates.
 
+mod templates;
+pub use templates::*;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,23 +17,14 @@ use super::incidents::find_incident;
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{
-    ApiUser, AsAdmin, AsResponder, Authorized, Json, OptionalJson, Path, Query,
-};
-use crate::incidents::CommandError;
-use crate::postmortems::draft;
+use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, OptionalJson, Path, Query};
 use crate::postmortems::store as pm;
-use crate::postmortems::store::{
-    Change, ItemFields, ItemFilter, ItemRow, PostmortemRow, TemplateRow,
-};
+pub use crate::postmortems::store::ActionItemJson;
+use crate::postmortems::store::{Change, ItemFields, ItemFilter, PostmortemRow};
+use crate::postmortems::today;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 
 time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
-
-/// Today in UTC: due dates and "overdue" are counted in UTC days.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct PostmortemJson {
@@ -96,17 +89,8 @@ impl From<PostmortemRow> for PostmortemJson {
     }
 }
 
-/// The body with the action-item table made current.
-pub async fn current_body(state: &AppState, p: &PostmortemRow) -> Result<String, AppError> {
-    let items = pm::item_lines(&state.pool, p.incident_id).await?;
-    Ok(draft::refresh_actions(
-        &p.body,
-        &draft::action_table(&items),
-    ))
-}
-
 async fn to_json(state: &AppState, p: PostmortemRow) -> Result<PostmortemJson, AppError> {
-    let body = current_body(state, &p).await?;
+    let body = pm::current_body(&state.pool, &p).await?;
     let mut json = PostmortemJson::from(p);
     json.body = body;
     Ok(json)
@@ -239,26 +223,6 @@ pub async fn patch_postmortem(
     }
 }
 
-/// The Markdown file, action items included.
-pub async fn markdown_file(state: &AppState, p: &PostmortemRow) -> Result<Response, AppError> {
-    let body = draft::strip_markers(&current_body(state, p).await?);
-    let name = format!("{}-postmortem.md", p.reference());
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
 /// Download as a Markdown file.
 #[utoipa::path(get, path = "/postmortems/{id}/markdown", tag = "postmortems",
     responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
@@ -268,67 +232,11 @@ pub async fn get_markdown(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let row = find(&state, id).await?;
-    markdown_file(&state, &row).await
+    let file = pm::markdown_file(&state.pool, &row).await?;
+    Ok((file.headers(), file.body).into_response())
 }
 
 // --- Action items ---------------------------------------------------------------------
-
-#[derive(Serialize, ToSchema)]
-pub struct ActionItemJson {
-    pub id: Uuid,
-    pub incident_id: Uuid,
-    /// `INC-42`.
-    pub incident: String,
-    pub title: String,
-    pub description: String,
-    pub priority: ActionPriority,
-    pub kind: ActionKind,
-    pub owner_id: Option<Uuid>,
-    pub owner_name: Option<String>,
-    #[serde(with = "plain_date::option")]
-    #[schema(value_type = Option<String>, format = Date)]
-    pub due_on: Option<Date>,
-    pub status: ActionStatus,
-    pub overdue: bool,
-    pub tracker_url: Option<String>,
-    /// The log entry it was made from.
-    pub source_event_id: Option<Uuid>,
-    pub version: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub completed_at: Option<OffsetDateTime>,
-}
-
-impl ActionItemJson {
-    pub fn from_row(a: ItemRow, today: Date) -> Self {
-        ActionItemJson {
-            overdue: a.is_overdue(today),
-            incident: format!("INC-{}", a.incident_number),
-            id: a.id,
-            incident_id: a.incident_id,
-            title: a.title,
-            description: a.description,
-            priority: a.priority,
-            kind: a.kind,
-            owner_id: a.owner_id,
-            owner_name: a.owner_name,
-            due_on: a.due_on,
-            status: a.status,
-            tracker_url: a.tracker_url,
-            source_event_id: a.source_event_id,
-            version: a.version,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-            completed_at: a.completed_at,
-        }
-    }
-}
 
 /// The action items of a postmortem's incident.
 #[utoipa::path(get, path = "/postmortems/{id}/action-items", tag = "action items",
@@ -540,189 +448,4 @@ pub async fn patch_item(
             current: serde_json::to_value(ActionItemJson::from_row(current, today)).ok(),
         }),
     }
-}
-
-// --- Templates --------------------------------------------------------------------------
-
-#[derive(Serialize, ToSchema)]
-pub struct TemplateJson {
-    pub id: Uuid,
-    pub name: String,
-    pub description: String,
-    /// Markdown with placeholders such as `{{timeline}}`, `{{impact}}`, `{{action_items}}`.
-    pub body: String,
-    /// Shipped with Fireline: editable, not deletable.
-    pub builtin: bool,
-    pub version: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: OffsetDateTime,
-}
-
-impl From<TemplateRow> for TemplateJson {
-    fn from(t: TemplateRow) -> Self {
-        TemplateJson {
-            id: t.id,
-            name: t.name,
-            description: t.description,
-            body: t.body,
-            builtin: t.builtin,
-            version: t.version,
-            updated_at: t.updated_at,
-        }
-    }
-}
-
-/// Postmortem templates.
-#[utoipa::path(get, path = "/postmortem-templates", tag = "postmortems",
-    responses((status = 200, body = Vec<TemplateJson>)))]
-pub async fn list_templates(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<TemplateJson>>, AppError> {
-    Ok(Json(
-        pm::templates(&state.pool)
-            .await?
-            .into_iter()
-            .map(TemplateJson::from)
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateInput {
-    #[schema(max_length = 100)]
-    pub name: String,
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    pub description: String,
-    #[schema(max_length = 100000)]
-    pub body: String,
-}
-
-/// Create a template (admin).
-#[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplateInput,
-    responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_template(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Json(body): Json<TemplateInput>,
-) -> Result<Response, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let row = pm::insert_template(
-        &mut tx,
-        &caller.0,
-        &body.name,
-        &body.description,
-        &body.body,
-    )
-    .await?;
-    crate::platform::audit::record(
-        &mut *tx,
-        Some(caller.0.id),
-        "postmortem_template.created",
-        &format!("postmortem_template:{}", row.id),
-        json!({ "name": row.name }),
-    )
-    .await?;
-    tx.commit().await?;
-    let location = format!("/api/v1/postmortem-templates/{}", row.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(TemplateJson::from(row)),
-    )
-        .into_response())
-}
-
-/// One template.
-#[utoipa::path(get, path = "/postmortem-templates/{id}", tag = "postmortems",
-    responses((status = 200, body = TemplateJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_template(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<TemplateJson>, AppError> {
-    pm::template(&state.pool, id)
-        .await?
-        .map(|t| Json(t.into()))
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))
-}
-
-/// Changes to a template. `version` is required: a stale one gets 409 with `current`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplatePatch {
-    pub version: i32,
-    #[schema(max_length = 100)]
-    pub name: Option<String>,
-    #[schema(max_length = 500)]
-    pub description: Option<String>,
-    #[schema(max_length = 100000)]
-    pub body: Option<String>,
-}
-
-/// Change a template (admin).
-#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplatePatch,
-    responses((status = 200, body = TemplateJson),
-        (status = 409, description = "Stale version; `current` holds the template", body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn patch_template(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-    Json(patch): Json<TemplatePatch>,
-) -> Result<Json<TemplateJson>, AppError> {
-    let current = pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
-    let mut tx = state.pool.begin().await?;
-    let row = pm::update_template(
-        &mut tx,
-        id,
-        patch.version,
-        patch.name.as_deref().unwrap_or(&current.name),
-        patch.description.as_deref().unwrap_or(&current.description),
-        patch.body.as_deref().unwrap_or(&current.body),
-    )
-    .await;
-    match row {
-        Ok(row) => {
-            tx.commit().await?;
-            Ok(Json(row.into()))
-        }
-        Err(CommandError::Stale { expected, .. }) => {
-            drop(tx);
-            let current = pm::template(&state.pool, id)
-                .await?
-                .map(TemplateJson::from)
-                .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
-            Err(AppError::Conflict {
-                message: format!(
-                    "The template changed since version {expected} (it is at version {}); \
-                     nothing was saved. `current` holds it as it is now.",
-                    current.version
-                ),
-                current: serde_json::to_value(current).ok(),
-            })
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// Delete a template (admin); the shipped ones stay.
-#[utoipa::path(delete, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems",
-    responses((status = 204), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn delete_template(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
-    let mut tx = state.pool.begin().await?;
-    pm::delete_template(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
 }

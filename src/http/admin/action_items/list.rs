@@ -1,0 +1,249 @@
+//! The action items across incidents: the filtered list and its CSV and JSON exports.
+
+use super::options::{options, owners, Opt};
+use crate::app::AppState;
+use crate::http::error::AppError;
+use crate::http::extract::{CurrentUser, Query};
+use crate::http::page::{render_admin, Layout};
+use crate::postmortems::store as pm;
+use crate::postmortems::store::{ActionItemJson, ItemFilter, ItemRow};
+use crate::postmortems::today;
+use crate::postmortems::{ActionPriority, ActionStatus};
+use askama::Template;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use time::Date;
+use uuid::Uuid;
+
+#[derive(Deserialize, Default)]
+pub struct ListFilter {
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    incident: String,
+    #[serde(default)]
+    overdue: String,
+}
+
+impl ListFilter {
+    async fn filter(&self, state: &AppState) -> Result<ItemFilter, AppError> {
+        let incident_id = match self.incident.trim() {
+            "" => None,
+            reference => Some(
+                crate::http::admin::incidents::load(state, reference)
+                    .await?
+                    .id,
+            ),
+        };
+        Ok(ItemFilter {
+            priority: ActionPriority::parse(&self.priority),
+            status: ActionStatus::parse(&self.status),
+            owner_id: Uuid::parse_str(self.owner.trim()).ok(),
+            incident_id,
+            overdue: !self.overdue.is_empty(),
+        })
+    }
+
+    fn query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("priority", &self.priority),
+                ("status", &self.status),
+                ("owner", &self.owner),
+                ("incident", &self.incident),
+                ("overdue", &self.overdue),
+            ])
+            .finish()
+    }
+}
+
+pub struct Row {
+    pub id: Uuid,
+    pub incident: String,
+    pub title: String,
+    pub priority: &'static str,
+    pub priority_class: &'static str,
+    pub kind: &'static str,
+    pub owner: String,
+    pub due: String,
+    pub status: &'static str,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/action_items.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    priorities: Vec<Opt>,
+    statuses: Vec<Opt>,
+    owners: Vec<Opt>,
+    incident: String,
+    overdue: bool,
+    query: String,
+}
+
+fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
+    items
+        .into_iter()
+        .map(|a| Row {
+            overdue: a.is_overdue(today),
+            id: a.id,
+            incident: format!("INC-{}", a.incident_number),
+            title: a.title,
+            priority: a.priority.label(),
+            priority_class: a.priority.css_class(),
+            kind: a.kind.label(),
+            owner: a.owner_name.unwrap_or_else(|| "—".into()),
+            due: a
+                .due_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "—".into()),
+            status: a.status.label(),
+        })
+        .collect()
+}
+
+/// The dashboard's panel: overdue items, oldest due first.
+pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
+    let today = today();
+    let filter = ItemFilter {
+        overdue: true,
+        ..ItemFilter::default()
+    };
+    let mut items = pm::items(&state.pool, &filter, today).await?;
+    items.sort_by_key(|a| a.due_on);
+    Ok(rows(items, today))
+}
+
+pub async fn list_items(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let rows = rows(pm::items(&state.pool, &filter, today).await?, today);
+    let page = ListPage {
+        layout: Layout::new(&state, &user, &jar, "Action items", "Action items"),
+        rows,
+        priorities: options(
+            ActionPriority::ALL,
+            filter.priority,
+            ActionPriority::as_str,
+            ActionPriority::label,
+        ),
+        statuses: options(
+            ActionStatus::ALL,
+            filter.status,
+            ActionStatus::as_str,
+            ActionStatus::label,
+        ),
+        owners: owners(&state, filter.owner_id).await?,
+        incident: list.incident.clone(),
+        overdue: filter.overdue,
+        query: list.query(),
+    };
+    render_admin(&state, &page.layout, &page)
+}
+
+/// One CSV field, quoted; a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` so that
+/// spreadsheets show it as text instead of running it as a formula.
+fn csv(field: &str) -> String {
+    let guard = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        "'"
+    } else {
+        ""
+    };
+    format!("\"{guard}{}\"", field.replace('"', "\"\""))
+}
+
+/// CSV for an issue tracker's import: one row per item, with a link back.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let items = pm::items(&state.pool, &filter, today).await?;
+    let mut out = String::from(
+        "Summary,Description,Priority,Kind,Status,Assignee,Assignee email,Due date,Overdue,Incident,Link,Tracker URL,ID\r\n",
+    );
+    for a in items {
+        let row = [
+            a.title.clone(),
+            a.description.clone(),
+            a.priority.label().to_owned(),
+            a.kind.label().to_owned(),
+            a.status.label().to_owned(),
+            a.owner_name.clone().unwrap_or_default(),
+            a.owner_email.clone().unwrap_or_default(),
+            a.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            if a.is_overdue(today) { "yes" } else { "no" }.to_owned(),
+            format!("INC-{}", a.incident_number),
+            format!("{}/admin/action-items/{}", state.settings.base_url, a.id),
+            a.tracker_url.clone().unwrap_or_default(),
+            a.id.to_string(),
+        ];
+        out.push_str(&row.iter().map(|f| csv(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"action-items.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// JSON: the API's shape, as a list.
+pub async fn export_json(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, AppError> {
+    let filter = list.filter(&state).await?;
+    let today = today();
+    let items: Vec<ActionItemJson> = pm::items(&state.pool, &filter, today)
+        .await?
+        .into_iter()
+        .map(|a| ActionItemJson::from_row(a, today))
+        .collect();
+    let body = serde_json::to_string_pretty(&items).map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"action-items.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(super::csv("plain"), "\"plain\"");
+        assert_eq!(super::csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(super::csv("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(super::csv("@SUM(A1)"), "\"'@SUM(A1)\"");
+    }
+}
