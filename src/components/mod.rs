@@ -1,31 +1,15 @@
 //! Component groups, components and their status history.
 
+pub mod commands;
 mod model;
+
+pub use commands::ComponentName;
 
 pub use model::ComponentStatus;
 
 use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
-
-use crate::platform::text::{self, FieldError};
-
-/// A component's or group's name (trimmed, 1 to 100 characters) and description, as
-/// every surface takes them.
-pub fn clean_details(name: &str, description: Option<&str>) -> Result<String, FieldError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(FieldError {
-            field: "name",
-            message: "The name needs 1 to 100 characters.".into(),
-        });
-    }
-    text::NAME.check("name", name)?;
-    if let Some(description) = description {
-        text::DESCRIPTION.check("description", description)?;
-    }
-    Ok(name.to_owned())
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GroupRow {
