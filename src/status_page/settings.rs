@@ -1,8 +1,14 @@
 //! The one row of public page settings.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::clock::Clock;
+use crate::incidents::CommandError;
+use crate::platform::audit::{self, AuditAction};
+use crate::platform::text;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PageSettingsRow {
@@ -52,6 +58,92 @@ pub async fn update(
     .bind(change.footer_links)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The page settings as an administrator writes them (untrimmed; footer links one per
+/// line as `Label | https://…`).
+pub struct SettingsInput<'a> {
+    pub name: &'a str,
+    pub public_url: &'a str,
+    pub accent: &'a str,
+    pub time_zone: &'a str,
+    pub about: &'a str,
+    pub links: &'a str,
+}
+
+fn http_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .then(|| url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The footer links and the public URL, or why the input is refused.
+fn validate(input: &SettingsInput<'_>) -> Result<(Value, Option<String>), CommandError> {
+    let accent = input.accent.trim().to_lowercase();
+    if !(accent.len() == 7
+        && accent.starts_with('#')
+        && accent[1..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(CommandError::invalid(
+            "accent",
+            "The accent colour is a hex colour like #b3261e.",
+        ));
+    }
+    if !Clock::is_valid_zone(input.time_zone.trim()) {
+        return Err(CommandError::invalid(
+            "time_zone",
+            format!(
+                "{:?} is not a time zone name like Europe/Berlin or Etc/UTC.",
+                input.time_zone.trim()
+            ),
+        ));
+    }
+    text::NAME.check("page_name", input.name.trim())?;
+    text::URL.check("public_URL", input.public_url.trim())?;
+    text::SUMMARY.check("about_text", input.about)?;
+    text::SUMMARY.check("footer_links", input.links)?;
+    let public_url = match input.public_url.trim() {
+        "" => None,
+        raw => Some(http_url(raw).ok_or_else(|| {
+            CommandError::invalid("public_url", format!("{raw:?} is not an http(s) URL."))
+        })?),
+    };
+    let mut links = Vec::new();
+    for line in input.links.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let refuse =
+            |why: &str| CommandError::invalid("links", format!("Footer link {line:?}: {why}"));
+        let (label, url) = line
+            .split_once('|')
+            .ok_or_else(|| refuse("write it as Label | https://…"))?;
+        let url = http_url(url).ok_or_else(|| refuse("the URL must be http(s)."))?;
+        links.push(json!({ "label": label.trim(), "url": url }));
+    }
+    if links.len() > 10 {
+        return Err(CommandError::invalid("links", "At most 10 footer links."));
+    }
+    Ok((Value::Array(links), public_url))
+}
+
+/// Check and save the page settings, with their audit entry.
+#[tracing::instrument(skip_all)]
+pub async fn save(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    input: SettingsInput<'_>,
+) -> Result<(), CommandError> {
+    let (footer_links, public_url) = validate(&input)?;
+    let name = input.name.trim();
+    let change = SettingsChange {
+        name: (!name.is_empty()).then_some(name),
+        public_url: public_url.as_deref(),
+        accent: &input.accent.trim().to_lowercase(),
+        time_zone: input.time_zone.trim(),
+        about: input.about.trim(),
+        footer_links,
+    };
+    update(&mut *conn, change).await?;
+    audit::log(&mut *conn, actor, &AuditAction::PageSettingsUpdated).await?;
     Ok(())
 }
 
