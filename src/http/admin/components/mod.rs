@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::accounts::Role;
@@ -51,6 +52,38 @@ fn refusal(err: CommandError, what: &str) -> Refusal {
     }
 }
 
+/// Commit and go back to the components page with `flash` of what the command gave;
+/// when it refused, show the message on the components page (or on the edit page of
+/// `edit`).
+#[allow(clippy::too_many_arguments)]
+async fn conclude<T>(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    tx: Transaction<'_, Postgres>,
+    outcome: Result<T, CommandError>,
+    what: &str,
+    edit: Option<Uuid>,
+    flash: impl FnOnce(&T) -> String,
+) -> Result<Response, AppError> {
+    match outcome {
+        Ok(done_with) => {
+            tx.commit().await?;
+            Ok(done(state, &flash(&done_with)))
+        }
+        Err(err) => {
+            drop(tx);
+            match (refusal(err, what), edit) {
+                (Refusal::Message(message), Some(id)) => {
+                    edit::refuse_edit(state, user, jar, id, message).await
+                }
+                (Refusal::Message(message), None) => views::refuse(state, user, jar, message).await,
+                (Refusal::Error(err), _) => Err(err),
+            }
+        }
+    }
+}
+
 /// Back to the components page with `flash`.
 fn done(state: &AppState, flash: &str) -> Response {
     redirect_with_flash(state, "/admin/components", flash)
@@ -74,16 +107,11 @@ pub async fn create_group(
     let mut tx = state.pool.begin().await?;
     let description = optional(&form.description);
     let actor = Some(user.user.id);
-    match commands::create_group(&mut tx, actor, &form.name, description, None).await {
-        Ok(group) => {
-            tx.commit().await?;
-            Ok(done(&state, &format!("Group \"{}\" added.", group.name)))
-        }
-        Err(err) => match refusal(err, "group") {
-            Refusal::Message(message) => views::refuse(&state, &user, &jar, message).await,
-            Refusal::Error(err) => Err(err),
-        },
-    }
+    let outcome = commands::create_group(&mut tx, actor, &form.name, description, None).await;
+    conclude(&state, &user, &jar, tx, outcome, "group", None, |g| {
+        format!("Group \"{}\" added.", g.name)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -113,19 +141,11 @@ pub async fn create_component(
         position: None,
     };
     let mut tx = state.pool.begin().await?;
-    match commands::create(&mut tx, Some(user.user.id), new).await {
-        Ok(component) => {
-            tx.commit().await?;
-            Ok(done(
-                &state,
-                &format!("Component \"{}\" added.", component.name),
-            ))
-        }
-        Err(err) => match refusal(err, "component") {
-            Refusal::Message(message) => views::refuse(&state, &user, &jar, message).await,
-            Refusal::Error(err) => Err(err),
-        },
-    }
+    let outcome = commands::create(&mut tx, Some(user.user.id), new).await;
+    conclude(&state, &user, &jar, tx, outcome, "component", None, |c| {
+        format!("Component \"{}\" added.", c.name)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -153,24 +173,18 @@ pub async fn update_component(
         ..ComponentChange::default()
     };
     let mut tx = state.pool.begin().await?;
-    match commands::update(&mut tx, Some(user.user.id), id, change).await {
-        Ok(component) => {
-            tx.commit().await?;
-            Ok(done(
-                &state,
-                &format!("Component \"{}\" saved.", component.name),
-            ))
-        }
-        Err(err) => {
-            drop(tx);
-            match refusal(err, "component") {
-                Refusal::Message(message) => {
-                    edit::refuse_edit(&state, &user, &jar, id, message).await
-                }
-                Refusal::Error(err) => Err(err),
-            }
-        }
-    }
+    let outcome = commands::update(&mut tx, Some(user.user.id), id, change).await;
+    conclude(
+        &state,
+        &user,
+        &jar,
+        tx,
+        outcome,
+        "component",
+        Some(id),
+        |c| format!("Component \"{}\" saved.", c.name),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
