@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Email;
 use crate::app::{self, AppState};
-use crate::platform::config::{Cli, Command, ServeArgs, Settings, TokenCommand, UserCommand};
+use crate::platform::config::{
+    Cli, Command, ComponentCommand, ServeArgs, Settings, TokenCommand, UserCommand,
+};
 use crate::platform::db::Database;
 use crate::platform::jobs::{JobContext, Runner};
 use crate::platform::secret::{hash_token, random_token};
@@ -49,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::User(cmd) => user_command(&database, cmd).await,
                 Command::Token(cmd) => token_command(&database, cmd).await,
+                Command::Component(cmd) => component_command(&database, cmd).await,
                 Command::Demo { force } => {
                     demo::seed(&database.pool, force).await.map(|()| {
                         eprintln!("The demo data is in. Run `fireline serve` and open the status page at /, the admin at /admin.");
@@ -283,6 +286,49 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
             let user = find_user(database, &email).await?;
             user_commands::enable_user(pool, None, user.id).await?;
             eprintln!("Enabled {}; their old API tokens stay revoked.", user.email);
+        }
+    }
+    Ok(())
+}
+
+async fn component_command(database: &Database, cmd: ComponentCommand) -> anyhow::Result<()> {
+    use crate::components::{self, commands};
+    let pool = &database.pool;
+    match cmd {
+        ComponentCommand::Add {
+            name,
+            group,
+            description,
+        } => {
+            let group_id = match group.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(group) => Some(
+                    components::list_groups(pool)
+                        .await?
+                        .into_iter()
+                        .find(|g| g.name == group)
+                        .with_context(|| format!("There is no group called \"{group}\"."))?
+                        .id,
+                ),
+            };
+            let description = description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
+            let new = commands::CreateComponent {
+                name: &name,
+                description,
+                group_id,
+                status: components::ComponentStatus::Operational,
+                position: None,
+            };
+            let mut tx = pool.begin().await?;
+            let component = commands::create(&mut tx, None, new)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            tx.commit().await?;
+            eprintln!("Added component \"{}\".", component.name);
+            println!("{}", component.id);
         }
     }
     Ok(())

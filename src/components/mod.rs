@@ -1,34 +1,19 @@
 //! Component groups, components and their status history.
 
+pub mod commands;
 mod happened;
+mod model;
+mod order;
+
+pub use commands::ComponentName;
 pub use happened::ComponentEvent;
 
-mod model;
-
 pub use model::ComponentStatus;
+pub use order::{reposition, reposition_group};
 
 use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
-
-use crate::platform::text::{self, FieldError};
-
-/// A component's or group's name (trimmed, 1 to 100 characters) and description, as
-/// every surface takes them.
-pub fn clean_details(name: &str, description: Option<&str>) -> Result<String, FieldError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(FieldError {
-            field: "name",
-            message: "The name needs 1 to 100 characters.".into(),
-        });
-    }
-    text::NAME.check("name", name)?;
-    if let Some(description) = description {
-        text::DESCRIPTION.check("description", description)?;
-    }
-    Ok(name.to_owned())
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GroupRow {
@@ -59,18 +44,11 @@ pub struct ComponentRow {
     pub updated_at: OffsetDateTime,
 }
 
-const GROUP_COLUMNS: &str = "id, name, description, position, created_at, updated_at";
-const COLUMNS: &str = "id, group_id, name, description, position, status, public_status, \
-     showcase, only_show_if_degraded, start_date, created_at, updated_at";
-/// The same columns as customers see them: the public status in place of the known one.
-const PUBLIC_COLUMNS: &str = "id, group_id, name, description, position, \
-     public_status AS status, public_status, showcase, only_show_if_degraded, start_date, \
-     created_at, updated_at";
-
 pub async fn list_groups(db: impl PgExecutor<'_>) -> Result<Vec<GroupRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GROUP_COLUMNS} FROM component_groups ORDER BY position, lower(name)"
-    ))
+    sqlx::query_as!(
+        GroupRow,
+        "SELECT id, name, description, position, created_at, updated_at FROM component_groups ORDER BY position, lower(name)"
+    )
     .fetch_all(db)
     .await
 }
@@ -79,49 +57,56 @@ pub async fn find_group(
     db: impl PgExecutor<'_>,
     id: Uuid,
 ) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        GroupRow,
+        "SELECT id, name, description, position, created_at, updated_at FROM component_groups WHERE id = $1",
+        id
+    )
     .fetch_optional(db)
     .await
 }
 
 /// Components in display order: ungrouped ones by position, then each group's by position.
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM components c \
-         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
-                  position, lower(name)"
-    ))
+    sqlx::query_as!(
+        ComponentRow,
+        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components c
+           ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST,
+                    position, lower(name)"#
+    )
     .fetch_all(db)
     .await
 }
 
 /// [`list`] as customers see it: `status` is the public status.
 pub async fn list_public(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {PUBLIC_COLUMNS} FROM components c \
-         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST, \
-                  position, lower(name)"
-    ))
+    sqlx::query_as!(
+        ComponentRow,
+        r#"SELECT id, group_id, name, description, position, public_status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components c
+           ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST,
+                    position, lower(name)"#
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM components WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        ComponentRow,
+        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// The component, locked until the transaction ends (read-modify-write without losses).
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM components WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        ComponentRow,
+        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = $1 FOR UPDATE"#,
+        id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -130,10 +115,11 @@ pub async fn lock_group(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        GroupRow,
+        "SELECT id, name, description, position, created_at, updated_at FROM component_groups WHERE id = $1 FOR UPDATE",
+        id
+    )
     .fetch_optional(conn)
     .await
 }
@@ -142,10 +128,11 @@ pub async fn find_many(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM components WHERE id = ANY($1) ORDER BY position"
-    ))
-    .bind(ids)
+    sqlx::query_as!(
+        ComponentRow,
+        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = ANY($1) ORDER BY position"#,
+        ids
+    )
     .fetch_all(db)
     .await
 }
@@ -155,14 +142,15 @@ pub async fn insert_group(
     name: &str,
     description: Option<&str>,
 ) -> Result<GroupRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        GroupRow,
         "INSERT INTO component_groups (id, name, description, position) \
          VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM component_groups)) \
-         RETURNING {GROUP_COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(name)
-    .bind(description)
+         RETURNING id, name, description, position, created_at, updated_at",
+        Uuid::new_v4(),
+        name,
+        description
+    )
     .fetch_one(conn)
     .await
 }
@@ -173,21 +161,21 @@ pub async fn update_group(
     name: &str,
     description: Option<&str>,
 ) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        GroupRow,
         "UPDATE component_groups SET name = $2, description = $3, updated_at = now() \
-         WHERE id = $1 RETURNING {GROUP_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(name)
-    .bind(description)
+         WHERE id = $1 RETURNING id, name, description, position, created_at, updated_at",
+        id,
+        name,
+        description
+    )
     .fetch_optional(conn)
     .await
 }
 
 /// Delete a group; its components stay, ungrouped.
 pub async fn delete_group(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM component_groups WHERE id = $1")
-        .bind(id)
+    let done = sqlx::query!("DELETE FROM component_groups WHERE id = $1", id)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -206,18 +194,19 @@ pub async fn insert(
     conn: &mut PgConnection,
     new: NewComponent<'_>,
 ) -> Result<ComponentRow, sqlx::Error> {
-    let row: ComponentRow = sqlx::query_as(&format!(
-        "INSERT INTO components (id, group_id, name, description, status, public_status, position) \
-         VALUES ($1, $2, $3, $4, $5, $5, \
-                 (SELECT coalesce(max(position), 0) + 1 FROM components \
-                  WHERE group_id IS NOT DISTINCT FROM $2)) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(new.group_id)
-    .bind(new.name)
-    .bind(new.description)
-    .bind(new.status)
+    let row = sqlx::query_as!(
+        ComponentRow,
+        r#"INSERT INTO components (id, group_id, name, description, status, public_status, position)
+           VALUES ($1, $2, $3, $4, $5, $5,
+                   (SELECT coalesce(max(position), 0) + 1 FROM components
+                    WHERE group_id IS NOT DISTINCT FROM $2))
+           RETURNING id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at"#,
+        Uuid::new_v4(),
+        new.group_id,
+        new.name,
+        new.description,
+        new.status as ComponentStatus
+    )
     .fetch_one(&mut *conn)
     .await?;
     record_change(
@@ -241,24 +230,24 @@ pub async fn update_details(
     description: Option<&str>,
     group_id: Option<Uuid>,
 ) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "UPDATE components SET name = $2, description = $3, \
-             position = CASE WHEN group_id IS NOT DISTINCT FROM $4 THEN position ELSE \
-                 (SELECT coalesce(max(position), 0) + 1 FROM components WHERE group_id IS NOT DISTINCT FROM $4) END, \
-             group_id = $4, updated_at = now() \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(name)
-    .bind(description)
-    .bind(group_id)
+    sqlx::query_as!(
+        ComponentRow,
+        r#"UPDATE components SET name = $2, description = $3,
+               position = CASE WHEN group_id IS NOT DISTINCT FROM $4 THEN position ELSE
+                   (SELECT coalesce(max(position), 0) + 1 FROM components WHERE group_id IS NOT DISTINCT FROM $4) END,
+               group_id = $4, updated_at = now()
+           WHERE id = $1 RETURNING id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at"#,
+        id,
+        name,
+        description,
+        group_id
+    )
     .fetch_optional(conn)
     .await
 }
 
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM components WHERE id = $1")
-        .bind(id)
+    let done = sqlx::query!("DELETE FROM components WHERE id = $1", id)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -286,18 +275,18 @@ async fn record_change(
         Cause::Incident(id) => (Some(id), None),
         Cause::Maintenance(id) => (None, Some(id)),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO component_status_changes \
              (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, public) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        component_id,
+        old as Option<ComponentStatus>,
+        new as ComponentStatus,
+        by,
+        incident_id,
+        maintenance_id,
+        public
     )
-    .bind(component_id)
-    .bind(old)
-    .bind(new)
-    .bind(by)
-    .bind(incident_id)
-    .bind(maintenance_id)
-    .bind(public)
     .execute(conn)
     .await?;
     Ok(())
@@ -306,10 +295,12 @@ async fn record_change(
 /// Lock these components until the transaction ends, in id order (the order every
 /// command takes them in, so that two commands never wait on each other).
 pub async fn lock_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1 FROM components WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(ids)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "SELECT 1 AS one FROM components WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(())
 }
 
@@ -334,27 +325,29 @@ pub async fn set_status(
     cause: Cause,
     audience: Audience,
 ) -> Result<Option<ComponentStatus>, sqlx::Error> {
-    let current: Option<(ComponentStatus, ComponentStatus)> =
-        sqlx::query_as("SELECT status, public_status FROM components WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((old, old_public)) = current else {
+    let current = sqlx::query!(
+        r#"SELECT status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus"
+           FROM components WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((old, old_public)) = current.map(|c| (c.status, c.public_status)) else {
         return Err(sqlx::Error::RowNotFound);
     };
     let public = audience == Audience::Public && old_public != status;
     if old == status && !public {
         return Ok(None);
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE components SET status = $2, \
              public_status = CASE WHEN $3 THEN $2 ELSE public_status END, \
              updated_at = CASE WHEN $3 THEN now() ELSE updated_at END \
          WHERE id = $1",
+        id,
+        status as ComponentStatus,
+        public
     )
-    .bind(id)
-    .bind(status)
-    .bind(public)
     .execute(&mut *conn)
     .await?;
     // One row when customers saw what responders knew; otherwise the known change and
@@ -384,11 +377,12 @@ pub async fn publish_status(
     by: Option<Uuid>,
     cause: Cause,
 ) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
-    let status: Option<ComponentStatus> =
-        sqlx::query_scalar("SELECT status FROM components WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let status = sqlx::query_scalar!(
+        r#"SELECT status AS "status: ComponentStatus" FROM components WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let status = status.ok_or(sqlx::Error::RowNotFound)?;
     set_public_status(conn, id, status, by, cause).await
 }
@@ -402,20 +396,24 @@ pub async fn set_public_status(
     by: Option<Uuid>,
     cause: Cause,
 ) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
-    let old: Option<ComponentStatus> =
-        sqlx::query_scalar("SELECT public_status FROM components WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let old = sqlx::query_scalar!(
+        r#"SELECT public_status AS "public_status: ComponentStatus" FROM components
+           WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let old = old.ok_or(sqlx::Error::RowNotFound)?;
     if old == status {
         return Ok(None);
     }
-    sqlx::query("UPDATE components SET public_status = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE components SET public_status = $2, updated_at = now() WHERE id = $1",
+        id,
+        status as ComponentStatus
+    )
+    .execute(&mut *conn)
+    .await?;
     record_change(conn, id, Some(old), status, by, cause, true).await?;
     ComponentEvent::PublicStatusChanged {
         component_id: id,
@@ -426,68 +424,6 @@ pub async fn set_public_status(
     .record(conn)
     .await?;
     Ok(Some((old, status)))
-}
-
-/// Move a component to `position` (1-based) among its siblings, renumbering them.
-pub async fn reposition(
-    conn: &mut PgConnection,
-    id: Uuid,
-    position: i32,
-) -> Result<bool, sqlx::Error> {
-    let Some(component) = find(&mut *conn, id).await? else {
-        return Ok(false);
-    };
-    let siblings: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM components WHERE group_id IS NOT DISTINCT FROM $1 \
-         ORDER BY position, lower(name) FOR UPDATE",
-    )
-    .bind(component.group_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    renumber(conn, "components", siblings, id, position).await?;
-    Ok(true)
-}
-
-/// Move a group to `position` (1-based), renumbering the others.
-pub async fn reposition_group(
-    conn: &mut PgConnection,
-    id: Uuid,
-    position: i32,
-) -> Result<bool, sqlx::Error> {
-    let groups: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM component_groups ORDER BY position, lower(name) FOR UPDATE",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    if !groups.contains(&id) {
-        return Ok(false);
-    }
-    renumber(conn, "component_groups", groups, id, position).await?;
-    Ok(true)
-}
-
-async fn renumber(
-    conn: &mut PgConnection,
-    table: &str,
-    mut ordered: Vec<Uuid>,
-    moving: Uuid,
-    position: i32,
-) -> Result<(), sqlx::Error> {
-    ordered.retain(|other| *other != moving);
-    let index = usize::try_from(position.max(1) - 1)
-        .unwrap_or(0)
-        .min(ordered.len());
-    ordered.insert(index, moving);
-    let positions: Vec<i32> = (1..=ordered.len() as i32).collect();
-    sqlx::query(&format!(
-        "UPDATE {table} t SET position = p.position, updated_at = now() \
-         FROM unnest($1::uuid[], $2::int[]) AS p(id, position) WHERE t.id = p.id"
-    ))
-    .bind(&ordered)
-    .bind(&positions)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -507,11 +443,14 @@ pub async fn history(
     db: impl PgExecutor<'_>,
     component_id: Uuid,
 ) -> Result<Vec<StatusChangeRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT component_id, old_status, new_status, changed_at, changed_by, incident_id, public \
-         FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id",
+    sqlx::query_as!(
+        StatusChangeRow,
+        r#"SELECT component_id, old_status AS "old_status: ComponentStatus",
+                  new_status AS "new_status: ComponentStatus", changed_at, changed_by,
+                  incident_id, public
+           FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id"#,
+        component_id
     )
-    .bind(component_id)
     .fetch_all(db)
     .await
 }

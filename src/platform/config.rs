@@ -33,6 +33,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage status-page components.
+    #[command(subcommand)]
+    Component(ComponentCommand),
     /// Fill an empty database with a realistic sample (components, 90 days of history,
     /// incidents, a maintenance) to try Fireline out.
     Demo {
@@ -225,6 +228,20 @@ pub enum TokenCommand {
     Revoke {
         #[arg(long)]
         id: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Add a component (operational, at the end of its group) and print its id.
+    Add {
+        /// The component's name, e.g. "API".
+        name: String,
+        /// The name of the group to put it in (it must exist).
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
     },
 }
 

@@ -17,6 +17,7 @@ pub use model::{breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indica
 pub mod clock;
 pub mod data;
 pub mod feeds;
+pub mod history;
 pub mod json;
 pub mod render;
 

@@ -256,3 +256,144 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Run the `fireline` binary on the test app's database.
+fn fireline_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fireline"))
+        .args(args)
+        .env("DATABASE_URL", app.db.url())
+        .env("FIRELINE_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_front_door_creates_the_same_component_and_refuses_the_same_name() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token("api@example.com", Role::Admin).await;
+    let mut admin = app.signed_in("root@example.com", Role::Admin).await;
+    let group = app
+        .api_ok(
+            Method::POST,
+            "/api/v1/component-groups",
+            &token,
+            json!({ "name": "Core" }),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let r = admin
+        .submit(
+            "/admin/components",
+            "/admin/components",
+            &[
+                ("name", " By form "),
+                ("description", "Seen by customers"),
+                ("group_id", &group),
+                ("status", "operational"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    app.api_ok(
+        Method::POST,
+        "/api/v1/components",
+        &token,
+        json!({ "name": " By API ", "description": "Seen by customers", "group_id": group }),
+        StatusCode::CREATED,
+    )
+    .await;
+    let out = fireline_cli(
+        &app,
+        &[
+            "component",
+            "add",
+            " By CLI ",
+            "--group",
+            "Core",
+            "--description",
+            "Seen by customers",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    type Row = (
+        uuid::Uuid,
+        String,
+        Option<uuid::Uuid>,
+        Option<String>,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, group_id, description, status::text FROM components ORDER BY position",
+    )
+    .fetch_all(app.pool())
+    .await
+    .unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(names, ["By form", "By API", "By CLI"]);
+    for (id, name, group_id, description, status) in &rows {
+        assert_eq!(group_id.map(|g| g.to_string()).as_deref(), Some(&*group));
+        assert_eq!(description.as_deref(), Some("Seen by customers"), "{name}");
+        assert_eq!(status, "operational", "{name}");
+        let (action, subject, data): (String, String, serde_json::Value) =
+            sqlx::query_as("SELECT action, subject, data FROM audit_log WHERE subject = $1")
+                .bind(format!("component:{id}"))
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+        assert_eq!(action, "component.created", "{name}");
+        assert_eq!(subject, format!("component:{id}"));
+        assert_eq!(data, json!({ "component_id": id, "name": name }));
+    }
+
+    // A name with a tab in it is refused alike, and nothing is added.
+    let refusal = "The name cannot contain line breaks, tabs or other control characters";
+    let r = admin
+        .submit(
+            "/admin/components",
+            "/admin/components",
+            &[
+                ("name", "Bad\tname"),
+                ("group_id", ""),
+                ("status", "operational"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.select("[role=alert]").join("").contains(refusal),
+        "{}",
+        r.text
+    );
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/components",
+            &token,
+            Some(&json!({ "name": "Bad\tname" }).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains(refusal), "{}", r.text);
+    let out = fireline_cli(&app, &["component", "add", "Bad\tname"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(refusal),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+}

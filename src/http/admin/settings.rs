@@ -1,12 +1,11 @@
 //! Page settings (admin): how the public status page looks. Changes show at once.
 
-use crate::platform::audit;
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
-use serde_json::{json, Value};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::accounts::Role;
@@ -15,8 +14,8 @@ use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
-use crate::status_page::clock::Clock;
-use crate::status_page::settings::{self, SettingsChange};
+use crate::incidents::CommandError;
+use crate::status_page::settings::{self, SettingsInput};
 
 /// The largest logo accepted.
 const LOGO_LIMIT: usize = 256 * 1024;
@@ -107,58 +106,6 @@ pub struct SettingsForm {
     links: String,
 }
 
-fn http_url(raw: &str) -> Option<String> {
-    let url = url::Url::parse(raw.trim()).ok()?;
-    (matches!(url.scheme(), "http" | "https") && url.host().is_some())
-        .then(|| url.as_str().trim_end_matches('/').to_owned())
-}
-
-fn validate(form: &SettingsForm) -> Result<(Value, Option<String>), String> {
-    let accent = form.accent.trim().to_lowercase();
-    if !(accent.len() == 7
-        && accent.starts_with('#')
-        && accent[1..].chars().all(|c| c.is_ascii_hexdigit()))
-    {
-        return Err("The accent colour is a hex colour like #b3261e.".into());
-    }
-    if !Clock::is_valid_zone(form.time_zone.trim()) {
-        return Err(format!(
-            "{:?} is not a time zone name like Europe/Berlin or Etc/UTC.",
-            form.time_zone.trim()
-        ));
-    }
-    use crate::platform::text;
-    text::NAME
-        .check("page_name", form.name.trim())
-        .map_err(|e| e.message)?;
-    text::URL
-        .check("public_URL", form.public_url.trim())
-        .map_err(|e| e.message)?;
-    text::SUMMARY
-        .check("about_text", &form.about)
-        .map_err(|e| e.message)?;
-    text::SUMMARY
-        .check("footer_links", &form.links)
-        .map_err(|e| e.message)?;
-    let public_url = match form.public_url.trim() {
-        "" => None,
-        raw => Some(http_url(raw).ok_or_else(|| format!("{raw:?} is not an http(s) URL."))?),
-    };
-    let mut links = Vec::new();
-    for line in form.links.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (label, url) = line
-            .split_once('|')
-            .ok_or_else(|| format!("Footer link {line:?}: write it as Label | https://…"))?;
-        let url = http_url(url)
-            .ok_or_else(|| format!("Footer link {line:?}: the URL must be http(s)."))?;
-        links.push(json!({ "label": label.trim(), "url": url }));
-    }
-    if links.len() > 10 {
-        return Err("At most 10 footer links.".into());
-    }
-    Ok((Value::Array(links), public_url))
-}
-
 pub async fn save_settings(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -166,9 +113,19 @@ pub async fn save_settings(
     CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let (links, public_url) = match validate(&form) {
-        Ok(v) => v,
-        Err(message) => {
+    let input = SettingsInput {
+        name: &form.name,
+        public_url: &form.public_url,
+        accent: &form.accent,
+        time_zone: &form.time_zone,
+        about: &form.about,
+        links: &form.links,
+    };
+    let mut tx = state.pool.begin().await?;
+    match settings::save(&mut tx, Some(user.user.id), input).await {
+        Ok(()) => tx.commit().await?,
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
             let page = page(&state, &user, &jar, Some(&form), Some(message)).await?;
             return render_admin_status(
                 &state,
@@ -177,30 +134,8 @@ pub async fn save_settings(
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
-    };
-    let mut tx = state.pool.begin().await?;
-    let name = form.name.trim();
-    settings::update(
-        &mut tx,
-        SettingsChange {
-            name: (!name.is_empty()).then_some(name),
-            public_url: public_url.as_deref(),
-            accent: &form.accent.trim().to_lowercase(),
-            time_zone: form.time_zone.trim(),
-            about: form.about.trim(),
-            footer_links: links,
-        },
-    )
-    .await?;
-    audit::record(
-        &mut *tx,
-        Some(user.user.id),
-        "page_settings.updated",
-        "page_settings",
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+        Err(err) => return Err(err.into()),
+    }
     Ok(redirect_with_flash(
         &state,
         "/admin/settings",

@@ -160,7 +160,7 @@ pub async fn show_incident(
         return Ok(respond(&doc, &headers));
     }
     let data = &snapshot.data;
-    if let Some(incident) = history::load_incident(&state, id).await? {
+    if let Some(incident) = crate::status_page::history::incident(&state.pool, id).await? {
         let page = render::incident_page(data, &snapshot.clock, snapshot.stale, &incident);
         return Ok(respond(
             &Cached::new(
@@ -170,7 +170,7 @@ pub async fn show_incident(
             &headers,
         ));
     }
-    if let Some(m) = history::load_maintenance(&state, id).await? {
+    if let Some(m) = crate::status_page::history::maintenance(&state.pool, id).await? {
         let page = render::maintenance_page(data, &snapshot.clock, snapshot.stale, &m);
         return Ok(respond(
             &Cached::new(

@@ -10,10 +10,12 @@ use uuid::Uuid;
 
 use super::{present, ProblemDoc};
 use crate::app::AppState;
+use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::ComponentStatus;
-use crate::components::{self, Audience, Cause, ComponentRow, GroupRow};
+use crate::components::{self, ComponentRow, GroupRow};
 use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
+use crate::incidents::CommandError;
 
 /// A group of components.
 #[derive(Serialize, ToSchema)]
@@ -96,23 +98,13 @@ async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
         .collect())
 }
 
-fn clean_name(name: &str, description: Option<&str>) -> Result<String, AppError> {
-    Ok(components::clean_details(name, description)?)
-}
-
-fn taken(err: sqlx::Error, what: &str) -> AppError {
-    if matches!(
-        crate::platform::db::violated_constraint(&err),
-        Some("components_name_key" | "component_groups_name_key")
-    ) {
-        AppError::field("name", format!("A {what} with this name exists already."))
-    } else if err
-        .as_database_error()
-        .is_some_and(|e| e.is_foreign_key_violation())
-    {
-        AppError::field("group_id", "There is no group with this id.")
-    } else {
-        err.into()
+/// A refused command as the API answers it (a missing thing names its id).
+fn refused(err: CommandError, what: &str, id: Uuid) -> AppError {
+    match err {
+        CommandError::NotFound => {
+            AppError::NotFound(format!("There is no {what} with the id {id}."))
+        }
+        err => err.into(),
     }
 }
 
@@ -143,17 +135,18 @@ pub struct NewGroupJson {
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_group(
     State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    caller: Authorized<AsAdmin>,
     Json(body): Json<NewGroupJson>,
 ) -> Result<Response, AppError> {
-    let name = clean_name(&body.name, body.description.as_deref())?;
     let mut tx = state.pool.begin().await?;
-    let group = components::insert_group(&mut tx, &name, body.description.as_deref())
-        .await
-        .map_err(|e| taken(e, "group"))?;
-    if let Some(position) = body.position {
-        components::reposition_group(&mut tx, group.id, position).await?;
-    }
+    let group = commands::create_group(
+        &mut tx,
+        Some(caller.0.id),
+        &body.name,
+        body.description.as_deref(),
+        body.position,
+    )
+    .await?;
     tx.commit().await?;
     let json = find_group_json(&state, group.id).await?;
     Ok((
@@ -207,20 +200,15 @@ pub async fn patch_group(
     Json(body): Json<GroupPatchJson>,
 ) -> Result<Json<GroupJson>, AppError> {
     let mut tx = state.pool.begin().await?;
-    let current = components::lock_group(&mut tx, id).await?.ok_or_else(|| {
-        AppError::NotFound(format!("There is no component group with the id {id}."))
-    })?;
-    let description = body.description.unwrap_or(current.description);
-    let name = clean_name(
-        body.name.as_deref().unwrap_or(&current.name),
-        description.as_deref(),
-    )?;
-    components::update_group(&mut tx, id, &name, description.as_deref())
-        .await
-        .map_err(|e| taken(e, "group"))?;
-    if let Some(position) = body.position {
-        components::reposition_group(&mut tx, id, position).await?;
-    }
+    commands::update_group(
+        &mut tx,
+        id,
+        body.name.as_deref(),
+        body.description,
+        body.position,
+    )
+    .await
+    .map_err(|e| refused(e, "component group", id))?;
     tx.commit().await?;
     Ok(Json(find_group_json(&state, id).await?))
 }
@@ -230,15 +218,13 @@ pub async fn patch_group(
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_group(
     State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    if !components::delete_group(&mut tx, id).await? {
-        return Err(AppError::NotFound(format!(
-            "There is no component group with the id {id}."
-        )));
-    }
+    commands::delete_group(&mut tx, Some(caller.0.id), id)
+        .await
+        .map_err(|e| refused(e, "component group", id))?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -282,21 +268,15 @@ pub async fn create_component(
     caller: Authorized<AsAdmin>,
     Json(body): Json<NewComponentJson>,
 ) -> Result<Response, AppError> {
-    let name = clean_name(&body.name, body.description.as_deref())?;
-    let mut tx = state.pool.begin().await?;
-    let new = components::NewComponent {
-        name: &name,
+    let new = CreateComponent {
+        name: &body.name,
         description: body.description.as_deref(),
         group_id: body.group_id,
         status: body.status.unwrap_or(ComponentStatus::Operational),
-        changed_by: Some(caller.0.id),
+        position: body.position,
     };
-    let component = components::insert(&mut tx, new)
-        .await
-        .map_err(|e| taken(e, "component"))?;
-    if let Some(position) = body.position {
-        components::reposition(&mut tx, component.id, position).await?;
-    }
+    let mut tx = state.pool.begin().await?;
+    let component = commands::create(&mut tx, Some(caller.0.id), new).await?;
     tx.commit().await?;
     let json = find_component_json(&state, component.id).await?;
     Ok((
@@ -346,33 +326,17 @@ pub async fn patch_component(
     Path(id): Path<Uuid>,
     Json(body): Json<ComponentPatchJson>,
 ) -> Result<Json<ComponentJson>, AppError> {
+    let change = ComponentChange {
+        name: body.name,
+        description: body.description,
+        group_id: body.group_id,
+        position: body.position,
+        status: body.status,
+    };
     let mut tx = state.pool.begin().await?;
-    let current = components::lock(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))?;
-    let description = body.description.unwrap_or(current.description);
-    let name = clean_name(
-        body.name.as_deref().unwrap_or(&current.name),
-        description.as_deref(),
-    )?;
-    let group_id = body.group_id.unwrap_or(current.group_id);
-    components::update_details(&mut tx, id, &name, description.as_deref(), group_id)
+    commands::update(&mut tx, Some(caller.0.id), id, change)
         .await
-        .map_err(|e| taken(e, "component"))?;
-    if let Some(position) = body.position {
-        components::reposition(&mut tx, id, position).await?;
-    }
-    if let Some(status) = body.status {
-        components::set_status(
-            &mut tx,
-            id,
-            status,
-            Some(caller.0.id),
-            Cause::None,
-            Audience::Public,
-        )
-        .await?;
-    }
+        .map_err(|e| refused(e, "component", id))?;
     tx.commit().await?;
     Ok(Json(find_component_json(&state, id).await?))
 }
@@ -382,15 +346,13 @@ pub async fn patch_component(
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn delete_component(
     State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    caller: Authorized<AsAdmin>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    if !components::delete(&mut tx, id).await? {
-        return Err(AppError::NotFound(format!(
-            "There is no component with the id {id}."
-        )));
-    }
+    commands::delete(&mut tx, Some(caller.0.id), id)
+        .await
+        .map_err(|e| refused(e, "component", id))?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

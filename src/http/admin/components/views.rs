@@ -1,0 +1,187 @@
+//! The components page: groups with their components, in display order.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::CookieJar;
+use uuid::Uuid;
+
+use crate::accounts::Role;
+use crate::app::AppState;
+use crate::components::{self, ComponentRow, ComponentStatus, GroupRow};
+use crate::http::error::AppError;
+use crate::http::extract::CurrentUser;
+use crate::http::page::{render_admin, render_admin_status, Layout};
+
+pub struct StatusOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub fn status_options(selected: ComponentStatus) -> Vec<StatusOption> {
+    ComponentStatus::ALL
+        .iter()
+        .map(|s| StatusOption {
+            value: s.as_str(),
+            label: s.label(),
+            selected: *s == selected,
+        })
+        .collect()
+}
+
+pub struct GroupOption {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+pub(super) fn group_options(groups: &[GroupRow], selected: Option<Uuid>) -> Vec<GroupOption> {
+    groups
+        .iter()
+        .map(|g| GroupOption {
+            id: g.id.to_string(),
+            name: g.name.clone(),
+            selected: Some(g.id) == selected,
+        })
+        .collect()
+}
+
+pub struct ComponentView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub status_label: &'static str,
+    pub status_class: &'static str,
+    /// What customers see instead, while an unpublished incident holds the change back.
+    pub held_back: Option<&'static str>,
+    pub statuses: Vec<StatusOption>,
+    pub first: bool,
+    pub last: bool,
+    pub position: i32,
+}
+
+pub struct GroupView {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub description: String,
+    pub worst_label: &'static str,
+    pub worst_class: &'static str,
+    pub components: Vec<ComponentView>,
+    pub first: bool,
+    pub last: bool,
+    pub position: i32,
+}
+
+#[derive(Template)]
+#[template(path = "admin/components.html")]
+struct ComponentsPage {
+    layout: Layout,
+    groups: Vec<GroupView>,
+    group_options: Vec<GroupOption>,
+    new_statuses: Vec<StatusOption>,
+    can_manage: bool,
+    error: Option<String>,
+}
+
+fn views(rows: &[ComponentRow]) -> Vec<ComponentView> {
+    let n = rows.len();
+    rows.iter()
+        .enumerate()
+        .map(|(i, c)| ComponentView {
+            id: c.id,
+            name: c.name.clone(),
+            description: c.description.clone().unwrap_or_default(),
+            status_label: c.status.label(),
+            status_class: c.status.css_class(),
+            held_back: (c.public_status != c.status).then(|| c.public_status.label()),
+            statuses: status_options(c.status),
+            first: i == 0,
+            last: i + 1 == n,
+            position: i as i32 + 1,
+        })
+        .collect()
+}
+
+/// Groups (and the ungrouped components first) with their components, in display order.
+fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupView> {
+    let mut out = Vec::new();
+    let ungrouped: Vec<ComponentRow> = components
+        .iter()
+        .filter(|c| c.group_id.is_none())
+        .cloned()
+        .collect();
+    if !ungrouped.is_empty() {
+        let worst = ComponentStatus::worst(ungrouped.iter().map(|c| c.status));
+        out.push(GroupView {
+            id: None,
+            name: "Not in a group".into(),
+            description: String::new(),
+            worst_label: worst.label(),
+            worst_class: worst.css_class(),
+            components: views(&ungrouped),
+            first: true,
+            last: true,
+            position: 0,
+        });
+    }
+    let n = groups.len();
+    for (i, g) in groups.iter().enumerate() {
+        let members: Vec<ComponentRow> = components
+            .iter()
+            .filter(|c| c.group_id == Some(g.id))
+            .cloned()
+            .collect();
+        let worst = ComponentStatus::worst(members.iter().map(|c| c.status));
+        out.push(GroupView {
+            id: Some(g.id),
+            name: g.name.clone(),
+            description: g.description.clone().unwrap_or_default(),
+            worst_label: worst.label(),
+            worst_class: worst.css_class(),
+            components: views(&members),
+            first: i == 0,
+            last: i + 1 == n,
+            position: i as i32 + 1,
+        });
+    }
+    out
+}
+
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    error: Option<String>,
+) -> Result<ComponentsPage, AppError> {
+    let groups = components::list_groups(&state.pool).await?;
+    let components = components::list(&state.pool).await?;
+    Ok(ComponentsPage {
+        layout: Layout::new(state, user, jar, "Components", "Components"),
+        group_options: group_options(&groups, None),
+        groups: group_views(&groups, &components),
+        new_statuses: status_options(ComponentStatus::Operational),
+        can_manage: user.can(Role::Admin),
+        error,
+    })
+}
+
+pub async fn list_components(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
+    let page = page(&state, &user, &jar, None).await?;
+    render_admin(&state, &page.layout, &page)
+}
+
+pub(super) async fn refuse(
+    state: &AppState,
+    user: &CurrentUser,
+    jar: &CookieJar,
+    message: String,
+) -> Result<Response, AppError> {
+    let page = page(state, user, jar, Some(message)).await?;
+    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+}

@@ -1,0 +1,81 @@
+//! What the history pages and the single incident or maintenance pages read when the
+//! snapshot does not hold it.
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::data::{self, PublicIncident, PublicMaintenance};
+use crate::maintenance;
+
+/// One public incident with its updates, components and postmortem.
+pub async fn incident(pool: &PgPool, id: Uuid) -> Result<Option<PublicIncident>, sqlx::Error> {
+    let found: Option<PublicIncident> = sqlx::query_as(
+        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
+                resolved_at, created_at, updated_at \
+         FROM public_incidents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let mut one = [found];
+    data::attach_details(&mut *pool.acquire().await?, &mut one).await?;
+    let [found] = one;
+    Ok(Some(found))
+}
+
+/// One maintenance with its updates and components.
+pub async fn maintenance(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<PublicMaintenance>, sqlx::Error> {
+    let Some(row) = maintenance::find(pool, id).await? else {
+        return Ok(None);
+    };
+    Ok(data::with_details(&mut *pool.acquire().await?, vec![row])
+        .await?
+        .pop())
+}
+
+/// Incidents declared and maintenances scheduled in `[from, until)`, newest first.
+pub struct Window {
+    pub incidents: Vec<PublicIncident>,
+    pub maintenances: Vec<PublicMaintenance>,
+    /// Whether anything is older than `from` (another page follows).
+    pub older: bool,
+}
+
+pub async fn window(
+    pool: &PgPool,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Window, sqlx::Error> {
+    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
+        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
+                resolved_at, created_at, updated_at \
+         FROM public_incidents WHERE declared_at >= $1 AND declared_at < $2 \
+         ORDER BY declared_at DESC LIMIT 500",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_all(pool)
+    .await?;
+    data::attach_details(&mut *pool.acquire().await?, &mut incidents).await?;
+    let windows = maintenance::in_window(pool, from, until).await?;
+    let maintenances = data::with_details(&mut *pool.acquire().await?, windows).await?;
+    let older = sqlx::query_scalar!(
+        r#"SELECT (EXISTS (SELECT 1 FROM public_incidents WHERE declared_at < $1)
+               OR EXISTS (SELECT 1 FROM maintenances WHERE scheduled_for < $1)) AS "older!""#,
+        from
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Window {
+        incidents,
+        maintenances,
+        older,
+    })
+}
