@@ -44,10 +44,7 @@ pub async fn update_fields(
     let current = lock(conn, incident_id).await?;
     if let Some(expected) = changes.version {
         if expected != current.version {
-            return Err(CommandError::Conflict {
-                expected,
-                current: Box::new(current),
-            });
+            return Err(super::conflict(expected, &current));
         }
     }
     let id = current.id;

@@ -130,6 +130,9 @@ pub async fn edit_incident(
         }
         Err(CommandError::Conflict { current, .. }) => {
             drop(tx);
+            let current = incidents::find(&state.pool, current.id)
+                .await?
+                .ok_or(CommandError::NotFound)?;
             let alert = format!(
                 "Not saved: someone else changed {} while you were editing (it is now at version {}). \
                  The form shows the current values; make your change again.",
@@ -140,7 +143,7 @@ pub async fn edit_incident(
                 &state,
                 &user,
                 &jar,
-                *current,
+                current,
                 PageExtras {
                     alert: Some(alert),
                     ..Default::default()

@@ -248,9 +248,12 @@ pub async fn find_incident(state: &AppState, id: &str) -> Result<IncidentRow, Ap
 pub async fn command_error(state: &AppState, err: CommandError) -> AppError {
     match err {
         CommandError::Conflict { expected, current } => {
-            let current = match incident_json(state, *current).await {
-                Ok(json) => serde_json::to_value(json).ok(),
-                Err(_) => None,
+            let current = match incidents::find(&state.pool, current.id).await {
+                Ok(Some(row)) => match incident_json(state, row).await {
+                    Ok(json) => serde_json::to_value(json).ok(),
+                    Err(_) => None,
+                },
+                _ => None,
             };
             AppError::Conflict {
                 message: format!("The incident changed since version {expected}; nothing was saved. `current` holds it as it is now."),
