@@ -107,6 +107,8 @@ pub struct IncidentPage {
     pub chrome: Chrome,
     pub event: EventBlock,
     pub kind: &'static str,
+    /// An incident ("Started"), not a maintenance window.
+    pub is_incident: bool,
     pub duration: Option<String>,
     /// The published postmortem summary: (sanitised HTML, when, when in UTC as RFC 3339
     /// and for reading).
@@ -525,6 +527,7 @@ pub fn incident_page(
         chrome: chrome(data, clock, stale),
         event: incident_block(data, clock, i),
         kind: "Incident",
+        is_incident: true,
         duration: Some(format_duration(
             i.resolved_at.unwrap_or(data.loaded_at) - i.started_at,
         )),
@@ -549,6 +552,7 @@ pub fn maintenance_page(
         chrome: chrome(data, clock, stale),
         event: maintenance_block(data, clock, m),
         kind: "Scheduled maintenance",
+        is_incident: false,
         duration: Some(format_duration(m.row.scheduled_until - m.row.scheduled_for)),
         postmortem: None,
     }
