@@ -35,6 +35,7 @@ pub struct IncidentChanges {
 }
 
 /// Apply changes, each recorded as an event with its old and new value.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn update_fields(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -279,6 +280,7 @@ async fn change_leader(
 }
 
 /// Take command yourself (`leader_id` = you) or hand it to someone else.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn hand_over(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -298,6 +300,7 @@ pub async fn hand_over(
 }
 
 /// Edit a lifecycle timestamp, with a reason that is logged.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn set_milestone(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -424,6 +427,7 @@ async fn write_milestone(
 
 /// Mark a component affected by the incident and set its status (recorded in its history
 /// and in the log), for `audience`. Returns whether the known status changed.
+#[tracing::instrument(skip_all, fields(incident_id = %incident.id, component_id = %component_id))]
 pub async fn add_component(
     conn: &mut PgConnection,
     actor: &UserRow,

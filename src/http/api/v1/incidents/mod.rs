@@ -11,8 +11,6 @@ pub use json::{
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -21,6 +19,7 @@ use uuid::Uuid;
 use super::{present, ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
 use crate::components::ComponentStatus;
+use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
 use crate::incidents::{self, CommandError, IncidentChanges, IncidentRow, ListFilter, NewIncident};
@@ -111,30 +110,13 @@ pub async fn list_incidents(
         Some(StatusFilter::Monitoring) => filter.status = Some(IncidentStatus::Monitoring),
     }
     if let Some(cursor) = &query.cursor {
-        let decoded = URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok());
-        let parsed = decoded
-            .as_deref()
-            .and_then(|s| s.split_once('_'))
-            .and_then(|(nanos, id)| {
-                Some((
-                    OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?,
-                    Uuid::parse_str(id).ok()?,
-                ))
-            });
-        filter.before = Some(
-            parsed
-                .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
-        );
+        filter.before = Some(Cursor::parse_keyset(cursor)?);
     }
     let mut rows = incidents::list(&state.pool, &filter, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|i| {
-            URL_SAFE_NO_PAD.encode(format!("{}_{}", i.declared_at.unix_timestamp_nanos(), i.id))
-        })
+        rows.last()
+            .map(|i| Cursor::keyset(i.declared_at, i.id).encode())
     } else {
         None
     };
