@@ -131,8 +131,7 @@ pub async fn find_ref(
 
 /// Lock the incident row for a command, so concurrent commands apply one after another.
 pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRow, CommandError> {
-    sqlx::query("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE")
-        .bind(id)
+    sqlx::query_scalar!("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(CommandError::NotFound)?;
@@ -141,10 +140,12 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRo
 
 /// Bump the version after a change (every change makes older forms stale).
 pub(crate) async fn bump(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
