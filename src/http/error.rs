@@ -211,9 +211,9 @@ impl IntoResponse for AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
-impl From<crate::incidents::CommandError> for AppError {
-    fn from(err: crate::incidents::CommandError) -> Self {
-        use crate::incidents::CommandError;
+impl From<crate::platform::command::CommandError> for AppError {
+    fn from(err: crate::platform::command::CommandError) -> Self {
+        use crate::platform::command::CommandError;
         match err {
             CommandError::NotFound => {
                 AppError::NotFound("There is no such incident, workstream or task.".into())
@@ -222,22 +222,9 @@ impl From<crate::incidents::CommandError> for AppError {
                 message: format!(
                     "{} was changed by someone else (it is now at version {}). Nothing was saved; \
                      review the current values and try again.",
-                    current.reference(),
-                    current.version
+                    current.reference, current.version
                 ),
-                current: Some(serde_json::json!({
-                    "id": current.id,
-                    "number": current.number,
-                    "version": current.version,
-                    "title": current.title,
-                    "public_title": current.public_title,
-                    "published_at": current.published_at.map(crate::platform::time::rfc3339),
-                    "severity": current.severity,
-                    "status": current.status,
-                    "impact": current.impact,
-                    "visibility": current.visibility,
-                    "leader_id": current.leader_id,
-                })),
+                current: Some(current.snapshot),
             },
             CommandError::Stale { expected, current } => AppError::Conflict {
                 message: format!(

@@ -35,6 +35,7 @@ pub struct IncidentChanges {
 }
 
 /// Apply changes, each recorded as an event with its old and new value.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn update_fields(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -44,10 +45,7 @@ pub async fn update_fields(
     let current = lock(conn, incident_id).await?;
     if let Some(expected) = changes.version {
         if expected != current.version {
-            return Err(CommandError::Conflict {
-                expected,
-                current: Box::new(current),
-            });
+            return Err(super::conflict(expected, &current));
         }
     }
     let id = current.id;
@@ -284,6 +282,7 @@ async fn change_leader(
 }
 
 /// Take command yourself (`leader_id` = you) or hand it to someone else.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn hand_over(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -303,6 +302,7 @@ pub async fn hand_over(
 }
 
 /// Edit a lifecycle timestamp, with a reason that is logged.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn set_milestone(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -429,6 +429,7 @@ async fn write_milestone(
 
 /// Mark a component affected by the incident and set its status (recorded in its history
 /// and in the log), for `audience`. Returns whether the known status changed.
+#[tracing::instrument(skip_all, fields(incident_id = %incident.id, component_id = %component_id))]
 pub async fn add_component(
     conn: &mut PgConnection,
     actor: &UserRow,

@@ -36,6 +36,7 @@ pub struct NewIncident {
     pub show_components: bool,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn declare(
     conn: &mut PgConnection,
     actor: &UserRow,

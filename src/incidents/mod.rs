@@ -23,6 +23,8 @@ pub use model::{
 pub use notes::{add_note, set_pinned, NewNote};
 pub use publish::set_components;
 
+pub use crate::platform::command::CommandError;
+
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
@@ -132,8 +134,7 @@ pub async fn find_ref(
 
 /// Lock the incident row for a command, so concurrent commands apply one after another.
 pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRow, CommandError> {
-    sqlx::query("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE")
-        .bind(id)
+    sqlx::query_scalar!("SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(CommandError::NotFound)?;
@@ -142,50 +143,37 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRo
 
 /// Bump the version after a change (every change makes older forms stale).
 pub(crate) async fn bump(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// Why a command was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error("there is no such incident")]
-    NotFound,
-    #[error("the incident changed since version {expected}")]
-    Conflict {
-        expected: i32,
-        current: Box<IncidentRow>,
-    },
-    /// A versioned object (other than an incident) was changed since `expected`.
-    #[error("it changed since version {expected} (it is at version {current})")]
-    Stale { expected: i32, current: i32 },
-    #[error("{message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-impl From<crate::platform::text::FieldError> for CommandError {
-    fn from(err: crate::platform::text::FieldError) -> Self {
-        CommandError::Invalid {
-            field: err.field,
-            message: err.message,
-        }
-    }
-}
-
-impl CommandError {
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        CommandError::Invalid {
-            field,
-            message: message.into(),
-        }
+/// A conflict on an incident: its current values as the generic HTTP 409 body shows them.
+pub(crate) fn conflict(expected: i32, current: &IncidentRow) -> CommandError {
+    CommandError::Conflict {
+        expected,
+        current: Box::new(crate::platform::command::Current {
+            id: current.id,
+            version: current.version,
+            reference: current.reference(),
+            snapshot: json!({
+                "id": current.id,
+                "number": current.number,
+                "version": current.version,
+                "title": current.title,
+                "public_title": current.public_title,
+                "published_at": current.published_at.map(crate::platform::time::rfc3339),
+                "severity": current.severity,
+                "status": current.status,
+                "impact": current.impact,
+                "visibility": current.visibility,
+                "leader_id": current.leader_id,
+            }),
+        }),
     }
 }
 

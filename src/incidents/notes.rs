@@ -23,6 +23,7 @@ pub struct NewNote {
 }
 
 /// Append a note (or a correction of an earlier entry) to the log.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn add_note(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -95,6 +96,7 @@ pub async fn add_note(
 }
 
 /// Pin an entry as a key moment for the postmortem, or unpin it.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn set_pinned(
     conn: &mut PgConnection,
     incident_id: Uuid,

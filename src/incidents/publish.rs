@@ -141,6 +141,7 @@ pub(super) async fn publish(
 /// Change the status of components the incident affects, outside a public update. Before
 /// the incident is on the status page the changes are held back from customers unless
 /// `show_now`, which also shows every change the incident held back so far.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn set_components(
     conn: &mut PgConnection,
     actor: &UserRow,

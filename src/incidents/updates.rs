@@ -68,6 +68,7 @@ pub struct NewUpdate {
 /// Post a public update: the update, the incident's new status, component changes, the
 /// log entries for all of them, and the domain event subscribers are notified from.
 /// The first update of a public incident puts it on the status page.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn post_update(
     conn: &mut PgConnection,
     actor: &UserRow,

@@ -151,6 +151,7 @@ fn clean_title(raw: &str) -> Result<String, CommandError> {
 }
 
 /// Add a custom workstream.
+#[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn add(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -206,6 +207,7 @@ pub struct WorkstreamChanges {
 }
 
 /// Change a workstream. Marking the recovery workstream done sets "mitigated" unless set.
+#[tracing::instrument(skip_all, fields(workstream_id = %workstream_id))]
 pub async fn change(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -317,6 +319,7 @@ pub async fn change(
 }
 
 /// Add a task to a workstream.
+#[tracing::instrument(skip_all, fields(workstream_id = %workstream_id))]
 pub async fn add_task(
     conn: &mut PgConnection,
     actor: &UserRow,
@@ -370,6 +373,7 @@ pub struct TaskChanges {
     pub done: Option<bool>,
 }
 
+#[tracing::instrument(skip_all, fields(task_id = %task_id))]
 pub async fn change_task(
     conn: &mut PgConnection,
     actor: &UserRow,

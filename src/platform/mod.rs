@@ -2,6 +2,7 @@
 //! job queue, live signals, Markdown, metrics, audit storage, secrets and time formats.
 
 pub mod audit;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod events;

@@ -1,5 +1,6 @@
 //! The automation API (`/api/v1`) and its OpenAPI document (`/api/openapi.json`).
 
+pub(crate) mod cursor;
 mod responses;
 pub(crate) mod v1;
 

@@ -104,6 +104,7 @@ pub fn incident_page(
         chrome: chrome(data, clock, stale),
         event: incident_block(data, clock, i),
         kind: "Incident",
+        is_incident: true,
         duration: Some(format_duration(
             i.resolved_at.unwrap_or(data.loaded_at) - i.started_at,
         )),
@@ -128,6 +129,7 @@ pub fn maintenance_page(
         chrome: chrome(data, clock, stale),
         event: maintenance_block(data, clock, m),
         kind: "Scheduled maintenance",
+        is_incident: false,
         duration: Some(format_duration(m.row.scheduled_until - m.row.scheduled_for)),
         postmortem: None,
     }

@@ -116,6 +116,8 @@ pub struct IncidentPage {
     pub chrome: Chrome,
     pub event: EventBlock,
     pub kind: &'static str,
+    /// An incident ("Started"), not a maintenance window.
+    pub is_incident: bool,
     pub duration: Option<String>,
     /// The published postmortem summary: (sanitised HTML, when, when in UTC as RFC 3339
     /// and for reading).

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::show::{render_with, NoteDraft, PageExtras, UpdateDraft};
@@ -18,8 +19,8 @@ use crate::components::ComponentStatus;
 use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::session::redirect_with_flash;
-use crate::incidents::{self, workstreams, CommandError, IncidentChanges, NewNote};
-use crate::incidents::{Impact, IncidentStatus, Milestone, Severity, Visibility, WorkstreamStatus};
+use crate::incidents::{self, CommandError, IncidentChanges, NewNote};
+use crate::incidents::{Impact, IncidentStatus, Milestone, Severity, Visibility};
 use crate::platform::markdown;
 
 /// The incident page again, with what was wrong said at the top.
@@ -30,19 +31,55 @@ pub(super) async fn refuse(
     incident: incidents::IncidentRow,
     message: String,
 ) -> Result<Response, AppError> {
-    let extras = PageExtras {
-        alert: Some(message),
-        ..Default::default()
-    };
     render_with(
         state,
         user,
         jar,
         incident,
-        extras,
+        alert(message),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
+}
+
+/// The end of every action: commit and go on with `done`, or, if the command refused,
+/// show the incident page again with `refused(message)` (status 422).
+pub(super) async fn finish<T>(
+    (state, user, jar): (&AppState, &CurrentUser, &CookieJar),
+    tx: Transaction<'_, Postgres>,
+    incident: incidents::IncidentRow,
+    outcome: Result<T, CommandError>,
+    refused: impl FnOnce(String) -> PageExtras,
+    done: impl FnOnce(T) -> Response,
+) -> Result<Response, AppError> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(done(value))
+        }
+        Err(CommandError::Invalid { message, .. }) => {
+            drop(tx);
+            let extras = refused(message);
+            render_with(
+                state,
+                user,
+                jar,
+                incident,
+                extras,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// What [`finish`] shows for most refusals: the message at the top of the page.
+pub(super) fn alert(message: String) -> PageExtras {
+    PageExtras {
+        alert: Some(message),
+        ..Default::default()
+    }
 }
 
 pub(super) fn back(state: &AppState, path: &str, anchor: &str, message: &str) -> Response {
@@ -50,7 +87,7 @@ pub(super) fn back(state: &AppState, path: &str, anchor: &str, message: &str) ->
 }
 
 /// `take` means the person submitting; otherwise a user id.
-fn person(raw: &str, user: &CurrentUser) -> Result<Uuid, AppError> {
+pub(super) fn person(raw: &str, user: &CurrentUser) -> Result<Uuid, AppError> {
     match raw.trim() {
         "take" => Ok(user.user.id),
         id => Uuid::parse_str(id)
@@ -130,6 +167,9 @@ pub async fn edit_incident(
         }
         Err(CommandError::Conflict { current, .. }) => {
             drop(tx);
+            let current = incidents::find(&state.pool, current.id)
+                .await?
+                .ok_or(CommandError::NotFound)?;
             let alert = format!(
                 "Not saved: someone else changed {} while you were editing (it is now at version {}). \
                  The form shows the current values; make your change again.",
@@ -140,7 +180,7 @@ pub async fn edit_incident(
                 &state,
                 &user,
                 &jar,
-                *current,
+                current,
                 PageExtras {
                     alert: Some(alert),
                     ..Default::default()
@@ -174,22 +214,23 @@ pub async fn change_command(
     let incident = load(&state, &reference).await?;
     let leader_id = person(&form.leader_id, &user)?;
     let mut tx = state.pool.begin().await?;
-    match incidents::hand_over(&mut tx, &user.user, incident.id, leader_id).await {
-        Ok(updated) => {
-            tx.commit().await?;
+    let outcome = incidents::hand_over(&mut tx, &user.user, incident.id, leader_id).await;
+    finish(
+        (&state, &user, &jar),
+        tx,
+        incident,
+        outcome,
+        alert,
+        |updated| {
             let message = if leader_id == user.user.id {
                 "You have command.".to_owned()
             } else {
                 format!("{} has command now.", updated.leader_name)
             };
-            Ok(back(&state, &incident_path(&updated), "", &message))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            refuse(&state, &user, &jar, incident, message).await
-        }
-        Err(other) => Err(other.into()),
-    }
+            back(&state, &incident_path(&updated), "", &message)
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -223,7 +264,7 @@ pub async fn set_milestone(
         ),
     };
     let mut tx = state.pool.begin().await?;
-    match incidents::set_milestone(
+    let outcome = incidents::set_milestone(
         &mut tx,
         &user.user,
         incident.id,
@@ -231,23 +272,23 @@ pub async fn set_milestone(
         value,
         &form.reason,
     )
-    .await
-    {
-        Ok(updated) => {
-            tx.commit().await?;
-            Ok(back(
+    .await;
+    finish(
+        (&state, &user, &jar),
+        tx,
+        incident,
+        outcome,
+        alert,
+        |updated| {
+            back(
                 &state,
                 &incident_path(&updated),
                 "",
                 &format!("{} saved.", milestone.label()),
-            ))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            refuse(&state, &user, &jar, incident, message).await
-        }
-        Err(other) => Err(other.into()),
-    }
+            )
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -309,29 +350,21 @@ pub async fn add_note(
         corrects: Uuid::parse_str(&form.corrects).ok(),
     };
     let mut tx = state.pool.begin().await?;
-    match incidents::add_note(&mut tx, &user.user, incident.id, note).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!("{}#event-{id}", incident_path(&incident))).into_response())
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            let extras = PageExtras {
-                note: Some(redo(message)),
-                ..Default::default()
-            };
-            render_with(
-                &state,
-                &user,
-                &jar,
-                incident,
-                extras,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
+    let outcome = incidents::add_note(&mut tx, &user.user, incident.id, note).await;
+    let path = incident_path(&incident);
+    let refused = |message| PageExtras {
+        note: Some(redo(message)),
+        ..Default::default()
+    };
+    finish(
+        (&state, &user, &jar),
+        tx,
+        incident,
+        outcome,
+        refused,
+        |id| Redirect::to(&format!("{path}#event-{id}")).into_response(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -424,202 +457,31 @@ pub async fn post_update(
     };
     let publishing = incident.visibility == Visibility::Public && incident.published_at.is_none();
     let mut tx = state.pool.begin().await?;
-    match incidents::updates::post_update(&mut tx, &user.user, incident.id, new).await {
-        Ok(_) => {
-            tx.commit().await?;
+    let outcome = incidents::updates::post_update(&mut tx, &user.user, incident.id, new).await;
+    let path = incident_path(&incident);
+    let refused = |message| {
+        draft.error = Some(message);
+        PageExtras {
+            update: Some(draft),
+            ..Default::default()
+        }
+    };
+    finish(
+        (&state, &user, &jar),
+        tx,
+        incident,
+        outcome,
+        refused,
+        |_| {
             let message = if publishing {
                 "Public update posted: the incident is now on the status page."
             } else {
                 "Public update posted."
             };
-            Ok(back(
-                &state,
-                &incident_path(&incident),
-                "#updates-h",
-                message,
-            ))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            draft.error = Some(message);
-            let extras = PageExtras {
-                update: Some(draft),
-                ..Default::default()
-            };
-            render_with(
-                &state,
-                &user,
-                &jar,
-                incident,
-                extras,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct WorkstreamForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    lead_id: String,
-    #[serde(default)]
-    objective: String,
-}
-
-pub async fn add_workstream(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(reference): Path<String>,
-    CsrfForm(form): CsrfForm<WorkstreamForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let incident = load(&state, &reference).await?;
-    let lead = match form.lead_id.trim() {
-        "" => None,
-        raw => Some(person(raw, &user)?),
-    };
-    let mut tx = state.pool.begin().await?;
-    workstreams::add(
-        &mut tx,
-        &user.user,
-        incident.id,
-        &form.title,
-        lead,
-        &form.objective,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(back(
-        &state,
-        &incident_path(&incident),
-        "#ws-h",
-        "Workstream added.",
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct ChangeWorkstreamForm {
-    lead_id: Option<String>,
-    status: Option<String>,
-    objective: Option<String>,
-}
-
-pub async fn change_workstream(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<ChangeWorkstreamForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let changes = workstreams::WorkstreamChanges {
-        title: None,
-        lead_id: form
-            .lead_id
-            .as_deref()
-            .map(|raw| person(raw, &user))
-            .transpose()?,
-        objective: form.objective,
-        status: form
-            .status
-            .as_deref()
-            .map(|s| {
-                WorkstreamStatus::parse(s)
-                    .ok_or_else(|| AppError::field("status", "Choose active or done."))
-            })
-            .transpose()?,
-    };
-    let mut tx = state.pool.begin().await?;
-    let ws = workstreams::change(&mut tx, &user.user, id, changes).await?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
-    tx.commit().await?;
-    Ok(back(
-        &state,
-        &incident_path(&incident),
-        "#ws-h",
-        &format!("{} saved.", ws.title),
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct TaskForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    assignee_id: String,
-}
-
-pub async fn add_task(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<TaskForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let assignee = match form.assignee_id.trim() {
-        "" => None,
-        raw => Some(person(raw, &user)?),
-    };
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::add_task(&mut tx, &user.user, id, &form.title, assignee).await?;
-    let ws = workstreams::find(&mut *tx, task.workstream_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such workstream.".into()))?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
-    tx.commit().await?;
-    Ok(back(
-        &state,
-        &incident_path(&incident),
-        "#ws-h",
-        "Task added.",
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct ChangeTaskForm {
-    done: Option<bool>,
-    assignee_id: Option<String>,
-}
-
-pub async fn change_task(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<ChangeTaskForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let assignee_id = match form.assignee_id.as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(None),
-        Some(raw) => Some(Some(person(raw, &user)?)),
-    };
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::change_task(
-        &mut tx,
-        &user.user,
-        id,
-        workstreams::TaskChanges {
-            title: None,
-            assignee_id,
-            done: form.done,
+            back(&state, &path, "#updates-h", message)
         },
     )
-    .await?;
-    let ws = workstreams::find(&mut *tx, task.workstream_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such workstream.".into()))?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("{}#ws-{}", incident_path(&incident), ws.id)).into_response())
+    .await
 }
 
 #[derive(Deserialize)]

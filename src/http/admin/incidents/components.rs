@@ -7,15 +7,15 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use uuid::Uuid;
 
-use super::actions::{back, refuse};
+use super::actions::{alert, back, finish};
 use super::{incident_path, load};
 use crate::accounts::Role;
 use crate::app::AppState;
 use crate::components::ComponentStatus;
 use crate::http::error::AppError;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
+use crate::incidents;
 use crate::incidents::Visibility;
-use crate::incidents::{self, CommandError};
 
 pub async fn set_components(
     State(state): State<AppState>,
@@ -45,22 +45,19 @@ pub async fn set_components(
     }
     let on_page = incident.is_on_status_page();
     let mut tx = state.pool.begin().await?;
-    match incidents::set_components(&mut tx, &user.user, incident.id, changes, show_now).await {
-        Ok(_) => {
-            tx.commit().await?;
-            let message = if on_page || show_now {
-                "Component statuses saved and shown on the status page."
-            } else if incident.visibility == Visibility::Internal {
-                "Component statuses saved. Customers do not see them: the incident is internal."
-            } else {
-                "Component statuses saved. Customers see them with the first public update."
-            };
-            Ok(back(&state, &incident_path(&incident), "#summary", message))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            refuse(&state, &user, &jar, incident, message).await
-        }
-        Err(other) => Err(other.into()),
-    }
+    let outcome =
+        incidents::set_components(&mut tx, &user.user, incident.id, changes, show_now).await;
+    let path = incident_path(&incident);
+    let internal = incident.visibility == Visibility::Internal;
+    finish((&state, &user, &jar), tx, incident, outcome, alert, |_| {
+        let message = if on_page || show_now {
+            "Component statuses saved and shown on the status page."
+        } else if internal {
+            "Component statuses saved. Customers do not see them: the incident is internal."
+        } else {
+            "Component statuses saved. Customers see them with the first public update."
+        };
+        back(&state, &path, "#summary", message)
+    })
+    .await
 }

@@ -8,6 +8,7 @@ pub mod list;
 mod live;
 mod show;
 pub mod view;
+mod workstreams;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -52,11 +53,14 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/incidents/{number}/workstreams",
-            post(actions::add_workstream),
+            post(workstreams::add_workstream),
         )
-        .route("/admin/workstreams/{id}", post(actions::change_workstream))
-        .route("/admin/workstreams/{id}/tasks", post(actions::add_task))
-        .route("/admin/tasks/{id}", post(actions::change_task))
+        .route(
+            "/admin/workstreams/{id}",
+            post(workstreams::change_workstream),
+        )
+        .route("/admin/workstreams/{id}/tasks", post(workstreams::add_task))
+        .route("/admin/tasks/{id}", post(workstreams::change_task))
         .route("/admin/markdown/preview", post(actions::preview_markdown))
 }
 

@@ -4,8 +4,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -16,6 +14,7 @@ use uuid::Uuid;
 use super::incidents::{find_incident, ComponentStatusJson, PersonJson};
 use super::{ListQuery, Page, ProblemDoc};
 use crate::app::AppState;
+use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
@@ -101,23 +100,11 @@ pub async fn list_events(
         cursor: None,
     }
     .limit()?;
-    let before = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(
-            URL_SAFE_NO_PAD
-                .decode(cursor)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| {
-                    let (nanos, seq) = s.split_once('_')?;
-                    Some((
-                        OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?,
-                        seq.parse().ok()?,
-                    ))
-                })
-                .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
-        ),
-    };
+    let before = query
+        .cursor
+        .as_deref()
+        .map(Cursor::parse_keyset)
+        .transpose()?;
     let filter = LogFilter {
         workstream_id: query.workstream_id,
         kinds: query.kind.into_iter().collect(),
@@ -127,13 +114,8 @@ pub async fn list_events(
     let mut rows = incidents::events::list(&state.pool, incident.id, &filter, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|e| {
-            URL_SAFE_NO_PAD.encode(format!(
-                "{}_{}",
-                e.occurred_at.unix_timestamp_nanos(),
-                e.seq
-            ))
-        })
+        rows.last()
+            .map(|e| Cursor::keyset(e.occurred_at, e.seq).encode())
     } else {
         None
     };

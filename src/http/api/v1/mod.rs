@@ -44,12 +44,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(incidents::get_incident, incidents::patch_incident))
         .routes(routes!(
-            incidents::list_workstreams,
-            incidents::add_workstream
+            incidents::workstreams::list_workstreams,
+            incidents::workstreams::add_workstream
         ))
-        .routes(routes!(incidents::patch_workstream))
-        .routes(routes!(incidents::add_task))
-        .routes(routes!(incidents::patch_task))
+        .routes(routes!(incidents::workstreams::patch_workstream))
+        .routes(routes!(incidents::workstreams::add_task))
+        .routes(routes!(incidents::workstreams::patch_task))
         .routes(routes!(log::list_events, log::add_event))
         .routes(routes!(log::list_updates, log::post_update))
         .routes(routes!(log::stream_events))
