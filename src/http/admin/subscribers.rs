@@ -3,6 +3,7 @@
 //! re-enable, remove and resend.
 
 use crate::components;
+use crate::http::extract::EmptyForm;
 use crate::webhooks::commands::{self, Removal};
 use crate::webhooks::deliveries;
 use askama::Template;
@@ -358,9 +359,6 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such subscriber.".into()))
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 /// Pause, resume, re-enable or remove; each recorded in the audit log.
 async fn change(

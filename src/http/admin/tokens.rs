@@ -1,6 +1,7 @@
 //! The API tokens page: your own tokens (admins see everyone's); a new token is shown once.
 
 use crate::accounts::{token_commands, tokens, AccountError};
+use crate::http::extract::EmptyForm;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -114,9 +115,6 @@ pub async fn create_token(
     let page = tokens_page(&state, &user, &jar, Some(token), String::new(), None).await?;
     render_admin(&state, &page.layout, &page)
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 /// Owners revoke their own tokens; admins revoke anyone's.
 pub async fn revoke_token(

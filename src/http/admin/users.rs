@@ -14,6 +14,7 @@ use crate::accounts::users::{self, UserRow};
 use crate::accounts::{AccountError, NewPassword, Role};
 use crate::app::AppState;
 use crate::http::error::AppError;
+use crate::http::extract::EmptyForm;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -227,9 +228,6 @@ pub async fn change_role(
 fn flash(state: &AppState, message: String) -> Response {
     redirect_with_flash(state, "/admin/users", &message)
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 pub async fn disable_user(
     State(state): State<AppState>,

@@ -224,3 +224,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(peer))
     }
 }
+
+/// The body of a form that is only a button: nothing but its CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct EmptyForm {}

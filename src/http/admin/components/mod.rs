@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::http::error::AppError;
+use crate::http::extract::EmptyForm;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::session::redirect_with_flash;
 use crate::incidents::CommandError;
@@ -186,9 +187,6 @@ pub async fn update_component(
     )
     .await
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 pub async fn delete_component(
     State(state): State<AppState>,

@@ -3,6 +3,7 @@
 use crate::accounts::Role;
 use crate::app::AppState;
 use crate::http::error::AppError;
+use crate::http::extract::EmptyForm;
 use crate::http::extract::{CsrfForm, CurrentUser, Path};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
@@ -190,9 +191,6 @@ pub async fn update_template(
         Err(err) => Err(err.into()),
     }
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 pub async fn delete_template(
     State(state): State<AppState>,
