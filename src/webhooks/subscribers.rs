@@ -29,9 +29,23 @@ pub struct SubscriberRow {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, url, destination, description, component_ids, secret, state, \
-     disabled_reason, disabled_at, failing_since, last_attempt_at, last_status, last_error, \
-     last_success_at, created_by, version, created_at, updated_at";
+/// A statement that yields whole subscriber rows, checked at compile time: `$before`
+/// and `$after` go either side of the column list (`"SELECT "`, `"FROM ..."`, or an
+/// `INSERT`/`UPDATE` ending in `"RETURNING "`).
+macro_rules! subscriber_rows {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            SubscriberRow,
+            $before
+                + r#"id, url, destination, description, component_ids, secret,
+                     state AS "state: SubscriberState", disabled_reason, disabled_at,
+                     failing_since, last_attempt_at, last_status, last_error, last_success_at,
+                     created_by, version, created_at, updated_at "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
 
 pub struct NewSubscriber<'a> {
     pub url: &'a str,
@@ -48,36 +62,34 @@ pub async fn insert(
     db: impl PgExecutor<'_>,
     new: NewSubscriber<'_>,
 ) -> Result<Option<SubscriberRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "INSERT INTO subscribers (id, url, destination, description, component_ids, secret, created_by, created_ip) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (url) DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(new.url)
-    .bind(new.destination)
-    .bind(new.description)
-    .bind(new.component_ids)
-    .bind(new.secret)
-    .bind(new.created_by)
-    .bind(new.created_ip)
+    subscriber_rows!(
+        "INSERT INTO subscribers (id, url, destination, description, component_ids, secret, \
+             created_by, created_ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (url) DO NOTHING RETURNING ",
+        "",
+        Uuid::new_v4(),
+        new.url,
+        new.destination,
+        new.description,
+        new.component_ids,
+        new.secret,
+        new.created_by,
+        new.created_ip
+    )
     .fetch_optional(db)
     .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<SubscriberRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM subscribers WHERE id = $1"))
-        .bind(id)
+    subscriber_rows!("SELECT ", "FROM subscribers WHERE id = $1", id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<SubscriberRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM subscribers WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    subscriber_rows!("SELECT ", "FROM subscribers WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Subscribers, newest first, after the cursor `(created_at, id)`.
@@ -87,21 +99,20 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<SubscriberRow>, sqlx::Error> {
     let (at, id) = after.unzip();
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM subscribers \
-         WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3"
-    ))
-    .bind(at)
-    .bind(id)
-    .bind(limit)
+    subscriber_rows!(
+        "SELECT ",
+        "FROM subscribers WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2::uuid) \
+         ORDER BY created_at DESC, id DESC LIMIT $3",
+        at,
+        id,
+        limit
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM subscribers WHERE id = $1")
-        .bind(id)
+    let done = sqlx::query!("DELETE FROM subscribers WHERE id = $1", id)
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -114,13 +125,14 @@ pub async fn update_details(
     description: &str,
     component_ids: &[Uuid],
 ) -> Result<SubscriberRow, sqlx::Error> {
-    sqlx::query_as(&format!(
+    subscriber_rows!(
         "UPDATE subscribers SET description = $2, component_ids = $3, version = version + 1, \
-             updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(description)
-    .bind(component_ids)
+             updated_at = now() WHERE id = $1 RETURNING ",
+        "",
+        id,
+        description,
+        component_ids
+    )
     .fetch_one(conn)
     .await
 }
@@ -133,36 +145,38 @@ pub async fn set_state(
     state: SubscriberState,
     reason: Option<&str>,
 ) -> Result<SubscriberRow, sqlx::Error> {
-    let row: SubscriberRow = sqlx::query_as(&format!(
-        "UPDATE subscribers SET state = $2, version = version + 1, updated_at = now(), \
-             disabled_reason = CASE WHEN $2 = 'disabled' THEN $3 END, \
-             disabled_at = CASE WHEN $2 = 'disabled' THEN now() END, \
-             failing_since = CASE WHEN $2 = 'disabled' THEN failing_since END \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(state)
-    .bind(reason)
+    let row = subscriber_rows!(
+        "UPDATE subscribers SET state = $2::subscriber_state, version = version + 1, \
+             updated_at = now(), \
+             disabled_reason = CASE WHEN $2::subscriber_state = 'disabled' THEN $3 END, \
+             disabled_at = CASE WHEN $2::subscriber_state = 'disabled' THEN now() END, \
+             failing_since = CASE WHEN $2::subscriber_state = 'disabled' THEN failing_since END \
+         WHERE id = $1 RETURNING ",
+        "",
+        id,
+        state as SubscriberState,
+        reason
+    )
     .fetch_one(&mut *conn)
     .await?;
     match state {
         SubscriberState::Disabled => fail_pending(&mut *conn, &[id]).await?,
         SubscriberState::Active => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE deliveries SET next_attempt_at = now() \
                  WHERE subscriber_id = $1 AND state = 'pending' AND next_attempt_at IS NULL",
+                id
             )
-            .bind(id)
             .execute(&mut *conn)
             .await?;
             wake(&mut *conn).await?;
         }
         SubscriberState::Paused => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE deliveries SET next_attempt_at = NULL \
                  WHERE subscriber_id = $1 AND state = 'pending'",
+                id
             )
-            .bind(id)
             .execute(&mut *conn)
             .await?;
         }
@@ -178,18 +192,21 @@ pub async fn count_subscribe_attempt(
 ) -> Result<i64, sqlx::Error> {
     // One address's attempts are counted one at a time, so parallel requests cannot all
     // slip under the limit.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('fireline-subscribe:' || $1, 0))")
-        .bind(ip)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO subscribe_attempts (ip) VALUES ($1)")
-        .bind(ip)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query_scalar(
-        "SELECT count(*) FROM subscribe_attempts WHERE ip = $1 AND at > now() - interval '1 hour'",
+    sqlx::query!(
+        "SELECT true AS locked \
+         FROM pg_advisory_xact_lock(hashtextextended('fireline-subscribe:' || $1, 0))",
+        ip
     )
-    .bind(ip)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!("INSERT INTO subscribe_attempts (ip) VALUES ($1)", ip)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM subscribe_attempts
+           WHERE ip = $1 AND at > now() - interval '1 hour'"#,
+        ip
+    )
     .fetch_one(conn)
     .await
 }
