@@ -13,11 +13,11 @@ pub async fn any_interested(
     db: impl PgExecutor<'_>,
     components: &[Uuid],
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM subscribers WHERE state <> 'disabled' \
-             AND (cardinality(component_ids) = 0 OR component_ids && $1))",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM subscribers WHERE state <> 'disabled'
+               AND (cardinality(component_ids) = 0 OR component_ids && $1)) AS "any!""#,
+        components
     )
-    .bind(components)
     .fetch_one(db)
     .await
 }
@@ -39,14 +39,14 @@ pub async fn fan_out(
     components: &[Uuid],
 ) -> Result<(Uuid, u64), sqlx::Error> {
     let id = insert_message(&mut *conn, &message).await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
          SELECT $1, id, destination, CASE WHEN state = 'paused' THEN NULL ELSE now() END \
          FROM subscribers WHERE state <> 'disabled' \
              AND (cardinality(component_ids) = 0 OR component_ids && $2)",
+        id,
+        components
     )
-    .bind(id)
-    .bind(components)
     .execute(conn)
     .await?;
     Ok((id, done.rows_affected()))
@@ -59,13 +59,13 @@ pub async fn send_to(
     subscriber_id: Uuid,
 ) -> Result<Uuid, sqlx::Error> {
     let id = insert_message(&mut *conn, &message).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
          SELECT $1, id, destination, CASE WHEN state = 'active' THEN now() ELSE NULL END \
          FROM subscribers WHERE id = $2",
+        id,
+        subscriber_id
     )
-    .bind(id)
-    .bind(subscriber_id)
     .execute(conn)
     .await?;
     Ok(id)
@@ -75,15 +75,15 @@ async fn insert_message(
     conn: &mut PgConnection,
     message: &NewMessage<'_>,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO webhook_messages (id, event, subject_id, payload, base_url) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        Uuid::new_v4(),
+        message.event,
+        message.subject_id,
+        message.payload,
+        message.base_url
     )
-    .bind(Uuid::new_v4())
-    .bind(message.event)
-    .bind(message.subject_id)
-    .bind(message.payload)
-    .bind(message.base_url)
     .fetch_one(conn)
     .await
 }
@@ -101,10 +101,11 @@ pub async fn messages(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        MessageRow,
         "SELECT id, event, payload, base_url, created_at FROM webhook_messages WHERE id = ANY($1)",
+        ids
     )
-    .bind(ids)
     .fetch_all(db)
     .await
 }
@@ -330,11 +331,12 @@ pub async fn resend(
     subscriber_id: Uuid,
     delivery_id: i64,
 ) -> Result<Resend, sqlx::Error> {
-    let state: Option<DeliveryState> = sqlx::query_scalar(
-        "SELECT state FROM deliveries WHERE id = $1 AND subscriber_id = $2 FOR UPDATE",
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: DeliveryState" FROM deliveries
+           WHERE id = $1 AND subscriber_id = $2 FOR UPDATE"#,
+        delivery_id,
+        subscriber_id
     )
-    .bind(delivery_id)
-    .bind(subscriber_id)
     .fetch_optional(&mut *conn)
     .await?;
     match state {
@@ -342,12 +344,12 @@ pub async fn resend(
         Some(DeliveryState::Pending) => return Ok(Resend::StillPending),
         Some(_) => {}
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE deliveries d SET state = 'pending', attempts = 0, \
              next_attempt_at = CASE WHEN s.state = 'active' THEN now() ELSE NULL END \
          FROM subscribers s WHERE d.id = $1 AND s.id = d.subscriber_id",
+        delivery_id
     )
-    .bind(delivery_id)
     .execute(&mut *conn)
     .await?;
     wake(&mut *conn).await?;
@@ -377,16 +379,18 @@ pub async fn deliveries(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.id, d.message_id, m.event, d.state, d.attempts, d.next_attempt_at, d.last_attempt_at, \
-                d.last_status, d.last_error, d.delivered_at, d.created_at \
-         FROM deliveries d JOIN webhook_messages m ON m.id = d.message_id \
-         WHERE d.subscriber_id = $1 AND ($2::bigint IS NULL OR d.id < $2) \
-         ORDER BY d.id DESC LIMIT $3",
+    sqlx::query_as!(
+        DeliveryRow,
+        r#"SELECT d.id, d.message_id, m.event, d.state AS "state: DeliveryState", d.attempts,
+                  d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error,
+                  d.delivered_at, d.created_at
+           FROM deliveries d JOIN webhook_messages m ON m.id = d.message_id
+           WHERE d.subscriber_id = $1 AND ($2::bigint IS NULL OR d.id < $2)
+           ORDER BY d.id DESC LIMIT $3"#,
+        subscriber_id,
+        before,
+        limit
     )
-    .bind(subscriber_id)
-    .bind(before)
-    .bind(limit)
     .fetch_all(db)
     .await
 }
@@ -407,11 +411,12 @@ pub async fn attempts_of(
     db: impl PgExecutor<'_>,
     delivery_ids: &[i64],
 ) -> Result<Vec<AttemptRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        AttemptRow,
         "SELECT id, delivery_id, attempted_at, status, latency_ms, error, response \
          FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY id",
+        delivery_ids
     )
-    .bind(delivery_ids)
     .fetch_all(db)
     .await
 }
@@ -468,12 +473,12 @@ pub async fn prune(db: &PgPool, age: Duration) -> Result<u64, sqlx::Error> {
 
 /// What is still pending for disabled subscribers will not be sent.
 pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE deliveries SET state = 'dead', \
              last_error = coalesce(last_error || '; ', '') || 'not sent: the subscriber was disabled' \
          WHERE subscriber_id = ANY($1) AND state = 'pending'",
+        ids
     )
-    .bind(ids)
     .execute(conn)
     .await?;
     Ok(())
@@ -481,7 +486,7 @@ pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Resul
 
 /// Tell the dispatchers there is something to send now.
 pub async fn wake(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify('fireline_webhooks', '')")
+    sqlx::query!("SELECT pg_notify('fireline_webhooks', '')")
         .execute(db)
         .await?;
     Ok(())
