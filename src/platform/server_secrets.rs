@@ -9,16 +9,15 @@ pub async fn get_or_create(
     name: &str,
     fresh: &[u8],
 ) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        name,
+        fresh
     )
-    .bind(name)
-    .bind(fresh)
     .execute(pool)
     .await?;
     // A new statement sees a row another process committed meanwhile.
-    sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = $1")
-        .bind(name)
+    sqlx::query_scalar!("SELECT secret FROM server_secrets WHERE name = $1", name)
         .fetch_one(pool)
         .await
 }

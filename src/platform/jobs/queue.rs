@@ -40,17 +40,17 @@ impl NewJob {
 /// so both commit or neither does. Returns `None` when a job with the same dedupe key is
 /// already pending or running.
 pub async fn enqueue(db: impl PgExecutor<'_>, job: NewJob) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO jobs (kind, payload, run_at, max_attempts, dedupe_key) \
          VALUES ($1, $2, coalesce($3, now()), $4, $5) \
          ON CONFLICT (dedupe_key) WHERE state IN ('pending', 'running') DO NOTHING \
          RETURNING id",
+        job.kind,
+        job.payload,
+        job.run_at,
+        job.max_attempts,
+        job.dedupe_key
     )
-    .bind(job.kind)
-    .bind(job.payload)
-    .bind(job.run_at)
-    .bind(job.max_attempts)
-    .bind(job.dedupe_key)
     .fetch_optional(db)
     .await
 }
@@ -62,31 +62,32 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        JobRow,
         "UPDATE jobs SET state = 'running', locked_at = now(), locked_by = $1, \
                 attempts = attempts + 1 \
          WHERE id IN ( \
              SELECT id FROM jobs \
              WHERE (state = 'pending' AND run_at <= now()) \
-                OR (state = 'running' AND locked_at < now() - $3) \
+                OR (state = 'running' AND locked_at < now() - make_interval(secs => $3)) \
              ORDER BY run_at, id \
              LIMIT $2 \
              FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, payload, attempts, max_attempts",
+        worker,
+        limit,
+        lease.as_seconds_f64()
     )
-    .bind(worker)
-    .bind(limit)
-    .bind(lease)
     .fetch_all(pool)
     .await
 }
 
 pub async fn complete(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE jobs SET state = 'done', finished_at = now(), locked_at = NULL, locked_by = NULL \
          WHERE id = $1",
+        id
     )
-    .bind(id)
     .execute(pool)
     .await?;
     Ok(())
@@ -99,17 +100,17 @@ pub async fn fail(
     error: &str,
     retry_at: Option<OffsetDateTime>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE jobs SET \
              state = CASE WHEN $3::timestamptz IS NULL THEN 'dead'::job_state ELSE 'pending' END, \
              run_at = coalesce($3, run_at), \
              finished_at = CASE WHEN $3::timestamptz IS NULL THEN now() END, \
              last_error = $2, locked_at = NULL, locked_by = NULL \
          WHERE id = $1",
+        id,
+        error.chars().take(2000).collect::<String>(),
+        retry_at
     )
-    .bind(id)
-    .bind(error.chars().take(2000).collect::<String>())
-    .bind(retry_at)
     .execute(pool)
     .await?;
     Ok(())
@@ -129,10 +130,11 @@ pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64
 
 /// Forget finished jobs older than `age`.
 pub async fn prune_finished(db: impl PgExecutor<'_>, age: Duration) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < now() - $1",
+    let done = sqlx::query!(
+        "DELETE FROM jobs WHERE state IN ('done', 'dead') \
+         AND finished_at < now() - make_interval(secs => $1)",
+        age.as_seconds_f64()
     )
-    .bind(age)
     .execute(db)
     .await?;
     Ok(done.rows_affected())
