@@ -13,12 +13,15 @@ pub enum IncidentEvent {
     /// An incident published before was made public again.
     #[serde(rename = "incident.made_public_again")]
     MadePublicAgain { incident_id: Uuid },
-    /// A public update was posted. `announces`: the first one customers hear of (it
+    /// An update was posted. `public`: the incident was public when it was (an update
+    /// of an internal incident reaches no one outside, even if the incident is made public
+    /// before the consumers run); `announces`: the first one customers hear of (it
     /// publishes the incident, or the ones before notified nobody).
     #[serde(rename = "incident.update_posted")]
     UpdatePosted {
         incident_id: Uuid,
         update_id: Uuid,
+        public: bool,
         notify: bool,
         announces: bool,
         resolved: bool,

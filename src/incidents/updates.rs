@@ -188,6 +188,7 @@ pub async fn post_update(
     IncidentEvent::UpdatePosted {
         incident_id: incident.id,
         update_id: id,
+        public: incident.visibility == Visibility::Public,
         notify: update.notify,
         announces: publishing || !announced,
         resolved: update.status.is_resolved(),

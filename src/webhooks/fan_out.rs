@@ -46,7 +46,8 @@ async fn incident(conn: &mut PgConnection, event: IncidentEvent) -> Result<(), s
     let (incident_id, webhook) = match event {
         // Subscribers hear of a published incident made public again as of a new one.
         IncidentEvent::MadePublicAgain { incident_id } => (incident_id, Event::IncidentCreated),
-        IncidentEvent::UpdatePosted { notify: false, .. } => return Ok(()),
+        IncidentEvent::UpdatePosted { notify: false, .. }
+        | IncidentEvent::UpdatePosted { public: false, .. } => return Ok(()),
         // Subscribers first hear of an incident as created, even when the update that
         // published it notified nobody.
         IncidentEvent::UpdatePosted {

@@ -233,3 +233,63 @@ async fn declaring_for_many_subscribers_writes_their_deliveries_outside_the_comm
         "the fan-out wrote one per subscriber"
     );
 }
+
+#[tokio::test]
+async fn an_update_made_while_internal_reaches_no_subscriber_when_made_public_before_the_fan_out() {
+    use fireline::incidents::{self, IncidentChanges, IncidentStatus, Visibility};
+    let app = crate::support::TestApp::new().await;
+    let (actor, token) = app.token("ada@example.com", Role::Responder).await;
+    sqlx::query(
+        "INSERT INTO subscribers (id, url, destination, secret) \
+         VALUES (gen_random_uuid(), 'http://127.0.0.1:9/s', '127.0.0.1:9', 'whsec_x')",
+    )
+    .execute(app.pool())
+    .await
+    .unwrap();
+    let incident = app
+        .declare(&token, json!({"title": "Checkout fails", "severity": "sev2", "initial_update": "Investigating."}))
+        .await;
+    let id: uuid::Uuid = incident["id"].as_str().unwrap().parse().unwrap();
+    let messages = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT event FROM webhook_messages ORDER BY created_at, id",
+        )
+        .fetch_all(app.pool())
+        .await
+        .unwrap()
+    };
+    assert_eq!(messages().await, ["incident.created"]);
+
+    // Internal, an update for responders, public again: all committed before the
+    // consumers run.
+    let visibility = |visibility| IncidentChanges {
+        visibility: Some(visibility),
+        ..Default::default()
+    };
+    let mut tx = app.pool().begin().await.unwrap();
+    incidents::update_fields(&mut tx, &actor, id, visibility(Visibility::Internal))
+        .await
+        .unwrap();
+    incidents::updates::post_update(
+        &mut tx,
+        &actor,
+        id,
+        incidents::updates::NewUpdate {
+            status: IncidentStatus::Identified,
+            body: "The database primary lost its disk.".into(),
+            components: Vec::new(),
+            notify: true,
+            title: None,
+        },
+    )
+    .await
+    .unwrap();
+    incidents::update_fields(&mut tx, &actor, id, visibility(Visibility::Public))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.apply_events().await;
+
+    // Subscribers hear the incident is public again, not the update made while it was not.
+    assert_eq!(messages().await, ["incident.created", "incident.created"]);
+}
