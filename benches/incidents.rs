@@ -7,9 +7,9 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
 use fireline::http::router as build_router;
-use fireline::platform::config::Settings;
 use http_body_util::BodyExt;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::{Duration, Instant};

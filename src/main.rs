@@ -7,7 +7,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = fireline::platform::config::Cli::parse();
+    let cli = fireline::app::config::Cli::parse();
     fireline::platform::telemetry::init(&cli.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

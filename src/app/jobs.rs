@@ -18,16 +18,8 @@ pub fn registry() -> Registry {
         crate::maintenance::END_JOB,
         crate::maintenance::jobs::advance_maintenance,
     );
+    let hourly = std::time::Duration::from_secs(3600);
+    registry.every(super::prune::KIND, hourly);
+    registry.every(crate::status_page::uptime_job::KIND, hourly);
     registry
-}
-
-/// Jobs the runner schedules for itself at most every `interval`.
-pub(crate) fn periodic() -> Vec<(&'static str, std::time::Duration)> {
-    vec![
-        (super::prune::KIND, std::time::Duration::from_secs(3600)),
-        (
-            crate::status_page::uptime_job::KIND,
-            std::time::Duration::from_secs(3600),
-        ),
-    ]
 }

@@ -1,5 +1,6 @@
 //! The application state, the router with its layers, and serving it.
 
+pub mod config;
 pub mod jobs;
 mod prune;
 
@@ -8,7 +9,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-use crate::platform::config::Settings;
+use crate::app::config::Settings;
 use crate::platform::events::{self, Consumer, ConsumerRunner};
 use crate::platform::live::EventHub;
 use crate::platform::metrics::Metrics;

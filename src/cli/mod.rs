@@ -13,10 +13,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Email;
-use crate::app::{self, AppState};
-use crate::platform::config::{
+use crate::app::config::{
     Cli, Command, ComponentCommand, ServeArgs, Settings, TokenCommand, UserCommand,
 };
+use crate::app::{self, AppState};
 use crate::platform::db::Database;
 use crate::platform::jobs::{JobContext, Runner};
 use crate::platform::secret::{hash_token, random_token};

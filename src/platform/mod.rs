@@ -1,9 +1,10 @@
 //! Infrastructure that knows no capability: the database and its private cluster, the
-//! job queue, live signals, Markdown, metrics, audit storage, secrets and time formats.
+//! job queue, the domain-event stream, live signals, Markdown, metrics, audit storage,
+//! secrets and time formats.
 
+pub mod args;
 pub mod audit;
 pub mod command;
-pub mod config;
 pub mod db;
 pub mod events;
 pub mod jobs;

@@ -2,7 +2,7 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-use crate::platform::config::{LogArgs, LogFormat};
+use crate::platform::args::{LogArgs, LogFormat};
 
 /// Install the global subscriber. Logs go to standard error, so standard output stays
 /// clean for what commands print (a token, a password, the setup link).

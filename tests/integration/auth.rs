@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use fireline::accounts::Role;
-use fireline::platform::config::Settings;
+use fireline::app::config::Settings;
 
 use crate::support::{TestApp, PASSWORD};
 

@@ -2,8 +2,8 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
-use fireline::platform::config::Settings;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;

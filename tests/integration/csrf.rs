@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use fireline::accounts::Role;
-use fireline::platform::config::Settings;
+use fireline::app::config::Settings;
 use fireline::platform::signed::SigningKey;
 
 use crate::support::{Browser, TestApp, PASSWORD};

@@ -1,6 +1,6 @@
 //! Finding, creating and migrating the database; the private cluster.
 
-use fireline::platform::config::DatabaseArgs;
+use fireline::app::config::DatabaseArgs;
 use fireline::platform::db::DatabaseSource;
 use sqlx::{Connection, PgConnection};
 use std::os::unix::fs::PermissionsExt;

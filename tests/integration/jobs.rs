@@ -38,8 +38,9 @@ fn panics(_: JobContext, _: Value) -> HandlerFuture {
     Box::pin(async { panic!("boom in the handler") })
 }
 
+/// Fireline's own job kinds (and its periodic housekeeping), plus the test's.
 fn registry() -> Registry {
-    let mut registry = Registry::default();
+    let mut registry = fireline::app::jobs::registry();
     registry.register("record", record);
     registry.register("fails", always_fails);
     registry.register("panics", panics);

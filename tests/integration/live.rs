@@ -3,8 +3,8 @@
 
 use axum::http::{Method, StatusCode};
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
-use fireline::platform::config::Settings;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;

@@ -2,9 +2,9 @@
 
 use axum::http::StatusCode;
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
 use fireline::http::router as build_router;
-use fireline::platform::config::Settings;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use tower::ServiceExt;

@@ -3,9 +3,9 @@
 
 use axum::http::{Method, StatusCode};
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
 use fireline::http::router as build_router;
-use fireline::platform::config::Settings;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;

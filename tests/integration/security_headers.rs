@@ -2,8 +2,8 @@
 //! memory, their 304s and HEADs, the API, errors and the signed-in pages.
 
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
-use fireline::platform::config::Settings;
 use reqwest::{Method, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

@@ -1,8 +1,8 @@
 //! The real server on a real socket, with a cookie-keeping HTTP client.
 
 use fireline::accounts::Role;
+use fireline::app::config::Settings;
 use fireline::app::AppState;
-use fireline::platform::config::Settings;
 use scraper::{Html, Selector};
 use std::time::Duration;
 use tokio::net::TcpListener;

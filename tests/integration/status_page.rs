@@ -732,7 +732,7 @@ async fn a_change_on_one_instance_reaches_another_instances_cache_within_a_secon
     let f = fixture(&app).await;
     let other = fireline::app::AppState::new(
         app.pool().clone(),
-        fireline::platform::config::Settings::for_base_url("http://fireline.test"),
+        fireline::app::config::Settings::for_base_url("http://fireline.test"),
     );
     let shutdown = tokio_util::sync::CancellationToken::new();
     tokio::spawn(

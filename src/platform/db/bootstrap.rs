@@ -7,7 +7,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::platform::config::DatabaseArgs;
+use crate::platform::args::DatabaseArgs;
 use crate::platform::db::private_cluster::{find_postgres_binaries, PrivateCluster};
 use crate::platform::db::redact_url;
 

@@ -67,6 +67,8 @@ type Handler = Arc<dyn Fn(JobContext, Value) -> HandlerFuture + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
+    /// Kinds the runner enqueues by itself, at most once per interval.
+    periodic: Vec<(&'static str, StdDuration)>,
 }
 
 impl Registry {
@@ -75,6 +77,11 @@ impl Registry {
         F: Fn(JobContext, Value) -> HandlerFuture + Send + Sync + 'static,
     {
         self.handlers.insert(kind, Arc::new(handler));
+    }
+
+    /// Have the runner enqueue `kind` by itself at most every `interval`.
+    pub fn every(&mut self, kind: &'static str, interval: StdDuration) {
+        self.periodic.push((kind, interval));
     }
 }
 
@@ -174,7 +181,7 @@ impl Runner {
     }
 
     async fn schedule_periodic(&self, last: &mut HashMap<&'static str, Instant>) {
-        for (kind, every) in crate::app::jobs::periodic() {
+        for &(kind, every) in &self.registry.periodic {
             if last.get(kind).is_some_and(|at| at.elapsed() < every) {
                 continue;
             }
