@@ -19,7 +19,7 @@ use super::{format_time, rfc3339};
 use crate::accounts::Role;
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, CsrfForm, CurrentUser, Path, Query};
+use crate::http::extract::{AsAdmin, Button, ClientIp, CsrfForm, CurrentUser, Path, Query, Staff};
 use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::http::session::redirect_with_flash;
 use crate::incidents::CommandError;
@@ -360,72 +360,47 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
         .ok_or_else(|| AppError::NotFound("There is no such subscriber.".into()))
 }
 
-/// Pause, resume, re-enable or remove; each recorded in the audit log.
+/// Pause, resume or re-enable; each recorded in the audit log.
 async fn change(
-    state: &AppState,
-    user: &CurrentUser,
+    staff: &Staff<AsAdmin>,
     id: Uuid,
     to: SubscriberState,
     message: &str,
 ) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    find(state, id).await?;
-    let mut tx = state.pool.begin().await?;
-    commands::set_state(&mut tx, user.user.id, id, to, None).await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        state,
-        &format!("/admin/subscribers/{id}"),
-        message,
-    ))
+    find(&staff.state, id).await?;
+    let mut tx = staff.begin().await?;
+    commands::set_state(&mut tx, staff.id(), id, to, None).await?;
+    staff
+        .commit_and_flash(tx, &format!("/admin/subscribers/{id}"), message)
+        .await
 }
 
 pub async fn pause_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    _: Button,
 ) -> Result<Response, AppError> {
-    change(
-        &state,
-        &user,
-        id,
-        SubscriberState::Paused,
-        "Paused: new messages wait and are sent when you resume.",
-    )
-    .await
+    let message = "Paused: new messages wait and are sent when you resume.";
+    change(&staff, id, SubscriberState::Paused, message).await
 }
 
 pub async fn resume_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    _: Button,
 ) -> Result<Response, AppError> {
-    change(
-        &state,
-        &user,
-        id,
-        SubscriberState::Active,
-        "Active again: waiting messages are being sent.",
-    )
-    .await
+    let message = "Active again: waiting messages are being sent.";
+    change(&staff, id, SubscriberState::Active, message).await
 }
 
 pub async fn enable_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    _: Button,
 ) -> Result<Response, AppError> {
-    change(
-        &state,
-        &user,
-        id,
-        SubscriberState::Active,
-        "Enabled again. Messages that failed while it was disabled can be resent from the log.",
-    )
-    .await
+    let message =
+        "Enabled again. Messages that failed while it was disabled can be resent from the log.";
+    change(&staff, id, SubscriberState::Active, message).await
 }
 
 pub async fn delete_subscriber(

@@ -2,8 +2,10 @@
 //! whose rejections come back in our error format.
 
 mod body;
+mod staff;
 
 pub use body::{parse_json, CsrfForm, Form, Json, OptionalJson, Path, Query};
+pub use staff::{AsAdmin, AsResponder, AsViewer, Button, Caller, RoleGate, Staff};
 
 use crate::accounts::sessions;
 use crate::accounts::tokens;
@@ -160,25 +162,7 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// What an [`Authorized`] caller's role must allow.
-pub trait RoleGate {
-    const ROLE: Role;
-}
-
-/// Responders and admins.
-pub struct AsResponder;
-impl RoleGate for AsResponder {
-    const ROLE: Role = Role::Responder;
-}
-
-/// Admins only.
-pub struct AsAdmin;
-impl RoleGate for AsAdmin {
-    const ROLE: Role = Role::Admin;
-}
-
-/// An API caller whose role allows `R::ROLE`. It is checked from the headers, so a
-/// refused role is a 403 before any body is read or validated.
+/// An API caller whose role allows `R::ROLE` (the user only; [`Caller`] brings the state too).
 pub struct Authorized<R>(pub UserRow, std::marker::PhantomData<R>);
 
 impl<R: RoleGate> FromRequestParts<AppState> for Authorized<R> {
