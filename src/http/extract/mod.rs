@@ -162,19 +162,6 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// An API caller whose role allows `R::ROLE` (the user only; [`Caller`] brings the state too).
-pub struct Authorized<R>(pub UserRow, std::marker::PhantomData<R>);
-
-impl<R: RoleGate> FromRequestParts<AppState> for Authorized<R> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let caller = ApiUser::from_request_parts(parts, state).await?;
-        caller.require(R::ROLE)?;
-        Ok(Authorized(caller.0, std::marker::PhantomData))
-    }
-}
-
 /// The client's address: the TCP peer, or the first X-Forwarded-For entry when the
 /// server is told to trust its proxy.
 #[derive(Debug, Clone)]

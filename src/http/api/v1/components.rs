@@ -1,20 +1,18 @@
 //! `/api/v1/component-groups` and `/api/v1/components`.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{present, ProblemDoc};
+use super::{created, missing, present, Admin, Answer, Edit, ProblemDoc, Reply};
 use crate::app::AppState;
 use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::ComponentStatus;
 use crate::components::{self, ComponentRow, GroupRow};
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
+use crate::http::extract::{Caller, Json, Path};
 use crate::incidents::CommandError;
 
 /// A group of components.
@@ -101,21 +99,34 @@ async fn all_groups(state: &AppState) -> Result<Vec<GroupJson>, AppError> {
 /// A refused command as the API answers it (a missing thing names its id).
 fn refused(err: CommandError, what: &str, id: Uuid) -> AppError {
     match err {
-        CommandError::NotFound => {
-            AppError::NotFound(format!("There is no {what} with the id {id}."))
-        }
+        CommandError::NotFound => not_found(what, id),
         err => err.into(),
     }
+}
+
+fn not_found(what: &str, id: Uuid) -> AppError {
+    missing(&format!("{what} with the id"), id)
+}
+
+/// The one of `all` with this id.
+fn one<T>(all: Vec<T>, id: Uuid, id_of: fn(&T) -> Uuid, what: &str) -> Result<T, AppError> {
+    let found = all.into_iter().find(|item| id_of(item) == id);
+    found.ok_or_else(|| not_found(what, id))
+}
+
+async fn find_group_json(state: &AppState, id: Uuid) -> Result<GroupJson, AppError> {
+    one(all_groups(state).await?, id, |g| g.id, "component group")
+}
+
+async fn find_component_json(state: &AppState, id: Uuid) -> Result<ComponentJson, AppError> {
+    one(all_components(state).await?, id, |c| c.id, "component")
 }
 
 /// All component groups.
 #[utoipa::path(get, path = "/component-groups", tag = "components",
     responses((status = 200, body = Vec<GroupJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_groups(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<GroupJson>>, AppError> {
-    Ok(Json(all_groups(&state).await?))
+pub async fn list_groups(c: Caller) -> Reply<Vec<GroupJson>> {
+    Ok(Json(all_groups(&c.state).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -133,50 +144,21 @@ pub struct NewGroupJson {
 #[utoipa::path(post, path = "/component-groups", security(("bearer" = ["admin"])), tag = "components", request_body = NewGroupJson,
     responses((status = 201, body = GroupJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_group(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Json(body): Json<NewGroupJson>,
-) -> Result<Response, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let group = commands::create_group(
-        &mut tx,
-        Some(caller.0.id),
-        &body.name,
-        body.description.as_deref(),
-        body.position,
-    )
-    .await?;
+pub async fn create_group(c: Admin, Json(body): Json<NewGroupJson>) -> Answer {
+    let (name, description) = (&body.name, body.description.as_deref());
+    let mut tx = c.begin().await?;
+    let group =
+        commands::create_group(&mut tx, Some(c.id()), name, description, body.position).await?;
     tx.commit().await?;
-    let json = find_group_json(&state, group.id).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(
-            header::LOCATION,
-            format!("/api/v1/component-groups/{}", group.id),
-        )],
-        Json(json),
-    )
-        .into_response())
-}
-
-async fn find_group_json(state: &AppState, id: Uuid) -> Result<GroupJson, AppError> {
-    all_groups(state)
-        .await?
-        .into_iter()
-        .find(|g| g.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no component group with the id {id}.")))
+    let location = format!("/api/v1/component-groups/{}", group.id);
+    created(location, find_group_json(&c.state, group.id).await?)
 }
 
 /// One group.
 #[utoipa::path(get, path = "/component-groups/{id}", tag = "components", params(("id" = Uuid, Path)),
     responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_group(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<GroupJson>, AppError> {
-    Ok(Json(find_group_json(&state, id).await?))
+pub async fn get_group(c: Caller, Path(id): Path<Uuid>) -> Reply<GroupJson> {
+    Ok(Json(find_group_json(&c.state, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -193,13 +175,8 @@ pub struct GroupPatchJson {
 /// Change a group (admin).
 #[utoipa::path(patch, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = GroupPatchJson,
     responses((status = 200, body = GroupJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn patch_group(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<GroupPatchJson>,
-) -> Result<Json<GroupJson>, AppError> {
-    let mut tx = state.pool.begin().await?;
+pub async fn patch_group(c: Admin, Edit(id, body): Edit<GroupPatchJson>) -> Reply<GroupJson> {
+    let mut tx = c.begin().await?;
     commands::update_group(
         &mut tx,
         id,
@@ -210,21 +187,16 @@ pub async fn patch_group(
     .await
     .map_err(|e| refused(e, "component group", id))?;
     tx.commit().await?;
-    Ok(Json(find_group_json(&state, id).await?))
+    Ok(Json(find_group_json(&c.state, id).await?))
 }
 
 /// Delete a group (admin); its components stay, ungrouped.
 #[utoipa::path(delete, path = "/component-groups/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn delete_group(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    let mut tx = state.pool.begin().await?;
-    commands::delete_group(&mut tx, Some(caller.0.id), id)
-        .await
-        .map_err(|e| refused(e, "component group", id))?;
+pub async fn delete_group(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCode> {
+    let mut tx = c.begin().await?;
+    let deleted = commands::delete_group(&mut tx, Some(c.id()), id).await;
+    deleted.map_err(|e| refused(e, "component group", id))?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -232,19 +204,8 @@ pub async fn delete_group(
 /// All components, in display order.
 #[utoipa::path(get, path = "/components", tag = "components",
     responses((status = 200, body = Vec<ComponentJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_components(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<ComponentJson>>, AppError> {
-    Ok(Json(all_components(&state).await?))
-}
-
-async fn find_component_json(state: &AppState, id: Uuid) -> Result<ComponentJson, AppError> {
-    all_components(state)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no component with the id {id}.")))
+pub async fn list_components(c: Caller) -> Reply<Vec<ComponentJson>> {
+    Ok(Json(all_components(&c.state).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -263,11 +224,7 @@ pub struct NewComponentJson {
 #[utoipa::path(post, path = "/components", security(("bearer" = ["admin"])), tag = "components", request_body = NewComponentJson,
     responses((status = 201, body = ComponentJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_component(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Json(body): Json<NewComponentJson>,
-) -> Result<Response, AppError> {
+pub async fn create_component(c: Admin, Json(body): Json<NewComponentJson>) -> Answer {
     let new = CreateComponent {
         name: &body.name,
         description: body.description.as_deref(),
@@ -275,30 +232,18 @@ pub async fn create_component(
         status: body.status.unwrap_or(ComponentStatus::Operational),
         position: body.position,
     };
-    let mut tx = state.pool.begin().await?;
-    let component = commands::create(&mut tx, Some(caller.0.id), new).await?;
+    let mut tx = c.begin().await?;
+    let component = commands::create(&mut tx, Some(c.id()), new).await?;
     tx.commit().await?;
-    let json = find_component_json(&state, component.id).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(
-            header::LOCATION,
-            format!("/api/v1/components/{}", component.id),
-        )],
-        Json(json),
-    )
-        .into_response())
+    let location = format!("/api/v1/components/{}", component.id);
+    created(location, find_component_json(&c.state, component.id).await?)
 }
 
 /// One component.
 #[utoipa::path(get, path = "/components/{id}", tag = "components", params(("id" = Uuid, Path)),
     responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_component(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<ComponentJson>, AppError> {
-    Ok(Json(find_component_json(&state, id).await?))
+pub async fn get_component(c: Caller, Path(id): Path<Uuid>) -> Reply<ComponentJson> {
+    Ok(Json(find_component_json(&c.state, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -321,11 +266,9 @@ pub struct ComponentPatchJson {
     responses((status = 200, body = ComponentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_component(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<ComponentPatchJson>,
-) -> Result<Json<ComponentJson>, AppError> {
+    c: Admin,
+    Edit(id, body): Edit<ComponentPatchJson>,
+) -> Reply<ComponentJson> {
     let change = ComponentChange {
         name: body.name,
         description: body.description,
@@ -333,26 +276,20 @@ pub async fn patch_component(
         position: body.position,
         status: body.status,
     };
-    let mut tx = state.pool.begin().await?;
-    commands::update(&mut tx, Some(caller.0.id), id, change)
-        .await
-        .map_err(|e| refused(e, "component", id))?;
+    let mut tx = c.begin().await?;
+    let updated = commands::update(&mut tx, Some(c.id()), id, change).await;
+    updated.map_err(|e| refused(e, "component", id))?;
     tx.commit().await?;
-    Ok(Json(find_component_json(&state, id).await?))
+    Ok(Json(find_component_json(&c.state, id).await?))
 }
 
 /// Delete a component (admin), with its status history.
 #[utoipa::path(delete, path = "/components/{id}", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn delete_component(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    let mut tx = state.pool.begin().await?;
-    commands::delete(&mut tx, Some(caller.0.id), id)
-        .await
-        .map_err(|e| refused(e, "component", id))?;
+pub async fn delete_component(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCode> {
+    let mut tx = c.begin().await?;
+    let deleted = commands::delete(&mut tx, Some(c.id()), id).await;
+    deleted.map_err(|e| refused(e, "component", id))?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,8 @@
 //! The event log, public updates and the live stream of an incident.
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -12,11 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::incidents::{find_incident, ComponentStatusJson, PersonJson};
-use super::{ListQuery, Page, ProblemDoc};
+use super::{created, limit, Answer, Edit, Page, ProblemDoc, Reply, Responder};
 use crate::app::AppState;
 use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
+use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
 use crate::incidents::events::{EventRow, LogFilter};
 use crate::incidents::updates::UpdateRow;
@@ -89,17 +88,12 @@ pub struct EventQuery {
 #[utoipa::path(get, path = "/incidents/{id}/events", tag = "events", params(("id" = String, Path), EventQuery),
     responses((status = 200, body = Page<EventJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_events(
-    State(state): State<AppState>,
-    _caller: ApiUser,
+    c: Caller,
     Path(id): Path<String>,
     Query(query): Query<EventQuery>,
-) -> Result<Json<Page<EventJson>>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    let limit = ListQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .limit()?;
+) -> Reply<Page<EventJson>> {
+    let incident = find_incident(&c.state, &id).await?;
+    let limit = limit(query.limit)?;
     let before = query
         .cursor
         .as_deref()
@@ -111,18 +105,10 @@ pub async fn list_events(
         pinned_only: query.pinned,
         before,
     };
-    let mut rows = incidents::events::list(&state.pool, incident.id, &filter, limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|e| Cursor::keyset(e.occurred_at, e.seq).encode())
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: rows.into_iter().map(EventJson::from).collect(),
-        next_cursor,
-    }))
+    let rows = incidents::events::list(&c.state.pool, incident.id, &filter, limit + 1).await?;
+    Ok(Json(Page::of(rows, limit, |e| {
+        Cursor::keyset(e.occurred_at, e.seq)
+    })))
 }
 
 /// A note to append.
@@ -145,13 +131,8 @@ pub struct NoteJson {
 /// Append a note or a correction (responder).
 #[utoipa::path(post, path = "/incidents/{id}/events", security(("bearer" = ["responder"])), tag = "events", params(("id" = String, Path)), request_body = NoteJson,
     responses((status = 201, body = EventJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn add_event(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<String>,
-    Json(body): Json<NoteJson>,
-) -> Result<Response, AppError> {
-    let incident = find_incident(&state, &id).await?;
+pub async fn add_event(c: Responder, Path(id): Path<String>, Json(body): Json<NoteJson>) -> Answer {
+    let incident = find_incident(&c.state, &id).await?;
     let note = NewNote {
         body: body.body,
         workstream_id: body.workstream_id,
@@ -159,39 +140,29 @@ pub async fn add_event(
         pinned: body.pinned,
         corrects: body.corrects,
     };
-    let mut tx = state.pool.begin().await?;
-    let event_id = incidents::add_note(&mut tx, &caller.0, incident.id, note).await?;
+    let mut tx = c.begin().await?;
+    let event_id = incidents::add_note(&mut tx, &c.user, incident.id, note).await?;
     tx.commit().await?;
-    let row = incidents::events::find(&state.pool, event_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("The entry vanished.".into()))?;
+    let row = incidents::events::find(&c.state.pool, event_id).await?;
+    let row = row.ok_or_else(|| AppError::NotFound("The entry vanished.".into()))?;
     let location = format!("/api/v1/incidents/{}/events/{event_id}", incident.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(EventJson::from(row)),
-    )
-        .into_response())
+    created(location, EventJson::from(row))
 }
 
 /// One entry of the log.
 #[utoipa::path(get, path = "/incidents/{id}/events/{event_id}", tag = "events", params(("id" = String, Path), ("event_id" = Uuid, Path)),
     responses((status = 200, body = EventJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_event(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path((id, event_id)): Path<(String, Uuid)>,
-) -> Result<Json<EventJson>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    incidents::events::find(&state.pool, event_id)
-        .await?
+pub async fn get_event(c: Caller, Path((id, event_id)): Path<(String, Uuid)>) -> Reply<EventJson> {
+    let incident = find_incident(&c.state, &id).await?;
+    let row = incidents::events::find(&c.state.pool, event_id).await?;
+    let row = row
         .filter(|e| e.incident_id == incident.id)
-        .map(|e| Json(EventJson::from(e)))
         .ok_or_else(|| {
             AppError::NotFound(format!(
                 "There is no entry {event_id} in this incident's log."
             ))
-        })
+        })?;
+    Ok(Json(EventJson::from(row)))
 }
 
 /// A public update.
@@ -236,15 +207,12 @@ impl From<UpdateRow> for UpdateJson {
 /// Public updates, newest first.
 #[utoipa::path(get, path = "/incidents/{id}/updates", tag = "updates", params(("id" = String, Path)),
     responses((status = 200, body = Page<UpdateJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_updates(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Json<Page<UpdateJson>>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    let rows = incidents::updates::list(&state.pool, incident.id).await?;
+pub async fn list_updates(c: Caller, Path(id): Path<String>) -> Reply<Page<UpdateJson>> {
+    let incident = find_incident(&c.state, &id).await?;
+    let rows = incidents::updates::list(&c.state.pool, incident.id).await?;
+    let items = rows.into_iter().map(UpdateJson::from).collect();
     Ok(Json(Page {
-        items: rows.into_iter().map(UpdateJson::from).collect(),
+        items,
         next_cursor: None,
     }))
 }
@@ -271,30 +239,24 @@ pub struct NewUpdateJson {
 #[utoipa::path(get, path = "/incidents/{id}/updates/{update_id}", tag = "updates", params(("id" = String, Path), ("update_id" = Uuid, Path)),
     responses((status = 200, body = UpdateJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn get_update(
-    State(state): State<AppState>,
-    _caller: ApiUser,
+    c: Caller,
     Path((id, update_id)): Path<(String, Uuid)>,
-) -> Result<Json<UpdateJson>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    incidents::updates::find(&state.pool, update_id)
-        .await?
+) -> Reply<UpdateJson> {
+    let incident = find_incident(&c.state, &id).await?;
+    let row = incidents::updates::find(&c.state.pool, update_id).await?;
+    let row = row
         .filter(|u| u.incident_id == incident.id)
-        .map(|u| Json(UpdateJson::from(u)))
         .ok_or_else(|| {
             AppError::NotFound(format!("There is no update {update_id} of this incident."))
-        })
+        })?;
+    Ok(Json(UpdateJson::from(row)))
 }
 
 /// Post a public update (responder): it sets the incident's status and the components'.
 #[utoipa::path(post, path = "/incidents/{id}/updates", security(("bearer" = ["responder"])), tag = "updates", params(("id" = String, Path)), request_body = NewUpdateJson,
     responses((status = 201, body = UpdateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn post_update(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<String>,
-    Json(body): Json<NewUpdateJson>,
-) -> Result<Response, AppError> {
-    let incident = find_incident(&state, &id).await?;
+pub async fn post_update(c: Responder, Edit(id, body): Edit<NewUpdateJson, String>) -> Answer {
+    let incident = find_incident(&c.state, &id).await?;
     let new = incidents::updates::NewUpdate {
         status: body.status,
         body: body.body,
@@ -306,16 +268,11 @@ pub async fn post_update(
         notify: body.notify.unwrap_or(true),
         title: body.title,
     };
-    let mut tx = state.pool.begin().await?;
-    let update = incidents::updates::post_update(&mut tx, &caller.0, incident.id, new).await?;
+    let mut tx = c.begin().await?;
+    let update = incidents::updates::post_update(&mut tx, &c.user, incident.id, new).await?;
     tx.commit().await?;
     let location = format!("/api/v1/incidents/{}/updates/{}", incident.id, update.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(UpdateJson::from(update)),
-    )
-        .into_response())
+    created(location, UpdateJson::from(update))
 }
 
 /// Server-Sent Events: every new entry of the log (`event: incident_event`, JSON data,
@@ -323,12 +280,8 @@ pub async fn post_update(
 #[utoipa::path(get, path = "/incidents/{id}/stream", tag = "events", params(("id" = String, Path)),
     responses((status = 200, description = "text/event-stream of EventJson", content_type = "text/event-stream"),
               (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn stream_events(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
+pub async fn stream_events(c: Caller, headers: HeaderMap, Path(id): Path<String>) -> Answer {
+    let state = c.state;
     let incident = find_incident(&state, &id).await?;
     let from = resume_from(&state, &headers, None, incident.id).await?;
     let allowed = token_check(&state, &headers);

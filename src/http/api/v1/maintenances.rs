@@ -1,17 +1,16 @@
 //! `/api/v1/maintenances`: scheduled maintenance.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::ProblemDoc;
+use super::{created, missing, Answer, Edit, ProblemDoc, Reply, Responder};
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path};
+use crate::http::extract::{Caller, Json, Path};
 use crate::incidents::CommandError;
 use crate::maintenance::MaintenanceStatus;
 use crate::maintenance::{self, MaintenanceDraft, MaintenanceRow};
@@ -83,44 +82,39 @@ async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson,
 /// A refused command as the API answers it: a stale version is a 409 with `current`.
 async fn command_error(state: &AppState, id: Uuid, err: CommandError) -> AppError {
     match err {
-        CommandError::NotFound => AppError::NotFound(format!("There is no maintenance {id}.")),
-        CommandError::Stale { expected, .. } => {
-            let current = match find(state, id).await {
-                Ok(m) => to_json(state, m).await,
-                Err(e) => Err(e),
-            };
-            match current {
-                Ok(current) => AppError::Conflict {
-                    message: format!(
-                        "The maintenance changed since version {expected} (it is at version {}); \
+        CommandError::NotFound => missing("maintenance", id),
+        CommandError::Stale { expected, .. } => match find_json(state, id).await {
+            Ok(current) => AppError::Conflict {
+                message: format!(
+                    "The maintenance changed since version {expected} (it is at version {}); \
                          nothing was saved. `current` holds it as it is now.",
-                        current.version
-                    ),
-                    current: serde_json::to_value(current).ok(),
-                },
-                Err(e) => e,
-            }
-        }
+                    current.version
+                ),
+                current: serde_json::to_value(current).ok(),
+            },
+            Err(e) => e,
+        },
         other => other.into(),
     }
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<MaintenanceRow, AppError> {
-    maintenance::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no maintenance {id}.")))
+    let row = maintenance::find(&state.pool, id).await?;
+    row.ok_or_else(|| missing("maintenance", id))
+}
+
+/// The maintenance as it is now, as JSON.
+async fn find_json(state: &AppState, id: Uuid) -> Result<MaintenanceJson, AppError> {
+    to_json(state, find(state, id).await?).await
 }
 
 /// Maintenances, newest window first (at most 200).
 #[utoipa::path(get, path = "/maintenances", tag = "maintenances",
     responses((status = 200, body = Vec<MaintenanceJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_maintenances(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<MaintenanceJson>>, AppError> {
+pub async fn list_maintenances(c: Caller) -> Reply<Vec<MaintenanceJson>> {
     let mut out = Vec::new();
-    for m in maintenance::list(&state.pool, false, 200).await? {
-        out.push(to_json(&state, m).await?);
+    for m in maintenance::list(&c.state.pool, false, 200).await? {
+        out.push(to_json(&c.state, m).await?);
     }
     Ok(Json(out))
 }
@@ -146,11 +140,7 @@ pub struct NewMaintenanceJson {
 /// Schedule a maintenance (responder). It starts and ends on its own.
 #[utoipa::path(post, path = "/maintenances", security(("bearer" = ["responder"])), tag = "maintenances", request_body = NewMaintenanceJson,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_maintenance(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Json(body): Json<NewMaintenanceJson>,
-) -> Result<Response, AppError> {
+pub async fn create_maintenance(c: Responder, Json(body): Json<NewMaintenanceJson>) -> Answer {
     let draft = MaintenanceDraft {
         title: body.title,
         description: body.description,
@@ -159,28 +149,18 @@ pub async fn create_maintenance(
         components: body.component_ids,
         auto_components: body.auto_components.unwrap_or(true),
     };
-    let mut tx = state.pool.begin().await?;
-    let m = maintenance::schedule(&mut tx, &caller.0, draft).await?;
+    let mut tx = c.begin().await?;
+    let m = maintenance::schedule(&mut tx, &c.user, draft).await?;
     tx.commit().await?;
     let location = format!("/api/v1/maintenances/{}", m.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(to_json(&state, m).await?),
-    )
-        .into_response())
+    created(location, to_json(&c.state, m).await?)
 }
 
 /// One maintenance.
 #[utoipa::path(get, path = "/maintenances/{id}", tag = "maintenances", params(("id" = Uuid, Path)),
     responses((status = 200, body = MaintenanceJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_maintenance(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<MaintenanceJson>, AppError> {
-    let m = find(&state, id).await?;
-    Ok(Json(to_json(&state, m).await?))
+pub async fn get_maintenance(c: Caller, Path(id): Path<Uuid>) -> Reply<MaintenanceJson> {
+    Ok(Json(find_json(&c.state, id).await?))
 }
 
 /// Changes to a maintenance. `version` is required: a stale one gets 409 with `current`.
@@ -210,17 +190,15 @@ pub struct MaintenancePatchJson {
     responses((status = 200, body = MaintenanceJson),
         (status = 409, description = "Stale version; `current` holds the maintenance", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_maintenance(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<MaintenancePatchJson>,
-) -> Result<Json<MaintenanceJson>, AppError> {
-    let mut tx = state.pool.begin().await?;
+    c: Responder,
+    Edit(id, body): Edit<MaintenancePatchJson>,
+) -> Reply<MaintenanceJson> {
+    let mut tx = c.begin().await?;
     let current = match maintenance::lock_version(&mut tx, id, body.version).await {
         Ok(current) => current,
         Err(err) => {
             drop(tx);
-            return Err(command_error(&state, id, err).await);
+            return Err(command_error(&c.state, id, err).await);
         }
     };
     let planning = body.title.is_some()
@@ -249,19 +227,11 @@ pub async fn patch_maintenance(
         maintenance::reschedule(&mut tx, id, body.version, draft).await?;
     }
     if let Some(status) = body.status {
-        maintenance::transition(
-            &mut tx,
-            Some(&caller.0),
-            id,
-            status,
-            body.body.as_deref(),
-            true,
-        )
-        .await?;
+        let words = body.body.as_deref();
+        maintenance::transition(&mut tx, Some(&c.user), id, status, words, true).await?;
     }
     tx.commit().await?;
-    let m = find(&state, id).await?;
-    Ok(Json(to_json(&state, m).await?))
+    Ok(Json(find_json(&c.state, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -277,28 +247,16 @@ pub struct MaintenanceUpdateInput {
 #[utoipa::path(post, path = "/maintenances/{id}/updates", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn post_maintenance_update(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<MaintenanceUpdateInput>,
-) -> Result<Response, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let m = match maintenance::post_update(
-        &mut tx,
-        &caller.0,
-        id,
-        body.status,
-        &body.body,
-        body.notify.unwrap_or(true),
-    )
-    .await
-    {
-        Ok(m) => m,
-        Err(CommandError::NotFound) => {
-            return Err(AppError::NotFound(format!("There is no maintenance {id}.")))
-        }
-        Err(other) => return Err(other.into()),
-    };
+    c: Responder,
+    Edit(id, body): Edit<MaintenanceUpdateInput>,
+) -> Answer {
+    let (status, words, notify) = (body.status, &body.body, body.notify.unwrap_or(true));
+    let mut tx = c.begin().await?;
+    let posted = maintenance::post_update(&mut tx, &c.user, id, status, words, notify).await;
+    let m = posted.map_err(|err| match err {
+        CommandError::NotFound => missing("maintenance", id),
+        other => other.into(),
+    })?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(to_json(&state, m).await?)).into_response())
+    Ok((StatusCode::CREATED, Json(to_json(&c.state, m).await?)).into_response())
 }

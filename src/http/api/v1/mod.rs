@@ -9,13 +9,63 @@ pub mod postmortems;
 mod subscribers;
 mod users;
 
+use std::fmt::Display;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
+use crate::http::extract::{AsAdmin, AsResponder, Caller, Json, Path};
+
+/// An API caller with the responder role (or admin).
+pub type Responder = Caller<AsResponder>;
+
+/// An API caller with the admin role.
+pub type Admin = Caller<AsAdmin>;
+
+/// What a handler answers: `T` as JSON, or a problem.
+pub type Reply<T> = Result<Json<T>, AppError>;
+
+/// What a handler answers when it sets the status itself (201, 202, 204, a stream).
+pub type Answer<T = Response> = Result<T, AppError>;
+
+/// A write to the thing a path names: its id (`I`, a UUID unless said) and the JSON body,
+/// read as `Path` and then `Json` are, with the same answers when they are wrong.
+pub struct Edit<T, I = uuid::Uuid>(pub I, pub T);
+
+impl<T: DeserializeOwned, I: DeserializeOwned + Send> FromRequest<AppState> for Edit<T, I> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let Path(id) = Path::<I>::from_request_parts(&mut parts, state).await?;
+        let Json(body) = Json::<T>::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Edit(id, body))
+    }
+}
+
+/// 201 Created, with the new thing's address in `Location` and the thing as JSON.
+pub fn created(location: String, body: impl Serialize) -> Answer {
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// The 404 of a lookup: "There is no {what} {id}."
+pub fn missing(what: &str, id: impl Display) -> AppError {
+    AppError::NotFound(format!("There is no {what} {id}."))
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -131,11 +181,16 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn limit(&self) -> Result<i64, AppError> {
-        match self.limit {
-            None => Ok(50),
-            Some(n @ 1..=200) => Ok(i64::from(n)),
-            Some(_) => Err(AppError::field("limit", "limit must be between 1 and 200.")),
-        }
+        limit(self.limit)
+    }
+}
+
+/// A list's `limit`: 1 to 200, default 50.
+pub fn limit(asked: Option<u32>) -> Result<i64, AppError> {
+    match asked {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(i64::from(n)),
+        Some(_) => Err(AppError::field("limit", "limit must be between 1 and 200.")),
     }
 }
 
@@ -145,6 +200,31 @@ pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> Page<T> {
+    /// The page of `rows`, read with one more than `limit`: the first `limit` of them,
+    /// and the cursor after the last of those when there are more.
+    pub fn of<R>(mut rows: Vec<R>, limit: i64, cursor: impl Fn(&R) -> Cursor) -> Self
+    where
+        T: From<R>,
+    {
+        let next_cursor = more(&mut rows, limit, cursor);
+        Page {
+            items: rows.into_iter().map(T::from).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// Cuts `rows` (read with one more than `limit`) to `limit`; the next page's cursor, if
+/// there was more.
+pub fn more<R>(rows: &mut Vec<R>, limit: i64, cursor: impl Fn(&R) -> Cursor) -> Option<String> {
+    if rows.len() as i64 <= limit {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(|row| cursor(row).encode())
 }
 
 /// For PATCH fields where `null` means "clear": absent → `None`, `null` → `Some(None)`.

@@ -2,20 +2,17 @@
 
 use crate::components;
 use crate::webhooks::commands::{self, Removal};
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ListQuery, Page, ProblemDoc};
+use super::{created, missing, more, Admin, Answer, Edit, ListQuery, Page, ProblemDoc, Reply};
 use crate::app::AppState;
+use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
-use crate::http::extract::{AsAdmin, Authorized, ClientIp, Json, Path, Query};
+use crate::http::extract::{ClientIp, Json, Path, Query};
 use crate::webhooks::deliveries::{self, Resend};
 use crate::webhooks::subscribers::{self, SubscriberRow};
 use crate::webhooks::{self, DeliveryState, SubscriberState};
@@ -79,30 +76,9 @@ impl From<SubscriberRow> for SubscriberJson {
     }
 }
 
-fn encode_cursor(s: &SubscriberRow) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", s.created_at.unix_timestamp_nanos(), s.id))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), AppError> {
-    let bad = || AppError::field("cursor", "This cursor is not one we gave out.");
-    let text = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
-    let at = nanos
-        .parse::<i128>()
-        .ok()
-        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-        .ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
-    subscribers::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))
+    let row = subscribers::find(&state.pool, id).await?;
+    row.ok_or_else(|| missing("subscriber", id))
 }
 
 /// Subscribers, newest first (admin).
@@ -110,23 +86,19 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
     responses((status = 200, body = Page<SubscriberJson>),
         (status = 403, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_subscribers(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    c: Admin,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Page<SubscriberJson>>, AppError> {
+) -> Reply<Page<SubscriberJson>> {
     let limit = query.limit()?;
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut rows = subscribers::list(&state.pool, after, limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(encode_cursor)
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: rows.into_iter().map(SubscriberJson::from).collect(),
-        next_cursor,
-    }))
+    let after = query
+        .cursor
+        .as_deref()
+        .map(Cursor::parse_keyset)
+        .transpose()?;
+    let rows = subscribers::list(&c.state.pool, after, limit + 1).await?;
+    Ok(Json(Page::of(rows, limit, |s| {
+        Cursor::keyset(s.created_at, s.id)
+    })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -148,43 +120,30 @@ pub struct NewSubscriberJson {
     responses((status = 201, body = SubscriberJson),
         (status = 422, description = "Bad, refused or already subscribed URL", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_subscriber(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
+    c: Admin,
     ClientIp(ip): ClientIp,
     Json(body): Json<NewSubscriberJson>,
-) -> Result<Response, AppError> {
-    let made = webhooks::subscribe(
-        &state.pool,
-        state.settings.webhooks.allow_private,
-        SubscribeRequest {
-            url: &body.url,
-            description: &body.description,
-            component_ids: &body.component_ids,
-            created_by: Some(caller.0.id),
-            created_ip: Some(&ip),
-        },
-    )
-    .await?;
+) -> Answer {
+    let request = SubscribeRequest {
+        url: &body.url,
+        description: &body.description,
+        component_ids: &body.component_ids,
+        created_by: Some(c.id()),
+        created_ip: Some(&ip),
+    };
+    let allow_private = c.state.settings.webhooks.allow_private;
+    let made = webhooks::subscribe(&c.state.pool, allow_private, request).await?;
     let location = format!("/api/v1/subscribers/{}", made.subscriber.id);
     let mut out = SubscriberJson::from(made.subscriber);
     out.secret = Some(made.secret);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(out),
-    )
-        .into_response())
+    created(location, out)
 }
 
 /// One subscriber (admin).
 #[utoipa::path(get, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 200, body = SubscriberJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_subscriber(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<Json<SubscriberJson>, AppError> {
-    Ok(Json(find(&state, id).await?.into()))
+pub async fn get_subscriber(c: Admin, Path(id): Path<Uuid>) -> Reply<SubscriberJson> {
+    Ok(Json(find(&c.state, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -201,19 +160,16 @@ pub struct SubscriberPatch {
 }
 
 /// Pause, resume, re-enable, or change the description and components (admin).
-#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", request_body = SubscriberPatch,
+#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", params(("id" = Uuid, Path)), request_body = SubscriberPatch,
     responses((status = 200, body = SubscriberJson),
         (status = 409, description = "Stale version; `current` holds the subscriber", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_subscriber(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<SubscriberPatch>,
-) -> Result<Json<SubscriberJson>, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let current = subscribers::lock(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no subscriber {id}.")))?;
+    c: Admin,
+    Edit(id, body): Edit<SubscriberPatch>,
+) -> Reply<SubscriberJson> {
+    let mut tx = c.begin().await?;
+    let current = subscribers::lock(&mut tx, id).await?;
+    let current = current.ok_or_else(|| missing("subscriber", id))?;
     if body.version != current.version {
         return Err(AppError::Conflict {
             message: format!(
@@ -248,18 +204,11 @@ pub async fn patch_subscriber(
     }
     if let Some(new_state) = body.state.filter(|s| *s != current.state) {
         let reason = (new_state == SubscriberState::Disabled)
-            .then(|| format!("Disabled by {}.", caller.0.name));
+            .then(|| format!("Disabled by {}.", c.user.name));
         row = subscribers::set_state(&mut tx, id, new_state, reason.as_deref()).await?;
     }
-    commands::record_change(
-        &mut tx,
-        caller.0.id,
-        id,
-        body.state,
-        body.description,
-        body.component_ids,
-    )
-    .await?;
+    let (state, description, components) = (body.state, body.description, body.component_ids);
+    commands::record_change(&mut tx, c.id(), id, state, description, components).await?;
     tx.commit().await?;
     Ok(Json(row.into()))
 }
@@ -267,14 +216,10 @@ pub async fn patch_subscriber(
 /// Remove a subscriber and its delivery log (admin).
 #[utoipa::path(delete, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 204), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn delete_subscriber(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    let subscriber = find(&state, id).await?;
-    let mut tx = state.pool.begin().await?;
-    commands::remove(&mut tx, &subscriber, Removal::ByAdmin(caller.0.id)).await?;
+pub async fn delete_subscriber(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCode> {
+    let subscriber = find(&c.state, id).await?;
+    let mut tx = c.begin().await?;
+    commands::remove(&mut tx, &subscriber, Removal::ByAdmin(c.id())).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -321,29 +266,20 @@ pub struct DeliveryJson {
 #[utoipa::path(get, path = "/subscribers/{id}/deliveries", security(("bearer" = ["admin"])), tag = "subscribers", params(ListQuery),
     responses((status = 200, body = Page<DeliveryJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    c: Admin,
     Path(id): Path<Uuid>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Page<DeliveryJson>>, AppError> {
-    find(&state, id).await?;
+) -> Reply<Page<DeliveryJson>> {
+    let pool = &c.state.pool;
+    find(&c.state, id).await?;
     let limit = query.limit()?;
-    let before = match &query.cursor {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| AppError::field("cursor", "This cursor is not one we gave out."))?,
-        ),
-    };
-    let mut rows = deliveries::deliveries(&state.pool, id, before, limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|d| d.id.to_string())
-    } else {
-        None
-    };
+    // Before the shared cursor, the log gave out the last id in decimal.
+    let before = query.cursor.as_deref();
+    let before = before.map(|raw| Cursor::parse_after(raw, |raw| raw.parse().ok()));
+    let mut rows = deliveries::deliveries(pool, id, before.transpose()?, limit + 1).await?;
+    let next_cursor = more(&mut rows, limit, |d| Cursor::after(d.id));
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-    let attempts = deliveries::attempts_of(&state.pool, &ids).await?;
+    let attempts = deliveries::attempts_of(pool, &ids).await?;
     let items = rows
         .into_iter()
         .map(|d| DeliveryJson {
@@ -375,13 +311,9 @@ pub async fn list_deliveries(
 /// Send a test message to this subscriber now (admin).
 #[utoipa::path(post, path = "/subscribers/{id}/test", security(("bearer" = ["admin"])), tag = "subscribers",
     responses((status = 202, description = "Queued; see the delivery log"), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn send_test(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    find(&state, id).await?;
-    let mut tx = state.pool.begin().await?;
+pub async fn send_test(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCode> {
+    find(&c.state, id).await?;
+    let mut tx = c.begin().await?;
     outbox::test(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
@@ -392,11 +324,10 @@ pub async fn send_test(
     responses((status = 202, description = "Queued"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "The delivery is still pending", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn resend_delivery(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
+    c: Admin,
     Path((id, delivery_id)): Path<(Uuid, i64)>,
-) -> Result<StatusCode, AppError> {
-    let mut tx = state.pool.begin().await?;
+) -> Answer<StatusCode> {
+    let mut tx = c.begin().await?;
     match deliveries::resend(&mut tx, id, delivery_id).await? {
         Resend::Queued => {
             tx.commit().await?;

@@ -1,21 +1,17 @@
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Deserialize;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ListQuery, Page};
+use super::{created, missing, Admin, Answer, ListQuery, Page, Reply};
 use crate::accounts::user_commands::{self, CreateUser};
 use crate::accounts::users::{self, UserRow};
 use crate::accounts::Role;
 use crate::app::AppState;
+use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path, Query};
+use crate::http::extract::{Caller, Json, Path, Query};
 
 /// A person who uses Fireline.
 #[derive(Serialize, ToSchema)]
@@ -51,41 +47,19 @@ impl From<UserRow> for UserJson {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of users", body = Page<UserJson>),
-        (status = 401, description = "Missing, unknown or revoked token", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
-        (status = 422, description = "Bad limit or cursor", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or revoked token", body = super::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit or cursor", body = super::ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn list_users(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<Page<UserJson>>, AppError> {
+pub async fn list_users(c: Caller, Query(query): Query<ListQuery>) -> Reply<Page<UserJson>> {
     let limit = query.limit()?;
-    let after = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(
-            URL_SAFE_NO_PAD
-                .decode(cursor)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|s| !s.contains('\0'))
-                .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
-        ),
-    };
-    let mut rows = users::page_by_email(&state.pool, after.as_deref(), limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes()))
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: rows.into_iter().map(UserJson::from).collect(),
-        next_cursor,
-    }))
+    // Before the shared cursor, the list gave out the bare email in base64.
+    let after = query.cursor.as_deref();
+    let after = after
+        .map(|raw| Cursor::parse_after(raw, Cursor::text))
+        .transpose()?;
+    let rows = users::page_by_email(&c.state.pool, after.as_deref(), limit + 1).await?;
+    Ok(Json(Page::of(rows, limit, |u| Cursor::after(&u.email))))
 }
 
 /// A user to create. Without `password`, one is generated and returned once.
@@ -117,40 +91,32 @@ pub struct CreatedUserJson {
     tag = "users",
     request_body = NewUserJson,
     responses(
-        (status = 201, description = "Created", body = CreatedUserJson,
-         headers(("location" = String, description = "The new user's URL"))),
-        (status = 400, description = "Malformed JSON", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or taken fields", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
+        (status = 201, description = "Created", body = CreatedUserJson, headers(("location" = String, description = "The new user's URL"))),
+        (status = 400, description = "Malformed JSON", body = super::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = super::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or taken fields", body = super::ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn create_user(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Json(body): Json<NewUserJson>,
-) -> Result<Response, AppError> {
+pub async fn create_user(c: Admin, Json(body): Json<NewUserJson>) -> Answer {
     let input = CreateUser {
         email: body.email,
         name: body.name,
         role: Some(body.role),
         password: body.password,
     };
-    let created = user_commands::create_user(&state.pool, Some(&caller.0), input).await?;
-    let user = created.user;
-    let location = format!("/api/v1/users/{}", user.id);
+    let made = user_commands::create_user(&c.state.pool, Some(&c.user), input).await?;
+    let location = format!("/api/v1/users/{}", made.user.id);
     let body = CreatedUserJson {
-        user: UserJson::from(user),
-        password: created.generated,
+        user: UserJson::from(made.user),
+        password: made.generated,
     };
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    created(location, body)
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<UserJson, AppError> {
+    let user = users::find(&state.pool, id).await?;
+    user.map(UserJson::from)
+        .ok_or_else(|| missing("user with the id", id))
 }
 
 /// One user.
@@ -161,19 +127,11 @@ pub async fn create_user(
     params(("id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user", body = UserJson),
-        (status = 404, description = "No such user", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = super::ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_user(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<UserJson>, AppError> {
-    users::find(&state.pool, id)
-        .await?
-        .map(|u| Json(UserJson::from(u)))
-        .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))
+pub async fn get_user(c: Caller, Path(id): Path<Uuid>) -> Reply<UserJson> {
+    Ok(Json(find(&c.state, id).await?))
 }
 
 /// Disable a user (admin only): they are signed out everywhere and their tokens revoked.
@@ -185,22 +143,12 @@ pub async fn get_user(
     params(("id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The user, now disabled", body = UserJson),
-        (status = 403, description = "Not an admin", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
-        (status = 409, description = "The last enabled admin", body = super::ProblemDoc,
-         content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = super::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = super::ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "The last enabled admin", body = super::ProblemDoc, content_type = "application/problem+json"),
     )
 )]
-pub async fn disable_user(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<Json<UserJson>, AppError> {
-    user_commands::disable_user(&state.pool, Some(&caller.0), id).await?;
-    let user = users::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no user with the id {id}.")))?;
-    Ok(Json(UserJson::from(user)))
+pub async fn disable_user(c: Admin, Path(id): Path<Uuid>) -> Reply<UserJson> {
+    user_commands::disable_user(&c.state.pool, Some(&c.user), id).await?;
+    Ok(Json(find(&c.state, id).await?))
 }

@@ -8,20 +8,17 @@ pub use json::{
     WorkstreamJson,
 };
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{present, ListQuery, Page, ProblemDoc};
+use super::{created, limit, more, present, Answer, Edit, Page, ProblemDoc, Reply, Responder};
 use crate::app::AppState;
 use crate::components::ComponentStatus;
 use crate::http::api::cursor::Cursor;
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path, Query};
+use crate::http::extract::{Caller, Json, Path, Query};
 use crate::incidents::{self, CommandError, IncidentChanges, IncidentRow, ListFilter, NewIncident};
 use crate::incidents::{Impact, IncidentStatus, Milestone, Severity, Visibility};
 
@@ -87,15 +84,10 @@ pub struct IncidentQuery {
 #[utoipa::path(get, path = "/incidents", tag = "incidents", params(IncidentQuery),
     responses((status = 200, body = Page<IncidentJson>), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_incidents(
-    State(state): State<AppState>,
-    _caller: ApiUser,
+    c: Caller,
     Query(query): Query<IncidentQuery>,
-) -> Result<Json<Page<IncidentJson>>, AppError> {
-    let limit = ListQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .limit()?;
+) -> Reply<Page<IncidentJson>> {
+    let limit = limit(query.limit)?;
     let mut filter = ListFilter {
         severity: query.severity,
         since: query.since,
@@ -112,15 +104,9 @@ pub async fn list_incidents(
     if let Some(cursor) = &query.cursor {
         filter.before = Some(Cursor::parse_keyset(cursor)?);
     }
-    let mut rows = incidents::list(&state.pool, &filter, limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|i| Cursor::keyset(i.declared_at, i.id).encode())
-    } else {
-        None
-    };
-    let items = incidents_json(&state, rows).await?;
+    let mut rows = incidents::list(&c.state.pool, &filter, limit + 1).await?;
+    let next_cursor = more(&mut rows, limit, |i| Cursor::keyset(i.declared_at, i.id));
+    let items = incidents_json(&c.state, rows).await?;
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -173,11 +159,7 @@ pub struct DeclareJson {
     responses((status = 201, body = IncidentJson, headers(("location" = String))),
               (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn declare_incident(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Json(body): Json<DeclareJson>,
-) -> Result<Response, AppError> {
+pub async fn declare_incident(c: Responder, Json(body): Json<DeclareJson>) -> Answer {
     let new = NewIncident {
         title: body.title,
         severity: body.severity,
@@ -196,29 +178,19 @@ pub async fn declare_incident(
         public_title: body.public_title,
         show_components: body.show_components,
     };
-    let mut tx = state.pool.begin().await?;
-    let incident = incidents::declare(&mut tx, &caller.0, new).await?;
+    let mut tx = c.begin().await?;
+    let incident = incidents::declare(&mut tx, &c.user, new).await?;
     tx.commit().await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
-    let json = incident_json(&state, incident).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(json),
-    )
-        .into_response())
+    created(location, incident_json(&c.state, incident).await?)
 }
 
 /// One incident (by id or `INC-42`).
 #[utoipa::path(get, path = "/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "UUID or INC-42")),
     responses((status = 200, body = IncidentJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_incident(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Json<IncidentJson>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    Ok(Json(incident_json(&state, incident).await?))
+pub async fn get_incident(c: Caller, Path(id): Path<String>) -> Reply<IncidentJson> {
+    let incident = find_incident(&c.state, &id).await?;
+    Ok(Json(incident_json(&c.state, incident).await?))
 }
 
 /// Changes to an incident. `version` is required: a stale one gets 409 with `current`.
@@ -281,12 +253,11 @@ fn parse_time(
     responses((status = 200, body = IncidentJson), (status = 409, description = "Stale version; `current` holds the incident", body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_incident(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<String>,
-    Json(body): Json<IncidentPatchJson>,
-) -> Result<Json<IncidentJson>, AppError> {
-    let incident = find_incident(&state, &id).await?;
+    c: Responder,
+    Edit(id, body): Edit<IncidentPatchJson, String>,
+) -> Reply<IncidentJson> {
+    let (state, caller) = (&c.state, &c.user);
+    let incident = find_incident(state, &id).await?;
     let mut milestones = Vec::new();
     for (milestone, raw, field) in [
         (Milestone::Started, body.started_at, "started_at"),
@@ -316,14 +287,13 @@ pub async fn patch_incident(
         visibility: body.visibility,
         leader_id: body.leader_id,
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = c.begin().await?;
     let result = async {
-        let mut updated =
-            incidents::update_fields(&mut tx, &caller.0, incident.id, changes).await?;
+        let mut updated = incidents::update_fields(&mut tx, caller, incident.id, changes).await?;
         for (milestone, value) in milestones {
             let reason = body.reason.as_deref().unwrap_or("");
             updated =
-                incidents::set_milestone(&mut tx, &caller.0, incident.id, milestone, value, reason)
+                incidents::set_milestone(&mut tx, caller, incident.id, milestone, value, reason)
                     .await?;
         }
         Ok::<_, CommandError>(updated)
@@ -332,11 +302,11 @@ pub async fn patch_incident(
     match result {
         Ok(updated) => {
             tx.commit().await?;
-            Ok(Json(incident_json(&state, updated).await?))
+            Ok(Json(incident_json(state, updated).await?))
         }
         Err(err) => {
             drop(tx);
-            Err(command_error(&state, err).await)
+            Err(command_error(state, err).await)
         }
     }
 }

@@ -1,16 +1,14 @@
 //! `/api/v1/incidents/{id}/workstreams`, workstreams and their tasks.
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::super::{created, missing, Answer, Edit, Reply, Responder};
 use super::{present, ProblemDoc};
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, Path};
+use crate::http::extract::{Caller, Json, Path};
 use crate::incidents::workstreams;
 use crate::incidents::WorkstreamStatus;
 
@@ -20,13 +18,9 @@ use super::{find_incident, workstreams_json, TaskJson, WorkstreamJson};
 /// The workstreams of an incident, with their tasks.
 #[utoipa::path(get, path = "/incidents/{id}/workstreams", tag = "workstreams", params(("id" = String, Path)),
     responses((status = 200, body = Vec<WorkstreamJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_workstreams(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<WorkstreamJson>>, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    Ok(Json(workstreams_json(&state, incident.id).await?))
+pub async fn list_workstreams(c: Caller, Path(id): Path<String>) -> Reply<Vec<WorkstreamJson>> {
+    let incident = find_incident(&c.state, &id).await?;
+    Ok(Json(workstreams_json(&c.state, incident.id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -41,44 +35,29 @@ pub struct NewWorkstreamJson {
 }
 
 async fn one_workstream(state: &AppState, id: Uuid) -> Result<WorkstreamJson, AppError> {
-    let ws = workstreams::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no workstream {id}.")))?;
-    workstreams_json(state, ws.incident_id)
-        .await?
-        .into_iter()
-        .find(|w| w.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no workstream {id}.")))
+    let ws = workstreams::find(&state.pool, id).await?;
+    let ws = ws.ok_or_else(|| missing("workstream", id))?;
+    let all = workstreams_json(state, ws.incident_id).await?;
+    let one = all.into_iter().find(|w| w.id == id);
+    one.ok_or_else(|| missing("workstream", id))
 }
 
 /// Add a custom workstream (responder).
 #[utoipa::path(post, path = "/incidents/{id}/workstreams", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = String, Path)), request_body = NewWorkstreamJson,
     responses((status = 201, body = WorkstreamJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn add_workstream(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<String>,
-    Json(body): Json<NewWorkstreamJson>,
-) -> Result<Response, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    let mut tx = state.pool.begin().await?;
-    let ws = workstreams::add(
-        &mut tx,
-        &caller.0,
-        incident.id,
-        &body.title,
-        body.lead_id,
-        &body.objective,
-    )
-    .await?;
+    c: Responder,
+    Edit(id, body): Edit<NewWorkstreamJson, String>,
+) -> Answer {
+    let incident = find_incident(&c.state, &id).await?;
+    let (title, lead, objective) = (&body.title, body.lead_id, &body.objective);
+    let mut tx = c.begin().await?;
+    let ws = workstreams::add(&mut tx, &c.user, incident.id, title, lead, objective).await?;
     tx.commit().await?;
-    let json = one_workstream(&state, ws).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/workstreams/{ws}"))],
-        Json(json),
+    created(
+        format!("/api/v1/workstreams/{ws}"),
+        one_workstream(&c.state, ws).await?,
     )
-        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -96,21 +75,19 @@ pub struct WorkstreamPatchJson {
 #[utoipa::path(patch, path = "/workstreams/{id}", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = WorkstreamPatchJson,
     responses((status = 200, body = WorkstreamJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_workstream(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<WorkstreamPatchJson>,
-) -> Result<Json<WorkstreamJson>, AppError> {
+    c: Responder,
+    Edit(id, body): Edit<WorkstreamPatchJson>,
+) -> Reply<WorkstreamJson> {
     let changes = workstreams::WorkstreamChanges {
         title: body.title,
         lead_id: body.lead_id,
         objective: body.objective,
         status: body.status,
     };
-    let mut tx = state.pool.begin().await?;
-    workstreams::change(&mut tx, &caller.0, id, changes).await?;
+    let mut tx = c.begin().await?;
+    workstreams::change(&mut tx, &c.user, id, changes).await?;
     tx.commit().await?;
-    Ok(Json(one_workstream(&state, id).await?))
+    Ok(Json(one_workstream(&c.state, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -124,22 +101,11 @@ pub struct NewTaskJson {
 /// Add a task to a workstream (responder).
 #[utoipa::path(post, path = "/workstreams/{id}/tasks", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = NewTaskJson,
     responses((status = 201, body = TaskJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn add_task(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<NewTaskJson>,
-) -> Result<Response, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::add_task(&mut tx, &caller.0, id, &body.title, body.assignee_id).await?;
+pub async fn add_task(c: Responder, Edit(id, body): Edit<NewTaskJson>) -> Answer {
+    let mut tx = c.begin().await?;
+    let task = workstreams::add_task(&mut tx, &c.user, id, &body.title, body.assignee_id).await?;
     tx.commit().await?;
-    let json = task_json(&task);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/tasks/{}", task.id))],
-        Json(json),
-    )
-        .into_response())
+    created(format!("/api/v1/tasks/{}", task.id), task_json(&task))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -156,24 +122,14 @@ pub struct TaskPatchJson {
 /// Change a task (responder).
 #[utoipa::path(patch, path = "/tasks/{id}", security(("bearer" = ["responder"])), tag = "workstreams", params(("id" = Uuid, Path)), request_body = TaskPatchJson,
     responses((status = 200, body = TaskJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn patch_task(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<TaskPatchJson>,
-) -> Result<Json<TaskJson>, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::change_task(
-        &mut tx,
-        &caller.0,
-        id,
-        workstreams::TaskChanges {
-            title: body.title,
-            assignee_id: body.assignee_id,
-            done: body.done,
-        },
-    )
-    .await?;
+pub async fn patch_task(c: Responder, Edit(id, body): Edit<TaskPatchJson>) -> Reply<TaskJson> {
+    let changes = workstreams::TaskChanges {
+        title: body.title,
+        assignee_id: body.assignee_id,
+        done: body.done,
+    };
+    let mut tx = c.begin().await?;
+    let task = workstreams::change_task(&mut tx, &c.user, id, changes).await?;
     tx.commit().await?;
     Ok(Json(task_json(&task)))
 }

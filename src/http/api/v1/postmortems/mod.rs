@@ -3,21 +3,18 @@
 mod templates;
 pub use templates::*;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::incidents::find_incident;
-use super::{ListQuery, Page, ProblemDoc};
+use super::{created, limit, missing, Answer, Edit, Page, ProblemDoc, Reply, Responder};
 use crate::app::AppState;
+use crate::http::api::cursor::{not_ours, Cursor};
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsResponder, Authorized, Json, OptionalJson, Path, Query};
+use crate::http::extract::{Caller, Json, OptionalJson, Path, Query};
 use crate::postmortems::store as pm;
 pub use crate::postmortems::store::ActionItemJson;
 use crate::postmortems::store::{Change, ItemFields, ItemFilter, PostmortemRow};
@@ -97,9 +94,8 @@ async fn to_json(state: &AppState, p: PostmortemRow) -> Result<PostmortemJson, A
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
-    pm::find(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no postmortem {id}.")))
+    let row = pm::find(&state.pool, id).await?;
+    row.ok_or_else(|| missing("postmortem", id))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -114,46 +110,32 @@ pub struct StartJson {
     params(("id" = String, Path, description = "UUID or INC-42")), request_body = StartJson,
     responses((status = 201, body = PostmortemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn start_postmortem(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
+    c: Responder,
     Path(id): Path<String>,
     OptionalJson(start): OptionalJson<StartJson>,
-) -> Result<Response, AppError> {
-    let incident = find_incident(&state, &id).await?;
-    let template_id = start.template_id;
-    let mut tx = state.pool.begin().await?;
-    let row = pm::start(&mut tx, &caller.0, incident.id, template_id).await?;
+) -> Answer {
+    let incident = find_incident(&c.state, &id).await?;
+    let mut tx = c.begin().await?;
+    let row = pm::start(&mut tx, &c.user, incident.id, start.template_id).await?;
     tx.commit().await?;
     let location = format!("/api/v1/postmortems/{}", row.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(to_json(&state, row).await?),
-    )
-        .into_response())
+    created(location, to_json(&c.state, row).await?)
 }
 
 /// Every postmortem, newest first.
 #[utoipa::path(get, path = "/postmortems", tag = "postmortems",
     responses((status = 200, body = Vec<PostmortemJson>)))]
-pub async fn list_postmortems(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<PostmortemJson>>, AppError> {
-    let rows = pm::list(&state.pool).await?;
+pub async fn list_postmortems(c: Caller) -> Reply<Vec<PostmortemJson>> {
+    let rows = pm::list(&c.state.pool).await?;
     Ok(Json(rows.into_iter().map(PostmortemJson::from).collect()))
 }
 
 /// One postmortem, with the action-item table as it is now.
 #[utoipa::path(get, path = "/postmortems/{id}", tag = "postmortems",
     responses((status = 200, body = PostmortemJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_postmortem(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<PostmortemJson>, AppError> {
-    let row = find(&state, id).await?;
-    Ok(Json(to_json(&state, row).await?))
+pub async fn get_postmortem(c: Caller, Path(id): Path<Uuid>) -> Reply<PostmortemJson> {
+    let row = find(&c.state, id).await?;
+    Ok(Json(to_json(&c.state, row).await?))
 }
 
 /// Changes to a postmortem. `version` is required: a stale one gets 409 with `current`.
@@ -176,40 +158,32 @@ pub struct PostmortemPatch {
 }
 
 /// Edit, regenerate the timeline, change status or publish (responder).
-#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", request_body = PostmortemPatch,
+#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = PostmortemPatch,
     responses((status = 200, body = PostmortemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_postmortem(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(patch): Json<PostmortemPatch>,
-) -> Result<Json<PostmortemJson>, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let result = pm::change(
-        &mut tx,
-        &caller.0,
-        id,
-        patch.version,
-        Change {
-            body: patch.body,
-            status: patch.status,
-            public_summary: patch.public_summary,
-            public: patch.public,
-            regenerate_timeline: patch.regenerate_timeline,
-        },
-    )
-    .await?;
-    match result {
+    c: Responder,
+    Edit(id, patch): Edit<PostmortemPatch>,
+) -> Reply<PostmortemJson> {
+    let state = &c.state;
+    let change = Change {
+        body: patch.body,
+        status: patch.status,
+        public_summary: patch.public_summary,
+        public: patch.public,
+        regenerate_timeline: patch.regenerate_timeline,
+    };
+    let mut tx = c.begin().await?;
+    match pm::change(&mut tx, &c.user, id, patch.version, change).await? {
         Ok(row) => {
             tx.commit().await?;
-            Ok(Json(to_json(&state, row).await?))
+            Ok(Json(to_json(state, row).await?))
         }
         Err(stale) => {
             // Give the connection back first: under a race every loser would otherwise
             // hold one while waiting for another, and the pool would run dry.
             drop(tx);
-            let current = to_json(&state, stale.current).await?;
+            let current = to_json(state, stale.current).await?;
             Err(AppError::Conflict {
                 message: format!(
                     "The postmortem was saved by {} since version {} (it is at version {}); merge your changes into the current text and save again.",
@@ -226,13 +200,9 @@ pub async fn patch_postmortem(
 /// Download as a Markdown file.
 #[utoipa::path(get, path = "/postmortems/{id}/markdown", tag = "postmortems",
     responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_markdown(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let row = find(&state, id).await?;
-    let file = pm::markdown_file(&state.pool, &row).await?;
+pub async fn get_markdown(c: Caller, Path(id): Path<Uuid>) -> Answer {
+    let row = find(&c.state, id).await?;
+    let file = pm::markdown_file(&c.state.pool, &row).await?;
     Ok((file.headers(), file.body).into_response())
 }
 
@@ -241,17 +211,12 @@ pub async fn get_markdown(
 /// The action items of a postmortem's incident.
 #[utoipa::path(get, path = "/postmortems/{id}/action-items", tag = "action items",
     responses((status = 200, body = Vec<ActionItemJson>), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_postmortem_items(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<Vec<ActionItemJson>>, AppError> {
-    let row = find(&state, id).await?;
+pub async fn list_postmortem_items(c: Caller, Path(id): Path<Uuid>) -> Reply<Vec<ActionItemJson>> {
+    let row = find(&c.state, id).await?;
     let today = today();
+    let rows = pm::items_of(&c.state.pool, row.incident_id).await?;
     Ok(Json(
-        pm::items_of(&state.pool, row.incident_id)
-            .await?
-            .into_iter()
+        rows.into_iter()
             .map(|a| ActionItemJson::from_row(a, today))
             .collect(),
     ))
@@ -282,43 +247,30 @@ pub struct NewActionItemJson {
 }
 
 /// Add an action item to a postmortem's incident (responder).
-#[utoipa::path(post, path = "/postmortems/{id}/action-items", security(("bearer" = ["responder"])), tag = "action items", request_body = NewActionItemJson,
+#[utoipa::path(post, path = "/postmortems/{id}/action-items", security(("bearer" = ["responder"])), tag = "action items", params(("id" = Uuid, Path)), request_body = NewActionItemJson,
     responses((status = 201, body = ActionItemJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_postmortem_item(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(body): Json<NewActionItemJson>,
-) -> Result<Response, AppError> {
-    let row = find(&state, id).await?;
+    c: Responder,
+    Edit(id, body): Edit<NewActionItemJson>,
+) -> Answer {
+    let row = find(&c.state, id).await?;
     let today = today();
-    let mut tx = state.pool.begin().await?;
-    let item = pm::create_item(
-        &mut tx,
-        &caller.0,
-        row.incident_id,
-        ItemFields {
-            title: body.title,
-            description: body.description,
-            priority: body.priority,
-            kind: body.kind.unwrap_or(ActionKind::Other),
-            owner_id: body.owner_id,
-            due_on: body.due_on,
-            status: body.status.unwrap_or(ActionStatus::Open),
-            tracker_url: body.tracker_url,
-        },
-        body.source_event_id,
-        today,
-    )
-    .await?;
+    let fields = ItemFields {
+        title: body.title,
+        description: body.description,
+        priority: body.priority,
+        kind: body.kind.unwrap_or(ActionKind::Other),
+        owner_id: body.owner_id,
+        due_on: body.due_on,
+        status: body.status.unwrap_or(ActionStatus::Open),
+        tracker_url: body.tracker_url,
+    };
+    let (incident_id, source) = (row.incident_id, body.source_event_id);
+    let mut tx = c.begin().await?;
+    let item = pm::create_item(&mut tx, &c.user, incident_id, fields, source, today).await?;
     tx.commit().await?;
     let location = format!("/api/v1/action-items/{}", item.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(ActionItemJson::from_row(item, today)),
-    )
-        .into_response())
+    created(location, ActionItemJson::from_row(item, today))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -340,28 +292,14 @@ pub struct ItemQuery {
 /// Action items across incidents, high priority and soonest due first.
 #[utoipa::path(get, path = "/action-items", tag = "action items", params(ItemQuery),
     responses((status = 200, body = Page<ActionItemJson>), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn list_items(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Query(query): Query<ItemQuery>,
-) -> Result<Json<Page<ActionItemJson>>, AppError> {
-    let limit = ListQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .limit()? as usize;
-    let offset = match &query.cursor {
-        None => 0,
-        Some(c) => URL_SAFE_NO_PAD
-            .decode(c)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| {
-                s.strip_prefix("offset:")
-                    .and_then(|n| n.parse::<usize>().ok())
-            })
-            .ok_or_else(|| AppError::field("cursor", "This cursor is not one we gave out."))?,
-    };
+pub async fn list_items(c: Caller, Query(query): Query<ItemQuery>) -> Reply<Page<ActionItemJson>> {
+    let limit = limit(query.limit)? as usize;
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(Cursor::parse_offset)
+        .transpose()?;
+    let offset = usize::try_from(offset.unwrap_or(0)).map_err(|_| not_ours())?;
     let today = today();
     let filter = ItemFilter {
         priority: query.priority,
@@ -370,7 +308,7 @@ pub async fn list_items(
         incident_id: query.incident_id,
         overdue: query.overdue.unwrap_or(false),
     };
-    let rows = pm::items(&state.pool, &filter, today).await?;
+    let rows = pm::items(&c.state.pool, &filter, today).await?;
     let more = rows.len() > offset + limit;
     let items: Vec<ActionItemJson> = rows
         .into_iter()
@@ -380,7 +318,7 @@ pub async fn list_items(
         .collect();
     Ok(Json(Page {
         items,
-        next_cursor: more.then(|| URL_SAFE_NO_PAD.encode(format!("offset:{}", offset + limit))),
+        next_cursor: more.then(|| Cursor::Offset((offset + limit) as i64).encode()),
     }))
 }
 
@@ -412,18 +350,15 @@ fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<
 }
 
 /// Change an action item (responder). Every change is recorded.
-#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", request_body = ActionItemPatch,
+#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", params(("id" = Uuid, Path)), request_body = ActionItemPatch,
     responses((status = 200, body = ActionItemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_item(
-    State(state): State<AppState>,
-    caller: Authorized<AsResponder>,
-    Path(id): Path<Uuid>,
-    Json(patch): Json<ActionItemPatch>,
-) -> Result<Json<ActionItemJson>, AppError> {
+    c: Responder,
+    Edit(id, patch): Edit<ActionItemPatch>,
+) -> Reply<ActionItemJson> {
     let today = today();
-    let current = pm::item(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no action item {id}.")))?;
+    let current = pm::item(&c.state.pool, id).await?;
+    let current = current.ok_or_else(|| missing("action item", id))?;
     let fields = ItemFields {
         title: patch.title.unwrap_or(current.title.clone()),
         description: patch.description.unwrap_or(current.description.clone()),
@@ -434,8 +369,8 @@ pub async fn patch_item(
         status: patch.status.unwrap_or(current.status),
         tracker_url: patch.tracker_url.unwrap_or(current.tracker_url.clone()),
     };
-    let mut tx = state.pool.begin().await?;
-    match pm::update_item(&mut tx, &caller.0, id, patch.version, fields).await? {
+    let mut tx = c.begin().await?;
+    match pm::update_item(&mut tx, &c.user, id, patch.version, fields).await? {
         Ok(row) => {
             tx.commit().await?;
             Ok(Json(ActionItemJson::from_row(row, today)))

@@ -1,15 +1,13 @@
 //! `/api/v1/postmortem-templates`: the templates postmortems start from.
 
 use crate::app::AppState;
-use crate::http::api::v1::ProblemDoc;
+use crate::http::api::v1::{created, missing, Admin, Answer, Edit, ProblemDoc, Reply};
 use crate::http::error::AppError;
-use crate::http::extract::{ApiUser, AsAdmin, Authorized, Json, Path};
+use crate::http::extract::{Caller, Json, Path};
 use crate::incidents::CommandError;
 use crate::postmortems::store as pm;
 use crate::postmortems::store::TemplateRow;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -44,20 +42,17 @@ impl From<TemplateRow> for TemplateJson {
     }
 }
 
+async fn find(state: &AppState, id: Uuid) -> Result<TemplateRow, AppError> {
+    let row = pm::template(&state.pool, id).await?;
+    row.ok_or_else(|| missing("template", id))
+}
+
 /// Postmortem templates.
 #[utoipa::path(get, path = "/postmortem-templates", tag = "postmortems",
     responses((status = 200, body = Vec<TemplateJson>)))]
-pub async fn list_templates(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-) -> Result<Json<Vec<TemplateJson>>, AppError> {
-    Ok(Json(
-        pm::templates(&state.pool)
-            .await?
-            .into_iter()
-            .map(TemplateJson::from)
-            .collect(),
-    ))
+pub async fn list_templates(c: Caller) -> Reply<Vec<TemplateJson>> {
+    let rows = pm::templates(&c.state.pool).await?;
+    Ok(Json(rows.into_iter().map(TemplateJson::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,42 +70,20 @@ pub struct TemplateInput {
 /// Create a template (admin).
 #[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplateInput,
     responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_template(
-    State(state): State<AppState>,
-    caller: Authorized<AsAdmin>,
-    Json(body): Json<TemplateInput>,
-) -> Result<Response, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let row = pm::create_template(
-        &mut tx,
-        &caller.0,
-        &body.name,
-        &body.description,
-        &body.body,
-    )
-    .await?;
+pub async fn create_template(c: Admin, Json(body): Json<TemplateInput>) -> Answer {
+    let (name, description, text) = (&body.name, &body.description, &body.body);
+    let mut tx = c.begin().await?;
+    let row = pm::create_template(&mut tx, &c.user, name, description, text).await?;
     tx.commit().await?;
     let location = format!("/api/v1/postmortem-templates/{}", row.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(TemplateJson::from(row)),
-    )
-        .into_response())
+    created(location, TemplateJson::from(row))
 }
 
 /// One template.
 #[utoipa::path(get, path = "/postmortem-templates/{id}", tag = "postmortems",
     responses((status = 200, body = TemplateJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn get_template(
-    State(state): State<AppState>,
-    _caller: ApiUser,
-    Path(id): Path<Uuid>,
-) -> Result<Json<TemplateJson>, AppError> {
-    pm::template(&state.pool, id)
-        .await?
-        .map(|t| Json(t.into()))
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))
+pub async fn get_template(c: Caller, Path(id): Path<Uuid>) -> Reply<TemplateJson> {
+    Ok(Json(find(&c.state, id).await?.into()))
 }
 
 /// Changes to a template. `version` is required: a stale one gets 409 with `current`.
@@ -127,39 +100,23 @@ pub struct TemplatePatch {
 }
 
 /// Change a template (admin).
-#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplatePatch,
+#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = TemplatePatch,
     responses((status = 200, body = TemplateJson),
         (status = 409, description = "Stale version; `current` holds the template", body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn patch_template(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-    Json(patch): Json<TemplatePatch>,
-) -> Result<Json<TemplateJson>, AppError> {
-    let current = pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
-    let mut tx = state.pool.begin().await?;
-    let row = pm::update_template(
-        &mut tx,
-        id,
-        patch.version,
-        patch.name.as_deref().unwrap_or(&current.name),
-        patch.description.as_deref().unwrap_or(&current.description),
-        patch.body.as_deref().unwrap_or(&current.body),
-    )
-    .await;
-    match row {
+pub async fn patch_template(c: Admin, Edit(id, patch): Edit<TemplatePatch>) -> Reply<TemplateJson> {
+    let current = find(&c.state, id).await?;
+    let name = patch.name.as_deref().unwrap_or(&current.name);
+    let description = patch.description.as_deref().unwrap_or(&current.description);
+    let text = patch.body.as_deref().unwrap_or(&current.body);
+    let mut tx = c.begin().await?;
+    match pm::update_template(&mut tx, id, patch.version, name, description, text).await {
         Ok(row) => {
             tx.commit().await?;
             Ok(Json(row.into()))
         }
         Err(CommandError::Stale { expected, .. }) => {
             drop(tx);
-            let current = pm::template(&state.pool, id)
-                .await?
-                .map(TemplateJson::from)
-                .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
+            let current = TemplateJson::from(find(&c.state, id).await?);
             Err(AppError::Conflict {
                 message: format!(
                     "The template changed since version {expected} (it is at version {}); \
@@ -176,15 +133,9 @@ pub async fn patch_template(
 /// Delete a template (admin); the shipped ones stay.
 #[utoipa::path(delete, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems",
     responses((status = 204), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn delete_template(
-    State(state): State<AppState>,
-    _caller: Authorized<AsAdmin>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, AppError> {
-    pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no template {id}.")))?;
-    let mut tx = state.pool.begin().await?;
+pub async fn delete_template(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCode> {
+    find(&c.state, id).await?;
+    let mut tx = c.begin().await?;
     pm::delete_template(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
