@@ -69,11 +69,16 @@ pub async fn update_fields(
         (None, false) => (current.impact, true),
     };
     let visibility = changes.visibility.unwrap_or(current.visibility);
+    let leader = match changes.leader_id.filter(|l| *l != current.leader_id) {
+        Some(leader_id) => Some(responder(conn, leader_id, "leader_id").await?),
+        None => None,
+    };
+    let leader_id = leader.as_ref().map_or(current.leader_id, |l| l.id);
     let id = current.id;
     // The plain fields in one statement; what changed is logged below, in field order.
     sqlx::query!(
         "UPDATE incidents SET title = $2, summary = $3, severity = $4, impact = $5,
-             impact_overridden = $6, visibility = $7
+             impact_overridden = $6, visibility = $7, leader_id = $8
          WHERE id = $1",
         id,
         title,
@@ -81,7 +86,8 @@ pub async fn update_fields(
         severity as Severity,
         impact as Impact,
         impact_overridden,
-        visibility as Visibility
+        visibility as Visibility,
+        leader_id
     )
     .execute(&mut *conn)
     .await?;
@@ -128,8 +134,8 @@ pub async fn update_fields(
     if let Some(status) = changes.status {
         set_status(conn, actor, &current, status).await?;
     }
-    if let Some(leader_id) = changes.leader_id.filter(|l| *l != current.leader_id) {
-        change_leader(conn, actor, &current, leader_id).await?;
+    if let Some(leader) = leader {
+        log_leader(conn, actor, &current, &leader).await?;
     }
     acknowledge_if_leader(conn, &current, actor).await?;
     bump(conn, id).await?;
@@ -192,21 +198,14 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
-async fn change_leader(
+/// Log the change of command to `leader` (already written by [`update_fields`]).
+async fn log_leader(
     conn: &mut PgConnection,
     actor: &UserRow,
     current: &IncidentRow,
-    leader_id: Uuid,
+    leader: &UserRow,
 ) -> Result<(), CommandError> {
-    let leader = responder(conn, leader_id, "leader_id").await?;
-    sqlx::query!(
-        "UPDATE incidents SET leader_id = $2 WHERE id = $1",
-        current.id,
-        leader_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    let took = leader_id == actor.id;
+    let took = leader.id == actor.id;
     let body = if took {
         format!("{} took command from {}.", actor.name, current.leader_name)
     } else if actor.id == current.leader_id {
@@ -220,7 +219,7 @@ async fn change_leader(
     let data = json!({
         "role": "incident",
         "old": { "id": current.leader_id, "name": current.leader_name },
-        "new": person(&leader),
+        "new": person(leader),
         "by": person(actor),
         "how": if took { "took" } else { "handed" },
     });
