@@ -44,93 +44,104 @@ pub struct ComponentRow {
     pub updated_at: OffsetDateTime,
 }
 
-pub async fn list_groups(db: impl PgExecutor<'_>) -> Result<Vec<GroupRow>, sqlx::Error> {
-    sqlx::query_as!(
-        GroupRow,
-        "SELECT id, name, description, position, created_at, updated_at FROM component_groups ORDER BY position, lower(name)"
+/// The result of a query for one row that may not exist.
+pub type Found<T> = Result<Option<T>, sqlx::Error>;
+/// The result of a query for rows.
+pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
+
+/// A query for whole group rows, checked at compile time: every column stands between
+/// `$before` (`SELECT`, or `... RETURNING`) and `$after`.
+macro_rules! group_rows {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            GroupRow,
+            $before + " id, name, description, position, created_at, updated_at " + $after
+            $(, $arg)*
+        )
+    };
+}
+
+/// The same for component rows.
+macro_rules! component_rows {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ComponentRow,
+            $before
+                + r#" id, group_id, name, description, position,
+                      status AS "status: ComponentStatus",
+                      public_status AS "public_status: ComponentStatus", showcase,
+                      only_show_if_degraded, start_date, created_at, updated_at "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+
+pub async fn list_groups(db: impl PgExecutor<'_>) -> Rows<GroupRow> {
+    group_rows!(
+        "SELECT",
+        "FROM component_groups ORDER BY position, lower(name)"
     )
     .fetch_all(db)
     .await
 }
 
-pub async fn find_group(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as!(
-        GroupRow,
-        "SELECT id, name, description, position, created_at, updated_at FROM component_groups WHERE id = $1",
-        id
-    )
-    .fetch_optional(db)
-    .await
+pub async fn find_group(db: impl PgExecutor<'_>, id: Uuid) -> Found<GroupRow> {
+    group_rows!("SELECT", "FROM component_groups WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Components in display order: ungrouped ones by position, then each group's by position.
-pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components c
-           ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST,
-                    position, lower(name)"#
+pub async fn list(db: impl PgExecutor<'_>) -> Rows<ComponentRow> {
+    component_rows!(
+        "SELECT",
+        "FROM components c
+         ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST,
+                  position, lower(name)"
     )
     .fetch_all(db)
     .await
 }
 
 /// [`list`] as customers see it: `status` is the public status.
-pub async fn list_public(db: impl PgExecutor<'_>) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"SELECT id, group_id, name, description, position, public_status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components c
-           ORDER BY (SELECT position FROM component_groups g WHERE g.id = c.group_id) NULLS FIRST,
-                    position, lower(name)"#
-    )
-    .fetch_all(db)
-    .await
+pub async fn list_public(db: impl PgExecutor<'_>) -> Rows<ComponentRow> {
+    let components = list(db).await?.into_iter();
+    Ok(components
+        .map(|c| ComponentRow {
+            status: c.public_status,
+            ..c
+        })
+        .collect())
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<ComponentRow> {
+    component_rows!("SELECT", "FROM components WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
 }
 
 /// The component, locked until the transaction ends (read-modify-write without losses).
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = $1 FOR UPDATE"#,
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Found<ComponentRow> {
+    component_rows!("SELECT", "FROM components WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn lock_group(conn: &mut PgConnection, id: Uuid) -> Found<GroupRow> {
+    group_rows!(
+        "SELECT",
+        "FROM component_groups WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(conn)
     .await
 }
 
-pub async fn lock_group(
-    conn: &mut PgConnection,
-    id: Uuid,
-) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as!(
-        GroupRow,
-        "SELECT id, name, description, position, created_at, updated_at FROM component_groups WHERE id = $1 FOR UPDATE",
-        id
-    )
-    .fetch_optional(conn)
-    .await
-}
-
-pub async fn find_many(
-    db: impl PgExecutor<'_>,
-    ids: &[Uuid],
-) -> Result<Vec<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"SELECT id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at FROM components WHERE id = ANY($1) ORDER BY position"#,
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Rows<ComponentRow> {
+    component_rows!(
+        "SELECT",
+        "FROM components WHERE id = ANY($1) ORDER BY position",
         ids
     )
     .fetch_all(db)
@@ -142,11 +153,11 @@ pub async fn insert_group(
     name: &str,
     description: Option<&str>,
 ) -> Result<GroupRow, sqlx::Error> {
-    sqlx::query_as!(
-        GroupRow,
-        "INSERT INTO component_groups (id, name, description, position) \
-         VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM component_groups)) \
-         RETURNING id, name, description, position, created_at, updated_at",
+    group_rows!(
+        "INSERT INTO component_groups (id, name, description, position)
+         VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM component_groups))
+         RETURNING",
+        "",
         Uuid::new_v4(),
         name,
         description
@@ -160,11 +171,11 @@ pub async fn update_group(
     id: Uuid,
     name: &str,
     description: Option<&str>,
-) -> Result<Option<GroupRow>, sqlx::Error> {
-    sqlx::query_as!(
-        GroupRow,
-        "UPDATE component_groups SET name = $2, description = $3, updated_at = now() \
-         WHERE id = $1 RETURNING id, name, description, position, created_at, updated_at",
+) -> Found<GroupRow> {
+    group_rows!(
+        "UPDATE component_groups SET name = $2, description = $3, updated_at = now()
+         WHERE id = $1 RETURNING",
+        "",
         id,
         name,
         description
@@ -194,13 +205,13 @@ pub async fn insert(
     conn: &mut PgConnection,
     new: NewComponent<'_>,
 ) -> Result<ComponentRow, sqlx::Error> {
-    let row = sqlx::query_as!(
-        ComponentRow,
-        r#"INSERT INTO components (id, group_id, name, description, status, public_status, position)
-           VALUES ($1, $2, $3, $4, $5, $5,
-                   (SELECT coalesce(max(position), 0) + 1 FROM components
-                    WHERE group_id IS NOT DISTINCT FROM $2))
-           RETURNING id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at"#,
+    let row = component_rows!(
+        "INSERT INTO components (id, group_id, name, description, status, public_status, position)
+         VALUES ($1, $2, $3, $4, $5, $5,
+                 (SELECT coalesce(max(position), 0) + 1 FROM components
+                  WHERE group_id IS NOT DISTINCT FROM $2))
+         RETURNING",
+        "",
         Uuid::new_v4(),
         new.group_id,
         new.name,
@@ -229,14 +240,15 @@ pub async fn update_details(
     name: &str,
     description: Option<&str>,
     group_id: Option<Uuid>,
-) -> Result<Option<ComponentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ComponentRow,
-        r#"UPDATE components SET name = $2, description = $3,
-               position = CASE WHEN group_id IS NOT DISTINCT FROM $4 THEN position ELSE
-                   (SELECT coalesce(max(position), 0) + 1 FROM components WHERE group_id IS NOT DISTINCT FROM $4) END,
-               group_id = $4, updated_at = now()
-           WHERE id = $1 RETURNING id, group_id, name, description, position, status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus", showcase, only_show_if_degraded, start_date, created_at, updated_at"#,
+) -> Found<ComponentRow> {
+    component_rows!(
+        "UPDATE components SET name = $2, description = $3,
+             position = CASE WHEN group_id IS NOT DISTINCT FROM $4 THEN position ELSE
+                 (SELECT coalesce(max(position), 0) + 1 FROM components
+                  WHERE group_id IS NOT DISTINCT FROM $4) END,
+             group_id = $4, updated_at = now()
+         WHERE id = $1 RETURNING",
+        "",
         id,
         name,
         description,
@@ -439,10 +451,7 @@ pub struct StatusChangeRow {
 }
 
 /// A component's status history, oldest first.
-pub async fn history(
-    db: impl PgExecutor<'_>,
-    component_id: Uuid,
-) -> Result<Vec<StatusChangeRow>, sqlx::Error> {
+pub async fn history(db: impl PgExecutor<'_>, component_id: Uuid) -> Rows<StatusChangeRow> {
     sqlx::query_as!(
         StatusChangeRow,
         r#"SELECT component_id, old_status AS "old_status: ComponentStatus",

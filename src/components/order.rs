@@ -45,7 +45,7 @@ pub async fn reposition_group(
 
 async fn renumber(
     conn: &mut PgConnection,
-    table: &str,
+    table: &'static str,
     mut ordered: Vec<Uuid>,
     moving: Uuid,
     position: i32,
@@ -56,6 +56,7 @@ async fn renumber(
         .min(ordered.len());
     ordered.insert(index, moving);
     let positions: Vec<i32> = (1..=ordered.len() as i32).collect();
+    // Runtime SQL: the same statement serves two tables, named by the two callers above.
     sqlx::query(&format!(
         "UPDATE {table} t SET position = p.position, updated_at = now() \
          FROM unnest($1::uuid[], $2::int[]) AS p(id, position) WHERE t.id = p.id"

@@ -48,139 +48,94 @@ pub async fn update_fields(
             return Err(super::conflict(expected, &current));
         }
     }
-    let id = current.id;
-    let ev = |kind, body: String, data| NewEvent::change(id, kind, actor.id, body, data);
-
-    if let Some(title) = changes.title.as_deref().map(str::trim) {
-        if title.is_empty() {
-            return Err(CommandError::invalid(
-                "title",
-                "The title needs 1 to 200 characters.",
-            ));
+    let title = match changes.title.as_deref() {
+        Some(title) => {
+            text::TITLE.trimmed("title", title, "The title needs 1 to 200 characters.")?
         }
-        text::TITLE.check("title", title)?;
-        if title != current.title {
-            sqlx::query("UPDATE incidents SET title = $2 WHERE id = $1")
-                .bind(id)
-                .bind(title)
-                .execute(&mut *conn)
-                .await?;
-            let body = format!("Title changed from \"{}\" to \"{title}\".", current.title);
-            events::insert(
-                conn,
-                ev(
-                    EventKind::TitleChanged,
-                    body,
-                    json!({ "old": current.title, "new": title }),
-                ),
-            )
-            .await?;
-        }
-    }
+        None => current.title.as_str(),
+    };
     if let Some(public_title) = changes.public_title.as_deref() {
-        super::publish::set_public_title(conn, actor, &current, public_title).await?;
+        super::publish::valid_public_title(public_title)?;
     }
     if let Some(summary) = &changes.summary {
         text::SUMMARY.check("summary", summary)?;
     }
-    if let Some(summary) = changes.summary.filter(|s| *s != current.summary) {
-        sqlx::query("UPDATE incidents SET summary = $2 WHERE id = $1")
-            .bind(id)
-            .bind(&summary)
-            .execute(&mut *conn)
-            .await?;
-        events::insert(
-            conn,
-            ev(
-                EventKind::TitleChanged,
-                "Summary changed.".into(),
-                json!({ "field": "summary", "old": current.summary, "new": summary }),
-            ),
-        )
-        .await?;
-    }
-    let mut impact_overridden = current.impact_overridden;
-    if let Some(severity) = changes.severity.filter(|s| *s != current.severity) {
-        sqlx::query("UPDATE incidents SET severity = $2 WHERE id = $1")
-            .bind(id)
-            .bind(severity)
-            .execute(&mut *conn)
-            .await?;
-        let body = format!(
-            "Severity changed from {} to {}.",
-            current.severity.label(),
-            severity.label()
-        );
-        events::insert(
-            conn,
-            ev(
-                EventKind::SeverityChanged,
-                body,
-                json!({ "old": current.severity, "new": severity }),
-            ),
-        )
-        .await?;
-    }
+    let summary = changes.summary.as_deref().unwrap_or(&current.summary);
     let severity = changes.severity.unwrap_or(current.severity);
-    let new_impact = match (changes.impact, changes.impact_follows_severity) {
-        (Some(impact), _) => {
-            impact_overridden = true;
-            impact
-        }
-        (None, true) => {
-            impact_overridden = false;
-            severity.default_impact()
-        }
-        (None, false) if !current.impact_overridden => severity.default_impact(),
-        (None, false) => current.impact,
+    let (impact, impact_overridden) = match (changes.impact, changes.impact_follows_severity) {
+        (Some(impact), _) => (impact, true),
+        (None, true) => (severity.default_impact(), false),
+        (None, false) if !current.impact_overridden => (severity.default_impact(), false),
+        (None, false) => (current.impact, true),
     };
-    if new_impact != current.impact || impact_overridden != current.impact_overridden {
-        sqlx::query("UPDATE incidents SET impact = $2, impact_overridden = $3 WHERE id = $1")
-            .bind(id)
-            .bind(new_impact)
-            .bind(impact_overridden)
-            .execute(&mut *conn)
-            .await?;
-        if new_impact != current.impact {
-            let how = if impact_overridden {
-                "set by hand"
-            } else {
-                "follows severity"
-            };
-            let body = format!(
-                "Public impact changed from {} to {} ({how}).",
-                current.impact.label(),
-                new_impact.label()
-            );
-            events::insert(conn, ev(EventKind::ImpactChanged, body, json!({ "old": current.impact, "new": new_impact, "overridden": impact_overridden }))).await?;
-        }
+    let visibility = changes.visibility.unwrap_or(current.visibility);
+    let leader = match changes.leader_id.filter(|l| *l != current.leader_id) {
+        Some(leader_id) => Some(responder(conn, leader_id, "leader_id").await?),
+        None => None,
+    };
+    let leader_id = leader.as_ref().map_or(current.leader_id, |l| l.id);
+    let id = current.id;
+    // The plain fields in one statement; what changed is logged below, in field order.
+    sqlx::query!(
+        "UPDATE incidents SET title = $2, summary = $3, severity = $4, impact = $5,
+             impact_overridden = $6, visibility = $7, leader_id = $8
+         WHERE id = $1",
+        id,
+        title,
+        summary,
+        severity as Severity,
+        impact as Impact,
+        impact_overridden,
+        visibility as Visibility,
+        leader_id
+    )
+    .execute(&mut *conn)
+    .await?;
+
+    let ev = |kind, body: String, data| NewEvent::change(id, kind, actor.id, body, data);
+    if title != current.title {
+        let body = format!("Title changed from \"{}\" to \"{title}\".", current.title);
+        let data = json!({ "old": current.title, "new": title });
+        events::insert(conn, ev(EventKind::TitleChanged, body, data)).await?;
     }
-    if let Some(visibility) = changes.visibility.filter(|v| *v != current.visibility) {
-        sqlx::query("UPDATE incidents SET visibility = $2 WHERE id = $1")
-            .bind(id)
-            .bind(visibility)
-            .execute(&mut *conn)
-            .await?;
-        let body = format!(
-            "Visibility changed from {} to {}.",
-            current.visibility.label(),
-            visibility.label()
-        );
+    if let Some(public_title) = changes.public_title.as_deref() {
+        super::publish::set_public_title(conn, actor, &current, public_title).await?;
+    }
+    if summary != current.summary {
+        let data = json!({ "field": "summary", "old": current.summary, "new": summary });
         events::insert(
             conn,
-            ev(
-                EventKind::VisibilityChanged,
-                body,
-                json!({ "old": current.visibility, "new": visibility }),
-            ),
+            ev(EventKind::TitleChanged, "Summary changed.".into(), data),
         )
         .await?;
+    }
+    if severity != current.severity {
+        let (old, new) = (current.severity.label(), severity.label());
+        let body = format!("Severity changed from {old} to {new}.");
+        let data = json!({ "old": current.severity, "new": severity });
+        events::insert(conn, ev(EventKind::SeverityChanged, body, data)).await?;
+    }
+    if impact != current.impact {
+        let how = match impact_overridden {
+            true => "set by hand",
+            false => "follows severity",
+        };
+        let (old, new) = (current.impact.label(), impact.label());
+        let body = format!("Public impact changed from {old} to {new} ({how}).");
+        let data = json!({ "old": current.impact, "new": impact, "overridden": impact_overridden });
+        events::insert(conn, ev(EventKind::ImpactChanged, body, data)).await?;
+    }
+    if visibility != current.visibility {
+        let (old, new) = (current.visibility.label(), visibility.label());
+        let body = format!("Visibility changed from {old} to {new}.");
+        let data = json!({ "old": current.visibility, "new": visibility });
+        events::insert(conn, ev(EventKind::VisibilityChanged, body, data)).await?;
     }
     if let Some(status) = changes.status {
         set_status(conn, actor, &current, status).await?;
     }
-    if let Some(leader_id) = changes.leader_id.filter(|l| *l != current.leader_id) {
-        change_leader(conn, actor, &current, leader_id).await?;
+    if let Some(leader) = leader {
+        log_leader(conn, actor, &current, &leader).await?;
     }
     acknowledge_if_leader(conn, &current, actor).await?;
     bump(conn, id).await?;
@@ -210,15 +165,15 @@ pub(crate) async fn set_status(
         return Ok(());
     }
     let reopened = current.status.is_resolved();
-    sqlx::query(
-        "UPDATE incidents SET status = $2, \
-             resolved_at = CASE WHEN $2 = 'resolved'::incident_status THEN now() END, \
-             monitoring_at = CASE WHEN $2 = 'monitoring'::incident_status \
-                                  THEN coalesce(monitoring_at, now()) ELSE monitoring_at END \
+    sqlx::query!(
+        "UPDATE incidents SET status = $2,
+             resolved_at = CASE WHEN $2 = 'resolved'::incident_status THEN now() END,
+             monitoring_at = CASE WHEN $2 = 'monitoring'::incident_status
+                                  THEN coalesce(monitoring_at, now()) ELSE monitoring_at END
          WHERE id = $1",
+        current.id,
+        status as IncidentStatus
     )
-    .bind(current.id)
-    .bind(status)
     .execute(&mut *conn)
     .await?;
     let body = if reopened {
@@ -243,19 +198,14 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
-async fn change_leader(
+/// Log the change of command to `leader` (already written by [`update_fields`]).
+async fn log_leader(
     conn: &mut PgConnection,
     actor: &UserRow,
     current: &IncidentRow,
-    leader_id: Uuid,
+    leader: &UserRow,
 ) -> Result<(), CommandError> {
-    let leader = responder(conn, leader_id, "leader_id").await?;
-    sqlx::query("UPDATE incidents SET leader_id = $2 WHERE id = $1")
-        .bind(current.id)
-        .bind(leader_id)
-        .execute(&mut *conn)
-        .await?;
-    let took = leader_id == actor.id;
+    let took = leader.id == actor.id;
     let body = if took {
         format!("{} took command from {}.", actor.name, current.leader_name)
     } else if actor.id == current.leader_id {
@@ -269,7 +219,7 @@ async fn change_leader(
     let data = json!({
         "role": "incident",
         "old": { "id": current.leader_id, "name": current.leader_name },
-        "new": person(&leader),
+        "new": person(leader),
         "by": person(actor),
         "how": if took { "took" } else { "handed" },
     });
@@ -390,6 +340,8 @@ async fn write_milestone(
     if old == value {
         return Ok(());
     }
+    // The column is the milestone's, so the statement is assembled here; `column()` names
+    // one of a fixed set of timestamp columns, never user input.
     sqlx::query(&format!(
         "UPDATE incidents SET {} = $2 WHERE id = $1",
         milestone.column()
@@ -446,11 +398,14 @@ pub async fn add_component(
                 format!("There is no component with the id {component_id}."),
             )
         })?;
-    sqlx::query("INSERT INTO incident_components (incident_id, component_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(incident.id)
-        .bind(component_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO incident_components (incident_id, component_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+        incident.id,
+        component_id
+    )
+    .execute(&mut *conn)
+    .await?;
     let Some(old) = components::set_status(
         conn,
         component_id,

@@ -42,14 +42,8 @@ pub async fn declare(
     actor: &UserRow,
     new: NewIncident,
 ) -> Result<IncidentRow, CommandError> {
-    let title = new.title.trim();
-    if title.is_empty() {
-        return Err(CommandError::invalid(
-            "title",
-            "Give the incident a title of 1 to 200 characters.",
-        ));
-    }
-    text::TITLE.check("title", title)?;
+    let if_empty = "Give the incident a title of 1 to 200 characters.";
+    let title = text::TITLE.trimmed("title", &new.title, if_empty)?;
     text::SUMMARY.check("summary", &new.summary)?;
     if let Some(body) = &new.initial_update {
         text::MARKDOWN.check("initial_update", body)?;
@@ -69,24 +63,24 @@ pub async fn declare(
     let impact = new.impact.unwrap_or(new.severity.default_impact());
     // The leader declaring is the leader acting: that acknowledges the incident.
     let acknowledged_at = (leader.id == actor.id).then_some(now);
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO incidents (id, title, summary, severity, impact, impact_overridden, visibility, \
-             leader_id, created_by, started_at, detected_at, declared_at, acknowledged_at) \
+    let id = sqlx::query_scalar!(
+        "INSERT INTO incidents (id, title, summary, severity, impact, impact_overridden, visibility,
+             leader_id, created_by, started_at, detected_at, declared_at, acknowledged_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        Uuid::new_v4(),
+        title,
+        new.summary.trim(),
+        new.severity as Severity,
+        impact as Impact,
+        new.impact.is_some(),
+        new.visibility as Visibility,
+        leader.id,
+        actor.id,
+        started_at,
+        new.detected_at,
+        now,
+        acknowledged_at
     )
-    .bind(Uuid::new_v4())
-    .bind(title)
-    .bind(new.summary.trim())
-    .bind(new.severity)
-    .bind(impact)
-    .bind(new.impact.is_some())
-    .bind(new.visibility)
-    .bind(leader.id)
-    .bind(actor.id)
-    .bind(started_at)
-    .bind(new.detected_at)
-    .bind(now)
-    .bind(acknowledged_at)
     .fetch_one(&mut *conn)
     .await?;
 

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::incidents::EventKind;
+use crate::incidents::{EventKind, Found, Rows};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
@@ -40,13 +40,25 @@ impl EventRow {
     }
 }
 
-const SELECT: &str = "SELECT e.id, e.seq, e.incident_id, e.kind, e.body, e.data, e.author_id, \
-     u.name AS author_name, e.workstream_id, w.title AS workstream_title, e.occurred_at, \
-     e.recorded_at, e.pinned, e.corrects, \
-     (SELECT c.id FROM incident_events c WHERE c.corrects = e.id ORDER BY c.seq DESC LIMIT 1) AS corrected_by \
-     FROM incident_events e \
-     LEFT JOIN users u ON u.id = e.author_id \
-     LEFT JOIN workstreams w ON w.id = e.workstream_id";
+/// A query for whole log entries, checked at compile time: `$rest` follows
+/// `SELECT <every column> FROM incident_events e LEFT JOIN users u, workstreams w`.
+macro_rules! event_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            EventRow,
+            r#"SELECT e.id, e.seq, e.incident_id, e.kind AS "kind: EventKind", e.body, e.data,
+                      e.author_id, u.name AS "author_name?", e.workstream_id,
+                      w.title AS "workstream_title?", e.occurred_at, e.recorded_at, e.pinned,
+                      e.corrects,
+                      (SELECT c.id FROM incident_events c WHERE c.corrects = e.id
+                       ORDER BY c.seq DESC LIMIT 1) AS "corrected_by?"
+               FROM incident_events e
+               LEFT JOIN users u ON u.id = e.author_id
+               LEFT JOIN workstreams w ON w.id = e.workstream_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
 /// A new entry. `occurred_at` defaults to now.
 #[derive(Debug, Clone)]
@@ -91,30 +103,28 @@ impl NewEvent {
 }
 
 pub async fn insert(conn: &mut PgConnection, event: NewEvent) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO incident_events \
-             (id, incident_id, kind, body, data, author_id, workstream_id, occurred_at, pinned, corrects) \
+    sqlx::query_scalar!(
+        "INSERT INTO incident_events
+             (id, incident_id, kind, body, data, author_id, workstream_id, occurred_at, pinned,
+              corrects)
          VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()), $9, $10) RETURNING id",
+        Uuid::new_v4(),
+        event.incident_id,
+        event.kind as EventKind,
+        event.body,
+        event.data,
+        event.author_id,
+        event.workstream_id,
+        event.occurred_at,
+        event.pinned,
+        event.corrects
     )
-    .bind(Uuid::new_v4())
-    .bind(event.incident_id)
-    .bind(event.kind)
-    .bind(event.body)
-    .bind(event.data)
-    .bind(event.author_id)
-    .bind(event.workstream_id)
-    .bind(event.occurred_at)
-    .bind(event.pinned)
-    .bind(event.corrects)
     .fetch_one(conn)
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE e.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<EventRow> {
+    event_rows!("WHERE e.id = $1", id).fetch_optional(db).await
 }
 
 /// Filters of the log.
@@ -133,58 +143,56 @@ pub async fn list(
     incident_id: Uuid,
     filter: &LogFilter,
     limit: i64,
-) -> Result<Vec<EventRow>, sqlx::Error> {
+) -> Rows<EventRow> {
     let kinds: Option<Vec<EventKind>> = (!filter.kinds.is_empty()).then(|| filter.kinds.clone());
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE e.incident_id = $1 \
-           AND ($2::uuid IS NULL OR e.workstream_id = $2) \
-           AND ($3::event_kind[] IS NULL OR e.kind = ANY($3)) \
-           AND (NOT $4 OR e.pinned) \
-           AND ($5::timestamptz IS NULL OR (e.occurred_at, e.seq) < ($5, $6)) \
-         ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $7"
-    ))
-    .bind(incident_id)
-    .bind(filter.workstream_id)
-    .bind(kinds)
-    .bind(filter.pinned_only)
-    .bind(filter.before.map(|b| b.0))
-    .bind(filter.before.map(|b| b.1).unwrap_or(i64::MAX))
-    .bind(limit)
+    event_rows!(
+        "WHERE e.incident_id = $1
+           AND ($2::uuid IS NULL OR e.workstream_id = $2)
+           AND ($3::event_kind[] IS NULL OR e.kind = ANY($3))
+           AND (NOT $4 OR e.pinned)
+           AND ($5::timestamptz IS NULL OR (e.occurred_at, e.seq) < ($5, $6))
+         ORDER BY e.occurred_at DESC, e.seq DESC LIMIT $7",
+        incident_id,
+        filter.workstream_id,
+        kinds as Option<Vec<EventKind>>,
+        filter.pinned_only,
+        filter.before.map(|b| b.0),
+        filter.before.map(|b| b.1).unwrap_or(i64::MAX),
+        limit
+    )
     .fetch_all(db)
     .await
 }
 
 /// The whole log in the order things happened (capped at 20,000 entries).
-pub async fn all(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE e.incident_id = $1 ORDER BY e.occurred_at, e.seq LIMIT 20000"
-    ))
-    .bind(incident_id)
+pub async fn all(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<EventRow> {
+    event_rows!(
+        "WHERE e.incident_id = $1 ORDER BY e.occurred_at, e.seq LIMIT 20000",
+        incident_id
+    )
     .fetch_all(db)
     .await
 }
 
 /// Entries recorded after `seq`, in the order they were recorded (for live streams).
-pub async fn since(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-    seq: i64,
-) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500"
-    ))
-    .bind(incident_id)
-    .bind(seq)
+pub async fn since(db: impl PgExecutor<'_>, incident_id: Uuid, seq: i64) -> Rows<EventRow> {
+    event_rows!(
+        "WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT 500",
+        incident_id,
+        seq
+    )
     .fetch_all(db)
     .await
 }
 
 /// The newest `seq` of the incident's log (0 when empty).
 pub async fn last_seq(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM incident_events WHERE incident_id = $1")
-        .bind(incident_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(max(seq), 0) AS "seq!" FROM incident_events WHERE incident_id = $1"#,
+        incident_id
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Pin or unpin an entry (the only thing about an entry that may change).
@@ -194,19 +202,22 @@ pub async fn set_pinned(
     id: Uuid,
     pinned: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE incident_events SET pinned = $3 WHERE id = $2 AND incident_id = $1")
-            .bind(incident_id)
-            .bind(id)
-            .bind(pinned)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE incident_events SET pinned = $3 WHERE id = $2 AND incident_id = $1",
+        incident_id,
+        id,
+        pinned
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn count(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE incident_id = $1")
-        .bind(incident_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM incident_events WHERE incident_id = $1"#,
+        incident_id
+    )
+    .fetch_one(db)
+    .await
 }

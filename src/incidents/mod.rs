@@ -96,39 +96,52 @@ impl IncidentRow {
     }
 }
 
-const SELECT: &str = "SELECT i.id, i.number, i.title, i.summary, i.severity, i.status, i.impact, \
-     i.impact_overridden, i.visibility, i.leader_id, u.name AS leader_name, i.created_by, \
-     i.started_at, i.detected_at, i.declared_at, i.acknowledged_at, i.mitigated_at, \
-     i.resolved_at, i.last_public_update_at, i.published_at, i.public_title, i.version, i.created_at, i.updated_at, \
-     EXISTS (SELECT 1 FROM workstreams w WHERE w.incident_id = i.id AND w.kind = 'root_cause' \
-             AND w.status = 'active') AS root_cause_open \
-     FROM incidents i JOIN users u ON u.id = i.leader_id";
+/// The result of a query for one row that may not exist.
+pub type Found<T> = Result<Option<T>, sqlx::Error>;
+/// The result of a query for rows.
+pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<IncidentRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE i.id = $1"))
-        .bind(id)
+/// A query for whole incident rows, checked at compile time: `$rest` follows
+/// `SELECT <every column> FROM incidents i JOIN users u ON u.id = i.leader_id`.
+macro_rules! incident_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::incidents::IncidentRow,
+            r#"SELECT i.id, i.number, i.title, i.summary,
+                      i.severity AS "severity: crate::incidents::Severity",
+                      i.status AS "status: crate::incidents::IncidentStatus",
+                      i.impact AS "impact: crate::incidents::Impact", i.impact_overridden,
+                      i.visibility AS "visibility: crate::incidents::Visibility", i.leader_id,
+                      u.name AS "leader_name!", i.created_by, i.started_at, i.detected_at,
+                      i.declared_at, i.acknowledged_at, i.mitigated_at, i.resolved_at,
+                      i.last_public_update_at, i.published_at, i.public_title, i.version,
+                      i.created_at, i.updated_at,
+                      EXISTS (SELECT 1 FROM workstreams w WHERE w.incident_id = i.id
+                              AND w.kind = 'root_cause' AND w.status = 'active')
+                          AS "root_cause_open!"
+               FROM incidents i JOIN users u ON u.id = i.leader_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<IncidentRow> {
+    incident_rows!("WHERE i.id = $1", id)
         .fetch_optional(db)
         .await
 }
 
-pub async fn find_by_number(
-    db: impl PgExecutor<'_>,
-    number: i64,
-) -> Result<Option<IncidentRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE i.number = $1"))
-        .bind(number)
+pub async fn find_by_number(db: impl PgExecutor<'_>, number: i64) -> Found<IncidentRow> {
+    incident_rows!("WHERE i.number = $1", number)
         .fetch_optional(db)
         .await
 }
 
 /// The incident `reference` names.
-pub async fn find_ref(
-    db: impl PgExecutor<'_>,
-    reference: crate::incidents::IncidentRef,
-) -> Result<Option<IncidentRow>, sqlx::Error> {
+pub async fn find_ref(db: impl PgExecutor<'_>, reference: IncidentRef) -> Found<IncidentRow> {
     match reference {
-        crate::incidents::IncidentRef::Id(id) => find(db, id).await,
-        crate::incidents::IncidentRef::Number(number) => find_by_number(db, number).await,
+        IncidentRef::Id(id) => find(db, id).await,
+        IncidentRef::Number(number) => find_by_number(db, number).await,
     }
 }
 
@@ -198,11 +211,7 @@ pub struct ListFilter {
 }
 
 /// Incidents, newest declared first, filtered; at most `limit`.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    filter: &ListFilter,
-    limit: i64,
-) -> Result<Vec<IncidentRow>, sqlx::Error> {
+pub async fn list(db: impl PgExecutor<'_>, filter: &ListFilter, limit: i64) -> Rows<IncidentRow> {
     let text = filter.text.as_deref().map(|t| {
         format!(
             "%{}%",
@@ -212,48 +221,46 @@ pub async fn list(
                 .replace('_', "\\_")
         )
     });
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::bool IS NULL OR ($1 = (i.status <> 'resolved'))) \
-           AND ($2::incident_status IS NULL OR i.status = $2) \
-           AND ($3::severity IS NULL OR i.severity = $3) \
-           AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM incident_components ic \
-                                          WHERE ic.incident_id = i.id AND ic.component_id = $4)) \
-           AND ($5::timestamptz IS NULL OR i.declared_at >= $5) \
-           AND ($6::timestamptz IS NULL OR i.declared_at < $6) \
-           AND ($7::text IS NULL OR lower(i.title) LIKE $7) \
-           AND ($8::timestamptz IS NULL OR (i.declared_at, i.id) < ($8, $9)) \
-         ORDER BY i.declared_at DESC, i.id DESC LIMIT $10"
-    ))
-    .bind(filter.open)
-    .bind(filter.status)
-    .bind(filter.severity)
-    .bind(filter.component_id)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(text)
-    .bind(filter.before.map(|b| b.0))
-    .bind(filter.before.map(|b| b.1))
-    .bind(limit)
+    incident_rows!(
+        "WHERE ($1::bool IS NULL OR ($1 = (i.status <> 'resolved')))
+           AND ($2::incident_status IS NULL OR i.status = $2)
+           AND ($3::severity IS NULL OR i.severity = $3)
+           AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM incident_components ic
+                                          WHERE ic.incident_id = i.id AND ic.component_id = $4))
+           AND ($5::timestamptz IS NULL OR i.declared_at >= $5)
+           AND ($6::timestamptz IS NULL OR i.declared_at < $6)
+           AND ($7::text IS NULL OR lower(i.title) LIKE $7)
+           AND ($8::timestamptz IS NULL OR (i.declared_at, i.id) < ($8, $9))
+         ORDER BY i.declared_at DESC, i.id DESC LIMIT $10",
+        filter.open,
+        filter.status as Option<IncidentStatus>,
+        filter.severity as Option<Severity>,
+        filter.component_id,
+        filter.since,
+        filter.until,
+        text,
+        filter.before.map(|b| b.0),
+        filter.before.map(|b| b.1),
+        limit
+    )
     .fetch_all(db)
     .await
 }
 
 /// Open incidents, worst severity first, then oldest first.
-pub async fn open(db: impl PgExecutor<'_>) -> Result<Vec<IncidentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE i.status <> 'resolved' ORDER BY i.severity, i.declared_at"
-    ))
-    .fetch_all(db)
-    .await
+pub async fn open(db: impl PgExecutor<'_>) -> Rows<IncidentRow> {
+    incident_rows!("WHERE i.status <> 'resolved' ORDER BY i.severity, i.declared_at")
+        .fetch_all(db)
+        .await
 }
 
 /// Resolved incidents whose root-cause workstream is still active.
-pub async fn root_cause_open(db: impl PgExecutor<'_>) -> Result<Vec<IncidentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE i.status = 'resolved' AND EXISTS (SELECT 1 FROM workstreams w \
-             WHERE w.incident_id = i.id AND w.kind = 'root_cause' AND w.status = 'active') \
+pub async fn root_cause_open(db: impl PgExecutor<'_>) -> Rows<IncidentRow> {
+    incident_rows!(
+        "WHERE i.status = 'resolved' AND EXISTS (SELECT 1 FROM workstreams w
+             WHERE w.incident_id = i.id AND w.kind = 'root_cause' AND w.status = 'active')
          ORDER BY i.resolved_at DESC"
-    ))
+    )
     .fetch_all(db)
     .await
 }
@@ -263,13 +270,13 @@ pub async fn recently_resolved(
     db: impl PgExecutor<'_>,
     days: i64,
     limit: i64,
-) -> Result<Vec<IncidentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE i.status = 'resolved' AND i.resolved_at > now() - make_interval(days => $1::int) \
-         ORDER BY i.resolved_at DESC LIMIT $2"
-    ))
-    .bind(days as i32)
-    .bind(limit)
+) -> Rows<IncidentRow> {
+    incident_rows!(
+        "WHERE i.status = 'resolved' AND i.resolved_at > now() - make_interval(days => $1::int)
+         ORDER BY i.resolved_at DESC LIMIT $2",
+        days as i32,
+        limit
+    )
     .fetch_all(db)
     .await
 }
@@ -284,16 +291,15 @@ pub struct AffectedRow {
     pub public_status: ComponentStatus,
 }
 
-pub async fn affected_components(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<AffectedRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.id, c.name, c.status, c.public_status FROM incident_components ic \
-         JOIN components c ON c.id = ic.component_id \
-         WHERE ic.incident_id = $1 ORDER BY c.position, lower(c.name)",
+pub async fn affected_components(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<AffectedRow> {
+    sqlx::query_as!(
+        AffectedRow,
+        r#"SELECT c.id, c.name, c.status AS "status: ComponentStatus",
+                  c.public_status AS "public_status: ComponentStatus"
+           FROM incident_components ic JOIN components c ON c.id = ic.component_id
+           WHERE ic.incident_id = $1 ORDER BY c.position, lower(c.name)"#,
+        incident_id
     )
-    .bind(incident_id)
     .fetch_all(db)
     .await
 }
@@ -334,11 +340,11 @@ pub(crate) async fn acknowledge_if_leader(
     if incident.acknowledged_at.is_some() || incident.leader_id != actor.id {
         return Ok(());
     }
-    let at: OffsetDateTime = sqlx::query_scalar(
-        "UPDATE incidents SET acknowledged_at = now() WHERE id = $1 AND acknowledged_at IS NULL \
-         RETURNING acknowledged_at",
+    let at = sqlx::query_scalar!(
+        r#"UPDATE incidents SET acknowledged_at = now() WHERE id = $1 AND acknowledged_at IS NULL
+           RETURNING acknowledged_at AS "acknowledged_at!""#,
+        incident.id
     )
-    .bind(incident.id)
     .fetch_one(&mut *conn)
     .await?;
     events::insert(
@@ -359,23 +365,26 @@ pub(crate) async fn acknowledge_if_leader(
 pub async fn affected_components_of(
     db: impl PgExecutor<'_>,
     incident_ids: &[Uuid],
-) -> Result<Vec<(Uuid, AffectedRow)>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        incident_id: Uuid,
-        #[sqlx(flatten)]
-        component: AffectedRow,
-    }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT ic.incident_id, c.id, c.name, c.status, c.public_status FROM incident_components ic \
-         JOIN components c ON c.id = ic.component_id \
-         WHERE ic.incident_id = ANY($1) ORDER BY c.position, lower(c.name)",
+) -> Rows<(Uuid, AffectedRow)> {
+    let rows = sqlx::query!(
+        r#"SELECT ic.incident_id, c.id, c.name, c.status AS "status: ComponentStatus",
+                  c.public_status AS "public_status: ComponentStatus"
+           FROM incident_components ic JOIN components c ON c.id = ic.component_id
+           WHERE ic.incident_id = ANY($1) ORDER BY c.position, lower(c.name)"#,
+        incident_ids
     )
-    .bind(incident_ids)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.incident_id, r.component))
+        .map(|r| {
+            let component = AffectedRow {
+                id: r.id,
+                name: r.name,
+                status: r.status,
+                public_status: r.public_status,
+            };
+            (r.incident_id, component)
+        })
         .collect())
 }

@@ -31,11 +31,9 @@ pub async fn add_note(
     note: NewNote,
 ) -> Result<Uuid, CommandError> {
     let incident = lock(conn, incident_id).await?;
-    let body = note.body.trim().to_owned();
-    if body.is_empty() {
-        return Err(CommandError::invalid("body", "Write something first."));
-    }
-    text::NOTE.check("body", &body)?;
+    let body = text::NOTE
+        .trimmed("body", &note.body, "Write something first.")?
+        .to_owned();
     if let Some(at) = note.occurred_at {
         if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) {
             return Err(CommandError::invalid(

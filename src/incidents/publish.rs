@@ -16,15 +16,10 @@ use crate::platform::text;
 
 /// A public title as customers will read it: trimmed, 1 to 200 characters, one line.
 pub fn valid_public_title(raw: &str) -> Result<String, CommandError> {
-    let title = raw.trim();
-    if title.is_empty() {
-        return Err(CommandError::invalid(
-            "public_title",
-            "Give customers a title of 1 to 200 characters.",
-        ));
-    }
-    text::TITLE.check("public_title", title)?;
-    Ok(title.to_owned())
+    let if_empty = "Give customers a title of 1 to 200 characters.";
+    Ok(text::TITLE
+        .trimmed("public_title", raw, if_empty)?
+        .to_owned())
 }
 
 /// Lock every component a command on this incident may change (those it names and those
@@ -34,11 +29,12 @@ pub(super) async fn lock_components(
     incident_id: Uuid,
     named: &[(Uuid, ComponentStatus)],
 ) -> Result<(), sqlx::Error> {
-    let mut ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let mut ids = sqlx::query_scalar!(
+        "SELECT component_id FROM incident_components WHERE incident_id = $1",
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     ids.extend(named.iter().map(|(id, _)| *id));
     components::lock_in_order(conn, &ids).await
 }
@@ -54,11 +50,13 @@ pub(super) async fn set_public_title(
     if incident.public_title.as_deref() == Some(title.as_str()) {
         return Ok(());
     }
-    sqlx::query("UPDATE incidents SET public_title = $2 WHERE id = $1")
-        .bind(incident.id)
-        .bind(&title)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE incidents SET public_title = $2 WHERE id = $1",
+        incident.id,
+        title
+    )
+    .execute(&mut *conn)
+    .await?;
     let old = incident.public_name();
     events::insert(
         conn,
@@ -86,28 +84,29 @@ pub(super) async fn publish(
     title: Option<&str>,
 ) -> Result<(String, Vec<Value>), CommandError> {
     let public_title = valid_public_title(title.unwrap_or(incident.public_name()))?;
-    sqlx::query(
-        "UPDATE incidents SET published_at = now(), public_title = $2 WHERE id = $1 \
+    sqlx::query!(
+        "UPDATE incidents SET published_at = now(), public_title = $2 WHERE id = $1
          AND published_at IS NULL",
+        incident.id,
+        public_title
     )
-    .bind(incident.id)
-    .bind(&public_title)
     .execute(&mut *conn)
     .await?;
     // Components in one order everywhere, so concurrent commands cannot deadlock. With
     // each, what customers saw before this incident first showed them a change of it.
-    let touched: Vec<(Uuid, String, Option<ComponentStatus>)> = sqlx::query_as(
-        "SELECT c.id, c.name, (SELECT h.old_status FROM component_status_changes h \
-              WHERE h.component_id = c.id AND h.incident_id = ic.incident_id AND h.public \
-              ORDER BY h.id LIMIT 1) \
-         FROM incident_components ic JOIN components c ON c.id = ic.component_id \
-         WHERE ic.incident_id = $1 ORDER BY c.id",
+    let touched = sqlx::query!(
+        r#"SELECT c.id, c.name, (SELECT h.old_status FROM component_status_changes h
+                WHERE h.component_id = c.id AND h.incident_id = ic.incident_id AND h.public
+                ORDER BY h.id LIMIT 1) AS "shown_early_from?: ComponentStatus"
+           FROM incident_components ic JOIN components c ON c.id = ic.component_id
+           WHERE ic.incident_id = $1 ORDER BY c.id"#,
+        incident.id
     )
-    .bind(incident.id)
     .fetch_all(&mut *conn)
     .await?;
     let mut affected = Vec::with_capacity(touched.len());
-    for (component_id, name, shown_early_from) in touched {
+    for row in touched {
+        let (component_id, name, shown_early_from) = (row.id, row.name, row.shown_early_from);
         let shown = components::publish_status(
             conn,
             component_id,
@@ -158,13 +157,17 @@ pub async fn set_components(
     lock_components(conn, incident.id, &changes).await?;
     // What the incident held back so far, shown with the changes when asked.
     let held: Vec<(Uuid, String)> = if show_now {
-        sqlx::query_as(
-            "SELECT c.id, c.name FROM incident_components ic JOIN components c ON c.id = ic.component_id \
+        sqlx::query!(
+            "SELECT c.id, c.name FROM incident_components ic
+             JOIN components c ON c.id = ic.component_id
              WHERE ic.incident_id = $1 AND c.status <> c.public_status ORDER BY c.id",
+            incident.id
         )
-        .bind(incident.id)
         .fetch_all(&mut *conn)
         .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect()
     } else {
         Vec::new()
     };

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::IncidentEvent;
-use super::{acknowledge_if_leader, bump, lock, CommandError};
+use super::{acknowledge_if_leader, bump, lock, CommandError, Found, Rows};
 use crate::accounts::users::UserRow;
 use crate::components::Audience;
 use crate::components::ComponentStatus;
@@ -30,28 +30,33 @@ pub struct UpdateRow {
     pub display_at: OffsetDateTime,
 }
 
-const SELECT: &str = "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, \
-     u.name AS author_name, p.affected_components, p.created_at, p.updated_at, p.display_at \
-     FROM incident_updates p LEFT JOIN users u ON u.id = p.author_id";
+/// A query for whole update rows, checked at compile time: `$rest` follows
+/// `SELECT <every column> FROM incident_updates p LEFT JOIN users u ON u.id = p.author_id`.
+macro_rules! update_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            UpdateRow,
+            r#"SELECT p.id, p.incident_id, p.status AS "status: IncidentStatus", p.body, p.notify,
+                      p.author_id, u.name AS "author_name?", p.affected_components, p.created_at,
+                      p.updated_at, p.display_at
+               FROM incident_updates p LEFT JOIN users u ON u.id = p.author_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
 /// The updates of an incident, newest first.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<UpdateRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE p.incident_id = $1 ORDER BY p.display_at DESC, p.created_at DESC"
-    ))
-    .bind(incident_id)
+pub async fn list(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<UpdateRow> {
+    update_rows!(
+        "WHERE p.incident_id = $1 ORDER BY p.display_at DESC, p.created_at DESC",
+        incident_id
+    )
     .fetch_all(db)
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UpdateRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<UpdateRow> {
+    update_rows!("WHERE p.id = $1", id).fetch_optional(db).await
 }
 
 #[derive(Debug, Clone)]
@@ -76,14 +81,8 @@ pub async fn post_update(
     update: NewUpdate,
 ) -> Result<UpdateRow, CommandError> {
     let incident = lock(conn, incident_id).await?;
-    let body = update.body.trim();
-    if body.is_empty() {
-        return Err(CommandError::invalid(
-            "body",
-            "Write the update customers will read.",
-        ));
-    }
-    text::MARKDOWN.check("body", body)?;
+    let if_empty = "Write the update customers will read.";
+    let body = text::MARKDOWN.trimmed("body", &update.body, if_empty)?;
     let title = update
         .title
         .as_deref()
@@ -126,31 +125,34 @@ pub async fn post_update(
         super::publish::set_public_title(conn, actor, &incident, title).await?;
     }
     // Subscribers heard of the incident if an update since its publication notified them.
-    let announced: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM incident_updates p JOIN incidents i ON i.id = p.incident_id \
-         WHERE p.incident_id = $1 AND p.notify AND p.created_at >= i.published_at)",
+    let announced = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM incident_updates p JOIN incidents i ON i.id = p.incident_id
+           WHERE p.incident_id = $1 AND p.notify AND p.created_at >= i.published_at) AS "x!""#,
+        incident.id
     )
-    .bind(incident.id)
     .fetch_one(&mut *conn)
     .await?;
     super::change::set_status(conn, actor, &incident, update.status).await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO incident_updates (id, incident_id, status, body, notify, author_id, affected_components) \
+    let id = sqlx::query_scalar!(
+        "INSERT INTO incident_updates
+             (id, incident_id, status, body, notify, author_id, affected_components)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        Uuid::new_v4(),
+        incident.id,
+        update.status as IncidentStatus,
+        body,
+        update.notify,
+        actor.id,
+        (!affected.is_empty()).then(|| Value::Array(affected.clone()))
     )
-    .bind(Uuid::new_v4())
-    .bind(incident.id)
-    .bind(update.status)
-    .bind(body)
-    .bind(update.notify)
-    .bind(actor.id)
-    .bind((!affected.is_empty()).then(|| Value::Array(affected.clone())))
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("UPDATE incidents SET last_public_update_at = now() WHERE id = $1")
-        .bind(incident.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE incidents SET last_public_update_at = now() WHERE id = $1",
+        incident.id
+    )
+    .execute(&mut *conn)
+    .await?;
     let notified = if update.notify {
         ""
     } else {

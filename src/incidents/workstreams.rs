@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::events::{self, NewEvent};
-use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError};
+use super::IncidentRow;
+use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, Found, Rows};
 use crate::accounts::users::UserRow;
 use crate::incidents::{EventKind, WorkstreamKind, WorkstreamStatus};
 use crate::platform::text;
@@ -38,80 +39,80 @@ pub struct TaskRow {
     pub created_at: OffsetDateTime,
 }
 
-const SELECT: &str =
-    "SELECT w.id, w.incident_id, w.kind, w.title, w.lead_id, u.name AS lead_name, \
-     w.objective, w.status, w.position, w.created_at, w.completed_at \
-     FROM workstreams w LEFT JOIN users u ON u.id = w.lead_id";
+/// A query for whole workstream rows, checked at compile time: `$rest` follows
+/// `SELECT <every column> FROM workstreams w LEFT JOIN users u ON u.id = w.lead_id`.
+macro_rules! workstream_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            WorkstreamRow,
+            r#"SELECT w.id, w.incident_id, w.kind AS "kind: WorkstreamKind", w.title, w.lead_id,
+                      u.name AS "lead_name?", w.objective, w.status AS "status: WorkstreamStatus",
+                      w.position, w.created_at, w.completed_at
+               FROM workstreams w LEFT JOIN users u ON u.id = w.lead_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
-const SELECT_TASK: &str = "SELECT t.id, t.workstream_id, t.title, t.assignee_id, \
-     u.name AS assignee_name, t.done_at, t.position, t.created_at \
-     FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id";
+/// The same for tasks: `$rest` follows `FROM tasks t LEFT JOIN users u`.
+macro_rules! task_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            TaskRow,
+            r#"SELECT t.id, t.workstream_id, t.title, t.assignee_id, u.name AS "assignee_name?",
+                      t.done_at, t.position, t.created_at
+               FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
 
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<WorkstreamRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE w.incident_id = $1 ORDER BY w.position"
-    ))
-    .bind(incident_id)
-    .fetch_all(db)
-    .await
+pub async fn list(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<WorkstreamRow> {
+    workstream_rows!("WHERE w.incident_id = $1 ORDER BY w.position", incident_id)
+        .fetch_all(db)
+        .await
 }
 
 /// The workstreams of several incidents at once.
-pub async fn list_of(
-    db: impl PgExecutor<'_>,
-    incident_ids: &[Uuid],
-) -> Result<Vec<WorkstreamRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE w.incident_id = ANY($1) ORDER BY w.position"
-    ))
-    .bind(incident_ids)
+pub async fn list_of(db: impl PgExecutor<'_>, incident_ids: &[Uuid]) -> Rows<WorkstreamRow> {
+    workstream_rows!(
+        "WHERE w.incident_id = ANY($1) ORDER BY w.position",
+        incident_ids
+    )
     .fetch_all(db)
     .await
 }
 
 /// The tasks of several incidents' workstreams at once.
-pub async fn tasks_of(
-    db: impl PgExecutor<'_>,
-    incident_ids: &[Uuid],
-) -> Result<Vec<TaskRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT_TASK} JOIN workstreams w ON w.id = t.workstream_id \
-         WHERE w.incident_id = ANY($1) ORDER BY t.position, t.created_at"
-    ))
-    .bind(incident_ids)
+pub async fn tasks_of(db: impl PgExecutor<'_>, incident_ids: &[Uuid]) -> Rows<TaskRow> {
+    task_rows!(
+        "JOIN workstreams w ON w.id = t.workstream_id
+         WHERE w.incident_id = ANY($1) ORDER BY t.position, t.created_at",
+        incident_ids
+    )
     .fetch_all(db)
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<WorkstreamRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE w.id = $1"))
-        .bind(id)
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<WorkstreamRow> {
+    workstream_rows!("WHERE w.id = $1", id)
         .fetch_optional(db)
         .await
 }
 
 /// Every task of the incident's workstreams, in order.
-pub async fn tasks(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<TaskRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT_TASK} JOIN workstreams w ON w.id = t.workstream_id \
-         WHERE w.incident_id = $1 ORDER BY t.position, t.created_at"
-    ))
-    .bind(incident_id)
+pub async fn tasks(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<TaskRow> {
+    task_rows!(
+        "JOIN workstreams w ON w.id = t.workstream_id
+         WHERE w.incident_id = $1 ORDER BY t.position, t.created_at",
+        incident_id
+    )
     .fetch_all(db)
     .await
 }
 
-pub async fn find_task(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TaskRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT_TASK} WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn find_task(db: impl PgExecutor<'_>, id: Uuid) -> Found<TaskRow> {
+    task_rows!("WHERE t.id = $1", id).fetch_optional(db).await
 }
 
 pub(crate) async fn insert(
@@ -122,32 +123,25 @@ pub(crate) async fn insert(
     lead_id: Option<Uuid>,
     objective: &str,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO workstreams (id, incident_id, kind, title, lead_id, objective, position) \
-         VALUES ($1, $2, $3, $4, $5, $6, \
-                 (SELECT coalesce(max(position), 0) + 1 FROM workstreams WHERE incident_id = $2)) \
+    sqlx::query_scalar!(
+        "INSERT INTO workstreams (id, incident_id, kind, title, lead_id, objective, position)
+         VALUES ($1, $2, $3, $4, $5, $6,
+                 (SELECT coalesce(max(position), 0) + 1 FROM workstreams WHERE incident_id = $2))
          RETURNING id",
+        Uuid::new_v4(),
+        incident_id,
+        kind as WorkstreamKind,
+        title,
+        lead_id,
+        objective
     )
-    .bind(Uuid::new_v4())
-    .bind(incident_id)
-    .bind(kind)
-    .bind(title)
-    .bind(lead_id)
-    .bind(objective)
     .fetch_one(conn)
     .await
 }
 
 fn clean_title(raw: &str) -> Result<String, CommandError> {
-    let title = raw.trim();
-    if title.is_empty() {
-        return Err(CommandError::invalid(
-            "title",
-            "Give it a title of 1 to 200 characters.",
-        ));
-    }
-    text::TITLE.check("title", title)?;
-    Ok(title.to_owned())
+    let if_empty = "Give it a title of 1 to 200 characters.";
+    Ok(text::TITLE.trimmed("title", raw, if_empty)?.to_owned())
 }
 
 /// Add a custom workstream.
@@ -214,42 +208,47 @@ pub async fn change(
     workstream_id: Uuid,
     changes: WorkstreamChanges,
 ) -> Result<WorkstreamRow, CommandError> {
-    let incident_id = find(&mut *conn, workstream_id)
-        .await?
-        .ok_or(CommandError::NotFound)?
-        .incident_id;
-    let incident = lock(conn, incident_id).await?;
-    // Read again under the incident's lock: a concurrent change has finished by now.
-    let before = find(&mut *conn, workstream_id)
-        .await?
-        .ok_or(CommandError::NotFound)?;
+    let (incident, before) = lock_workstream(conn, workstream_id).await?;
+    let title = match changes.title.as_deref() {
+        Some(title) => clean_title(title)?,
+        None => before.title.clone(),
+    };
+    let lead = match changes.lead_id.filter(|id| Some(*id) != before.lead_id) {
+        Some(lead_id) => Some(responder(conn, lead_id, "lead_id").await?),
+        None => None,
+    };
+    if let Some(objective) = &changes.objective {
+        text::SUMMARY.check("objective", objective)?;
+    }
+    let objective = changes.objective.as_deref().unwrap_or(&before.objective);
+    let status = changes.status.unwrap_or(before.status);
     let ws = before.id;
+    // Every field in one statement; what changed is logged below, in field order.
+    sqlx::query!(
+        "UPDATE workstreams SET title = $2, lead_id = $3, objective = $4, status = $5,
+             completed_at = CASE WHEN status = $5 THEN completed_at
+                                 WHEN $5 = 'done'::workstream_status THEN now() END
+         WHERE id = $1",
+        ws,
+        title,
+        lead.as_ref().map_or(before.lead_id, |l| Some(l.id)),
+        objective,
+        status as WorkstreamStatus
+    )
+    .execute(&mut *conn)
+    .await?;
+
     let change = |kind, body: String, data| {
         NewEvent::change(incident.id, kind, actor.id, body, data).in_workstream(ws)
     };
-
-    if let Some(title) = changes.title.as_deref() {
-        let title = clean_title(title)?;
-        if title != before.title {
-            sqlx::query("UPDATE workstreams SET title = $2 WHERE id = $1")
-                .bind(ws)
-                .bind(&title)
-                .execute(&mut *conn)
-                .await?;
-            let body = format!("Workstream \"{}\" renamed to \"{title}\".", before.title);
-            let data =
-                json!({ "workstream_id": ws, "field": "title", "old": before.title, "new": title });
-            events::insert(conn, change(EventKind::WorkstreamChanged, body, data)).await?;
-        }
+    if title != before.title {
+        let body = format!("Workstream \"{}\" renamed to \"{title}\".", before.title);
+        let data =
+            json!({ "workstream_id": ws, "field": "title", "old": before.title, "new": title });
+        events::insert(conn, change(EventKind::WorkstreamChanged, body, data)).await?;
     }
-    if let Some(lead_id) = changes.lead_id.filter(|id| Some(*id) != before.lead_id) {
-        let lead = responder(conn, lead_id, "lead_id").await?;
-        sqlx::query("UPDATE workstreams SET lead_id = $2 WHERE id = $1")
-            .bind(ws)
-            .bind(lead_id)
-            .execute(&mut *conn)
-            .await?;
-        let how = if lead_id == actor.id {
+    if let Some(lead) = lead {
+        let how = if lead.id == actor.id {
             "took"
         } else {
             "handed"
@@ -269,29 +268,12 @@ pub async fn change(
         let data = json!({ "role": "workstream", "workstream_id": ws, "old": old, "new": person(&lead), "by": person(actor), "how": how });
         events::insert(conn, change(EventKind::CommandChanged, body, data)).await?;
     }
-    if let Some(objective) = &changes.objective {
-        text::SUMMARY.check("objective", objective)?;
-    }
-    if let Some(objective) = changes.objective.filter(|o| *o != before.objective) {
-        sqlx::query("UPDATE workstreams SET objective = $2 WHERE id = $1")
-            .bind(ws)
-            .bind(&objective)
-            .execute(&mut *conn)
-            .await?;
+    if objective != before.objective {
         let body = format!("Objective of {} changed.", before.title);
         let data = json!({ "workstream_id": ws, "field": "objective", "old": before.objective, "new": objective });
         events::insert(conn, change(EventKind::WorkstreamChanged, body, data)).await?;
     }
-    if let Some(status) = changes.status.filter(|s| *s != before.status) {
-        sqlx::query(
-            "UPDATE workstreams SET status = $2, \
-                 completed_at = CASE WHEN $2 = 'done'::workstream_status THEN now() END \
-             WHERE id = $1",
-        )
-        .bind(ws)
-        .bind(status)
-        .execute(&mut *conn)
-        .await?;
+    if status != before.status {
         let body = match status {
             WorkstreamStatus::Done => format!("{} marked done.", before.title),
             WorkstreamStatus::Active => format!("{} reopened.", before.title),
@@ -318,6 +300,18 @@ pub async fn change(
     find(&mut *conn, ws).await?.ok_or(CommandError::NotFound)
 }
 
+/// The workstream with its incident locked, read again under the lock: a concurrent
+/// change has finished by now.
+async fn lock_workstream(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<(IncidentRow, WorkstreamRow), CommandError> {
+    let found = find(&mut *conn, id).await?;
+    let incident = lock(conn, found.ok_or(CommandError::NotFound)?.incident_id).await?;
+    let ws = find(&mut *conn, id).await?.ok_or(CommandError::NotFound)?;
+    Ok((incident, ws))
+}
+
 /// Add a task to a workstream.
 #[tracing::instrument(skip_all, fields(workstream_id = %workstream_id))]
 pub async fn add_task(
@@ -327,24 +321,22 @@ pub async fn add_task(
     title: &str,
     assignee_id: Option<Uuid>,
 ) -> Result<TaskRow, CommandError> {
-    let ws = find(&mut *conn, workstream_id)
-        .await?
-        .ok_or(CommandError::NotFound)?;
-    let incident = lock(conn, ws.incident_id).await?;
+    let (incident, ws) = lock_workstream(conn, workstream_id).await?;
     let title = clean_title(title)?;
     let assignee = match assignee_id {
         Some(id) => Some(responder(conn, id, "assignee_id").await?),
         None => None,
     };
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO tasks (id, workstream_id, title, assignee_id, position) \
-         VALUES ($1, $2, $3, $4, (SELECT coalesce(max(position), 0) + 1 FROM tasks WHERE workstream_id = $2)) \
+    let id = sqlx::query_scalar!(
+        "INSERT INTO tasks (id, workstream_id, title, assignee_id, position)
+         VALUES ($1, $2, $3, $4,
+                 (SELECT coalesce(max(position), 0) + 1 FROM tasks WHERE workstream_id = $2))
          RETURNING id",
+        Uuid::new_v4(),
+        ws.id,
+        title,
+        assignee_id
     )
-    .bind(Uuid::new_v4())
-    .bind(ws.id)
-    .bind(&title)
-    .bind(assignee_id)
     .fetch_one(&mut *conn)
     .await?;
     let body = match &assignee {
@@ -380,52 +372,50 @@ pub async fn change_task(
     task_id: Uuid,
     changes: TaskChanges,
 ) -> Result<TaskRow, CommandError> {
-    let workstream_id = find_task(&mut *conn, task_id)
-        .await?
-        .ok_or(CommandError::NotFound)?
-        .workstream_id;
-    let ws = find(&mut *conn, workstream_id)
-        .await?
-        .ok_or(CommandError::NotFound)?;
-    let incident = lock(conn, ws.incident_id).await?;
+    let found = find_task(&mut *conn, task_id).await?;
+    let workstream_id = found.ok_or(CommandError::NotFound)?.workstream_id;
+    let (incident, ws) = lock_workstream(conn, workstream_id).await?;
     // Read again under the incident's lock: a concurrent change has finished by now.
     let task = find_task(&mut *conn, task_id)
         .await?
         .ok_or(CommandError::NotFound)?;
+    let title = match changes.title.as_deref() {
+        Some(title) => clean_title(title)?,
+        None => task.title.clone(),
+    };
+    let assignee = match changes.assignee_id.filter(|a| *a != task.assignee_id) {
+        Some(Some(id)) => Some(Some(responder(conn, id, "assignee_id").await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let assignee_id = match &assignee {
+        Some(assignee) => assignee.as_ref().map(|a| a.id),
+        None => task.assignee_id,
+    };
+    let done = changes.done.filter(|d| *d != task.done_at.is_some());
+    // Every field in one statement; what changed is logged below, in field order.
+    sqlx::query!(
+        "UPDATE tasks SET title = $2, assignee_id = $3,
+             done_at = CASE WHEN $4::bool IS NULL THEN done_at WHEN $4 THEN now() END
+         WHERE id = $1",
+        task.id,
+        title,
+        assignee_id,
+        done
+    )
+    .execute(&mut *conn)
+    .await?;
+
     let event = |body: String, data| {
         NewEvent::change(incident.id, EventKind::TaskChanged, actor.id, body, data)
             .in_workstream(ws.id)
     };
-    if let Some(title) = changes.title.as_deref() {
-        let title = clean_title(title)?;
-        if title != task.title {
-            sqlx::query("UPDATE tasks SET title = $2 WHERE id = $1")
-                .bind(task.id)
-                .bind(&title)
-                .execute(&mut *conn)
-                .await?;
-            let data =
-                json!({ "task_id": task.id, "field": "title", "old": task.title, "new": title });
-            events::insert(
-                conn,
-                event(
-                    format!("Task \"{}\" renamed to \"{title}\".", task.title),
-                    data,
-                ),
-            )
-            .await?;
-        }
+    if title != task.title {
+        let body = format!("Task \"{}\" renamed to \"{title}\".", task.title);
+        let data = json!({ "task_id": task.id, "field": "title", "old": task.title, "new": title });
+        events::insert(conn, event(body, data)).await?;
     }
-    if let Some(assignee_id) = changes.assignee_id.filter(|a| *a != task.assignee_id) {
-        let assignee = match assignee_id {
-            Some(id) => Some(responder(conn, id, "assignee_id").await?),
-            None => None,
-        };
-        sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1")
-            .bind(task.id)
-            .bind(assignee_id)
-            .execute(&mut *conn)
-            .await?;
+    if let Some(assignee) = assignee {
         let body = match &assignee {
             Some(a) => format!("Task \"{}\" assigned to {}.", task.title, a.name),
             None => format!("Task \"{}\" unassigned.", task.title),
@@ -437,12 +427,7 @@ pub async fn change_task(
         let data = json!({ "task_id": task.id, "field": "assignee", "old": old, "new": assignee.as_ref().map(person) });
         events::insert(conn, event(body, data)).await?;
     }
-    if let Some(done) = changes.done.filter(|d| *d != task.done_at.is_some()) {
-        sqlx::query("UPDATE tasks SET done_at = CASE WHEN $2 THEN now() END WHERE id = $1")
-            .bind(task.id)
-            .bind(done)
-            .execute(&mut *conn)
-            .await?;
+    if let Some(done) = done {
         let body = if done {
             format!("Task \"{}\" done.", task.title)
         } else {

@@ -26,14 +26,8 @@ pub struct MaintenanceDraft {
 }
 
 fn validate(draft: &MaintenanceDraft) -> Result<String, CommandError> {
-    let title = draft.title.trim();
-    if title.is_empty() {
-        return Err(CommandError::invalid(
-            "title",
-            "Give the maintenance a title of 1 to 200 characters.",
-        ));
-    }
-    text::TITLE.check("title", title)?;
+    let if_empty = "Give the maintenance a title of 1 to 200 characters.";
+    let title = text::TITLE.trimmed("title", &draft.title, if_empty)?;
     text::MARKDOWN.check("description", &draft.description)?;
     if draft.scheduled_until <= draft.scheduled_for {
         return Err(CommandError::invalid(

@@ -63,21 +63,19 @@ pub(crate) use maintenance_rows;
 pub const START_JOB: &str = "start_maintenance";
 pub const END_JOB: &str = "end_maintenance";
 
-pub async fn find(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<MaintenanceRow>, sqlx::Error> {
+/// The result of a query for one row that may not exist.
+pub type Found<T> = Result<Option<T>, sqlx::Error>;
+/// The result of a query for rows.
+pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<MaintenanceRow> {
     maintenance_rows!("FROM maintenances WHERE id = $1", id)
         .fetch_optional(db)
         .await
 }
 
 /// Maintenances, newest window first; `open` limits to scheduled, in progress, verifying.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    open_only: bool,
-    limit: i64,
-) -> Result<Vec<MaintenanceRow>, sqlx::Error> {
+pub async fn list(db: impl PgExecutor<'_>, open_only: bool, limit: i64) -> Rows<MaintenanceRow> {
     maintenance_rows!(
         "FROM maintenances WHERE NOT $1 OR status IN ('scheduled', 'in_progress', 'verifying') \
          ORDER BY scheduled_for DESC, id LIMIT $2",
@@ -93,7 +91,7 @@ pub async fn in_window(
     db: impl PgExecutor<'_>,
     from: OffsetDateTime,
     to: OffsetDateTime,
-) -> Result<Vec<MaintenanceRow>, sqlx::Error> {
+) -> Rows<MaintenanceRow> {
     maintenance_rows!(
         "FROM maintenances WHERE scheduled_for < $2 AND scheduled_until >= $1 \
          ORDER BY scheduled_for DESC",
@@ -104,30 +102,24 @@ pub async fn in_window(
     .await
 }
 
-pub async fn updates(
-    db: impl PgExecutor<'_>,
-    maintenance_ids: &[Uuid],
-) -> Result<Vec<MaintenanceUpdateRow>, sqlx::Error> {
+pub async fn updates(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Rows<MaintenanceUpdateRow> {
     sqlx::query_as!(
         MaintenanceUpdateRow,
         r#"SELECT m.id, m.maintenance_id, m.status AS "status: MaintenanceStatus", m.body, m.notify,
                   u.name AS "author_name?", m.created_at
            FROM maintenance_updates m LEFT JOIN users u ON u.id = m.author_id
            WHERE m.maintenance_id = ANY($1) ORDER BY m.created_at DESC"#,
-        maintenance_ids
+        ids
     )
     .fetch_all(db)
     .await
 }
 
 /// `(maintenance_id, component_id)` pairs.
-pub async fn component_links(
-    db: impl PgExecutor<'_>,
-    maintenance_ids: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+pub async fn component_links(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Rows<(Uuid, Uuid)> {
     let links = sqlx::query!(
         "SELECT maintenance_id, component_id FROM maintenance_components WHERE maintenance_id = ANY($1)",
-        maintenance_ids
+        ids
     )
     .fetch_all(db)
     .await?;

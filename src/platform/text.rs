@@ -101,6 +101,22 @@ impl TextLimit {
         }
         self.check(field, value)
     }
+
+    /// `value` trimmed, refused with the words `if_empty` when nothing is left, then
+    /// checked as [`check`](Self::check) does.
+    pub fn trimmed<'a>(
+        self,
+        field: &'static str,
+        value: &'a str,
+        if_empty: &str,
+    ) -> Result<&'a str, FieldError> {
+        let value = value.trim();
+        if value.is_empty() {
+            let message = if_empty.to_owned();
+            return Err(FieldError { field, message });
+        }
+        self.check(field, value).map(|()| value)
+    }
 }
 
 #[cfg(test)]

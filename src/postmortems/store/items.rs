@@ -6,7 +6,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::accounts::users::UserRow;
-use crate::incidents::{self, CommandError};
+use crate::incidents::{self, CommandError, Found, Rows};
 use crate::platform::text;
 use crate::postmortems::draft::ItemLine;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus};
@@ -40,10 +40,26 @@ impl ItemRow {
     }
 }
 
-pub async fn item_lines(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<ItemLine>, sqlx::Error> {
+/// A query for whole action-item rows, checked at compile time: `$rest` follows
+/// `SELECT <every column> FROM action_items a JOIN incidents i LEFT JOIN users u`.
+macro_rules! item_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            ItemRow,
+            r#"SELECT a.id, a.incident_id, i.number AS incident_number,
+                      i.title AS incident_title, a.title, a.description,
+                      a.priority AS "priority: ActionPriority", a.kind AS "kind: ActionKind",
+                      a.owner_id, u.name AS "owner_name?", u.email AS "owner_email?", a.due_on,
+                      a.status AS "status: ActionStatus", a.tracker_url, a.source_event_id,
+                      a.version, a.created_at, a.updated_at, a.completed_at
+               FROM action_items a JOIN incidents i ON i.id = a.incident_id
+               LEFT JOIN users u ON u.id = a.owner_id "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+
+pub async fn item_lines(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<ItemLine> {
     Ok(items_of_many(db, &[incident_id])
         .await?
         .into_iter()
@@ -55,51 +71,34 @@ pub async fn item_lines(
 pub async fn items_of_many(
     db: impl PgExecutor<'_>,
     incident_ids: &[Uuid],
-) -> Result<Vec<(Uuid, ItemLine)>, sqlx::Error> {
+) -> Rows<(Uuid, ItemLine)> {
     let rows = items_of_all(db, incident_ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                r.incident_id,
-                ItemLine {
-                    title: r.title,
-                    priority: r.priority,
-                    kind: r.kind,
-                    owner: r.owner_name,
-                    due_on: r.due_on,
-                    status: r.status,
-                    tracker_url: r.tracker_url,
-                },
-            )
+            let line = ItemLine {
+                title: r.title,
+                priority: r.priority,
+                kind: r.kind,
+                owner: r.owner_name,
+                due_on: r.due_on,
+                status: r.status,
+                tracker_url: r.tracker_url,
+            };
+            (r.incident_id, line)
         })
         .collect())
 }
 
-pub async fn items_of(
-    db: impl PgExecutor<'_>,
-    incident_id: Uuid,
-) -> Result<Vec<ItemRow>, sqlx::Error> {
+pub async fn items_of(db: impl PgExecutor<'_>, incident_id: Uuid) -> Rows<ItemRow> {
     items_of_all(db, &[incident_id]).await
 }
 
 /// The action items of these incidents, high priority first.
-async fn items_of_all(
-    db: impl PgExecutor<'_>,
-    incident_ids: &[Uuid],
-) -> Result<Vec<ItemRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ItemRow,
-        "SELECT a.id, a.incident_id, i.number AS incident_number, \
-         i.title AS incident_title, a.title, a.description, \
-         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
-         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
-         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
-         a.created_at, a.updated_at, a.completed_at \
-         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
-         LEFT JOIN users u ON u.id = a.owner_id \
-         WHERE a.incident_id = ANY($1) \
-         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+async fn items_of_all(db: impl PgExecutor<'_>, incident_ids: &[Uuid]) -> Rows<ItemRow> {
+    item_rows!(
+        "WHERE a.incident_id = ANY($1)
+         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
              a.due_on NULLS LAST, a.created_at",
         incident_ids
     )
@@ -107,22 +106,8 @@ async fn items_of_all(
     .await
 }
 
-pub async fn item(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ItemRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ItemRow,
-        "SELECT a.id, a.incident_id, i.number AS incident_number, \
-         i.title AS incident_title, a.title, a.description, \
-         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
-         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
-         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
-         a.created_at, a.updated_at, a.completed_at \
-         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
-         LEFT JOIN users u ON u.id = a.owner_id \
-         WHERE a.id = $1",
-        id
-    )
-    .fetch_optional(db)
-    .await
+pub async fn item(db: impl PgExecutor<'_>, id: Uuid) -> Found<ItemRow> {
+    item_rows!("WHERE a.id = $1", id).fetch_optional(db).await
 }
 
 /// Filters of the list across incidents.
@@ -135,27 +120,14 @@ pub struct ItemFilter {
     pub overdue: bool,
 }
 
-pub async fn items(
-    db: impl PgExecutor<'_>,
-    filter: &ItemFilter,
-    today: Date,
-) -> Result<Vec<ItemRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ItemRow,
-        "SELECT a.id, a.incident_id, i.number AS incident_number, \
-         i.title AS incident_title, a.title, a.description, \
-         a.priority AS \"priority: ActionPriority\", a.kind AS \"kind: ActionKind\", \
-         a.owner_id, u.name AS \"owner_name?\", u.email AS \"owner_email?\", a.due_on, \
-         a.status AS \"status: ActionStatus\", a.tracker_url, a.source_event_id, a.version, \
-         a.created_at, a.updated_at, a.completed_at \
-         FROM action_items a JOIN incidents i ON i.id = a.incident_id \
-         LEFT JOIN users u ON u.id = a.owner_id \
-         WHERE ($1::action_priority IS NULL OR a.priority = $1) \
-           AND ($2::action_status IS NULL OR a.status = $2) \
-           AND ($3::uuid IS NULL OR a.owner_id = $3) \
-           AND ($4::uuid IS NULL OR a.incident_id = $4) \
-           AND (NOT $5 OR (a.status IN ('open', 'in_progress') AND a.due_on < $6)) \
-         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+pub async fn items(db: impl PgExecutor<'_>, filter: &ItemFilter, today: Date) -> Rows<ItemRow> {
+    item_rows!(
+        "WHERE ($1::action_priority IS NULL OR a.priority = $1)
+           AND ($2::action_status IS NULL OR a.status = $2)
+           AND ($3::uuid IS NULL OR a.owner_id = $3)
+           AND ($4::uuid IS NULL OR a.incident_id = $4)
+           AND (NOT $5 OR (a.status IN ('open', 'in_progress') AND a.due_on < $6))
+         ORDER BY CASE a.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
              a.due_on NULLS LAST, a.created_at LIMIT 5000",
         filter.priority as Option<ActionPriority>,
         filter.status as Option<ActionStatus>,
@@ -194,14 +166,8 @@ fn check_item(fields: &ItemFields) -> Result<(), CommandError> {
             "The text contains a NUL character.",
         ));
     }
-    let title = fields.title.trim();
-    if title.is_empty() {
-        return Err(CommandError::invalid(
-            "title",
-            "Give the action item a title of 1 to 300 characters.",
-        ));
-    }
-    text::ACTION_TITLE.check("title", title)?;
+    let if_empty = "Give the action item a title of 1 to 300 characters.";
+    text::ACTION_TITLE.trimmed("title", &fields.title, if_empty)?;
     text::MARKDOWN.check("description", &fields.description)?;
     if let Some(url) = fields.tracker_url.as_deref().filter(|u| !u.is_empty()) {
         text::URL.check("tracker_url", url)?;
@@ -389,10 +355,7 @@ pub struct ItemChangeRow {
     pub changes: Value,
 }
 
-pub async fn item_changes(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Vec<ItemChangeRow>, sqlx::Error> {
+pub async fn item_changes(db: impl PgExecutor<'_>, id: Uuid) -> Rows<ItemChangeRow> {
     sqlx::query_as!(
         ItemChangeRow,
         "SELECT u.name AS \"changed_by_name?\", c.changed_at, c.changes FROM action_item_changes c \

@@ -55,13 +55,8 @@ fn check_template(name: &str, description: &str, body: &str) -> Result<(), Comma
             "The text contains a NUL character.",
         ));
     }
-    if name.trim().is_empty() {
-        return Err(CommandError::invalid(
-            "name",
-            "Give the template a name of 1 to 100 characters.",
-        ));
-    }
-    text::NAME.check("name", name.trim())?;
+    let if_empty = "Give the template a name of 1 to 100 characters.";
+    text::NAME.trimmed("name", name, if_empty)?;
     text::DESCRIPTION.check("description", description.trim())?;
     if body.trim().is_empty() {
         return Err(CommandError::invalid(
