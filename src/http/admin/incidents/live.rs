@@ -2,18 +2,17 @@
 
 use crate::accounts::sessions;
 use askama::Template;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use super::view::{event_view, EventItem};
+use super::Reply;
 use crate::accounts::Role;
 use crate::app::AppState;
-use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Path, Query};
+use crate::http::extract::{Path, Query, Staff};
 use crate::http::session::SESSION_COOKIE;
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
 use crate::platform::secret::hash_token;
@@ -24,12 +23,11 @@ pub struct LiveQuery {
 }
 
 pub async fn live_incident(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    Staff { state, user, .. }: Staff,
     headers: HeaderMap,
     Path(reference): Path<String>,
     Query(query): Query<LiveQuery>,
-) -> Result<Response, AppError> {
+) -> Reply {
     let incident = super::load(&state, &reference).await?;
     let path = super::incident_path(&incident);
     let csrf = user.csrf_token.clone();

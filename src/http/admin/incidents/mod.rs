@@ -6,16 +6,23 @@ mod components;
 mod declare;
 pub mod list;
 mod live;
+mod posted;
 mod show;
 pub mod view;
 mod workstreams;
 
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::incidents::{self, IncidentRow};
+use crate::incidents::{self, CommandError, IncidentRow};
+
+pub(crate) use posted::Posted;
+
+/// What an admin handler answers.
+pub(crate) type Reply = Result<Response, AppError>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,4 +83,14 @@ pub(crate) async fn load(state: &AppState, reference: &str) -> Result<IncidentRo
 /// The URL of an incident's admin page.
 pub fn incident_path(incident: &IncidentRow) -> String {
     format!("/admin/incidents/{}", incident.reference())
+}
+
+/// A command's outcome with its refusal (`Ok(Err(message))`, shown on the form again)
+/// apart from the errors that end the request.
+pub(crate) fn refusal<T>(outcome: Result<T, CommandError>) -> Result<Result<T, String>, AppError> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(CommandError::Invalid { message, .. }) => Ok(Err(message)),
+        Err(err) => Err(err.into()),
+    }
 }

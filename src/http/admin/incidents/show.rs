@@ -3,10 +3,7 @@
 use crate::accounts::users;
 use crate::postmortems::store;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,12 +14,12 @@ use super::view::{
     workstream_views, Choice, ComponentPick, EventView, IncidentView, SeverityOption, UpdateView,
     WorkstreamView,
 };
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::components::{self, ComponentStatus};
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Path, Query};
-use crate::http::page::{render_admin, Layout};
+use crate::http::extract::{Path, Query, Staff};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::incidents::events::LogFilter;
 use crate::incidents::{self, IncidentRow};
 use crate::incidents::{EventKind, IncidentStatus};
@@ -131,41 +128,30 @@ pub struct IncidentPage {
     pub templates: Vec<Choice>,
 }
 
-pub async fn show_incident(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(reference): Path<String>,
-    Query(query): Query<LogQuery>,
-) -> Result<Response, AppError> {
-    let incident = super::load(&state, &reference).await?;
-    let page = build(&state, &user, &jar, incident, &query, PageExtras::default()).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_incident(s: Staff, Path(r): Path<String>, Query(q): Query<LogQuery>) -> Reply {
+    let incident = super::load(&s.state, &r).await?;
+    let page = build(&s, incident, &q, PageExtras::default()).await?;
+    render_admin(&s.state, &page.layout, &page)
 }
 
 /// Render the incident page with a status (409 for conflicts, 422 for bad input).
-pub async fn render_with(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+pub async fn render_with<R>(
+    s: &Staff<R>,
     incident: IncidentRow,
     extras: PageExtras,
     status: StatusCode,
-) -> Result<Response, AppError> {
-    let page = build(state, user, jar, incident, &LogQuery::default(), extras).await?;
-    let mut response = render_admin(state, &page.layout, &page)?;
-    *response.status_mut() = status;
-    Ok(response)
+) -> Reply {
+    let page = build(s, incident, &LogQuery::default(), extras).await?;
+    render_admin_status(&s.state, &page.layout, &page, status)
 }
 
-pub async fn build(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+pub async fn build<R>(
+    s: &Staff<R>,
     incident: IncidentRow,
     query: &LogQuery,
     extras: PageExtras,
 ) -> Result<IncidentPage, AppError> {
+    let (state, user) = (&s.state, &s.user);
     let pool = &state.pool;
     let users = users::list(pool).await?;
     let workstreams = incidents::workstreams::list(pool, incident.id).await?;
@@ -258,7 +244,7 @@ pub async fn build(
         layout: Layout::new(
             state,
             user,
-            jar,
+            &s.jar,
             &format!("{} {}", incident.reference(), incident.title),
             "Incidents",
         ),
