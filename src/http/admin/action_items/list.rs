@@ -2,18 +2,17 @@
 
 use super::options::{options, owners, Opt};
 use crate::app::AppState;
+use crate::http::admin::incidents::Reply;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Query};
+use crate::http::extract::{Query, Staff};
 use crate::http::page::{render_admin, Layout};
 use crate::postmortems::store as pm;
 use crate::postmortems::store::{ActionItemJson, ItemFilter, ItemRow};
 use crate::postmortems::today;
 use crate::postmortems::{ActionPriority, ActionStatus};
 use askama::Template;
-use axum::extract::State;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
@@ -49,6 +48,14 @@ impl ListFilter {
             incident_id,
             overdue: !self.overdue.is_empty(),
         })
+    }
+
+    /// The filter, today, and the items it lets through on that day.
+    async fn items(&self, state: &AppState) -> Result<(ItemFilter, Date, Vec<ItemRow>), AppError> {
+        let filter = self.filter(state).await?;
+        let today = today();
+        let items = pm::items(&state.pool, &filter, today).await?;
+        Ok((filter, today, items))
     }
 
     fn query(&self) -> String {
@@ -90,7 +97,8 @@ struct ListPage {
     query: String,
 }
 
-fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
+/// The list's rows (also the postmortem page's items).
+pub fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
     items
         .into_iter()
         .map(|a| Row {
@@ -124,14 +132,13 @@ pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
 }
 
 pub async fn list_items(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    Staff {
+        state, user, jar, ..
+    }: Staff,
     Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let rows = rows(pm::items(&state.pool, &filter, today).await?, today);
+) -> Reply {
+    let (filter, today, items) = list.items(&state).await?;
+    let rows = rows(items, today);
     let page = ListPage {
         layout: Layout::new(&state, &user, &jar, "Action items", "Action items"),
         rows,
@@ -167,14 +174,8 @@ fn csv(field: &str) -> String {
 }
 
 /// CSV for an issue tracker's import: one row per item, with a link back.
-pub async fn export_csv(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let items = pm::items(&state.pool, &filter, today).await?;
+pub async fn export_csv(Staff { state, .. }: Staff, Query(list): Query<ListFilter>) -> Reply {
+    let (_, today, items) = list.items(&state).await?;
     let mut out = String::from(
         "Summary,Description,Priority,Kind,Status,Assignee,Assignee email,Due date,Overdue,Incident,Link,Tracker URL,ID\r\n",
     );
@@ -211,15 +212,9 @@ pub async fn export_csv(
 }
 
 /// JSON: the API's shape, as a list.
-pub async fn export_json(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let items: Vec<ActionItemJson> = pm::items(&state.pool, &filter, today)
-        .await?
+pub async fn export_json(Staff { state, .. }: Staff, Query(list): Query<ListFilter>) -> Reply {
+    let (_, today, items) = list.items(&state).await?;
+    let items: Vec<ActionItemJson> = items
         .into_iter()
         .map(|a| ActionItemJson::from_row(a, today))
         .collect();

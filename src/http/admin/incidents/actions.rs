@@ -62,6 +62,11 @@ pub(super) fn back(s: &Responder, path: &str, anchor: &str, message: &str) -> Re
     s.flash(&format!("{path}{anchor}"), message)
 }
 
+/// Back to the incident's page, at its reference as it is after the change.
+fn to_page<'a>(s: &'a Responder, message: &'a str) -> impl FnOnce(IncidentRow) -> Response + 'a {
+    move |updated| back(s, &incident_path(&updated), "", message)
+}
+
 /// `take` means the person submitting; otherwise a user id.
 pub(super) fn person(raw: &str, s: &Responder) -> Result<Uuid, AppError> {
     match raw.trim() {
@@ -101,27 +106,15 @@ pub struct EditForm {
 
 pub async fn edit_incident(Posted { s, at, form }: Posted<String, EditForm>) -> Reply {
     let incident = load(&s.state, &at).await?;
+    let severity = Severity::parse(&form.severity);
+    let status = IncidentStatus::parse(&form.status);
+    let impact = Impact::parse(&form.impact);
+    let visibility = Visibility::parse(&form.visibility);
     for (field, raw, valid) in [
-        (
-            "severity",
-            &form.severity,
-            Severity::parse(&form.severity).is_some(),
-        ),
-        (
-            "status",
-            &form.status,
-            IncidentStatus::parse(&form.status).is_some(),
-        ),
-        (
-            "impact",
-            &form.impact,
-            Impact::parse(&form.impact).is_some(),
-        ),
-        (
-            "visibility",
-            &form.visibility,
-            Visibility::parse(&form.visibility).is_some(),
-        ),
+        ("severity", &form.severity, severity.is_some()),
+        ("status", &form.status, status.is_some()),
+        ("impact", &form.impact, impact.is_some()),
+        ("visibility", &form.visibility, visibility.is_some()),
     ] {
         if !valid && !raw.is_empty() {
             let message = format!("{raw:?} is not a valid {field}.");
@@ -131,11 +124,11 @@ pub async fn edit_incident(Posted { s, at, form }: Posted<String, EditForm>) -> 
     let changes = IncidentChanges {
         version: Some(form.version),
         title: Some(form.title),
-        severity: Severity::parse(&form.severity),
-        status: IncidentStatus::parse(&form.status),
-        impact: Impact::parse(&form.impact),
+        severity,
+        status,
+        impact,
         impact_follows_severity: form.impact.is_empty(),
-        visibility: Visibility::parse(&form.visibility),
+        visibility,
         ..Default::default()
     };
     let mut tx = s.begin().await?;
@@ -143,7 +136,7 @@ pub async fn edit_incident(Posted { s, at, form }: Posted<String, EditForm>) -> 
     let current = match outcome {
         Err(CommandError::Conflict { current, .. }) => current,
         outcome => {
-            let done = |updated| back(&s, &incident_path(&updated), "", "Details saved.");
+            let done = to_page(&s, "Details saved.");
             return finish(&s, tx, incident, outcome, alert, done).await;
         }
     };
@@ -213,10 +206,7 @@ pub async fn set_milestone(Posted { s, at, form }: Posted<String, MilestoneForm>
     )
     .await;
     let saved = format!("{} saved.", milestone.label());
-    finish(&s, tx, incident, outcome, alert, |updated| {
-        back(&s, &incident_path(&updated), "", &saved)
-    })
-    .await
+    finish(&s, tx, incident, outcome, alert, to_page(&s, &saved)).await
 }
 
 #[derive(Deserialize, Default)]

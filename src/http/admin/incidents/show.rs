@@ -79,53 +79,53 @@ pub struct AffectedView {
 
 #[derive(Template)]
 #[template(path = "admin/incident.html")]
-pub struct IncidentPage {
-    pub layout: Layout,
-    pub incident: IncidentView,
-    pub incident_path: String,
-    pub csrf_token: String,
-    pub can_respond: bool,
-    pub is_leader: bool,
-    pub alert: Option<String>,
-    pub leaders: Vec<Choice>,
-    pub severities: Vec<SeverityOption>,
-    pub statuses: Vec<Choice>,
-    pub impacts: Vec<Choice>,
-    pub visibilities: Vec<Choice>,
-    pub affected: Vec<AffectedView>,
+struct IncidentPage {
+    layout: Layout,
+    incident: IncidentView,
+    incident_path: String,
+    csrf_token: String,
+    can_respond: bool,
+    is_leader: bool,
+    alert: Option<String>,
+    leaders: Vec<Choice>,
+    severities: Vec<SeverityOption>,
+    statuses: Vec<Choice>,
+    impacts: Vec<Choice>,
+    visibilities: Vec<Choice>,
+    affected: Vec<AffectedView>,
     /// Some component change is held back from the status page.
-    pub any_held_back: bool,
+    any_held_back: bool,
     /// Public, and its first public update has put it on the status page.
-    pub on_status_page: bool,
+    on_status_page: bool,
     /// The title the update form proposes to customers.
-    pub update_title: String,
+    update_title: String,
     /// The title customers know it by now (the form renames only when it differs).
-    pub current_public_title: String,
-    pub updates: Vec<UpdateView>,
-    pub update_statuses: Vec<Choice>,
-    pub update_body: String,
-    pub update_preview: Option<String>,
-    pub update_error: Option<String>,
-    pub update_notify: bool,
-    pub update_components: Vec<ComponentPick>,
-    pub workstreams: Vec<WorkstreamView>,
-    pub workstream_filter: Vec<Choice>,
-    pub kind_filter: Vec<Choice>,
-    pub pinned_only: bool,
-    pub filtered: bool,
-    pub events: Vec<EventView>,
+    current_public_title: String,
+    updates: Vec<UpdateView>,
+    update_statuses: Vec<Choice>,
+    update_body: String,
+    update_preview: Option<String>,
+    update_error: Option<String>,
+    update_notify: bool,
+    update_components: Vec<ComponentPick>,
+    workstreams: Vec<WorkstreamView>,
+    workstream_filter: Vec<Choice>,
+    kind_filter: Vec<Choice>,
+    pinned_only: bool,
+    filtered: bool,
+    events: Vec<EventView>,
     /// "12 entries", or "showing 3 of 12 entries" when filtered or paged.
-    pub log_count: String,
-    pub older: Option<String>,
-    pub note_workstreams: Vec<Choice>,
-    pub note_body: String,
-    pub note_occurred_at: String,
-    pub note_error: Option<String>,
-    pub correcting: Option<EventView>,
-    pub last_seq: i64,
+    log_count: String,
+    older: Option<String>,
+    note_workstreams: Vec<Choice>,
+    note_body: String,
+    note_occurred_at: String,
+    note_error: Option<String>,
+    correcting: Option<EventView>,
+    last_seq: i64,
     /// The postmortem, if started: (its page, its status).
-    pub postmortem: Option<(String, &'static str)>,
-    pub templates: Vec<Choice>,
+    postmortem: Option<(String, &'static str)>,
+    templates: Vec<Choice>,
 }
 
 pub async fn show_incident(s: Staff, Path(r): Path<String>, Query(q): Query<LogQuery>) -> Reply {
@@ -145,7 +145,7 @@ pub async fn render_with<R>(
     render_admin_status(&s.state, &page.layout, &page, status)
 }
 
-pub async fn build<R>(
+async fn build<R>(
     s: &Staff<R>,
     incident: IncidentRow,
     query: &LogQuery,
