@@ -6,13 +6,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::view::{choices, severity_class, status_class, status_text, Choice};
+use super::view::{choices, nudge, severity_class, status_class, status_text, Choice};
 use super::Reply;
 use crate::http::error::AppError;
 use crate::http::extract::{Query, Staff};
 use crate::http::page::{render_admin, Layout};
 use crate::incidents::{self, IncidentRow, ListFilter};
-use crate::incidents::{format_duration, overdue_update_minutes, IncidentStatus, Severity};
+use crate::incidents::{format_duration, IncidentStatus, Severity};
 
 const PAGE: i64 = 50;
 
@@ -69,15 +69,7 @@ pub fn item(
             .last_public_update_at
             .map(|at| format!("{} ago", format_duration(now - at)))
             .unwrap_or_else(|| "none yet".into()),
-        nudge: overdue_update_minutes(
-            incident.severity,
-            incident.visibility,
-            incident.status,
-            incident.declared_at,
-            incident.last_public_update_at,
-            now,
-            nudges,
-        ),
+        nudge: nudge(incident, now, nudges),
         internal: incident.visibility == crate::incidents::Visibility::Internal,
     }
 }

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
+use axum_extra::extract::cookie::CookieJar;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ pub struct LiveQuery {
 }
 
 pub async fn live_incident(
-    Staff { state, user, .. }: Staff,
+    Staff {
+        state, user, jar, ..
+    }: Staff,
     headers: HeaderMap,
     Path(reference): Path<String>,
     Query(query): Query<LiveQuery>,
@@ -39,7 +42,7 @@ pub async fn live_incident(
         state.clone(),
         incident.id,
         from,
-        session_check(&state, &headers),
+        session_check(&state, &jar),
         move |row| {
             let seq = row.seq;
             let view = crate::http::zone::within(reader.clone(), || event_view(row));
@@ -60,20 +63,20 @@ pub async fn live_incident(
 }
 
 /// The stream ends once its session does (sign-out, expiry, disabled user).
-fn session_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
-    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
+fn session_check(state: &AppState, jar: &CookieJar) -> StillAllowed {
     let id_hash = jar.get(SESSION_COOKIE).map(|c| hash_token(c.value()));
     let state = state.clone();
     Box::new(move || {
         let (state, id_hash) = (state.clone(), id_hash.clone());
         Box::pin(async move {
-            match id_hash {
-                Some(hash) => !matches!(
-                    sessions::find_live(&state.pool, &hash, state.settings.session_idle).await,
-                    Ok(None)
-                ),
-                None => false,
-            }
+            let Some(hash) = id_hash else {
+                return false;
+            };
+            let idle = state.settings.session_idle;
+            !matches!(
+                sessions::find_live(&state.pool, &hash, idle).await,
+                Ok(None)
+            )
         })
     })
 }

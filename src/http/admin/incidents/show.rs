@@ -44,29 +44,29 @@ pub struct LogQuery {
 /// What the public-update composer holds when the page comes back (preview, errors).
 #[derive(Default)]
 pub struct UpdateDraft {
-    pub status: Option<IncidentStatus>,
+    pub(super) status: Option<IncidentStatus>,
     /// The title customers see, as typed.
-    pub title: Option<String>,
-    pub body: String,
-    pub components: Vec<(Uuid, ComponentStatus)>,
-    pub notify: bool,
-    pub preview_html: Option<String>,
-    pub error: Option<String>,
+    pub(super) title: Option<String>,
+    pub(super) body: String,
+    pub(super) components: Vec<(Uuid, ComponentStatus)>,
+    pub(super) notify: bool,
+    pub(super) preview_html: Option<String>,
+    pub(super) error: Option<String>,
 }
 
 /// What the note composer holds when the page comes back with an error.
 #[derive(Default)]
 pub struct NoteDraft {
-    pub body: String,
-    pub occurred_at: String,
-    pub error: Option<String>,
+    pub(super) body: String,
+    pub(super) occurred_at: String,
+    pub(super) error: Option<String>,
 }
 
 #[derive(Default)]
 pub struct PageExtras {
-    pub alert: Option<String>,
-    pub update: Option<UpdateDraft>,
-    pub note: Option<NoteDraft>,
+    pub(super) alert: Option<String>,
+    pub(super) update: Option<UpdateDraft>,
+    pub(super) note: Option<NoteDraft>,
 }
 
 pub struct AffectedView {
