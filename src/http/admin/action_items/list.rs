@@ -1,7 +1,8 @@
 //! The action items across incidents: the filtered list and its CSV and JSON exports.
 
-use super::options::{options, owners, Opt};
+use crate::accounts::users;
 use crate::app::AppState;
+use crate::http::admin::incidents::view::{choices, Choice};
 use crate::http::admin::incidents::Reply;
 use crate::http::error::AppError;
 use crate::http::extract::{Query, Staff};
@@ -89,9 +90,9 @@ pub struct Row {
 struct ListPage {
     layout: Layout,
     rows: Vec<Row>,
-    priorities: Vec<Opt>,
-    statuses: Vec<Opt>,
-    owners: Vec<Opt>,
+    priorities: Vec<Choice>,
+    statuses: Vec<Choice>,
+    owners: Vec<Choice>,
     incident: String,
     overdue: bool,
     query: String,
@@ -119,6 +120,23 @@ pub fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
         .collect()
 }
 
+/// The users who can own an item.
+pub(super) async fn owners(
+    state: &AppState,
+    chosen: Option<Uuid>,
+) -> Result<Vec<Choice>, AppError> {
+    Ok(users::list(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|u| !u.is_disabled())
+        .map(|u| Choice {
+            selected: chosen == Some(u.id),
+            value: u.id.to_string(),
+            label: u.name,
+        })
+        .collect())
+}
+
 /// The dashboard's panel: overdue items, oldest due first.
 pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
     let today = today();
@@ -142,13 +160,13 @@ pub async fn list_items(
     let page = ListPage {
         layout: Layout::new(&state, &user, &jar, "Action items", "Action items"),
         rows,
-        priorities: options(
+        priorities: choices(
             ActionPriority::ALL,
             filter.priority,
             ActionPriority::as_str,
             ActionPriority::label,
         ),
-        statuses: options(
+        statuses: choices(
             ActionStatus::ALL,
             filter.status,
             ActionStatus::as_str,

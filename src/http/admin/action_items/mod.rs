@@ -3,9 +3,9 @@
 //! as CSV and JSON for an issue tracker, and editing with the history of every change.
 
 mod list;
-mod options;
+use super::incidents::view::{choices, Choice};
+use list::owners;
 pub use list::*;
-use options::{options, owners, Opt};
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -96,10 +96,10 @@ struct ItemPage {
     action: String,
     back: String,
     form: ItemForm,
-    priorities: Vec<Opt>,
-    kinds: Vec<Opt>,
-    statuses: Vec<Opt>,
-    owners: Vec<Opt>,
+    priorities: Vec<Choice>,
+    kinds: Vec<Choice>,
+    statuses: Vec<Choice>,
+    owners: Vec<Choice>,
     meanings: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     history: Vec<(super::Stamp, String, String)>,
@@ -149,19 +149,19 @@ async fn item_page<R>(
     let page = ItemPage {
         layout: Layout::new(&s.state, &s.user, &s.jar, &heading, "Action items"),
         new: form.version.is_none(),
-        priorities: options(
+        priorities: choices(
             ActionPriority::ALL,
             ActionPriority::parse(&form.priority),
             ActionPriority::as_str,
             ActionPriority::label,
         ),
-        kinds: options(
+        kinds: choices(
             ActionKind::ALL,
             ActionKind::parse(&form.kind),
             ActionKind::as_str,
             ActionKind::label,
         ),
-        statuses: options(
+        statuses: choices(
             ActionStatus::ALL,
             ActionStatus::parse(&form.status),
             ActionStatus::as_str,
