@@ -1,19 +1,19 @@
 //! The action items across incidents: the filtered list and its CSV and JSON exports.
 
-use super::options::{options, owners, Opt};
+use crate::accounts::users;
 use crate::app::AppState;
+use crate::http::admin::incidents::view::{choices, Choice};
+use crate::http::admin::incidents::Reply;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Query};
+use crate::http::extract::{Query, Staff};
 use crate::http::page::{render_admin, Layout};
 use crate::postmortems::store as pm;
 use crate::postmortems::store::{ActionItemJson, ItemFilter, ItemRow};
 use crate::postmortems::today;
 use crate::postmortems::{ActionPriority, ActionStatus};
 use askama::Template;
-use axum::extract::State;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
@@ -51,6 +51,14 @@ impl ListFilter {
         })
     }
 
+    /// The filter, today, and the items it lets through on that day.
+    async fn items(&self, state: &AppState) -> Result<(ItemFilter, Date, Vec<ItemRow>), AppError> {
+        let filter = self.filter(state).await?;
+        let today = today();
+        let items = pm::items(&state.pool, &filter, today).await?;
+        Ok((filter, today, items))
+    }
+
     fn query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs([
@@ -82,15 +90,16 @@ pub struct Row {
 struct ListPage {
     layout: Layout,
     rows: Vec<Row>,
-    priorities: Vec<Opt>,
-    statuses: Vec<Opt>,
-    owners: Vec<Opt>,
+    priorities: Vec<Choice>,
+    statuses: Vec<Choice>,
+    owners: Vec<Choice>,
     incident: String,
     overdue: bool,
     query: String,
 }
 
-fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
+/// The list's rows (also the postmortem page's items).
+pub fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
     items
         .into_iter()
         .map(|a| Row {
@@ -111,6 +120,23 @@ fn rows(items: Vec<ItemRow>, today: Date) -> Vec<Row> {
         .collect()
 }
 
+/// The users who can own an item.
+pub(super) async fn owners(
+    state: &AppState,
+    chosen: Option<Uuid>,
+) -> Result<Vec<Choice>, AppError> {
+    Ok(users::list(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|u| !u.is_disabled())
+        .map(|u| Choice {
+            selected: chosen == Some(u.id),
+            value: u.id.to_string(),
+            label: u.name,
+        })
+        .collect())
+}
+
 /// The dashboard's panel: overdue items, oldest due first.
 pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
     let today = today();
@@ -124,24 +150,23 @@ pub async fn overdue_rows(state: &AppState) -> Result<Vec<Row>, AppError> {
 }
 
 pub async fn list_items(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    Staff {
+        state, user, jar, ..
+    }: Staff,
     Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let rows = rows(pm::items(&state.pool, &filter, today).await?, today);
+) -> Reply {
+    let (filter, today, items) = list.items(&state).await?;
+    let rows = rows(items, today);
     let page = ListPage {
         layout: Layout::new(&state, &user, &jar, "Action items", "Action items"),
         rows,
-        priorities: options(
+        priorities: choices(
             ActionPriority::ALL,
             filter.priority,
             ActionPriority::as_str,
             ActionPriority::label,
         ),
-        statuses: options(
+        statuses: choices(
             ActionStatus::ALL,
             filter.status,
             ActionStatus::as_str,
@@ -167,14 +192,8 @@ fn csv(field: &str) -> String {
 }
 
 /// CSV for an issue tracker's import: one row per item, with a link back.
-pub async fn export_csv(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let items = pm::items(&state.pool, &filter, today).await?;
+pub async fn export_csv(Staff { state, .. }: Staff, Query(list): Query<ListFilter>) -> Reply {
+    let (_, today, items) = list.items(&state).await?;
     let mut out = String::from(
         "Summary,Description,Priority,Kind,Status,Assignee,Assignee email,Due date,Overdue,Incident,Link,Tracker URL,ID\r\n",
     );
@@ -211,15 +230,9 @@ pub async fn export_csv(
 }
 
 /// JSON: the API's shape, as a list.
-pub async fn export_json(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Query(list): Query<ListFilter>,
-) -> Result<Response, AppError> {
-    let filter = list.filter(&state).await?;
-    let today = today();
-    let items: Vec<ActionItemJson> = pm::items(&state.pool, &filter, today)
-        .await?
+pub async fn export_json(Staff { state, .. }: Staff, Query(list): Query<ListFilter>) -> Reply {
+    let (_, today, items) = list.items(&state).await?;
+    let items: Vec<ActionItemJson> = items
         .into_iter()
         .map(|a| ActionItemJson::from_row(a, today))
         .collect();

@@ -3,27 +3,23 @@
 //! as CSV and JSON for an issue tracker, and editing with the history of every change.
 
 mod list;
-mod options;
+use super::incidents::view::{choices, Choice};
+use list::owners;
 pub use list::*;
-use options::{options, owners, Opt};
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
 use super::format_time;
-use crate::accounts::Role;
+use super::incidents::{incident_path, load, refusal, Posted, Reply};
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path, Query};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
-use crate::incidents::{self, CommandError};
+use crate::http::extract::{AsResponder, Path, Query, Staff};
+use crate::http::page::{render_admin_status, Layout};
+use crate::incidents;
 use crate::postmortems::store as pm;
 use crate::postmortems::store::{ItemFields, ItemRow};
 use crate::postmortems::today;
@@ -100,10 +96,10 @@ struct ItemPage {
     action: String,
     back: String,
     form: ItemForm,
-    priorities: Vec<Opt>,
-    kinds: Vec<Opt>,
-    statuses: Vec<Opt>,
-    owners: Vec<Opt>,
+    priorities: Vec<Choice>,
+    kinds: Vec<Choice>,
+    statuses: Vec<Choice>,
+    owners: Vec<Choice>,
     meanings: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     history: Vec<(super::Stamp, String, String)>,
@@ -117,42 +113,61 @@ struct Place {
     back: String,
 }
 
-async fn item_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+impl Place {
+    /// A new item of `incident`, going back to `back` (see [`back_to`]).
+    fn new_item(incident: &incidents::IncidentRow, back: String) -> Place {
+        Place {
+            heading: format!("New action item for {}", incident.reference()),
+            action: format!("{}/action-items", incident_path(incident)),
+            back,
+        }
+    }
+
+    /// The item `id` of incident number `number`.
+    fn item(id: Uuid, number: i64) -> Place {
+        Place {
+            heading: format!("Action item of INC-{number}"),
+            action: format!("/admin/action-items/{id}"),
+            back: format!("/admin/incidents/INC-{number}"),
+        }
+    }
+}
+
+/// The item form at `place`, filled with `form`, answered with `status`.
+async fn item_page<R>(
+    s: &Staff<R>,
     Place {
         heading,
         action,
         back,
     }: Place,
     form: ItemForm,
-    error: Option<String>,
-    history: Vec<(super::Stamp, String, String)>,
-) -> Result<ItemPage, AppError> {
+    (error, history): (Option<String>, Vec<(super::Stamp, String, String)>),
+    status: StatusCode,
+) -> Reply {
     let owner = Uuid::parse_str(form.owner_id.trim()).ok();
-    Ok(ItemPage {
-        layout: Layout::new(state, user, jar, &heading, "Action items"),
+    let page = ItemPage {
+        layout: Layout::new(&s.state, &s.user, &s.jar, &heading, "Action items"),
         new: form.version.is_none(),
-        priorities: options(
+        priorities: choices(
             ActionPriority::ALL,
             ActionPriority::parse(&form.priority),
             ActionPriority::as_str,
             ActionPriority::label,
         ),
-        kinds: options(
+        kinds: choices(
             ActionKind::ALL,
             ActionKind::parse(&form.kind),
             ActionKind::as_str,
             ActionKind::label,
         ),
-        statuses: options(
+        statuses: choices(
             ActionStatus::ALL,
             ActionStatus::parse(&form.status),
             ActionStatus::as_str,
             ActionStatus::label,
         ),
-        owners: owners(state, owner).await?,
+        owners: owners(&s.state, owner).await?,
         meanings: ActionPriority::ALL
             .iter()
             .map(|p| (p.label(), p.meaning()))
@@ -163,14 +178,15 @@ async fn item_page(
         form,
         error,
         history,
-    })
+    };
+    render_admin_status(&s.state, &page.layout, &page, status)
 }
 
 /// Where to go after adding: the postmortem if there is one, else the incident.
 async fn back_to(state: &AppState, incident: &incidents::IncidentRow) -> Result<String, AppError> {
     Ok(match pm::of_incident(&state.pool, incident.id).await? {
         Some(p) => format!("/admin/postmortems/{}", p.id),
-        None => super::incidents::incident_path(incident),
+        None => incident_path(incident),
     })
 }
 
@@ -181,21 +197,18 @@ pub struct NewQuery {
 
 /// The form for a new item; `?from=` fills it from a note in the log.
 pub async fn new_item(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(reference): Path<String>,
+    s: Staff<AsResponder>,
+    Path(number): Path<String>,
     Query(query): Query<NewQuery>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let incident = super::incidents::load(&state, &reference).await?;
+) -> Reply {
+    let incident = load(&s.state, &number).await?;
     let mut form = ItemForm {
         priority: "high".into(),
-        owner_id: user.user.id.to_string(),
+        owner_id: s.id().to_string(),
         ..ItemForm::default()
     };
     if let Some(event) = query.from {
-        let e = incidents::events::find(&state.pool, event)
+        let e = incidents::events::find(&s.state.pool, event)
             .await?
             .filter(|e| e.incident_id == incident.id)
             .ok_or_else(|| AppError::NotFound("There is no such log entry.".into()))?;
@@ -209,90 +222,44 @@ pub async fn new_item(
         );
         form.source_event_id = e.id.to_string();
     }
-    let page = item_page(
-        &state,
-        &user,
-        &jar,
-        Place {
-            heading: format!("New action item for {}", incident.reference()),
-            action: format!(
-                "{}/action-items",
-                super::incidents::incident_path(&incident)
-            ),
-            back: back_to(&state, &incident).await?,
-        },
-        form,
-        None,
-        Vec::new(),
-    )
-    .await?;
-    render_admin(&state, &page.layout, &page)
+    let place = Place::new_item(&incident, back_to(&s.state, &incident).await?);
+    item_page(&s, place, form, (None, Vec::new()), StatusCode::OK).await
 }
 
-pub async fn create_item(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(reference): Path<String>,
-    CsrfForm(form): CsrfForm<ItemForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let incident = super::incidents::load(&state, &reference).await?;
-    let back = back_to(&state, &incident).await?;
+pub async fn create_item(Posted { s, at, form }: Posted<String, ItemForm>) -> Reply {
+    let incident = load(&s.state, &at).await?;
+    let back = back_to(&s.state, &incident).await?;
     let source = Uuid::parse_str(form.source_event_id.trim()).ok();
-    let result = match form.fields() {
+    let made = match form.fields() {
         Err(message) => Err(message),
         Ok(fields) => {
-            let mut tx = state.pool.begin().await?;
-            match pm::create_item(&mut tx, &user.user, incident.id, fields, source, today()).await {
-                Ok(item) => {
-                    tx.commit().await?;
-                    Ok(item)
-                }
-                Err(CommandError::Invalid { message, .. }) => Err(message),
-                Err(err) => return Err(err.into()),
+            let mut tx = s.begin().await?;
+            let user = &s.user.user;
+            let made = pm::create_item(&mut tx, user, incident.id, fields, source, today()).await;
+            let made = refusal(made)?;
+            if made.is_ok() {
+                tx.commit().await?;
             }
+            made
         }
     };
-    match result {
-        Ok(item) => Ok(redirect_with_flash(
-            &state,
-            &back,
-            &format!(
-                "Action item added: {} ({} priority{}).",
-                item.title,
-                item.priority.label().to_lowercase(),
-                item.due_on
-                    .map(|d| format!(", due {d}"))
-                    .unwrap_or_default()
-            ),
-        )),
+    let item = match made {
+        Ok(item) => item,
         Err(message) => {
-            let page = item_page(
-                &state,
-                &user,
-                &jar,
-                Place {
-                    heading: format!("New action item for {}", incident.reference()),
-                    action: format!(
-                        "{}/action-items",
-                        super::incidents::incident_path(&incident)
-                    ),
-                    back,
-                },
-                form,
-                Some(message),
-                Vec::new(),
-            )
-            .await?;
-            render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let place = Place::new_item(&incident, back);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return item_page(&s, place, form, (Some(message), Vec::new()), status).await;
         }
-    }
+    };
+    let message = format!(
+        "Action item added: {} ({} priority{}).",
+        item.title,
+        item.priority.label().to_lowercase(),
+        item.due_on
+            .map(|d| format!(", due {d}"))
+            .unwrap_or_default()
+    );
+    Ok(s.flash(&back, &message))
 }
 
 fn form_of(item: &ItemRow) -> ItemForm {
@@ -354,39 +321,15 @@ async fn find(state: &AppState, id: Uuid) -> Result<ItemRow, AppError> {
         .ok_or_else(|| AppError::NotFound("There is no such action item.".into()))
 }
 
-pub async fn show_item(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let item = find(&state, id).await?;
-    let page = item_page(
-        &state,
-        &user,
-        &jar,
-        Place {
-            heading: format!("Action item of INC-{}", item.incident_number),
-            action: format!("/admin/action-items/{id}"),
-            back: format!("/admin/incidents/INC-{}", item.incident_number),
-        },
-        form_of(&item),
-        None,
-        history(&state, id).await?,
-    )
-    .await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_item(s: Staff, Path(id): Path<Uuid>) -> Reply {
+    let item = find(&s.state, id).await?;
+    let place = Place::item(id, item.incident_number);
+    let shown = (None, history(&s.state, id).await?);
+    item_page(&s, place, form_of(&item), shown, StatusCode::OK).await
 }
 
-pub async fn update_item(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<ItemForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let item = find(&state, id).await?;
+pub async fn update_item(Posted { s, at: id, form }: Posted<Uuid, ItemForm>) -> Reply {
+    let item = find(&s.state, id).await?;
     let version = form.version.unwrap_or(item.version);
     let (status, message) = match form.fields() {
         Err(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
@@ -395,15 +338,11 @@ pub async fn update_item(
             if form.due_on.trim().is_empty() {
                 fields.due_on = None;
             }
-            let mut tx = state.pool.begin().await?;
-            match pm::update_item(&mut tx, &user.user, id, version, fields).await {
+            let mut tx = s.begin().await?;
+            match refusal(pm::update_item(&mut tx, &s.user.user, id, version, fields).await)? {
                 Ok(Ok(_)) => {
-                    tx.commit().await?;
-                    return Ok(redirect_with_flash(
-                        &state,
-                        &format!("/admin/action-items/{id}"),
-                        "Saved.",
-                    ));
+                    let to = format!("/admin/action-items/{id}");
+                    return s.commit_and_flash(tx, &to, "Saved.").await;
                 }
                 Ok(Err(current)) => (
                     StatusCode::CONFLICT,
@@ -412,29 +351,16 @@ pub async fn update_item(
                         current.version
                     ),
                 ),
-                Err(CommandError::Invalid { message, .. }) => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, message)
-                }
-                Err(err) => return Err(err.into()),
+                Err(message) => (StatusCode::UNPROCESSABLE_ENTITY, message),
             }
         }
     };
-    let current = find(&state, id).await?;
-    let mut shown = form.clone();
-    shown.version = Some(current.version);
-    let page = item_page(
-        &state,
-        &user,
-        &jar,
-        Place {
-            heading: format!("Action item of INC-{}", current.incident_number),
-            action: format!("/admin/action-items/{id}"),
-            back: format!("/admin/incidents/INC-{}", current.incident_number),
-        },
-        shown,
-        Some(message),
-        history(&state, id).await?,
-    )
-    .await?;
-    render_admin_status(&state, &page.layout, &page, status)
+    let current = find(&s.state, id).await?;
+    let shown = ItemForm {
+        version: Some(current.version),
+        ..form
+    };
+    let place = Place::item(id, current.incident_number);
+    let error = (Some(message), history(&s.state, id).await?);
+    item_page(&s, place, shown, error, status).await
 }

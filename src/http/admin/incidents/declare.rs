@@ -2,24 +2,20 @@
 
 use crate::accounts::users;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use uuid::Uuid;
 
+use super::actions::Responder;
 use super::view::{
     component_picks, input_time, parse_input_time, people_choices, severity_options,
     visibility_choices, Choice, ComponentPick, SeverityOption,
 };
-use crate::accounts::Role;
-use crate::app::AppState;
+use super::{refusal, Reply};
 use crate::components::{self, ComponentStatus};
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser};
+use crate::http::extract::CsrfForm;
 use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
-use crate::incidents::{self, CommandError, NewIncident};
+use crate::incidents::{self, NewIncident};
 use crate::incidents::{Impact, Severity, Visibility};
 
 #[derive(Template)]
@@ -60,13 +56,8 @@ struct Draft {
     show_components: bool,
 }
 
-async fn page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    draft: Draft,
-    error: Option<String>,
-) -> Result<DeclarePage, AppError> {
+async fn page(s: &Responder, draft: Draft, error: Option<String>) -> Result<DeclarePage, AppError> {
+    let (state, user) = (&s.state, &s.user);
     let users = users::list(&state.pool).await?;
     let components = components::list(&state.pool).await?;
     let mut impacts = vec![Choice {
@@ -81,7 +72,7 @@ async fn page(
         Impact::label,
     ));
     Ok(DeclarePage {
-        layout: Layout::new(state, user, jar, "Declare an incident", "Incidents"),
+        layout: Layout::new(state, user, &s.jar, "Declare an incident", "Incidents"),
         severities: severity_options(draft.severity),
         leaders: people_choices(&users, Some(draft.leader_id.unwrap_or(user.user.id))),
         visibilities: visibility_choices(draft.visibility.unwrap_or(Visibility::Public)),
@@ -98,20 +89,15 @@ async fn page(
     })
 }
 
-pub async fn show_declare(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+pub async fn show_declare(s: Responder) -> Reply {
     let now = time::OffsetDateTime::now_utc();
     let draft = Draft {
         started_at: input_time(now),
         started_utc: crate::platform::time::rfc3339(now),
         ..Default::default()
     };
-    let page = page(&state, &user, &jar, draft, None).await?;
-    render_admin(&state, &page.layout, &page)
+    let page = page(&s, draft, None).await?;
+    render_admin(&s.state, &page.layout, &page)
 }
 
 fn parse(fields: &[(String, String)]) -> Result<Draft, String> {
@@ -158,24 +144,21 @@ fn parse(fields: &[(String, String)]) -> Result<Draft, String> {
 }
 
 pub async fn declare_incident(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    s: Responder,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
     let draft = match parse(&fields) {
         Ok(draft) => draft,
-        Err(message) => return refuse(&state, &user, &jar, Draft::default(), message).await,
+        Err(message) => return refuse(&s, Draft::default(), message).await,
     };
     let Some(severity) = draft.severity else {
-        return refuse(&state, &user, &jar, draft, "Choose a severity.".into()).await;
+        return refuse(&s, draft, "Choose a severity.".into()).await;
     };
     let raw = draft.started_at.trim().to_owned();
     let started_at = match parse_input_time(&raw, &draft.time_zone) {
         _ if raw.is_empty() => None,
         Ok(at) => Some(at),
-        Err(message) => return refuse(&state, &user, &jar, draft, message).await,
+        Err(message) => return refuse(&s, draft, message).await,
     };
     let new = NewIncident {
         title: draft.title.clone(),
@@ -191,35 +174,29 @@ pub async fn declare_incident(
         public_title: Some(draft.public_title.clone()).filter(|t| !t.trim().is_empty()),
         show_components: draft.show_components,
     };
-    let mut tx = state.pool.begin().await?;
-    match incidents::declare(&mut tx, &user.user, new).await {
-        Ok(incident) => {
-            tx.commit().await?;
-            tracing::info!(incident = %incident.reference(), severity = %incident.severity, "incident declared");
-            Ok(redirect_with_flash(
-                &state,
-                &super::incident_path(&incident),
-                &format!(
-                    "{} declared. You can post updates and add notes below.",
-                    incident.reference()
-                ),
-            ))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
+    let mut tx = s.begin().await?;
+    let incident = match refusal(incidents::declare(&mut tx, &s.user.user, new).await)? {
+        Ok(incident) => incident,
+        Err(message) => {
             drop(tx);
-            refuse(&state, &user, &jar, draft, message).await
+            return refuse(&s, draft, message).await;
         }
-        Err(other) => Err(other.into()),
-    }
+    };
+    tx.commit().await?;
+    tracing::info!(incident = %incident.reference(), severity = %incident.severity, "incident declared");
+    let message = format!(
+        "{} declared. You can post updates and add notes below.",
+        incident.reference()
+    );
+    Ok(s.flash(&super::incident_path(&incident), &message))
 }
 
-async fn refuse(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    draft: Draft,
-    message: String,
-) -> Result<Response, AppError> {
-    let page = page(state, user, jar, draft, Some(message)).await?;
-    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+async fn refuse(s: &Responder, draft: Draft, message: String) -> Reply {
+    let page = page(s, draft, Some(message)).await?;
+    render_admin_status(
+        &s.state,
+        &page.layout,
+        &page,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }

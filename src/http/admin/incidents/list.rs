@@ -2,20 +2,17 @@
 
 use crate::components;
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::view::{choices, severity_class, status_class, status_text, Choice};
-use crate::app::AppState;
+use super::view::{choices, nudge, severity_class, status_class, status_text, Choice};
+use super::Reply;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Query};
+use crate::http::extract::{Query, Staff};
 use crate::http::page::{render_admin, Layout};
 use crate::incidents::{self, IncidentRow, ListFilter};
-use crate::incidents::{format_duration, overdue_update_minutes, IncidentStatus, Severity};
+use crate::incidents::{format_duration, IncidentStatus, Severity};
 
 const PAGE: i64 = 50;
 
@@ -72,15 +69,7 @@ pub fn item(
             .last_public_update_at
             .map(|at| format!("{} ago", format_duration(now - at)))
             .unwrap_or_else(|| "none yet".into()),
-        nudge: overdue_update_minutes(
-            incident.severity,
-            incident.visibility,
-            incident.status,
-            incident.declared_at,
-            incident.last_public_update_at,
-            now,
-            nudges,
-        ),
+        nudge: nudge(incident, now, nudges),
         internal: incident.visibility == crate::incidents::Visibility::Internal,
     }
 }
@@ -111,11 +100,11 @@ fn date(raw: &str, field: &str) -> Result<Option<OffsetDateTime>, AppError> {
 }
 
 pub async fn list_incidents(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    Staff {
+        state, user, jar, ..
+    }: Staff,
     Query(query): Query<ListQuery>,
-) -> Result<Response, AppError> {
+) -> Reply {
     let mut filter = ListFilter::default();
     match query.status.as_str() {
         "" => {}

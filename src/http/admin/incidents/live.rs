@@ -2,18 +2,18 @@
 
 use crate::accounts::sessions;
 use askama::Template;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
+use axum_extra::extract::cookie::CookieJar;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use super::view::{event_view, EventItem};
+use super::Reply;
 use crate::accounts::Role;
 use crate::app::AppState;
-use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Path, Query};
+use crate::http::extract::{Path, Query, Staff};
 use crate::http::session::SESSION_COOKIE;
 use crate::http::stream::{log_entries, resume_from, StillAllowed};
 use crate::platform::secret::hash_token;
@@ -24,12 +24,13 @@ pub struct LiveQuery {
 }
 
 pub async fn live_incident(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    Staff {
+        state, user, jar, ..
+    }: Staff,
     headers: HeaderMap,
     Path(reference): Path<String>,
     Query(query): Query<LiveQuery>,
-) -> Result<Response, AppError> {
+) -> Reply {
     let incident = super::load(&state, &reference).await?;
     let path = super::incident_path(&incident);
     let csrf = user.csrf_token.clone();
@@ -41,7 +42,7 @@ pub async fn live_incident(
         state.clone(),
         incident.id,
         from,
-        session_check(&state, &headers),
+        session_check(&state, &jar),
         move |row| {
             let seq = row.seq;
             let view = crate::http::zone::within(reader.clone(), || event_view(row));
@@ -62,20 +63,20 @@ pub async fn live_incident(
 }
 
 /// The stream ends once its session does (sign-out, expiry, disabled user).
-fn session_check(state: &AppState, headers: &HeaderMap) -> StillAllowed {
-    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
+fn session_check(state: &AppState, jar: &CookieJar) -> StillAllowed {
     let id_hash = jar.get(SESSION_COOKIE).map(|c| hash_token(c.value()));
     let state = state.clone();
     Box::new(move || {
         let (state, id_hash) = (state.clone(), id_hash.clone());
         Box::pin(async move {
-            match id_hash {
-                Some(hash) => !matches!(
-                    sessions::find_live(&state.pool, &hash, state.settings.session_idle).await,
-                    Ok(None)
-                ),
-                None => false,
-            }
+            let Some(hash) = id_hash else {
+                return false;
+            };
+            let idle = state.settings.session_idle;
+            !matches!(
+                sessions::find_live(&state.pool, &hash, idle).await,
+                Ok(None)
+            )
         })
     })
 }

@@ -3,10 +3,7 @@
 use crate::accounts::users;
 use crate::postmortems::store;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,12 +14,12 @@ use super::view::{
     workstream_views, Choice, ComponentPick, EventView, IncidentView, SeverityOption, UpdateView,
     WorkstreamView,
 };
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::components::{self, ComponentStatus};
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Path, Query};
-use crate::http::page::{render_admin, Layout};
+use crate::http::extract::{Path, Query, Staff};
+use crate::http::page::{render_admin, render_admin_status, Layout};
 use crate::incidents::events::LogFilter;
 use crate::incidents::{self, IncidentRow};
 use crate::incidents::{EventKind, IncidentStatus};
@@ -47,29 +44,29 @@ pub struct LogQuery {
 /// What the public-update composer holds when the page comes back (preview, errors).
 #[derive(Default)]
 pub struct UpdateDraft {
-    pub status: Option<IncidentStatus>,
+    pub(super) status: Option<IncidentStatus>,
     /// The title customers see, as typed.
-    pub title: Option<String>,
-    pub body: String,
-    pub components: Vec<(Uuid, ComponentStatus)>,
-    pub notify: bool,
-    pub preview_html: Option<String>,
-    pub error: Option<String>,
+    pub(super) title: Option<String>,
+    pub(super) body: String,
+    pub(super) components: Vec<(Uuid, ComponentStatus)>,
+    pub(super) notify: bool,
+    pub(super) preview_html: Option<String>,
+    pub(super) error: Option<String>,
 }
 
 /// What the note composer holds when the page comes back with an error.
 #[derive(Default)]
 pub struct NoteDraft {
-    pub body: String,
-    pub occurred_at: String,
-    pub error: Option<String>,
+    pub(super) body: String,
+    pub(super) occurred_at: String,
+    pub(super) error: Option<String>,
 }
 
 #[derive(Default)]
 pub struct PageExtras {
-    pub alert: Option<String>,
-    pub update: Option<UpdateDraft>,
-    pub note: Option<NoteDraft>,
+    pub(super) alert: Option<String>,
+    pub(super) update: Option<UpdateDraft>,
+    pub(super) note: Option<NoteDraft>,
 }
 
 pub struct AffectedView {
@@ -82,90 +79,79 @@ pub struct AffectedView {
 
 #[derive(Template)]
 #[template(path = "admin/incident.html")]
-pub struct IncidentPage {
-    pub layout: Layout,
-    pub incident: IncidentView,
-    pub incident_path: String,
-    pub csrf_token: String,
-    pub can_respond: bool,
-    pub is_leader: bool,
-    pub alert: Option<String>,
-    pub leaders: Vec<Choice>,
-    pub severities: Vec<SeverityOption>,
-    pub statuses: Vec<Choice>,
-    pub impacts: Vec<Choice>,
-    pub visibilities: Vec<Choice>,
-    pub affected: Vec<AffectedView>,
+struct IncidentPage {
+    layout: Layout,
+    incident: IncidentView,
+    incident_path: String,
+    csrf_token: String,
+    can_respond: bool,
+    is_leader: bool,
+    alert: Option<String>,
+    leaders: Vec<Choice>,
+    severities: Vec<SeverityOption>,
+    statuses: Vec<Choice>,
+    impacts: Vec<Choice>,
+    visibilities: Vec<Choice>,
+    affected: Vec<AffectedView>,
     /// Some component change is held back from the status page.
-    pub any_held_back: bool,
+    any_held_back: bool,
     /// Public, and its first public update has put it on the status page.
-    pub on_status_page: bool,
+    on_status_page: bool,
     /// The title the update form proposes to customers.
-    pub update_title: String,
+    update_title: String,
     /// The title customers know it by now (the form renames only when it differs).
-    pub current_public_title: String,
-    pub updates: Vec<UpdateView>,
-    pub update_statuses: Vec<Choice>,
-    pub update_body: String,
-    pub update_preview: Option<String>,
-    pub update_error: Option<String>,
-    pub update_notify: bool,
-    pub update_components: Vec<ComponentPick>,
-    pub workstreams: Vec<WorkstreamView>,
-    pub workstream_filter: Vec<Choice>,
-    pub kind_filter: Vec<Choice>,
-    pub pinned_only: bool,
-    pub filtered: bool,
-    pub events: Vec<EventView>,
+    current_public_title: String,
+    updates: Vec<UpdateView>,
+    update_statuses: Vec<Choice>,
+    update_body: String,
+    update_preview: Option<String>,
+    update_error: Option<String>,
+    update_notify: bool,
+    update_components: Vec<ComponentPick>,
+    workstreams: Vec<WorkstreamView>,
+    workstream_filter: Vec<Choice>,
+    kind_filter: Vec<Choice>,
+    pinned_only: bool,
+    filtered: bool,
+    events: Vec<EventView>,
     /// "12 entries", or "showing 3 of 12 entries" when filtered or paged.
-    pub log_count: String,
-    pub older: Option<String>,
-    pub note_workstreams: Vec<Choice>,
-    pub note_body: String,
-    pub note_occurred_at: String,
-    pub note_error: Option<String>,
-    pub correcting: Option<EventView>,
-    pub last_seq: i64,
+    log_count: String,
+    older: Option<String>,
+    note_workstreams: Vec<Choice>,
+    note_body: String,
+    note_occurred_at: String,
+    note_error: Option<String>,
+    correcting: Option<EventView>,
+    last_seq: i64,
     /// The postmortem, if started: (its page, its status).
-    pub postmortem: Option<(String, &'static str)>,
-    pub templates: Vec<Choice>,
+    postmortem: Option<(String, &'static str)>,
+    templates: Vec<Choice>,
 }
 
-pub async fn show_incident(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(reference): Path<String>,
-    Query(query): Query<LogQuery>,
-) -> Result<Response, AppError> {
-    let incident = super::load(&state, &reference).await?;
-    let page = build(&state, &user, &jar, incident, &query, PageExtras::default()).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_incident(s: Staff, Path(r): Path<String>, Query(q): Query<LogQuery>) -> Reply {
+    let incident = super::load(&s.state, &r).await?;
+    let page = build(&s, incident, &q, PageExtras::default()).await?;
+    render_admin(&s.state, &page.layout, &page)
 }
 
 /// Render the incident page with a status (409 for conflicts, 422 for bad input).
-pub async fn render_with(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+pub async fn render_with<R>(
+    s: &Staff<R>,
     incident: IncidentRow,
     extras: PageExtras,
     status: StatusCode,
-) -> Result<Response, AppError> {
-    let page = build(state, user, jar, incident, &LogQuery::default(), extras).await?;
-    let mut response = render_admin(state, &page.layout, &page)?;
-    *response.status_mut() = status;
-    Ok(response)
+) -> Reply {
+    let page = build(s, incident, &LogQuery::default(), extras).await?;
+    render_admin_status(&s.state, &page.layout, &page, status)
 }
 
-pub async fn build(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+async fn build<R>(
+    s: &Staff<R>,
     incident: IncidentRow,
     query: &LogQuery,
     extras: PageExtras,
 ) -> Result<IncidentPage, AppError> {
+    let (state, user) = (&s.state, &s.user);
     let pool = &state.pool;
     let users = users::list(pool).await?;
     let workstreams = incidents::workstreams::list(pool, incident.id).await?;
@@ -258,7 +244,7 @@ pub async fn build(
         layout: Layout::new(
             state,
             user,
-            jar,
+            &s.jar,
             &format!("{} {}", incident.reference(), incident.title),
             "Incidents",
         ),

@@ -1,53 +1,63 @@
 //! Workstreams and their tasks on the incident page.
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::actions::{back, person};
-use super::{incident_path, load};
-use crate::accounts::Role;
-use crate::app::AppState;
+use super::actions::{back, person, Responder};
+use super::{incident_path, load, Posted, Reply};
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::incidents::{self, workstreams, WorkstreamStatus};
+use crate::incidents::workstreams::{self, TaskRow, WorkstreamRow};
+use crate::incidents::{self, IncidentRow, WorkstreamStatus};
 
-#[derive(Deserialize)]
+/// Nobody when left empty, else [`person`].
+fn maybe_person(raw: &str, s: &Responder) -> Result<Option<Uuid>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => person(raw, s).map(Some),
+    }
+}
+
+/// The incident a workstream belongs to.
+async fn incident_of(
+    tx: &mut Transaction<'_, Postgres>,
+    ws: &WorkstreamRow,
+) -> Result<IncidentRow, AppError> {
+    incidents::find(&mut **tx, ws.incident_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such incident.".into()))
+}
+
+/// The workstream of a task just written, and its incident.
+async fn task_place(
+    tx: &mut Transaction<'_, Postgres>,
+    task: &TaskRow,
+) -> Result<(WorkstreamRow, IncidentRow), AppError> {
+    let ws = workstreams::find(&mut **tx, task.workstream_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such workstream.".into()))?;
+    let incident = incident_of(tx, &ws).await?;
+    Ok((ws, incident))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct WorkstreamForm {
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     lead_id: String,
-    #[serde(default)]
     objective: String,
 }
 
-pub async fn add_workstream(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(reference): Path<String>,
-    CsrfForm(form): CsrfForm<WorkstreamForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let incident = load(&state, &reference).await?;
-    let lead = match form.lead_id.trim() {
-        "" => None,
-        raw => Some(person(raw, &user)?),
-    };
-    let mut tx = state.pool.begin().await?;
-    workstreams::add(
-        &mut tx,
-        &user.user,
-        incident.id,
-        &form.title,
-        lead,
-        &form.objective,
-    )
-    .await?;
+pub async fn add_workstream(Posted { s, at, form }: Posted<String, WorkstreamForm>) -> Reply {
+    let incident = load(&s.state, &at).await?;
+    let lead = maybe_person(&form.lead_id, &s)?;
+    let (title, objective) = (&form.title, &form.objective);
+    let mut tx = s.begin().await?;
+    workstreams::add(&mut tx, &s.user.user, incident.id, title, lead, objective).await?;
     tx.commit().await?;
     Ok(back(
-        &state,
+        &s,
         &incident_path(&incident),
         "#ws-h",
         "Workstream added.",
@@ -62,77 +72,44 @@ pub struct ChangeWorkstreamForm {
 }
 
 pub async fn change_workstream(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<ChangeWorkstreamForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+    Posted { s, at: id, form }: Posted<Uuid, ChangeWorkstreamForm>,
+) -> Reply {
+    let status = |raw: &str| {
+        WorkstreamStatus::parse(raw)
+            .ok_or_else(|| AppError::field("status", "Choose active or done."))
+    };
     let changes = workstreams::WorkstreamChanges {
         title: None,
         lead_id: form
             .lead_id
             .as_deref()
-            .map(|raw| person(raw, &user))
+            .map(|raw| person(raw, &s))
             .transpose()?,
         objective: form.objective,
-        status: form
-            .status
-            .as_deref()
-            .map(|s| {
-                WorkstreamStatus::parse(s)
-                    .ok_or_else(|| AppError::field("status", "Choose active or done."))
-            })
-            .transpose()?,
+        status: form.status.as_deref().map(status).transpose()?,
     };
-    let mut tx = state.pool.begin().await?;
-    let ws = workstreams::change(&mut tx, &user.user, id, changes).await?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
+    let mut tx = s.begin().await?;
+    let ws = workstreams::change(&mut tx, &s.user.user, id, changes).await?;
+    let incident = incident_of(&mut tx, &ws).await?;
     tx.commit().await?;
-    Ok(back(
-        &state,
-        &incident_path(&incident),
-        "#ws-h",
-        &format!("{} saved.", ws.title),
-    ))
+    let saved = format!("{} saved.", ws.title);
+    Ok(back(&s, &incident_path(&incident), "#ws-h", &saved))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct TaskForm {
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     assignee_id: String,
 }
 
-pub async fn add_task(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<TaskForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let assignee = match form.assignee_id.trim() {
-        "" => None,
-        raw => Some(person(raw, &user)?),
-    };
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::add_task(&mut tx, &user.user, id, &form.title, assignee).await?;
-    let ws = workstreams::find(&mut *tx, task.workstream_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such workstream.".into()))?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
+pub async fn add_task(Posted { s, at: id, form }: Posted<Uuid, TaskForm>) -> Reply {
+    let assignee = maybe_person(&form.assignee_id, &s)?;
+    let mut tx = s.begin().await?;
+    let task = workstreams::add_task(&mut tx, &s.user.user, id, &form.title, assignee).await?;
+    let (_, incident) = task_place(&mut tx, &task).await?;
     tx.commit().await?;
-    Ok(back(
-        &state,
-        &incident_path(&incident),
-        "#ws-h",
-        "Task added.",
-    ))
+    Ok(back(&s, &incident_path(&incident), "#ws-h", "Task added."))
 }
 
 #[derive(Deserialize)]
@@ -141,36 +118,20 @@ pub struct ChangeTaskForm {
     assignee_id: Option<String>,
 }
 
-pub async fn change_task(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<ChangeTaskForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let assignee_id = match form.assignee_id.as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(None),
-        Some(raw) => Some(Some(person(raw, &user)?)),
+pub async fn change_task(Posted { s, at: id, form }: Posted<Uuid, ChangeTaskForm>) -> Reply {
+    let assignee_id = form
+        .assignee_id
+        .as_deref()
+        .map(|raw| maybe_person(raw, &s))
+        .transpose()?;
+    let changes = workstreams::TaskChanges {
+        title: None,
+        assignee_id,
+        done: form.done,
     };
-    let mut tx = state.pool.begin().await?;
-    let task = workstreams::change_task(
-        &mut tx,
-        &user.user,
-        id,
-        workstreams::TaskChanges {
-            title: None,
-            assignee_id,
-            done: form.done,
-        },
-    )
-    .await?;
-    let ws = workstreams::find(&mut *tx, task.workstream_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such workstream.".into()))?;
-    let incident = incidents::find(&mut *tx, ws.incident_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such incident.".into()))?;
+    let mut tx = s.begin().await?;
+    let task = workstreams::change_task(&mut tx, &s.user.user, id, changes).await?;
+    let (ws, incident) = task_place(&mut tx, &task).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("{}#ws-{}", incident_path(&incident), ws.id)).into_response())
 }

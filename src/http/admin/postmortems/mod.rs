@@ -6,21 +6,19 @@ mod templates;
 pub use templates::*;
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::action_items::{rows, Row};
+use super::incidents::{incident_path, load, refusal, Posted, Reply};
 use crate::accounts::Role;
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
+use crate::http::extract::{AsResponder, Path, Staff};
 use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
 use crate::incidents::format_duration;
-use crate::incidents::CommandError;
 use crate::platform::markdown;
 use crate::postmortems::draft;
 use crate::postmortems::store as pm;
@@ -88,10 +86,10 @@ pub async fn missing_lines(state: &AppState) -> Result<Vec<MissingLine>, AppErro
 }
 
 pub async fn list_postmortems(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
+    Staff {
+        state, user, jar, ..
+    }: Staff,
+) -> Reply {
     let now = time::OffsetDateTime::now_utc();
     let postmortems = pm::list(&state.pool)
         .await?
@@ -116,34 +114,23 @@ pub async fn list_postmortems(
     render_admin(&state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct StartForm {
-    #[serde(default)]
     template_id: String,
 }
 
 /// Start the postmortem of an incident (from its page).
-pub async fn start_postmortem(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(reference): Path<String>,
-    CsrfForm(form): CsrfForm<StartForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let incident = super::incidents::load(&state, &reference).await?;
+pub async fn start_postmortem(Posted { s, at, form }: Posted<String, StartForm>) -> Reply {
+    let incident = load(&s.state, &at).await?;
     let template = Uuid::parse_str(form.template_id.trim()).ok();
-    let mut tx = state.pool.begin().await?;
-    match pm::start(&mut tx, &user.user, incident.id, template).await {
+    let mut tx = s.begin().await?;
+    match refusal(pm::start(&mut tx, &s.user.user, incident.id, template).await)? {
         Ok(row) => {
             tx.commit().await?;
             Ok(Redirect::to(&format!("/admin/postmortems/{}/edit", row.id)).into_response())
         }
-        Err(CommandError::Invalid { message, .. }) => Ok(redirect_with_flash(
-            &state,
-            &super::incidents::incident_path(&incident),
-            &message,
-        )),
-        Err(err) => Err(err.into()),
+        Err(message) => Ok(s.flash(&incident_path(&incident), &message)),
     }
 }
 
@@ -152,39 +139,6 @@ pub struct RevisionLine {
     pub what: String,
     pub who: String,
     pub when: super::Stamp,
-}
-
-pub struct ItemLineView {
-    pub id: Uuid,
-    pub title: String,
-    pub priority: &'static str,
-    pub priority_class: &'static str,
-    pub kind: &'static str,
-    pub owner: String,
-    pub due: String,
-    pub status: &'static str,
-    pub overdue: bool,
-}
-
-pub fn item_views(items: Vec<pm::ItemRow>) -> Vec<ItemLineView> {
-    let today = crate::postmortems::today();
-    items
-        .into_iter()
-        .map(|a| ItemLineView {
-            overdue: a.is_overdue(today),
-            id: a.id,
-            title: a.title,
-            priority: a.priority.label(),
-            priority_class: a.priority.css_class(),
-            kind: a.kind.label(),
-            owner: a.owner_name.unwrap_or_else(|| "—".into()),
-            due: a
-                .due_on
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "—".into()),
-            status: a.status.label(),
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -197,7 +151,7 @@ struct ShowPage {
     html: String,
     incident_path: String,
     revisions: Vec<RevisionLine>,
-    items: Vec<ItemLineView>,
+    items: Vec<Row>,
     can_respond: bool,
     error: Option<String>,
     /// The status choices: (value, label, current).
@@ -213,13 +167,12 @@ async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
         .ok_or_else(|| AppError::NotFound("There is no such postmortem.".into()))
 }
 
-async fn show_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+async fn show_page<R>(
+    s: &Staff<R>,
     p: PostmortemRow,
     error: Option<String>,
 ) -> Result<ShowPage, AppError> {
+    let (state, user) = (&s.state, &s.user);
     let body = draft::strip_markers(&pm::current_body(&state.pool, &p).await?);
     let revisions = pm::revisions(&state.pool, p.id)
         .await?
@@ -231,12 +184,15 @@ async fn show_page(
             when: super::stamp(r.changed_at),
         })
         .collect();
-    let items = item_views(pm::items_of(&state.pool, p.incident_id).await?);
+    let items = rows(
+        pm::items_of(&state.pool, p.incident_id).await?,
+        crate::postmortems::today(),
+    );
     Ok(ShowPage {
         layout: Layout::new(
             state,
             user,
-            jar,
+            &s.jar,
             &format!("Postmortem {}", p.reference()),
             "Postmortems",
         ),
@@ -258,15 +214,9 @@ async fn show_page(
     })
 }
 
-pub async fn show_postmortem(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let p = find(&state, id).await?;
-    let page = show_page(&state, &user, &jar, p, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_postmortem(s: Staff, Path(id): Path<Uuid>) -> Reply {
+    let page = show_page(&s, find(&s.state, id).await?, None).await?;
+    render_admin(&s.state, &page.layout, &page)
 }
 
 #[derive(Template)]
@@ -287,80 +237,69 @@ pub struct Conflict {
     pub current_body: String,
 }
 
-pub async fn edit_postmortem(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let p = find(&state, id).await?;
+/// The editor with `body` as typed; the form edits the postmortem's current version.
+async fn editor(
+    s: &Staff<AsResponder>,
+    p: PostmortemRow,
+    body: String,
+    conflict: Option<Conflict>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Reply {
     let page = EditPage {
         layout: Layout::new(
-            &state,
-            &user,
-            &jar,
+            &s.state,
+            &s.user,
+            &s.jar,
             &format!("Edit postmortem {}", p.reference()),
             "Postmortems",
         ),
-        body: p.body.clone(),
+        preview: markdown::render(&draft::strip_markers(&body)),
+        body,
         version: p.version,
-        preview: markdown::render(&draft::strip_markers(&p.body)),
-        conflict: None,
-        error: None,
+        conflict,
+        error,
         p,
     };
-    render_admin(&state, &page.layout, &page)
+    render_admin_status(&s.state, &page.layout, &page, status)
+}
+
+pub async fn edit_postmortem(s: Staff<AsResponder>, Path(id): Path<Uuid>) -> Reply {
+    let p = find(&s.state, id).await?;
+    let body = p.body.clone();
+    editor(&s, p, body, None, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
 pub struct SaveForm {
+    version: i32,
     #[serde(default)]
     body: String,
-    version: i32,
     #[serde(default)]
     action: String,
 }
 
 /// Save the text (or regenerate the timeline with it); stale versions come back with both
 /// texts and a message.
-pub async fn save_postmortem(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<SaveForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+pub async fn save_postmortem(Posted { s, at: id, form }: Posted<Uuid, SaveForm>) -> Reply {
     let body = form.body.replace("\r\n", "\n");
     let regenerate = form.action == "regenerate";
-    let mut tx = state.pool.begin().await?;
-    let result = pm::change(
-        &mut tx,
-        &user.user,
-        id,
-        form.version,
-        Change {
-            body: Some(body.clone()),
-            regenerate_timeline: regenerate,
-            ..Change::default()
-        },
-    )
-    .await;
-    let (status, conflict, error) = match result {
+    let change = Change {
+        body: Some(body.clone()),
+        regenerate_timeline: regenerate,
+        ..Change::default()
+    };
+    let mut tx = s.begin().await?;
+    let result = pm::change(&mut tx, &s.user.user, id, form.version, change).await;
+    let (status, conflict, error) = match refusal(result)? {
+        Ok(Ok(row)) if regenerate => {
+            let to = format!("/admin/postmortems/{}/edit", row.id);
+            let message = "Saved, with the timeline regenerated from the log.";
+            return s.commit_and_flash(tx, &to, message).await;
+        }
         Ok(Ok(row)) => {
-            tx.commit().await?;
-            let message = if regenerate {
-                "Saved, with the timeline regenerated from the log."
-            } else {
-                "Saved."
-            };
-            let to = if regenerate {
-                format!("/admin/postmortems/{}/edit", row.id)
-            } else {
-                format!("/admin/postmortems/{}", row.id)
-            };
-            return Ok(redirect_with_flash(&state, &to, message));
+            let to = format!("/admin/postmortems/{}", row.id);
+            return s.commit_and_flash(tx, &to, "Saved.").await;
         }
         Ok(Err(stale)) => (
             StatusCode::CONFLICT,
@@ -374,30 +313,11 @@ pub async fn save_postmortem(
             }),
             None,
         ),
-        Err(CommandError::Invalid { message, .. }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, None, Some(message))
-        }
-        Err(err) => return Err(err.into()),
+        Err(message) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)),
     };
     drop(tx);
-    let p = find(&state, id).await?;
-    let page = EditPage {
-        layout: Layout::new(
-            &state,
-            &user,
-            &jar,
-            &format!("Edit postmortem {}", p.reference()),
-            "Postmortems",
-        ),
-        preview: markdown::render(&draft::strip_markers(&body)),
-        body,
-        // A conflict moves the form to the current version, so the next save is the merge.
-        version: p.version,
-        conflict,
-        error,
-        p,
-    };
-    render_admin_status(&state, &page.layout, &page, status)
+    // A conflict moves the form to the current version, so the next save is the merge.
+    editor(&s, find(&s.state, id).await?, body, conflict, error, status).await
 }
 
 #[derive(Deserialize)]
@@ -407,29 +327,15 @@ pub struct StatusForm {
 }
 
 /// Review and publish.
-pub async fn set_status(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<StatusForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let mut tx = state.pool.begin().await?;
-    let result = pm::change(
-        &mut tx,
-        &user.user,
-        id,
-        form.version,
-        Change {
-            status: Some(form.status),
-            ..Change::default()
-        },
-    )
-    .await;
-    let error = match result {
+pub async fn set_status(Posted { s, at: id, form }: Posted<Uuid, StatusForm>) -> Reply {
+    let change = Change {
+        status: Some(form.status),
+        ..Change::default()
+    };
+    let mut tx = s.begin().await?;
+    let result = pm::change(&mut tx, &s.user.user, id, form.version, change).await;
+    let error = match refusal(result)? {
         Ok(Ok(row)) => {
-            tx.commit().await?;
             let message = match row.status {
                 PostmortemStatus::Published => {
                     "Published internally. Customers see only the public summary, once you publish it."
@@ -437,31 +343,22 @@ pub async fn set_status(
                 PostmortemStatus::InReview => "Sent for review.",
                 PostmortemStatus::Draft => "Back to draft.",
             };
-            return Ok(redirect_with_flash(
-                &state,
-                &format!("/admin/postmortems/{id}"),
-                message,
-            ));
+            let to = format!("/admin/postmortems/{id}");
+            return s.commit_and_flash(tx, &to, message).await;
         }
         Ok(Err(stale)) => format!(
             "The postmortem changed since you opened it (it is now at version {}); check it and try again.",
             stale.current.version
         ),
-        Err(CommandError::Invalid { message, .. }) => message,
-        Err(err) => return Err(err.into()),
+        Err(message) => message,
     };
     drop(tx);
-    let p = find(&state, id).await?;
-    let page = show_page(&state, &user, &jar, p, Some(error)).await?;
-    render_admin_status(&state, &page.layout, &page, StatusCode::CONFLICT)
+    let page = show_page(&s, find(&s.state, id).await?, Some(error)).await?;
+    render_admin_status(&s.state, &page.layout, &page, StatusCode::CONFLICT)
 }
 
-pub async fn download_markdown(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let p = find(&state, id).await?;
-    let file = pm::markdown_file(&state.pool, &p).await?;
+pub async fn download_markdown(s: Staff, Path(id): Path<Uuid>) -> Reply {
+    let p = find(&s.state, id).await?;
+    let file = pm::markdown_file(&s.state.pool, &p).await?;
     Ok((file.headers(), file.body).into_response())
 }

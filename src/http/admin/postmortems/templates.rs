@@ -1,22 +1,18 @@
 //! The postmortem templates pages: list, create, edit, delete.
 
-use crate::accounts::Role;
-use crate::app::AppState;
+use super::super::incidents::{refusal, Posted, Reply};
 use crate::http::error::AppError;
-use crate::http::extract::EmptyForm;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin_status, Layout};
 use crate::incidents::CommandError;
 use crate::postmortems::draft;
 use crate::postmortems::store as pm;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use uuid::Uuid;
+
+type Admin = Staff<AsAdmin>;
 
 #[derive(Template)]
 #[template(path = "admin/postmortem_templates.html")]
@@ -31,14 +27,17 @@ struct TemplatesPage {
     error: Option<String>,
 }
 
+const TEMPLATES: &str = "/admin/postmortem-templates";
+
+/// The templates page, editing `editing` (or adding one), with the form as typed and its
+/// problem when it comes back.
 async fn templates_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    s: &Admin,
     editing: Option<pm::TemplateRow>,
     error: Option<String>,
     form: Option<(String, String, String)>,
-) -> Result<TemplatesPage, AppError> {
+    status: StatusCode,
+) -> Reply {
     let (name, description, body) = form.unwrap_or_else(|| match &editing {
         Some(t) => (t.name.clone(), t.description.clone(), t.body.clone()),
         None => (
@@ -47,40 +46,38 @@ async fn templates_page(
             "# {{title}} ({{number}})\n\n## Summary\n\n{{summary}}\n\n## Timeline\n\n{{timeline}}\n\n## Action items\n\n{{action_items}}\n".into(),
         ),
     });
-    Ok(TemplatesPage {
-        layout: Layout::new(state, user, jar, "Postmortem templates", "Postmortems"),
-        templates: pm::templates(&state.pool).await?,
+    let page = TemplatesPage {
+        layout: Layout::new(
+            &s.state,
+            &s.user,
+            &s.jar,
+            "Postmortem templates",
+            "Postmortems",
+        ),
+        templates: pm::templates(&s.state.pool).await?,
         placeholders: draft::PLACEHOLDERS,
         editing,
         name,
         description,
         body,
         error,
-    })
+    };
+    render_admin_status(&s.state, &page.layout, &page, status)
 }
 
-pub async fn list_templates(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let page = templates_page(&state, &user, &jar, None, None, None).await?;
-    render_admin(&state, &page.layout, &page)
-}
-
-pub async fn show_template(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let template = pm::template(&state.pool, id)
+async fn find_template(s: &Admin, id: Uuid) -> Result<pm::TemplateRow, AppError> {
+    pm::template(&s.state.pool, id)
         .await?
-        .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
-    let page = templates_page(&state, &user, &jar, Some(template), None, None).await?;
-    render_admin(&state, &page.layout, &page)
+        .ok_or_else(|| AppError::NotFound("There is no such template.".into()))
+}
+
+pub async fn list_templates(s: Admin) -> Reply {
+    templates_page(&s, None, None, None, StatusCode::OK).await
+}
+
+pub async fn show_template(s: Admin, Path(id): Path<Uuid>) -> Reply {
+    let template = find_template(&s, id).await?;
+    templates_page(&s, Some(template), None, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -94,89 +91,49 @@ pub struct TemplateForm {
     version: Option<i32>,
 }
 
-pub async fn create_template(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<TemplateForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn create_template(s: Admin, CsrfForm(form): CsrfForm<TemplateForm>) -> Reply {
     let body = form.body.replace("\r\n", "\n");
-    let mut tx = state.pool.begin().await?;
-    match pm::create_template(&mut tx, &user.user, &form.name, &form.description, &body).await {
+    let mut tx = s.begin().await?;
+    let made = pm::create_template(&mut tx, &s.user.user, &form.name, &form.description, &body);
+    match refusal(made.await)? {
         Ok(row) => {
-            tx.commit().await?;
-            Ok(redirect_with_flash(
-                &state,
-                "/admin/postmortem-templates",
-                &format!("The template \"{}\" is ready.", row.name),
-            ))
+            let message = format!("The template \"{}\" is ready.", row.name);
+            s.commit_and_flash(tx, TEMPLATES, &message).await
         }
-        Err(CommandError::Invalid { message, .. }) => {
+        Err(message) => {
             drop(tx);
-            let page = templates_page(
-                &state,
-                &user,
-                &jar,
-                None,
-                Some(message),
-                Some((form.name, form.description, body)),
-            )
-            .await?;
-            render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let form = Some((form.name, form.description, body));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            templates_page(&s, None, Some(message), form, status).await
         }
-        Err(err) => Err(err.into()),
     }
 }
 
 pub async fn update_template(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<TemplateForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let template = pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
+    Posted { s, at: id, form }: Posted<Uuid, TemplateForm, AsAdmin>,
+) -> Reply {
+    let template = find_template(&s, id).await?;
     let body = form.body.replace("\r\n", "\n");
     let refuse = |editing, message: String, status| {
-        let (state, user, jar) = (&state, &user, &jar);
         let form = (form.name.clone(), form.description.clone(), body.clone());
-        async move {
-            let page =
-                templates_page(state, user, jar, Some(editing), Some(message), Some(form)).await?;
-            render_admin_status(state, &page.layout, &page, status)
-        }
+        templates_page(&s, Some(editing), Some(message), Some(form), status)
     };
     let Some(version) = form.version else {
         let message = "This form did not say which version it edits; reload the page and make \
                        your change again.";
         return refuse(template, message.into(), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = s.begin().await?;
     match pm::update_template(&mut tx, id, version, &form.name, &form.description, &body).await {
         Ok(row) => {
-            tx.commit().await?;
-            Ok(redirect_with_flash(
-                &state,
-                "/admin/postmortem-templates",
-                &format!("The template \"{}\" is saved.", row.name),
-            ))
+            let message = format!("The template \"{}\" is saved.", row.name);
+            s.commit_and_flash(tx, TEMPLATES, &message).await
         }
         Err(CommandError::Stale { current, .. }) => {
             drop(tx);
             // The form moves to the current version with the text as typed, so the next
             // save is a deliberate merge.
-            let fresh = pm::template(&state.pool, id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
+            let fresh = find_template(&s, id).await?;
             let message = format!(
                 "Not saved: someone else changed this template while you were editing (it is \
                  now at version {current}). Your text is below; compare it with the saved one \
@@ -192,28 +149,15 @@ pub async fn update_template(
     }
 }
 
-pub async fn delete_template(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    pm::template(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such template.".into()))?;
-    let mut tx = state.pool.begin().await?;
-    let message = match pm::delete_template(&mut tx, id).await {
+pub async fn delete_template(s: Admin, Path(id): Path<Uuid>, _: Button) -> Reply {
+    find_template(&s, id).await?;
+    let mut tx = s.begin().await?;
+    let message = match refusal(pm::delete_template(&mut tx, id).await)? {
         Ok(()) => {
             tx.commit().await?;
             "The template is deleted.".to_owned()
         }
-        Err(CommandError::Invalid { message, .. }) => message,
-        Err(err) => return Err(err.into()),
+        Err(message) => message,
     };
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/postmortem-templates",
-        &message,
-    ))
+    Ok(s.flash(TEMPLATES, &message))
 }

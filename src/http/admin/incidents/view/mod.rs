@@ -157,15 +157,7 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
         leader_name: incident.leader_name.clone(),
         version: incident.version,
         age: format_duration(incident.resolved_at.unwrap_or(now) - incident.started_at),
-        nudge: overdue_update_minutes(
-            incident.severity,
-            incident.visibility,
-            incident.status,
-            incident.declared_at,
-            incident.last_public_update_at,
-            now,
-            nudges,
-        ),
+        nudge: nudge(incident, now, nudges),
         last_update_age: incident
             .last_public_update_at
             .map(|at| format_duration(now - at)),
@@ -174,6 +166,19 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
         milestones,
         durations,
     }
+}
+
+/// Minutes a public update is overdue, if it is.
+pub fn nudge(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudges) -> Option<i64> {
+    overdue_update_minutes(
+        incident.severity,
+        incident.visibility,
+        incident.status,
+        incident.declared_at,
+        incident.last_public_update_at,
+        now,
+        nudges,
+    )
 }
 
 /// The next step of the response, from where it stands.
@@ -259,9 +264,7 @@ pub struct UpdateView {
     pub status: &'static str,
     pub status_class: &'static str,
     pub body_html: String,
-    pub at: String,
-    pub iso: String,
-    pub utc: String,
+    pub at: zone::Stamp,
     pub author: String,
     pub notified: bool,
     /// "API: Operational → Major outage", one per component the update changed.
@@ -275,9 +278,7 @@ pub fn update_views(updates: Vec<UpdateRow>) -> Vec<UpdateView> {
             status: u.status.label(),
             status_class: status_class(u.status),
             body_html: markdown::render(&u.body),
-            at: format_time(u.display_at),
-            iso: rfc3339(u.display_at),
-            utc: utc_title(u.display_at),
+            at: zone::stamp(u.display_at),
             changes: component_changes(u.affected_components.as_ref()),
             author: u.author_name.unwrap_or_else(|| "Fireline".into()),
             notified: u.notify,
