@@ -102,7 +102,7 @@ pub async fn load(
     pool: &sqlx::PgPool,
     default_name: &str,
     default_url: &str,
-) -> Result<PageData, sqlx::Error> {
+) -> sqlx::Result<PageData> {
     let mut conn = pool.acquire().await?;
     let conn = &mut *conn;
     let now = OffsetDateTime::now_utc();
@@ -149,7 +149,7 @@ pub async fn load_core(
     conn: &mut sqlx::PgConnection,
     default_name: &str,
     default_url: &str,
-) -> Result<PageData, sqlx::Error> {
+) -> sqlx::Result<PageData> {
     let settings = settings::get(&mut *conn).await?;
     let groups = components::list_groups(&mut *conn).await?;
     let components = components::list_public(&mut *conn).await?;
@@ -188,7 +188,7 @@ pub async fn load_core(
 pub async fn attach_details(
     conn: &mut sqlx::PgConnection,
     incidents: &mut [PublicIncident],
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
     let updates: Vec<UpdateRow> = sqlx::query_as(
         "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, NULL::text AS author_name, \
@@ -235,7 +235,7 @@ pub async fn attach_details(
 pub async fn with_details(
     conn: &mut sqlx::PgConnection,
     rows: Vec<MaintenanceRow>,
-) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
+) -> sqlx::Result<Vec<PublicMaintenance>> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let updates = maintenance::updates(&mut *conn, &ids).await?;
     let links = maintenance::component_links(&mut *conn, &ids).await?;
@@ -263,7 +263,7 @@ async fn load_uptime(
     conn: &mut sqlx::PgConnection,
     components: &[ComponentRow],
     now: OffsetDateTime,
-) -> Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>, sqlx::Error> {
+) -> sqlx::Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>> {
     let today = now.date();
     let first = today - Duration::days(UPTIME_DAYS - 1);
     let rolled = uptime::days_since(&mut *conn, first).await?;

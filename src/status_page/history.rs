@@ -9,7 +9,7 @@ use super::data::{self, PublicIncident, PublicMaintenance};
 use crate::maintenance;
 
 /// One public incident with its updates, components and postmortem.
-pub async fn incident(pool: &PgPool, id: Uuid) -> Result<Option<PublicIncident>, sqlx::Error> {
+pub async fn incident(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublicIncident>> {
     let found: Option<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
                 resolved_at, created_at, updated_at \
@@ -28,10 +28,7 @@ pub async fn incident(pool: &PgPool, id: Uuid) -> Result<Option<PublicIncident>,
 }
 
 /// One maintenance with its updates and components.
-pub async fn maintenance(
-    pool: &PgPool,
-    id: Uuid,
-) -> Result<Option<PublicMaintenance>, sqlx::Error> {
+pub async fn maintenance(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublicMaintenance>> {
     let Some(row) = maintenance::find(pool, id).await? else {
         return Ok(None);
     };
@@ -52,7 +49,7 @@ pub async fn window(
     pool: &PgPool,
     from: OffsetDateTime,
     until: OffsetDateTime,
-) -> Result<Window, sqlx::Error> {
+) -> sqlx::Result<Window> {
     let mut incidents: Vec<PublicIncident> = sqlx::query_as(
         "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
                 resolved_at, created_at, updated_at \

@@ -12,7 +12,7 @@ use crate::status_page::DayBreakdown;
 pub async fn history_since(
     db: impl PgExecutor<'_>,
     since: OffsetDateTime,
-) -> Result<Vec<(Uuid, OffsetDateTime, ComponentStatus)>, sqlx::Error> {
+) -> sqlx::Result<Vec<(Uuid, OffsetDateTime, ComponentStatus)>> {
     sqlx::query_as(
         "SELECT component_id, changed_at, new_status FROM ( \
              SELECT DISTINCT ON (component_id) component_id, changed_at, new_status, id \
@@ -43,7 +43,7 @@ struct DayRow {
 pub async fn days_since(
     db: impl PgExecutor<'_>,
     since: Date,
-) -> Result<Vec<(Uuid, Date, DayBreakdown)>, sqlx::Error> {
+) -> sqlx::Result<Vec<(Uuid, Date, DayBreakdown)>> {
     let rows: Vec<DayRow> = sqlx::query_as(
         "SELECT component_id, day, degraded_seconds, partial_seconds, major_seconds, maintenance_seconds, \
                 tracked_seconds, worst_status \
@@ -71,7 +71,7 @@ pub async fn days_since(
 /// The newest rolled-up day of each component.
 pub async fn last_rolled(
     db: impl PgExecutor<'_>,
-) -> Result<Vec<(Uuid, Option<Date>, OffsetDateTime)>, sqlx::Error> {
+) -> sqlx::Result<Vec<(Uuid, Option<Date>, OffsetDateTime)>> {
     sqlx::query_as(
         "SELECT c.id, (SELECT max(day) FROM component_uptime_days d WHERE d.component_id = c.id), \
                 (SELECT min(changed_at) FROM component_status_changes h WHERE h.component_id = c.id AND h.public) \
@@ -86,7 +86,7 @@ pub async fn store_day(
     component_id: Uuid,
     day: Date,
     b: &DayBreakdown,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let Some(worst) = b.worst else {
         return Ok(());
     };

@@ -9,10 +9,7 @@ use crate::webhooks::DeliveryState;
 
 /// Whether any subscriber would get a message about these components (`None`: about
 /// everything, such as a test). Checked first, so nobody pays for messages nobody gets.
-pub async fn any_interested(
-    db: impl PgExecutor<'_>,
-    components: &[Uuid],
-) -> Result<bool, sqlx::Error> {
+pub async fn any_interested(db: impl PgExecutor<'_>, components: &[Uuid]) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM subscribers WHERE state <> 'disabled'
                AND (cardinality(component_ids) = 0 OR component_ids && $1)) AS "any!""#,
@@ -37,7 +34,7 @@ pub async fn fan_out(
     conn: &mut PgConnection,
     message: NewMessage<'_>,
     components: &[Uuid],
-) -> Result<(Uuid, u64), sqlx::Error> {
+) -> sqlx::Result<(Uuid, u64)> {
     let id = insert_message(&mut *conn, &message).await?;
     let done = sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
@@ -57,7 +54,7 @@ pub async fn send_to(
     conn: &mut PgConnection,
     message: NewMessage<'_>,
     subscriber_id: Uuid,
-) -> Result<Uuid, sqlx::Error> {
+) -> sqlx::Result<Uuid> {
     let id = insert_message(&mut *conn, &message).await?;
     sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
@@ -71,10 +68,7 @@ pub async fn send_to(
     Ok(id)
 }
 
-async fn insert_message(
-    conn: &mut PgConnection,
-    message: &NewMessage<'_>,
-) -> Result<Uuid, sqlx::Error> {
+async fn insert_message(conn: &mut PgConnection, message: &NewMessage<'_>) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO webhook_messages (id, event, subject_id, payload, base_url) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -97,10 +91,7 @@ pub struct MessageRow {
     pub created_at: OffsetDateTime,
 }
 
-pub async fn messages(
-    db: impl PgExecutor<'_>,
-    ids: &[Uuid],
-) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn messages(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<MessageRow>> {
     sqlx::query_as!(
         MessageRow,
         "SELECT id, event, payload, base_url, created_at FROM webhook_messages WHERE id = ANY($1)",
@@ -134,7 +125,7 @@ pub async fn claim(
     per_destination: i64,
     busy: &[(String, i64)],
     lease: Duration,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> sqlx::Result<Vec<Claimed>> {
     let (names, rooms): (Vec<String>, Vec<i64>) = busy.iter().cloned().unzip();
     let full: Vec<&String> = busy
         .iter()
@@ -202,10 +193,7 @@ pub struct AttemptRecord {
 /// Record attempts in one statement: the log, the deliveries' new state, and each
 /// subscriber's last result — disabling those that answered 410 or have failed for
 /// [`crate::webhooks::DISABLE_AFTER`]. Returns the subscribers disabled.
-pub async fn record_attempts(
-    pool: &PgPool,
-    attempts: &[AttemptRecord],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn record_attempts(pool: &PgPool, attempts: &[AttemptRecord]) -> sqlx::Result<Vec<Uuid>> {
     let mut tx = pool.begin().await?;
     let disabled = record_in(&mut tx, attempts).await?;
     if !disabled.is_empty() {
@@ -215,10 +203,7 @@ pub async fn record_attempts(
     Ok(disabled)
 }
 
-async fn record_in(
-    conn: &mut PgConnection,
-    attempts: &[AttemptRecord],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+async fn record_in(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> sqlx::Result<Vec<Uuid>> {
     let mut ids = Vec::with_capacity(attempts.len());
     let mut subscribers = Vec::with_capacity(attempts.len());
     let mut at = Vec::with_capacity(attempts.len());
@@ -330,7 +315,7 @@ pub async fn resend(
     conn: &mut PgConnection,
     subscriber_id: Uuid,
     delivery_id: i64,
-) -> Result<Resend, sqlx::Error> {
+) -> sqlx::Result<Resend> {
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: DeliveryState" FROM deliveries
            WHERE id = $1 AND subscriber_id = $2 FOR UPDATE"#,
@@ -378,7 +363,7 @@ pub async fn deliveries(
     subscriber_id: Uuid,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<DeliveryRow>> {
     sqlx::query_as!(
         DeliveryRow,
         r#"SELECT d.id, d.message_id, m.event, d.state AS "state: DeliveryState", d.attempts,
@@ -410,7 +395,7 @@ pub struct AttemptRow {
 pub async fn attempts_of(
     db: impl PgExecutor<'_>,
     delivery_ids: &[i64],
-) -> Result<Vec<AttemptRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<AttemptRow>> {
     sqlx::query_as!(
         AttemptRow,
         "SELECT id, delivery_id, attempted_at, status, latency_ms, error, response \
@@ -422,7 +407,7 @@ pub async fn attempts_of(
 }
 
 /// Deliveries by state (for `/metrics`).
-pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn counts_by_state(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(
         "SELECT s.state::text, count(d.id) \
          FROM unnest(enum_range(NULL::delivery_state)) AS s(state) \
@@ -438,7 +423,7 @@ pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64
 pub async fn counts_per_subscriber(
     db: impl PgExecutor<'_>,
     only: Option<Uuid>,
-) -> Result<Vec<(Uuid, i64, i64, i64)>, sqlx::Error> {
+) -> sqlx::Result<Vec<(Uuid, i64, i64, i64)>> {
     sqlx::query_as(
         "SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered'), \
                 count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead') \
@@ -451,7 +436,7 @@ pub async fn counts_per_subscriber(
 
 /// Forget finished deliveries (and their attempts) older than `age`, messages nobody
 /// waits for, and old subscribe attempts.
-pub async fn prune(db: &PgPool, age: Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune(db: &PgPool, age: Duration) -> sqlx::Result<u64> {
     let deliveries =
         sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < now() - $1")
             .bind(age)
@@ -472,7 +457,7 @@ pub async fn prune(db: &PgPool, age: Duration) -> Result<u64, sqlx::Error> {
 }
 
 /// What is still pending for disabled subscribers will not be sent.
-pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE deliveries SET state = 'dead', \
              last_error = coalesce(last_error || '; ', '') || 'not sent: the subscriber was disabled' \
@@ -485,7 +470,7 @@ pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Resul
 }
 
 /// Tell the dispatchers there is something to send now.
-pub async fn wake(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
+pub async fn wake(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     sqlx::query!("SELECT pg_notify('fireline_webhooks', '')")
         .execute(db)
         .await?;

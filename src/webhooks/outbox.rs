@@ -54,7 +54,7 @@ impl Event {
 }
 
 /// The page as the transaction sees it, plus the base URL for links.
-async fn page(conn: &mut PgConnection) -> Result<PageData, sqlx::Error> {
+async fn page(conn: &mut PgConnection) -> sqlx::Result<PageData> {
     let configured = settings::configured_url(&mut *conn).await?;
     data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
 }
@@ -75,7 +75,7 @@ async fn write(
     subject_id: Option<Uuid>,
     body: Value,
     components: &[Uuid],
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     let payload = body.to_string();
     let (_, count) = deliveries::fan_out(
         conn,
@@ -97,7 +97,7 @@ pub async fn incident(
     conn: &mut PgConnection,
     incident_id: Uuid,
     event: Event,
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     let public: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1)")
             .bind(incident_id)
@@ -140,7 +140,7 @@ pub async fn component(
     old: ComponentStatus,
     new: ComponentStatus,
     at: OffsetDateTime,
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     if !deliveries::any_interested(&mut *conn, &[component_id]).await? {
         return Ok(0);
     }
@@ -178,7 +178,7 @@ pub async fn maintenance(
     conn: &mut PgConnection,
     maintenance_id: Uuid,
     event: Event,
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     let Some(row) = maintenance::find(&mut *conn, maintenance_id).await? else {
         return Ok(0);
     };
@@ -204,7 +204,7 @@ pub async fn maintenance(
 
 /// A test message for one subscriber, in the incident shape with a made-up incident, so
 /// receivers exercise the path real messages take.
-pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> Result<Uuid, sqlx::Error> {
+pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> sqlx::Result<Uuid> {
     let data = page(conn).await?;
     let now = json::ts(OffsetDateTime::now_utc());
     let id = Uuid::new_v4();
