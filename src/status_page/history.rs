@@ -5,19 +5,15 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::data::{self, PublicIncident, PublicMaintenance};
+use super::data::{self, public_incidents, without_details, PublicIncident, PublicMaintenance};
 use crate::maintenance;
 
 /// One public incident with its updates, components and postmortem.
 pub async fn incident(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublicIncident>> {
-    let found: Option<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
-                resolved_at, created_at, updated_at \
-         FROM public_incidents WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let found = public_incidents!("WHERE id = $1", id)
+        .fetch_all(pool)
+        .await?;
+    let found = without_details(found).pop();
     let Some(found) = found else {
         return Ok(None);
     };
@@ -50,16 +46,14 @@ pub async fn window(
     from: OffsetDateTime,
     until: OffsetDateTime,
 ) -> sqlx::Result<Window> {
-    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
-                resolved_at, created_at, updated_at \
-         FROM public_incidents WHERE declared_at >= $1 AND declared_at < $2 \
-         ORDER BY declared_at DESC LIMIT 500",
+    let rows = public_incidents!(
+        "WHERE declared_at >= $1 AND declared_at < $2 ORDER BY declared_at DESC LIMIT 500",
+        from,
+        until
     )
-    .bind(from)
-    .bind(until)
     .fetch_all(pool)
     .await?;
+    let mut incidents = without_details(rows);
     data::attach_details(&mut *pool.acquire().await?, &mut incidents).await?;
     let windows = maintenance::in_window(pool, from, until).await?;
     let maintenances = data::with_details(&mut *pool.acquire().await?, windows).await?;

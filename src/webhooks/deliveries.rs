@@ -102,7 +102,7 @@ pub async fn messages(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec
 }
 
 /// A delivery claimed for one attempt.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub message_id: Uuid,
@@ -127,41 +127,42 @@ pub async fn claim(
     lease: Duration,
 ) -> sqlx::Result<Vec<Claimed>> {
     let (names, rooms): (Vec<String>, Vec<i64>) = busy.iter().cloned().unzip();
-    let full: Vec<&String> = busy
+    let full: Vec<String> = busy
         .iter()
         .filter(|(_, room)| *room <= 0)
-        .map(|(name, _)| name)
+        .map(|(name, _)| name.clone())
         .collect();
-    sqlx::query_as(
-        "WITH room AS ( \
-             SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)), \
-         due AS ( \
-             SELECT id, next_attempt_at, destination FROM deliveries \
-             WHERE state = 'pending' AND next_attempt_at <= now() AND destination <> ALL($6) \
-             ORDER BY next_attempt_at, id LIMIT $3 * 4), \
-         ranked AS ( \
-             SELECT due.id, due.next_attempt_at, \
-                    row_number() OVER (PARTITION BY due.destination ORDER BY due.next_attempt_at, due.id) AS n, \
-                    coalesce(room.room, $4) AS room \
-             FROM due LEFT JOIN room ON room.destination = due.destination), \
-         picked AS ( \
-             SELECT id FROM ranked WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3), \
-         locked AS ( \
-             SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
-             WHERE d.id IN (SELECT id FROM picked) \
-               AND d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active' \
-             FOR UPDATE OF d SKIP LOCKED) \
-         UPDATE deliveries d SET next_attempt_at = now() + $5, attempts = d.attempts + 1 \
-         FROM locked, subscribers s \
-         WHERE d.id = locked.id AND s.id = d.subscriber_id \
+    sqlx::query_as!(
+        Claimed,
+        "WITH room AS (
+             SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)),
+         due AS (
+             SELECT id, next_attempt_at, destination FROM deliveries
+             WHERE state = 'pending' AND next_attempt_at <= now() AND destination <> ALL($6)
+             ORDER BY next_attempt_at, id LIMIT $3::bigint * 4),
+         ranked AS (
+             SELECT due.id, due.next_attempt_at,
+                    row_number() OVER (PARTITION BY due.destination ORDER BY due.next_attempt_at, due.id) AS n,
+                    coalesce(room.room, $4) AS room
+             FROM due LEFT JOIN room ON room.destination = due.destination),
+         picked AS (
+             SELECT id FROM ranked WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3),
+         locked AS (
+             SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.id IN (SELECT id FROM picked)
+               AND d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active'
+             FOR UPDATE OF d SKIP LOCKED)
+         UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $5), attempts = d.attempts + 1
+         FROM locked, subscribers s
+         WHERE d.id = locked.id AND s.id = d.subscriber_id
          RETURNING d.id, d.message_id, d.subscriber_id, d.attempts, s.url, s.secret, d.destination",
+        &names,
+        &rooms,
+        limit,
+        per_destination,
+        lease.as_seconds_f64(),
+        &full
     )
-    .bind(&names)
-    .bind(&rooms)
-    .bind(limit)
-    .bind(per_destination)
-    .bind(lease)
-    .bind(&full)
     .fetch_all(pool)
     .await
 }
@@ -408,14 +409,15 @@ pub async fn attempts_of(
 
 /// Deliveries by state (for `/metrics`).
 pub async fn counts_by_state(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "SELECT s.state::text, count(d.id) \
-         FROM unnest(enum_range(NULL::delivery_state)) AS s(state) \
-         LEFT JOIN deliveries d ON d.state = s.state \
-         GROUP BY s.state ORDER BY s.state",
+    let rows = sqlx::query!(
+        r#"SELECT s.state::text AS "state!", count(d.id) AS "count!"
+           FROM unnest(enum_range(NULL::delivery_state)) AS s(state)
+           LEFT JOIN deliveries d ON d.state = s.state
+           GROUP BY s.state ORDER BY s.state"#
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 
 /// Per subscriber (all, or only `only`): deliveries delivered, pending and dead
@@ -424,33 +426,41 @@ pub async fn counts_per_subscriber(
     db: impl PgExecutor<'_>,
     only: Option<Uuid>,
 ) -> sqlx::Result<Vec<(Uuid, i64, i64, i64)>> {
-    sqlx::query_as(
-        "SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered'), \
-                count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead') \
-         FROM deliveries WHERE $1::uuid IS NULL OR subscriber_id = $1 GROUP BY subscriber_id",
+    let rows = sqlx::query!(
+        r#"SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered') AS "delivered!",
+                  count(*) FILTER (WHERE state = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE state = 'dead') AS "dead!"
+           FROM deliveries WHERE $1::uuid IS NULL OR subscriber_id = $1 GROUP BY subscriber_id"#,
+        only
     )
-    .bind(only)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.subscriber_id, r.delivered, r.pending, r.dead))
+        .collect())
 }
 
 /// Forget finished deliveries (and their attempts) older than `age`, messages nobody
 /// waits for, and old subscribe attempts.
 pub async fn prune(db: &PgPool, age: Duration) -> sqlx::Result<u64> {
-    let deliveries =
-        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < now() - $1")
-            .bind(age)
-            .execute(db)
-            .await?
-            .rows_affected();
-    sqlx::query(
-        "DELETE FROM webhook_messages m WHERE created_at < now() - $1 \
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)",
+    let age = age.as_seconds_f64();
+    let deliveries = sqlx::query!(
+        "DELETE FROM deliveries WHERE state <> 'pending'
+         AND created_at < now() - make_interval(secs => $1)",
+        age
     )
-    .bind(age)
+    .execute(db)
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "DELETE FROM webhook_messages m WHERE created_at < now() - make_interval(secs => $1)
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)",
+        age
+    )
     .execute(db)
     .await?;
-    sqlx::query("DELETE FROM subscribe_attempts WHERE at < now() - interval '1 day'")
+    sqlx::query!("DELETE FROM subscribe_attempts WHERE at < now() - interval '1 day'")
         .execute(db)
         .await?;
     Ok(deliveries)

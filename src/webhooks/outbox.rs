@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::components::ComponentStatus;
-use crate::status_page::data::{self, PageData, PublicIncident};
+use crate::status_page::data::{self, public_incidents, PageData};
 use crate::status_page::json;
 use crate::status_page::settings;
 use crate::webhooks::deliveries::{self, NewMessage};
@@ -98,30 +98,29 @@ pub async fn incident(
     incident_id: Uuid,
     event: Event,
 ) -> sqlx::Result<u64> {
-    let public: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1)")
-            .bind(incident_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let public = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1) AS "public!""#,
+        incident_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if !public {
         return Ok(0);
     }
-    let components: Vec<Uuid> =
-        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let components = sqlx::query_scalar!(
+        "SELECT component_id FROM incident_components WHERE incident_id = $1",
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     if !deliveries::any_interested(&mut *conn, &components).await? {
         return Ok(0);
     }
     let data = page(conn).await?;
-    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
-                created_at, updated_at FROM public_incidents WHERE id = $1",
-    )
-    .bind(incident_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = public_incidents!("WHERE id = $1", incident_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut incidents = data::without_details(rows);
     data::attach_details(conn, &mut incidents).await?;
     let Some(incident) = incidents.first() else {
         return Ok(0);
@@ -182,10 +181,10 @@ pub async fn maintenance(
     let Some(row) = maintenance::find(&mut *conn, maintenance_id).await? else {
         return Ok(0);
     };
-    let components: Vec<Uuid> = sqlx::query_scalar(
+    let components = sqlx::query_scalar!(
         "SELECT component_id FROM maintenance_components WHERE maintenance_id = $1",
+        maintenance_id
     )
-    .bind(maintenance_id)
     .fetch_all(&mut *conn)
     .await?;
     if !deliveries::any_interested(&mut *conn, &components).await? {

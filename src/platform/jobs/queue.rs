@@ -118,14 +118,15 @@ pub async fn fail(
 
 /// Number of jobs in each state (for `/metrics`).
 pub async fn counts_by_state(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(
-        "SELECT s.state::text, count(j.id) \
-         FROM unnest(enum_range(NULL::job_state)) AS s(state) \
-         LEFT JOIN jobs j ON j.state = s.state \
-         GROUP BY s.state ORDER BY s.state",
+    let rows = sqlx::query!(
+        r#"SELECT s.state::text AS "state!", count(j.id) AS "count!"
+           FROM unnest(enum_range(NULL::job_state)) AS s(state)
+           LEFT JOIN jobs j ON j.state = s.state
+           GROUP BY s.state ORDER BY s.state"#
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 
 /// Forget finished jobs older than `age`.
