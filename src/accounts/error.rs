@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 /// The last-admin rule, in the words all front doors show.
 pub const LAST_ADMIN: &str = "This is the last enabled admin. Make someone else an admin first.";
 
+/// What an accounts command gives back.
+pub type AccountResult<T> = Result<T, AccountError>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("there is no such user")]

@@ -38,7 +38,7 @@ pub async fn begin(
     conn: &mut sqlx::PgConnection,
     email: &str,
     client_ip: &str,
-) -> Result<Result<i64, Throttled>, sqlx::Error> {
+) -> sqlx::Result<Result<i64, Throttled>> {
     // One check-and-count at a time per account and per address.
     sqlx::query!(
         r#"SELECT true AS "locked!"
@@ -62,7 +62,7 @@ pub async fn begin(
     Ok(Ok(id))
 }
 
-pub async fn mark_succeeded(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_succeeded(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE login_attempts SET succeeded = true WHERE id = $1",
         id
@@ -85,7 +85,7 @@ pub async fn throttled(
     db: impl PgExecutor<'_>,
     email: &str,
     client_ip: &str,
-) -> Result<Option<Throttled>, sqlx::Error> {
+) -> sqlx::Result<Option<Throttled>> {
     let counts = sqlx::query_as!(
         Counts,
         "WITH recent AS ( \
@@ -138,7 +138,7 @@ fn backoff(failures: i64) -> Option<Duration> {
     Some(doubled.min(BACKOFF_CAP))
 }
 
-pub async fn prune(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+pub async fn prune(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     let done =
         sqlx::query!("DELETE FROM login_attempts WHERE attempted_at < now() - interval '1 day'")
             .execute(db)

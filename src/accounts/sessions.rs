@@ -27,7 +27,7 @@ pub struct NewSession<'a> {
     pub client_ip: &'a str,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, session: NewSession<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(db: impl PgExecutor<'_>, session: NewSession<'_>) -> sqlx::Result<()> {
     let user_agent = session
         .user_agent
         .map(|ua| ua.chars().take(300).collect::<String>());
@@ -52,7 +52,7 @@ pub async fn find_live(
     db: impl PgExecutor<'_>,
     id_hash: &TokenHash,
     idle: Duration,
-) -> Result<Option<SessionRow>, sqlx::Error> {
+) -> sqlx::Result<Option<SessionRow>> {
     let row = sqlx::query!(
         r#"SELECT s.csrf_token, s.last_seen_at,
                   u.id, u.email, u.name, u.role AS "role: Role", u.disabled_at, u.created_at,
@@ -73,7 +73,7 @@ pub async fn find_live(
 }
 
 /// Record activity, at most once a minute per session to spare the database.
-pub async fn touch(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> Result<(), sqlx::Error> {
+pub async fn touch(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE sessions SET last_seen_at = now() \
          WHERE id_hash = $1 AND last_seen_at < now() - interval '1 minute'",
@@ -84,14 +84,14 @@ pub async fn touch(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> Result<(), s
     Ok(())
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> Result<(), sqlx::Error> {
+pub async fn delete(db: impl PgExecutor<'_>, id_hash: &TokenHash) -> sqlx::Result<()> {
     sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", &id_hash.0)
         .execute(db)
         .await?;
     Ok(())
 }
 
-pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<u64> {
     let done = sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id)
         .execute(conn)
         .await?;
@@ -99,7 +99,7 @@ pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<u
 }
 
 /// Remove sessions that can no longer be used.
-pub async fn prune(db: impl PgExecutor<'_>, idle: Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune(db: impl PgExecutor<'_>, idle: Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(
         "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1::interval",
         idle as _

@@ -7,7 +7,7 @@ use crate::platform::secret::TokenHash;
 
 /// Make `hash` the only valid link: every link printed before stops working. Inside the
 /// caller's transaction.
-pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> Result<(), sqlx::Error> {
+pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> sqlx::Result<()> {
     // Two processes starting at once: the later one's link wins, never both.
     sqlx::query!("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
         .execute(&mut *conn)
@@ -22,7 +22,7 @@ pub async fn replace(conn: &mut PgConnection, hash: &TokenHash) -> Result<(), sq
 }
 
 /// Whether the link is valid: the token is known and no enabled admin exists yet.
-pub async fn is_valid(db: impl PgExecutor<'_>, hash: &TokenHash) -> Result<bool, sqlx::Error> {
+pub async fn is_valid(db: impl PgExecutor<'_>, hash: &TokenHash) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE token_hash = $1)
               AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)
@@ -35,7 +35,7 @@ pub async fn is_valid(db: impl PgExecutor<'_>, hash: &TokenHash) -> Result<bool,
 
 /// Use up the link inside the caller's transaction: locks out a concurrent setup and
 /// returns false if the token is unknown or an admin already exists.
-pub async fn consume(conn: &mut PgConnection, hash: &TokenHash) -> Result<bool, sqlx::Error> {
+pub async fn consume(conn: &mut PgConnection, hash: &TokenHash) -> sqlx::Result<bool> {
     // Serialise setups so two people using two links at once cannot both become admin.
     sqlx::query!("LOCK TABLE setup_tokens IN EXCLUSIVE MODE")
         .execute(&mut *conn)
@@ -50,7 +50,7 @@ pub async fn consume(conn: &mut PgConnection, hash: &TokenHash) -> Result<bool, 
 }
 
 /// Links are useless once an admin exists; forget them.
-pub async fn clear(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
+pub async fn clear(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     sqlx::query!("DELETE FROM setup_tokens").execute(db).await?;
     Ok(())
 }

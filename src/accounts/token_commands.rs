@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::error::AccountError;
+use super::error::{AccountError, AccountResult};
 use super::model::Role;
 use super::rows::UserRow;
 use super::tokens::{self, TokenRow};
@@ -16,7 +16,7 @@ pub async fn create_token(
     actor: Option<&UserRow>,
     owner: Uuid,
     name: &str,
-) -> Result<(Uuid, String), AccountError> {
+) -> AccountResult<(Uuid, String)> {
     let name = name.trim();
     tokens::check_name(name).map_err(|e| AccountError::invalid(e.field, e.message))?;
     let mut tx = pool.begin().await?;
@@ -36,7 +36,7 @@ pub async fn revoke_token(
     pool: &PgPool,
     actor: Option<&UserRow>,
     id: Uuid,
-) -> Result<TokenRow, AccountError> {
+) -> AccountResult<TokenRow> {
     let mut tx = pool.begin().await?;
     let token = tokens::find(&mut *tx, id)
         .await?

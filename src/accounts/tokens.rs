@@ -39,7 +39,7 @@ pub async fn insert(
     name: &str,
     hash: &TokenHash,
     prefix: &str,
-) -> Result<Uuid, sqlx::Error> {
+) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -57,7 +57,7 @@ pub async fn insert(
 pub async fn authenticate(
     db: impl PgExecutor<'_>,
     hash: &TokenHash,
-) -> Result<Option<UserRow>, sqlx::Error> {
+) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
         r#"WITH t AS (
@@ -76,10 +76,7 @@ pub async fn authenticate(
 }
 
 /// Tokens of one user, or of everybody with `None`; live ones first, newest first.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    user_id: Option<Uuid>,
-) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(db: impl PgExecutor<'_>, user_id: Option<Uuid>) -> sqlx::Result<Vec<TokenRow>> {
     sqlx::query_as!(
         TokenRow,
         "SELECT t.id, t.user_id, u.name AS user_name, u.email AS user_email, \
@@ -93,7 +90,7 @@ pub async fn list(
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>, sqlx::Error> {
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<TokenRow>> {
     sqlx::query_as!(
         TokenRow,
         "SELECT t.id, t.user_id, u.name AS user_name, u.email AS user_email, \
@@ -106,7 +103,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<TokenRow>,
 }
 
 /// Revoke a token; revoking it again changes nothing.
-pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1",
         id
@@ -117,7 +114,7 @@ pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
 }
 
 /// Revoke every live token of a user; returns how many there were.
-pub async fn revoke_for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn revoke_for_user(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<u64> {
     let done = sqlx::query!(
         "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
         user_id
@@ -131,7 +128,7 @@ pub async fn create(
     conn: &mut sqlx::PgConnection,
     user_id: Uuid,
     name: &str,
-) -> Result<(Uuid, String), sqlx::Error> {
+) -> sqlx::Result<(Uuid, String)> {
     let token = crate::platform::secret::random_token("fl_");
     let prefix: String = token.chars().take(10).collect();
     let id = insert(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::error::AccountError;
+use super::error::{AccountError, AccountResult};
 use super::model::{Email, NewPassword, PersonName, Role};
 use super::password::{generate_password, hash_password, PasswordHash};
 use super::rows::UserRow;
@@ -16,7 +16,7 @@ use crate::platform::audit::{self, AuditAction};
 use crate::platform::secret::TokenHash;
 
 /// A role from a form field.
-pub fn parse_role(raw: &str) -> Result<Role, AccountError> {
+pub fn parse_role(raw: &str) -> AccountResult<Role> {
     Role::parse(raw).ok_or_else(|| AccountError::invalid("role", ROLE_CHOICES))
 }
 
@@ -42,7 +42,7 @@ fn actor_id(actor: Option<&UserRow>) -> Option<Uuid> {
     actor.map(|a| a.id)
 }
 
-async fn hash(password: &NewPassword) -> Result<PasswordHash, AccountError> {
+async fn hash(password: &NewPassword) -> AccountResult<PasswordHash> {
     let plain = password.expose().to_owned();
     tokio::task::spawn_blocking(move || hash_password(&plain))
         .await
@@ -50,7 +50,7 @@ async fn hash(password: &NewPassword) -> Result<PasswordHash, AccountError> {
         .map_err(AccountError::from)
 }
 
-fn new_password(raw: String) -> Result<NewPassword, AccountError> {
+fn new_password(raw: String) -> AccountResult<NewPassword> {
     NewPassword::parse(raw).map_err(|e| AccountError::invalid("password", e.0))
 }
 
@@ -60,7 +60,7 @@ pub async fn create_user(
     pool: &PgPool,
     actor: Option<&UserRow>,
     input: CreateUser,
-) -> Result<Created, AccountError> {
+) -> AccountResult<Created> {
     let mut errors = BTreeMap::new();
     let mut refuse = |field: &str, message: String| errors.insert(field.to_owned(), message);
     let email = Email::parse(&input.email)
@@ -110,7 +110,7 @@ async fn insert_user(
     name: &PersonName,
     role: Role,
     hash: &PasswordHash,
-) -> Result<UserRow, AccountError> {
+) -> AccountResult<UserRow> {
     users::insert(
         &mut *conn,
         users::NewUser {
@@ -138,7 +138,7 @@ pub async fn create_setup_admin(
     email: &Email,
     name: &PersonName,
     password: NewPassword,
-) -> Result<Option<UserRow>, AccountError> {
+) -> AccountResult<Option<UserRow>> {
     let hash = hash(&password).await?;
     if !setup_tokens::consume(&mut *conn, link).await? {
         return Ok(None);
@@ -156,7 +156,7 @@ pub async fn create_setup_admin(
     Ok(Some(user))
 }
 
-async fn load(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AccountError> {
+async fn load(conn: &mut PgConnection, id: Uuid) -> AccountResult<UserRow> {
     users::find(&mut *conn, id)
         .await?
         .ok_or(AccountError::NoSuchUser)
@@ -164,7 +164,7 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, AccountError
 
 /// Refuse a change that would leave no enabled admin. Holds the admin lock until the
 /// transaction ends, so two admins cannot demote each other at once.
-async fn keep_an_admin(conn: &mut PgConnection, id: Uuid) -> Result<(), AccountError> {
+async fn keep_an_admin(conn: &mut PgConnection, id: Uuid) -> AccountResult<()> {
     users::lock_admin_changes(&mut *conn).await?;
     if users::other_enabled_admins(&mut *conn, id).await? == 0 {
         return Err(AccountError::LastAdmin);
@@ -179,7 +179,7 @@ pub async fn change_role(
     actor: Option<&UserRow>,
     id: Uuid,
     role: Role,
-) -> Result<UserRow, AccountError> {
+) -> AccountResult<UserRow> {
     let mut tx = pool.begin().await?;
     let target = load(&mut tx, id).await?;
     if target.role == Role::Admin && role != Role::Admin {
@@ -203,7 +203,7 @@ pub async fn disable_user(
     pool: &PgPool,
     actor: Option<&UserRow>,
     id: Uuid,
-) -> Result<UserRow, AccountError> {
+) -> AccountResult<UserRow> {
     set_disabled(pool, actor, id, true).await
 }
 
@@ -213,7 +213,7 @@ pub async fn enable_user(
     pool: &PgPool,
     actor: Option<&UserRow>,
     id: Uuid,
-) -> Result<UserRow, AccountError> {
+) -> AccountResult<UserRow> {
     set_disabled(pool, actor, id, false).await
 }
 
@@ -222,7 +222,7 @@ async fn set_disabled(
     actor: Option<&UserRow>,
     id: Uuid,
     disabled: bool,
-) -> Result<UserRow, AccountError> {
+) -> AccountResult<UserRow> {
     let mut tx = pool.begin().await?;
     let target = load(&mut tx, id).await?;
     if disabled && target.role == Role::Admin {
@@ -256,7 +256,7 @@ pub async fn reset_password(
     actor: Option<&UserRow>,
     id: Uuid,
     password: Option<String>,
-) -> Result<PasswordSet, AccountError> {
+) -> AccountResult<PasswordSet> {
     let generated = password.is_none();
     let password = new_password(password.unwrap_or_else(generate_password))?;
     let hash = hash(&password).await?;

@@ -15,7 +15,7 @@ pub struct NewUser<'a> {
 }
 
 /// Insert a user. A taken email fails with the `users_email_key` constraint.
-pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> Result<UserRow, sqlx::Error> {
+pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<UserRow> {
     sqlx::query_as!(
         UserRow,
         r#"INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
@@ -30,7 +30,7 @@ pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> Result<UserRo
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
         r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
@@ -41,10 +41,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, 
     .await
 }
 
-pub async fn find_by_email(
-    db: impl PgExecutor<'_>,
-    email: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
         r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
@@ -59,7 +56,7 @@ pub async fn find_by_email(
 pub async fn credentials(
     db: impl PgExecutor<'_>,
     email: &str,
-) -> Result<Option<Credentials>, sqlx::Error> {
+) -> sqlx::Result<Option<Credentials>> {
     let row = sqlx::query!(
         r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone,
                   password_hash
@@ -80,7 +77,7 @@ pub struct Credentials {
 }
 
 /// All users, admins first, then by name.
-pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<UserRow>, sqlx::Error> {
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as!(
         UserRow,
         r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
@@ -91,7 +88,7 @@ pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<UserRow>, sqlx::Error> 
 }
 
 /// Whether an enabled admin exists (if not, the first-run setup link is offered).
-pub async fn admin_exists(db: impl PgExecutor<'_>) -> Result<bool, sqlx::Error> {
+pub async fn admin_exists(db: impl PgExecutor<'_>) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND disabled_at IS NULL)
            AS "exists!""#
@@ -100,7 +97,7 @@ pub async fn admin_exists(db: impl PgExecutor<'_>) -> Result<bool, sqlx::Error> 
     .await
 }
 
-pub async fn set_role(conn: &mut PgConnection, id: Uuid, role: Role) -> Result<bool, sqlx::Error> {
+pub async fn set_role(conn: &mut PgConnection, id: Uuid, role: Role) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE users SET role = $2, updated_at = now() WHERE id = $1",
         id,
@@ -115,7 +112,7 @@ pub async fn set_password(
     conn: &mut PgConnection,
     id: Uuid,
     password_hash: &str,
-) -> Result<bool, sqlx::Error> {
+) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
         id,
@@ -128,11 +125,7 @@ pub async fn set_password(
 
 /// Disable or enable a user (the command also ends their sessions and revokes their
 /// tokens).
-pub async fn set_disabled(
-    conn: &mut PgConnection,
-    id: Uuid,
-    disabled: bool,
-) -> Result<bool, sqlx::Error> {
+pub async fn set_disabled(conn: &mut PgConnection, id: Uuid, disabled: bool) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END, \
          updated_at = now() WHERE id = $1",
@@ -145,7 +138,7 @@ pub async fn set_disabled(
 }
 
 /// Number of enabled admins other than `id` (so the last admin is never locked out).
-pub async fn other_enabled_admins(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn other_enabled_admins(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM users
            WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1"#,
@@ -157,7 +150,7 @@ pub async fn other_enabled_admins(db: impl PgExecutor<'_>, id: Uuid) -> Result<i
 
 /// Serialise changes to who is admin until the transaction ends, so two admins cannot
 /// demote each other at the same moment.
-pub async fn lock_admin_changes(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+pub async fn lock_admin_changes(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query!(
         r#"SELECT true AS "locked!" FROM pg_advisory_xact_lock(hashtext('fireline.admins'))"#
     )
@@ -171,7 +164,7 @@ pub async fn page_by_email(
     db: impl PgExecutor<'_>,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<UserRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as!(
         UserRow,
         r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
@@ -188,7 +181,7 @@ pub async fn set_time_zone(
     db: impl PgExecutor<'_>,
     id: Uuid,
     time_zone: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE users SET time_zone = $2 WHERE id = $1",
         id,

@@ -67,7 +67,7 @@ pub fn consumers() -> Vec<Arc<dyn Consumer>> {
 
 /// Apply every pending domain event for every consumer, now, in this task (the CLI
 /// after a change, and tests, which have no background runner).
-pub async fn apply_events(pool: &PgPool) -> Result<u64, sqlx::Error> {
+pub async fn apply_events(pool: &PgPool) -> sqlx::Result<u64> {
     let mut applied = 0;
     for consumer in consumers() {
         applied += events::apply_pending(pool, consumer.as_ref()).await?;

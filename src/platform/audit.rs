@@ -119,7 +119,7 @@ pub async fn log(
     db: impl PgExecutor<'_>,
     actor_id: Option<Uuid>,
     action: &AuditAction,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let (name, data) = action.split();
     record(db, actor_id, &name, &action.subject(), data).await
 }
@@ -132,7 +132,7 @@ pub async fn record(
     action: &str,
     subject: &str,
     data: Value,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO audit_log (actor_id, action, subject, data) VALUES ($1, $2, $3, $4)",
         actor_id,

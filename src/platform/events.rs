@@ -45,7 +45,7 @@ pub struct StoredEvent {
 
 /// Record `event` (serialized with a `"type"` tag holding its dotted name) in the
 /// caller's transaction.
-pub async fn record<E: Serialize>(conn: &mut PgConnection, event: &E) -> Result<i64, sqlx::Error> {
+pub async fn record<E: Serialize>(conn: &mut PgConnection, event: &E) -> sqlx::Result<i64> {
     let payload = serde_json::to_value(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let kind = payload
         .get("type")
@@ -78,7 +78,7 @@ pub trait Consumer: Send + Sync {
 }
 
 /// Apply one consumer's pending events until none is due; returns how many were applied.
-pub async fn apply_pending(pool: &PgPool, consumer: &dyn Consumer) -> Result<u64, sqlx::Error> {
+pub async fn apply_pending(pool: &PgPool, consumer: &dyn Consumer) -> sqlx::Result<u64> {
     let mut applied = 0;
     while let Some(done) = apply_next(pool, consumer).await? {
         applied += u64::from(done);
@@ -89,7 +89,7 @@ pub async fn apply_pending(pool: &PgPool, consumer: &dyn Consumer) -> Result<u64
 /// `None` when nothing is due; `Some(true)` when an event was applied, `Some(false)` when
 /// its consumer failed (and it was put back for later).
 #[tracing::instrument(skip_all, fields(consumer = consumer.name()))]
-async fn apply_next(pool: &PgPool, consumer: &dyn Consumer) -> Result<Option<bool>, sqlx::Error> {
+async fn apply_next(pool: &PgPool, consumer: &dyn Consumer) -> sqlx::Result<Option<bool>> {
     let name = consumer.name();
     let mut tx = pool.begin().await?;
     // One process at a time per consumer, so events are applied in order.
@@ -171,7 +171,7 @@ async fn apply_next(pool: &PgPool, consumer: &dyn Consumer) -> Result<Option<boo
 }
 
 /// Forget events every consumer applied more than `age` ago.
-pub async fn prune_applied(pool: &PgPool, age: time::Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune_applied(pool: &PgPool, age: time::Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(
         "DELETE FROM domain_events e WHERE e.occurred_at < now() - make_interval(secs => $1) \
          AND NOT EXISTS (SELECT 1 FROM event_consumptions c \

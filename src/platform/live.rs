@@ -113,7 +113,7 @@ async fn listen_once(
     pool: &PgPool,
     sender: &broadcast::Sender<EventSignal>,
     status: &broadcast::Sender<()>,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen_all([INCIDENT_EVENTS, STATUS_PAGE]).await?;
     loop {

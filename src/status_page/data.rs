@@ -1,7 +1,7 @@
 //! Everything the public page shows, loaded in a handful of queries.
 
 use crate::postmortems::store;
-use crate::status_page::uptime;
+use crate::status_page::{rollup, uptime, Indicator};
 use std::collections::HashMap;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -19,7 +19,7 @@ pub const UPTIME_DAYS: i64 = 90;
 
 /// A public incident as the page shows it (a row of the `public_incidents` view: public,
 /// published, under its public title).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PublicIncident {
     pub id: Uuid,
     pub number: i64,
@@ -32,13 +32,65 @@ pub struct PublicIncident {
     pub resolved_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    #[sqlx(skip)]
     pub updates: Vec<UpdateRow>,
-    #[sqlx(skip)]
     pub component_ids: Vec<Uuid>,
     /// The published postmortem, when it is public.
-    #[sqlx(skip)]
     pub postmortem: Option<PublicPostmortem>,
+}
+
+/// A public incident's own columns, as the `public_incidents` view gives them.
+pub struct IncidentColumns {
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub status: IncidentStatus,
+    pub impact: Impact,
+    pub started_at: OffsetDateTime,
+    pub declared_at: OffsetDateTime,
+    pub monitoring_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A statement over the `public_incidents` view, checked at compile time: `$rest` (from
+/// `WHERE` on) picks the rows; [`without_details`] turns them into incidents.
+macro_rules! public_incidents {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::status_page::data::IncidentColumns,
+            r#"SELECT id AS "id!", number AS "number!", title AS "title!",
+                      status AS "status!: crate::incidents::IncidentStatus",
+                      impact AS "impact!: crate::incidents::Impact",
+                      started_at AS "started_at!", declared_at AS "declared_at!", monitoring_at,
+                      resolved_at, created_at AS "created_at!", updated_at AS "updated_at!"
+               FROM public_incidents "# + $rest
+            $(, $arg)*
+        )
+    };
+}
+pub(crate) use public_incidents;
+
+/// Incidents with no updates, components or postmortem attached yet.
+pub fn without_details(rows: Vec<IncidentColumns>) -> Vec<PublicIncident> {
+    rows.into_iter()
+        .map(|r| PublicIncident {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            status: r.status,
+            impact: r.impact,
+            started_at: r.started_at,
+            declared_at: r.declared_at,
+            monitoring_at: r.monitoring_at,
+            resolved_at: r.resolved_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            updates: Vec::new(),
+            component_ids: Vec::new(),
+            postmortem: None,
+        })
+        .collect()
 }
 
 /// A postmortem as the public sees it: its public summary, never the internal document.
@@ -93,6 +145,18 @@ impl PageData {
         latest
     }
 
+    /// The page's overall indicator: the open incidents' impact and the components' status.
+    pub fn indicator(&self) -> Indicator {
+        let impacts: Vec<_> = self
+            .incidents
+            .iter()
+            .filter(|i| !i.status.is_resolved())
+            .map(|i| i.impact)
+            .collect();
+        let statuses: Vec<_> = self.components.iter().map(|c| c.status).collect();
+        rollup(&impacts, &statuses)
+    }
+
     pub fn component(&self, id: Uuid) -> Option<&ComponentRow> {
         self.components.iter().find(|c| c.id == id)
     }
@@ -102,21 +166,19 @@ pub async fn load(
     pool: &sqlx::PgPool,
     default_name: &str,
     default_url: &str,
-) -> Result<PageData, sqlx::Error> {
+) -> sqlx::Result<PageData> {
     let mut conn = pool.acquire().await?;
     let conn = &mut *conn;
     let now = OffsetDateTime::now_utc();
     let core = load_core(conn, default_name, default_url).await?;
-    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
-                created_at, updated_at \
-         FROM public_incidents WHERE \
-             status <> 'resolved' OR declared_at > now() - interval '90 days' \
-             OR id IN (SELECT id FROM public_incidents ORDER BY declared_at DESC LIMIT 50) \
-         ORDER BY declared_at DESC, id DESC",
+    let rows = public_incidents!(
+        "WHERE status <> 'resolved' OR declared_at > now() - interval '90 days'
+            OR id IN (SELECT id FROM public_incidents ORDER BY declared_at DESC LIMIT 50)
+         ORDER BY declared_at DESC, id DESC"
     )
     .fetch_all(&mut *conn)
     .await?;
+    let mut incidents = without_details(rows);
     attach_details(conn, &mut incidents).await?;
 
     let mut rows = maintenance::in_window(
@@ -149,18 +211,14 @@ pub async fn load_core(
     conn: &mut sqlx::PgConnection,
     default_name: &str,
     default_url: &str,
-) -> Result<PageData, sqlx::Error> {
+) -> sqlx::Result<PageData> {
     let settings = settings::get(&mut *conn).await?;
     let groups = components::list_groups(&mut *conn).await?;
     let components = components::list_public(&mut *conn).await?;
-    let incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
-                created_at, updated_at \
-         FROM public_incidents WHERE status <> 'resolved' \
-         ORDER BY declared_at DESC, id DESC",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = public_incidents!("WHERE status <> 'resolved' ORDER BY declared_at DESC, id DESC")
+        .fetch_all(&mut *conn)
+        .await?;
+    let incidents = without_details(rows);
     Ok(PageData {
         loaded_at: OffsetDateTime::now_utc(),
         name: settings
@@ -188,21 +246,25 @@ pub async fn load_core(
 pub async fn attach_details(
     conn: &mut sqlx::PgConnection,
     incidents: &mut [PublicIncident],
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let ids: Vec<Uuid> = incidents.iter().map(|i| i.id).collect();
-    let updates: Vec<UpdateRow> = sqlx::query_as(
-        "SELECT p.id, p.incident_id, p.status, p.body, p.notify, p.author_id, NULL::text AS author_name, \
-                p.affected_components, p.created_at, p.updated_at, p.display_at \
-         FROM incident_updates p WHERE p.incident_id = ANY($1) ORDER BY p.display_at DESC, p.created_at DESC",
+    let updates = sqlx::query_as!(
+        UpdateRow,
+        r#"SELECT p.id, p.incident_id, p.status AS "status: IncidentStatus", p.body, p.notify,
+                  p.author_id, NULL::text AS author_name, p.affected_components, p.created_at,
+                  p.updated_at, p.display_at
+           FROM incident_updates p WHERE p.incident_id = ANY($1)
+           ORDER BY p.display_at DESC, p.created_at DESC"#,
+        &ids
     )
-    .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let links: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT ic.incident_id, ic.component_id FROM incident_components ic \
-         JOIN components c ON c.id = ic.component_id WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+    let links = sqlx::query!(
+        "SELECT ic.incident_id, ic.component_id FROM incident_components ic
+         JOIN components c ON c.id = ic.component_id
+         WHERE ic.incident_id = ANY($1) ORDER BY c.position",
+        &ids
     )
-    .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
     let public: Vec<(Uuid, PublicPostmortem)> = store::public_of(&mut *conn, &ids)
@@ -224,8 +286,8 @@ pub async fn attach_details(
             .collect();
         incident.component_ids = links
             .iter()
-            .filter(|(i, _)| *i == incident.id)
-            .map(|(_, c)| *c)
+            .filter(|l| l.incident_id == incident.id)
+            .map(|l| l.component_id)
             .collect();
     }
     Ok(())
@@ -235,7 +297,7 @@ pub async fn attach_details(
 pub async fn with_details(
     conn: &mut sqlx::PgConnection,
     rows: Vec<MaintenanceRow>,
-) -> Result<Vec<PublicMaintenance>, sqlx::Error> {
+) -> sqlx::Result<Vec<PublicMaintenance>> {
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let updates = maintenance::updates(&mut *conn, &ids).await?;
     let links = maintenance::component_links(&mut *conn, &ids).await?;
@@ -263,7 +325,7 @@ async fn load_uptime(
     conn: &mut sqlx::PgConnection,
     components: &[ComponentRow],
     now: OffsetDateTime,
-) -> Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>, sqlx::Error> {
+) -> sqlx::Result<HashMap<Uuid, Vec<(Date, Option<DayBreakdown>)>>> {
     let today = now.date();
     let first = today - Duration::days(UPTIME_DAYS - 1);
     let rolled = uptime::days_since(&mut *conn, first).await?;

@@ -5,19 +5,15 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::data::{self, PublicIncident, PublicMaintenance};
+use super::data::{self, public_incidents, without_details, PublicIncident, PublicMaintenance};
 use crate::maintenance;
 
 /// One public incident with its updates, components and postmortem.
-pub async fn incident(pool: &PgPool, id: Uuid) -> Result<Option<PublicIncident>, sqlx::Error> {
-    let found: Option<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
-                resolved_at, created_at, updated_at \
-         FROM public_incidents WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+pub async fn incident(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublicIncident>> {
+    let found = public_incidents!("WHERE id = $1", id)
+        .fetch_all(pool)
+        .await?;
+    let found = without_details(found).pop();
     let Some(found) = found else {
         return Ok(None);
     };
@@ -28,10 +24,7 @@ pub async fn incident(pool: &PgPool, id: Uuid) -> Result<Option<PublicIncident>,
 }
 
 /// One maintenance with its updates and components.
-pub async fn maintenance(
-    pool: &PgPool,
-    id: Uuid,
-) -> Result<Option<PublicMaintenance>, sqlx::Error> {
+pub async fn maintenance(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PublicMaintenance>> {
     let Some(row) = maintenance::find(pool, id).await? else {
         return Ok(None);
     };
@@ -52,17 +45,15 @@ pub async fn window(
     pool: &PgPool,
     from: OffsetDateTime,
     until: OffsetDateTime,
-) -> Result<Window, sqlx::Error> {
-    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, \
-                resolved_at, created_at, updated_at \
-         FROM public_incidents WHERE declared_at >= $1 AND declared_at < $2 \
-         ORDER BY declared_at DESC LIMIT 500",
+) -> sqlx::Result<Window> {
+    let rows = public_incidents!(
+        "WHERE declared_at >= $1 AND declared_at < $2 ORDER BY declared_at DESC LIMIT 500",
+        from,
+        until
     )
-    .bind(from)
-    .bind(until)
     .fetch_all(pool)
     .await?;
+    let mut incidents = without_details(rows);
     data::attach_details(&mut *pool.acquire().await?, &mut incidents).await?;
     let windows = maintenance::in_window(pool, from, until).await?;
     let maintenances = data::with_details(&mut *pool.acquire().await?, windows).await?;

@@ -6,7 +6,6 @@ use time::OffsetDateTime;
 use super::data::{PageData, PublicIncident, PublicMaintenance};
 use crate::components::ComponentStatus;
 use crate::maintenance::MaintenanceStatus;
-use crate::status_page::rollup;
 
 /// RFC 3339 in UTC with exactly three fractional digits: `2026-03-04T10:12:44.103Z`.
 pub fn ts(at: OffsetDateTime) -> String {
@@ -38,14 +37,7 @@ pub fn page(data: &PageData) -> Value {
 }
 
 pub fn status(data: &PageData) -> Value {
-    let impacts: Vec<_> = data
-        .incidents
-        .iter()
-        .filter(|i| !i.status.is_resolved())
-        .map(|i| i.impact)
-        .collect();
-    let statuses: Vec<_> = data.components.iter().map(|c| c.status).collect();
-    let indicator = rollup(&impacts, &statuses);
+    let indicator = data.indicator();
     json!({ "indicator": indicator.as_str(), "description": indicator.description() })
 }
 

@@ -24,7 +24,7 @@ pub struct PageSettingsRow {
     pub updated_at: OffsetDateTime,
 }
 
-pub async fn get(db: impl PgExecutor<'_>) -> Result<PageSettingsRow, sqlx::Error> {
+pub async fn get(db: impl PgExecutor<'_>) -> sqlx::Result<PageSettingsRow> {
     sqlx::query_as!(
         PageSettingsRow,
         r#"SELECT page_id, name, public_url, accent, time_zone, about, footer_links,
@@ -43,10 +43,7 @@ pub struct SettingsChange<'a> {
     pub footer_links: Value,
 }
 
-pub async fn update(
-    conn: &mut PgConnection,
-    change: SettingsChange<'_>,
-) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut PgConnection, change: SettingsChange<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE page_settings SET name = $1, public_url = $2, accent = $3, time_zone = $4, about = $5, \
              footer_links = $6, updated_at = now() WHERE id = 1",
@@ -149,10 +146,7 @@ pub async fn save(
 }
 
 /// Set (or with `None`, remove) the logo.
-pub async fn set_logo(
-    conn: &mut PgConnection,
-    logo: Option<(&[u8], &str)>,
-) -> Result<(), sqlx::Error> {
+pub async fn set_logo(conn: &mut PgConnection, logo: Option<(&[u8], &str)>) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE page_settings SET logo = $1, logo_type = $2, updated_at = now() WHERE id = 1",
         logo.map(|(bytes, _)| bytes),
@@ -163,7 +157,7 @@ pub async fn set_logo(
     Ok(())
 }
 
-pub async fn logo(db: impl PgExecutor<'_>) -> Result<Option<(Vec<u8>, String)>, sqlx::Error> {
+pub async fn logo(db: impl PgExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, String)>> {
     let row = sqlx::query!("SELECT logo, logo_type FROM page_settings WHERE id = 1")
         .fetch_optional(db)
         .await?;
@@ -172,7 +166,7 @@ pub async fn logo(db: impl PgExecutor<'_>) -> Result<Option<(Vec<u8>, String)>, 
 
 /// Remember the base URL this server runs with (at startup), for links in messages made
 /// where the configuration is not at hand.
-pub async fn record_configured_url(db: impl PgExecutor<'_>, url: &str) -> Result<(), sqlx::Error> {
+pub async fn record_configured_url(db: impl PgExecutor<'_>, url: &str) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE page_settings SET configured_url = $1 \
          WHERE id = 1 AND configured_url IS DISTINCT FROM $1",
@@ -184,7 +178,7 @@ pub async fn record_configured_url(db: impl PgExecutor<'_>, url: &str) -> Result
 }
 
 /// The configured base URL recorded at startup, if any.
-pub async fn configured_url(db: impl PgExecutor<'_>) -> Result<Option<String>, sqlx::Error> {
+pub async fn configured_url(db: impl PgExecutor<'_>) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar!("SELECT configured_url FROM page_settings WHERE id = 1")
         .fetch_one(db)
         .await

@@ -21,7 +21,7 @@ pub async fn remove(
     conn: &mut PgConnection,
     subscriber: &SubscriberRow,
     by: Removal,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     subscribers::delete(&mut *conn, subscriber.id).await?;
     let (actor, action) = match by {
         Removal::ByAdmin(actor) => (
@@ -50,7 +50,7 @@ pub async fn set_state(
     id: Uuid,
     to: SubscriberState,
     reason: Option<&str>,
-) -> Result<SubscriberRow, sqlx::Error> {
+) -> sqlx::Result<SubscriberRow> {
     let row = subscribers::set_state(&mut *conn, id, to, reason).await?;
     record_change(conn, actor, id, Some(to), None, None).await?;
     Ok(row)
@@ -64,7 +64,7 @@ pub async fn record_change(
     state: Option<SubscriberState>,
     description: Option<String>,
     component_ids: Option<Vec<Uuid>>,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let action = AuditAction::SubscriberChanged {
         subscriber_id: id,
         state: state.map(|s| s.as_str().to_owned()),

@@ -9,10 +9,7 @@ use crate::webhooks::DeliveryState;
 
 /// Whether any subscriber would get a message about these components (`None`: about
 /// everything, such as a test). Checked first, so nobody pays for messages nobody gets.
-pub async fn any_interested(
-    db: impl PgExecutor<'_>,
-    components: &[Uuid],
-) -> Result<bool, sqlx::Error> {
+pub async fn any_interested(db: impl PgExecutor<'_>, components: &[Uuid]) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM subscribers WHERE state <> 'disabled'
                AND (cardinality(component_ids) = 0 OR component_ids && $1)) AS "any!""#,
@@ -37,7 +34,7 @@ pub async fn fan_out(
     conn: &mut PgConnection,
     message: NewMessage<'_>,
     components: &[Uuid],
-) -> Result<(Uuid, u64), sqlx::Error> {
+) -> sqlx::Result<(Uuid, u64)> {
     let id = insert_message(&mut *conn, &message).await?;
     let done = sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
@@ -57,7 +54,7 @@ pub async fn send_to(
     conn: &mut PgConnection,
     message: NewMessage<'_>,
     subscriber_id: Uuid,
-) -> Result<Uuid, sqlx::Error> {
+) -> sqlx::Result<Uuid> {
     let id = insert_message(&mut *conn, &message).await?;
     sqlx::query!(
         "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
@@ -71,10 +68,7 @@ pub async fn send_to(
     Ok(id)
 }
 
-async fn insert_message(
-    conn: &mut PgConnection,
-    message: &NewMessage<'_>,
-) -> Result<Uuid, sqlx::Error> {
+async fn insert_message(conn: &mut PgConnection, message: &NewMessage<'_>) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO webhook_messages (id, event, subject_id, payload, base_url) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -97,10 +91,7 @@ pub struct MessageRow {
     pub created_at: OffsetDateTime,
 }
 
-pub async fn messages(
-    db: impl PgExecutor<'_>,
-    ids: &[Uuid],
-) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn messages(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<MessageRow>> {
     sqlx::query_as!(
         MessageRow,
         "SELECT id, event, payload, base_url, created_at FROM webhook_messages WHERE id = ANY($1)",
@@ -111,7 +102,7 @@ pub async fn messages(
 }
 
 /// A delivery claimed for one attempt.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
     pub message_id: Uuid,
@@ -134,43 +125,44 @@ pub async fn claim(
     per_destination: i64,
     busy: &[(String, i64)],
     lease: Duration,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> sqlx::Result<Vec<Claimed>> {
     let (names, rooms): (Vec<String>, Vec<i64>) = busy.iter().cloned().unzip();
-    let full: Vec<&String> = busy
+    let full: Vec<String> = busy
         .iter()
         .filter(|(_, room)| *room <= 0)
-        .map(|(name, _)| name)
+        .map(|(name, _)| name.clone())
         .collect();
-    sqlx::query_as(
-        "WITH room AS ( \
-             SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)), \
-         due AS ( \
-             SELECT id, next_attempt_at, destination FROM deliveries \
-             WHERE state = 'pending' AND next_attempt_at <= now() AND destination <> ALL($6) \
-             ORDER BY next_attempt_at, id LIMIT $3 * 4), \
-         ranked AS ( \
-             SELECT due.id, due.next_attempt_at, \
-                    row_number() OVER (PARTITION BY due.destination ORDER BY due.next_attempt_at, due.id) AS n, \
-                    coalesce(room.room, $4) AS room \
-             FROM due LEFT JOIN room ON room.destination = due.destination), \
-         picked AS ( \
-             SELECT id FROM ranked WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3), \
-         locked AS ( \
-             SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
-             WHERE d.id IN (SELECT id FROM picked) \
-               AND d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active' \
-             FOR UPDATE OF d SKIP LOCKED) \
-         UPDATE deliveries d SET next_attempt_at = now() + $5, attempts = d.attempts + 1 \
-         FROM locked, subscribers s \
-         WHERE d.id = locked.id AND s.id = d.subscriber_id \
+    sqlx::query_as!(
+        Claimed,
+        "WITH room AS (
+             SELECT * FROM unnest($1::text[], $2::bigint[]) AS r(destination, room)),
+         due AS (
+             SELECT id, next_attempt_at, destination FROM deliveries
+             WHERE state = 'pending' AND next_attempt_at <= now() AND destination <> ALL($6)
+             ORDER BY next_attempt_at, id LIMIT $3::bigint * 4),
+         ranked AS (
+             SELECT due.id, due.next_attempt_at,
+                    row_number() OVER (PARTITION BY due.destination ORDER BY due.next_attempt_at, due.id) AS n,
+                    coalesce(room.room, $4) AS room
+             FROM due LEFT JOIN room ON room.destination = due.destination),
+         picked AS (
+             SELECT id FROM ranked WHERE n <= room ORDER BY next_attempt_at, id LIMIT $3),
+         locked AS (
+             SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.id IN (SELECT id FROM picked)
+               AND d.state = 'pending' AND d.next_attempt_at <= now() AND s.state = 'active'
+             FOR UPDATE OF d SKIP LOCKED)
+         UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $5), attempts = d.attempts + 1
+         FROM locked, subscribers s
+         WHERE d.id = locked.id AND s.id = d.subscriber_id
          RETURNING d.id, d.message_id, d.subscriber_id, d.attempts, s.url, s.secret, d.destination",
+        &names,
+        &rooms,
+        limit,
+        per_destination,
+        lease.as_seconds_f64(),
+        &full
     )
-    .bind(&names)
-    .bind(&rooms)
-    .bind(limit)
-    .bind(per_destination)
-    .bind(lease)
-    .bind(&full)
     .fetch_all(pool)
     .await
 }
@@ -202,10 +194,7 @@ pub struct AttemptRecord {
 /// Record attempts in one statement: the log, the deliveries' new state, and each
 /// subscriber's last result — disabling those that answered 410 or have failed for
 /// [`crate::webhooks::DISABLE_AFTER`]. Returns the subscribers disabled.
-pub async fn record_attempts(
-    pool: &PgPool,
-    attempts: &[AttemptRecord],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn record_attempts(pool: &PgPool, attempts: &[AttemptRecord]) -> sqlx::Result<Vec<Uuid>> {
     let mut tx = pool.begin().await?;
     let disabled = record_in(&mut tx, attempts).await?;
     if !disabled.is_empty() {
@@ -215,10 +204,7 @@ pub async fn record_attempts(
     Ok(disabled)
 }
 
-async fn record_in(
-    conn: &mut PgConnection,
-    attempts: &[AttemptRecord],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+async fn record_in(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> sqlx::Result<Vec<Uuid>> {
     let mut ids = Vec::with_capacity(attempts.len());
     let mut subscribers = Vec::with_capacity(attempts.len());
     let mut at = Vec::with_capacity(attempts.len());
@@ -330,7 +316,7 @@ pub async fn resend(
     conn: &mut PgConnection,
     subscriber_id: Uuid,
     delivery_id: i64,
-) -> Result<Resend, sqlx::Error> {
+) -> sqlx::Result<Resend> {
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: DeliveryState" FROM deliveries
            WHERE id = $1 AND subscriber_id = $2 FOR UPDATE"#,
@@ -378,7 +364,7 @@ pub async fn deliveries(
     subscriber_id: Uuid,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<DeliveryRow>> {
     sqlx::query_as!(
         DeliveryRow,
         r#"SELECT d.id, d.message_id, m.event, d.state AS "state: DeliveryState", d.attempts,
@@ -410,7 +396,7 @@ pub struct AttemptRow {
 pub async fn attempts_of(
     db: impl PgExecutor<'_>,
     delivery_ids: &[i64],
-) -> Result<Vec<AttemptRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<AttemptRow>> {
     sqlx::query_as!(
         AttemptRow,
         "SELECT id, delivery_id, attempted_at, status, latency_ms, error, response \
@@ -422,15 +408,16 @@ pub async fn attempts_of(
 }
 
 /// Deliveries by state (for `/metrics`).
-pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.state::text, count(d.id) \
-         FROM unnest(enum_range(NULL::delivery_state)) AS s(state) \
-         LEFT JOIN deliveries d ON d.state = s.state \
-         GROUP BY s.state ORDER BY s.state",
+pub async fn counts_by_state(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.state::text AS "state!", count(d.id) AS "count!"
+           FROM unnest(enum_range(NULL::delivery_state)) AS s(state)
+           LEFT JOIN deliveries d ON d.state = s.state
+           GROUP BY s.state ORDER BY s.state"#
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 
 /// Per subscriber (all, or only `only`): deliveries delivered, pending and dead
@@ -438,41 +425,49 @@ pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64
 pub async fn counts_per_subscriber(
     db: impl PgExecutor<'_>,
     only: Option<Uuid>,
-) -> Result<Vec<(Uuid, i64, i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered'), \
-                count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead') \
-         FROM deliveries WHERE $1::uuid IS NULL OR subscriber_id = $1 GROUP BY subscriber_id",
+) -> sqlx::Result<Vec<(Uuid, i64, i64, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT subscriber_id, count(*) FILTER (WHERE state = 'delivered') AS "delivered!",
+                  count(*) FILTER (WHERE state = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE state = 'dead') AS "dead!"
+           FROM deliveries WHERE $1::uuid IS NULL OR subscriber_id = $1 GROUP BY subscriber_id"#,
+        only
     )
-    .bind(only)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.subscriber_id, r.delivered, r.pending, r.dead))
+        .collect())
 }
 
 /// Forget finished deliveries (and their attempts) older than `age`, messages nobody
 /// waits for, and old subscribe attempts.
-pub async fn prune(db: &PgPool, age: Duration) -> Result<u64, sqlx::Error> {
-    let deliveries =
-        sqlx::query("DELETE FROM deliveries WHERE state <> 'pending' AND created_at < now() - $1")
-            .bind(age)
-            .execute(db)
-            .await?
-            .rows_affected();
-    sqlx::query(
-        "DELETE FROM webhook_messages m WHERE created_at < now() - $1 \
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)",
+pub async fn prune(db: &PgPool, age: Duration) -> sqlx::Result<u64> {
+    let age = age.as_seconds_f64();
+    let deliveries = sqlx::query!(
+        "DELETE FROM deliveries WHERE state <> 'pending'
+         AND created_at < now() - make_interval(secs => $1)",
+        age
     )
-    .bind(age)
+    .execute(db)
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "DELETE FROM webhook_messages m WHERE created_at < now() - make_interval(secs => $1)
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)",
+        age
+    )
     .execute(db)
     .await?;
-    sqlx::query("DELETE FROM subscribe_attempts WHERE at < now() - interval '1 day'")
+    sqlx::query!("DELETE FROM subscribe_attempts WHERE at < now() - interval '1 day'")
         .execute(db)
         .await?;
     Ok(deliveries)
 }
 
 /// What is still pending for disabled subscribers will not be sent.
-pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE deliveries SET state = 'dead', \
              last_error = coalesce(last_error || '; ', '') || 'not sent: the subscriber was disabled' \
@@ -485,7 +480,7 @@ pub(crate) async fn fail_pending(conn: &mut PgConnection, ids: &[Uuid]) -> Resul
 }
 
 /// Tell the dispatchers there is something to send now.
-pub async fn wake(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
+pub async fn wake(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     sqlx::query!("SELECT pg_notify('fireline_webhooks', '')")
         .execute(db)
         .await?;

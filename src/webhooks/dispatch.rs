@@ -236,7 +236,7 @@ impl Dispatcher {
         &self,
         cache: &mut HashMap<Uuid, Arc<MessageRow>>,
         claimed: &[Claimed],
-    ) -> Result<(), sqlx::Error> {
+    ) -> sqlx::Result<()> {
         let mut missing: Vec<Uuid> = claimed
             .iter()
             .map(|c| c.message_id)

@@ -42,7 +42,7 @@ impl Consumer for WebhookFanOut {
     }
 }
 
-async fn incident(conn: &mut PgConnection, event: IncidentEvent) -> Result<(), sqlx::Error> {
+async fn incident(conn: &mut PgConnection, event: IncidentEvent) -> sqlx::Result<()> {
     let (incident_id, webhook) = match event {
         // Subscribers hear of a published incident made public again as of a new one.
         IncidentEvent::MadePublicAgain { incident_id } => (incident_id, Event::IncidentCreated),
@@ -69,7 +69,7 @@ async fn incident(conn: &mut PgConnection, event: IncidentEvent) -> Result<(), s
     outbox::incident(conn, incident_id, webhook).await.map(drop)
 }
 
-async fn component(conn: &mut PgConnection, event: ComponentEvent) -> Result<(), sqlx::Error> {
+async fn component(conn: &mut PgConnection, event: ComponentEvent) -> sqlx::Result<()> {
     let ComponentEvent::PublicStatusChanged {
         component_id,
         old,
@@ -81,7 +81,7 @@ async fn component(conn: &mut PgConnection, event: ComponentEvent) -> Result<(),
         .map(drop)
 }
 
-async fn maintenance(conn: &mut PgConnection, event: MaintenanceEvent) -> Result<(), sqlx::Error> {
+async fn maintenance(conn: &mut PgConnection, event: MaintenanceEvent) -> sqlx::Result<()> {
     let (id, webhook) = match event {
         MaintenanceEvent::Scheduled { maintenance_id } => {
             (maintenance_id, Event::MaintenanceScheduled)
@@ -112,7 +112,7 @@ fn maintenance_webhook(from: MaintenanceStatus, to: MaintenanceStatus) -> Event 
     }
 }
 
-async fn postmortem(conn: &mut PgConnection, event: PostmortemEvent) -> Result<(), sqlx::Error> {
+async fn postmortem(conn: &mut PgConnection, event: PostmortemEvent) -> sqlx::Result<()> {
     let PostmortemEvent::Published { incident_id } = event;
     outbox::incident(conn, incident_id, Event::PostmortemPublished)
         .await

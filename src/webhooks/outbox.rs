@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::components::ComponentStatus;
-use crate::status_page::data::{self, PageData, PublicIncident};
+use crate::status_page::data::{self, public_incidents, PageData};
 use crate::status_page::json;
 use crate::status_page::settings;
 use crate::webhooks::deliveries::{self, NewMessage};
@@ -54,7 +54,7 @@ impl Event {
 }
 
 /// The page as the transaction sees it, plus the base URL for links.
-async fn page(conn: &mut PgConnection) -> Result<PageData, sqlx::Error> {
+async fn page(conn: &mut PgConnection) -> sqlx::Result<PageData> {
     let configured = settings::configured_url(&mut *conn).await?;
     data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
 }
@@ -75,7 +75,7 @@ async fn write(
     subject_id: Option<Uuid>,
     body: Value,
     components: &[Uuid],
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     let payload = body.to_string();
     let (_, count) = deliveries::fan_out(
         conn,
@@ -97,31 +97,30 @@ pub async fn incident(
     conn: &mut PgConnection,
     incident_id: Uuid,
     event: Event,
-) -> Result<u64, sqlx::Error> {
-    let public: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1)")
-            .bind(incident_id)
-            .fetch_one(&mut *conn)
-            .await?;
+) -> sqlx::Result<u64> {
+    let public = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM public_incidents WHERE id = $1) AS "public!""#,
+        incident_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if !public {
         return Ok(0);
     }
-    let components: Vec<Uuid> =
-        sqlx::query_scalar("SELECT component_id FROM incident_components WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let components = sqlx::query_scalar!(
+        "SELECT component_id FROM incident_components WHERE incident_id = $1",
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     if !deliveries::any_interested(&mut *conn, &components).await? {
         return Ok(0);
     }
     let data = page(conn).await?;
-    let mut incidents: Vec<PublicIncident> = sqlx::query_as(
-        "SELECT id, number, title, status, impact, started_at, declared_at, monitoring_at, resolved_at, \
-                created_at, updated_at FROM public_incidents WHERE id = $1",
-    )
-    .bind(incident_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = public_incidents!("WHERE id = $1", incident_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut incidents = data::without_details(rows);
     data::attach_details(conn, &mut incidents).await?;
     let Some(incident) = incidents.first() else {
         return Ok(0);
@@ -140,7 +139,7 @@ pub async fn component(
     old: ComponentStatus,
     new: ComponentStatus,
     at: OffsetDateTime,
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     if !deliveries::any_interested(&mut *conn, &[component_id]).await? {
         return Ok(0);
     }
@@ -178,14 +177,14 @@ pub async fn maintenance(
     conn: &mut PgConnection,
     maintenance_id: Uuid,
     event: Event,
-) -> Result<u64, sqlx::Error> {
+) -> sqlx::Result<u64> {
     let Some(row) = maintenance::find(&mut *conn, maintenance_id).await? else {
         return Ok(0);
     };
-    let components: Vec<Uuid> = sqlx::query_scalar(
+    let components = sqlx::query_scalar!(
         "SELECT component_id FROM maintenance_components WHERE maintenance_id = $1",
+        maintenance_id
     )
-    .bind(maintenance_id)
     .fetch_all(&mut *conn)
     .await?;
     if !deliveries::any_interested(&mut *conn, &components).await? {
@@ -204,7 +203,7 @@ pub async fn maintenance(
 
 /// A test message for one subscriber, in the incident shape with a made-up incident, so
 /// receivers exercise the path real messages take.
-pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> Result<Uuid, sqlx::Error> {
+pub async fn test(conn: &mut PgConnection, subscriber_id: Uuid) -> sqlx::Result<Uuid> {
     let data = page(conn).await?;
     let now = json::ts(OffsetDateTime::now_utc());
     let id = Uuid::new_v4();

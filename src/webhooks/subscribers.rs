@@ -61,7 +61,7 @@ pub struct NewSubscriber<'a> {
 pub async fn insert(
     db: impl PgExecutor<'_>,
     new: NewSubscriber<'_>,
-) -> Result<Option<SubscriberRow>, sqlx::Error> {
+) -> sqlx::Result<Option<SubscriberRow>> {
     subscriber_rows!(
         "INSERT INTO subscribers (id, url, destination, description, component_ids, secret, \
              created_by, created_ip) \
@@ -80,13 +80,13 @@ pub async fn insert(
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<SubscriberRow>, sqlx::Error> {
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<SubscriberRow>> {
     subscriber_rows!("SELECT ", "FROM subscribers WHERE id = $1", id)
         .fetch_optional(db)
         .await
 }
 
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<SubscriberRow>, sqlx::Error> {
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<SubscriberRow>> {
     subscriber_rows!("SELECT ", "FROM subscribers WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(conn)
         .await
@@ -97,7 +97,7 @@ pub async fn list(
     db: impl PgExecutor<'_>,
     after: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
-) -> Result<Vec<SubscriberRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<SubscriberRow>> {
     let (at, id) = after.unzip();
     subscriber_rows!(
         "SELECT ",
@@ -111,7 +111,7 @@ pub async fn list(
     .await
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
     let done = sqlx::query!("DELETE FROM subscribers WHERE id = $1", id)
         .execute(db)
         .await?;
@@ -124,7 +124,7 @@ pub async fn update_details(
     id: Uuid,
     description: &str,
     component_ids: &[Uuid],
-) -> Result<SubscriberRow, sqlx::Error> {
+) -> sqlx::Result<SubscriberRow> {
     subscriber_rows!(
         "UPDATE subscribers SET description = $2, component_ids = $3, version = version + 1, \
              updated_at = now() WHERE id = $1 RETURNING ",
@@ -144,7 +144,7 @@ pub async fn set_state(
     id: Uuid,
     state: SubscriberState,
     reason: Option<&str>,
-) -> Result<SubscriberRow, sqlx::Error> {
+) -> sqlx::Result<SubscriberRow> {
     let row = subscriber_rows!(
         "UPDATE subscribers SET state = $2::subscriber_state, version = version + 1, \
              updated_at = now(), \
@@ -186,10 +186,7 @@ pub async fn set_state(
 
 /// Count a public subscribe attempt from `ip`; returns the attempts in the last hour,
 /// this one included.
-pub async fn count_subscribe_attempt(
-    conn: &mut PgConnection,
-    ip: &str,
-) -> Result<i64, sqlx::Error> {
+pub async fn count_subscribe_attempt(conn: &mut PgConnection, ip: &str) -> sqlx::Result<i64> {
     // One address's attempts are counted one at a time, so parallel requests cannot all
     // slip under the limit.
     sqlx::query!(

@@ -18,7 +18,7 @@ use sample::{Ids, Sample};
 const SAMPLE: &str = include_str!("sample.json");
 
 /// Whether the database already holds components, incidents or maintenance.
-pub async fn has_data(pool: &PgPool) -> Result<bool, sqlx::Error> {
+pub async fn has_data(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM components) OR EXISTS (SELECT 1 FROM incidents) \
              OR EXISTS (SELECT 1 FROM maintenances) AS \"has_data!\"",
@@ -64,7 +64,7 @@ async fn history(
     at: OffsetDateTime,
     old: Option<ComponentStatus>,
     new: ComponentStatus,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_at, public) \
          VALUES ($1, $2, $3, $4, true)",
@@ -85,7 +85,7 @@ async fn generate_history(
     ids: &Ids,
     now: OffsetDateTime,
     created: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let mut dice = Dice(42);
     let mut names: Vec<&String> = ids.components.keys().collect();
     names.sort();
@@ -217,7 +217,7 @@ async fn component(
     description: &str,
     pos: usize,
     created: OffsetDateTime,
-) -> Result<Uuid, sqlx::Error> {
+) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO components (id, group_id, name, description, position, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",

@@ -42,7 +42,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 /// Whether every embedded migration has been applied (for `/readyz`).
-pub async fn is_migrated(pool: &PgPool) -> Result<bool, sqlx::Error> {
+pub async fn is_migrated(pool: &PgPool) -> sqlx::Result<bool> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")

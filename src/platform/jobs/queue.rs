@@ -39,7 +39,7 @@ impl NewJob {
 /// Enqueue a job. Call it with the transaction that makes the change the job is about,
 /// so both commit or neither does. Returns `None` when a job with the same dedupe key is
 /// already pending or running.
-pub async fn enqueue(db: impl PgExecutor<'_>, job: NewJob) -> Result<Option<i64>, sqlx::Error> {
+pub async fn enqueue(db: impl PgExecutor<'_>, job: NewJob) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
         "INSERT INTO jobs (kind, payload, run_at, max_attempts, dedupe_key) \
          VALUES ($1, $2, coalesce($3, now()), $4, $5) \
@@ -61,7 +61,7 @@ pub async fn claim(
     worker: &str,
     limit: i64,
     lease: Duration,
-) -> Result<Vec<JobRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as!(
         JobRow,
         "UPDATE jobs SET state = 'running', locked_at = now(), locked_by = $1, \
@@ -82,7 +82,7 @@ pub async fn claim(
     .await
 }
 
-pub async fn complete(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE jobs SET state = 'done', finished_at = now(), locked_at = NULL, locked_by = NULL \
          WHERE id = $1",
@@ -99,7 +99,7 @@ pub async fn fail(
     id: i64,
     error: &str,
     retry_at: Option<OffsetDateTime>,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE jobs SET \
              state = CASE WHEN $3::timestamptz IS NULL THEN 'dead'::job_state ELSE 'pending' END, \
@@ -117,19 +117,20 @@ pub async fn fail(
 }
 
 /// Number of jobs in each state (for `/metrics`).
-pub async fn counts_by_state(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.state::text, count(j.id) \
-         FROM unnest(enum_range(NULL::job_state)) AS s(state) \
-         LEFT JOIN jobs j ON j.state = s.state \
-         GROUP BY s.state ORDER BY s.state",
+pub async fn counts_by_state(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.state::text AS "state!", count(j.id) AS "count!"
+           FROM unnest(enum_range(NULL::job_state)) AS s(state)
+           LEFT JOIN jobs j ON j.state = s.state
+           GROUP BY s.state ORDER BY s.state"#
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
 }
 
 /// Forget finished jobs older than `age`.
-pub async fn prune_finished(db: impl PgExecutor<'_>, age: Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune_finished(db: impl PgExecutor<'_>, age: Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(
         "DELETE FROM jobs WHERE state IN ('done', 'dead') \
          AND finished_at < now() - make_interval(secs => $1)",

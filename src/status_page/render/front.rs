@@ -3,14 +3,7 @@
 use super::*;
 
 pub fn status_page(data: &PageData, clock: &Clock, stale: bool) -> StatusPage {
-    let impacts: Vec<_> = data
-        .incidents
-        .iter()
-        .filter(|i| !i.status.is_resolved())
-        .map(|i| i.impact)
-        .collect();
-    let statuses: Vec<_> = data.components.iter().map(|c| c.status).collect();
-    let indicator = rollup(&impacts, &statuses);
+    let indicator = data.indicator();
     let today = clock.date(data.loaded_at);
     let days = (0..14)
         .map(|back| {

@@ -21,7 +21,7 @@ use crate::components::ComponentStatus;
 use crate::incidents::{format_duration, Impact};
 use crate::maintenance::MaintenanceStatus;
 use crate::platform::markdown;
-use crate::status_page::{rollup, uptime_percent, Indicator};
+use crate::status_page::{uptime_percent, Indicator};
 
 pub struct Link {
     pub label: String,
@@ -207,31 +207,18 @@ fn bar(clock: &Clock, day: time::Date, value: Option<&crate::status_page::DayBre
         },
         Some(b) => {
             let worst = b.worst.unwrap_or(ComponentStatus::Operational);
-            let mut parts = Vec::new();
-            if b.major > 0 {
-                parts.push(format!(
-                    "major outage {}",
-                    format_duration(Duration::seconds(b.major))
-                ));
-            }
-            if b.partial > 0 {
-                parts.push(format!(
-                    "partial outage {}",
-                    format_duration(Duration::seconds(b.partial))
-                ));
-            }
-            if b.degraded > 0 {
-                parts.push(format!(
-                    "degraded {}",
-                    format_duration(Duration::seconds(b.degraded))
-                ));
-            }
-            if b.maintenance > 0 {
-                parts.push(format!(
-                    "maintenance {}",
-                    format_duration(Duration::seconds(b.maintenance))
-                ));
-            }
+            let parts: Vec<String> = [
+                (b.major, "major outage"),
+                (b.partial, "partial outage"),
+                (b.degraded, "degraded"),
+                (b.maintenance, "maintenance"),
+            ]
+            .into_iter()
+            .filter(|(seconds, _)| *seconds > 0)
+            .map(|(seconds, what)| {
+                format!("{what} {}", format_duration(Duration::seconds(seconds)))
+            })
+            .collect();
             let detail = if parts.is_empty() {
                 "no downtime".to_owned()
             } else {
