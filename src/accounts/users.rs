@@ -7,6 +7,18 @@ use super::model::Role;
 use super::rows::user_row;
 pub use super::rows::UserRow;
 
+/// A query for whole user rows, checked at compile time: `$rest` follows the column list.
+macro_rules! user_rows {
+    ($rest:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone "#
+                + $rest
+            $(, $arg)*
+        )
+    };
+}
+
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub name: &'a str,
@@ -31,25 +43,15 @@ pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as!(
-        UserRow,
-        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
-           FROM users WHERE id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
+    user_rows!("FROM users WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as!(
-        UserRow,
-        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
-           FROM users WHERE email = $1"#,
-        email
-    )
-    .fetch_optional(db)
-    .await
+    user_rows!("FROM users WHERE email = $1", email)
+        .fetch_optional(db)
+        .await
 }
 
 /// The account signing in with `email` and its stored password hash.
@@ -78,13 +80,9 @@ pub struct Credentials {
 
 /// All users, admins first, then by name.
 pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as!(
-        UserRow,
-        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
-           FROM users ORDER BY disabled_at IS NOT NULL, role DESC, lower(name), id"#
-    )
-    .fetch_all(db)
-    .await
+    user_rows!("FROM users ORDER BY disabled_at IS NOT NULL, role DESC, lower(name), id")
+        .fetch_all(db)
+        .await
 }
 
 /// Whether an enabled admin exists (if not, the first-run setup link is offered).
@@ -165,10 +163,8 @@ pub async fn page_by_email(
     after: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as!(
-        UserRow,
-        r#"SELECT id, email, name, role AS "role: Role", disabled_at, created_at, time_zone
-           FROM users WHERE ($1::text IS NULL OR email > $1) ORDER BY email LIMIT $2"#,
+    user_rows!(
+        "FROM users WHERE ($1::text IS NULL OR email > $1) ORDER BY email LIMIT $2",
         after,
         limit
     )

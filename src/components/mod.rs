@@ -11,6 +11,7 @@ pub use happened::ComponentEvent;
 pub use model::ComponentStatus;
 pub use order::{reposition, reposition_group};
 
+pub use crate::platform::db::{Found, Rows};
 use sqlx::{PgConnection, PgExecutor};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -43,11 +44,6 @@ pub struct ComponentRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
-
-/// The result of a query for one row that may not exist.
-pub type Found<T> = Result<Option<T>, sqlx::Error>;
-/// The result of a query for rows.
-pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
 
 /// A query for whole group rows, checked at compile time: every column stands between
 /// `$before` (`SELECT`, or `... RETURNING`) and `$after`.
@@ -152,7 +148,7 @@ pub async fn insert_group(
     conn: &mut PgConnection,
     name: &str,
     description: Option<&str>,
-) -> Result<GroupRow, sqlx::Error> {
+) -> sqlx::Result<GroupRow> {
     group_rows!(
         "INSERT INTO component_groups (id, name, description, position)
          VALUES ($1, $2, $3, (SELECT coalesce(max(position), 0) + 1 FROM component_groups))
@@ -185,7 +181,7 @@ pub async fn update_group(
 }
 
 /// Delete a group; its components stay, ungrouped.
-pub async fn delete_group(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete_group(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
     let done = sqlx::query!("DELETE FROM component_groups WHERE id = $1", id)
         .execute(conn)
         .await?;
@@ -201,10 +197,7 @@ pub struct NewComponent<'a> {
 }
 
 /// Insert a component at the end of its group, recording its first status in the history.
-pub async fn insert(
-    conn: &mut PgConnection,
-    new: NewComponent<'_>,
-) -> Result<ComponentRow, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, new: NewComponent<'_>) -> sqlx::Result<ComponentRow> {
     let row = component_rows!(
         "INSERT INTO components (id, group_id, name, description, status, public_status, position)
          VALUES ($1, $2, $3, $4, $5, $5,
@@ -258,7 +251,7 @@ pub async fn update_details(
     .await
 }
 
-pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
     let done = sqlx::query!("DELETE FROM components WHERE id = $1", id)
         .execute(conn)
         .await?;
@@ -281,7 +274,7 @@ async fn record_change(
     by: Option<Uuid>,
     cause: Cause,
     public: bool,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let (incident_id, maintenance_id) = match cause {
         Cause::None => (None, None),
         Cause::Incident(id) => (Some(id), None),
@@ -306,7 +299,7 @@ async fn record_change(
 
 /// Lock these components until the transaction ends, in id order (the order every
 /// command takes them in, so that two commands never wait on each other).
-pub async fn lock_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+pub async fn lock_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
     sqlx::query!(
         "SELECT 1 AS one FROM components WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         ids
@@ -336,7 +329,7 @@ pub async fn set_status(
     by: Option<Uuid>,
     cause: Cause,
     audience: Audience,
-) -> Result<Option<ComponentStatus>, sqlx::Error> {
+) -> sqlx::Result<Option<ComponentStatus>> {
     let current = sqlx::query!(
         r#"SELECT status AS "status: ComponentStatus", public_status AS "public_status: ComponentStatus"
            FROM components WHERE id = $1 FOR UPDATE"#,
@@ -388,7 +381,7 @@ pub async fn publish_status(
     id: Uuid,
     by: Option<Uuid>,
     cause: Cause,
-) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+) -> sqlx::Result<Option<(ComponentStatus, ComponentStatus)>> {
     let status = sqlx::query_scalar!(
         r#"SELECT status AS "status: ComponentStatus" FROM components WHERE id = $1 FOR UPDATE"#,
         id
@@ -407,7 +400,7 @@ pub async fn set_public_status(
     status: ComponentStatus,
     by: Option<Uuid>,
     cause: Cause,
-) -> Result<Option<(ComponentStatus, ComponentStatus)>, sqlx::Error> {
+) -> sqlx::Result<Option<(ComponentStatus, ComponentStatus)>> {
     let old = sqlx::query_scalar!(
         r#"SELECT public_status AS "public_status: ComponentStatus" FROM components
            WHERE id = $1 FOR UPDATE"#,

@@ -6,11 +6,7 @@ use uuid::Uuid;
 use super::find;
 
 /// Move a component to `position` (1-based) among its siblings, renumbering them.
-pub async fn reposition(
-    conn: &mut PgConnection,
-    id: Uuid,
-    position: i32,
-) -> Result<bool, sqlx::Error> {
+pub async fn reposition(conn: &mut PgConnection, id: Uuid, position: i32) -> sqlx::Result<bool> {
     let Some(component) = find(&mut *conn, id).await? else {
         return Ok(false);
     };
@@ -30,7 +26,7 @@ pub async fn reposition_group(
     conn: &mut PgConnection,
     id: Uuid,
     position: i32,
-) -> Result<bool, sqlx::Error> {
+) -> sqlx::Result<bool> {
     let groups = sqlx::query_scalar!(
         "SELECT id FROM component_groups ORDER BY position, lower(name) FOR UPDATE"
     )
@@ -49,7 +45,7 @@ async fn renumber(
     mut ordered: Vec<Uuid>,
     moving: Uuid,
     position: i32,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     ordered.retain(|other| *other != moving);
     let index = usize::try_from(position.max(1) - 1)
         .unwrap_or(0)

@@ -102,7 +102,7 @@ impl NewEvent {
     }
 }
 
-pub async fn insert(conn: &mut PgConnection, event: NewEvent) -> Result<Uuid, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, event: NewEvent) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO incident_events
              (id, incident_id, kind, body, data, author_id, workstream_id, occurred_at, pinned,
@@ -186,7 +186,7 @@ pub async fn since(db: impl PgExecutor<'_>, incident_id: Uuid, seq: i64) -> Rows
 }
 
 /// The newest `seq` of the incident's log (0 when empty).
-pub async fn last_seq(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn last_seq(db: impl PgExecutor<'_>, incident_id: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT coalesce(max(seq), 0) AS "seq!" FROM incident_events WHERE incident_id = $1"#,
         incident_id
@@ -201,7 +201,7 @@ pub async fn set_pinned(
     incident_id: Uuid,
     id: Uuid,
     pinned: bool,
-) -> Result<bool, sqlx::Error> {
+) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "UPDATE incident_events SET pinned = $3 WHERE id = $2 AND incident_id = $1",
         incident_id,
@@ -213,7 +213,7 @@ pub async fn set_pinned(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn count(db: impl PgExecutor<'_>, incident_id: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn count(db: impl PgExecutor<'_>, incident_id: Uuid) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM incident_events WHERE incident_id = $1"#,
         incident_id

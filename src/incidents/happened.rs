@@ -30,7 +30,7 @@ pub enum IncidentEvent {
 
 impl IncidentEvent {
     /// Record the event in the caller's transaction.
-    pub async fn record(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    pub async fn record(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
         events::record(conn, self).await.map(drop)
     }
 }

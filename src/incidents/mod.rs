@@ -25,6 +25,7 @@ pub use publish::set_components;
 
 pub use crate::platform::command::CommandError;
 
+pub use crate::platform::db::{Found, Rows};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
@@ -96,11 +97,6 @@ impl IncidentRow {
     }
 }
 
-/// The result of a query for one row that may not exist.
-pub type Found<T> = Result<Option<T>, sqlx::Error>;
-/// The result of a query for rows.
-pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
-
 /// A query for whole incident rows, checked at compile time: `$rest` follows
 /// `SELECT <every column> FROM incidents i JOIN users u ON u.id = i.leader_id`.
 macro_rules! incident_rows {
@@ -155,7 +151,7 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRo
 }
 
 /// Bump the version after a change (every change makes older forms stale).
-pub(crate) async fn bump(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub(crate) async fn bump(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1",
         id
@@ -336,7 +332,7 @@ pub(crate) async fn acknowledge_if_leader(
     conn: &mut PgConnection,
     incident: &IncidentRow,
     actor: &UserRow,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     if incident.acknowledged_at.is_some() || incident.leader_id != actor.id {
         return Ok(());
     }

@@ -28,7 +28,7 @@ pub(super) async fn lock_components(
     conn: &mut PgConnection,
     incident_id: Uuid,
     named: &[(Uuid, ComponentStatus)],
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     let mut ids = sqlx::query_scalar!(
         "SELECT component_id FROM incident_components WHERE incident_id = $1",
         incident_id

@@ -122,7 +122,7 @@ pub(crate) async fn insert(
     title: &str,
     lead_id: Option<Uuid>,
     objective: &str,
-) -> Result<Uuid, sqlx::Error> {
+) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO workstreams (id, incident_id, kind, title, lead_id, objective, position)
          VALUES ($1, $2, $3, $4, $5, $6,

@@ -40,7 +40,7 @@ fn validate(draft: &MaintenanceDraft) -> Result<String, CommandError> {
 
 /// Enqueue the jobs that start and end the window (idempotent: a stale job finds the
 /// maintenance moved on and does nothing).
-async fn schedule_jobs(conn: &mut PgConnection, m: &MaintenanceRow) -> Result<(), sqlx::Error> {
+async fn schedule_jobs(conn: &mut PgConnection, m: &MaintenanceRow) -> sqlx::Result<()> {
     for (kind, at) in [(START_JOB, m.scheduled_for), (END_JOB, m.scheduled_until)] {
         let mut job = NewJob::new(kind, json!({ "maintenance_id": m.id }));
         job.run_at = Some(at);

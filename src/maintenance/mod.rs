@@ -13,6 +13,7 @@ pub use commands::{
 };
 pub use model::MaintenanceStatus;
 
+pub use crate::platform::db::{Found, Rows};
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -62,11 +63,6 @@ pub(crate) use maintenance_rows;
 /// The job kinds that move a maintenance at its start and end.
 pub const START_JOB: &str = "start_maintenance";
 pub const END_JOB: &str = "end_maintenance";
-
-/// The result of a query for one row that may not exist.
-pub type Found<T> = Result<Option<T>, sqlx::Error>;
-/// The result of a query for rows.
-pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Found<MaintenanceRow> {
     maintenance_rows!("FROM maintenances WHERE id = $1", id)

@@ -123,21 +123,14 @@ pub async fn seed(pool: &PgPool, force: bool) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let mut tx = pool.begin().await?;
     if force {
-        sqlx::query!("DELETE FROM incidents")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query!("DELETE FROM maintenances")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query!("DELETE FROM components")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query!("DELETE FROM component_groups")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query!("DELETE FROM jobs WHERE kind IN ('start_maintenance', 'end_maintenance')")
-            .execute(&mut *tx)
-            .await?;
+        // Static statements, run together; what they delete cascades to the rest.
+        sqlx::raw_sql(
+            "DELETE FROM incidents; DELETE FROM maintenances; DELETE FROM components;
+             DELETE FROM component_groups;
+             DELETE FROM jobs WHERE kind IN ('start_maintenance', 'end_maintenance');",
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let mut ids = Ids::default();
     for p in &sample.people {

@@ -9,6 +9,11 @@ pub use private_cluster::{find_postgres_binaries, PrivateCluster};
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 
+/// The result of a query for one row that may not exist.
+pub type Found<T> = Result<Option<T>, sqlx::Error>;
+/// The result of a query for rows.
+pub type Rows<T> = Result<Vec<T>, sqlx::Error>;
+
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 

@@ -17,7 +17,7 @@ time::serde::format_description!(plain_date, Date, "[year]-[month]-[day]");
 pub async fn current_body(
     db: impl PgExecutor<'_>,
     postmortem: &PostmortemRow,
-) -> Result<String, sqlx::Error> {
+) -> sqlx::Result<String> {
     let items = item_lines(db, postmortem.incident_id).await?;
     Ok(draft::refresh_actions(
         &postmortem.body,
@@ -49,7 +49,7 @@ impl MarkdownFile {
 pub async fn markdown_file(
     db: impl PgExecutor<'_>,
     postmortem: &PostmortemRow,
-) -> Result<MarkdownFile, sqlx::Error> {
+) -> sqlx::Result<MarkdownFile> {
     Ok(MarkdownFile {
         file_name: format!("{}-postmortem.md", postmortem.reference()),
         body: draft::strip_markers(&current_body(db, postmortem).await?),

@@ -220,7 +220,7 @@ async fn record_change(
     item: Uuid,
     actor: &UserRow,
     changes: Value,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO action_item_changes (action_item_id, changed_by, changes) VALUES ($1, $2, $3)",
         item,

@@ -50,14 +50,14 @@ impl PostmortemRow {
     }
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<PostmortemRow>, sqlx::Error> {
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<PostmortemRow>> {
     Ok(select(db, Some(id), None).await?.into_iter().next())
 }
 
 pub async fn of_incident(
     db: impl PgExecutor<'_>,
     incident_id: Uuid,
-) -> Result<Option<PostmortemRow>, sqlx::Error> {
+) -> sqlx::Result<Option<PostmortemRow>> {
     Ok(select(db, None, Some(incident_id))
         .await?
         .into_iter()
@@ -65,7 +65,7 @@ pub async fn of_incident(
 }
 
 /// Every postmortem, newest first.
-pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<PostmortemRow>, sqlx::Error> {
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<PostmortemRow>> {
     select(db, None, None).await
 }
 
@@ -74,7 +74,7 @@ async fn select(
     db: impl PgExecutor<'_>,
     id: Option<Uuid>,
     incident_id: Option<Uuid>,
-) -> Result<Vec<PostmortemRow>, sqlx::Error> {
+) -> sqlx::Result<Vec<PostmortemRow>> {
     sqlx::query_as!(
         PostmortemRow,
         "SELECT p.id, p.incident_id, i.number AS incident_number, i.title AS incident_title, \
@@ -100,7 +100,7 @@ async fn revision(
     row: &PostmortemRow,
     actor: &UserRow,
     what: &str,
-) -> Result<(), sqlx::Error> {
+) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO postmortem_revisions (postmortem_id, version, what, status, public, body, changed_by, public_summary) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -338,7 +338,7 @@ pub struct RevisionRow {
     pub changed_at: OffsetDateTime,
 }
 
-pub async fn revisions(db: impl PgExecutor<'_>, id: Uuid) -> Result<Vec<RevisionRow>, sqlx::Error> {
+pub async fn revisions(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Vec<RevisionRow>> {
     sqlx::query_as!(
         RevisionRow,
         "SELECT r.version, r.what, r.status AS \"status: PostmortemStatus\", \

@@ -13,7 +13,7 @@ use crate::postmortems::PostmortemStatus;
 pub async fn public_of(
     db: impl PgExecutor<'_>,
     incident_ids: &[Uuid],
-) -> Result<Vec<(Uuid, String, OffsetDateTime)>, sqlx::Error> {
+) -> sqlx::Result<Vec<(Uuid, String, OffsetDateTime)>> {
     let rows = sqlx::query!(
         "SELECT p.incident_id, p.public_summary, \
              p.public_summary_published_at AS \"published_at!\" FROM postmortems p \
@@ -42,7 +42,7 @@ pub struct MissingPostmortem {
     pub postmortem_status: Option<PostmortemStatus>,
 }
 
-pub async fn missing(db: impl PgExecutor<'_>) -> Result<Vec<MissingPostmortem>, sqlx::Error> {
+pub async fn missing(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<MissingPostmortem>> {
     sqlx::query_as!(
         MissingPostmortem,
         "SELECT i.id AS incident_id, i.number, i.title, i.severity AS \"severity: Severity\", \

@@ -24,7 +24,7 @@ pub struct TemplateRow {
     pub updated_at: OffsetDateTime,
 }
 
-pub async fn templates(db: impl PgExecutor<'_>) -> Result<Vec<TemplateRow>, sqlx::Error> {
+pub async fn templates(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TemplateRow>> {
     sqlx::query_as!(
         TemplateRow,
         "SELECT id, name, description, body, builtin, version, created_at, updated_at \
@@ -34,10 +34,7 @@ pub async fn templates(db: impl PgExecutor<'_>) -> Result<Vec<TemplateRow>, sqlx
     .await
 }
 
-pub async fn template(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<TemplateRow>, sqlx::Error> {
+pub async fn template(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<TemplateRow>> {
     sqlx::query_as!(
         TemplateRow,
         "SELECT id, name, description, body, builtin, version, created_at, updated_at \
