@@ -4,19 +4,15 @@
 //! every step is on the postmortem's record.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::accounts::Role;
+use super::Reply;
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsResponder, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin, render_admin_status, render_refused, Layout};
 use crate::incidents::CommandError;
 use crate::platform::markdown;
 use crate::postmortems::draft;
@@ -60,22 +56,16 @@ async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), App
     Ok((p, incident.public_name().to_owned()))
 }
 
+/// The editor with `summary` and its preview, and what was wrong with it.
 fn edit_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff<AsResponder>,
     (p, public_title): (PostmortemRow, String),
     summary: String,
     error: Option<String>,
 ) -> EditPage {
+    let title = format!("Public summary of {}", p.reference());
     EditPage {
-        layout: Layout::new(
-            state,
-            user,
-            jar,
-            &format!("Public summary of {}", p.reference()),
-            "Postmortems",
-        ),
+        layout: Layout::of(staff, &title, "Postmortems"),
         public_title,
         preview: markdown::render(&summary),
         summary,
@@ -87,23 +77,17 @@ fn edit_page(
 }
 
 /// The editor, with the saved summary or, before there is one, a starter for customers.
-pub async fn edit_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let found = find(&state, id).await?;
+pub async fn edit_public_summary(staff: Staff<AsResponder>, Path(id): Path<Uuid>) -> Reply {
+    let found = find(&staff.state, id).await?;
     let summary = if found.0.public_summary.is_empty() {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = staff.state.pool.acquire().await?;
         let facts = pm::facts(&mut conn, found.0.incident_id).await?;
         draft::public_summary_starter(&facts)
     } else {
         found.0.public_summary.clone()
     };
-    let page = edit_page(&state, &user, &jar, found, summary, None);
-    render_admin(&state, &page.layout, &page)
+    let page = edit_page(&staff, found, summary, None);
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 #[derive(Deserialize)]
@@ -118,45 +102,25 @@ pub struct SummaryForm {
 /// Save the draft, show it for review before it goes out, or (back from the review)
 /// edit it again.
 pub async fn save_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
     let summary = form.public_summary.replace("\r\n", "\n");
-    let (p, public_title) = find(&state, id).await?;
+    let (p, public_title) = find(&staff.state, id).await?;
     if form.action == "edit" {
-        let page = edit_page(&state, &user, &jar, (p, public_title), summary, None);
-        return render_admin(&state, &page.layout, &page);
+        let page = edit_page(&staff, (p, public_title), summary, None);
+        return render_admin(&staff.state, &page.layout, &page);
     }
     // A summary on the status page changes only through the confirmation step.
     if form.action == "review" || p.is_public() {
         if let Err(message) = reviewable(&p, &summary) {
-            let page = edit_page(
-                &state,
-                &user,
-                &jar,
-                (p, public_title),
-                summary,
-                Some(message),
-            );
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = edit_page(&staff, (p, public_title), summary, Some(message));
+            return render_refused(&staff.state, &page.layout, &page);
         }
+        let title = format!("Publish the public summary of {}", p.reference());
         let page = ConfirmPage {
-            layout: Layout::new(
-                &state,
-                &user,
-                &jar,
-                &format!("Publish the public summary of {}", p.reference()),
-                "Postmortems",
-            ),
+            layout: Layout::of(&staff, &title, "Postmortems"),
             public_title,
             preview: markdown::render(&summary),
             summary,
@@ -164,40 +128,28 @@ pub async fn save_public_summary(
             public_path: format!("/incidents/{}", p.incident_id),
             p,
         };
-        return render_admin(&state, &page.layout, &page);
+        return render_admin(&staff.state, &page.layout, &page);
     }
     let change = Change {
         public_summary: Some(summary),
         ..Change::default()
     };
-    apply(
-        &state,
-        &user,
-        &jar,
-        id,
-        form.version,
-        change,
-        "Public summary saved.",
-    )
-    .await
+    apply(&staff, (id, form.version), change, "Public summary saved.").await
 }
 
 /// Publish the reviewed text on the status page.
 pub async fn publish_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
     let change = Change {
         public_summary: Some(form.public_summary.replace("\r\n", "\n")),
         public: Some(true),
         ..Change::default()
     };
     let message = "The public summary is on the status page.";
-    apply(&state, &user, &jar, id, form.version, change, message).await
+    apply(&staff, (id, form.version), change, message).await
 }
 
 #[derive(Deserialize)]
@@ -207,19 +159,16 @@ pub struct VersionForm {
 
 /// Take the public summary off the status page (the text stays, for later).
 pub async fn unpublish_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<VersionForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
     let change = Change {
         public: Some(false),
         ..Change::default()
     };
     let message = "The public summary is off the status page.";
-    apply(&state, &user, &jar, id, form.version, change, message).await
+    apply(&staff, (id, form.version), change, message).await
 }
 
 /// Why the text cannot be published as it stands, said before the confirmation step.
@@ -242,25 +191,18 @@ fn reviewable(p: &PostmortemRow, summary: &str) -> Result<(), String> {
 /// Run one change; a stale version or bad input comes back to the editor with the text
 /// kept.
 async fn apply(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    id: Uuid,
-    version: i32,
+    staff: &Staff<AsResponder>,
+    (id, version): (Uuid, i32),
     change: Change,
     message: &str,
-) -> Result<Response, AppError> {
+) -> Reply {
     // What the editor shows again if the change is refused: the text as sent, or as saved.
     let sent = change.public_summary.clone();
-    let mut tx = state.pool.begin().await?;
-    let (status, error) = match pm::change(&mut tx, &user.user, id, version, change).await {
+    let mut tx = staff.begin().await?;
+    let (status, error) = match pm::change(&mut tx, &staff.user.user, id, version, change).await {
         Ok(Ok(row)) => {
-            tx.commit().await?;
-            return Ok(redirect_with_flash(
-                state,
-                &format!("/admin/postmortems/{}#public-summary", row.id),
-                message,
-            ));
+            let to = format!("/admin/postmortems/{}#public-summary", row.id);
+            return staff.commit_and_flash(tx, &to, message).await;
         }
         Ok(Err(stale)) => (
             StatusCode::CONFLICT,
@@ -274,8 +216,8 @@ async fn apply(
         Err(err) => return Err(err.into()),
     };
     drop(tx);
-    let found = find(state, id).await?;
+    let found = find(&staff.state, id).await?;
     let summary = sent.unwrap_or_else(|| found.0.public_summary.clone());
-    let page = edit_page(state, user, jar, found, summary, Some(error));
-    render_admin_status(state, &page.layout, &page, status)
+    let page = edit_page(staff, found, summary, Some(error));
+    render_admin_status(&staff.state, &page.layout, &page, status)
 }

@@ -6,21 +6,16 @@ mod views;
 pub use edit::show_component;
 pub use views::list_components;
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::accounts::Role;
-use crate::app::AppState;
+use super::Reply;
 use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::http::error::AppError;
-use crate::http::extract::EmptyForm;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
 use crate::incidents::CommandError;
 
 fn optional(raw: &str) -> Option<&str> {
@@ -56,39 +51,33 @@ fn refusal(err: CommandError, what: &str) -> Refusal {
 /// Commit and go back to the components page with `flash` of what the command gave;
 /// when it refused, show the message on the components page (or on the edit page of
 /// `edit`).
-#[allow(clippy::too_many_arguments)]
 async fn conclude<T>(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff<AsAdmin>,
     tx: Transaction<'_, Postgres>,
     outcome: Result<T, CommandError>,
-    what: &str,
-    edit: Option<Uuid>,
+    (what, edit): (&str, Option<Uuid>),
     flash: impl FnOnce(&T) -> String,
-) -> Result<Response, AppError> {
+) -> Reply {
     match outcome {
         Ok(done_with) => {
             tx.commit().await?;
-            Ok(done(state, &flash(&done_with)))
+            Ok(staff.flash(BACK, &flash(&done_with)))
         }
         Err(err) => {
             drop(tx);
             match (refusal(err, what), edit) {
                 (Refusal::Message(message), Some(id)) => {
-                    edit::refuse_edit(state, user, jar, id, message).await
+                    edit::refuse_edit(staff, id, message).await
                 }
-                (Refusal::Message(message), None) => views::refuse(state, user, jar, message).await,
+                (Refusal::Message(message), None) => views::refuse(staff, message).await,
                 (Refusal::Error(err), _) => Err(err),
             }
         }
     }
 }
 
-/// Back to the components page with `flash`.
-fn done(state: &AppState, flash: &str) -> Response {
-    redirect_with_flash(state, "/admin/components", flash)
-}
+/// Where every change goes back to.
+const BACK: &str = "/admin/components";
 
 #[derive(Deserialize)]
 pub struct GroupForm {
@@ -98,18 +87,12 @@ pub struct GroupForm {
     description: String,
 }
 
-pub async fn create_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<GroupForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
+pub async fn create_group(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<GroupForm>) -> Reply {
+    let mut tx = staff.begin().await?;
     let description = optional(&form.description);
-    let actor = Some(user.user.id);
+    let actor = Some(staff.id());
     let outcome = commands::create_group(&mut tx, actor, &form.name, description, None).await;
-    conclude(&state, &user, &jar, tx, outcome, "group", None, |g| {
+    conclude(&staff, tx, outcome, ("group", None), |g| {
         format!("Group \"{}\" added.", g.name)
     })
     .await
@@ -127,13 +110,8 @@ pub struct NewComponentForm {
     status: String,
 }
 
-pub async fn create_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<NewComponentForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<NewComponentForm>) -> Reply {
+    let CsrfForm(form) = form;
     let new = CreateComponent {
         name: &form.name,
         description: optional(&form.description),
@@ -141,9 +119,9 @@ pub async fn create_component(
         status: ComponentStatus::parse(&form.status).unwrap_or(ComponentStatus::Operational),
         position: None,
     };
-    let mut tx = state.pool.begin().await?;
-    let outcome = commands::create(&mut tx, Some(user.user.id), new).await;
-    conclude(&state, &user, &jar, tx, outcome, "component", None, |c| {
+    let mut tx = staff.begin().await?;
+    let outcome = commands::create(&mut tx, Some(staff.id()), new).await;
+    conclude(&staff, tx, outcome, ("component", None), |c| {
         format!("Component \"{}\" added.", c.name)
     })
     .await
@@ -160,71 +138,39 @@ pub struct EditForm {
 }
 
 pub async fn update_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<EditForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+) -> Reply {
     let change = ComponentChange {
         group_id: Some(parse_group(&form.group_id)?),
         description: Some(optional(&form.description).map(str::to_owned)),
         name: Some(form.name),
         ..ComponentChange::default()
     };
-    let mut tx = state.pool.begin().await?;
-    let outcome = commands::update(&mut tx, Some(user.user.id), id, change).await;
-    conclude(
-        &state,
-        &user,
-        &jar,
-        tx,
-        outcome,
-        "component",
-        Some(id),
-        |c| format!("Component \"{}\" saved.", c.name),
-    )
+    let mut tx = staff.begin().await?;
+    let outcome = commands::update(&mut tx, Some(staff.id()), id, change).await;
+    conclude(&staff, tx, outcome, ("component", Some(id)), |c| {
+        format!("Component \"{}\" saved.", c.name)
+    })
     .await
 }
 
-pub async fn delete_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let component = commands::delete(&mut tx, Some(user.user.id), id)
-        .await
-        .map_err(|err| not_found(err, "component"))?;
-    tx.commit().await?;
-    Ok(done(
-        &state,
-        &format!("Component \"{}\" deleted.", component.name),
-    ))
+pub async fn delete_component(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let mut tx = staff.begin().await?;
+    let deleted = commands::delete(&mut tx, Some(staff.id()), id).await;
+    let component = deleted.map_err(|err| not_found(err, "component"))?;
+    let message = format!("Component \"{}\" deleted.", component.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
-pub async fn delete_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let group = commands::delete_group(&mut tx, Some(user.user.id), id)
-        .await
-        .map_err(|err| not_found(err, "group"))?;
-    tx.commit().await?;
-    Ok(done(
-        &state,
-        &format!(
-            "Group \"{}\" deleted; its components are now ungrouped.",
-            group.name
-        ),
-    ))
+pub async fn delete_group(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let mut tx = staff.begin().await?;
+    let deleted = commands::delete_group(&mut tx, Some(staff.id()), id).await;
+    let group = deleted.map_err(|err| not_found(err, "group"))?;
+    let ungrouped = "its components are now ungrouped";
+    let message = format!("Group \"{}\" deleted; {ungrouped}.", group.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
 fn not_found(err: CommandError, what: &str) -> AppError {
@@ -242,37 +188,21 @@ pub struct StatusForm {
 
 /// Set a component's status by hand (outside an incident).
 pub async fn set_status(
-    State(state): State<AppState>,
-    user: CurrentUser,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<StatusForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+) -> Reply {
     let status = ComponentStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = staff.begin().await?;
     let component = components::find(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    components::set_status(
-        &mut tx,
-        id,
-        status,
-        Some(user.user.id),
-        Cause::None,
-        Audience::Public,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/components",
-        &format!(
-            "{} is now {}.",
-            component.name,
-            status.label().to_lowercase()
-        ),
-    ))
+    let (by, cause) = (Some(staff.id()), Cause::None);
+    components::set_status(&mut tx, id, status, by, cause, Audience::Public).await?;
+    let label = status.label().to_lowercase();
+    let message = format!("{} is now {label}.", component.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
 #[derive(Deserialize)]
@@ -281,31 +211,26 @@ pub struct MoveForm {
 }
 
 pub async fn move_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<MoveForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    if !components::reposition(&mut tx, id, form.position).await? {
-        return Err(AppError::NotFound("There is no such component.".into()));
-    }
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/components").into_response())
+    staff: Staff<AsAdmin>,
+    id: Path<Uuid>,
+    form: CsrfForm<MoveForm>,
+) -> Reply {
+    let mut tx = staff.begin().await?;
+    let moved = components::reposition(&mut tx, id.0, form.0.position).await?;
+    moved_or_missing(tx, moved, "component").await
 }
 
-pub async fn move_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<MoveForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    if !components::reposition_group(&mut tx, id, form.position).await? {
-        return Err(AppError::NotFound("There is no such group.".into()));
+pub async fn move_group(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<MoveForm>) -> Reply {
+    let mut tx = staff.begin().await?;
+    let moved = components::reposition_group(&mut tx, id.0, form.0.position).await?;
+    moved_or_missing(tx, moved, "group").await
+}
+
+/// Back to the components page after a move, or "no such" when there was nothing to move.
+async fn moved_or_missing(tx: Transaction<'_, Postgres>, moved: bool, what: &str) -> Reply {
+    if !moved {
+        return Err(AppError::NotFound(format!("There is no such {what}.")));
     }
     tx.commit().await?;
-    Ok(Redirect::to("/admin/components").into_response())
+    Ok(Redirect::to(BACK).into_response())
 }
