@@ -1,17 +1,16 @@
 //! Scheduled maintenance: plan a window, let the job runner start and end it, or move it
 //! by hand; every step posts an update customers see.
 
-use crate::components;
 use askama::Template;
 use axum::http::StatusCode;
 use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::components::{choices, ComponentChoice};
 use super::incidents::view::{input_time, parse_input_time, Choice};
 use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{AsResponder, CsrfForm, Path, Staff};
 use crate::http::page::{render_admin, render_admin_status, render_refused, Layout};
@@ -36,12 +35,6 @@ fn item(m: &MaintenanceRow) -> MaintenanceItem {
         starts: super::stamp(m.scheduled_for),
         ends: super::stamp(m.scheduled_until),
     }
-}
-
-pub struct ComponentChoice {
-    pub id: Uuid,
-    pub name: String,
-    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -75,18 +68,6 @@ pub struct Form {
     time_zone: String,
 }
 
-async fn components(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
-    Ok(components::list(&state.pool)
-        .await?
-        .into_iter()
-        .map(|c| ComponentChoice {
-            checked: checked.contains(&c.id),
-            id: c.id,
-            name: c.name,
-        })
-        .collect())
-}
-
 /// The list with the scheduling form as given, and what was wrong with it.
 async fn list_page<R>(
     staff: &Staff<R>,
@@ -108,7 +89,7 @@ async fn list_page<R>(
             .map(item)
             .collect(),
         can_respond: staff.user.can(Role::Responder),
-        components: components(&staff.state, checked).await?,
+        components: choices(&staff.state, checked).await?,
         form,
         error,
     })
@@ -259,7 +240,7 @@ async fn detail_page<R>(
             version: Some(m.version),
             time_zone: String::new(),
         },
-        components: components(state, &linked).await?,
+        components: choices(state, &linked).await?,
         updates: updates
             .into_iter()
             .map(|u| UpdateItem {
@@ -346,13 +327,11 @@ pub async fn edit_maintenance(
     conclude(&staff, tx, id, outcome, |_| "Maintenance saved.".into()).await
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
 pub struct UpdateForm {
-    #[serde(default)]
     status: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     notify: Option<String>,
 }
 

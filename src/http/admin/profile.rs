@@ -51,9 +51,9 @@ pub async fn show_profile(staff: Staff) -> Reply {
     render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct ProfileForm {
-    #[serde(default)]
     time_zone: String,
 }
 

@@ -20,12 +20,7 @@ const LOGO_LIMIT: usize = 256 * 1024;
 #[template(path = "admin/settings.html")]
 struct SettingsPage {
     layout: Layout,
-    name: String,
-    public_url: String,
-    accent: String,
-    time_zone: String,
-    about: String,
-    links: String,
+    form: SettingsForm,
     has_logo: bool,
     can_manage: bool,
     error: Option<String>,
@@ -58,18 +53,14 @@ async fn page<R>(
     let s = settings::get(&staff.state.pool).await?;
     Ok(SettingsPage {
         layout: Layout::of(staff, "Status page", "Status page"),
-        name: form
-            .map(|f| f.name.clone())
-            .unwrap_or(s.name.unwrap_or_default()),
-        public_url: form
-            .map(|f| f.public_url.clone())
-            .unwrap_or(s.public_url.unwrap_or_default()),
-        accent: form.map(|f| f.accent.clone()).unwrap_or(s.accent),
-        time_zone: form.map(|f| f.time_zone.clone()).unwrap_or(s.time_zone),
-        about: form.map(|f| f.about.clone()).unwrap_or(s.about),
-        links: form
-            .map(|f| f.links.clone())
-            .unwrap_or_else(|| links_text(&s.footer_links)),
+        form: form.cloned().unwrap_or_else(|| SettingsForm {
+            links: links_text(&s.footer_links),
+            name: s.name.unwrap_or_default(),
+            public_url: s.public_url.unwrap_or_default(),
+            accent: s.accent,
+            time_zone: s.time_zone,
+            about: s.about,
+        }),
         has_logo: s.has_logo,
         can_manage: staff.user.can(Role::Admin),
         error,
@@ -81,19 +72,15 @@ pub async fn show_settings(staff: Staff) -> Reply {
     render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(serde::Deserialize)]
+/// The settings as the form sends them (and shows them again).
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct SettingsForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     public_url: String,
-    #[serde(default)]
     accent: String,
-    #[serde(default)]
     time_zone: String,
-    #[serde(default)]
     about: String,
-    #[serde(default)]
     links: String,
 }
 

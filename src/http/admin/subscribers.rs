@@ -11,6 +11,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use super::components::{choices, ComponentChoice};
 use super::{format_time, rfc3339, Reply};
 use crate::app::AppState;
 use crate::http::error::AppError;
@@ -21,18 +22,17 @@ use crate::webhooks::subscribers::{self, SubscriberRow};
 use crate::webhooks::{self, DeliveryState, SubscriberState};
 use crate::webhooks::{outbox, signing, SubscribeRequest};
 
-pub struct Choice {
-    pub id: Uuid,
-    pub name: String,
-    pub checked: bool,
+/// A state as its badge shows it: the words and the badge's CSS class.
+pub struct Badge {
+    pub label: &'static str,
+    pub class: &'static str,
 }
 
 pub struct SubscriberView {
     pub id: Uuid,
     pub url: String,
     pub description: String,
-    pub state: &'static str,
-    pub state_class: &'static str,
+    pub state: Badge,
     pub disabled: bool,
     pub components: String,
     pub last: Option<String>,
@@ -81,8 +81,10 @@ fn view(
         id: s.id,
         url: s.url.clone(),
         description: s.description.clone(),
-        state: s.state.label(),
-        state_class: state_class(s.state),
+        state: Badge {
+            label: s.state.label(),
+            class: state_class(s.state),
+        },
         disabled: s.state == SubscriberState::Disabled,
         components,
         last: s.last_attempt_at.map(format_time),
@@ -105,18 +107,6 @@ async fn component_names(state: &AppState) -> Result<HashMap<Uuid, String>, AppE
         .collect())
 }
 
-async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<Choice>, AppError> {
-    Ok(components::list(&state.pool)
-        .await?
-        .into_iter()
-        .map(|c| Choice {
-            checked: checked.contains(&c.id),
-            id: c.id,
-            name: c.name,
-        })
-        .collect())
-}
-
 /// The secret and unsubscribe link of a subscriber just created.
 pub struct Created {
     pub url: String,
@@ -129,7 +119,7 @@ pub struct Created {
 struct SubscribersPage {
     layout: Layout,
     subscribers: Vec<SubscriberView>,
-    choices: Vec<Choice>,
+    choices: Vec<ComponentChoice>,
     url: String,
     description: String,
     error: Option<String>,
@@ -239,8 +229,7 @@ pub struct DeliveryView {
     pub id: i64,
     pub webhook_id: String,
     pub event: String,
-    pub state: &'static str,
-    pub state_class: &'static str,
+    pub state: Badge,
     pub created: String,
     pub created_iso: String,
     pub next: Option<String>,
@@ -295,11 +284,13 @@ pub async fn show_subscriber(
             id: d.id,
             webhook_id: signing::message_id(d.message_id),
             event: d.event,
-            state: d.state.label(),
-            state_class: match d.state {
-                DeliveryState::Delivered => "ok",
-                DeliveryState::Pending => "",
-                DeliveryState::Dead => "warn",
+            state: Badge {
+                label: d.state.label(),
+                class: match d.state {
+                    DeliveryState::Delivered => "ok",
+                    DeliveryState::Pending => "",
+                    DeliveryState::Dead => "warn",
+                },
             },
             created: format_time(d.created_at),
             created_iso: rfc3339(d.created_at),

@@ -72,9 +72,9 @@ pub async fn list_tokens(staff: Staff) -> Reply {
     render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct NewTokenForm {
-    #[serde(default)]
     name: String,
 }
 

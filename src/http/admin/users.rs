@@ -108,14 +108,11 @@ pub async fn list_users(staff: Staff) -> Reply {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct NewUserForm {
-    #[serde(default)]
     pub email: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub role: String,
-    #[serde(default)]
     pub password: String,
 }
 
@@ -167,9 +164,9 @@ async fn show_password<R>(staff: &Staff<R>, email: String, plain: String) -> Rep
 /// Where the changes to a user go back to.
 const BACK: &str = "/admin/users";
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct RoleForm {
-    #[serde(default)]
     role: String,
 }
 

@@ -12,11 +12,32 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::Reply;
+use crate::app::AppState;
 use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
 use crate::incidents::CommandError;
+
+/// A component to tick in a form (a maintenance's, a subscriber's).
+pub struct ComponentChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub checked: bool,
+}
+
+/// Every component, ticked when it is among `checked`.
+pub async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
+    Ok(components::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| ComponentChoice {
+            checked: checked.contains(&c.id),
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
+}
 
 fn optional(raw: &str) -> Option<&str> {
     let t = raw.trim();
@@ -79,11 +100,10 @@ async fn conclude<T>(
 /// Where every change goes back to.
 const BACK: &str = "/admin/components";
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct GroupForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
 }
 
@@ -98,15 +118,12 @@ pub async fn create_group(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<GroupF
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct NewComponentForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     group_id: String,
-    #[serde(default)]
     status: String,
 }
 
@@ -127,13 +144,11 @@ pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<NewComponent
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct EditForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     group_id: String,
 }
 
@@ -180,9 +195,9 @@ fn not_found(err: CommandError, what: &str) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct StatusForm {
-    #[serde(default)]
     status: String,
 }
 
