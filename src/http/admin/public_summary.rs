@@ -23,14 +23,7 @@ use crate::postmortems::store::{Change, PostmortemRow};
 #[template(path = "admin/public_summary.html")]
 struct EditPage {
     layout: Layout,
-    p: PostmortemRow,
-    /// The name customers know the incident by.
-    public_title: String,
-    summary: String,
-    version: i32,
-    preview: String,
-    /// The page customers read it on.
-    public_path: String,
+    draft: Draft,
     error: Option<String>,
 }
 
@@ -38,12 +31,33 @@ struct EditPage {
 #[template(path = "admin/public_summary_confirm.html")]
 struct ConfirmPage {
     layout: Layout,
+    draft: Draft,
+}
+
+/// A summary being written or reviewed, with its postmortem and how it will read.
+struct Draft {
     p: PostmortemRow,
+    /// The name customers know the incident by.
     public_title: String,
     summary: String,
+    /// The postmortem's version the text was written against.
     version: i32,
     preview: String,
+    /// The page customers read it on.
     public_path: String,
+}
+
+impl Draft {
+    fn new((p, public_title): (PostmortemRow, String), summary: String, version: i32) -> Self {
+        Draft {
+            public_title,
+            preview: markdown::render(&summary),
+            summary,
+            version,
+            public_path: format!("/incidents/{}", p.incident_id),
+            p,
+        }
+    }
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), AppError> {
@@ -64,15 +78,11 @@ fn edit_page(
     error: Option<String>,
 ) -> EditPage {
     let title = format!("Public summary of {}", p.reference());
+    let version = p.version;
     EditPage {
         layout: Layout::of(staff, &title, "Postmortems"),
-        public_title,
-        preview: markdown::render(&summary),
-        summary,
-        version: p.version,
-        public_path: format!("/incidents/{}", p.incident_id),
+        draft: Draft::new((p, public_title), summary, version),
         error,
-        p,
     }
 }
 
@@ -99,6 +109,13 @@ pub struct SummaryForm {
     action: String,
 }
 
+impl SummaryForm {
+    /// The summary as typed, with the browser's line ends made plain.
+    fn text(&self) -> String {
+        self.public_summary.replace("\r\n", "\n")
+    }
+}
+
 /// Save the draft, show it for review before it goes out, or (back from the review)
 /// edit it again.
 pub async fn save_public_summary(
@@ -106,7 +123,7 @@ pub async fn save_public_summary(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
 ) -> Reply {
-    let summary = form.public_summary.replace("\r\n", "\n");
+    let summary = form.text();
     let (p, public_title) = find(&staff.state, id).await?;
     if form.action == "edit" {
         let page = edit_page(&staff, (p, public_title), summary, None);
@@ -121,12 +138,7 @@ pub async fn save_public_summary(
         let title = format!("Publish the public summary of {}", p.reference());
         let page = ConfirmPage {
             layout: Layout::of(&staff, &title, "Postmortems"),
-            public_title,
-            preview: markdown::render(&summary),
-            summary,
-            version: form.version,
-            public_path: format!("/incidents/{}", p.incident_id),
-            p,
+            draft: Draft::new((p, public_title), summary, form.version),
         };
         return render_admin(&staff.state, &page.layout, &page);
     }
@@ -143,13 +155,7 @@ pub async fn publish_public_summary(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
 ) -> Reply {
-    let change = Change {
-        public_summary: Some(form.public_summary.replace("\r\n", "\n")),
-        public: Some(true),
-        ..Change::default()
-    };
-    let message = "The public summary is on the status page.";
-    apply(&staff, (id, form.version), change, message).await
+    set_public(&staff, (id, form.version), Some(form.text())).await
 }
 
 #[derive(Deserialize)]
@@ -163,12 +169,24 @@ pub async fn unpublish_public_summary(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<VersionForm>,
 ) -> Reply {
+    set_public(&staff, (id, form.version), None).await
+}
+
+/// Put the summary on the status page (with the text as reviewed), or, without a text,
+/// take it off.
+async fn set_public(staff: &Staff<AsResponder>, at: (Uuid, i32), text: Option<String>) -> Reply {
+    let public = text.is_some();
+    let message = if public {
+        "The public summary is on the status page."
+    } else {
+        "The public summary is off the status page."
+    };
     let change = Change {
-        public: Some(false),
+        public_summary: text,
+        public: Some(public),
         ..Change::default()
     };
-    let message = "The public summary is off the status page.";
-    apply(&staff, (id, form.version), change, message).await
+    apply(staff, at, change, message).await
 }
 
 /// Why the text cannot be published as it stands, said before the confirmation step.

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use std::collections::HashMap;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::components::{choices, ComponentChoice};
@@ -28,22 +29,39 @@ pub struct Badge {
     pub class: &'static str,
 }
 
+/// A subscriber: where it is and what it gets, how its deliveries went, and its state.
 pub struct SubscriberView {
     pub id: Uuid,
     pub url: String,
     pub description: String,
+    pub components: String,
+    /// The last delivery attempt, if there was one.
+    pub last: Option<Attempt>,
+    pub counts: Counts,
     pub state: Badge,
     pub disabled: bool,
-    pub components: String,
-    pub last: Option<String>,
-    pub last_iso: String,
-    pub last_result: String,
-    pub last_ok: bool,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<String>,
+}
+
+/// How many of a subscriber's messages were delivered, are pending, and failed for good.
+#[derive(Clone, Copy, Default)]
+pub struct Counts {
     pub delivered: i64,
     pub pending: i64,
     pub dead: i64,
-    pub disabled_reason: Option<String>,
-    pub failing_since: Option<String>,
+}
+
+impl Counts {
+    /// From a row of `deliveries::counts_per_subscriber`, keyed by the subscriber.
+    fn of((id, delivered, pending, dead): (Uuid, i64, i64, i64)) -> (Uuid, Counts) {
+        let counts = Counts {
+            delivered,
+            pending,
+            dead,
+        };
+        (id, counts)
+    }
 }
 
 fn state_class(state: SubscriberState) -> &'static str {
@@ -63,11 +81,7 @@ fn result_text(status: Option<i32>, error: Option<&str>) -> String {
     }
 }
 
-fn view(
-    s: &SubscriberRow,
-    names: &HashMap<Uuid, String>,
-    counts: (i64, i64, i64),
-) -> SubscriberView {
+fn view(s: &SubscriberRow, names: &HashMap<Uuid, String>, counts: Counts) -> SubscriberView {
     let components = if s.component_ids.is_empty() {
         "All".to_owned()
     } else {
@@ -87,13 +101,10 @@ fn view(
         },
         disabled: s.state == SubscriberState::Disabled,
         components,
-        last: s.last_attempt_at.map(format_time),
-        last_iso: s.last_attempt_at.map(rfc3339).unwrap_or_default(),
-        last_result: result_text(s.last_status, s.last_error.as_deref()),
-        last_ok: s.last_status.is_some_and(|c| (200..300).contains(&c)),
-        delivered: counts.0,
-        pending: counts.1,
-        dead: counts.2,
+        last: s
+            .last_attempt_at
+            .map(|at| Attempt::new(at, s.last_status, s.last_error.as_deref())),
+        counts,
         disabled_reason: s.disabled_reason.clone(),
         failing_since: s.failing_since.map(format_time),
     }
@@ -137,12 +148,11 @@ async fn subscribers_page(
 ) -> Result<SubscribersPage, AppError> {
     let state = &staff.state;
     let names = component_names(state).await?;
-    let counts: HashMap<Uuid, (i64, i64, i64)> =
-        deliveries::counts_per_subscriber(&state.pool, None)
-            .await?
-            .into_iter()
-            .map(|(id, d, p, f)| (id, (d, p, f)))
-            .collect();
+    let counts: HashMap<Uuid, Counts> = deliveries::counts_per_subscriber(&state.pool, None)
+        .await?
+        .into_iter()
+        .map(Counts::of)
+        .collect();
     let rows = subscribers::list(&state.pool, None, 1000).await?;
     let subscribers = rows
         .iter()
@@ -216,23 +226,42 @@ pub async fn create_subscriber(
     render_admin_status(state, &page.layout, &page, StatusCode::CREATED)
 }
 
-pub struct AttemptView {
+/// A delivery attempt: when, and what came back.
+pub struct Attempt {
     pub at: String,
     pub at_iso: String,
     pub result: String,
     pub ok: bool,
+}
+
+impl Attempt {
+    fn new(at: OffsetDateTime, status: Option<i32>, error: Option<&str>) -> Self {
+        Attempt {
+            at: format_time(at),
+            at_iso: rfc3339(at),
+            result: result_text(status, error),
+            ok: status.is_some_and(|c| (200..300).contains(&c)),
+        }
+    }
+}
+
+pub struct AttemptView {
+    pub attempt: Attempt,
     pub latency_ms: i32,
     pub response: String,
 }
 
+/// A message to a subscriber: what it is, how it stands, when it was made, and its
+/// attempts.
 pub struct DeliveryView {
     pub id: i64,
     pub webhook_id: String,
     pub event: String,
     pub state: Badge,
+    /// When it is tried next, while it is pending.
+    pub next: Option<String>,
     pub created: String,
     pub created_iso: String,
-    pub next: Option<String>,
     pub attempts: Vec<AttemptView>,
 }
 
@@ -276,7 +305,7 @@ pub async fn show_subscriber(
         .await?
         .into_iter()
         .find(|(s, ..)| *s == id)
-        .map(|(_, d, p, f)| (d, p, f))
+        .map(|row| Counts::of(row).1)
         .unwrap_or_default();
     let deliveries = deliveries
         .into_iter()
@@ -302,10 +331,7 @@ pub async fn show_subscriber(
                 .iter()
                 .filter(|a| a.delivery_id == d.id)
                 .map(|a| AttemptView {
-                    at: format_time(a.attempted_at),
-                    at_iso: rfc3339(a.attempted_at),
-                    result: result_text(a.status, a.error.as_deref()),
-                    ok: a.status.is_some_and(|c| (200..300).contains(&c)),
+                    attempt: Attempt::new(a.attempted_at, a.status, a.error.as_deref()),
                     latency_ms: a.latency_ms,
                     response: a.response.clone().unwrap_or_default(),
                 })

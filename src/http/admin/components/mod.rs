@@ -118,16 +118,17 @@ pub async fn create_group(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<GroupF
     .await
 }
 
+/// A component's form: adding one sends all of it; editing, all but the status.
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub struct NewComponentForm {
+pub struct ComponentForm {
     name: String,
     description: String,
     group_id: String,
     status: String,
 }
 
-pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<NewComponentForm>) -> Reply {
+pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<ComponentForm>) -> Reply {
     let CsrfForm(form) = form;
     let new = CreateComponent {
         name: &form.name,
@@ -144,18 +145,10 @@ pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<NewComponent
     .await
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub struct EditForm {
-    name: String,
-    description: String,
-    group_id: String,
-}
-
 pub async fn update_component(
     staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<EditForm>,
+    CsrfForm(form): CsrfForm<ComponentForm>,
 ) -> Reply {
     let change = ComponentChange {
         group_id: Some(parse_group(&form.group_id)?),
@@ -195,18 +188,16 @@ fn not_found(err: CommandError, what: &str) -> AppError {
     }
 }
 
+/// The status chosen for a component by hand.
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub struct StatusForm {
+pub struct NewStatus {
     status: String,
 }
 
 /// Set a component's status by hand (outside an incident).
-pub async fn set_status(
-    staff: Staff<AsAdmin>,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<StatusForm>,
-) -> Reply {
+pub async fn set_status(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<NewStatus>) -> Reply {
+    let (Path(id), CsrfForm(form)) = (id, form);
     let status = ComponentStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
     let mut tx = staff.begin().await?;
