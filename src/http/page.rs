@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
-use super::extract::CurrentUser;
+use super::extract::{CurrentUser, Staff};
 use super::session::{removal, take_flash, FLASH_COOKIE};
 use crate::accounts::Role;
 use crate::app::AppState;
@@ -83,6 +83,11 @@ impl Layout {
             time_zone_explicit: reader.explicit,
         }
     }
+
+    /// The layout of a page shown to `staff`.
+    pub fn of<R>(staff: &Staff<R>, title: &str, active: &str) -> Self {
+        Layout::new(&staff.state, &staff.user, &staff.jar, title, active)
+    }
 }
 
 /// Render a template as a full HTML response.
@@ -107,6 +112,15 @@ pub fn render_admin_status(
     let mut response = render_admin(state, layout, template)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// An admin page whose form is shown again with what was wrong in it (422).
+pub fn render_refused(
+    state: &AppState,
+    layout: &Layout,
+    template: &impl Template,
+) -> Result<Response, AppError> {
+    render_admin_status(state, layout, template, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// Render an admin page, clearing the flash cookie once its message has been shown.

@@ -159,24 +159,24 @@ mod tests {
         assert!(!is_private("/api/v2/summary.json"));
     }
 
+    /// A response's headers with one header set by the handler, once `apply` has run.
+    fn applied(set: (header::HeaderName, HeaderValue), private: bool, hsts: bool) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(set.0, set.1);
+        apply(&mut headers, private, hsts);
+        headers
+    }
+
     #[test]
     fn a_page_gets_the_page_policy_and_anything_else_the_strict_one() {
-        let mut page = HeaderMap::new();
-        page.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        apply(&mut page, false, false);
+        let html = HeaderValue::from_static("text/html; charset=utf-8");
+        let page = applied((header::CONTENT_TYPE, html), false, false);
         assert_eq!(page[header::CONTENT_SECURITY_POLICY], CSP);
         assert_eq!(page[header::X_FRAME_OPTIONS], "DENY");
         assert!(!page.contains_key(header::STRICT_TRANSPORT_SECURITY));
 
-        let mut json = HeaderMap::new();
-        json.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        apply(&mut json, false, true);
+        let json_type = HeaderValue::from_static("application/json");
+        let json = applied((header::CONTENT_TYPE, json_type), false, true);
         assert_eq!(json[header::CONTENT_SECURITY_POLICY], CSP_DOCUMENT);
         assert_eq!(json[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(json[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
@@ -185,14 +185,10 @@ mod tests {
     #[test]
     fn a_handlers_own_policy_is_kept_on_public_paths_but_not_on_private_ones() {
         let own = HeaderValue::from_static("default-src 'self'; frame-ancestors *");
-        let mut public = HeaderMap::new();
-        public.insert(header::CONTENT_SECURITY_POLICY, own.clone());
-        apply(&mut public, false, false);
+        let public = applied((header::CONTENT_SECURITY_POLICY, own.clone()), false, false);
         assert_eq!(public[header::CONTENT_SECURITY_POLICY], own);
 
-        let mut private = HeaderMap::new();
-        private.insert(header::CONTENT_SECURITY_POLICY, own);
-        apply(&mut private, true, false);
+        let private = applied((header::CONTENT_SECURITY_POLICY, own), true, false);
         assert_eq!(private[header::CONTENT_SECURITY_POLICY], CSP);
         assert_eq!(private[header::CACHE_CONTROL], "no-store");
     }

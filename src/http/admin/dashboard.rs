@@ -2,15 +2,11 @@ use crate::accounts::users;
 use crate::components;
 use crate::incidents;
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use time::OffsetDateTime;
 
 use super::incidents::list::{item, IncidentItem};
-use crate::app::AppState;
-use crate::http::error::AppError;
-use crate::http::extract::CurrentUser;
+use super::Reply;
+use crate::http::extract::Staff;
 use crate::http::page::{render_admin, Layout};
 
 #[derive(Template)]
@@ -28,11 +24,8 @@ struct DashboardPage {
 
 /// Open incidents by severity, incidents whose root cause is still open, and the
 /// recently resolved ones.
-pub async fn show_dashboard(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
+pub async fn show_dashboard(staff: Staff) -> Reply {
+    let state = &staff.state;
     let now = OffsetDateTime::now_utc();
     let nudges = &state.settings.nudges;
     let to_items = |rows: Vec<incidents::IncidentRow>| {
@@ -49,17 +42,17 @@ pub async fn show_dashboard(
         .iter()
         .filter(|u| !u.is_disabled())
         .count();
-    let overdue_items = super::action_items::overdue_rows(&state).await?;
-    let missing_postmortems = super::postmortems::missing_lines(&state).await?;
+    let overdue_items = super::action_items::overdue_rows(state).await?;
+    let missing_postmortems = super::postmortems::missing_lines(state).await?;
     let page = DashboardPage {
         overdue_items,
         missing_postmortems,
-        layout: Layout::new(&state, &user, &jar, "Dashboard", "Dashboard"),
+        layout: Layout::of(&staff, "Dashboard", "Dashboard"),
         open,
         root_cause_open,
         resolved,
         has_components,
         user_count,
     };
-    render_admin(&state, &page.layout, &page)
+    render_admin(state, &page.layout, &page)
 }

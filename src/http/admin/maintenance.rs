@@ -1,22 +1,19 @@
 //! Scheduled maintenance: plan a window, let the job runner start and end it, or move it
 //! by hand; every step posts an update customers see.
 
-use crate::components;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
+use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::components::{choices, ComponentChoice};
 use super::incidents::view::{input_time, parse_input_time, Choice};
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsResponder, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin, render_admin_status, render_refused, Layout};
 use crate::incidents::CommandError;
 use crate::maintenance::MaintenanceStatus;
 use crate::maintenance::{self, MaintenanceDraft, MaintenanceRow};
@@ -38,12 +35,6 @@ fn item(m: &MaintenanceRow) -> MaintenanceItem {
         starts: super::stamp(m.scheduled_for),
         ends: super::stamp(m.scheduled_until),
     }
-}
-
-pub struct ComponentChoice {
-    pub id: Uuid,
-    pub name: String,
-    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -77,29 +68,16 @@ pub struct Form {
     time_zone: String,
 }
 
-async fn components(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
-    Ok(components::list(&state.pool)
-        .await?
-        .into_iter()
-        .map(|c| ComponentChoice {
-            checked: checked.contains(&c.id),
-            id: c.id,
-            name: c.name,
-        })
-        .collect())
-}
-
-async fn list_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+/// The list with the scheduling form as given, and what was wrong with it.
+async fn list_page<R>(
+    staff: &Staff<R>,
     form: Form,
     checked: &[Uuid],
     error: Option<String>,
 ) -> Result<ListPage, AppError> {
-    let all = maintenance::list(&state.pool, false, 200).await?;
+    let all = maintenance::list(&staff.state.pool, false, 200).await?;
     Ok(ListPage {
-        layout: Layout::new(state, user, jar, "Maintenance", "Maintenance"),
+        layout: Layout::of(staff, "Maintenance", "Maintenance"),
         open: all
             .iter()
             .filter(|m| m.status.is_open())
@@ -110,18 +88,14 @@ async fn list_page(
             .filter(|m| !m.status.is_open())
             .map(item)
             .collect(),
-        can_respond: user.can(Role::Responder),
-        components: components(state, checked).await?,
+        can_respond: staff.user.can(Role::Responder),
+        components: choices(&staff.state, checked).await?,
         form,
         error,
     })
 }
 
-pub async fn list_maintenances(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
+pub async fn list_maintenances(staff: Staff) -> Reply {
     let now = OffsetDateTime::now_utc();
     let form = Form {
         scheduled_for: input_time(now + time::Duration::days(1)),
@@ -129,8 +103,8 @@ pub async fn list_maintenances(
         auto_components: Some("on".into()),
         ..Default::default()
     };
-    let page = list_page(&state, &user, &jar, form, &[], None).await?;
-    render_admin(&state, &page.layout, &page)
+    let page = list_page(&staff, form, &[], None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 /// The form's fields, with `component` repeated for each chosen component.
@@ -167,41 +141,39 @@ fn draft(form: &Form, components: Vec<Uuid>) -> Result<MaintenanceDraft, String>
     })
 }
 
-pub async fn schedule_maintenance(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let (form, chosen) = parse(&fields);
-    let refuse = |form, chosen: Vec<Uuid>, message: String| {
-        let (state, user, jar) = (&state, &user, &jar);
-        async move {
-            let page = list_page(state, user, jar, form, &chosen, Some(message)).await?;
-            render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-    };
+pub async fn schedule_maintenance(staff: Staff<AsResponder>, fields: CsrfForm<Fields>) -> Reply {
+    let (form, chosen) = parse(&fields.0);
     let new = match draft(&form, chosen.clone()) {
         Ok(d) => d,
-        Err(message) => return refuse(form, chosen, message).await,
+        Err(message) => return refuse_list(&staff, form, chosen, message).await,
     };
-    let mut tx = state.pool.begin().await?;
-    match maintenance::schedule(&mut tx, &user.user, new).await {
+    let mut tx = staff.begin().await?;
+    match maintenance::schedule(&mut tx, &staff.user.user, new).await {
         Ok(m) => {
-            tx.commit().await?;
-            Ok(redirect_with_flash(
-                &state,
-                &format!("/admin/maintenance/{}", m.id),
-                "Maintenance scheduled. It starts and ends on its own.",
-            ))
+            let message = "Maintenance scheduled. It starts and ends on its own.";
+            let to = format!("/admin/maintenance/{}", m.id);
+            staff.commit_and_flash(tx, &to, message).await
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            refuse(form, chosen, message).await
+            refuse_list(&staff, form, chosen, message).await
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The fields of a maintenance form, as sent.
+type Fields = Vec<(String, String)>;
+
+/// The list again, with the scheduling form as given and what was wrong with it.
+async fn refuse_list(
+    staff: &Staff<AsResponder>,
+    form: Form,
+    chosen: Vec<Uuid>,
+    message: String,
+) -> Reply {
+    let page = list_page(staff, form, &chosen, Some(message)).await?;
+    render_refused(&staff.state, &page.layout, &page)
 }
 
 pub struct UpdateItem {
@@ -226,13 +198,12 @@ struct DetailPage {
     error: Option<String>,
 }
 
-async fn detail_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+async fn detail_page<R>(
+    staff: &Staff<R>,
     id: Uuid,
     error: Option<String>,
 ) -> Result<DetailPage, AppError> {
+    let state = &staff.state;
     let m = maintenance::find(&state.pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such maintenance.".into()))?;
@@ -255,11 +226,11 @@ async fn detail_page(
     })
     .collect();
     Ok(DetailPage {
-        layout: Layout::new(state, user, jar, &m.title, "Maintenance"),
+        layout: Layout::of(staff, &m.title, "Maintenance"),
         m: item(&m),
         description_html: markdown::render(&m.description),
         open: m.status.is_open(),
-        can_respond: user.can(Role::Responder),
+        can_respond: staff.user.can(Role::Responder),
         form: Form {
             title: m.title.clone(),
             description: m.description.clone(),
@@ -269,7 +240,7 @@ async fn detail_page(
             version: Some(m.version),
             time_zone: String::new(),
         },
-        components: components(state, &linked).await?,
+        components: choices(state, &linked).await?,
         updates: updates
             .into_iter()
             .map(|u| UpdateItem {
@@ -286,73 +257,39 @@ async fn detail_page(
     })
 }
 
-pub async fn show_maintenance(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let page = detail_page(&state, &user, &jar, id, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_maintenance(staff: Staff, Path(id): Path<Uuid>) -> Reply {
+    let page = detail_page(&staff, id, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-async fn refuse_detail(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    id: Uuid,
-    message: String,
-) -> Result<Response, AppError> {
-    refuse_detail_with(
-        state,
-        user,
-        jar,
-        id,
-        message,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+/// The maintenance's page again with why the change was refused (422, or 409 for `stale`).
+async fn refuse_detail(staff: &Staff<AsResponder>, id: Uuid, message: String) -> Reply {
+    refuse_detail_with(staff, id, message, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 async fn refuse_detail_with(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff<AsResponder>,
     id: Uuid,
     message: String,
     status: StatusCode,
-) -> Result<Response, AppError> {
-    let page = detail_page(state, user, jar, id, Some(message)).await?;
-    render_admin_status(state, &page.layout, &page, status)
+) -> Reply {
+    let page = detail_page(staff, id, Some(message)).await?;
+    render_admin_status(&staff.state, &page.layout, &page, status)
 }
 
-pub async fn edit_maintenance(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let (form, chosen) = parse(&fields);
-    let new = match draft(&form, chosen) {
-        Ok(d) => d,
-        Err(message) => return refuse_detail(&state, &user, &jar, id, message).await,
-    };
-    let Some(version) = form.version else {
-        let message = "This form did not say which version it edits; reload the page and make \
-                       your change again.";
-        return refuse_detail(&state, &user, &jar, id, message.into()).await;
-    };
-    let mut tx = state.pool.begin().await?;
-    match maintenance::reschedule(&mut tx, id, version, new).await {
-        Ok(_) => {
+/// Commit and back to the maintenance's page with `flash`, or the page again with why
+/// the command refused.
+async fn conclude<T>(
+    staff: &Staff<AsResponder>,
+    tx: Transaction<'_, Postgres>,
+    id: Uuid,
+    outcome: Result<T, CommandError>,
+    flash: impl FnOnce(T) -> String,
+) -> Reply {
+    match outcome {
+        Ok(done) => {
             tx.commit().await?;
-            Ok(redirect_with_flash(
-                &state,
-                &format!("/admin/maintenance/{id}"),
-                "Maintenance saved.",
-            ))
+            Ok(staff.flash(&format!("/admin/maintenance/{id}"), &flash(done)))
         }
         Err(CommandError::Stale { current, .. }) => {
             drop(tx);
@@ -360,61 +297,58 @@ pub async fn edit_maintenance(
                 "Not saved: someone else changed this maintenance while you were editing (it is \
                  now at version {current}). The form shows the current plan; make your change again."
             );
-            refuse_detail_with(&state, &user, &jar, id, message, StatusCode::CONFLICT).await
+            refuse_detail_with(staff, id, message, StatusCode::CONFLICT).await
         }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            refuse_detail(&state, &user, &jar, id, message).await
+            refuse_detail(staff, id, message).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-#[derive(serde::Deserialize)]
+pub async fn edit_maintenance(
+    staff: Staff<AsResponder>,
+    Path(id): Path<Uuid>,
+    CsrfForm(fields): CsrfForm<Fields>,
+) -> Reply {
+    let (form, chosen) = parse(&fields);
+    let new = match draft(&form, chosen) {
+        Ok(d) => d,
+        Err(message) => return refuse_detail(&staff, id, message).await,
+    };
+    let Some(version) = form.version else {
+        let message = "This form did not say which version it edits; reload the page and make \
+                       your change again.";
+        return refuse_detail(&staff, id, message.into()).await;
+    };
+    let mut tx = staff.begin().await?;
+    let outcome = maintenance::reschedule(&mut tx, id, version, new).await;
+    conclude(&staff, tx, id, outcome, |_| "Maintenance saved.".into()).await
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
 pub struct UpdateForm {
-    #[serde(default)]
     status: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     notify: Option<String>,
 }
 
 /// Post an update, moving the maintenance to the chosen status (or cancelling it).
 pub async fn post_maintenance_update(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<UpdateForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
     let status = MaintenanceStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status."))?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = staff.begin().await?;
     let body = Some(form.body.as_str()).filter(|b| !b.trim().is_empty());
-    match maintenance::transition(
-        &mut tx,
-        Some(&user.user),
-        id,
-        status,
-        body,
-        form.notify.is_some(),
-    )
+    let (by, notify) = (Some(&staff.user.user), form.notify.is_some());
+    let outcome = maintenance::transition(&mut tx, by, id, status, body, notify).await;
+    conclude(&staff, tx, id, outcome, |m| {
+        format!("Maintenance is now {}.", m.status.label().to_lowercase())
+    })
     .await
-    {
-        Ok(m) => {
-            tx.commit().await?;
-            Ok(redirect_with_flash(
-                &state,
-                &format!("/admin/maintenance/{id}"),
-                &format!("Maintenance is now {}.", m.status.label().to_lowercase()),
-            ))
-        }
-        Err(CommandError::Invalid { message, .. }) => {
-            drop(tx);
-            refuse_detail(&state, &user, &jar, id, message).await
-        }
-        Err(other) => Err(other.into()),
-    }
 }

@@ -13,10 +13,15 @@ pub(crate) mod subscribers;
 mod tokens;
 mod users;
 
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
+use crate::http::error::AppError;
+
+/// What an admin handler answers: a page or a redirect, or an error page.
+pub(crate) type Reply = Result<Response, AppError>;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -2,18 +2,12 @@
 
 use crate::accounts::users;
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::incidents::view::Choice;
-use crate::app::AppState;
-use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use super::Reply;
+use crate::http::extract::{CsrfForm, Staff};
+use crate::http::page::{render_admin, render_refused, Layout};
 use crate::http::zone;
 use crate::status_page::clock::Clock;
 
@@ -29,7 +23,8 @@ struct ProfilePage {
     error: Option<String>,
 }
 
-fn page(state: &AppState, user: &CurrentUser, jar: &CookieJar, chosen: &str) -> ProfilePage {
+/// The profile page with `chosen` selected in the list of zones.
+fn page(staff: &Staff, chosen: &str, error: Option<String>) -> ProfilePage {
     let mut zones = vec![Choice {
         value: String::new(),
         label: "The browser's zone (automatic)".into(),
@@ -41,60 +36,45 @@ fn page(state: &AppState, user: &CurrentUser, jar: &CookieJar, chosen: &str) -> 
         value: name,
     }));
     ProfilePage {
-        layout: Layout::new(state, user, jar, "Your profile", ""),
-        email: user.user.email.clone(),
-        role: user.user.role.label(),
+        layout: Layout::of(staff, "Your profile", ""),
+        email: staff.user.user.email.clone(),
+        role: staff.user.user.role.label(),
         zones,
-        page_zone: zone::page_clock(state).name().to_owned(),
-        error: None,
+        page_zone: zone::page_clock(&staff.state).name().to_owned(),
+        error,
     }
 }
 
-pub async fn show_profile(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let chosen = user.user.time_zone.clone().unwrap_or_default();
-    let page = page(&state, &user, &jar, &chosen);
-    render_admin(&state, &page.layout, &page)
+pub async fn show_profile(staff: Staff) -> Reply {
+    let chosen = staff.user.user.time_zone.clone().unwrap_or_default();
+    let page = page(&staff, &chosen, None);
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct ProfileForm {
-    #[serde(default)]
     time_zone: String,
 }
 
-pub async fn save_profile(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<ProfileForm>,
-) -> Result<Response, AppError> {
+pub async fn save_profile(staff: Staff, CsrfForm(form): CsrfForm<ProfileForm>) -> Reply {
     let wanted = form.time_zone.trim();
     let chosen = match wanted {
         "" => None,
         name => match Clock::parse(name) {
             Some(clock) => Some(clock.name().to_owned()),
             None => {
-                let mut page = page(&state, &user, &jar, "");
-                page.error = Some(format!(
-                    "{name:?} is not a time zone name like America/New_York or Europe/Berlin."
-                ));
-                return render_admin_status(
-                    &state,
-                    &page.layout,
-                    &page,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                );
+                let example = "like America/New_York or Europe/Berlin";
+                let error = format!("{name:?} is not a time zone name {example}.");
+                let page = page(&staff, "", Some(error));
+                return render_refused(&staff.state, &page.layout, &page);
             }
         },
     };
-    users::set_time_zone(&state.pool, user.user.id, chosen.as_deref()).await?;
+    users::set_time_zone(&staff.state.pool, staff.id(), chosen.as_deref()).await?;
     let message = match &chosen {
         Some(name) => format!("Times are now shown in {name}."),
         None => "Times now follow your browser's time zone.".to_owned(),
     };
-    Ok(redirect_with_flash(&state, "/admin/profile", &message))
+    Ok(staff.flash("/admin/profile", &message))
 }

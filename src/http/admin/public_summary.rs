@@ -4,19 +4,15 @@
 //! every step is on the postmortem's record.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::accounts::Role;
+use super::Reply;
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsResponder, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin, render_admin_status, render_refused, Layout};
 use crate::incidents::CommandError;
 use crate::platform::markdown;
 use crate::postmortems::draft;
@@ -27,14 +23,7 @@ use crate::postmortems::store::{Change, PostmortemRow};
 #[template(path = "admin/public_summary.html")]
 struct EditPage {
     layout: Layout,
-    p: PostmortemRow,
-    /// The name customers know the incident by.
-    public_title: String,
-    summary: String,
-    version: i32,
-    preview: String,
-    /// The page customers read it on.
-    public_path: String,
+    draft: Draft,
     error: Option<String>,
 }
 
@@ -42,12 +31,33 @@ struct EditPage {
 #[template(path = "admin/public_summary_confirm.html")]
 struct ConfirmPage {
     layout: Layout,
+    draft: Draft,
+}
+
+/// A summary being written or reviewed, with its postmortem and how it will read.
+struct Draft {
     p: PostmortemRow,
+    /// The name customers know the incident by.
     public_title: String,
     summary: String,
+    /// The postmortem's version the text was written against.
     version: i32,
     preview: String,
+    /// The page customers read it on.
     public_path: String,
+}
+
+impl Draft {
+    fn new((p, public_title): (PostmortemRow, String), summary: String, version: i32) -> Self {
+        Draft {
+            public_title,
+            preview: markdown::render(&summary),
+            summary,
+            version,
+            public_path: format!("/incidents/{}", p.incident_id),
+            p,
+        }
+    }
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), AppError> {
@@ -60,50 +70,34 @@ async fn find(state: &AppState, id: Uuid) -> Result<(PostmortemRow, String), App
     Ok((p, incident.public_name().to_owned()))
 }
 
+/// The editor with `summary` and its preview, and what was wrong with it.
 fn edit_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff<AsResponder>,
     (p, public_title): (PostmortemRow, String),
     summary: String,
     error: Option<String>,
 ) -> EditPage {
+    let title = format!("Public summary of {}", p.reference());
+    let version = p.version;
     EditPage {
-        layout: Layout::new(
-            state,
-            user,
-            jar,
-            &format!("Public summary of {}", p.reference()),
-            "Postmortems",
-        ),
-        public_title,
-        preview: markdown::render(&summary),
-        summary,
-        version: p.version,
-        public_path: format!("/incidents/{}", p.incident_id),
+        layout: Layout::of(staff, &title, "Postmortems"),
+        draft: Draft::new((p, public_title), summary, version),
         error,
-        p,
     }
 }
 
 /// The editor, with the saved summary or, before there is one, a starter for customers.
-pub async fn edit_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let found = find(&state, id).await?;
+pub async fn edit_public_summary(staff: Staff<AsResponder>, Path(id): Path<Uuid>) -> Reply {
+    let found = find(&staff.state, id).await?;
     let summary = if found.0.public_summary.is_empty() {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = staff.state.pool.acquire().await?;
         let facts = pm::facts(&mut conn, found.0.incident_id).await?;
         draft::public_summary_starter(&facts)
     } else {
         found.0.public_summary.clone()
     };
-    let page = edit_page(&state, &user, &jar, found, summary, None);
-    render_admin(&state, &page.layout, &page)
+    let page = edit_page(&staff, found, summary, None);
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 #[derive(Deserialize)]
@@ -115,89 +109,53 @@ pub struct SummaryForm {
     action: String,
 }
 
+impl SummaryForm {
+    /// The summary as typed, with the browser's line ends made plain.
+    fn text(&self) -> String {
+        self.public_summary.replace("\r\n", "\n")
+    }
+}
+
 /// Save the draft, show it for review before it goes out, or (back from the review)
 /// edit it again.
 pub async fn save_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let summary = form.public_summary.replace("\r\n", "\n");
-    let (p, public_title) = find(&state, id).await?;
+) -> Reply {
+    let summary = form.text();
+    let (p, public_title) = find(&staff.state, id).await?;
     if form.action == "edit" {
-        let page = edit_page(&state, &user, &jar, (p, public_title), summary, None);
-        return render_admin(&state, &page.layout, &page);
+        let page = edit_page(&staff, (p, public_title), summary, None);
+        return render_admin(&staff.state, &page.layout, &page);
     }
     // A summary on the status page changes only through the confirmation step.
     if form.action == "review" || p.is_public() {
         if let Err(message) = reviewable(&p, &summary) {
-            let page = edit_page(
-                &state,
-                &user,
-                &jar,
-                (p, public_title),
-                summary,
-                Some(message),
-            );
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = edit_page(&staff, (p, public_title), summary, Some(message));
+            return render_refused(&staff.state, &page.layout, &page);
         }
+        let title = format!("Publish the public summary of {}", p.reference());
         let page = ConfirmPage {
-            layout: Layout::new(
-                &state,
-                &user,
-                &jar,
-                &format!("Publish the public summary of {}", p.reference()),
-                "Postmortems",
-            ),
-            public_title,
-            preview: markdown::render(&summary),
-            summary,
-            version: form.version,
-            public_path: format!("/incidents/{}", p.incident_id),
-            p,
+            layout: Layout::of(&staff, &title, "Postmortems"),
+            draft: Draft::new((p, public_title), summary, form.version),
         };
-        return render_admin(&state, &page.layout, &page);
+        return render_admin(&staff.state, &page.layout, &page);
     }
     let change = Change {
         public_summary: Some(summary),
         ..Change::default()
     };
-    apply(
-        &state,
-        &user,
-        &jar,
-        id,
-        form.version,
-        change,
-        "Public summary saved.",
-    )
-    .await
+    apply(&staff, (id, form.version), change, "Public summary saved.").await
 }
 
 /// Publish the reviewed text on the status page.
 pub async fn publish_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<SummaryForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
-    let change = Change {
-        public_summary: Some(form.public_summary.replace("\r\n", "\n")),
-        public: Some(true),
-        ..Change::default()
-    };
-    let message = "The public summary is on the status page.";
-    apply(&state, &user, &jar, id, form.version, change, message).await
+) -> Reply {
+    set_public(&staff, (id, form.version), Some(form.text())).await
 }
 
 #[derive(Deserialize)]
@@ -207,19 +165,28 @@ pub struct VersionForm {
 
 /// Take the public summary off the status page (the text stays, for later).
 pub async fn unpublish_public_summary(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsResponder>,
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<VersionForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Responder)?;
+) -> Reply {
+    set_public(&staff, (id, form.version), None).await
+}
+
+/// Put the summary on the status page (with the text as reviewed), or, without a text,
+/// take it off.
+async fn set_public(staff: &Staff<AsResponder>, at: (Uuid, i32), text: Option<String>) -> Reply {
+    let public = text.is_some();
+    let message = if public {
+        "The public summary is on the status page."
+    } else {
+        "The public summary is off the status page."
+    };
     let change = Change {
-        public: Some(false),
+        public_summary: text,
+        public: Some(public),
         ..Change::default()
     };
-    let message = "The public summary is off the status page.";
-    apply(&state, &user, &jar, id, form.version, change, message).await
+    apply(staff, at, change, message).await
 }
 
 /// Why the text cannot be published as it stands, said before the confirmation step.
@@ -242,25 +209,18 @@ fn reviewable(p: &PostmortemRow, summary: &str) -> Result<(), String> {
 /// Run one change; a stale version or bad input comes back to the editor with the text
 /// kept.
 async fn apply(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    id: Uuid,
-    version: i32,
+    staff: &Staff<AsResponder>,
+    (id, version): (Uuid, i32),
     change: Change,
     message: &str,
-) -> Result<Response, AppError> {
+) -> Reply {
     // What the editor shows again if the change is refused: the text as sent, or as saved.
     let sent = change.public_summary.clone();
-    let mut tx = state.pool.begin().await?;
-    let (status, error) = match pm::change(&mut tx, &user.user, id, version, change).await {
+    let mut tx = staff.begin().await?;
+    let (status, error) = match pm::change(&mut tx, &staff.user.user, id, version, change).await {
         Ok(Ok(row)) => {
-            tx.commit().await?;
-            return Ok(redirect_with_flash(
-                state,
-                &format!("/admin/postmortems/{}#public-summary", row.id),
-                message,
-            ));
+            let to = format!("/admin/postmortems/{}#public-summary", row.id);
+            return staff.commit_and_flash(tx, &to, message).await;
         }
         Ok(Err(stale)) => (
             StatusCode::CONFLICT,
@@ -274,8 +234,8 @@ async fn apply(
         Err(err) => return Err(err.into()),
     };
     drop(tx);
-    let found = find(state, id).await?;
+    let found = find(&staff.state, id).await?;
     let summary = sent.unwrap_or_else(|| found.0.public_summary.clone());
-    let page = edit_page(state, user, jar, found, summary, Some(error));
-    render_admin_status(state, &page.layout, &page, status)
+    let page = edit_page(staff, found, summary, Some(error));
+    render_admin_status(&staff.state, &page.layout, &page, status)
 }

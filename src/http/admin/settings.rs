@@ -1,19 +1,15 @@
 //! Page settings (admin): how the public status page looks. Changes show at once.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
+use axum::extract::Multipart;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, CsrfForm, Staff};
+use crate::http::page::{render_admin, render_refused, Layout};
 use crate::incidents::CommandError;
 use crate::status_page::settings::{self, SettingsInput};
 
@@ -24,12 +20,7 @@ const LOGO_LIMIT: usize = 256 * 1024;
 #[template(path = "admin/settings.html")]
 struct SettingsPage {
     layout: Layout,
-    name: String,
-    public_url: String,
-    accent: String,
-    time_zone: String,
-    about: String,
-    links: String,
+    form: SettingsForm,
     has_logo: bool,
     can_manage: bool,
     error: Option<String>,
@@ -53,66 +44,47 @@ fn links_text(links: &Value) -> String {
         .unwrap_or_default()
 }
 
-async fn page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+/// The settings as saved, or as `form` gave them with what was wrong.
+async fn page<R>(
+    staff: &Staff<R>,
     form: Option<&SettingsForm>,
     error: Option<String>,
 ) -> Result<SettingsPage, AppError> {
-    let s = settings::get(&state.pool).await?;
+    let s = settings::get(&staff.state.pool).await?;
     Ok(SettingsPage {
-        layout: Layout::new(state, user, jar, "Status page", "Status page"),
-        name: form
-            .map(|f| f.name.clone())
-            .unwrap_or(s.name.unwrap_or_default()),
-        public_url: form
-            .map(|f| f.public_url.clone())
-            .unwrap_or(s.public_url.unwrap_or_default()),
-        accent: form.map(|f| f.accent.clone()).unwrap_or(s.accent),
-        time_zone: form.map(|f| f.time_zone.clone()).unwrap_or(s.time_zone),
-        about: form.map(|f| f.about.clone()).unwrap_or(s.about),
-        links: form
-            .map(|f| f.links.clone())
-            .unwrap_or_else(|| links_text(&s.footer_links)),
+        layout: Layout::of(staff, "Status page", "Status page"),
+        form: form.cloned().unwrap_or_else(|| SettingsForm {
+            links: links_text(&s.footer_links),
+            name: s.name.unwrap_or_default(),
+            public_url: s.public_url.unwrap_or_default(),
+            accent: s.accent,
+            time_zone: s.time_zone,
+            about: s.about,
+        }),
         has_logo: s.has_logo,
-        can_manage: user.can(Role::Admin),
+        can_manage: staff.user.can(Role::Admin),
         error,
     })
 }
 
-pub async fn show_settings(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let page = page(&state, &user, &jar, None, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_settings(staff: Staff) -> Reply {
+    let page = page(&staff, None, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(serde::Deserialize)]
+/// The settings as the form sends them (and shows them again).
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct SettingsForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     public_url: String,
-    #[serde(default)]
     accent: String,
-    #[serde(default)]
     time_zone: String,
-    #[serde(default)]
     about: String,
-    #[serde(default)]
     links: String,
 }
 
-pub async fn save_settings(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<SettingsForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn save_settings(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<SettingsForm>) -> Reply {
     let input = SettingsInput {
         name: &form.name,
         public_url: &form.public_url,
@@ -121,27 +93,23 @@ pub async fn save_settings(
         about: &form.about,
         links: &form.links,
     };
-    let mut tx = state.pool.begin().await?;
-    match settings::save(&mut tx, Some(user.user.id), input).await {
-        Ok(()) => tx.commit().await?,
+    let mut tx = staff.begin().await?;
+    match settings::save(&mut tx, Some(staff.id()), input).await {
+        Ok(()) => {
+            let message = "Saved. The status page shows it now.";
+            staff.commit_and_flash(tx, BACK, message).await
+        }
         Err(CommandError::Invalid { message, .. }) => {
             drop(tx);
-            let page = page(&state, &user, &jar, Some(&form), Some(message)).await?;
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = page(&staff, Some(&form), Some(message)).await?;
+            render_refused(&staff.state, &page.layout, &page)
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => Err(err.into()),
     }
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/settings",
-        "Saved. The status page shows it now.",
-    ))
 }
+
+/// Where the settings go back to.
+const BACK: &str = "/admin/settings";
 
 /// PNG, JPEG or WebP, by their first bytes (never by what the browser claims).
 fn image_type(bytes: &[u8]) -> Option<&'static str> {
@@ -157,12 +125,7 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Upload or remove the logo (a multipart form; its CSRF token is checked here).
-pub async fn upload_logo(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    mut multipart: Multipart,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn upload_logo(staff: Staff<AsAdmin>, mut multipart: Multipart) -> Reply {
     let mut token = String::new();
     let mut logo: Option<Vec<u8>> = None;
     let mut remove = false;
@@ -190,12 +153,12 @@ pub async fn upload_logo(
             _ => {}
         }
     }
-    if !bool::from(token.as_bytes().ct_eq(user.csrf_token.as_bytes())) {
+    if !bool::from(token.as_bytes().ct_eq(staff.user.csrf_token.as_bytes())) {
         return Err(AppError::Forbidden(
             "This form has expired (CSRF check failed). Reload the page and try again.".into(),
         ));
     }
-    let mut tx = state.pool.begin().await?;
+    let mut tx = staff.begin().await?;
     let message = if remove {
         settings::set_logo(&mut tx, None).await?;
         "Logo removed."
@@ -212,6 +175,5 @@ pub async fn upload_logo(
         settings::set_logo(&mut tx, Some((&bytes, kind))).await?;
         "Logo saved."
     };
-    tx.commit().await?;
-    Ok(redirect_with_flash(&state, "/admin/settings", message))
+    staff.commit_and_flash(tx, BACK, message).await
 }

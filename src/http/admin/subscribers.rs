@@ -3,53 +3,65 @@
 //! re-enable, remove and resend.
 
 use crate::components;
-use crate::http::extract::EmptyForm;
 use crate::webhooks::commands::{self, Removal};
 use crate::webhooks::deliveries;
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::HashMap;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{format_time, rfc3339};
-use crate::accounts::Role;
+use super::components::{choices, ComponentChoice};
+use super::{format_time, rfc3339, Reply};
 use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{AsAdmin, Button, ClientIp, CsrfForm, CurrentUser, Path, Query, Staff};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, Button, ClientIp, CsrfForm, Path, Query, Staff};
+use crate::http::page::{render_admin, render_admin_status, render_refused, Layout};
 use crate::incidents::CommandError;
 use crate::webhooks::subscribers::{self, SubscriberRow};
 use crate::webhooks::{self, DeliveryState, SubscriberState};
 use crate::webhooks::{outbox, signing, SubscribeRequest};
 
-pub struct Choice {
-    pub id: Uuid,
-    pub name: String,
-    pub checked: bool,
+/// A state as its badge shows it: the words and the badge's CSS class.
+pub struct Badge {
+    pub label: &'static str,
+    pub class: &'static str,
 }
 
+/// A subscriber: where it is and what it gets, how its deliveries went, and its state.
 pub struct SubscriberView {
     pub id: Uuid,
     pub url: String,
     pub description: String,
-    pub state: &'static str,
-    pub state_class: &'static str,
-    pub disabled: bool,
     pub components: String,
-    pub last: Option<String>,
-    pub last_iso: String,
-    pub last_result: String,
-    pub last_ok: bool,
+    /// The last delivery attempt, if there was one.
+    pub last: Option<Attempt>,
+    pub counts: Counts,
+    pub state: Badge,
+    pub disabled: bool,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<String>,
+}
+
+/// How many of a subscriber's messages were delivered, are pending, and failed for good.
+#[derive(Clone, Copy, Default)]
+pub struct Counts {
     pub delivered: i64,
     pub pending: i64,
     pub dead: i64,
-    pub disabled_reason: Option<String>,
-    pub failing_since: Option<String>,
+}
+
+impl Counts {
+    /// From a row of `deliveries::counts_per_subscriber`, keyed by the subscriber.
+    fn of((id, delivered, pending, dead): (Uuid, i64, i64, i64)) -> (Uuid, Counts) {
+        let counts = Counts {
+            delivered,
+            pending,
+            dead,
+        };
+        (id, counts)
+    }
 }
 
 fn state_class(state: SubscriberState) -> &'static str {
@@ -69,11 +81,7 @@ fn result_text(status: Option<i32>, error: Option<&str>) -> String {
     }
 }
 
-fn view(
-    s: &SubscriberRow,
-    names: &HashMap<Uuid, String>,
-    counts: (i64, i64, i64),
-) -> SubscriberView {
+fn view(s: &SubscriberRow, names: &HashMap<Uuid, String>, counts: Counts) -> SubscriberView {
     let components = if s.component_ids.is_empty() {
         "All".to_owned()
     } else {
@@ -87,17 +95,16 @@ fn view(
         id: s.id,
         url: s.url.clone(),
         description: s.description.clone(),
-        state: s.state.label(),
-        state_class: state_class(s.state),
+        state: Badge {
+            label: s.state.label(),
+            class: state_class(s.state),
+        },
         disabled: s.state == SubscriberState::Disabled,
         components,
-        last: s.last_attempt_at.map(format_time),
-        last_iso: s.last_attempt_at.map(rfc3339).unwrap_or_default(),
-        last_result: result_text(s.last_status, s.last_error.as_deref()),
-        last_ok: s.last_status.is_some_and(|c| (200..300).contains(&c)),
-        delivered: counts.0,
-        pending: counts.1,
-        dead: counts.2,
+        last: s
+            .last_attempt_at
+            .map(|at| Attempt::new(at, s.last_status, s.last_error.as_deref())),
+        counts,
         disabled_reason: s.disabled_reason.clone(),
         failing_since: s.failing_since.map(format_time),
     }
@@ -108,18 +115,6 @@ async fn component_names(state: &AppState) -> Result<HashMap<Uuid, String>, AppE
         .await?
         .into_iter()
         .map(|c| (c.id, c.name))
-        .collect())
-}
-
-async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<Choice>, AppError> {
-    Ok(components::list(&state.pool)
-        .await?
-        .into_iter()
-        .map(|c| Choice {
-            checked: checked.contains(&c.id),
-            id: c.id,
-            name: c.name,
-        })
         .collect())
 }
 
@@ -135,7 +130,7 @@ pub struct Created {
 struct SubscribersPage {
     layout: Layout,
     subscribers: Vec<SubscriberView>,
-    choices: Vec<Choice>,
+    choices: Vec<ComponentChoice>,
     url: String,
     description: String,
     error: Option<String>,
@@ -143,28 +138,28 @@ struct SubscribersPage {
     allow_private: bool,
 }
 
+/// The list with the form as given and what was wrong with it, or the secret of a
+/// subscriber just created.
 async fn subscribers_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    form: (String, String, Vec<Uuid>),
+    staff: &Staff<AsAdmin>,
+    form: SubscribeForm,
     error: Option<String>,
     created: Option<Created>,
 ) -> Result<SubscribersPage, AppError> {
+    let state = &staff.state;
     let names = component_names(state).await?;
-    let counts: HashMap<Uuid, (i64, i64, i64)> =
-        deliveries::counts_per_subscriber(&state.pool, None)
-            .await?
-            .into_iter()
-            .map(|(id, d, p, f)| (id, (d, p, f)))
-            .collect();
+    let counts: HashMap<Uuid, Counts> = deliveries::counts_per_subscriber(&state.pool, None)
+        .await?
+        .into_iter()
+        .map(Counts::of)
+        .collect();
     let rows = subscribers::list(&state.pool, None, 1000).await?;
     let subscribers = rows
         .iter()
         .map(|s| view(s, &names, counts.get(&s.id).copied().unwrap_or_default()))
         .collect();
     Ok(SubscribersPage {
-        layout: Layout::new(state, user, jar, "Subscribers", "Subscribers"),
+        layout: Layout::of(staff, "Subscribers", "Subscribers"),
         subscribers,
         choices: choices(state, &form.2).await?,
         url: form.0,
@@ -175,18 +170,16 @@ async fn subscribers_page(
     })
 }
 
-pub async fn list_subscribers(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let page = subscribers_page(&state, &user, &jar, Default::default(), None, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn list_subscribers(staff: Staff<AsAdmin>) -> Reply {
+    let page = subscribers_page(&staff, Default::default(), None, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
+/// A subscribe form as given: its url, description and components.
+type SubscribeForm = (String, String, Vec<Uuid>);
+
 /// The fields of a subscribe form: `url`, `description`, and `component` repeated.
-pub fn read_form(fields: &[(String, String)]) -> (String, String, Vec<Uuid>) {
+pub fn read_form(fields: &[(String, String)]) -> SubscribeForm {
     let mut url = String::new();
     let mut description = String::new();
     let mut components = Vec::new();
@@ -202,36 +195,24 @@ pub fn read_form(fields: &[(String, String)]) -> (String, String, Vec<Uuid>) {
 }
 
 pub async fn create_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsAdmin>,
     ClientIp(ip): ClientIp,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let form = read_form(&fields);
-    let made = webhooks::subscribe(
-        &state.pool,
-        state.settings.webhooks.allow_private,
-        SubscribeRequest {
-            url: &form.0,
-            description: &form.1,
-            component_ids: &form.2,
-            created_by: Some(user.user.id),
-            created_ip: Some(&ip),
-        },
-    )
-    .await;
-    let made = match made {
+) -> Reply {
+    let (state, form) = (&staff.state, read_form(&fields));
+    let request = SubscribeRequest {
+        url: &form.0,
+        description: &form.1,
+        component_ids: &form.2,
+        created_by: Some(staff.id()),
+        created_ip: Some(&ip),
+    };
+    let allow_private = state.settings.webhooks.allow_private;
+    let made = match webhooks::subscribe(&state.pool, allow_private, request).await {
         Ok(made) => made,
         Err(CommandError::Invalid { message, .. }) => {
-            let page = subscribers_page(&state, &user, &jar, form, Some(message), None).await?;
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = subscribers_page(&staff, form, Some(message), None).await?;
+            return render_refused(state, &page.layout, &page);
         }
         Err(err) => return Err(err.into()),
     };
@@ -241,29 +222,46 @@ pub async fn create_subscriber(
             .unwrap_or_default(),
         secret: made.secret,
     };
-    let page =
-        subscribers_page(&state, &user, &jar, Default::default(), None, Some(created)).await?;
-    render_admin_status(&state, &page.layout, &page, StatusCode::CREATED)
+    let page = subscribers_page(&staff, Default::default(), None, Some(created)).await?;
+    render_admin_status(state, &page.layout, &page, StatusCode::CREATED)
 }
 
-pub struct AttemptView {
+/// A delivery attempt: when, and what came back.
+pub struct Attempt {
     pub at: String,
     pub at_iso: String,
     pub result: String,
     pub ok: bool,
+}
+
+impl Attempt {
+    fn new(at: OffsetDateTime, status: Option<i32>, error: Option<&str>) -> Self {
+        Attempt {
+            at: format_time(at),
+            at_iso: rfc3339(at),
+            result: result_text(status, error),
+            ok: status.is_some_and(|c| (200..300).contains(&c)),
+        }
+    }
+}
+
+pub struct AttemptView {
+    pub attempt: Attempt,
     pub latency_ms: i32,
     pub response: String,
 }
 
+/// A message to a subscriber: what it is, how it stands, when it was made, and its
+/// attempts.
 pub struct DeliveryView {
     pub id: i64,
     pub webhook_id: String,
     pub event: String,
-    pub state: &'static str,
-    pub state_class: &'static str,
+    pub state: Badge,
+    /// When it is tried next, while it is pending.
+    pub next: Option<String>,
     pub created: String,
     pub created_iso: String,
-    pub next: Option<String>,
     pub attempts: Vec<AttemptView>,
 }
 
@@ -286,15 +284,13 @@ pub struct LogQuery {
 const LOG_PAGE: i64 = 50;
 
 pub async fn show_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
     Query(query): Query<LogQuery>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let row = find(&state, id).await?;
-    let names = component_names(&state).await?;
+) -> Reply {
+    let state = &staff.state;
+    let row = find(state, id).await?;
+    let names = component_names(state).await?;
     let mut deliveries =
         deliveries::deliveries(&state.pool, id, query.before, LOG_PAGE + 1).await?;
     let older = if deliveries.len() as i64 > LOG_PAGE {
@@ -309,7 +305,7 @@ pub async fn show_subscriber(
         .await?
         .into_iter()
         .find(|(s, ..)| *s == id)
-        .map(|(_, d, p, f)| (d, p, f))
+        .map(|row| Counts::of(row).1)
         .unwrap_or_default();
     let deliveries = deliveries
         .into_iter()
@@ -317,11 +313,13 @@ pub async fn show_subscriber(
             id: d.id,
             webhook_id: signing::message_id(d.message_id),
             event: d.event,
-            state: d.state.label(),
-            state_class: match d.state {
-                DeliveryState::Delivered => "ok",
-                DeliveryState::Pending => "",
-                DeliveryState::Dead => "warn",
+            state: Badge {
+                label: d.state.label(),
+                class: match d.state {
+                    DeliveryState::Delivered => "ok",
+                    DeliveryState::Pending => "",
+                    DeliveryState::Dead => "warn",
+                },
             },
             created: format_time(d.created_at),
             created_iso: rfc3339(d.created_at),
@@ -333,10 +331,7 @@ pub async fn show_subscriber(
                 .iter()
                 .filter(|a| a.delivery_id == d.id)
                 .map(|a| AttemptView {
-                    at: format_time(a.attempted_at),
-                    at_iso: rfc3339(a.attempted_at),
-                    result: result_text(a.status, a.error.as_deref()),
-                    ok: a.status.is_some_and(|c| (200..300).contains(&c)),
+                    attempt: Attempt::new(a.attempted_at, a.status, a.error.as_deref()),
                     latency_ms: a.latency_ms,
                     response: a.response.clone().unwrap_or_default(),
                 })
@@ -344,14 +339,14 @@ pub async fn show_subscriber(
         })
         .collect();
     let page = SubscriberPage {
-        layout: Layout::new(&state, &user, &jar, "Subscriber", "Subscribers"),
+        layout: Layout::of(&staff, "Subscriber", "Subscribers"),
         s: view(&row, &names, counts),
         paused: row.state == SubscriberState::Paused,
         disabled: row.state == SubscriberState::Disabled,
         deliveries,
         older,
     };
-    render_admin(&state, &page.layout, &page)
+    render_admin(state, &page.layout, &page)
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
@@ -361,97 +356,59 @@ async fn find(state: &AppState, id: Uuid) -> Result<SubscriberRow, AppError> {
 }
 
 /// Pause, resume or re-enable; each recorded in the audit log.
-async fn change(
-    staff: &Staff<AsAdmin>,
-    id: Uuid,
-    to: SubscriberState,
-    message: &str,
-) -> Result<Response, AppError> {
+async fn change(staff: &Staff<AsAdmin>, id: Uuid, to: SubscriberState, message: &str) -> Reply {
     find(&staff.state, id).await?;
     let mut tx = staff.begin().await?;
     commands::set_state(&mut tx, staff.id(), id, to, None).await?;
-    staff
-        .commit_and_flash(tx, &format!("/admin/subscribers/{id}"), message)
-        .await
+    staff.commit_and_flash(tx, &log(id), message).await
 }
 
-pub async fn pause_subscriber(
-    staff: Staff<AsAdmin>,
-    Path(id): Path<Uuid>,
-    _: Button,
-) -> Result<Response, AppError> {
+/// A subscriber's page, with its delivery log.
+fn log(id: Uuid) -> String {
+    format!("/admin/subscribers/{id}")
+}
+
+pub async fn pause_subscriber(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
     let message = "Paused: new messages wait and are sent when you resume.";
     change(&staff, id, SubscriberState::Paused, message).await
 }
 
-pub async fn resume_subscriber(
-    staff: Staff<AsAdmin>,
-    Path(id): Path<Uuid>,
-    _: Button,
-) -> Result<Response, AppError> {
+pub async fn resume_subscriber(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
     let message = "Active again: waiting messages are being sent.";
     change(&staff, id, SubscriberState::Active, message).await
 }
 
-pub async fn enable_subscriber(
-    staff: Staff<AsAdmin>,
-    Path(id): Path<Uuid>,
-    _: Button,
-) -> Result<Response, AppError> {
+pub async fn enable_subscriber(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
     let message =
         "Enabled again. Messages that failed while it was disabled can be resent from the log.";
     change(&staff, id, SubscriberState::Active, message).await
 }
 
-pub async fn delete_subscriber(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let row = find(&state, id).await?;
-    let mut tx = state.pool.begin().await?;
-    commands::remove(&mut tx, &row, Removal::ByAdmin(user.user.id)).await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/subscribers",
-        &format!("{} no longer gets webhooks.", row.url),
-    ))
+pub async fn delete_subscriber(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let row = find(&staff.state, id).await?;
+    let mut tx = staff.begin().await?;
+    commands::remove(&mut tx, &row, Removal::ByAdmin(staff.id())).await?;
+    let message = format!("{} no longer gets webhooks.", row.url);
+    staff
+        .commit_and_flash(tx, "/admin/subscribers", &message)
+        .await
 }
 
-pub async fn send_test(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let row = find(&state, id).await?;
-    let mut tx = state.pool.begin().await?;
+pub async fn send_test(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let row = find(&staff.state, id).await?;
+    let mut tx = staff.begin().await?;
     outbox::test(&mut tx, id).await?;
-    tx.commit().await?;
     let message = if row.state == SubscriberState::Active {
         "A test message is on its way; reload to see how it went."
     } else {
         "A test message is queued; it is sent when the subscriber is active."
     };
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/admin/subscribers/{id}"),
-        message,
-    ))
+    staff.commit_and_flash(tx, &log(id), message).await
 }
 
-pub async fn resend_delivery(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((id, delivery_id)): Path<(Uuid, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
+pub async fn resend_delivery(staff: Staff<AsAdmin>, ids: Path<(Uuid, i64)>, _: Button) -> Reply {
+    let Path((id, delivery_id)) = ids;
+    let mut tx = staff.begin().await?;
     let message = match deliveries::resend(&mut tx, id, delivery_id).await? {
         deliveries::Resend::Queued => {
             tx.commit().await?;
@@ -464,9 +421,5 @@ pub async fn resend_delivery(
             return Err(AppError::NotFound("There is no such delivery.".into()))
         }
     };
-    Ok(redirect_with_flash(
-        &state,
-        &format!("/admin/subscribers/{id}"),
-        message,
-    ))
+    Ok(staff.flash(&log(id), message))
 }

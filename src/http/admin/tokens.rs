@@ -1,22 +1,15 @@
 //! The API tokens page: your own tokens (admins see everyone's); a new token is shown once.
 
 use crate::accounts::{token_commands, tokens, AccountError};
-use crate::http::extract::EmptyForm;
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{format_time, rfc3339};
+use super::{format_time, rfc3339, Reply};
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{Button, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin, render_refused, Layout};
 
 pub struct TokenView {
     pub id: Uuid,
@@ -40,17 +33,17 @@ struct TokensPage {
     error: Option<String>,
 }
 
+/// The tokens page with a token just made (shown once), or the name typed and what was
+/// wrong with it.
 async fn tokens_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff,
     new_token: Option<String>,
     name: String,
     error: Option<String>,
 ) -> Result<TokensPage, AppError> {
-    let admin = user.can(Role::Admin);
-    let scope = if admin { None } else { Some(user.user.id) };
-    let tokens = tokens::list(&state.pool, scope)
+    let admin = staff.user.can(Role::Admin);
+    let scope = if admin { None } else { Some(staff.id()) };
+    let tokens = tokens::list(&staff.state.pool, scope)
         .await?
         .into_iter()
         .map(|t| TokenView {
@@ -65,7 +58,7 @@ async fn tokens_page(
         })
         .collect();
     Ok(TokensPage {
-        layout: Layout::new(state, user, jar, "API tokens", "API tokens"),
+        layout: Layout::of(staff, "API tokens", "API tokens"),
         tokens,
         show_owner: admin,
         new_token,
@@ -74,62 +67,40 @@ async fn tokens_page(
     })
 }
 
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let page = tokens_page(&state, &user, &jar, None, String::new(), None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn list_tokens(staff: Staff) -> Reply {
+    let page = tokens_page(&staff, None, String::new(), None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct NewTokenForm {
-    #[serde(default)]
     name: String,
 }
 
 /// Every signed-in user may create tokens for themselves: a token can do no more than
 /// its user's role allows.
-pub async fn create_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<NewTokenForm>,
-) -> Result<Response, AppError> {
+pub async fn create_token(staff: Staff, CsrfForm(form): CsrfForm<NewTokenForm>) -> Reply {
     let name = form.name.trim().to_owned();
-    let made = token_commands::create_token(&state.pool, Some(&user.user), user.user.id, &name);
-    let token = match made.await {
+    let (pool, by) = (&staff.state.pool, Some(&staff.user.user));
+    let token = match token_commands::create_token(pool, by, staff.id(), &name).await {
         Ok((_, token)) => token,
         Err(AccountError::Invalid { message, .. }) => {
-            let page = tokens_page(&state, &user, &jar, None, name, Some(message)).await?;
-            return render_admin_status(
-                &state,
-                &page.layout,
-                &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = tokens_page(&staff, None, name, Some(message)).await?;
+            return render_refused(&staff.state, &page.layout, &page);
         }
         Err(err) => return Err(err.into()),
     };
-    let page = tokens_page(&state, &user, &jar, Some(token), String::new(), None).await?;
-    render_admin(&state, &page.layout, &page)
+    let page = tokens_page(&staff, Some(token), String::new(), None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 /// Owners revoke their own tokens; admins revoke anyone's.
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    let token = token_commands::revoke_token(&state.pool, Some(&user.user), id).await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/tokens",
-        &format!(
-            "The token \"{}\" is revoked and stops working now.",
-            token.name
-        ),
-    ))
+pub async fn revoke_token(staff: Staff, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let token = token_commands::revoke_token(&staff.state.pool, Some(&staff.user.user), id).await?;
+    let message = format!(
+        "The token \"{}\" is revoked and stops working now.",
+        token.name
+    );
+    Ok(staff.flash("/admin/tokens", &message))
 }

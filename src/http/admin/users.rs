@@ -1,23 +1,17 @@
 //! The Users page: everyone can look; admins create, change roles, disable, reset passwords.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use super::Reply;
 use crate::accounts::user_commands::{self, CreateUser};
 use crate::accounts::users::{self, UserRow};
 use crate::accounts::{AccountError, NewPassword, Role};
-use crate::app::AppState;
 use crate::http::error::AppError;
-use crate::http::extract::EmptyForm;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
+use crate::http::page::{render_admin, render_refused, Layout};
 
 pub struct UserView {
     pub id: Uuid,
@@ -74,19 +68,19 @@ impl UsersPage {
     }
 }
 
-async fn users_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+/// The Users page with the new-user form as given, what was wrong in it, and a password
+/// to show once.
+async fn users_page<R>(
+    staff: &Staff<R>,
     form: NewUserForm,
     errors: BTreeMap<String, String>,
     shown_password: Option<(String, String)>,
 ) -> Result<UsersPage, AppError> {
-    let users = users::list(&state.pool)
+    let users = users::list(&staff.state.pool)
         .await?
         .into_iter()
         .map(|u: UserRow| UserView {
-            is_self: u.id == user.user.id,
+            is_self: u.id == staff.id(),
             disabled: u.is_disabled(),
             created: super::stamp(u.created_at),
             id: u.id,
@@ -97,9 +91,9 @@ async fn users_page(
         .collect();
     let selected = Role::parse(&form.role).unwrap_or(Role::Responder);
     Ok(UsersPage {
-        layout: Layout::new(state, user, jar, "Users", "Users"),
+        layout: Layout::of(staff, "Users", "Users"),
         users,
-        can_manage: user.can(Role::Admin),
+        can_manage: staff.user.can(Role::Admin),
         new_roles: role_options(selected),
         form,
         errors,
@@ -108,42 +102,21 @@ async fn users_page(
     })
 }
 
-pub async fn list_users(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let page = users_page(
-        &state,
-        &user,
-        &jar,
-        NewUserForm::default(),
-        BTreeMap::new(),
-        None,
-    )
-    .await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn list_users(staff: Staff) -> Reply {
+    let page = users_page(&staff, NewUserForm::default(), BTreeMap::new(), None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct NewUserForm {
-    #[serde(default)]
     pub email: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub role: String,
-    #[serde(default)]
     pub password: String,
 }
 
-pub async fn create_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<NewUserForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn create_user(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<NewUserForm>) -> Reply {
     let input = CreateUser {
         email: form.email.clone(),
         name: form.name.clone(),
@@ -151,118 +124,77 @@ pub async fn create_user(
         // An empty password field means: generate one and show it once.
         password: (!form.password.is_empty()).then(|| form.password.clone()),
     };
-    let created = match user_commands::create_user(&state.pool, Some(&user.user), input).await {
+    let by = Some(&staff.user.user);
+    let created = match user_commands::create_user(&staff.state.pool, by, input).await {
         Ok(created) => created,
-        Err(AccountError::Fields(errors)) => {
-            return refused(&state, &user, &jar, form, errors).await
-        }
+        Err(AccountError::Fields(errors)) => return refused(&staff, form, errors).await,
         Err(AccountError::Invalid { field, message }) => {
             let errors = BTreeMap::from([(field.to_owned(), message)]);
-            return refused(&state, &user, &jar, form, errors).await;
+            return refused(&staff, form, errors).await;
         }
         Err(err) => return Err(err.into()),
     };
     let user_row = created.user;
     if let Some(plain) = created.generated {
         // Shown once, on this response; never stored in plain text.
-        return show_password(&state, &user, &jar, user_row.email, plain).await;
+        return show_password(&staff, user_row.email, plain).await;
     }
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/users",
-        &format!("{} can now sign in as {}.", user_row.name, user_row.role),
-    ))
+    let message = format!("{} can now sign in as {}.", user_row.name, user_row.role);
+    Ok(staff.flash(BACK, &message))
 }
 
 /// The Users page again with the form as typed (but no password) and what was wrong.
-async fn refused(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+async fn refused<R>(
+    staff: &Staff<R>,
     mut form: NewUserForm,
     errors: BTreeMap<String, String>,
-) -> Result<Response, AppError> {
+) -> Reply {
     form.password.clear();
-    let page = users_page(state, user, jar, form, errors, None).await?;
-    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+    let page = users_page(staff, form, errors, None).await?;
+    render_refused(&staff.state, &page.layout, &page)
 }
 
 /// The Users page with a password shown once.
-async fn show_password(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    email: String,
-    plain: String,
-) -> Result<Response, AppError> {
-    let page = users_page(
-        state,
-        user,
-        jar,
-        NewUserForm::default(),
-        BTreeMap::new(),
-        Some((email, plain)),
-    )
-    .await?;
-    render_admin(state, &page.layout, &page)
+async fn show_password<R>(staff: &Staff<R>, email: String, plain: String) -> Reply {
+    let shown = Some((email, plain));
+    let page = users_page(staff, NewUserForm::default(), BTreeMap::new(), shown).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-#[derive(Deserialize)]
+/// Where the changes to a user go back to.
+const BACK: &str = "/admin/users";
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct RoleForm {
-    #[serde(default)]
     role: String,
 }
 
-pub async fn change_role(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<RoleForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let role = user_commands::parse_role(&form.role)?;
-    let target = user_commands::change_role(&state.pool, Some(&user.user), id, role).await?;
-    Ok(flash(&state, format!("{} is now a {}.", target.name, role)))
+pub async fn change_role(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<RoleForm>) -> Reply {
+    let role = user_commands::parse_role(&form.0.role)?;
+    let (pool, by) = (&staff.state.pool, Some(&staff.user.user));
+    let target = user_commands::change_role(pool, by, id.0, role).await?;
+    Ok(staff.flash(BACK, &format!("{} is now a {}.", target.name, role)))
 }
 
-fn flash(state: &AppState, message: String) -> Response {
-    redirect_with_flash(state, "/admin/users", &message)
-}
-
-pub async fn disable_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let target = user_commands::disable_user(&state.pool, Some(&user.user), id).await?;
+pub async fn disable_user(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let by = Some(&staff.user.user);
+    let target = user_commands::disable_user(&staff.state.pool, by, id).await?;
     let done = "is disabled: signed out everywhere, API tokens revoked.";
-    Ok(flash(&state, format!("{} {done}", target.name)))
+    Ok(staff.flash(BACK, &format!("{} {done}", target.name)))
 }
 
-pub async fn enable_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let target = user_commands::enable_user(&state.pool, Some(&user.user), id).await?;
+pub async fn enable_user(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let by = Some(&staff.user.user);
+    let target = user_commands::enable_user(&staff.state.pool, by, id).await?;
     let done = "can sign in again; their old API tokens stay revoked.";
-    Ok(flash(&state, format!("{} {done}", target.name)))
+    Ok(staff.flash(BACK, &format!("{} {done}", target.name)))
 }
 
 /// Set a generated password and show it once; the user's sessions end.
-pub async fn reset_password(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let set = user_commands::reset_password(&state.pool, Some(&user.user), id, None).await?;
+pub async fn reset_password(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let by = Some(&staff.user.user);
+    let set = user_commands::reset_password(&staff.state.pool, by, id, None).await?;
     let plain = set.generated.unwrap_or_default();
-    show_password(&state, &user, &jar, set.user.email, plain).await
+    show_password(&staff, set.user.email, plain).await
 }

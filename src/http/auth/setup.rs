@@ -46,9 +46,9 @@ struct SetupInvalidPage {
     page_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct TokenQuery {
-    #[serde(default)]
     token: String,
 }
 
@@ -82,17 +82,13 @@ pub async fn show_setup(
     Ok((jar, render_status(StatusCode::OK, &page)?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct SetupForm {
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password_confirm: String,
 }
 

@@ -1,28 +1,23 @@
 //! `/history`: the first page from the snapshot, older pages from the database.
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use time::{Duration, OffsetDateTime};
 
-use super::{respond, snapshot, PageQuery};
+use super::{respond, respond_rendered, Current, PageQuery};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::Query;
 use crate::status_page::history;
 use crate::status_page::render::{self, MONTHS_PER_PAGE};
-use crate::status_page::Cached;
 
 pub async fn show_history(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
+    Current(snapshot): Current,
 ) -> Result<Response, AppError> {
-    let snapshot = match snapshot(&state) {
-        Ok(s) => s,
-        Err(response) => return Ok(*response),
-    };
     let page = query.page.unwrap_or(1);
     if !(1..=1000).contains(&page) {
         return Err(AppError::field("page", "page must be between 1 and 1000."));
@@ -46,11 +41,5 @@ pub async fn show_history(
         &window.maintenances,
         window.older,
     );
-    Ok(respond(
-        &Cached::new(
-            rendered.render().map_err(anyhow::Error::from)?,
-            "text/html; charset=utf-8",
-        ),
-        &headers,
-    ))
+    respond_rendered(&rendered, &headers)
 }

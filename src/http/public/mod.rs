@@ -2,7 +2,8 @@
 //! Statuspage-compatible JSON, answered from the in-memory snapshot.
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,21 +31,29 @@ pub use history::show_history;
 pub use subscribe::router as subscribe_router;
 
 /// The documents that live in the snapshot under their own path.
+const CACHED_PATHS: [&str; 13] = [
+    "/",
+    "/theme.css",
+    "/logo",
+    "/history.atom",
+    "/history.rss",
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+];
+
+/// The routes of the documents in [`CACHED_PATHS`].
 pub fn cached_router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(cached))
-        .route("/theme.css", get(cached))
-        .route("/logo", get(cached))
-        .route("/history.atom", get(cached))
-        .route("/history.rss", get(cached))
-        .route("/api/v2/summary.json", get(cached))
-        .route("/api/v2/status.json", get(cached))
-        .route("/api/v2/components.json", get(cached))
-        .route("/api/v2/incidents.json", get(cached))
-        .route("/api/v2/incidents/unresolved.json", get(cached))
-        .route("/api/v2/scheduled-maintenances.json", get(cached))
-        .route("/api/v2/scheduled-maintenances/upcoming.json", get(cached))
-        .route("/api/v2/scheduled-maintenances/active.json", get(cached))
+    CACHED_PATHS
+        .into_iter()
+        .fold(Router::new(), |router, path| {
+            router.route(path, get(cached))
+        })
 }
 
 /// 503 with a page that refreshes itself, until the first snapshot exists.
@@ -66,11 +75,29 @@ fn unavailable(state: &AppState) -> Response {
     response
 }
 
-fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, Box<Response>> {
-    state
-        .status_page
-        .snapshot()
-        .ok_or_else(|| Box::new(unavailable(state)))
+/// The current snapshot; before the first one exists, the request is answered with the
+/// 503 page.
+pub struct Current(pub Arc<Snapshot>);
+
+impl FromRequestParts<AppState> for Current {
+    type Rejection = Response;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        state
+            .status_page
+            .snapshot()
+            .map(Current)
+            .ok_or_else(|| unavailable(state))
+    }
+}
+
+/// A page rendered now from the database, answered like a cached document.
+fn respond_rendered(page: &impl Template, headers: &HeaderMap) -> Result<Response, AppError> {
+    let html = page.render().map_err(anyhow::Error::from)?;
+    Ok(respond(
+        &Cached::new(html, "text/html; charset=utf-8"),
+        headers,
+    ))
 }
 
 /// Answer with a cached document: 304 for a matching ETag, else the best encoding the
@@ -132,11 +159,7 @@ pub fn respond(doc: &Cached, headers: &HeaderMap) -> Response {
 }
 
 /// Every document that lives in the snapshot under its own path.
-async fn cached(State(state): State<AppState>, request: Request) -> Response {
-    let snapshot = match snapshot(&state) {
-        Ok(s) => s,
-        Err(response) => return *response,
-    };
+async fn cached(Current(snapshot): Current, request: Request) -> Response {
     match snapshot.get(request.uri().path()) {
         Some(doc) => respond(&doc, request.headers()),
         None => AppError::NotFound("There is nothing at this address.".into()).into_response(),
@@ -149,36 +172,21 @@ pub async fn show_incident(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Current(snapshot): Current,
 ) -> Result<Response, AppError> {
-    let snapshot = match snapshot(&state) {
-        Ok(s) => s,
-        Err(response) => return Ok(*response),
-    };
     let id = Uuid::parse_str(&id)
         .map_err(|_| AppError::NotFound("There is no such incident.".into()))?;
     if let Some(doc) = snapshot.get(&format!("/incidents/{id}")) {
         return Ok(respond(&doc, &headers));
     }
     let data = &snapshot.data;
+    let (clock, stale) = (&snapshot.clock, snapshot.stale);
     if let Some(incident) = crate::status_page::history::incident(&state.pool, id).await? {
-        let page = render::incident_page(data, &snapshot.clock, snapshot.stale, &incident);
-        return Ok(respond(
-            &Cached::new(
-                page.render().map_err(anyhow::Error::from)?,
-                "text/html; charset=utf-8",
-            ),
-            &headers,
-        ));
+        let page = render::incident_page(data, clock, stale, &incident);
+        return respond_rendered(&page, &headers);
     }
     if let Some(m) = crate::status_page::history::maintenance(&state.pool, id).await? {
-        let page = render::maintenance_page(data, &snapshot.clock, snapshot.stale, &m);
-        return Ok(respond(
-            &Cached::new(
-                page.render().map_err(anyhow::Error::from)?,
-                "text/html; charset=utf-8",
-            ),
-            &headers,
-        ));
+        return respond_rendered(&render::maintenance_page(data, clock, stale, &m), &headers);
     }
     Err(AppError::NotFound("There is no such incident.".into()))
 }

@@ -123,15 +123,36 @@ pub async fn show_subscribe(
     jar: CookieJar,
 ) -> Result<Response, AppError> {
     let (jar, csrf_token) = anon_csrf(&state, jar).await?;
+    let form = SubscribeForm::default();
+    subscribe_page(&state, (jar, csrf_token), form, StatusCode::OK)
+}
+
+/// The subscribe form as a visitor filled it in, what was wrong with it, or the
+/// subscription just made.
+#[derive(Default)]
+struct SubscribeForm {
+    url: String,
+    components: Vec<Uuid>,
+    error: Option<String>,
+    created: Option<Created>,
+}
+
+/// The subscribe page for a visitor with its anonymous CSRF cookie and token.
+fn subscribe_page(
+    state: &AppState,
+    (jar, csrf_token): (CookieJar, String),
+    form: SubscribeForm,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let body = render_page(&SubscribePage {
-        chrome: chrome(&state),
+        chrome: chrome(state),
         csrf_token,
-        choices: choices(&state, &[]),
-        url: String::new(),
-        error: None,
-        created: None,
+        choices: choices(state, &form.components),
+        url: form.url,
+        error: form.error,
+        created: form.created,
     })?;
-    Ok(page(StatusCode::OK, jar, body))
+    Ok(page(status, jar, body))
 }
 
 pub async fn subscribe(
@@ -141,17 +162,16 @@ pub async fn subscribe(
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let (url, _, components) = read_form(&fields);
-    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
-    let refuse = |status: StatusCode, message: String, jar: CookieJar, csrf_token: String| {
-        let body = render_page(&SubscribePage {
-            chrome: chrome(&state),
-            csrf_token,
-            choices: choices(&state, &components),
-            url: url.clone(),
+    let visitor = anon_csrf(&state, jar).await?;
+    let refuse = |status: StatusCode, message: String, visitor| {
+        let (url, components) = (url.clone(), components.clone());
+        let form = SubscribeForm {
+            url,
+            components,
             error: Some(message),
             created: None,
-        })?;
-        Ok::<Response, AppError>(page(status, jar, body))
+        };
+        subscribe_page(&state, visitor, form, status)
     };
     let mut tx = state.pool.begin().await?;
     let attempts = subscribers::count_subscribe_attempt(&mut tx, &webhooks::rate_key(&ip)).await?;
@@ -162,8 +182,7 @@ pub async fn subscribe(
             format!(
                 "Too many subscribe attempts from your address: at most {SUBSCRIBES_PER_HOUR} an hour. Try again later."
             ),
-            jar,
-            csrf_token,
+            visitor,
         )?;
         response
             .headers_mut()
@@ -185,7 +204,7 @@ pub async fn subscribe(
     let made = match made {
         Ok(made) => made,
         Err(CommandError::Invalid { message, .. }) => {
-            return refuse(StatusCode::UNPROCESSABLE_ENTITY, message, jar, csrf_token)
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, message, visitor)
         }
         Err(err) => return Err(err.into()),
     };
@@ -195,20 +214,16 @@ pub async fn subscribe(
             .unwrap_or_default(),
         secret: made.secret,
     };
-    let body = render_page(&SubscribePage {
-        chrome: chrome(&state),
-        csrf_token,
-        choices: choices(&state, &[]),
-        url: String::new(),
-        error: None,
+    let form = SubscribeForm {
         created: Some(created),
-    })?;
-    Ok(page(StatusCode::CREATED, jar, body))
+        ..SubscribeForm::default()
+    };
+    subscribe_page(&state, visitor, form, StatusCode::CREATED)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct TokenQuery {
-    #[serde(default)]
     token: String,
 }
 
@@ -237,21 +252,12 @@ pub async fn show_unsubscribe(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
     let subscriber = linked(&state, &id, &query.token).await?;
-    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
-    let body = render_page(&UnsubscribePage {
-        chrome: chrome(&state),
-        csrf_token,
-        id: subscriber.id,
-        token: query.token,
-        url: subscriber.url,
-        done: false,
-    })?;
-    Ok(page(StatusCode::OK, jar, body))
+    unsubscribe_page(&state, jar, subscriber, (query.token, false)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct UnsubscribeForm {
-    #[serde(default)]
     token: String,
 }
 
@@ -265,14 +271,24 @@ pub async fn unsubscribe(
     let mut tx = state.pool.begin().await?;
     commands::remove(&mut tx, &subscriber, Removal::Unsubscribed).await?;
     tx.commit().await?;
-    let (jar, csrf_token) = anon_csrf(&state, jar).await?;
+    unsubscribe_page(&state, jar, subscriber, (String::new(), true)).await
+}
+
+/// The page that asks before unsubscribing (with the link's `token`), or says it is `done`.
+async fn unsubscribe_page(
+    state: &AppState,
+    jar: CookieJar,
+    subscriber: SubscriberRow,
+    (token, done): (String, bool),
+) -> Result<Response, AppError> {
+    let (jar, csrf_token) = anon_csrf(state, jar).await?;
     let body = render_page(&UnsubscribePage {
-        chrome: chrome(&state),
+        chrome: chrome(state),
         csrf_token,
         id: subscriber.id,
-        token: String::new(),
+        token,
+        done,
         url: subscriber.url,
-        done: true,
     })?;
     Ok(page(StatusCode::OK, jar, body))
 }

@@ -1,19 +1,15 @@
 //! One component's page: its details form and its status history.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use uuid::Uuid;
 
 use super::views::{group_options, GroupOption};
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::components;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentUser, Path};
-use crate::http::page::{render_admin, render_admin_status, Layout};
+use crate::http::extract::{Path, Staff};
+use crate::http::page::{render_admin, render_refused, Layout};
 
 pub struct HistoryView {
     pub at: crate::http::admin::Stamp,
@@ -35,22 +31,21 @@ struct EditPage {
     error: Option<String>,
 }
 
-async fn edit_page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+async fn edit_page<R>(
+    staff: &Staff<R>,
     id: Uuid,
     error: Option<String>,
 ) -> Result<EditPage, AppError> {
-    let component = components::find(&state.pool, id)
+    let pool = &staff.state.pool;
+    let component = components::find(pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    let groups = components::list_groups(&state.pool).await?;
-    let mut history = components::history(&state.pool, id).await?;
+    let groups = components::list_groups(pool).await?;
+    let mut history = components::history(pool, id).await?;
     history.reverse();
     history.truncate(50);
     Ok(EditPage {
-        layout: Layout::new(state, user, jar, &component.name, "Components"),
+        layout: Layout::of(staff, &component.name, "Components"),
         id,
         name: component.name,
         description: component.description.unwrap_or_default(),
@@ -68,29 +63,18 @@ async fn edit_page(
                 },
             })
             .collect(),
-        can_manage: user.can(Role::Admin),
+        can_manage: staff.user.can(Role::Admin),
         error,
     })
 }
 
-pub async fn show_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let page = edit_page(&state, &user, &jar, id, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn show_component(staff: Staff, Path(id): Path<Uuid>) -> Reply {
+    let page = edit_page(&staff, id, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
 /// The edit page again, with `message` above the form.
-pub(super) async fn refuse_edit(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    id: Uuid,
-    message: String,
-) -> Result<Response, AppError> {
-    let page = edit_page(state, user, jar, id, Some(message)).await?;
-    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+pub(super) async fn refuse_edit<R>(staff: &Staff<R>, id: Uuid, message: String) -> Reply {
+    let page = edit_page(staff, id, Some(message)).await?;
+    render_refused(&staff.state, &page.layout, &page)
 }

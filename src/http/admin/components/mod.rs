@@ -6,22 +6,38 @@ mod views;
 pub use edit::show_component;
 pub use views::list_components;
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::accounts::Role;
+use super::Reply;
 use crate::app::AppState;
 use crate::components::commands::{self, ComponentChange, CreateComponent};
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::http::error::AppError;
-use crate::http::extract::EmptyForm;
-use crate::http::extract::{CsrfForm, CurrentUser, Path};
-use crate::http::session::redirect_with_flash;
+use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
 use crate::incidents::CommandError;
+
+/// A component to tick in a form (a maintenance's, a subscriber's).
+pub struct ComponentChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub checked: bool,
+}
+
+/// Every component, ticked when it is among `checked`.
+pub async fn choices(state: &AppState, checked: &[Uuid]) -> Result<Vec<ComponentChoice>, AppError> {
+    Ok(components::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| ComponentChoice {
+            checked: checked.contains(&c.id),
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
+}
 
 fn optional(raw: &str) -> Option<&str> {
     let t = raw.trim();
@@ -56,84 +72,64 @@ fn refusal(err: CommandError, what: &str) -> Refusal {
 /// Commit and go back to the components page with `flash` of what the command gave;
 /// when it refused, show the message on the components page (or on the edit page of
 /// `edit`).
-#[allow(clippy::too_many_arguments)]
 async fn conclude<T>(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
+    staff: &Staff<AsAdmin>,
     tx: Transaction<'_, Postgres>,
     outcome: Result<T, CommandError>,
-    what: &str,
-    edit: Option<Uuid>,
+    (what, edit): (&str, Option<Uuid>),
     flash: impl FnOnce(&T) -> String,
-) -> Result<Response, AppError> {
+) -> Reply {
     match outcome {
         Ok(done_with) => {
             tx.commit().await?;
-            Ok(done(state, &flash(&done_with)))
+            Ok(staff.flash(BACK, &flash(&done_with)))
         }
         Err(err) => {
             drop(tx);
             match (refusal(err, what), edit) {
                 (Refusal::Message(message), Some(id)) => {
-                    edit::refuse_edit(state, user, jar, id, message).await
+                    edit::refuse_edit(staff, id, message).await
                 }
-                (Refusal::Message(message), None) => views::refuse(state, user, jar, message).await,
+                (Refusal::Message(message), None) => views::refuse(staff, message).await,
                 (Refusal::Error(err), _) => Err(err),
             }
         }
     }
 }
 
-/// Back to the components page with `flash`.
-fn done(state: &AppState, flash: &str) -> Response {
-    redirect_with_flash(state, "/admin/components", flash)
-}
+/// Where every change goes back to.
+const BACK: &str = "/admin/components";
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct GroupForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     description: String,
 }
 
-pub async fn create_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<GroupForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
+pub async fn create_group(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<GroupForm>) -> Reply {
+    let mut tx = staff.begin().await?;
     let description = optional(&form.description);
-    let actor = Some(user.user.id);
+    let actor = Some(staff.id());
     let outcome = commands::create_group(&mut tx, actor, &form.name, description, None).await;
-    conclude(&state, &user, &jar, tx, outcome, "group", None, |g| {
+    conclude(&staff, tx, outcome, ("group", None), |g| {
         format!("Group \"{}\" added.", g.name)
     })
     .await
 }
 
-#[derive(Deserialize)]
-pub struct NewComponentForm {
-    #[serde(default)]
+/// A component's form: adding one sends all of it; editing, all but the status.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct ComponentForm {
     name: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     group_id: String,
-    #[serde(default)]
     status: String,
 }
 
-pub async fn create_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-    CsrfForm(form): CsrfForm<NewComponentForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<ComponentForm>) -> Reply {
+    let CsrfForm(form) = form;
     let new = CreateComponent {
         name: &form.name,
         description: optional(&form.description),
@@ -141,90 +137,48 @@ pub async fn create_component(
         status: ComponentStatus::parse(&form.status).unwrap_or(ComponentStatus::Operational),
         position: None,
     };
-    let mut tx = state.pool.begin().await?;
-    let outcome = commands::create(&mut tx, Some(user.user.id), new).await;
-    conclude(&state, &user, &jar, tx, outcome, "component", None, |c| {
+    let mut tx = staff.begin().await?;
+    let outcome = commands::create(&mut tx, Some(staff.id()), new).await;
+    conclude(&staff, tx, outcome, ("component", None), |c| {
         format!("Component \"{}\" added.", c.name)
     })
     .await
 }
 
-#[derive(Deserialize)]
-pub struct EditForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    group_id: String,
-}
-
 pub async fn update_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
+    staff: Staff<AsAdmin>,
     Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<EditForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+    CsrfForm(form): CsrfForm<ComponentForm>,
+) -> Reply {
     let change = ComponentChange {
         group_id: Some(parse_group(&form.group_id)?),
         description: Some(optional(&form.description).map(str::to_owned)),
         name: Some(form.name),
         ..ComponentChange::default()
     };
-    let mut tx = state.pool.begin().await?;
-    let outcome = commands::update(&mut tx, Some(user.user.id), id, change).await;
-    conclude(
-        &state,
-        &user,
-        &jar,
-        tx,
-        outcome,
-        "component",
-        Some(id),
-        |c| format!("Component \"{}\" saved.", c.name),
-    )
+    let mut tx = staff.begin().await?;
+    let outcome = commands::update(&mut tx, Some(staff.id()), id, change).await;
+    conclude(&staff, tx, outcome, ("component", Some(id)), |c| {
+        format!("Component \"{}\" saved.", c.name)
+    })
     .await
 }
 
-pub async fn delete_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let component = commands::delete(&mut tx, Some(user.user.id), id)
-        .await
-        .map_err(|err| not_found(err, "component"))?;
-    tx.commit().await?;
-    Ok(done(
-        &state,
-        &format!("Component \"{}\" deleted.", component.name),
-    ))
+pub async fn delete_component(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let mut tx = staff.begin().await?;
+    let deleted = commands::delete(&mut tx, Some(staff.id()), id).await;
+    let component = deleted.map_err(|err| not_found(err, "component"))?;
+    let message = format!("Component \"{}\" deleted.", component.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
-pub async fn delete_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    let group = commands::delete_group(&mut tx, Some(user.user.id), id)
-        .await
-        .map_err(|err| not_found(err, "group"))?;
-    tx.commit().await?;
-    Ok(done(
-        &state,
-        &format!(
-            "Group \"{}\" deleted; its components are now ungrouped.",
-            group.name
-        ),
-    ))
+pub async fn delete_group(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: Button) -> Reply {
+    let mut tx = staff.begin().await?;
+    let deleted = commands::delete_group(&mut tx, Some(staff.id()), id).await;
+    let group = deleted.map_err(|err| not_found(err, "group"))?;
+    let ungrouped = "its components are now ungrouped";
+    let message = format!("Group \"{}\" deleted; {ungrouped}.", group.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
 fn not_found(err: CommandError, what: &str) -> AppError {
@@ -234,45 +188,27 @@ fn not_found(err: CommandError, what: &str) -> AppError {
     }
 }
 
-#[derive(Deserialize)]
-pub struct StatusForm {
-    #[serde(default)]
+/// The status chosen for a component by hand.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct NewStatus {
     status: String,
 }
 
 /// Set a component's status by hand (outside an incident).
-pub async fn set_status(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<StatusForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
+pub async fn set_status(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<NewStatus>) -> Reply {
+    let (Path(id), CsrfForm(form)) = (id, form);
     let status = ComponentStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = staff.begin().await?;
     let component = components::find(&mut *tx, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    components::set_status(
-        &mut tx,
-        id,
-        status,
-        Some(user.user.id),
-        Cause::None,
-        Audience::Public,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/admin/components",
-        &format!(
-            "{} is now {}.",
-            component.name,
-            status.label().to_lowercase()
-        ),
-    ))
+    let (by, cause) = (Some(staff.id()), Cause::None);
+    components::set_status(&mut tx, id, status, by, cause, Audience::Public).await?;
+    let label = status.label().to_lowercase();
+    let message = format!("{} is now {label}.", component.name);
+    staff.commit_and_flash(tx, BACK, &message).await
 }
 
 #[derive(Deserialize)]
@@ -281,31 +217,26 @@ pub struct MoveForm {
 }
 
 pub async fn move_component(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<MoveForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    if !components::reposition(&mut tx, id, form.position).await? {
-        return Err(AppError::NotFound("There is no such component.".into()));
-    }
-    tx.commit().await?;
-    Ok(Redirect::to("/admin/components").into_response())
+    staff: Staff<AsAdmin>,
+    id: Path<Uuid>,
+    form: CsrfForm<MoveForm>,
+) -> Reply {
+    let mut tx = staff.begin().await?;
+    let moved = components::reposition(&mut tx, id.0, form.0.position).await?;
+    moved_or_missing(tx, moved, "component").await
 }
 
-pub async fn move_group(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<Uuid>,
-    CsrfForm(form): CsrfForm<MoveForm>,
-) -> Result<Response, AppError> {
-    user.require(Role::Admin)?;
-    let mut tx = state.pool.begin().await?;
-    if !components::reposition_group(&mut tx, id, form.position).await? {
-        return Err(AppError::NotFound("There is no such group.".into()));
+pub async fn move_group(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<MoveForm>) -> Reply {
+    let mut tx = staff.begin().await?;
+    let moved = components::reposition_group(&mut tx, id.0, form.0.position).await?;
+    moved_or_missing(tx, moved, "group").await
+}
+
+/// Back to the components page after a move, or "no such" when there was nothing to move.
+async fn moved_or_missing(tx: Transaction<'_, Postgres>, moved: bool, what: &str) -> Reply {
+    if !moved {
+        return Err(AppError::NotFound(format!("There is no such {what}.")));
     }
     tx.commit().await?;
-    Ok(Redirect::to("/admin/components").into_response())
+    Ok(Redirect::to(BACK).into_response())
 }

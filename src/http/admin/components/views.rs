@@ -1,18 +1,14 @@
 //! The components page: groups with their components, in display order.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use uuid::Uuid;
 
+use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::components::{self, ComponentRow, ComponentStatus, GroupRow};
 use crate::http::error::AppError;
-use crate::http::extract::CurrentUser;
-use crate::http::page::{render_admin, render_admin_status, Layout};
+use crate::http::extract::Staff;
+use crate::http::page::{render_admin, render_refused, Layout};
 
 pub struct StatusOption {
     pub value: &'static str,
@@ -149,39 +145,25 @@ fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupVie
     out
 }
 
-async fn page(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    error: Option<String>,
-) -> Result<ComponentsPage, AppError> {
-    let groups = components::list_groups(&state.pool).await?;
-    let components = components::list(&state.pool).await?;
+async fn page<R>(staff: &Staff<R>, error: Option<String>) -> Result<ComponentsPage, AppError> {
+    let groups = components::list_groups(&staff.state.pool).await?;
+    let components = components::list(&staff.state.pool).await?;
     Ok(ComponentsPage {
-        layout: Layout::new(state, user, jar, "Components", "Components"),
+        layout: Layout::of(staff, "Components", "Components"),
         group_options: group_options(&groups, None),
         groups: group_views(&groups, &components),
         new_statuses: status_options(ComponentStatus::Operational),
-        can_manage: user.can(Role::Admin),
+        can_manage: staff.user.can(Role::Admin),
         error,
     })
 }
 
-pub async fn list_components(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    jar: CookieJar,
-) -> Result<Response, AppError> {
-    let page = page(&state, &user, &jar, None).await?;
-    render_admin(&state, &page.layout, &page)
+pub async fn list_components(staff: Staff) -> Reply {
+    let page = page(&staff, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
 }
 
-pub(super) async fn refuse(
-    state: &AppState,
-    user: &CurrentUser,
-    jar: &CookieJar,
-    message: String,
-) -> Result<Response, AppError> {
-    let page = page(state, user, jar, Some(message)).await?;
-    render_admin_status(state, &page.layout, &page, StatusCode::UNPROCESSABLE_ENTITY)
+pub(super) async fn refuse<R>(staff: &Staff<R>, message: String) -> Reply {
+    let page = page(staff, Some(message)).await?;
+    render_refused(&staff.state, &page.layout, &page)
 }
