@@ -124,12 +124,7 @@ async fn responders_and_viewers_cannot_manage_components() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let (_, token) = app.token(&format!("t-{email}"), role).await;
         let r = app
-            .api(
-                Method::POST,
-                "/api/v1/components",
-                &token,
-                Some(r#"{"name": "Sneaky"}"#),
-            )
+            .post("/api/v1/components", &token, r#"{"name": "Sneaky"}"#)
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
@@ -145,31 +140,21 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
     let group = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/component-groups",
-            &token,
-            json!({"name": "Edge"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/component-groups", &token, json!({"name": "Edge"}))
         .await;
     let gid = group["id"].as_str().unwrap().to_owned();
     let a = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "CDN", "group_id": gid}),
-            StatusCode::CREATED,
         )
         .await;
     let b = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "DNS", "group_id": gid, "position": 1}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(b["position"], 1);
@@ -186,23 +171,20 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
     assert_eq!(group["component_ids"], json!([b["id"], a["id"]]));
 
     let patched = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
             json!({"status": "major_outage", "description": "Static files"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(patched["status"], "major_outage");
     assert_eq!(patched["description"], "Static files");
 
     let bad = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            Some(r#"{"status": "on_fire"}"#),
+            r#"{"status": "on_fire"}"#,
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -211,22 +193,16 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
         .unwrap()
         .contains("unknown variant `on_fire`"));
     let unknown_field = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            Some(r#"{"colour": "red"}"#),
+            r#"{"colour": "red"}"#,
         )
         .await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let r = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/component-groups/{gid}"),
-            &token,
-            None,
-        )
+        .delete(&format!("/api/v1/component-groups/{gid}"), &token)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let list = app.api_get("/api/v1/components", &token).await;
@@ -238,11 +214,9 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
         "components survive their group"
     );
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -274,12 +248,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
     let (_, token) = app.token("api@example.com", Role::Admin).await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
     let group = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/component-groups",
             &token,
             json!({ "name": "Core" }),
-            StatusCode::CREATED,
         )
         .await["id"]
         .as_str()
@@ -299,12 +271,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    app.api_ok(
-        Method::POST,
+    app.created(
         "/api/v1/components",
         &token,
         json!({ "name": " By API ", "description": "Seen by customers", "group_id": group }),
-        StatusCode::CREATED,
     )
     .await;
     let out = fireline_cli(
@@ -375,11 +345,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         r.text
     );
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/components",
             &token,
-            Some(&json!({ "name": "Bad\tname" }).to_string()),
+            &json!({ "name": "Bad\tname" }).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

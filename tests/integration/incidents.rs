@@ -112,23 +112,19 @@ async fn command_is_taken_and_handed_over_on_the_record() {
     // Grace takes command.
     let v = incident["version"].as_i64().unwrap();
     let taken = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/incidents/{id}"),
             &grace_token,
             json!({"version": v, "leader_id": grace.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(taken["leader_id"], json!(grace.id));
     // And hands it back to Ada.
     let back = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/incidents/{id}"),
             &grace_token,
             json!({"version": taken["version"], "leader_id": ada.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(back["leader"]["name"], "ada");
@@ -145,11 +141,10 @@ async fn command_is_taken_and_handed_over_on_the_record() {
 
     // A viewer cannot lead.
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &ada_token,
-            Some(&json!({"version": back["version"], "leader_id": viewer.id}).to_string()),
+            &json!({"version": back["version"], "leader_id": viewer.id}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -161,12 +156,10 @@ async fn command_is_taken_and_handed_over_on_the_record() {
     // Workstream leads hand over the same way.
     let recovery = back["workstreams"][0]["id"].as_str().unwrap();
     let ws = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/workstreams/{recovery}"),
             &grace_token,
             json!({"lead_id": grace.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(ws["lead"]["name"], "grace");
@@ -192,14 +185,8 @@ async fn every_change_is_logged_with_its_old_and_new_value() {
         let token = token.clone();
         let id = id.clone();
         async move {
-            app.api_ok(
-                Method::PATCH,
-                &format!("/api/v1/incidents/{id}"),
-                &token,
-                body,
-                StatusCode::OK,
-            )
-            .await
+            app.patched(&format!("/api/v1/incidents/{id}"), &token, body)
+                .await
         }
     };
     let i =
@@ -220,14 +207,10 @@ async fn every_change_is_logged_with_its_old_and_new_value() {
     let i = patch(json!({"version": i["version"], "detected_at": "2026-01-01T10:00:00Z", "reason": "alert fired earlier than we noticed"})).await;
     assert_eq!(i["detected_at"], "2026-01-01T10:00:00Z");
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &token,
-            Some(
-                &json!({"version": i["version"], "mitigated_at": "2026-01-01T10:30:00Z"})
-                    .to_string(),
-            ),
+            &json!({"version": i["version"], "mitigated_at": "2026-01-01T10:30:00Z"}).to_string(),
         )
         .await;
     assert_eq!(
@@ -295,40 +278,32 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     let root_cause = i["workstreams"][1]["id"].as_str().unwrap();
 
     let task = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/workstreams/{recovery}/tasks"),
             &token,
             json!({"title": "Fail over", "assignee_id": ada.id}),
-            StatusCode::CREATED,
         )
         .await;
     let task = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()),
             &token,
             json!({"done": true}),
-            StatusCode::OK,
         )
         .await;
     assert!(task["done"].as_bool().unwrap());
     let custom = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/workstreams"),
             &token,
             json!({"title": "Comms"}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(custom["kind"], "custom");
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/workstreams/{recovery}"),
         &token,
         json!({"status": "done"}),
-        StatusCode::OK,
     )
     .await;
     let now = app
@@ -340,12 +315,10 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     );
 
     // Resolve while the root cause is still open: shown as such.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": now["version"], "status": "resolved"}),
-        StatusCode::OK,
     )
     .await;
     let now = app
@@ -358,12 +331,10 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     assert!(dashboard
         .select("td .ist")
         .contains(&"Resolved · root cause open".to_owned()));
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/workstreams/{root_cause}"),
         &token,
         json!({"status": "done"}),
-        StatusCode::OK,
     )
     .await;
     let dashboard = browser.get("/admin").await;
@@ -394,25 +365,21 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
     let two_hours_ago =
         crate::support::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
     let old = app
-        .api_ok(Method::POST, &format!("/api/v1/incidents/{id}/events"), &token, json!({"body": "Deploy **42** went out", "occurred_at": two_hours_ago, "workstream_id": root_cause, "pinned": true}), StatusCode::CREATED)
+        .created(&format!("/api/v1/incidents/{id}/events"), &token, json!({"body": "Deploy **42** went out", "occurred_at": two_hours_ago, "workstream_id": root_cause, "pinned": true}))
         .await;
     assert_ne!(old["occurred_at"], old["recorded_at"]);
     let wrong = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": "Cache hit rate is 10%"}),
-            StatusCode::CREATED,
         )
         .await;
     let fix = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": "Cache hit rate is 90%, not 10%", "corrects": wrong["id"]}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(fix["kind"], "correction");
@@ -507,20 +474,17 @@ async fn a_stale_version_is_a_conflict_in_the_api_and_the_browser() {
         .unwrap();
 
     // ...someone changes the incident through the API...
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": i["version"], "title": "Disk full on db-3"}),
-        StatusCode::OK,
     )
     .await;
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &token,
-            Some(&json!({"version": i["version"], "title": "Mine"}).to_string()),
+            &json!({"version": i["version"], "title": "Mine"}).to_string(),
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -563,11 +527,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &token,
-            Some(r#"{"title": "x", "severity": "sev9"}"#),
+            r#"{"title": "x", "severity": "sev9"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -576,11 +539,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
         .unwrap()
         .contains("unknown variant `sev9`"));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &token,
-            Some(r#"{"title": "  ", "severity": "sev1"}"#),
+            r#"{"title": "  ", "severity": "sev1"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -589,11 +551,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
         .declare(&token, json!({"title": "x", "severity": "sev4"}))
         .await;
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{}", i["id"].as_str().unwrap()),
             &token,
-            Some(&json!({"version": i["version"], "status": "exploded"}).to_string()),
+            &json!({"version": i["version"], "status": "exploded"}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -613,20 +574,18 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
 
     let (_, viewer) = app.token("viewer@example.com", Role::Viewer).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &viewer,
-            Some(r#"{"title": "x", "severity": "sev1"}"#),
+            r#"{"title": "x", "severity": "sev1"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/incidents/{}/events", i["id"].as_str().unwrap()),
             &viewer,
-            Some(r#"{"body": "hi"}"#),
+            r#"{"body": "hi"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -679,12 +638,10 @@ async fn user_markdown_never_reaches_the_page_as_script() {
         "[x](javascript:alert(3))",
         "<a href=\"x\" onclick=\"alert(4)\">y</a>",
     ] {
-        app.api_ok(
-            Method::POST,
+        app.created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": body}),
-            StatusCode::CREATED,
         )
         .await;
     }
@@ -772,12 +729,10 @@ async fn open_public_incidents_without_updates_are_nudged() {
         ["no public update for 31 minutes"]
     );
 
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{}/updates", i["id"].as_str().unwrap()),
         &token,
         json!({"status": "identified", "body": "Found it."}),
-        StatusCode::CREATED,
     )
     .await;
     let page = browser

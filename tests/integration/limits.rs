@@ -17,12 +17,10 @@ async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field()
         .await;
     let iid = incident["id"].as_str().unwrap();
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{iid}/postmortem"),
             &token,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let pid = pm["id"].as_str().unwrap();
@@ -119,14 +117,7 @@ async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field()
 
     // At the limit, with line breaks and tabs where text has lines, all is well.
     let body = json!({"title": "é".repeat(200), "severity": "sev3", "summary": format!("line\n\tindented{}", "s".repeat(4_980))});
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        body,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/incidents", &token, body).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,6 @@
 //! In headless Chromium: times in the browser's zone, and the admin UI and status page
 //! at a phone's 390 px.
 
-use axum::http::{Method, StatusCode};
 use fantoccini::{key::Key, Client, Locator};
 use fireline::accounts::Role;
 use serde_json::{json, Value};
@@ -260,14 +259,8 @@ async fn the_status_page_folds_quiet_days_and_shows_uptime_by_tap_and_keyboard()
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/components",
-        &token,
-        json!({"name": "API"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/components", &token, json!({"name": "API"}))
+        .await;
     let (base, shutdown) = serve(&app).await;
     app.state.status_page.refresh().await.unwrap();
     let phone = browser(&driver, 390).await;

@@ -85,12 +85,10 @@ async fn realistic(app: &TestApp, visibility: &str) -> Incident {
     let current = app
         .api_get(&format!("/api/v1/incidents/{id}"), &token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": current["version"], "severity": "sev1", "leader_id": bob.id}),
-        StatusCode::OK,
     )
     .await;
     post(app, &token, &format!("/api/v1/incidents/{id}/updates"), json!({"status": "identified", "body": "A deploy leaked connections.", "components": [{"id": db["id"], "status": "degraded_performance"}]})).await;
@@ -200,11 +198,10 @@ async fn the_draft_is_filled_from_the_incident() {
 
     // One postmortem per incident.
     let again = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/incidents/{}/postmortem", i.id),
             &i.token,
-            Some("{}"),
+            "{}",
         )
         .await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -251,20 +248,18 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
     // Templates: roles and validation.
     let (_, responder) = app.token("rita@example.com", Role::Responder).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/postmortem-templates",
             &responder,
-            Some(r#"{"name": "X", "body": "y"}"#),
+            r#"{"name": "X", "body": "y"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/postmortem-templates",
             &i.token,
-            Some(r#"{"name": "Mini", "body": "y"}"#),
+            r#"{"name": "Mini", "body": "y"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
@@ -275,26 +270,22 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
         .find(|t| t["name"] == "Standard")
         .unwrap();
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!(
                 "/api/v1/postmortem-templates/{}",
                 standard["id"].as_str().unwrap()
             ),
             &i.token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!(
                 "/api/v1/postmortem-templates/{}",
                 mini["id"].as_str().unwrap()
             ),
             &i.token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -318,23 +309,20 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
         "## What went well\n\n- The replica was warm.",
     );
     let saved = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": pm["version"], "body": edited}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(saved["version"], 2);
 
     // Someone else saves from the old version: refused, with the current text.
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": 1, "body": "mine"}).to_string()),
+            &json!({"version": 1, "body": "mine"}).to_string(),
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -354,12 +342,10 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
     )
     .await;
     let regenerated = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": 2, "regenerate_timeline": true}),
-            StatusCode::OK,
         )
         .await;
     let body = regenerated["body"].as_str().unwrap();
@@ -370,31 +356,19 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
     // Without its markers the timeline cannot be regenerated, and the answer says why.
     let unmarked = body.replace("<!-- fireline:timeline -->", "");
     let v = app
-        .api_ok(
-            Method::PATCH,
-            &path,
-            &i.token,
-            json!({"version": 3, "body": unmarked}),
-            StatusCode::OK,
-        )
+        .patched(&path, &i.token, json!({"version": 3, "body": unmarked}))
         .await;
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": v["version"], "regenerate_timeline": true}).to_string()),
+            &json!({"version": v["version"], "regenerate_timeline": true}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("markers"), "{}", r.text);
     let r = app
-        .api(
-            Method::PATCH,
-            &path,
-            &i.token,
-            Some(r#"{"version": 4, "status": "finished"}"#),
-        )
+        .patch(&path, &i.token, r#"{"version": 4, "status": "finished"}"#)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Who changed what is recorded.
@@ -422,12 +396,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
     )
     .await;
     let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("{path}/action-items"),
         &i.token,
         json!({"title": "Alert on pool saturation", "priority": "high", "owner_id": i.bob}),
-        StatusCode::CREATED,
     )
     .await;
     // A webhook subscriber hears of the publication.
@@ -438,12 +410,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         .unwrap();
     // Publishing the internal document is internal: nothing public changes.
     let published = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": 1, "status": "published"}),
-            StatusCode::OK,
         )
         .await;
     assert!(published["published_at"].is_string());
@@ -460,11 +430,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
     // Going public needs a summary written for customers, within its limit.
     let version = published["version"].as_i64().unwrap();
     let refused = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": version, "public": true}).to_string()),
+            &json!({"version": version, "public": true}).to_string(),
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -473,14 +442,11 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         .unwrap()
         .contains("Write the public summary first"));
     let huge = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(
-                &json!({"version": version, "public": true, "public_summary": "a".repeat(20_001)})
-                    .to_string(),
-            ),
+            &json!({"version": version, "public": true, "public_summary": "a".repeat(20_001)})
+                .to_string(),
         )
         .await;
     assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -494,12 +460,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 
     let summary = "## What happened\n\nCheckout failed for 40 minutes after a deploy.\n\n## What we are doing\n\nWe now test connection limits before every release.";
     let public = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": version, "public": true, "public_summary": summary}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(public["public"], true);
@@ -557,12 +521,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 
     // Taking it off the page leaves the text for later.
     let off = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": public["version"], "public": false}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(off["public_summary"], summary);
@@ -601,21 +563,18 @@ async fn internal_incidents_postmortems_are_never_public() {
     .await;
     let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(r#"{"version": 1, "status": "published", "public": true}"#),
+            r#"{"version": 1, "status": "published", "public": true}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("internal incident"));
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &path,
         &i.token,
         json!({"version": 1, "status": "published"}),
-        StatusCode::OK,
     )
     .await;
     app.state.status_page.refresh().await.unwrap();
@@ -676,9 +635,7 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
             "",
         ),
     ] {
-        let r = app
-            .api(Method::POST, &items, &i.token, Some(&body.to_string()))
-            .await;
+        let r = app.post(&items, &i.token, &body.to_string()).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -693,12 +650,10 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
     // Overdue: a past due date on an unfinished item.
     let past = (today - time::Duration::days(2)).to_string();
     let overdue = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
             json!({"version": 1, "due_on": past, "status": "in_progress"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(overdue["overdue"], true);
@@ -737,22 +692,19 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
 
     // Done is not overdue; a stale version is refused; every change is recorded.
     let done = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
             json!({"version": 2, "status": "done"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(done["overdue"], false);
     assert!(done["completed_at"].is_string());
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
-            Some(r#"{"version": 1, "title": "late"}"#),
+            r#"{"version": 1, "title": "late"}"#,
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -779,20 +731,14 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
         3
     );
     let r = app
-        .api(
-            Method::POST,
-            &items,
-            &viewer,
-            Some(r#"{"title": "x", "priority": "low"}"#),
-        )
+        .post(&items, &viewer, r#"{"title": "x", "priority": "low"}"#)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/incidents/{}/postmortem", i.id),
             &viewer,
-            Some("{}"),
+            "{}",
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);

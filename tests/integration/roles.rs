@@ -173,18 +173,14 @@ async fn only_admin_tokens_create_users_through_the_api() {
         .unwrap();
     let body = r#"{"email": "grace@example.com", "name": "Grace", "role": "responder"}"#;
 
-    let r = app
-        .api(Method::POST, "/api/v1/users", &viewer_token, Some(body))
-        .await;
+    let r = app.post("/api/v1/users", &viewer_token, body).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.json()["detail"]
         .as_str()
         .unwrap()
         .contains("needs the admin role"));
 
-    let r = app
-        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
-        .await;
+    let r = app.post("/api/v1/users", &admin_token, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let created = r.json();
     assert_eq!(
@@ -197,9 +193,7 @@ async fn only_admin_tokens_create_users_through_the_api() {
         .await;
     assert_eq!(fetched.json()["email"], "grace@example.com");
 
-    let again = app
-        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
-        .await;
+    let again = app.post("/api/v1/users", &admin_token, body).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         again.json()["errors"]["email"],

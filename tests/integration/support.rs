@@ -483,6 +483,43 @@ impl TestApp {
         }
     }
 
+    /// POST a JSON body with a token; the response as it came.
+    pub async fn post(&self, path: &str, token: &str, json: &str) -> TestResponse {
+        self.api(Method::POST, path, token, Some(json)).await
+    }
+
+    /// PATCH a JSON body with a token; the response as it came.
+    pub async fn patch(&self, path: &str, token: &str, json: &str) -> TestResponse {
+        self.api(Method::PATCH, path, token, Some(json)).await
+    }
+
+    /// DELETE with a token; the response as it came.
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.api(Method::DELETE, path, token, None).await
+    }
+
+    /// POST JSON with a token; panics unless it is created.
+    pub async fn created(
+        &self,
+        path: &str,
+        token: &str,
+        json: serde_json::Value,
+    ) -> serde_json::Value {
+        self.api_ok(Method::POST, path, token, json, StatusCode::CREATED)
+            .await
+    }
+
+    /// PATCH JSON with a token; panics unless it is OK.
+    pub async fn patched(
+        &self,
+        path: &str,
+        token: &str,
+        json: serde_json::Value,
+    ) -> serde_json::Value {
+        self.api_ok(Method::PATCH, path, token, json, StatusCode::OK)
+            .await
+    }
+
     pub async fn api_get(&self, path: &str, token: &str) -> serde_json::Value {
         let r = self.api(Method::GET, path, token, None).await;
         assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.text);
@@ -493,14 +530,7 @@ impl TestApp {
 impl TestApp {
     /// Declare an incident through the API; panics unless it is created.
     pub async fn declare(&self, token: &str, body: serde_json::Value) -> serde_json::Value {
-        self.api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            token,
-            body,
-            StatusCode::CREATED,
-        )
-        .await
+        self.created("/api/v1/incidents", token, body).await
     }
 
     /// Post a public update through the API; panics unless it is created.
@@ -510,12 +540,10 @@ impl TestApp {
         incident_id: &str,
         body: serde_json::Value,
     ) -> serde_json::Value {
-        self.api_ok(
-            Method::POST,
+        self.created(
             &format!("/api/v1/incidents/{incident_id}/updates"),
             token,
             body,
-            StatusCode::CREATED,
         )
         .await
     }
@@ -547,12 +575,10 @@ impl TestApp {
     /// Create a component through the API and return its id.
     pub async fn component(&self, token: &str, name: &str) -> String {
         let c = self
-            .api_ok(
-                Method::POST,
+            .created(
                 "/api/v1/components",
                 token,
                 serde_json::json!({ "name": name }),
-                StatusCode::CREATED,
             )
             .await;
         c["id"].as_str().unwrap().to_owned()

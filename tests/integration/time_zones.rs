@@ -1,7 +1,7 @@
 //! Times in the reader's zone: admin pages in the user's chosen zone or the status
 //! page's, UTC in the markup, time inputs read in the zone they name and stored as UTC.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use fireline::accounts::Role;
 use serde_json::json;
 use time::macros::datetime;
@@ -349,13 +349,7 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
     let api = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/components",
-            &token,
-            json!({"name": "API"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/components", &token, json!({"name": "API"}))
         .await;
     let incident = app
         .declare(
@@ -449,15 +443,13 @@ async fn live_log_entries_arrive_in_the_readers_zone() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!(
             "/api/v1/incidents/{}/events",
             incident["id"].as_str().unwrap()
         ),
         &token,
         json!({"body": "Seen from Tokyo", "occurred_at": "2026-03-04T10:12:00Z"}),
-        StatusCode::CREATED,
     )
     .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

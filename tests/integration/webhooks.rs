@@ -166,12 +166,10 @@ fn quick() -> DeliveryConfig {
 /// Subscribe `url` through the API; returns (id, secret).
 async fn subscribe(app: &TestApp, token: &str, url: &str, components: Value) -> (String, String) {
     let made = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/subscribers",
             token,
             json!({ "url": url, "component_ids": components }),
-            StatusCode::CREATED,
         )
         .await;
     (
@@ -408,12 +406,10 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
     )
     .await;
     // The API goes down: both hear of it.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/components/{api}"),
         &token,
         json!({"status": "major_outage"}),
-        StatusCode::OK,
     )
     .await;
     let all = everything
@@ -454,24 +450,16 @@ async fn maintenance_is_announced_when_scheduled_started_and_completed() {
     let _dispatcher = app.dispatcher(quick());
     let now = time::OffsetDateTime::now_utc();
     let m = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/maintenances",
-            &token,
-            json!({"title": "Upgrade", "scheduled_for": crate::support::rfc3339(now + time::Duration::hours(1)),
+        .created("/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": crate::support::rfc3339(now + time::Duration::hours(1)),
                    "scheduled_until": crate::support::rfc3339(now + time::Duration::hours(2)),
-                   "component_ids": [db]}),
-            StatusCode::CREATED,
-        )
+                   "component_ids": [db]}))
         .await;
     let id = m["id"].as_str().unwrap();
     for status in ["in_progress", "completed"] {
-        app.api_ok(
-            Method::POST,
+        app.created(
             &format!("/api/v1/maintenances/{id}/updates"),
             &token,
             json!({"status": status, "body": format!("Now {status}.")}),
-            StatusCode::CREATED,
         )
         .await;
     }
@@ -559,11 +547,10 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_fresh_signature() {
     .await
     .unwrap();
     let r = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/subscribers/{subscriber}/deliveries/{pending}/resend"),
             &token,
-            Some("{}"),
+            "{}",
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
@@ -649,12 +636,10 @@ async fn gone_disables_the_subscriber_and_says_why() {
     let read = app
         .api_get(&format!("/api/v1/subscribers/{subscriber}"), &token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/subscribers/{subscriber}"),
         &token,
         json!({"state": "active", "version": read["version"]}),
-        StatusCode::OK,
     )
     .await;
     app.declare(
@@ -791,11 +776,10 @@ async fn private_destinations_are_refused_unless_allowed() {
         ("ftp://example.com/".to_owned(), "http:// or https://"),
     ] {
         let r = app
-            .api(
-                Method::POST,
+            .post(
                 "/api/v1/subscribers",
                 &token,
-                Some(&json!({ "url": url }).to_string()),
+                &json!({ "url": url }).to_string(),
             )
             .await;
         assert_eq!(
@@ -1058,11 +1042,10 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
     assert!(second["next_cursor"].is_null());
 
     let dup = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(r#"{"url": "http://127.0.0.1:9/0"}"#),
+            r#"{"url": "http://127.0.0.1:9/0"}"#,
         )
         .await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1072,43 +1055,33 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
         .contains("already subscribed"));
     let long = format!("https://example.com/{}", "a".repeat(2100));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(&json!({"url": long}).to_string()),
+            &json!({"url": long}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Percent-encoding makes this one longer than the limit once stored.
     let encoded = format!("https://example.com/{}", " ".repeat(700));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(&json!({"url": encoded}).to_string()),
+            &json!({"url": encoded}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = app
-        .api(
-            Method::POST,
-            "/api/v1/subscribers",
-            &token,
-            Some(r#"{"url": 5}"#),
-        )
+        .post("/api/v1/subscribers", &token, r#"{"url": 5}"#)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(
-                &json!({"url": "http://127.0.0.1:9/x", "component_ids": [uuid::Uuid::new_v4()]})
-                    .to_string(),
-            ),
+            &json!({"url": "http://127.0.0.1:9/x", "component_ids": [uuid::Uuid::new_v4()]})
+                .to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1116,41 +1089,32 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
 
     let id = first["items"][0]["id"].as_str().unwrap();
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/subscribers/{id}"),
             &token,
-            Some(r#"{"state": "sleeping"}"#),
+            r#"{"state": "sleeping"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/subscribers/{id}"),
             &token,
-            Some(r#"{"state": "paused", "version": 99}"#),
+            r#"{"state": "paused", "version": 99}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["current"]["version"], 1);
     let paused = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/subscribers/{id}"),
             &token,
             json!({"state": "paused", "version": 1}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(paused["state"], "paused");
     let r = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/subscribers/{id}"),
-            &token,
-            None,
-        )
+        .delete(&format!("/api/v1/subscribers/{id}"), &token)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = app
