@@ -22,7 +22,7 @@ async fn signing_in_opens_the_dashboard_and_signing_out_ends_the_session() {
     assert!(dashboard.select(".me").join(" ").contains("ada"));
     let old_cookie = browser.cookies["fireline_session"].clone();
 
-    let out = browser.submit("/logout", "/logout", &[]).await;
+    let out = browser.form("/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(!browser.cookies.contains_key("fireline_session"));
 
@@ -86,10 +86,7 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     assert!((780..=840).contains(&retry), "Retry-After: {retry}");
     assert!(!guesser.cookies.contains_key("fireline_session"));
     // The refused attempt was not counted: it did not even reach the password check.
-    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM login_attempts")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let counted: i64 = app.scalar("SELECT count(*) FROM login_attempts").await;
     assert_eq!(counted, 5);
 
     // The owner, from their own address, signs in with the right password.
@@ -269,10 +266,7 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM api_tokens").await;
     assert_eq!(count, 0);
 }
 
@@ -358,11 +352,9 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     assert_eq!(ada.get("/admin").await.status, StatusCode::OK);
 
-    let ada_id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let ada_id: uuid::Uuid = app
+        .scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await;
     let r = admin
         .submit(
             "/admin/users",
@@ -421,8 +413,7 @@ async fn after_sign_in_you_return_where_you_were_but_never_to_another_site() {
 
     let mut other = app.browser();
     let r = other
-        .submit(
-            "/login",
+        .form(
             "/login",
             &[
                 ("email", "ada@example.com"),

@@ -18,14 +18,10 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let group: uuid::Uuid = sqlx::query_scalar("SELECT id FROM component_groups")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let group: uuid::Uuid = app.scalar("SELECT id FROM component_groups").await;
     for name in ["API", "Website", "Checkout"] {
         let r = admin
-            .submit(
-                "/admin/components",
+            .form(
                 "/admin/components",
                 &[
                     ("name", name),
@@ -38,8 +34,7 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     }
     let dup = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[("name", "api"), ("group_id", ""), ("status", "operational")],
         )
@@ -51,11 +46,9 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         .contains("exists already"));
 
     // Move Checkout to the top.
-    let checkout: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM components WHERE name = 'Checkout'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let checkout: uuid::Uuid = app
+        .scalar("SELECT id FROM components WHERE name = 'Checkout'")
+        .await;
     let r = admin
         .submit(
             "/admin/components",
@@ -115,8 +108,7 @@ async fn responders_and_viewers_cannot_manage_components() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.select("form[action='/admin/components']").is_empty());
         let r = browser
-            .submit(
-                "/admin/components",
+            .form(
                 "/admin/components",
                 &[("name", "Sneaky"), ("status", "operational")],
             )
@@ -128,10 +120,7 @@ async fn responders_and_viewers_cannot_manage_components() {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM components").await;
     assert_eq!(count, 0);
 }
 
@@ -259,8 +248,7 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         .to_owned();
 
     let r = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", " By form "),
@@ -328,8 +316,7 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
     // A name with a tab in it is refused alike, and nothing is added.
     let refusal = "The name cannot contain line breaks, tabs or other control characters";
     let r = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", "Bad\tname"),
@@ -360,9 +347,6 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM components").await;
     assert_eq!(count, 3);
 }

@@ -34,10 +34,7 @@ async fn submit_from(
 }
 
 async fn token_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap()
+    app.scalar("SELECT count(*) FROM api_tokens").await
 }
 
 #[tokio::test]
@@ -219,11 +216,9 @@ async fn a_planted_or_forged_anonymous_csrf_cookie_is_refused() {
         sign_in_with(other.sign_anon_csrf("t", now), "t".into()).await,
         (StatusCode::FORBIDDEN, false)
     );
-    let ours: Vec<u8> =
-        sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = 'anon_csrf'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let ours: Vec<u8> = app
+        .scalar("SELECT secret FROM server_secrets WHERE name = 'anon_csrf'")
+        .await;
     let ours = SigningKey::new(ours);
     assert_eq!(
         sign_in_with(ours.sign_anon_csrf("t", now - 13 * 3600), "t".into()).await,

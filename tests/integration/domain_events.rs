@@ -215,12 +215,7 @@ async fn declaring_for_many_subscribers_writes_their_deliveries_outside_the_comm
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let deliveries = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM deliveries")
-            .fetch_one(app.pool())
-            .await
-            .unwrap()
-    };
+    let deliveries = || async { app.scalar::<i64>("SELECT count(*) FROM deliveries").await };
     assert_eq!(
         deliveries().await,
         0,

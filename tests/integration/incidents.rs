@@ -76,12 +76,11 @@ async fn declaring_creates_workstreams_sets_components_and_logs_it() {
     assert!(log.iter().all(|e| e["author"]["id"] == json!(ada.id)));
 
     // The component history knows which incident changed it.
-    let cause: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT incident_id FROM component_status_changes WHERE new_status = 'partial_outage'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let cause: Option<uuid::Uuid> = app
+        .scalar(
+            "SELECT incident_id FROM component_status_changes WHERE new_status = 'partial_outage'",
+        )
+        .await;
     assert_eq!(cause.map(|u| u.to_string()).as_deref(), Some(id));
 
     let updates = app
@@ -515,10 +514,7 @@ async fn a_stale_version_is_a_conflict_in_the_api_and_the_browser() {
         r.attr("#e-title", "value").as_deref(),
         Some("Disk full on db-3")
     );
-    let title: String = sqlx::query_scalar("SELECT title FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let title: String = app.scalar("SELECT title FROM incidents").await;
     assert_eq!(title, "Disk full on db-3", "nothing was overwritten");
 }
 
@@ -614,11 +610,7 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
         StatusCode::FORBIDDEN
     );
     let r = browser
-        .submit(
-            "/admin/incidents",
-            "/admin/incidents",
-            &[("title", "x"), ("severity", "sev1")],
-        )
+        .form("/admin/incidents", &[("title", "x"), ("severity", "sev1")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -831,10 +823,7 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.select("#log > li").len(), 100);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_events")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let total: i64 = app.scalar("SELECT count(*) FROM incident_events").await;
     assert!(total > 10_000);
     assert!(page
         .select("#log-h")
@@ -872,13 +861,10 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
             .any(|l| l.contains("Critical customer-facing outage")),
         "severity guidance is shown"
     );
-    let grace_id: String = sqlx::query_scalar::<_, uuid::Uuid>(
-        "SELECT id FROM users WHERE email = 'grace@example.com'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap()
-    .to_string();
+    let grace_id: String = app
+        .scalar::<uuid::Uuid>("SELECT id FROM users WHERE email = 'grace@example.com'")
+        .await
+        .to_string();
     let declared = ada
         .submit(
             "/admin/incidents/new",
@@ -912,12 +898,10 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert_eq!(page.select("#leader"), ["ada"]);
 
     // A note in the root-cause workstream.
-    let rc: String =
-        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM workstreams WHERE kind = 'root_cause'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap()
-            .to_string();
+    let rc: String = app
+        .scalar::<uuid::Uuid>("SELECT id FROM workstreams WHERE kind = 'root_cause'")
+        .await
+        .to_string();
     let r = ada
         .submit(
             &path,
@@ -952,10 +936,7 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert_eq!(preview.status, StatusCode::OK);
     assert_eq!(preview.select("#u-preview strong"), ["the cause"]);
     assert_eq!(preview.select("#u-body"), ["We found **the cause**."]);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM incident_updates").await;
     assert_eq!(count, 0, "a preview posts nothing");
     let posted = ada
         .submit(
@@ -976,15 +957,11 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert!(page
         .select(".facts .ist")
         .contains(&"Identified".to_owned()));
-    let status: String = sqlx::query_scalar("SELECT status::text FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let status: String = app.scalar("SELECT status::text FROM components").await;
     assert_eq!(status, "degraded_performance");
-    let affected: Value = sqlx::query_scalar("SELECT affected_components FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let affected: Value = app
+        .scalar("SELECT affected_components FROM incident_updates")
+        .await;
     // The first public update publishes the incident: customers saw the API operational
     // until now (the major outage set when declaring was held back).
     assert_eq!(affected[0]["old_status"], "operational");

@@ -162,8 +162,7 @@ async fn admin_forms_refuse_the_same_text_with_the_same_words() {
 
     let name = "n".repeat(101);
     let r = browser
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", name.as_str()),
@@ -178,10 +177,7 @@ async fn admin_forms_refuse_the_same_text_with_the_same_words() {
         "{:?}",
         r.select(".alert")
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM incidents").await;
     assert_eq!(count, 0, "nothing was declared");
 }
 

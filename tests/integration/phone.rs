@@ -124,11 +124,9 @@ async fn a_browser_in_new_york_reads_the_incident_page_in_new_york_time() {
         .await
         .unwrap();
     wait_for_text(&client, "h1", "Search slow").await;
-    let started: time::OffsetDateTime =
-        sqlx::query_scalar("SELECT started_at FROM incidents WHERE title = 'Search slow'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let started: time::OffsetDateTime = app
+        .scalar("SELECT started_at FROM incidents WHERE title = 'Search slow'")
+        .await;
     let off = (time::OffsetDateTime::now_utc() - started).abs();
     assert!(
         off < time::Duration::minutes(3),

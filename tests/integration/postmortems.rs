@@ -800,8 +800,7 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
     // Two people edit at once: the second save is refused and keeps its text.
     let version = editor.attr("input[name=version]", "value").unwrap();
     let saved = ada
-        .submit(
-            &edit,
+        .form(
             &edit,
             &[
                 ("body", "# Mine\n\nFirst save."),
@@ -812,8 +811,7 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let stale = ada
-        .submit(
-            &edit,
+        .form(
             &edit,
             &[
                 ("body", "# Theirs\n\nLate save."),
@@ -894,8 +892,7 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
     let form = ada.get(&page).await;
     let version = form.attr("input[name=version]", "value").unwrap();
     let r = ada
-        .submit(
-            &page,
+        .form(
             &page,
             &[
                 ("title", &title),

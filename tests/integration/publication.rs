@@ -276,10 +276,7 @@ async fn bad_public_titles_are_refused_and_publish_nothing() {
     assert!(after["published_at"].is_null());
     assert!(after["public_title"].is_null());
     assert_eq!(after["version"], incident["version"]);
-    let updates: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let updates: i64 = app.scalar("SELECT count(*) FROM incident_updates").await;
     assert_eq!(updates, 0);
     assert!(!app.public_surfaces().await.contains("Working title"));
 
@@ -414,8 +411,7 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     let text =
         "## What happened\n\nA database ran out of memory and **checkout failed** for 30 minutes.";
     let review = lead
-        .submit(
-            &editor_path,
+        .form(
             &editor_path,
             &[
                 ("public_summary", text),
@@ -472,8 +468,7 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     let current = lead.get(&editor_path).await;
     let now_version = current.attr("input[name=version]", "value").unwrap();
     let saved = lead
-        .submit(
-            &editor_path,
+        .form(
             &editor_path,
             &[
                 ("public_summary", "Edited quietly."),
@@ -504,8 +499,7 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     assert_eq!(stale.select("#ps-body"), ["Late text."]);
     // An empty summary cannot be reviewed.
     let empty = lead
-        .submit(
-            &editor_path,
+        .form(
             &editor_path,
             &[
                 ("public_summary", "  "),

@@ -44,11 +44,9 @@ async fn viewers_and_responders_see_users_but_cannot_change_them() {
             .join(" ")
             .contains("Your role does not allow this."));
     }
-    let count: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let count: i64 = app
+        .scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
+        .await;
     assert_eq!(count, 0);
 }
 
@@ -57,8 +55,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
     let r = admin
-        .submit(
-            "/admin/users",
+        .form(
             "/admin/users",
             &[
                 ("email", "Grace@Example.com"),
@@ -89,10 +86,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
 async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_admin() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
-    let root_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let root_id: uuid::Uuid = app.scalar("SELECT id FROM users").await;
     let grace = app.user("grace@example.com", Role::Viewer).await;
 
     let r = admin

@@ -84,11 +84,9 @@ async fn readme_screenshots() {
     app.user("viewer@demo.fireline.dev", Role::Responder).await;
     let (base, shutdown) = serve(&app).await;
     app.state.status_page.refresh().await.unwrap();
-    let reference: i64 =
-        sqlx::query_scalar("SELECT number FROM incidents WHERE status <> 'resolved'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let reference: i64 = app
+        .scalar("SELECT number FROM incidents WHERE status <> 'resolved'")
+        .await;
 
     let client = browser(&driver, 1100).await;
     client.set_window_size(1100, 2150).await.unwrap();

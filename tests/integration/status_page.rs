@@ -594,12 +594,9 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         status["status"], "degraded_performance",
         "restored to what it was"
     );
-    let causes: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM component_status_changes WHERE maintenance_id IS NOT NULL",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let causes: i64 = app
+        .scalar("SELECT count(*) FROM component_status_changes WHERE maintenance_id IS NOT NULL")
+        .await;
     assert_eq!(causes, 2);
 
     // By hand: start, verify, cancel is refused after completion.
@@ -768,8 +765,7 @@ async fn page_settings_show_on_the_page_at_once() {
     fixture(&app).await;
     let mut admin = app.signed_in("admin2@example.com", Role::Admin).await;
     let r = admin
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "Acme Status"),
@@ -804,8 +800,7 @@ async fn page_settings_show_on_the_page_at_once() {
     assert_eq!(json["page"]["time_zone"], "Europe/Berlin");
 
     let bad = admin
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "x"),
@@ -818,8 +813,7 @@ async fn page_settings_show_on_the_page_at_once() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut responder = app.signed_in("r@example.com", Role::Responder).await;
     let r = responder
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "Hijack"),

@@ -198,6 +198,18 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The one value the query `sql` (without parameters) selects.
+    pub async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: Send + Unpin,
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
     /// Apply the domain events the last requests recorded (webhook fan-out, ...), as the
     /// consumer runner of a serving process does.
     pub async fn apply_events(&self) {
@@ -420,6 +432,11 @@ impl Browser<'_> {
         let response = self.app.send(req).await;
         self.remember(&response);
         response
+    }
+
+    /// Send the form on `path` back to `path` with `fields` (and its CSRF token).
+    pub async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.submit(path, path, fields).await
     }
 
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.

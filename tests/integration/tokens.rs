@@ -10,11 +10,7 @@ async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Responder).await;
     let created = browser
-        .submit(
-            "/admin/tokens",
-            "/admin/tokens",
-            &[("name", "deploy pipeline")],
-        )
+        .form("/admin/tokens", &[("name", "deploy pipeline")])
         .await;
     assert_eq!(created.status, StatusCode::OK);
     let token = created
@@ -51,10 +47,7 @@ async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     assert!(row.contains("deploy pipeline"), "{row}");
     assert!(!row.contains("never"), "last used is shown: {row}");
 
-    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id: uuid::Uuid = app.scalar("SELECT id FROM api_tokens").await;
     let revoked = browser
         .submit("/admin/tokens", &format!("/admin/tokens/{id}/revoke"), &[])
         .await;
@@ -242,9 +235,7 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
 async fn a_token_needs_a_name() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Viewer).await;
-    let r = browser
-        .submit("/admin/tokens", "/admin/tokens", &[("name", "  ")])
-        .await;
+    let r = browser.form("/admin/tokens", &[("name", "  ")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r
         .select("#token-name-error")

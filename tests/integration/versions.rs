@@ -186,7 +186,7 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
         ("scheduled_until", until.as_str()),
         ("version", version.as_str()),
     ];
-    let r = browser.submit(&page_path, &page_path, &fields).await;
+    let r = browser.form(&page_path, &fields).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(
         r.select(".alert")[0].contains("Not saved"),
@@ -199,7 +199,7 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
     assert_eq!(now["title"], "Upgrade to 17");
 
     // A form without its version is refused too, not saved over.
-    let r = browser.submit(&page_path, &page_path, &fields[..4]).await;
+    let r = browser.form(&page_path, &fields[..4]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -231,7 +231,7 @@ async fn a_stale_template_form_keeps_the_typed_text_and_the_saved_one() {
         ("body", "# Ours"),
         ("version", version.as_str()),
     ];
-    let r = browser.submit(&page_path, &page_path, &fields).await;
+    let r = browser.form(&page_path, &fields).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(
         r.text.contains("# Ours"),

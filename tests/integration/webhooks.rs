@@ -428,12 +428,7 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
     for r in everything.received() {
         assert!(!String::from_utf8_lossy(&r.body).contains("Secret"));
     }
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM webhook_messages WHERE payload LIKE '%Secret%' OR payload LIKE '%Typo fix%'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let stored: i64 = app.scalar("SELECT count(*) FROM webhook_messages WHERE payload LIKE '%Secret%' OR payload LIKE '%Typo fix%'").await;
     assert_eq!(
         stored, 0,
         "internal and unannounced changes never reach the outbox"
@@ -539,13 +534,8 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_fresh_signature() {
     );
 
     // A pending delivery cannot be resent over itself.
-    let pending: i64 = sqlx::query_scalar(
-        "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
-         SELECT message_id, subscriber_id, destination, now() + interval '1 hour' FROM deliveries LIMIT 1 RETURNING id",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let pending: i64 = app.scalar("INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
+         SELECT message_id, subscriber_id, destination, now() + interval '1 hour' FROM deliveries LIMIT 1 RETURNING id").await;
     let r = app
         .post(
             &format!("/api/v1/subscribers/{subscriber}/deliveries/{pending}/resend"),
@@ -693,11 +683,9 @@ async fn failing_for_three_days_disables_with_the_last_error() {
         reason.contains("three days") && reason.contains("HTTP 503"),
         "{reason}"
     );
-    let pending: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let pending: i64 = app
+        .scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+        .await;
     assert_eq!(pending, 0, "what was pending for it is given up");
 }
 
@@ -731,13 +719,12 @@ async fn a_hanging_receiver_does_not_delay_the_others() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let paths: BTreeSet<String> = fast.received().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths.len(), 30);
-    let in_flight: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
+    let in_flight: i64 = app
+        .scalar(
+            "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
          WHERE s.url LIKE '%/slow/%' AND d.attempts > 0 AND d.state = 'pending'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+        )
+        .await;
     assert!(
         in_flight <= 4,
         "at most 4 at once to one destination, not {in_flight}"
@@ -843,9 +830,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(page.header("cache-control"), "no-store");
     assert!(page.text.contains("Verifying a message"));
 
-    let made = visitor
-        .submit("/subscribe", "/subscribe", &[("url", &url)])
-        .await;
+    let made = visitor.form("/subscribe", &[("url", &url)]).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     let secret = made.select("code.secret").pop().unwrap();
     assert!(secret.starts_with("whsec_"), "{secret}");
@@ -866,14 +851,10 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(got[0].json()["meta"]["unsubscribe"], json!(link));
 
     // The same URL again is refused, and so is a bad URL, with the reason.
-    let again = visitor
-        .submit("/subscribe", "/subscribe", &[("url", &url)])
-        .await;
+    let again = visitor.form("/subscribe", &[("url", &url)]).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.text.contains("already subscribed"));
-    let bad = visitor
-        .submit("/subscribe", "/subscribe", &[("url", "gopher://x")])
-        .await;
+    let bad = visitor.form("/subscribe", &[("url", "gopher://x")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.select("[role=alert]")[0].contains("http:// or https://"));
 
@@ -883,10 +864,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let confirm = visitor.get(path).await;
     assert_eq!(confirm.status, StatusCode::OK);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let left: i64 = app.scalar("SELECT count(*) FROM subscribers").await;
     assert_eq!(left, 1, "opening the link alone does not unsubscribe");
     let token_field = confirm.attr("input[name=token]", "value").unwrap();
     let action = confirm.attr("form", "action").unwrap();
@@ -895,10 +873,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
         .await;
     assert_eq!(done.status, StatusCode::OK);
     assert!(done.text.contains("Unsubscribed"));
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let left: i64 = app.scalar("SELECT count(*) FROM subscribers").await;
     assert_eq!(left, 0);
     // Without the CSRF token the form is refused.
     let forged = visitor.post_raw(&action, &[("token", &token_field)]).await;
@@ -912,31 +887,19 @@ async fn public_subscribing_is_rate_limited_per_address() {
     visitor.ip = "203.0.113.9".into();
     for i in 0..fireline::webhooks::SUBSCRIBES_PER_HOUR {
         let r = visitor
-            .submit(
-                "/subscribe",
-                "/subscribe",
-                &[("url", &format!("http://127.0.0.1:9/{i}"))],
-            )
+            .form("/subscribe", &[("url", &format!("http://127.0.0.1:9/{i}"))])
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
     let refused = visitor
-        .submit(
-            "/subscribe",
-            "/subscribe",
-            &[("url", "http://127.0.0.1:9/one-more")],
-        )
+        .form("/subscribe", &[("url", "http://127.0.0.1:9/one-more")])
         .await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.text.contains("Too many subscribe attempts"));
     // Another address is not affected.
     visitor.ip = "203.0.113.10".into();
     let other = visitor
-        .submit(
-            "/subscribe",
-            "/subscribe",
-            &[("url", "http://127.0.0.1:9/other")],
-        )
+        .form("/subscribe", &[("url", "http://127.0.0.1:9/other")])
         .await;
     assert_eq!(other.status, StatusCode::CREATED);
 }
@@ -961,8 +924,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     let mut admin = app.signed_in("ada@example.com", Role::Admin).await;
     let url = receiver.url("/admin-added");
     let made = admin
-        .submit(
-            "/admin/subscribers",
+        .form(
             "/admin/subscribers",
             &[("url", &url), ("description", "Partner page")],
         )
@@ -976,10 +938,7 @@ async fn admins_manage_subscribers_in_the_browser() {
         !list.text.contains(&secret),
         "the secret is not shown again"
     );
-    let id: String = sqlx::query_scalar("SELECT id::text FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id: String = app.scalar("SELECT id::text FROM subscribers").await;
     let page = format!("/admin/subscribers/{id}");
 
     let _dispatcher = app.dispatcher(quick());
