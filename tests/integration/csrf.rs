@@ -310,6 +310,7 @@ async fn behind_https_the_anonymous_cookie_is_a_host_cookie() {
 
 #[tokio::test]
 async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go_along() {
+    use crate::browser::{click, type_into};
     use fantoccini::Locator;
     let Some(driver) = crate::browser::driver().await else {
         return;
@@ -347,13 +348,7 @@ async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go
     );
     tokio::spawn(async move { axum::serve(sibling, router).await });
     chromium.goto(&sibling_url).await.unwrap();
-    chromium
-        .find(Locator::Id("go"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&chromium, "#go").await;
     crate::browser::wait_for_text(&chromium, "main", "not from this site's own pages").await;
     assert_eq!(token_count(&app).await, 0);
 
@@ -362,13 +357,7 @@ async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go
         .goto(&format!("{base}/admin/tokens"))
         .await
         .unwrap();
-    chromium
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("own page")
-        .await
-        .unwrap();
+    type_into(&chromium, "input[name=name]", "own page").await;
     chromium
         .find(Locator::Css(
             "form[action='/admin/tokens'] button[type=submit]",

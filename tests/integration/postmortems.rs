@@ -955,7 +955,7 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
 
 #[tokio::test]
 async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
-    use crate::browser::{browser, driver, serve, sign_in, wait_for_text};
+    use crate::browser::{browser, click, driver, serve, sign_in, type_into, wait_for_text};
     use fantoccini::Locator;
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
@@ -984,36 +984,23 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .goto(&format!("{base}/admin/incidents/INC-1"))
         .await
         .unwrap();
-    author
-        .find(Locator::Css(".postmortem-link button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, ".postmortem-link button").await;
     wait_for_text(&author, "h1", "Postmortem of INC-1").await;
 
     // Edit: what is typed shows in the live preview, then save.
-    author
-        .find(Locator::Id("pm-body"))
-        .await
-        .unwrap()
-        .send_keys("\n\nThe index rebuild starved the search cluster.")
-        .await
-        .unwrap();
+    type_into(
+        &author,
+        "#pm-body",
+        "\n\nThe index rebuild starved the search cluster.",
+    )
+    .await;
     wait_for_text(
         &author,
         "#pm-preview",
         "The index rebuild starved the search cluster.",
     )
     .await;
-    author
-        .find(Locator::Css("button[value=save]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "button[value=save]").await;
     wait_for_text(&author, ".flash", "Saved.").await;
     wait_for_text(
         &author,
@@ -1023,21 +1010,9 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
     .await;
 
     // A high-priority action item, due in a week by default.
-    author
-        .find(Locator::Css("a.button[href$='/action-items/new']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "a.button[href$='/action-items/new']").await;
     wait_for_text(&author, "h1", "New action item for INC-1").await;
-    author
-        .find(Locator::Id("a-title"))
-        .await
-        .unwrap()
-        .send_keys("Throttle index rebuilds")
-        .await
-        .unwrap();
+    type_into(&author, "#a-title", "Throttle index rebuilds").await;
     author
         .find(Locator::Id("a-priority"))
         .await
@@ -1045,13 +1020,7 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .select_by_label("High")
         .await
         .unwrap();
-    author
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "form.stack button.primary").await;
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
     wait_for_text(&author, ".flash", &format!("high priority, due {due}")).await;
     wait_for_text(&author, "#items-h + table", "Throttle index rebuilds").await;
@@ -1064,44 +1033,20 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .select_by_label("Published")
         .await
         .unwrap();
-    author
-        .find(Locator::Css("form.review button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "form.review button.primary").await;
     wait_for_text(&author, ".flash", "Published internally.").await;
 
     // Customers get the public summary, written and confirmed for them.
-    author
-        .find(Locator::Css("#public-summary a.button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "#public-summary a.button").await;
     wait_for_text(&author, "h1", "Public summary").await;
     let area = author.find(Locator::Id("ps-body")).await.unwrap();
     area.clear().await.unwrap();
     area.send_keys("Search was slow for an hour while an index was rebuilt. We now pace rebuilds.")
         .await
         .unwrap();
-    author
-        .find(Locator::Css("button[value=review]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "button[value=review]").await;
     wait_for_text(&author, "h1", "Publish this for customers?").await;
-    author
-        .find(Locator::Css("form[action$='/publish'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "form[action$='/publish'] button").await;
     wait_for_text(
         &author,
         ".flash",
