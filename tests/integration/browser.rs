@@ -197,13 +197,7 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
     wait_for_text(&leader, "h1", "Declare an incident").await;
     type_into(&leader, "#d-title", "Payments failing").await;
     click(&leader, "input[name=severity][value=sev1]").await;
-    leader
-        .find(Locator::Id("d-leader"))
-        .await
-        .unwrap()
-        .select_by_label("grace")
-        .await
-        .unwrap();
+    choose(&leader, "#d-leader", "grace").await;
     click(&leader, "form.stack button.primary").await;
     wait_for_text(&leader, "#leader", "grace").await;
     let incident_url = leader.current_url().await.unwrap();
@@ -220,13 +214,7 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
 
     // A note in the root-cause workstream appears live for Grace.
     type_into(&leader, "#n-body", "Card processor returns 502 since 09:58").await;
-    leader
-        .find(Locator::Id("n-ws"))
-        .await
-        .unwrap()
-        .select_by_label("Root cause")
-        .await
-        .unwrap();
+    choose(&leader, "#n-ws", "Root cause").await;
     click(&leader, "#note-form button.primary").await;
     wait_for_text(&leader, "#log", "Card processor returns 502").await;
     wait_for_text(&watcher, "#log .event-body", "Card processor returns 502").await;
@@ -239,13 +227,7 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
     )
     .await;
     wait_for_text(&leader, "#u-preview strong", "failing over").await;
-    leader
-        .find(Locator::Id("u-status"))
-        .await
-        .unwrap()
-        .select_by_label("Identified")
-        .await
-        .unwrap();
+    choose(&leader, "#u-status", "Identified").await;
     click(&leader, "#update-form button[value=post]").await;
     wait_for_text(&leader, "#updates", "failing over").await;
     wait_for_text(&watcher, "#updates", "failing over").await;
@@ -362,6 +344,17 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
         .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Pick the option labelled `label` in the select matching `css`.
+pub async fn choose(client: &Client, css: &str, label: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .select_by_label(label)
         .await
         .unwrap();
 }

@@ -13,6 +13,23 @@ struct Incident {
     bob: String,
 }
 
+impl Incident {
+    /// Where its postmortem is started.
+    fn postmortem(&self) -> String {
+        format!("/api/v1/incidents/{}/postmortem", self.id)
+    }
+
+    /// Start its postmortem with `body`; panics unless it is created.
+    async fn start_postmortem(&self, app: &TestApp, body: Value) -> Value {
+        post(app, &self.token, &self.postmortem(), body).await
+    }
+}
+
+/// The API path of the postmortem `pm`.
+fn postmortem_path(pm: &Value) -> String {
+    format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap())
+}
+
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let expected = if path.ends_with("/updates")
         || path.ends_with("/events")
@@ -119,13 +136,7 @@ fn position(haystack: &str, needle: &str) -> usize {
 async fn the_draft_is_filled_from_the_incident() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     assert_eq!(pm["status"], "draft");
     let body = pm["body"].as_str().unwrap();
     assert!(
@@ -197,13 +208,7 @@ async fn the_draft_is_filled_from_the_incident() {
     }
 
     // One postmortem per incident.
-    let again = app
-        .post(
-            &format!("/api/v1/incidents/{}/postmortem", i.id),
-            &i.token,
-            "{}",
-        )
-        .await;
+    let again = app.post(&i.postmortem(), &i.token, "{}").await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -229,13 +234,9 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
         json!({"name": "Mini", "body": "{{number}} at {{severity}}, led by {{leader}}\n\n{{timeline}}\n\n{{action_items}}\n{{unknown}}"}),
     )
     .await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({"template_id": mini["id"]}),
-    )
-    .await;
+    let pm = i
+        .start_postmortem(&app, json!({"template_id": mini["id"]}))
+        .await;
     let body = pm["body"].as_str().unwrap();
     assert!(body.starts_with("INC-1 at SEV1, led by bob"), "{body}");
     assert!(body.contains("<!-- fireline:timeline -->"));
@@ -295,13 +296,7 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
 async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_refused() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     let pm_id = pm["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/postmortems/{pm_id}");
     let edited = pm["body"].as_str().unwrap().replace(
@@ -388,14 +383,8 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
 async fn publishing_shows_it_publicly_only_for_public_incidents() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
-    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
+    let pm = i.start_postmortem(&app, json!({})).await;
+    let path = postmortem_path(&pm);
     app.created(
         &format!("{path}/action-items"),
         &i.token,
@@ -554,14 +543,8 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 async fn internal_incidents_postmortems_are_never_public() {
     let app = TestApp::new().await;
     let i = realistic(&app, "internal").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
-    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
+    let pm = i.start_postmortem(&app, json!({})).await;
+    let path = postmortem_path(&pm);
     let r = app
         .patch(
             &path,
@@ -592,13 +575,7 @@ async fn internal_incidents_postmortems_are_never_public() {
 async fn action_items_have_defaults_filters_overdue_and_history() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     let items = format!(
         "/api/v1/postmortems/{}/action-items",
         pm["id"].as_str().unwrap()
@@ -734,13 +711,7 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
         .post(&items, &viewer, r#"{"title": "x", "priority": "low"}"#)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app
-        .post(
-            &format!("/api/v1/incidents/{}/postmortem", i.id),
-            &viewer,
-            "{}",
-        )
-        .await;
+    let r = app.post(&i.postmortem(), &viewer, "{}").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -800,25 +771,11 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
     // Two people edit at once: the second save is refused and keeps its text.
     let version = editor.attr("input[name=version]", "value").unwrap();
     let saved = ada
-        .form(
-            &edit,
-            &[
-                ("body", "# Mine\n\nFirst save."),
-                ("version", &version),
-                ("action", "save"),
-            ],
-        )
+        .save(&edit, &version, "body", "# Mine\n\nFirst save.")
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let stale = ada
-        .form(
-            &edit,
-            &[
-                ("body", "# Theirs\n\nLate save."),
-                ("version", &version),
-                ("action", "save"),
-            ],
-        )
+        .save(&edit, &version, "body", "# Theirs\n\nLate save.")
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert!(stale.select("[role=alert]")[0].contains("while you were editing"));
@@ -938,13 +895,7 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
         flagged.contains("INC-1") && flagged.contains("not started"),
         "{flagged}"
     );
-    post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    i.start_postmortem(&app, json!({})).await;
     let flagged = ada
         .get("/admin/postmortems")
         .await
@@ -955,7 +906,9 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
 
 #[tokio::test]
 async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
-    use crate::browser::{browser, click, driver, serve, sign_in, type_into, wait_for_text};
+    use crate::browser::{
+        browser, choose, click, driver, serve, sign_in, type_into, wait_for_text,
+    };
     use fantoccini::Locator;
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
@@ -1013,26 +966,14 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
     click(&author, "a.button[href$='/action-items/new']").await;
     wait_for_text(&author, "h1", "New action item for INC-1").await;
     type_into(&author, "#a-title", "Throttle index rebuilds").await;
-    author
-        .find(Locator::Id("a-priority"))
-        .await
-        .unwrap()
-        .select_by_label("High")
-        .await
-        .unwrap();
+    choose(&author, "#a-priority", "High").await;
     click(&author, "form.stack button.primary").await;
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
     wait_for_text(&author, ".flash", &format!("high priority, due {due}")).await;
     wait_for_text(&author, "#items-h + table", "Throttle index rebuilds").await;
 
     // Publish the document: internally, never on the status page.
-    author
-        .find(Locator::Id("pm-status"))
-        .await
-        .unwrap()
-        .select_by_label("Published")
-        .await
-        .unwrap();
+    choose(&author, "#pm-status", "Published").await;
     click(&author, "form.review button.primary").await;
     wait_for_text(&author, ".flash", "Published internally.").await;
 

@@ -468,13 +468,11 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     let current = lead.get(&editor_path).await;
     let now_version = current.attr("input[name=version]", "value").unwrap();
     let saved = lead
-        .form(
+        .save(
             &editor_path,
-            &[
-                ("public_summary", "Edited quietly."),
-                ("version", &now_version),
-                ("action", "save"),
-            ],
+            &now_version,
+            "public_summary",
+            "Edited quietly.",
         )
         .await;
     assert_eq!(saved.status, StatusCode::OK);

@@ -439,6 +439,18 @@ impl Browser<'_> {
         self.submit(path, path, fields).await
     }
 
+    /// Save the editor on `path`: `field` set to `text`, as of `version`.
+    pub async fn save(
+        &mut self,
+        path: &str,
+        version: &str,
+        field: &str,
+        text: &str,
+    ) -> TestResponse {
+        let fields = [(field, text), ("version", version), ("action", "save")];
+        self.form(path, &fields).await
+    }
+
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.
     pub async fn submit(
         &mut self,
