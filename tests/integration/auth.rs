@@ -73,10 +73,8 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     // The account's own back-off has long passed; the guesser's lock has not.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .await;
     let locked = guesser.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     let message = locked.select("[role=alert]").join(" ");
@@ -107,10 +105,8 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     );
 
     // Once the window has passed, the address can sign in again.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
+        .await;
     assert_eq!(
         guesser.sign_in("ada@example.com", PASSWORD).await.status,
         StatusCode::SEE_OTHER
@@ -151,10 +147,8 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     assert!(!owner.cookies.contains_key("fireline_session"));
 
     // Seconds later (moved back in the database, rather than waited for), the owner is in.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
+        .await;
     assert_eq!(
         owner.sign_in("ada@example.com", PASSWORD).await.status,
         StatusCode::SEE_OTHER
@@ -178,10 +172,8 @@ async fn ipv6_guessers_are_locked_by_their_64() {
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
     }
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .await;
     let mut next = app.browser();
     next.ip = "2001:db8:6:6:ffff::1".into();
     assert_eq!(
@@ -336,10 +328,8 @@ async fn sessions_expire_after_inactivity() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Admin).await;
     assert_eq!(browser.get("/admin").await.status, StatusCode::OK);
-    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
+        .await;
     let response = browser.get("/admin/users").await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.location(), "/login?next=%2Fadmin%2Fusers");

@@ -408,12 +408,7 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
     assert_eq!(in_rc["items"].as_array().unwrap().len(), 1);
 
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(page.status, StatusCode::OK);
     let struck = page.select(&format!("#event-{} del", wrong["id"].as_str().unwrap()));
     assert_eq!(struck, ["Cache hit rate is 10%"]);
@@ -598,12 +593,7 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
     );
 
     let mut browser = app.signed_in("v2@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert!(page.select("#note-form").is_empty() && page.select("#update-form").is_empty());
     assert_eq!(
         browser.get("/admin/incidents/new").await.status,
@@ -644,12 +634,7 @@ async fn user_markdown_never_reaches_the_page_as_script() {
     )
     .await;
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     let doc = page.html();
     let scripts: Vec<_> = doc
         .select(&scraper::Selector::parse("script").unwrap())
@@ -690,27 +675,15 @@ async fn open_public_incidents_without_updates_are_nudged() {
             json!({"title": "Quiet", "severity": "sev1", "visibility": "internal"}),
         )
         .await;
-    sqlx::query("UPDATE incidents SET declared_at = now() - interval '31 minutes'")
-        .execute(app.pool())
-        .await
-        .unwrap();
-    let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
+    app.exec("UPDATE incidents SET declared_at = now() - interval '31 minutes'")
         .await;
+    let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(
         page.select(".nudge"),
         ["No public update for 31 minutes. Tell customers what is happening."]
     );
-    let internal_page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            internal["reference"].as_str().unwrap()
-        ))
-        .await;
+    let internal_page = browser.incident_page(&internal).await;
     assert!(
         internal_page.select(".nudge").is_empty(),
         "internal incidents have no public to tell"
@@ -727,12 +700,7 @@ async fn open_public_incidents_without_updates_are_nudged() {
         json!({"status": "identified", "body": "Found it."}),
     )
     .await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert!(page.select(".nudge").is_empty());
 }
 
@@ -815,12 +783,7 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
     .await
     .unwrap();
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.select("#log > li").len(), 100);
     let total: i64 = app.scalar("SELECT count(*) FROM incident_events").await;

@@ -817,10 +817,8 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
         .contains("INC-1-postmortem.md"));
 
     // The global list: filters, overdue highlighted, exports.
-    sqlx::query("UPDATE action_items SET due_on = current_date - 3")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE action_items SET due_on = current_date - 3")
+        .await;
     let items = ada.get("/admin/action-items?overdue=1").await;
     assert_eq!(items.select("tr.overdue").len(), 1);
     let dashboard = ada.get("/admin").await;
@@ -885,10 +883,8 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
         ada.get("/admin").await.select("#missing-h").is_empty(),
         "not yet"
     );
-    sqlx::query("UPDATE incidents SET resolved_at = now() - interval '6 days'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE incidents SET resolved_at = now() - interval '6 days'")
+        .await;
     let dashboard = ada.get("/admin").await;
     let flagged = dashboard.select("section.warn li").join(" ");
     assert!(

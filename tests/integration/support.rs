@@ -198,6 +198,11 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Run the statement `sql` (without parameters), e.g. to age what a test made.
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(self.pool()).await.unwrap();
+    }
+
     /// The one value the query `sql` (without parameters) selects.
     pub async fn scalar<T>(&self, sql: &str) -> T
     where
@@ -449,6 +454,12 @@ impl Browser<'_> {
     ) -> TestResponse {
         let fields = [(field, text), ("version", version), ("action", "save")];
         self.form(path, &fields).await
+    }
+
+    /// The admin page of `incident` (as the API returned it), by its reference.
+    pub async fn incident_page(&mut self, incident: &serde_json::Value) -> TestResponse {
+        let reference = incident["reference"].as_str().unwrap();
+        self.get(&format!("/admin/incidents/{reference}")).await
     }
 
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.

@@ -292,10 +292,8 @@ async fn reference(app: &TestApp) -> String {
 #[tokio::test]
 async fn without_a_choice_admin_pages_fall_back_to_the_status_pages_zone() {
     let app = TestApp::new().await;
-    sqlx::query("UPDATE page_settings SET time_zone = 'Europe/Berlin'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE page_settings SET time_zone = 'Europe/Berlin'")
+        .await;
     app.state.status_page.refresh().await.unwrap();
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     let r = declare(&mut ada, "2026-01-15T09:30", "").await;
@@ -356,12 +354,7 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
     let mut ada = app.browser();
     ada.sign_in("ada@example.com", crate::support::PASSWORD)
         .await;
-    let page = ada
-        .get(&format!(
-            "/admin/incidents/{}",
-            incident["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = ada.incident_page(&incident).await;
     assert_eq!(
         page.select("#updates .changes li"),
         ["API: Operational → Major outage"]
@@ -392,10 +385,8 @@ async fn live_log_entries_arrive_in_the_readers_zone() {
         .declare(&token, json!({"title": "Live page", "severity": "sev3"}))
         .await;
     let browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    sqlx::query("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")
+        .await;
     let cookie = format!("fireline_session={}", browser.cookies["fireline_session"]);
     let (base, shutdown) = crate::browser::serve(&app).await;
     let mut stream = reqwest::Client::new()
