@@ -66,8 +66,7 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     app.user("grace@example.com", Role::Admin).await;
-    let mut guesser = app.browser();
-    guesser.ip = "10.6.6.6".into();
+    let mut guesser = app.browser_at("10.6.6.6");
     for _ in 0..5 {
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -88,19 +87,18 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     assert_eq!(counted, 5);
 
     // The owner, from their own address, signs in with the right password.
-    let mut owner = app.browser();
-    owner.ip = "10.9.9.9".into();
+    let mut owner = app.browser_at("10.9.9.9");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     // The guesser stays locked for this account, though not for another one.
     assert_eq!(
-        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        guesser.sign_in_as("ada@example.com").await,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        guesser.sign_in("grace@example.com", "guess").await.status,
+        guesser.sign_in_status("grace@example.com", "guess").await,
         StatusCode::UNAUTHORIZED
     );
 
@@ -108,7 +106,7 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
         .await;
     assert_eq!(
-        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        guesser.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -118,8 +116,7 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     for i in 0..5 {
-        let mut guesser = app.browser();
-        guesser.ip = format!("10.6.0.{i}");
+        let mut guesser = app.browser_at(format!("10.6.0.{i}"));
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
     }
@@ -132,8 +129,7 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     .await
     .unwrap();
 
-    let mut owner = app.browser();
-    owner.ip = "10.9.9.9".into();
+    let mut owner = app.browser_at("10.9.9.9");
     let waiting = owner.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
     let message = waiting.select("[role=alert]").join(" ");
@@ -150,14 +146,13 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
         .await;
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     // A success clears the account's count: one typo later is just a typo.
-    let mut typo = app.browser();
-    typo.ip = "10.9.9.10".into();
+    let mut typo = app.browser_at("10.9.9.10");
     assert_eq!(
-        typo.sign_in("ada@example.com", "typo").await.status,
+        typo.sign_in_status("ada@example.com", "typo").await,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -167,23 +162,20 @@ async fn ipv6_guessers_are_locked_by_their_64() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     for i in 1..=5 {
-        let mut guesser = app.browser();
-        guesser.ip = format!("2001:db8:6:6::{i}");
+        let mut guesser = app.browser_at(format!("2001:db8:6:6::{i}"));
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
     }
     app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
         .await;
-    let mut next = app.browser();
-    next.ip = "2001:db8:6:6:ffff::1".into();
+    let mut next = app.browser_at("2001:db8:6:6:ffff::1");
     assert_eq!(
-        next.sign_in("ada@example.com", PASSWORD).await.status,
+        next.sign_in_as("ada@example.com").await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let mut owner = app.browser();
-    owner.ip = "2001:db8:9:9::1".into();
+    let mut owner = app.browser_at("2001:db8:9:9::1");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -192,8 +184,7 @@ async fn ipv6_guessers_are_locked_by_their_64() {
 async fn one_address_failing_across_many_accounts_is_locked_out() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
-    let mut attacker = app.browser();
-    attacker.ip = "10.6.6.6".into();
+    let mut attacker = app.browser_at("10.6.6.6");
     for i in 0..20 {
         let r = attacker
             .sign_in(&format!("user{i}@example.com"), "guess")
@@ -204,10 +195,9 @@ async fn one_address_failing_across_many_accounts_is_locked_out() {
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
 
     // The account's owner, elsewhere, still gets in.
-    let mut owner = app.browser();
-    owner.ip = "10.1.1.1".into();
+    let mut owner = app.browser_at("10.1.1.1");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -248,7 +238,7 @@ async fn forms_without_the_right_csrf_token_are_refused() {
     // Signed in, a state-changing form needs the session's token, not the old one.
     let anon_token = browser.cookies["fireline_csrf"].clone();
     assert_eq!(
-        browser.sign_in("ada@example.com", PASSWORD).await.status,
+        browser.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     let stale = browser
@@ -376,7 +366,7 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        again.sign_in("ada@example.com", PASSWORD).await.status,
+        again.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }

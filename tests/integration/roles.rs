@@ -72,7 +72,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
         .expect("generated password shown");
     let mut grace = app.browser();
     assert_eq!(
-        grace.sign_in("grace@example.com", &password).await.status,
+        grace.sign_in_status("grace@example.com", &password).await,
         StatusCode::SEE_OTHER
     );
     let page = admin.get("/admin/users").await;
@@ -142,7 +142,7 @@ async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_
     let password = r.select("#shown-password").pop().unwrap();
     let mut g = app.browser();
     assert_eq!(
-        g.sign_in("grace@example.com", &password).await.status,
+        g.sign_in_status("grace@example.com", &password).await,
         StatusCode::SEE_OTHER
     );
 

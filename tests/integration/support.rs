@@ -274,6 +274,13 @@ impl TestApp {
         }
     }
 
+    /// A browser whose requests come from `ip`.
+    pub fn browser_at(&self, ip: impl Into<String>) -> Browser<'_> {
+        let mut browser = self.browser();
+        browser.ip = ip.into();
+        browser
+    }
+
     /// A browser signed in as a new user with `role`.
     pub async fn signed_in(&self, email: &str, role: Role) -> Browser<'_> {
         self.user(email, role).await;
@@ -476,6 +483,16 @@ impl Browser<'_> {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// The status a sign-in as `email` with the shared test password answers with.
+    pub async fn sign_in_as(&mut self, email: &str) -> StatusCode {
+        self.sign_in_status(email, PASSWORD).await
+    }
+
+    /// The status a sign-in with `email` and `password` answers with.
+    pub async fn sign_in_status(&mut self, email: &str, password: &str) -> StatusCode {
+        self.sign_in(email, password).await.status
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {

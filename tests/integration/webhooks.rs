@@ -883,8 +883,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
 #[tokio::test]
 async fn public_subscribing_is_rate_limited_per_address() {
     let app = TestApp::with_private_webhooks().await;
-    let mut visitor = app.browser();
-    visitor.ip = "203.0.113.9".into();
+    let mut visitor = app.browser_at("203.0.113.9");
     for i in 0..fireline::webhooks::SUBSCRIBES_PER_HOUR {
         let r = visitor
             .form("/subscribe", &[("url", &format!("http://127.0.0.1:9/{i}"))])
