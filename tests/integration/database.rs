@@ -3,9 +3,8 @@
 use fireline::app::config::DatabaseArgs;
 use fireline::platform::db::DatabaseSource;
 use sqlx::{Connection, PgConnection};
-use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{server_url, url_for};
+use crate::support::{cluster_dir, have_postgres_binaries, server_url, url_for};
 
 async fn drop_database(name: &str) {
     let mut conn = PgConnection::connect(&url_for("postgres")).await.unwrap();
@@ -75,9 +74,7 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
         eprintln!("skipped: no PostgreSQL binaries on this machine");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    // PostgreSQL runs as its own user when we are root; it must reach the directory.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = cluster_dir();
     let data_dir = dir.path().join("data");
     let args = DatabaseArgs {
         database_url: None,
@@ -157,11 +154,7 @@ fn as_role(user: &str, database: &str) -> String {
 /// database) is not used silently: one line says why and how to use it.
 #[tokio::test]
 async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
-    if fireline::platform::db::find_postgres_binaries().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install the PostgreSQL server binaries"
-        );
+    if !have_postgres_binaries() {
         return;
     }
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -174,8 +167,7 @@ async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
         .await
         .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = cluster_dir();
     let data_dir = dir.path().join("data");
     let args = DatabaseArgs {
         database_url: None,

@@ -113,6 +113,27 @@ impl TestDb {
         TestDb { name, pool }
     }
 
+    /// An admin, Ada, and an API token of hers labelled `label`, straight in the database.
+    pub async fn admin_token(&self, label: &str) -> String {
+        let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
+        let admin = fireline::accounts::users::insert(
+            &self.pool,
+            fireline::accounts::users::NewUser {
+                email: "ada@example.com",
+                name: "Ada",
+                role: Role::Admin,
+                password_hash: &hash.0,
+            },
+        )
+        .await
+        .unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
+        fireline::accounts::tokens::create(&mut conn, admin.id, label)
+            .await
+            .unwrap()
+            .1
+    }
+
     pub fn url(&self) -> String {
         url_for(&self.name)
     }
@@ -640,6 +661,28 @@ impl TestApp {
             .await;
         c["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// Whether this machine has the PostgreSQL server binaries a private cluster is made
+/// with; without them a test is skipped, except in CI.
+pub fn have_postgres_binaries() -> bool {
+    if fireline::platform::db::find_postgres_binaries().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must install the PostgreSQL server binaries"
+    );
+    false
+}
+
+/// A temporary directory for a private cluster: PostgreSQL runs as its own user when we
+/// are root, so it must reach the directory.
+pub fn cluster_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(dir.path(), mode).unwrap();
+    dir
 }
 
 /// A time as the API takes it (RFC 3339).

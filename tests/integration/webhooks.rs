@@ -1139,25 +1139,7 @@ pub(crate) fn start_server_with(
 async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
     const SUBSCRIBERS: usize = 600;
     let db = crate::support::TestDb::new().await;
-    let hash = fireline::accounts::hash_password(crate::support::PASSWORD).unwrap();
-    let admin = fireline::accounts::users::insert(
-        &db.pool,
-        fireline::accounts::users::NewUser {
-            email: "ada@example.com",
-            name: "Ada",
-            role: Role::Admin,
-            password_hash: &hash.0,
-        },
-    )
-    .await
-    .unwrap();
-    let (_, token) = fireline::accounts::tokens::create(
-        &mut db.pool.acquire().await.unwrap(),
-        admin.id,
-        "crash",
-    )
-    .await
-    .unwrap();
+    let token = db.admin_token("crash").await;
     // A receiver that takes 20 to 80 ms per message: with 8 at a time the fan-out lasts
     // about 4 s, and attempts end at scattered times, so the kill finds some in flight.
     let receiver = Receiver::start().await;
