@@ -153,9 +153,9 @@ pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
 
 pub async fn sign_in(client: &Client, base: &str, email: &str) {
     client.goto(&format!("{base}/login")).await.unwrap();
-    type_into(&client, "#email", email).await;
-    type_into(&client, "#password", PASSWORD).await;
-    click(&client, "form button[type=submit]").await;
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", PASSWORD).await;
+    click(client, "form button[type=submit]").await;
     wait_for_text(client, "h1", "Dashboard").await;
 }
 
