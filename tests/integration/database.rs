@@ -6,6 +6,16 @@ use sqlx::{Connection, PgConnection};
 
 use crate::support::{cluster_dir, have_postgres_binaries, server_url, url_for};
 
+/// Options naming no server, so that a private cluster in `data_dir` is the fallback.
+fn private_cluster_args(data_dir: &std::path::Path) -> DatabaseArgs {
+    DatabaseArgs {
+        database_url: None,
+        data_dir: data_dir.to_owned(),
+        private_db: false,
+        pool_size: 2,
+    }
+}
+
 async fn drop_database(name: &str) {
     let mut conn = PgConnection::connect(&url_for("postgres")).await.unwrap();
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -76,12 +86,7 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
     }
     let dir = cluster_dir();
     let data_dir = dir.path().join("data");
-    let args = DatabaseArgs {
-        database_url: None,
-        data_dir: data_dir.clone(),
-        private_db: false,
-        pool_size: 2,
-    };
+    let args = private_cluster_args(&data_dir);
     let nowhere = vec!["postgres://postgres@127.0.0.1:1/fireline".to_owned()];
     let database = fireline::platform::db::connect_with(&args, &nowhere)
         .await
@@ -169,12 +174,7 @@ async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
 
     let dir = cluster_dir();
     let data_dir = dir.path().join("data");
-    let args = DatabaseArgs {
-        database_url: None,
-        data_dir: data_dir.clone(),
-        private_db: false,
-        pool_size: 2,
-    };
+    let args = private_cluster_args(&data_dir);
     let candidates = vec![as_role(&ghost, "fireline"), as_role(&meek, &missing)];
     let (database, logs) = logged(fireline::platform::db::connect_with(&args, &candidates)).await;
     let database = database.unwrap();
