@@ -336,11 +336,7 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
         .scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
         .await;
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{ada_id}/disable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{ada_id}/disable"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
@@ -358,11 +354,7 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
         .contains("disabled"));
 
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{ada_id}/enable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{ada_id}/enable"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(

@@ -137,14 +137,13 @@ async fn malformed_forms_get_an_html_4xx() {
 
     // Not a UUID where one is expected: nothing there.
     let r = browser
-        .submit("/admin/users", "/admin/users/not-a-uuid/disable", &[])
+        .press("/admin/users", "/admin/users/not-a-uuid/disable")
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = browser
-        .submit(
+        .press(
             "/admin/users",
             &format!("/admin/users/{}/disable", uuid::Uuid::new_v4()),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

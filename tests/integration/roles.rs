@@ -123,19 +123,14 @@ async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.select("main").join(" ").contains("last enabled admin"));
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{root_id}/disable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{root_id}/disable"))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     let r = admin
-        .submit(
+        .press(
             "/admin/users",
             &format!("/admin/users/{}/password", grace.id),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -300,7 +295,7 @@ async fn disable_through(
     match door {
         Door::AdminUi => {
             let path = format!("/admin/users/{}/disable", user.id);
-            let r = admin.browser.submit("/admin/users", &path, &[]).await;
+            let r = admin.browser.press("/admin/users", &path).await;
             assert!(
                 matches!(r.status, StatusCode::SEE_OTHER | StatusCode::CONFLICT),
                 "{}",

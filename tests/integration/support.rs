@@ -490,6 +490,11 @@ impl Browser<'_> {
         self.get(&format!("/admin/incidents/{reference}")).await
     }
 
+    /// Press a button on `page` whose form (only a button) posts to `path`.
+    pub async fn press(&mut self, page: &str, path: &str) -> TestResponse {
+        self.submit(page, path, &[]).await
+    }
+
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.
     pub async fn submit(
         &mut self,

@@ -941,7 +941,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     let page = format!("/admin/subscribers/{id}");
 
     let _dispatcher = app.dispatcher(quick());
-    let r = admin.submit(&page, &format!("{page}/test"), &[]).await;
+    let r = admin.press(&page, &format!("{page}/test")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let got = receiver
         .wait_for(Duration::from_secs(10), "the test", |r| !r.is_empty())
@@ -949,7 +949,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     got[0].verify(&secret);
 
     // Paused: messages wait; resumed: they go.
-    admin.submit(&page, &format!("{page}/pause"), &[]).await;
+    admin.press(&page, &format!("{page}/pause")).await;
     let (_, token) = app.token("ops@example.com", Role::Responder).await;
     app.declare(&token, json!({"title": "While paused", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -957,7 +957,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     let shown = admin.get(&page).await;
     assert!(shown.text.contains("Paused"));
     assert!(shown.text.contains("incident.created"));
-    admin.submit(&page, &format!("{page}/resume"), &[]).await;
+    admin.press(&page, &format!("{page}/resume")).await;
     receiver
         .wait_for(Duration::from_secs(10), "the held message", |r| {
             r.len() >= 2
@@ -969,13 +969,13 @@ async fn admins_manage_subscribers_in_the_browser() {
     assert_eq!(shown.select("table.list tbody tr").len(), 2);
     assert!(shown.text.contains("HTTP 200"));
     let resend = shown.attr("form[action$='/resend']", "action").unwrap();
-    admin.submit(&page, &resend, &[]).await;
+    admin.press(&page, &resend).await;
     let got = receiver
         .wait_for(Duration::from_secs(10), "the resend", |r| r.len() >= 3)
         .await;
     assert!(got[..2].iter().any(|r| r.id() == got[2].id()));
 
-    let removed = admin.submit(&page, &format!("{page}/delete"), &[]).await;
+    let removed = admin.press(&page, &format!("{page}/delete")).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.get(&page).await.status, StatusCode::NOT_FOUND);
 }
