@@ -22,7 +22,7 @@ async fn signing_in_opens_the_dashboard_and_signing_out_ends_the_session() {
     assert!(dashboard.select(".me").join(" ").contains("ada"));
     let old_cookie = browser.cookies["fireline_session"].clone();
 
-    let out = browser.submit("/logout", "/logout", &[]).await;
+    let out = browser.form("/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(!browser.cookies.contains_key("fireline_session"));
 
@@ -66,17 +66,14 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     app.user("grace@example.com", Role::Admin).await;
-    let mut guesser = app.browser();
-    guesser.ip = "10.6.6.6".into();
+    let mut guesser = app.browser_at("10.6.6.6");
     for _ in 0..5 {
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     // The account's own back-off has long passed; the guesser's lock has not.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .await;
     let locked = guesser.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     let message = locked.select("[role=alert]").join(" ");
@@ -86,36 +83,30 @@ async fn five_failures_lock_the_guessers_address_and_not_the_owner() {
     assert!((780..=840).contains(&retry), "Retry-After: {retry}");
     assert!(!guesser.cookies.contains_key("fireline_session"));
     // The refused attempt was not counted: it did not even reach the password check.
-    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM login_attempts")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let counted: i64 = app.scalar("SELECT count(*) FROM login_attempts").await;
     assert_eq!(counted, 5);
 
     // The owner, from their own address, signs in with the right password.
-    let mut owner = app.browser();
-    owner.ip = "10.9.9.9".into();
+    let mut owner = app.browser_at("10.9.9.9");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     // The guesser stays locked for this account, though not for another one.
     assert_eq!(
-        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        guesser.sign_in_as("ada@example.com").await,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        guesser.sign_in("grace@example.com", "guess").await.status,
+        guesser.sign_in_status("grace@example.com", "guess").await,
         StatusCode::UNAUTHORIZED
     );
 
     // Once the window has passed, the address can sign in again.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes'")
+        .await;
     assert_eq!(
-        guesser.sign_in("ada@example.com", PASSWORD).await.status,
+        guesser.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -125,8 +116,7 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     for i in 0..5 {
-        let mut guesser = app.browser();
-        guesser.ip = format!("10.6.0.{i}");
+        let mut guesser = app.browser_at(format!("10.6.0.{i}"));
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
     }
@@ -139,8 +129,7 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     .await
     .unwrap();
 
-    let mut owner = app.browser();
-    owner.ip = "10.9.9.9".into();
+    let mut owner = app.browser_at("10.9.9.9");
     let waiting = owner.sign_in("ada@example.com", PASSWORD).await;
     assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
     let message = waiting.select("[role=alert]").join(" ");
@@ -154,19 +143,16 @@ async fn guesses_spread_over_many_addresses_slow_the_account_down_for_seconds() 
     assert!(!owner.cookies.contains_key("fireline_session"));
 
     // Seconds later (moved back in the database, rather than waited for), the owner is in.
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '20 seconds'")
+        .await;
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     // A success clears the account's count: one typo later is just a typo.
-    let mut typo = app.browser();
-    typo.ip = "10.9.9.10".into();
+    let mut typo = app.browser_at("10.9.9.10");
     assert_eq!(
-        typo.sign_in("ada@example.com", "typo").await.status,
+        typo.sign_in_status("ada@example.com", "typo").await,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -176,25 +162,20 @@ async fn ipv6_guessers_are_locked_by_their_64() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
     for i in 1..=5 {
-        let mut guesser = app.browser();
-        guesser.ip = format!("2001:db8:6:6::{i}");
+        let mut guesser = app.browser_at(format!("2001:db8:6:6::{i}"));
         let r = guesser.sign_in("ada@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
     }
-    sqlx::query("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
-        .execute(app.pool())
-        .await
-        .unwrap();
-    let mut next = app.browser();
-    next.ip = "2001:db8:6:6:ffff::1".into();
+    app.exec("UPDATE login_attempts SET attempted_at = attempted_at - interval '1 minute'")
+        .await;
+    let mut next = app.browser_at("2001:db8:6:6:ffff::1");
     assert_eq!(
-        next.sign_in("ada@example.com", PASSWORD).await.status,
+        next.sign_in_as("ada@example.com").await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let mut owner = app.browser();
-    owner.ip = "2001:db8:9:9::1".into();
+    let mut owner = app.browser_at("2001:db8:9:9::1");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -203,8 +184,7 @@ async fn ipv6_guessers_are_locked_by_their_64() {
 async fn one_address_failing_across_many_accounts_is_locked_out() {
     let app = TestApp::new().await;
     app.user("ada@example.com", Role::Admin).await;
-    let mut attacker = app.browser();
-    attacker.ip = "10.6.6.6".into();
+    let mut attacker = app.browser_at("10.6.6.6");
     for i in 0..20 {
         let r = attacker
             .sign_in(&format!("user{i}@example.com"), "guess")
@@ -215,10 +195,9 @@ async fn one_address_failing_across_many_accounts_is_locked_out() {
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
 
     // The account's owner, elsewhere, still gets in.
-    let mut owner = app.browser();
-    owner.ip = "10.1.1.1".into();
+    let mut owner = app.browser_at("10.1.1.1");
     assert_eq!(
-        owner.sign_in("ada@example.com", PASSWORD).await.status,
+        owner.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -259,7 +238,7 @@ async fn forms_without_the_right_csrf_token_are_refused() {
     // Signed in, a state-changing form needs the session's token, not the old one.
     let anon_token = browser.cookies["fireline_csrf"].clone();
     assert_eq!(
-        browser.sign_in("ada@example.com", PASSWORD).await.status,
+        browser.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
     let stale = browser
@@ -269,10 +248,7 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM api_tokens").await;
     assert_eq!(count, 0);
 }
 
@@ -342,10 +318,8 @@ async fn sessions_expire_after_inactivity() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Admin).await;
     assert_eq!(browser.get("/admin").await.status, StatusCode::OK);
-    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE sessions SET last_seen_at = now() - interval '13 hours'")
+        .await;
     let response = browser.get("/admin/users").await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.location(), "/login?next=%2Fadmin%2Fusers");
@@ -358,17 +332,11 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     assert_eq!(ada.get("/admin").await.status, StatusCode::OK);
 
-    let ada_id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let ada_id: uuid::Uuid = app
+        .scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await;
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{ada_id}/disable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{ada_id}/disable"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
@@ -386,15 +354,11 @@ async fn a_disabled_user_cannot_sign_in_and_is_signed_out_at_once() {
         .contains("disabled"));
 
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{ada_id}/enable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{ada_id}/enable"))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        again.sign_in("ada@example.com", PASSWORD).await.status,
+        again.sign_in_as("ada@example.com").await,
         StatusCode::SEE_OTHER
     );
 }
@@ -421,8 +385,7 @@ async fn after_sign_in_you_return_where_you_were_but_never_to_another_site() {
 
     let mut other = app.browser();
     let r = other
-        .submit(
-            "/login",
+        .form(
             "/login",
             &[
                 ("email", "ada@example.com"),

@@ -153,27 +153,9 @@ pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
 
 pub async fn sign_in(client: &Client, base: &str, email: &str) {
     client.goto(&format!("{base}/login")).await.unwrap();
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", PASSWORD).await;
+    click(client, "form button[type=submit]").await;
     wait_for_text(client, "h1", "Dashboard").await;
 }
 
@@ -211,42 +193,12 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
 
     sign_in(&leader, &base, "ada@example.com").await;
     // Declare from the button on every admin page, naming Grace as leader.
-    leader
-        .find(Locator::Css("a.declare"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&leader, "a.declare").await;
     wait_for_text(&leader, "h1", "Declare an incident").await;
-    leader
-        .find(Locator::Id("d-title"))
-        .await
-        .unwrap()
-        .send_keys("Payments failing")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("input[name=severity][value=sev1]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Id("d-leader"))
-        .await
-        .unwrap()
-        .select_by_label("grace")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&leader, "#d-title", "Payments failing").await;
+    click(&leader, "input[name=severity][value=sev1]").await;
+    choose(&leader, "#d-leader", "grace").await;
+    click(&leader, "form.stack button.primary").await;
     wait_for_text(&leader, "#leader", "grace").await;
     let incident_url = leader.current_url().await.unwrap();
 
@@ -256,64 +208,27 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
     wait_for_text(&watcher, "h1", "Payments failing").await;
 
     // Ada takes command.
-    leader
-        .find(Locator::Css(".command button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&leader, ".command button.primary").await;
     wait_for_text(&leader, "#leader", "ada").await;
     wait_for_text(&watcher, "#leader", "ada").await;
 
     // A note in the root-cause workstream appears live for Grace.
-    leader
-        .find(Locator::Id("n-body"))
-        .await
-        .unwrap()
-        .send_keys("Card processor returns 502 since 09:58")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Id("n-ws"))
-        .await
-        .unwrap()
-        .select_by_label("Root cause")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("#note-form button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&leader, "#n-body", "Card processor returns 502 since 09:58").await;
+    choose(&leader, "#n-ws", "Root cause").await;
+    click(&leader, "#note-form button.primary").await;
     wait_for_text(&leader, "#log", "Card processor returns 502").await;
     wait_for_text(&watcher, "#log .event-body", "Card processor returns 502").await;
 
     // A public update, with the live preview.
-    leader
-        .find(Locator::Id("u-body"))
-        .await
-        .unwrap()
-        .send_keys("We are **failing over** to the backup processor.")
-        .await
-        .unwrap();
+    type_into(
+        &leader,
+        "#u-body",
+        "We are **failing over** to the backup processor.",
+    )
+    .await;
     wait_for_text(&leader, "#u-preview strong", "failing over").await;
-    leader
-        .find(Locator::Id("u-status"))
-        .await
-        .unwrap()
-        .select_by_label("Identified")
-        .await
-        .unwrap();
-    leader
-        .find(Locator::Css("#update-form button[value=post]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(&leader, "#u-status", "Identified").await;
+    click(&leader, "#update-form button[value=post]").await;
     wait_for_text(&leader, "#updates", "failing over").await;
     wait_for_text(&watcher, "#updates", "failing over").await;
     wait_for_text(&watcher, "#summary .ist", "Identified").await;
@@ -347,42 +262,12 @@ async fn a_responders_update_shows_on_the_public_page_which_works_on_a_phone() {
         .goto(&format!("{base}/admin/incidents/new"))
         .await
         .unwrap();
-    responder
-        .find(Locator::Id("d-title"))
-        .await
-        .unwrap()
-        .send_keys("Website slow")
-        .await
-        .unwrap();
-    responder
-        .find(Locator::Css("input[name=severity][value=sev3]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    responder
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&responder, "#d-title", "Website slow").await;
+    click(&responder, "input[name=severity][value=sev3]").await;
+    click(&responder, "form.stack button.primary").await;
     wait_for_text(&responder, "h1", "Website slow").await;
-    responder
-        .find(Locator::Id("u-body"))
-        .await
-        .unwrap()
-        .send_keys("Pages load slowly; we are on it.")
-        .await
-        .unwrap();
-    responder
-        .find(Locator::Css("#update-form button[value=post]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&responder, "#u-body", "Pages load slowly; we are on it.").await;
+    click(&responder, "#update-form button[value=post]").await;
     wait_for_text(&responder, "#updates", "Pages load slowly").await;
     responder.close().await;
 
@@ -450,4 +335,26 @@ pub async fn fill(client: &Client, css: &str, text: &str) {
         .unwrap_or_else(|e| panic!("no {css}: {e}"));
     field.clear().await.unwrap();
     field.send_keys(text).await.unwrap();
+}
+
+/// Type `text` into the field matching `css`, after what it holds.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Pick the option labelled `label` in the select matching `css`.
+pub async fn choose(client: &Client, css: &str, label: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .select_by_label(label)
+        .await
+        .unwrap();
 }

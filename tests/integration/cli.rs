@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::support::TestDb;
+use crate::support::{cluster_dir, have_postgres_binaries, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fireline");
 
@@ -390,19 +390,10 @@ async fn serve_prints_a_setup_link_that_works_and_stops_cleanly_on_sigterm() {
 
 #[tokio::test]
 async fn commands_use_a_private_cluster_when_asked_and_keep_its_data() {
-    if fireline::platform::db::find_postgres_binaries().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install the PostgreSQL server binaries"
-        );
+    if !have_postgres_binaries() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let dir = cluster_dir();
     let data = dir.path().join("data");
     let run = |args: &[&str], stdin: Option<&str>| {
         let mut child = Command::new(BIN)

@@ -18,14 +18,10 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let group: uuid::Uuid = sqlx::query_scalar("SELECT id FROM component_groups")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let group: uuid::Uuid = app.scalar("SELECT id FROM component_groups").await;
     for name in ["API", "Website", "Checkout"] {
         let r = admin
-            .submit(
-                "/admin/components",
+            .form(
                 "/admin/components",
                 &[
                     ("name", name),
@@ -38,8 +34,7 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     }
     let dup = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[("name", "api"), ("group_id", ""), ("status", "operational")],
         )
@@ -51,11 +46,9 @@ async fn an_admin_builds_the_component_list_in_the_browser() {
         .contains("exists already"));
 
     // Move Checkout to the top.
-    let checkout: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM components WHERE name = 'Checkout'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let checkout: uuid::Uuid = app
+        .scalar("SELECT id FROM components WHERE name = 'Checkout'")
+        .await;
     let r = admin
         .submit(
             "/admin/components",
@@ -115,8 +108,7 @@ async fn responders_and_viewers_cannot_manage_components() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.select("form[action='/admin/components']").is_empty());
         let r = browser
-            .submit(
-                "/admin/components",
+            .form(
                 "/admin/components",
                 &[("name", "Sneaky"), ("status", "operational")],
             )
@@ -124,19 +116,11 @@ async fn responders_and_viewers_cannot_manage_components() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let (_, token) = app.token(&format!("t-{email}"), role).await;
         let r = app
-            .api(
-                Method::POST,
-                "/api/v1/components",
-                &token,
-                Some(r#"{"name": "Sneaky"}"#),
-            )
+            .post("/api/v1/components", &token, r#"{"name": "Sneaky"}"#)
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM components").await;
     assert_eq!(count, 0);
 }
 
@@ -145,31 +129,21 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
     let group = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/component-groups",
-            &token,
-            json!({"name": "Edge"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/component-groups", &token, json!({"name": "Edge"}))
         .await;
     let gid = group["id"].as_str().unwrap().to_owned();
     let a = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "CDN", "group_id": gid}),
-            StatusCode::CREATED,
         )
         .await;
     let b = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "DNS", "group_id": gid, "position": 1}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(b["position"], 1);
@@ -186,23 +160,20 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
     assert_eq!(group["component_ids"], json!([b["id"], a["id"]]));
 
     let patched = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
             json!({"status": "major_outage", "description": "Static files"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(patched["status"], "major_outage");
     assert_eq!(patched["description"], "Static files");
 
     let bad = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            Some(r#"{"status": "on_fire"}"#),
+            r#"{"status": "on_fire"}"#,
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -211,22 +182,16 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
         .unwrap()
         .contains("unknown variant `on_fire`"));
     let unknown_field = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            Some(r#"{"colour": "red"}"#),
+            r#"{"colour": "red"}"#,
         )
         .await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let r = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/component-groups/{gid}"),
-            &token,
-            None,
-        )
+        .delete(&format!("/api/v1/component-groups/{gid}"), &token)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let list = app.api_get("/api/v1/components", &token).await;
@@ -238,11 +203,9 @@ async fn the_component_api_creates_orders_changes_and_deletes() {
         "components survive their group"
     );
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!("/api/v1/components/{}", a["id"].as_str().unwrap()),
             &token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -274,12 +237,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
     let (_, token) = app.token("api@example.com", Role::Admin).await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
     let group = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/component-groups",
             &token,
             json!({ "name": "Core" }),
-            StatusCode::CREATED,
         )
         .await["id"]
         .as_str()
@@ -287,8 +248,7 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         .to_owned();
 
     let r = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", " By form "),
@@ -299,12 +259,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    app.api_ok(
-        Method::POST,
+    app.created(
         "/api/v1/components",
         &token,
         json!({ "name": " By API ", "description": "Seen by customers", "group_id": group }),
-        StatusCode::CREATED,
     )
     .await;
     let out = fireline_cli(
@@ -358,8 +316,7 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
     // A name with a tab in it is refused alike, and nothing is added.
     let refusal = "The name cannot contain line breaks, tabs or other control characters";
     let r = admin
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", "Bad\tname"),
@@ -375,11 +332,10 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         r.text
     );
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/components",
             &token,
-            Some(&json!({ "name": "Bad\tname" }).to_string()),
+            &json!({ "name": "Bad\tname" }).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -391,9 +347,6 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM components").await;
     assert_eq!(count, 3);
 }

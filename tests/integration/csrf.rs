@@ -34,10 +34,7 @@ async fn submit_from(
 }
 
 async fn token_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap()
+    app.scalar("SELECT count(*) FROM api_tokens").await
 }
 
 #[tokio::test]
@@ -219,11 +216,9 @@ async fn a_planted_or_forged_anonymous_csrf_cookie_is_refused() {
         sign_in_with(other.sign_anon_csrf("t", now), "t".into()).await,
         (StatusCode::FORBIDDEN, false)
     );
-    let ours: Vec<u8> =
-        sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = 'anon_csrf'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let ours: Vec<u8> = app
+        .scalar("SELECT secret FROM server_secrets WHERE name = 'anon_csrf'")
+        .await;
     let ours = SigningKey::new(ours);
     assert_eq!(
         sign_in_with(ours.sign_anon_csrf("t", now - 13 * 3600), "t".into()).await,
@@ -315,6 +310,7 @@ async fn behind_https_the_anonymous_cookie_is_a_host_cookie() {
 
 #[tokio::test]
 async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go_along() {
+    use crate::browser::{click, type_into};
     use fantoccini::Locator;
     let Some(driver) = crate::browser::driver().await else {
         return;
@@ -352,13 +348,7 @@ async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go
     );
     tokio::spawn(async move { axum::serve(sibling, router).await });
     chromium.goto(&sibling_url).await.unwrap();
-    chromium
-        .find(Locator::Id("go"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&chromium, "#go").await;
     crate::browser::wait_for_text(&chromium, "main", "not from this site's own pages").await;
     assert_eq!(token_count(&app).await, 0);
 
@@ -367,13 +357,7 @@ async fn in_chromium_a_form_on_a_sibling_origin_is_refused_though_the_cookies_go
         .goto(&format!("{base}/admin/tokens"))
         .await
         .unwrap();
-    chromium
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("own page")
-        .await
-        .unwrap();
+    type_into(&chromium, "input[name=name]", "own page").await;
     chromium
         .find(Locator::Css(
             "form[action='/admin/tokens'] button[type=submit]",

@@ -3,9 +3,18 @@
 use fireline::app::config::DatabaseArgs;
 use fireline::platform::db::DatabaseSource;
 use sqlx::{Connection, PgConnection};
-use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{server_url, url_for};
+use crate::support::{cluster_dir, have_postgres_binaries, server_url, url_for};
+
+/// Options naming no server, so that a private cluster in `data_dir` is the fallback.
+fn private_cluster_args(data_dir: &std::path::Path) -> DatabaseArgs {
+    DatabaseArgs {
+        database_url: None,
+        data_dir: data_dir.to_owned(),
+        private_db: false,
+        pool_size: 2,
+    }
+}
 
 async fn drop_database(name: &str) {
     let mut conn = PgConnection::connect(&url_for("postgres")).await.unwrap();
@@ -75,16 +84,9 @@ async fn with_no_server_reachable_a_private_cluster_is_started_and_stopped() {
         eprintln!("skipped: no PostgreSQL binaries on this machine");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    // PostgreSQL runs as its own user when we are root; it must reach the directory.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = cluster_dir();
     let data_dir = dir.path().join("data");
-    let args = DatabaseArgs {
-        database_url: None,
-        data_dir: data_dir.clone(),
-        private_db: false,
-        pool_size: 2,
-    };
+    let args = private_cluster_args(&data_dir);
     let nowhere = vec!["postgres://postgres@127.0.0.1:1/fireline".to_owned()];
     let database = fireline::platform::db::connect_with(&args, &nowhere)
         .await
@@ -157,11 +159,7 @@ fn as_role(user: &str, database: &str) -> String {
 /// database) is not used silently: one line says why and how to use it.
 #[tokio::test]
 async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
-    if fireline::platform::db::find_postgres_binaries().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install the PostgreSQL server binaries"
-        );
+    if !have_postgres_binaries() {
         return;
     }
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -174,15 +172,9 @@ async fn falling_back_from_a_server_that_refused_says_why_and_how_to_use_it() {
         .await
         .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = cluster_dir();
     let data_dir = dir.path().join("data");
-    let args = DatabaseArgs {
-        database_url: None,
-        data_dir: data_dir.clone(),
-        private_db: false,
-        pool_size: 2,
-    };
+    let args = private_cluster_args(&data_dir);
     let candidates = vec![as_role(&ghost, "fireline"), as_role(&meek, &missing)];
     let (database, logs) = logged(fireline::platform::db::connect_with(&args, &candidates)).await;
     let database = database.unwrap();

@@ -6,30 +6,10 @@ use serde_json::{json, Value};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestDb, PASSWORD};
+use crate::support::TestDb;
 use crate::webhooks::start_server_with;
 
 const SUBSCRIBERS: i32 = 25;
-
-async fn admin_token(db: &TestDb) -> String {
-    let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
-    let admin = fireline::accounts::users::insert(
-        &db.pool,
-        fireline::accounts::users::NewUser {
-            email: "ada@example.com",
-            name: "Ada",
-            role: Role::Admin,
-            password_hash: &hash.0,
-        },
-    )
-    .await
-    .unwrap();
-    let mut conn = db.pool.acquire().await.unwrap();
-    fireline::accounts::tokens::create(&mut conn, admin.id, "events")
-        .await
-        .unwrap()
-        .1
-}
 
 async fn call(base: &str, token: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
     let response = reqwest::Client::new()
@@ -63,7 +43,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 #[tokio::test]
 async fn events_committed_before_a_crash_are_applied_once_after_the_restart() {
     let db = TestDb::new().await;
-    let token = admin_token(&db).await;
+    let token = db.admin_token("events").await;
     // Subscribers on a port nobody listens on: deliveries are written, never delivered.
     sqlx::query(
         "INSERT INTO subscribers (id, url, destination, secret) \
@@ -215,12 +195,7 @@ async fn declaring_for_many_subscribers_writes_their_deliveries_outside_the_comm
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let deliveries = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM deliveries")
-            .fetch_one(app.pool())
-            .await
-            .unwrap()
-    };
+    let deliveries = || async { app.scalar::<i64>("SELECT count(*) FROM deliveries").await };
     assert_eq!(
         deliveries().await,
         0,

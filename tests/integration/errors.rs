@@ -19,9 +19,7 @@ async fn admin_token(app: &TestApp) -> String {
 async fn malformed_json_is_a_400_problem() {
     let app = TestApp::new().await;
     let token = admin_token(&app).await;
-    let r = app
-        .api(Method::POST, "/api/v1/users", &token, Some(r#"{"email": "#))
-        .await;
+    let r = app.post("/api/v1/users", &token, r#"{"email": "#).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.header("content-type"), "application/problem+json");
     assert!(r.json()["detail"]
@@ -35,11 +33,10 @@ async fn unknown_enum_values_and_wrong_types_are_422_naming_the_field() {
     let app = TestApp::new().await;
     let token = admin_token(&app).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/users",
             &token,
-            Some(r#"{"email": "a@b.c", "name": "A", "role": "king"}"#),
+            r#"{"email": "a@b.c", "name": "A", "role": "king"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -48,33 +45,26 @@ async fn unknown_enum_values_and_wrong_types_are_422_naming_the_field() {
     assert!(message.contains("admin"), "{message}");
 
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/users",
             &token,
-            Some(r#"{"email": 7, "name": "A", "role": "admin"}"#),
+            r#"{"email": 7, "name": "A", "role": "admin"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json()["errors"]["email"].is_string());
 
     let r = app
-        .api(
-            Method::POST,
-            "/api/v1/users",
-            &token,
-            Some(r#"{"name": "A", "role": "admin"}"#),
-        )
+        .post("/api/v1/users", &token, r#"{"name": "A", "role": "admin"}"#)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"]["email"], "`email` is required.");
 
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/users",
             &token,
-            Some(r#"{"email": "x", "name": "", "role": "admin", "password": "short"}"#),
+            r#"{"email": "x", "name": "", "role": "admin", "password": "short"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -111,9 +101,7 @@ async fn oversized_bodies_are_a_413() {
         r#"{{"email": "a@b.c", "name": "{}", "role": "admin"}}"#,
         "x".repeat(2 * 1024 * 1024)
     );
-    let r = app
-        .api(Method::POST, "/api/v1/users", &token, Some(&huge))
-        .await;
+    let r = app.post("/api/v1/users", &token, &huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.header("content-type"), "application/problem+json");
 
@@ -149,14 +137,13 @@ async fn malformed_forms_get_an_html_4xx() {
 
     // Not a UUID where one is expected: nothing there.
     let r = browser
-        .submit("/admin/users", "/admin/users/not-a-uuid/disable", &[])
+        .press("/admin/users", "/admin/users/not-a-uuid/disable")
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = browser
-        .submit(
+        .press(
             "/admin/users",
             &format!("/admin/users/{}/disable", uuid::Uuid::new_v4()),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

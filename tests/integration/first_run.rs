@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::TestDb;
+use crate::support::{cluster_dir, have_postgres_binaries, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fireline");
 
@@ -270,19 +270,10 @@ fn alive(pid: i32) -> bool {
 /// last one stops.
 #[tokio::test]
 async fn a_private_cluster_left_by_a_killed_fireline_is_adopted_and_stopped_with_the_next() {
-    if fireline::platform::db::find_postgres_binaries().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install the PostgreSQL server binaries"
-        );
+    if !have_postgres_binaries() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let dir = cluster_dir();
     let data = dir.path().join("data");
     let args = vec![
         "--private-db".to_owned(),

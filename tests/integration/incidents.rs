@@ -76,12 +76,11 @@ async fn declaring_creates_workstreams_sets_components_and_logs_it() {
     assert!(log.iter().all(|e| e["author"]["id"] == json!(ada.id)));
 
     // The component history knows which incident changed it.
-    let cause: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT incident_id FROM component_status_changes WHERE new_status = 'partial_outage'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let cause: Option<uuid::Uuid> = app
+        .scalar(
+            "SELECT incident_id FROM component_status_changes WHERE new_status = 'partial_outage'",
+        )
+        .await;
     assert_eq!(cause.map(|u| u.to_string()).as_deref(), Some(id));
 
     let updates = app
@@ -112,23 +111,19 @@ async fn command_is_taken_and_handed_over_on_the_record() {
     // Grace takes command.
     let v = incident["version"].as_i64().unwrap();
     let taken = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/incidents/{id}"),
             &grace_token,
             json!({"version": v, "leader_id": grace.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(taken["leader_id"], json!(grace.id));
     // And hands it back to Ada.
     let back = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/incidents/{id}"),
             &grace_token,
             json!({"version": taken["version"], "leader_id": ada.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(back["leader"]["name"], "ada");
@@ -145,11 +140,10 @@ async fn command_is_taken_and_handed_over_on_the_record() {
 
     // A viewer cannot lead.
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &ada_token,
-            Some(&json!({"version": back["version"], "leader_id": viewer.id}).to_string()),
+            &json!({"version": back["version"], "leader_id": viewer.id}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -161,12 +155,10 @@ async fn command_is_taken_and_handed_over_on_the_record() {
     // Workstream leads hand over the same way.
     let recovery = back["workstreams"][0]["id"].as_str().unwrap();
     let ws = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/workstreams/{recovery}"),
             &grace_token,
             json!({"lead_id": grace.id}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(ws["lead"]["name"], "grace");
@@ -192,14 +184,8 @@ async fn every_change_is_logged_with_its_old_and_new_value() {
         let token = token.clone();
         let id = id.clone();
         async move {
-            app.api_ok(
-                Method::PATCH,
-                &format!("/api/v1/incidents/{id}"),
-                &token,
-                body,
-                StatusCode::OK,
-            )
-            .await
+            app.patched(&format!("/api/v1/incidents/{id}"), &token, body)
+                .await
         }
     };
     let i =
@@ -220,14 +206,10 @@ async fn every_change_is_logged_with_its_old_and_new_value() {
     let i = patch(json!({"version": i["version"], "detected_at": "2026-01-01T10:00:00Z", "reason": "alert fired earlier than we noticed"})).await;
     assert_eq!(i["detected_at"], "2026-01-01T10:00:00Z");
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &token,
-            Some(
-                &json!({"version": i["version"], "mitigated_at": "2026-01-01T10:30:00Z"})
-                    .to_string(),
-            ),
+            &json!({"version": i["version"], "mitigated_at": "2026-01-01T10:30:00Z"}).to_string(),
         )
         .await;
     assert_eq!(
@@ -295,40 +277,32 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     let root_cause = i["workstreams"][1]["id"].as_str().unwrap();
 
     let task = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/workstreams/{recovery}/tasks"),
             &token,
             json!({"title": "Fail over", "assignee_id": ada.id}),
-            StatusCode::CREATED,
         )
         .await;
     let task = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()),
             &token,
             json!({"done": true}),
-            StatusCode::OK,
         )
         .await;
     assert!(task["done"].as_bool().unwrap());
     let custom = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/workstreams"),
             &token,
             json!({"title": "Comms"}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(custom["kind"], "custom");
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/workstreams/{recovery}"),
         &token,
         json!({"status": "done"}),
-        StatusCode::OK,
     )
     .await;
     let now = app
@@ -340,12 +314,10 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     );
 
     // Resolve while the root cause is still open: shown as such.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": now["version"], "status": "resolved"}),
-        StatusCode::OK,
     )
     .await;
     let now = app
@@ -358,12 +330,10 @@ async fn workstreams_and_tasks_are_logged_and_recovery_done_means_mitigated() {
     assert!(dashboard
         .select("td .ist")
         .contains(&"Resolved · root cause open".to_owned()));
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/workstreams/{root_cause}"),
         &token,
         json!({"status": "done"}),
-        StatusCode::OK,
     )
     .await;
     let dashboard = browser.get("/admin").await;
@@ -394,25 +364,21 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
     let two_hours_ago =
         crate::support::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
     let old = app
-        .api_ok(Method::POST, &format!("/api/v1/incidents/{id}/events"), &token, json!({"body": "Deploy **42** went out", "occurred_at": two_hours_ago, "workstream_id": root_cause, "pinned": true}), StatusCode::CREATED)
+        .created(&format!("/api/v1/incidents/{id}/events"), &token, json!({"body": "Deploy **42** went out", "occurred_at": two_hours_ago, "workstream_id": root_cause, "pinned": true}))
         .await;
     assert_ne!(old["occurred_at"], old["recorded_at"]);
     let wrong = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": "Cache hit rate is 10%"}),
-            StatusCode::CREATED,
         )
         .await;
     let fix = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": "Cache hit rate is 90%, not 10%", "corrects": wrong["id"]}),
-            StatusCode::CREATED,
         )
         .await;
     assert_eq!(fix["kind"], "correction");
@@ -442,12 +408,7 @@ async fn backdated_notes_sit_where_they_happened_and_corrections_strike_the_orig
     assert_eq!(in_rc["items"].as_array().unwrap().len(), 1);
 
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(page.status, StatusCode::OK);
     let struck = page.select(&format!("#event-{} del", wrong["id"].as_str().unwrap()));
     assert_eq!(struck, ["Cache hit rate is 10%"]);
@@ -507,20 +468,17 @@ async fn a_stale_version_is_a_conflict_in_the_api_and_the_browser() {
         .unwrap();
 
     // ...someone changes the incident through the API...
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": i["version"], "title": "Disk full on db-3"}),
-        StatusCode::OK,
     )
     .await;
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &token,
-            Some(&json!({"version": i["version"], "title": "Mine"}).to_string()),
+            &json!({"version": i["version"], "title": "Mine"}).to_string(),
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -551,10 +509,7 @@ async fn a_stale_version_is_a_conflict_in_the_api_and_the_browser() {
         r.attr("#e-title", "value").as_deref(),
         Some("Disk full on db-3")
     );
-    let title: String = sqlx::query_scalar("SELECT title FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let title: String = app.scalar("SELECT title FROM incidents").await;
     assert_eq!(title, "Disk full on db-3", "nothing was overwritten");
 }
 
@@ -563,11 +518,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Responder).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &token,
-            Some(r#"{"title": "x", "severity": "sev9"}"#),
+            r#"{"title": "x", "severity": "sev9"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -576,11 +530,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
         .unwrap()
         .contains("unknown variant `sev9`"));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &token,
-            Some(r#"{"title": "  ", "severity": "sev1"}"#),
+            r#"{"title": "  ", "severity": "sev1"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -589,11 +542,10 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
         .declare(&token, json!({"title": "x", "severity": "sev4"}))
         .await;
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{}", i["id"].as_str().unwrap()),
             &token,
-            Some(&json!({"version": i["version"], "status": "exploded"}).to_string()),
+            &json!({"version": i["version"], "status": "exploded"}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -613,20 +565,18 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
 
     let (_, viewer) = app.token("viewer@example.com", Role::Viewer).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/incidents",
             &viewer,
-            Some(r#"{"title": "x", "severity": "sev1"}"#),
+            r#"{"title": "x", "severity": "sev1"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/incidents/{}/events", i["id"].as_str().unwrap()),
             &viewer,
-            Some(r#"{"body": "hi"}"#),
+            r#"{"body": "hi"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -643,23 +593,14 @@ async fn bad_values_are_422_and_viewers_cannot_write() {
     );
 
     let mut browser = app.signed_in("v2@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert!(page.select("#note-form").is_empty() && page.select("#update-form").is_empty());
     assert_eq!(
         browser.get("/admin/incidents/new").await.status,
         StatusCode::FORBIDDEN
     );
     let r = browser
-        .submit(
-            "/admin/incidents",
-            "/admin/incidents",
-            &[("title", "x"), ("severity", "sev1")],
-        )
+        .form("/admin/incidents", &[("title", "x"), ("severity", "sev1")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -679,12 +620,10 @@ async fn user_markdown_never_reaches_the_page_as_script() {
         "[x](javascript:alert(3))",
         "<a href=\"x\" onclick=\"alert(4)\">y</a>",
     ] {
-        app.api_ok(
-            Method::POST,
+        app.created(
             &format!("/api/v1/incidents/{id}/events"),
             &token,
             json!({"body": body}),
-            StatusCode::CREATED,
         )
         .await;
     }
@@ -695,12 +634,7 @@ async fn user_markdown_never_reaches_the_page_as_script() {
     )
     .await;
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     let doc = page.html();
     let scripts: Vec<_> = doc
         .select(&scraper::Selector::parse("script").unwrap())
@@ -741,27 +675,15 @@ async fn open_public_incidents_without_updates_are_nudged() {
             json!({"title": "Quiet", "severity": "sev1", "visibility": "internal"}),
         )
         .await;
-    sqlx::query("UPDATE incidents SET declared_at = now() - interval '31 minutes'")
-        .execute(app.pool())
-        .await
-        .unwrap();
-    let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
+    app.exec("UPDATE incidents SET declared_at = now() - interval '31 minutes'")
         .await;
+    let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(
         page.select(".nudge"),
         ["No public update for 31 minutes. Tell customers what is happening."]
     );
-    let internal_page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            internal["reference"].as_str().unwrap()
-        ))
-        .await;
+    let internal_page = browser.incident_page(&internal).await;
     assert!(
         internal_page.select(".nudge").is_empty(),
         "internal incidents have no public to tell"
@@ -772,20 +694,13 @@ async fn open_public_incidents_without_updates_are_nudged() {
         ["no public update for 31 minutes"]
     );
 
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{}/updates", i["id"].as_str().unwrap()),
         &token,
         json!({"status": "identified", "body": "Found it."}),
-        StatusCode::CREATED,
     )
     .await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert!(page.select(".nudge").is_empty());
 }
 
@@ -868,18 +783,10 @@ async fn ten_thousand_events_load_a_page_at_a_time() {
     .await
     .unwrap();
     let mut browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    let page = browser
-        .get(&format!(
-            "/admin/incidents/{}",
-            i["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = browser.incident_page(&i).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.select("#log > li").len(), 100);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_events")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let total: i64 = app.scalar("SELECT count(*) FROM incident_events").await;
     assert!(total > 10_000);
     assert!(page
         .select("#log-h")
@@ -917,13 +824,10 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
             .any(|l| l.contains("Critical customer-facing outage")),
         "severity guidance is shown"
     );
-    let grace_id: String = sqlx::query_scalar::<_, uuid::Uuid>(
-        "SELECT id FROM users WHERE email = 'grace@example.com'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap()
-    .to_string();
+    let grace_id: String = app
+        .scalar::<uuid::Uuid>("SELECT id FROM users WHERE email = 'grace@example.com'")
+        .await
+        .to_string();
     let declared = ada
         .submit(
             "/admin/incidents/new",
@@ -957,12 +861,10 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert_eq!(page.select("#leader"), ["ada"]);
 
     // A note in the root-cause workstream.
-    let rc: String =
-        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM workstreams WHERE kind = 'root_cause'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap()
-            .to_string();
+    let rc: String = app
+        .scalar::<uuid::Uuid>("SELECT id FROM workstreams WHERE kind = 'root_cause'")
+        .await
+        .to_string();
     let r = ada
         .submit(
             &path,
@@ -997,10 +899,7 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert_eq!(preview.status, StatusCode::OK);
     assert_eq!(preview.select("#u-preview strong"), ["the cause"]);
     assert_eq!(preview.select("#u-body"), ["We found **the cause**."]);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM incident_updates").await;
     assert_eq!(count, 0, "a preview posts nothing");
     let posted = ada
         .submit(
@@ -1021,15 +920,11 @@ async fn the_browser_flow_declare_take_command_note_and_update() {
     assert!(page
         .select(".facts .ist")
         .contains(&"Identified".to_owned()));
-    let status: String = sqlx::query_scalar("SELECT status::text FROM components")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let status: String = app.scalar("SELECT status::text FROM components").await;
     assert_eq!(status, "degraded_performance");
-    let affected: Value = sqlx::query_scalar("SELECT affected_components FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let affected: Value = app
+        .scalar("SELECT affected_components FROM incident_updates")
+        .await;
     // The first public update publishes the incident: customers saw the API operational
     // until now (the major outage set when declaring was held back).
     assert_eq!(affected[0]["old_status"], "operational");

@@ -47,6 +47,21 @@ fn registry() -> Registry {
     registry
 }
 
+/// Enqueue `job`; panics unless it is new.
+async fn enqueue(db: &TestDb, job: NewJob) -> i64 {
+    fireline::platform::jobs::enqueue(&db.pool, job)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Run this file's handlers until the queue is empty.
+async fn run(db: &TestDb) -> fireline::platform::jobs::RunSummary {
+    fireline::platform::jobs::run_until_empty(&ctx(db), &registry())
+        .await
+        .unwrap()
+}
+
 async fn ran(db: &TestDb) -> Vec<Value> {
     sqlx::query_scalar("SELECT data FROM audit_log WHERE action = 'job.ran' ORDER BY id")
         .fetch_all(&db.pool)
@@ -76,17 +91,13 @@ async fn run_until_empty_runs_every_due_job_once() {
         .await
         .unwrap();
 
-    let summary = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let summary = run(&db).await;
     assert_eq!((summary.done, summary.retried, summary.dead), (3, 0, 0));
     assert_eq!(
         ran(&db).await,
         [json!({"n": 0}), json!({"n": 1}), json!({"n": 2})]
     );
-    let again = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let again = run(&db).await;
     assert_eq!(again.done, 0, "nothing runs twice, the future job waits");
 }
 
@@ -95,14 +106,9 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
     let db = TestDb::new().await;
     let mut job = NewJob::new("fails", json!({}));
     job.max_attempts = 2;
-    let id = fireline::platform::jobs::enqueue(&db.pool, job)
-        .await
-        .unwrap()
-        .unwrap();
+    let id = enqueue(&db, job).await;
 
-    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let s = run(&db).await;
     assert_eq!(s.retried, 1);
     let (state, attempts, error) = state_of(&db, id).await;
     assert_eq!((state.as_str(), attempts), ("pending", 1));
@@ -123,9 +129,7 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let s = run(&db).await;
     assert_eq!(s.dead, 1);
     let (state, attempts, _) = state_of(&db, id).await;
     assert_eq!((state.as_str(), attempts), ("dead", 2));
@@ -134,13 +138,8 @@ async fn a_failing_job_backs_off_then_dies_after_its_last_attempt() {
 #[tokio::test]
 async fn a_panicking_handler_is_caught_and_retried() {
     let db = TestDb::new().await;
-    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("panics", json!({})))
-        .await
-        .unwrap()
-        .unwrap();
-    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let id = enqueue(&db, NewJob::new("panics", json!({}))).await;
+    let s = run(&db).await;
     assert_eq!(s.retried, 1);
     let (state, _, error) = state_of(&db, id).await;
     assert_eq!(state, "pending");
@@ -150,13 +149,8 @@ async fn a_panicking_handler_is_caught_and_retried() {
 #[tokio::test]
 async fn an_unknown_job_kind_goes_dead_at_once() {
     let db = TestDb::new().await;
-    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("no_such_kind", json!({})))
-        .await
-        .unwrap()
-        .unwrap();
-    let s = fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    let id = enqueue(&db, NewJob::new("no_such_kind", json!({}))).await;
+    let s = run(&db).await;
     assert_eq!(s.dead, 1);
     assert_eq!(state_of(&db, id).await.0, "dead");
 }
@@ -189,9 +183,7 @@ async fn a_dedupe_key_keeps_one_pending_job() {
         .await
         .unwrap()
         .is_none());
-    fireline::platform::jobs::run_until_empty(&ctx(&db), &registry())
-        .await
-        .unwrap();
+    run(&db).await;
     assert!(
         fireline::platform::jobs::enqueue(&db.pool, job)
             .await
@@ -236,10 +228,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
 #[tokio::test]
 async fn a_job_whose_worker_vanished_is_claimed_again_after_its_lease() {
     let db = TestDb::new().await;
-    let id = fireline::platform::jobs::enqueue(&db.pool, NewJob::new("record", json!({})))
-        .await
-        .unwrap()
-        .unwrap();
+    let id = enqueue(&db, NewJob::new("record", json!({}))).await;
     let claimed = queue::claim(&db.pool, "crashed", 10, time::Duration::minutes(10))
         .await
         .unwrap();

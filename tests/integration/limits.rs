@@ -17,12 +17,10 @@ async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field()
         .await;
     let iid = incident["id"].as_str().unwrap();
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{iid}/postmortem"),
             &token,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let pid = pm["id"].as_str().unwrap();
@@ -119,14 +117,7 @@ async fn the_api_refuses_overlong_text_and_control_characters_naming_the_field()
 
     // At the limit, with line breaks and tabs where text has lines, all is well.
     let body = json!({"title": "é".repeat(200), "severity": "sev3", "summary": format!("line\n\tindented{}", "s".repeat(4_980))});
-    app.api_ok(
-        Method::POST,
-        "/api/v1/incidents",
-        &token,
-        body,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/incidents", &token, body).await;
 }
 
 #[tokio::test]
@@ -171,8 +162,7 @@ async fn admin_forms_refuse_the_same_text_with_the_same_words() {
 
     let name = "n".repeat(101);
     let r = browser
-        .submit(
-            "/admin/components",
+        .form(
             "/admin/components",
             &[
                 ("name", name.as_str()),
@@ -187,10 +177,7 @@ async fn admin_forms_refuse_the_same_text_with_the_same_words() {
         "{:?}",
         r.select(".alert")
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM incidents").await;
     assert_eq!(count, 0, "nothing was declared");
 }
 

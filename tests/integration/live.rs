@@ -1,7 +1,6 @@
 //! Live streams: an entry committed by one app instance reaches a stream served by
 //! another, through Postgres LISTEN/NOTIFY.
 
-use axum::http::{Method, StatusCode};
 use fireline::accounts::Role;
 use fireline::app::config::Settings;
 use fireline::app::AppState;
@@ -69,12 +68,10 @@ async fn the_api_stream_delivers_an_entry_committed_by_another_instance() {
         .starts_with("text/event-stream"));
     // Give the stream a moment to subscribe, then commit through the *first* instance.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{id}/events"),
         &token,
         json!({"body": "Seen from afar"}),
-        StatusCode::CREATED,
     )
     .await;
     let (text, took) = read_until(&mut stream, "Seen from afar", Duration::from_secs(5)).await;
@@ -91,12 +88,10 @@ async fn the_api_stream_delivers_an_entry_committed_by_another_instance() {
     assert!(text.contains(&format!("id: {seq}")));
 
     // Reconnecting with Last-Event-ID replays what was missed.
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{id}/events"),
         &token,
         json!({"body": "While you were away"}),
-        StatusCode::CREATED,
     )
     .await;
     let mut resumed = reqwest::Client::new()
@@ -134,15 +129,13 @@ async fn the_incident_page_stream_sends_rendered_entries() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!(
             "/api/v1/incidents/{}/events",
             incident["id"].as_str().unwrap()
         ),
         &token,
         json!({"body": "**Bold** move"}),
-        StatusCode::CREATED,
     )
     .await;
     let (text, _) = read_until(&mut stream, "move", Duration::from_secs(5)).await;

@@ -58,14 +58,8 @@ impl Proxy {
 async fn the_public_page_survives_the_database_going_away_and_recovers() {
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/components",
-        &token,
-        json!({"name": "API"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/components", &token, json!({"name": "API"}))
+        .await;
 
     let proxy = Proxy::start("127.0.0.1:0".parse().unwrap()).await;
     let mut url = url::Url::parse(&app.db.url()).unwrap();

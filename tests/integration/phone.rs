@@ -1,13 +1,14 @@
 //! In headless Chromium: times in the browser's zone, and the admin UI and status page
 //! at a phone's 390 px.
 
-use axum::http::{Method, StatusCode};
 use fantoccini::{key::Key, Client, Locator};
 use fireline::accounts::Role;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-use crate::browser::{browser, driver, driver_in_zone, serve, sign_in, wait_for_text};
+use crate::browser::{
+    browser, click, driver, driver_in_zone, serve, sign_in, type_into, wait_for_text,
+};
 use crate::support::TestApp;
 
 async fn js(client: &Client, script: &str) -> Value {
@@ -103,33 +104,13 @@ async fn a_browser_in_new_york_reads_the_incident_page_in_new_york_time() {
         .await
         .unwrap();
     wait_for_text(&client, "label[for=d-started]", "America/New_York").await;
-    client
-        .find(Locator::Id("d-title"))
-        .await
-        .unwrap()
-        .send_keys("Search slow")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=severity][value=sev3]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#d-title", "Search slow").await;
+    click(&client, "input[name=severity][value=sev3]").await;
+    click(&client, "form.stack button.primary").await;
     wait_for_text(&client, "h1", "Search slow").await;
-    let started: time::OffsetDateTime =
-        sqlx::query_scalar("SELECT started_at FROM incidents WHERE title = 'Search slow'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let started: time::OffsetDateTime = app
+        .scalar("SELECT started_at FROM incidents WHERE title = 'Search slow'")
+        .await;
     let off = (time::OffsetDateTime::now_utc() - started).abs();
     assert!(
         off < time::Duration::minutes(3),
@@ -170,13 +151,7 @@ async fn the_admin_ui_fits_a_phone_and_d_declares() {
         menu[1]
     );
     no_sideways_scroll(&phone, "the dashboard").await;
-    phone
-        .find(Locator::Css("#menu > summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&phone, "#menu > summary").await;
     // Open, every link is on one line (no word broken in two).
     let lines = js(
         &phone,
@@ -193,24 +168,12 @@ async fn the_admin_ui_fits_a_phone_and_d_declares() {
 
     // "d" outside a field declares; the title field has focus.
     assert!(phone.find(Locator::Css("a.declare kbd")).await.is_ok());
-    phone
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("d")
-        .await
-        .unwrap();
+    type_into(&phone, "body", "d").await;
     wait_for_text(&phone, "h1", "Declare an incident").await;
     let focused = js(&phone, "return document.activeElement.id;").await;
     assert_eq!(focused, json!("d-title"));
     // Typing "d" into the title stays in the title.
-    phone
-        .find(Locator::Id("d-title"))
-        .await
-        .unwrap()
-        .send_keys("db down")
-        .await
-        .unwrap();
+    type_into(&phone, "#d-title", "db down").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         js(&phone, "return document.getElementById('d-title').value;").await,
@@ -260,14 +223,8 @@ async fn the_status_page_folds_quiet_days_and_shows_uptime_by_tap_and_keyboard()
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/components",
-        &token,
-        json!({"name": "API"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/components", &token, json!({"name": "API"}))
+        .await;
     let (base, shutdown) = serve(&app).await;
     app.state.status_page.refresh().await.unwrap();
     let phone = browser(&driver, 390).await;
@@ -293,13 +250,7 @@ async fn the_status_page_folds_quiet_days_and_shows_uptime_by_tap_and_keyboard()
                           getComputedStyle(el, '::after').content, \
                           Array.from(el.parentElement.children).indexOf(el)];";
     // Tap a bar: its detail shows.
-    phone
-        .find(Locator::Css(".bars i:nth-child(45)"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&phone, ".bars i:nth-child(45)").await;
     let tapped = js(&phone, detail).await;
     assert_eq!(tapped[0], json!(true), "{tapped}");
     assert_eq!(tapped[3], json!(44));
@@ -307,13 +258,7 @@ async fn the_status_page_folds_quiet_days_and_shows_uptime_by_tap_and_keyboard()
     assert!(tapped[2].as_str().unwrap().contains(label), "{tapped}");
     // The keyboard moves between days.
     let deadline = Instant::now() + Duration::from_secs(2);
-    phone
-        .find(Locator::Css(".bars i:nth-child(45)"))
-        .await
-        .unwrap()
-        .send_keys(&Key::Left.to_string())
-        .await
-        .unwrap();
+    type_into(&phone, ".bars i:nth-child(45)", &Key::Left.to_string()).await;
     loop {
         let moved = js(&phone, detail).await;
         if moved[3] == json!(43) {

@@ -13,6 +13,23 @@ struct Incident {
     bob: String,
 }
 
+impl Incident {
+    /// Where its postmortem is started.
+    fn postmortem(&self) -> String {
+        format!("/api/v1/incidents/{}/postmortem", self.id)
+    }
+
+    /// Start its postmortem with `body`; panics unless it is created.
+    async fn start_postmortem(&self, app: &TestApp, body: Value) -> Value {
+        post(app, &self.token, &self.postmortem(), body).await
+    }
+}
+
+/// The API path of the postmortem `pm`.
+fn postmortem_path(pm: &Value) -> String {
+    format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap())
+}
+
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let expected = if path.ends_with("/updates")
         || path.ends_with("/events")
@@ -85,12 +102,10 @@ async fn realistic(app: &TestApp, visibility: &str) -> Incident {
     let current = app
         .api_get(&format!("/api/v1/incidents/{id}"), &token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": current["version"], "severity": "sev1", "leader_id": bob.id}),
-        StatusCode::OK,
     )
     .await;
     post(app, &token, &format!("/api/v1/incidents/{id}/updates"), json!({"status": "identified", "body": "A deploy leaked connections.", "components": [{"id": db["id"], "status": "degraded_performance"}]})).await;
@@ -121,13 +136,7 @@ fn position(haystack: &str, needle: &str) -> usize {
 async fn the_draft_is_filled_from_the_incident() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     assert_eq!(pm["status"], "draft");
     let body = pm["body"].as_str().unwrap();
     assert!(
@@ -199,14 +208,7 @@ async fn the_draft_is_filled_from_the_incident() {
     }
 
     // One postmortem per incident.
-    let again = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/incidents/{}/postmortem", i.id),
-            &i.token,
-            Some("{}"),
-        )
-        .await;
+    let again = app.post(&i.postmortem(), &i.token, "{}").await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -232,13 +234,9 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
         json!({"name": "Mini", "body": "{{number}} at {{severity}}, led by {{leader}}\n\n{{timeline}}\n\n{{action_items}}\n{{unknown}}"}),
     )
     .await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({"template_id": mini["id"]}),
-    )
-    .await;
+    let pm = i
+        .start_postmortem(&app, json!({"template_id": mini["id"]}))
+        .await;
     let body = pm["body"].as_str().unwrap();
     assert!(body.starts_with("INC-1 at SEV1, led by bob"), "{body}");
     assert!(body.contains("<!-- fireline:timeline -->"));
@@ -251,20 +249,18 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
     // Templates: roles and validation.
     let (_, responder) = app.token("rita@example.com", Role::Responder).await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/postmortem-templates",
             &responder,
-            Some(r#"{"name": "X", "body": "y"}"#),
+            r#"{"name": "X", "body": "y"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/postmortem-templates",
             &i.token,
-            Some(r#"{"name": "Mini", "body": "y"}"#),
+            r#"{"name": "Mini", "body": "y"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
@@ -275,26 +271,22 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
         .find(|t| t["name"] == "Standard")
         .unwrap();
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!(
                 "/api/v1/postmortem-templates/{}",
                 standard["id"].as_str().unwrap()
             ),
             &i.token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .api(
-            Method::DELETE,
+        .delete(
             &format!(
                 "/api/v1/postmortem-templates/{}",
                 mini["id"].as_str().unwrap()
             ),
             &i.token,
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -304,13 +296,7 @@ async fn templates_with_placeholders_and_the_lightweight_one() {
 async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_refused() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     let pm_id = pm["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/postmortems/{pm_id}");
     let edited = pm["body"].as_str().unwrap().replace(
@@ -318,23 +304,20 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
         "## What went well\n\n- The replica was warm.",
     );
     let saved = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": pm["version"], "body": edited}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(saved["version"], 2);
 
     // Someone else saves from the old version: refused, with the current text.
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": 1, "body": "mine"}).to_string()),
+            &json!({"version": 1, "body": "mine"}).to_string(),
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -354,12 +337,10 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
     )
     .await;
     let regenerated = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": 2, "regenerate_timeline": true}),
-            StatusCode::OK,
         )
         .await;
     let body = regenerated["body"].as_str().unwrap();
@@ -370,31 +351,19 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
     // Without its markers the timeline cannot be regenerated, and the answer says why.
     let unmarked = body.replace("<!-- fireline:timeline -->", "");
     let v = app
-        .api_ok(
-            Method::PATCH,
-            &path,
-            &i.token,
-            json!({"version": 3, "body": unmarked}),
-            StatusCode::OK,
-        )
+        .patched(&path, &i.token, json!({"version": 3, "body": unmarked}))
         .await;
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": v["version"], "regenerate_timeline": true}).to_string()),
+            &json!({"version": v["version"], "regenerate_timeline": true}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("markers"), "{}", r.text);
     let r = app
-        .api(
-            Method::PATCH,
-            &path,
-            &i.token,
-            Some(r#"{"version": 4, "status": "finished"}"#),
-        )
+        .patch(&path, &i.token, r#"{"version": 4, "status": "finished"}"#)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Who changed what is recorded.
@@ -414,20 +383,12 @@ async fn regenerating_the_timeline_keeps_what_authors_wrote_and_stale_saves_are_
 async fn publishing_shows_it_publicly_only_for_public_incidents() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
-    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
-    app.api_ok(
-        Method::POST,
+    let pm = i.start_postmortem(&app, json!({})).await;
+    let path = postmortem_path(&pm);
+    app.created(
         &format!("{path}/action-items"),
         &i.token,
         json!({"title": "Alert on pool saturation", "priority": "high", "owner_id": i.bob}),
-        StatusCode::CREATED,
     )
     .await;
     // A webhook subscriber hears of the publication.
@@ -438,12 +399,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         .unwrap();
     // Publishing the internal document is internal: nothing public changes.
     let published = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": 1, "status": "published"}),
-            StatusCode::OK,
         )
         .await;
     assert!(published["published_at"].is_string());
@@ -460,11 +419,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
     // Going public needs a summary written for customers, within its limit.
     let version = published["version"].as_i64().unwrap();
     let refused = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(&json!({"version": version, "public": true}).to_string()),
+            &json!({"version": version, "public": true}).to_string(),
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -473,14 +431,11 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
         .unwrap()
         .contains("Write the public summary first"));
     let huge = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(
-                &json!({"version": version, "public": true, "public_summary": "a".repeat(20_001)})
-                    .to_string(),
-            ),
+            &json!({"version": version, "public": true, "public_summary": "a".repeat(20_001)})
+                .to_string(),
         )
         .await;
     assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -494,12 +449,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 
     let summary = "## What happened\n\nCheckout failed for 40 minutes after a deploy.\n\n## What we are doing\n\nWe now test connection limits before every release.";
     let public = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": version, "public": true, "public_summary": summary}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(public["public"], true);
@@ -557,12 +510,10 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 
     // Taking it off the page leaves the text for later.
     let off = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &i.token,
             json!({"version": public["version"], "public": false}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(off["public_summary"], summary);
@@ -592,30 +543,21 @@ async fn publishing_shows_it_publicly_only_for_public_incidents() {
 async fn internal_incidents_postmortems_are_never_public() {
     let app = TestApp::new().await;
     let i = realistic(&app, "internal").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
-    let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
+    let pm = i.start_postmortem(&app, json!({})).await;
+    let path = postmortem_path(&pm);
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &i.token,
-            Some(r#"{"version": 1, "status": "published", "public": true}"#),
+            r#"{"version": 1, "status": "published", "public": true}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("internal incident"));
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &path,
         &i.token,
         json!({"version": 1, "status": "published"}),
-        StatusCode::OK,
     )
     .await;
     app.state.status_page.refresh().await.unwrap();
@@ -633,13 +575,7 @@ async fn internal_incidents_postmortems_are_never_public() {
 async fn action_items_have_defaults_filters_overdue_and_history() {
     let app = TestApp::new().await;
     let i = realistic(&app, "public").await;
-    let pm = post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    let pm = i.start_postmortem(&app, json!({})).await;
     let items = format!(
         "/api/v1/postmortems/{}/action-items",
         pm["id"].as_str().unwrap()
@@ -676,9 +612,7 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
             "",
         ),
     ] {
-        let r = app
-            .api(Method::POST, &items, &i.token, Some(&body.to_string()))
-            .await;
+        let r = app.post(&items, &i.token, &body.to_string()).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -693,12 +627,10 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
     // Overdue: a past due date on an unfinished item.
     let past = (today - time::Duration::days(2)).to_string();
     let overdue = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
             json!({"version": 1, "due_on": past, "status": "in_progress"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(overdue["overdue"], true);
@@ -737,22 +669,19 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
 
     // Done is not overdue; a stale version is refused; every change is recorded.
     let done = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
             json!({"version": 2, "status": "done"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(done["overdue"], false);
     assert!(done["completed_at"].is_string());
     let stale = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/action-items/{}", medium["id"].as_str().unwrap()),
             &i.token,
-            Some(r#"{"version": 1, "title": "late"}"#),
+            r#"{"version": 1, "title": "late"}"#,
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
@@ -779,22 +708,10 @@ async fn action_items_have_defaults_filters_overdue_and_history() {
         3
     );
     let r = app
-        .api(
-            Method::POST,
-            &items,
-            &viewer,
-            Some(r#"{"title": "x", "priority": "low"}"#),
-        )
+        .post(&items, &viewer, r#"{"title": "x", "priority": "low"}"#)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app
-        .api(
-            Method::POST,
-            &format!("/api/v1/incidents/{}/postmortem", i.id),
-            &viewer,
-            Some("{}"),
-        )
-        .await;
+    let r = app.post(&i.postmortem(), &viewer, "{}").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -854,27 +771,11 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
     // Two people edit at once: the second save is refused and keeps its text.
     let version = editor.attr("input[name=version]", "value").unwrap();
     let saved = ada
-        .submit(
-            &edit,
-            &edit,
-            &[
-                ("body", "# Mine\n\nFirst save."),
-                ("version", &version),
-                ("action", "save"),
-            ],
-        )
+        .save(&edit, &version, "body", "# Mine\n\nFirst save.")
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let stale = ada
-        .submit(
-            &edit,
-            &edit,
-            &[
-                ("body", "# Theirs\n\nLate save."),
-                ("version", &version),
-                ("action", "save"),
-            ],
-        )
+        .save(&edit, &version, "body", "# Theirs\n\nLate save.")
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert!(stale.select("[role=alert]")[0].contains("while you were editing"));
@@ -916,10 +817,8 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
         .contains("INC-1-postmortem.md"));
 
     // The global list: filters, overdue highlighted, exports.
-    sqlx::query("UPDATE action_items SET due_on = current_date - 3")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE action_items SET due_on = current_date - 3")
+        .await;
     let items = ada.get("/admin/action-items?overdue=1").await;
     assert_eq!(items.select("tr.overdue").len(), 1);
     let dashboard = ada.get("/admin").await;
@@ -948,8 +847,7 @@ async fn the_admin_pages_run_a_postmortem_and_its_action_items() {
     let form = ada.get(&page).await;
     let version = form.attr("input[name=version]", "value").unwrap();
     let r = ada
-        .submit(
-            &page,
+        .form(
             &page,
             &[
                 ("title", &title),
@@ -985,23 +883,15 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
         ada.get("/admin").await.select("#missing-h").is_empty(),
         "not yet"
     );
-    sqlx::query("UPDATE incidents SET resolved_at = now() - interval '6 days'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE incidents SET resolved_at = now() - interval '6 days'")
+        .await;
     let dashboard = ada.get("/admin").await;
     let flagged = dashboard.select("section.warn li").join(" ");
     assert!(
         flagged.contains("INC-1") && flagged.contains("not started"),
         "{flagged}"
     );
-    post(
-        &app,
-        &i.token,
-        &format!("/api/v1/incidents/{}/postmortem", i.id),
-        json!({}),
-    )
-    .await;
+    i.start_postmortem(&app, json!({})).await;
     let flagged = ada
         .get("/admin/postmortems")
         .await
@@ -1012,7 +902,9 @@ async fn sev1_incidents_without_a_postmortem_are_flagged_after_five_days() {
 
 #[tokio::test]
 async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
-    use crate::browser::{browser, driver, serve, sign_in, wait_for_text};
+    use crate::browser::{
+        browser, choose, click, driver, serve, sign_in, type_into, wait_for_text,
+    };
     use fantoccini::Locator;
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
@@ -1041,36 +933,23 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
         .goto(&format!("{base}/admin/incidents/INC-1"))
         .await
         .unwrap();
-    author
-        .find(Locator::Css(".postmortem-link button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, ".postmortem-link button").await;
     wait_for_text(&author, "h1", "Postmortem of INC-1").await;
 
     // Edit: what is typed shows in the live preview, then save.
-    author
-        .find(Locator::Id("pm-body"))
-        .await
-        .unwrap()
-        .send_keys("\n\nThe index rebuild starved the search cluster.")
-        .await
-        .unwrap();
+    type_into(
+        &author,
+        "#pm-body",
+        "\n\nThe index rebuild starved the search cluster.",
+    )
+    .await;
     wait_for_text(
         &author,
         "#pm-preview",
         "The index rebuild starved the search cluster.",
     )
     .await;
-    author
-        .find(Locator::Css("button[value=save]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "button[value=save]").await;
     wait_for_text(&author, ".flash", "Saved.").await;
     wait_for_text(
         &author,
@@ -1080,85 +959,31 @@ async fn an_author_writes_and_publishes_a_postmortem_in_a_real_browser() {
     .await;
 
     // A high-priority action item, due in a week by default.
-    author
-        .find(Locator::Css("a.button[href$='/action-items/new']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "a.button[href$='/action-items/new']").await;
     wait_for_text(&author, "h1", "New action item for INC-1").await;
-    author
-        .find(Locator::Id("a-title"))
-        .await
-        .unwrap()
-        .send_keys("Throttle index rebuilds")
-        .await
-        .unwrap();
-    author
-        .find(Locator::Id("a-priority"))
-        .await
-        .unwrap()
-        .select_by_label("High")
-        .await
-        .unwrap();
-    author
-        .find(Locator::Css("form.stack button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&author, "#a-title", "Throttle index rebuilds").await;
+    choose(&author, "#a-priority", "High").await;
+    click(&author, "form.stack button.primary").await;
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(7)).to_string();
     wait_for_text(&author, ".flash", &format!("high priority, due {due}")).await;
     wait_for_text(&author, "#items-h + table", "Throttle index rebuilds").await;
 
     // Publish the document: internally, never on the status page.
-    author
-        .find(Locator::Id("pm-status"))
-        .await
-        .unwrap()
-        .select_by_label("Published")
-        .await
-        .unwrap();
-    author
-        .find(Locator::Css("form.review button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(&author, "#pm-status", "Published").await;
+    click(&author, "form.review button.primary").await;
     wait_for_text(&author, ".flash", "Published internally.").await;
 
     // Customers get the public summary, written and confirmed for them.
-    author
-        .find(Locator::Css("#public-summary a.button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "#public-summary a.button").await;
     wait_for_text(&author, "h1", "Public summary").await;
     let area = author.find(Locator::Id("ps-body")).await.unwrap();
     area.clear().await.unwrap();
     area.send_keys("Search was slow for an hour while an index was rebuilt. We now pace rebuilds.")
         .await
         .unwrap();
-    author
-        .find(Locator::Css("button[value=review]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "button[value=review]").await;
     wait_for_text(&author, "h1", "Publish this for customers?").await;
-    author
-        .find(Locator::Css("form[action$='/publish'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&author, "form[action$='/publish'] button").await;
     wait_for_text(
         &author,
         ".flash",

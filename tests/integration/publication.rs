@@ -2,7 +2,7 @@
 //! component changes are held back until then unless shown on purpose, and a postmortem
 //! reaches them only as a public summary written for them.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use fantoccini::Locator;
 use fireline::accounts::Role;
 use serde_json::{json, Value};
@@ -130,12 +130,10 @@ async fn a_sev1_declared_without_an_update_is_on_no_public_surface_until_publish
     assert!(page.select("#not-public").is_empty());
 
     // Renaming the incident internally does not rename it for customers.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{id}"),
         &token,
         json!({"version": incident["version"], "title": "db-3 disk full"}),
-        StatusCode::OK,
     )
     .await;
     let surfaces = app.public_surfaces().await;
@@ -255,25 +253,20 @@ async fn bad_public_titles_are_refused_and_publish_nothing() {
     let id = incident["id"].as_str().unwrap();
     for title in ["Line one\nline two", &"x".repeat(201), "Tab\there"] {
         let r = app
-            .api(
-                Method::POST,
+            .post(
                 &format!("/api/v1/incidents/{id}/updates"),
                 &token,
-                Some(
-                    &json!({"status": "investigating", "title": title, "body": "Hello."})
-                        .to_string(),
-                ),
+                &json!({"status": "investigating", "title": title, "body": "Hello."}).to_string(),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{title:?}");
         assert!(r.json()["errors"]["public_title"].is_string(), "{}", r.text);
     }
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/incidents/{id}"),
             &token,
-            Some(&json!({"version": incident["version"], "public_title": " "}).to_string()),
+            &json!({"version": incident["version"], "public_title": " "}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -283,10 +276,7 @@ async fn bad_public_titles_are_refused_and_publish_nothing() {
     assert!(after["published_at"].is_null());
     assert!(after["public_title"].is_null());
     assert_eq!(after["version"], incident["version"]);
-    let updates: i64 = sqlx::query_scalar("SELECT count(*) FROM incident_updates")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let updates: i64 = app.scalar("SELECT count(*) FROM incident_updates").await;
     assert_eq!(updates, 0);
     assert!(!app.public_surfaces().await.contains("Working title"));
 
@@ -323,24 +313,19 @@ async fn internal_incidents_are_never_published_nor_their_summaries() {
     assert!(messages(&app).await.is_empty());
 
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/postmortem"),
             &token,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap());
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &path,
             &token,
-            Some(
-                &json!({"version": pm["version"], "public": true, "public_summary": "We fixed it."})
-                    .to_string(),
-            ),
+            &json!({"version": pm["version"], "public": true, "public_summary": "We fixed it."})
+                .to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -352,26 +337,21 @@ async fn internal_incidents_are_never_published_nor_their_summaries() {
         .declare(&token, json!({"title": "Not yet", "severity": "sev3"}))
         .await;
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!(
                 "/api/v1/incidents/{}/postmortem",
                 unpublished["id"].as_str().unwrap()
             ),
             &token,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/postmortems/{}", pm["id"].as_str().unwrap()),
             &token,
-            Some(
-                &json!({"version": pm["version"], "public": true, "public_summary": "Soon."})
-                    .to_string(),
-            ),
+            &json!({"version": pm["version"], "public": true, "public_summary": "Soon."})
+                .to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -389,23 +369,19 @@ async fn resolved_with_postmortem(app: &TestApp, token: &str) -> (String, String
         )
         .await;
     let id = incident["id"].as_str().unwrap().to_owned();
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{id}/events"),
         token,
         json!({"body": "See https://grafana.internal/d/pg for the pool graph."}),
-        StatusCode::CREATED,
     )
     .await;
     app.post_update(token, &id, json!({"status": "resolved", "body": "Fixed."}))
         .await;
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{id}/postmortem"),
             token,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let pm_id = pm["id"].as_str().unwrap().to_owned();
@@ -435,8 +411,7 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     let text =
         "## What happened\n\nA database ran out of memory and **checkout failed** for 30 minutes.";
     let review = lead
-        .submit(
-            &editor_path,
+        .form(
             &editor_path,
             &[
                 ("public_summary", text),
@@ -493,14 +468,11 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     let current = lead.get(&editor_path).await;
     let now_version = current.attr("input[name=version]", "value").unwrap();
     let saved = lead
-        .submit(
+        .save(
             &editor_path,
-            &editor_path,
-            &[
-                ("public_summary", "Edited quietly."),
-                ("version", &now_version),
-                ("action", "save"),
-            ],
+            &now_version,
+            "public_summary",
+            "Edited quietly.",
         )
         .await;
     assert_eq!(saved.status, StatusCode::OK);
@@ -525,8 +497,7 @@ async fn the_public_summary_is_written_reviewed_and_published_in_the_admin_ui() 
     assert_eq!(stale.select("#ps-body"), ["Late text."]);
     // An empty summary cannot be reviewed.
     let empty = lead
-        .submit(
-            &editor_path,
+        .form(
             &editor_path,
             &[
                 ("public_summary", "  "),
@@ -708,33 +679,27 @@ async fn maintenance_gives_back_what_customers_saw_and_what_responders_knew() {
     let now = time::OffsetDateTime::now_utc();
     let fmt = crate::support::rfc3339;
     let m = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/maintenances",
             &token,
             json!({"title": "Disk swap", "component_ids": [web],
                    "scheduled_for": fmt(now + time::Duration::hours(1)),
                    "scheduled_until": fmt(now + time::Duration::hours(2))}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/maintenances/{}", m["id"].as_str().unwrap());
     let started = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &path,
             &token,
             json!({"version": m["version"], "status": "in_progress"}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(public_status(&app, &web).await, "under_maintenance");
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &path,
         &token,
         json!({"version": started["version"], "status": "completed"}),
-        StatusCode::OK,
     )
     .await;
     // Customers get back what they saw; responders keep what they knew.
@@ -826,12 +791,10 @@ async fn an_update_form_loaded_before_a_rename_does_not_rename_it_back() {
             &token,
         )
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap()),
         &token,
         json!({"version": current["version"], "public_title": "Checkout errors"}),
-        StatusCode::OK,
     )
     .await;
     let posted = lead

@@ -44,11 +44,9 @@ async fn viewers_and_responders_see_users_but_cannot_change_them() {
             .join(" ")
             .contains("Your role does not allow this."));
     }
-    let count: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let count: i64 = app
+        .scalar("SELECT count(*) FROM users WHERE email = 'new@example.com'")
+        .await;
     assert_eq!(count, 0);
 }
 
@@ -57,8 +55,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
     let r = admin
-        .submit(
-            "/admin/users",
+        .form(
             "/admin/users",
             &[
                 ("email", "Grace@Example.com"),
@@ -75,7 +72,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
         .expect("generated password shown");
     let mut grace = app.browser();
     assert_eq!(
-        grace.sign_in("grace@example.com", &password).await.status,
+        grace.sign_in_status("grace@example.com", &password).await,
         StatusCode::SEE_OTHER
     );
     let page = admin.get("/admin/users").await;
@@ -89,10 +86,7 @@ async fn an_admin_adds_a_user_with_a_generated_password_shown_once() {
 async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_admin() {
     let app = TestApp::new().await;
     let mut admin = app.signed_in("root@example.com", Role::Admin).await;
-    let root_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let root_id: uuid::Uuid = app.scalar("SELECT id FROM users").await;
     let grace = app.user("grace@example.com", Role::Viewer).await;
 
     let r = admin
@@ -129,26 +123,21 @@ async fn an_admin_changes_roles_and_resets_passwords_but_never_removes_the_last_
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.select("main").join(" ").contains("last enabled admin"));
     let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{root_id}/disable"),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{root_id}/disable"))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     let r = admin
-        .submit(
+        .press(
             "/admin/users",
             &format!("/admin/users/{}/password", grace.id),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let password = r.select("#shown-password").pop().unwrap();
     let mut g = app.browser();
     assert_eq!(
-        g.sign_in("grace@example.com", &password).await.status,
+        g.sign_in_status("grace@example.com", &password).await,
         StatusCode::SEE_OTHER
     );
 
@@ -173,18 +162,14 @@ async fn only_admin_tokens_create_users_through_the_api() {
         .unwrap();
     let body = r#"{"email": "grace@example.com", "name": "Grace", "role": "responder"}"#;
 
-    let r = app
-        .api(Method::POST, "/api/v1/users", &viewer_token, Some(body))
-        .await;
+    let r = app.post("/api/v1/users", &viewer_token, body).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.json()["detail"]
         .as_str()
         .unwrap()
         .contains("needs the admin role"));
 
-    let r = app
-        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
-        .await;
+    let r = app.post("/api/v1/users", &admin_token, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let created = r.json();
     assert_eq!(
@@ -197,9 +182,7 @@ async fn only_admin_tokens_create_users_through_the_api() {
         .await;
     assert_eq!(fetched.json()["email"], "grace@example.com");
 
-    let again = app
-        .api(Method::POST, "/api/v1/users", &admin_token, Some(body))
-        .await;
+    let again = app.post("/api/v1/users", &admin_token, body).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         again.json()["errors"]["email"],
@@ -312,7 +295,7 @@ async fn disable_through(
     match door {
         Door::AdminUi => {
             let path = format!("/admin/users/{}/disable", user.id);
-            let r = admin.browser.submit("/admin/users", &path, &[]).await;
+            let r = admin.browser.press("/admin/users", &path).await;
             assert!(
                 matches!(r.status, StatusCode::SEE_OTHER | StatusCode::CONFLICT),
                 "{}",

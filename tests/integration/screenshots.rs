@@ -1,7 +1,6 @@
 //! Screenshots of the admin pages for people to look at (not a check):
 //! `SCREENSHOTS=/tmp/shots cargo test --test integration screenshots -- --ignored`.
 
-use axum::http::{Method, StatusCode};
 use fantoccini::Locator;
 use fireline::accounts::Role;
 use serde_json::json;
@@ -19,35 +18,25 @@ async fn screenshots_of_the_incident_pages() {
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
     let (ada, token) = app.token("ada@example.com", Role::Responder).await;
     for name in ["API", "Website", "Checkout"] {
-        app.api_ok(
-            Method::POST,
-            "/api/v1/components",
-            &admin,
-            json!({"name": name}),
-            StatusCode::CREATED,
-        )
-        .await;
+        app.created("/api/v1/components", &admin, json!({"name": name}))
+            .await;
     }
     let i = app.declare(&token, json!({"title": "Checkout requests failing", "severity": "sev1", "summary": "Card payments time out for **most** customers.", "initial_update": "We are investigating failed checkouts."})).await;
     let id = i["id"].as_str().unwrap();
     let rc = i["workstreams"][1]["id"].as_str().unwrap();
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!(
             "/api/v1/workstreams/{}/tasks",
             i["workstreams"][0]["id"].as_str().unwrap()
         ),
         &token,
         json!({"title": "Fail over to the backup processor", "assignee_id": ada.id}),
-        StatusCode::CREATED,
     )
     .await;
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!("/api/v1/incidents/{id}/events"),
         &token,
         json!({"body": "Processor returns `502` since 09:58", "workstream_id": rc, "pinned": true}),
-        StatusCode::CREATED,
     )
     .await;
     app.post_update(&token, id, json!({"status": "identified", "body": "The card processor is failing; we are **failing over**."})).await;
@@ -95,11 +84,9 @@ async fn readme_screenshots() {
     app.user("viewer@demo.fireline.dev", Role::Responder).await;
     let (base, shutdown) = serve(&app).await;
     app.state.status_page.refresh().await.unwrap();
-    let reference: i64 =
-        sqlx::query_scalar("SELECT number FROM incidents WHERE status <> 'resolved'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let reference: i64 = app
+        .scalar("SELECT number FROM incidents WHERE status <> 'resolved'")
+        .await;
 
     let client = browser(&driver, 1100).await;
     client.set_window_size(1100, 2150).await.unwrap();

@@ -55,10 +55,7 @@ async fn sign_in_over_a_real_socket_and_stop_gracefully() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    let ip: String = sqlx::query_scalar("SELECT client_ip FROM login_attempts")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let ip: String = app.scalar("SELECT client_ip FROM login_attempts").await;
     assert_eq!(
         ip, "127.0.0.1",
         "attempts are counted per real client address"

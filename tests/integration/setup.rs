@@ -60,10 +60,9 @@ async fn the_setup_link_creates_the_first_admin_once() {
         ["Your admin account is ready and you are signed in."]
     );
 
-    let role: Role = sqlx::query_scalar("SELECT role FROM users WHERE email = 'ada@example.com'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let role: Role = app
+        .scalar("SELECT role FROM users WHERE email = 'ada@example.com'")
+        .await;
     assert_eq!(role, Role::Admin);
     // An admin page that needs the admin role works with that session.
     assert_eq!(browser.get("/admin/users").await.status, StatusCode::OK);
@@ -114,10 +113,7 @@ async fn the_setup_link_stops_working_once_an_admin_exists() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM users").await;
     assert_eq!(count, 1);
 }
 
@@ -182,9 +178,6 @@ async fn a_new_setup_link_revokes_the_one_before() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let users: i64 = app.scalar("SELECT count(*) FROM users").await;
     assert_eq!(users, 0);
 }

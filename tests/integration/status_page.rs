@@ -1,7 +1,7 @@
 //! The public status page: Statuspage v2 JSON, feeds, history, maintenance, caching,
 //! invalidation across instances, and the database going away.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use fireline::accounts::Role;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -22,47 +22,31 @@ struct Fixture {
 async fn fixture(app: &TestApp) -> Fixture {
     let (_, token) = app.token("root@example.com", Role::Admin).await;
     let group = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/component-groups",
-            &token,
-            json!({"name": "Core"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/component-groups", &token, json!({"name": "Core"}))
         .await;
     let api = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "API", "group_id": group["id"]}),
-            StatusCode::CREATED,
         )
         .await;
     let db = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "Database", "group_id": group["id"]}),
-            StatusCode::CREATED,
         )
         .await;
-    app.api_ok(
-        Method::POST,
-        "/api/v1/components",
-        &token,
-        json!({"name": "Email"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.created("/api/v1/components", &token, json!({"name": "Email"}))
+        .await;
     let public = app.declare(&token, json!({"title": "API errors", "severity": "sev2", "components": [{"id": api["id"], "status": "partial_outage"}], "initial_update": "We are **investigating**."})).await;
-    app.api_ok(Method::POST, &format!("/api/v1/incidents/{}/updates", public["id"].as_str().unwrap()), &token, json!({"status": "identified", "body": "Found a bad deploy.", "components": [{"id": api["id"], "status": "degraded_performance"}]}), StatusCode::CREATED).await;
+    app.created(&format!("/api/v1/incidents/{}/updates", public["id"].as_str().unwrap()), &token, json!({"status": "identified", "body": "Found a bad deploy.", "components": [{"id": api["id"], "status": "degraded_performance"}]})).await;
     let internal = app.declare(&token, json!({"title": "Secret internal thing", "severity": "sev1", "visibility": "internal", "initial_update": "hush"})).await;
     let now = time::OffsetDateTime::now_utc();
     let fmt = crate::support::rfc3339;
     let maintenance = app
-        .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "DB upgrade", "description": "Faster disks.", "scheduled_for": fmt(now + time::Duration::days(2)), "scheduled_until": fmt(now + time::Duration::days(2) + time::Duration::hours(1)), "component_ids": [db["id"]]}), StatusCode::CREATED)
+        .created("/api/v1/maintenances", &token, json!({"title": "DB upgrade", "description": "Faster disks.", "scheduled_for": fmt(now + time::Duration::days(2)), "scheduled_until": fmt(now + time::Duration::days(2) + time::Duration::hours(1)), "component_ids": [db["id"]]}))
         .await;
     app.state.status_page.refresh().await.unwrap();
     Fixture {
@@ -301,12 +285,10 @@ async fn all_eight_statuspage_documents_have_the_exact_shapes() {
     let current = app
         .api_get(&format!("/api/v1/incidents/{}", f.public_id), &f.token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{}", f.public_id),
         &f.token,
         json!({"version": current["version"], "status": "resolved"}),
-        StatusCode::OK,
     )
     .await;
     app.state.status_page.refresh().await.unwrap();
@@ -537,18 +519,16 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
     let db = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/components",
             &token,
             json!({"name": "Database", "status": "degraded_performance"}),
-            StatusCode::CREATED,
         )
         .await;
     let now = time::OffsetDateTime::now_utc();
     let fmt = crate::support::rfc3339;
     let m = app
-        .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": fmt(now - time::Duration::seconds(1)), "scheduled_until": fmt(now + time::Duration::hours(1)), "component_ids": [db["id"]]}), StatusCode::CREATED)
+        .created("/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": fmt(now - time::Duration::seconds(1)), "scheduled_until": fmt(now + time::Duration::hours(1)), "component_ids": [db["id"]]}))
         .await;
     let id = m["id"].as_str().unwrap();
     let ctx = fireline::platform::jobs::JobContext {
@@ -591,7 +571,7 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         .api_get(&format!("/api/v1/maintenances/{id}"), &token)
         .await["version"]
         .clone();
-    app.api_ok(Method::PATCH, &format!("/api/v1/maintenances/{id}"), &token, json!({"version": version, "scheduled_until": fmt(time::OffsetDateTime::now_utc() - time::Duration::seconds(1) + time::Duration::milliseconds(500))}), StatusCode::OK).await;
+    app.patched(&format!("/api/v1/maintenances/{id}"), &token, json!({"version": version, "scheduled_until": fmt(time::OffsetDateTime::now_utc() - time::Duration::seconds(1) + time::Duration::milliseconds(500))})).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
         .await
@@ -614,17 +594,14 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         status["status"], "degraded_performance",
         "restored to what it was"
     );
-    let causes: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM component_status_changes WHERE maintenance_id IS NOT NULL",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let causes: i64 = app
+        .scalar("SELECT count(*) FROM component_status_changes WHERE maintenance_id IS NOT NULL")
+        .await;
     assert_eq!(causes, 2);
 
     // By hand: start, verify, cancel is refused after completion.
     let m2 = app
-        .api_ok(Method::POST, "/api/v1/maintenances", &token, json!({"title": "Later", "scheduled_for": fmt(now + time::Duration::days(1)), "scheduled_until": fmt(now + time::Duration::days(1) + time::Duration::hours(1))}), StatusCode::CREATED)
+        .created("/api/v1/maintenances", &token, json!({"title": "Later", "scheduled_for": fmt(now + time::Duration::days(1)), "scheduled_until": fmt(now + time::Duration::days(1) + time::Duration::hours(1))}))
         .await;
     let id2 = m2["id"].as_str().unwrap();
     let mut version = m2["version"].clone();
@@ -636,26 +613,19 @@ async fn maintenance_starts_and_ends_by_the_job_runner_and_restores_components()
         let mut step = step;
         step["version"] = version;
         version = app
-            .api_ok(
-                Method::PATCH,
-                &format!("/api/v1/maintenances/{id2}"),
-                &token,
-                step,
-                StatusCode::OK,
-            )
+            .patched(&format!("/api/v1/maintenances/{id2}"), &token, step)
             .await["version"]
             .clone();
     }
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/maintenances/{id2}"),
             &token,
-            Some(&json!({"status": "cancelled", "version": version}).to_string()),
+            &json!({"status": "cancelled", "version": version}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad = app.api(Method::POST, "/api/v1/maintenances", &token, Some(&json!({"title": "Backwards", "scheduled_for": fmt(now), "scheduled_until": fmt(now - time::Duration::hours(1))}).to_string())).await;
+    let bad = app.post("/api/v1/maintenances", &token, &json!({"title": "Backwards", "scheduled_for": fmt(now), "scheduled_until": fmt(now - time::Duration::hours(1))}).to_string()).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.json()["errors"]["scheduled_until"].is_string());
 }
@@ -665,13 +635,7 @@ async fn uptime_rolls_up_days_with_several_outages() {
     let app = TestApp::new().await;
     let (_, token) = app.token("root@example.com", Role::Admin).await;
     let c = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/components",
-            &token,
-            json!({"name": "API"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/components", &token, json!({"name": "API"}))
         .await;
     let id = uuid::Uuid::parse_str(c["id"].as_str().unwrap()).unwrap();
     let day = time::OffsetDateTime::now_utc().date() - time::Duration::days(2);
@@ -772,20 +736,16 @@ async fn a_change_on_one_instance_reaches_another_instances_cache_within_a_secon
     let current = app
         .api_get(&format!("/api/v1/incidents/{}", f.public_id), &f.token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/incidents/{}", f.public_id),
         &f.token,
         json!({"version": current["version"], "status": "resolved"}),
-        StatusCode::OK,
     )
     .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/components/{}", f.api),
         &f.token,
         json!({"status": "operational"}),
-        StatusCode::OK,
     )
     .await;
     let changed = Instant::now();
@@ -805,8 +765,7 @@ async fn page_settings_show_on_the_page_at_once() {
     fixture(&app).await;
     let mut admin = app.signed_in("admin2@example.com", Role::Admin).await;
     let r = admin
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "Acme Status"),
@@ -841,8 +800,7 @@ async fn page_settings_show_on_the_page_at_once() {
     assert_eq!(json["page"]["time_zone"], "Europe/Berlin");
 
     let bad = admin
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "x"),
@@ -855,8 +813,7 @@ async fn page_settings_show_on_the_page_at_once() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut responder = app.signed_in("r@example.com", Role::Responder).await;
     let r = responder
-        .submit(
-            "/admin/settings",
+        .form(
             "/admin/settings",
             &[
                 ("name", "Hijack"),

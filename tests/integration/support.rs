@@ -113,6 +113,27 @@ impl TestDb {
         TestDb { name, pool }
     }
 
+    /// An admin, Ada, and an API token of hers labelled `label`, straight in the database.
+    pub async fn admin_token(&self, label: &str) -> String {
+        let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
+        let admin = fireline::accounts::users::insert(
+            &self.pool,
+            fireline::accounts::users::NewUser {
+                email: "ada@example.com",
+                name: "Ada",
+                role: Role::Admin,
+                password_hash: &hash.0,
+            },
+        )
+        .await
+        .unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
+        fireline::accounts::tokens::create(&mut conn, admin.id, label)
+            .await
+            .unwrap()
+            .1
+    }
+
     pub fn url(&self) -> String {
         url_for(&self.name)
     }
@@ -198,6 +219,23 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Run the statement `sql` (without parameters), e.g. to age what a test made.
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(self.pool()).await.unwrap();
+    }
+
+    /// The one value the query `sql` (without parameters) selects.
+    pub async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: Send + Unpin,
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
     /// Apply the domain events the last requests recorded (webhook fan-out, ...), as the
     /// consumer runner of a serving process does.
     pub async fn apply_events(&self) {
@@ -255,6 +293,13 @@ impl TestApp {
             origin: Some(origin),
             fetch_site: Some("same-origin"),
         }
+    }
+
+    /// A browser whose requests come from `ip`.
+    pub fn browser_at(&self, ip: impl Into<String>) -> Browser<'_> {
+        let mut browser = self.browser();
+        browser.ip = ip.into();
+        browser
     }
 
     /// A browser signed in as a new user with `role`.
@@ -422,6 +467,34 @@ impl Browser<'_> {
         response
     }
 
+    /// Send the form on `path` back to `path` with `fields` (and its CSRF token).
+    pub async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.submit(path, path, fields).await
+    }
+
+    /// Save the editor on `path`: `field` set to `text`, as of `version`.
+    pub async fn save(
+        &mut self,
+        path: &str,
+        version: &str,
+        field: &str,
+        text: &str,
+    ) -> TestResponse {
+        let fields = [(field, text), ("version", version), ("action", "save")];
+        self.form(path, &fields).await
+    }
+
+    /// The admin page of `incident` (as the API returned it), by its reference.
+    pub async fn incident_page(&mut self, incident: &serde_json::Value) -> TestResponse {
+        let reference = incident["reference"].as_str().unwrap();
+        self.get(&format!("/admin/incidents/{reference}")).await
+    }
+
+    /// Press a button on `page` whose form (only a button) posts to `path`.
+    pub async fn press(&mut self, page: &str, path: &str) -> TestResponse {
+        self.submit(page, path, &[]).await
+    }
+
     /// Load `page`, take the CSRF token from its first form, and POST `fields` to `path`.
     pub async fn submit(
         &mut self,
@@ -436,6 +509,16 @@ impl Browser<'_> {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
         self.post_raw(path, &all).await
+    }
+
+    /// The status a sign-in as `email` with the shared test password answers with.
+    pub async fn sign_in_as(&mut self, email: &str) -> StatusCode {
+        self.sign_in_status(email, PASSWORD).await
+    }
+
+    /// The status a sign-in with `email` and `password` answers with.
+    pub async fn sign_in_status(&mut self, email: &str, password: &str) -> StatusCode {
+        self.sign_in(email, password).await.status
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> TestResponse {
@@ -483,6 +566,43 @@ impl TestApp {
         }
     }
 
+    /// POST a JSON body with a token; the response as it came.
+    pub async fn post(&self, path: &str, token: &str, json: &str) -> TestResponse {
+        self.api(Method::POST, path, token, Some(json)).await
+    }
+
+    /// PATCH a JSON body with a token; the response as it came.
+    pub async fn patch(&self, path: &str, token: &str, json: &str) -> TestResponse {
+        self.api(Method::PATCH, path, token, Some(json)).await
+    }
+
+    /// DELETE with a token; the response as it came.
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.api(Method::DELETE, path, token, None).await
+    }
+
+    /// POST JSON with a token; panics unless it is created.
+    pub async fn created(
+        &self,
+        path: &str,
+        token: &str,
+        json: serde_json::Value,
+    ) -> serde_json::Value {
+        self.api_ok(Method::POST, path, token, json, StatusCode::CREATED)
+            .await
+    }
+
+    /// PATCH JSON with a token; panics unless it is OK.
+    pub async fn patched(
+        &self,
+        path: &str,
+        token: &str,
+        json: serde_json::Value,
+    ) -> serde_json::Value {
+        self.api_ok(Method::PATCH, path, token, json, StatusCode::OK)
+            .await
+    }
+
     pub async fn api_get(&self, path: &str, token: &str) -> serde_json::Value {
         let r = self.api(Method::GET, path, token, None).await;
         assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.text);
@@ -493,14 +613,7 @@ impl TestApp {
 impl TestApp {
     /// Declare an incident through the API; panics unless it is created.
     pub async fn declare(&self, token: &str, body: serde_json::Value) -> serde_json::Value {
-        self.api_ok(
-            Method::POST,
-            "/api/v1/incidents",
-            token,
-            body,
-            StatusCode::CREATED,
-        )
-        .await
+        self.created("/api/v1/incidents", token, body).await
     }
 
     /// Post a public update through the API; panics unless it is created.
@@ -510,12 +623,10 @@ impl TestApp {
         incident_id: &str,
         body: serde_json::Value,
     ) -> serde_json::Value {
-        self.api_ok(
-            Method::POST,
+        self.created(
             &format!("/api/v1/incidents/{incident_id}/updates"),
             token,
             body,
-            StatusCode::CREATED,
         )
         .await
     }
@@ -547,16 +658,36 @@ impl TestApp {
     /// Create a component through the API and return its id.
     pub async fn component(&self, token: &str, name: &str) -> String {
         let c = self
-            .api_ok(
-                Method::POST,
+            .created(
                 "/api/v1/components",
                 token,
                 serde_json::json!({ "name": name }),
-                StatusCode::CREATED,
             )
             .await;
         c["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// Whether this machine has the PostgreSQL server binaries a private cluster is made
+/// with; without them a test is skipped, except in CI.
+pub fn have_postgres_binaries() -> bool {
+    if fireline::platform::db::find_postgres_binaries().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must install the PostgreSQL server binaries"
+    );
+    false
+}
+
+/// A temporary directory for a private cluster: PostgreSQL runs as its own user when we
+/// are root, so it must reach the directory.
+pub fn cluster_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(dir.path(), mode).unwrap();
+    dir
 }
 
 /// A time as the API takes it (RFC 3339).

@@ -1,7 +1,7 @@
 //! Times in the reader's zone: admin pages in the user's chosen zone or the status
 //! page's, UTC in the markup, time inputs read in the zone they name and stored as UTC.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use fireline::accounts::Role;
 use serde_json::json;
 use time::macros::datetime;
@@ -28,17 +28,11 @@ async fn declare(browser: &mut Browser<'_>, started_at: &str, zone: &str) -> Tes
 }
 
 async fn started_at(app: &TestApp) -> OffsetDateTime {
-    sqlx::query_scalar("SELECT started_at FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap()
+    app.scalar("SELECT started_at FROM incidents").await
 }
 
 async fn incidents(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap()
+    app.scalar("SELECT count(*) FROM incidents").await
 }
 
 #[tokio::test]
@@ -115,10 +109,7 @@ async fn lifecycle_and_note_times_are_read_in_the_forms_zone() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let detected: OffsetDateTime = sqlx::query_scalar("SELECT detected_at FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let detected: OffsetDateTime = app.scalar("SELECT detected_at FROM incidents").await;
     assert_eq!(detected, datetime!(2026-07-01 06:10 UTC));
 
     let r = ada
@@ -148,11 +139,9 @@ async fn lifecycle_and_note_times_are_read_in_the_forms_zone() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let noted: OffsetDateTime =
-        sqlx::query_scalar("SELECT occurred_at FROM incident_events WHERE body = 'Pager went off'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let noted: OffsetDateTime = app
+        .scalar("SELECT occurred_at FROM incident_events WHERE body = 'Pager went off'")
+        .await;
     assert_eq!(noted, datetime!(2026-07-01 06:05 UTC));
 
     let r = ada
@@ -171,11 +160,9 @@ async fn lifecycle_and_note_times_are_read_in_the_forms_zone() {
         .select("#note-form p.alert")
         .join("")
         .contains("not a time zone"));
-    let notes: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE body = 'Bad zone'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let notes: i64 = app
+        .scalar("SELECT count(*) FROM incident_events WHERE body = 'Bad zone'")
+        .await;
     assert_eq!(notes, 0);
 }
 
@@ -184,8 +171,7 @@ async fn maintenance_windows_are_read_in_the_zone_their_labels_name() {
     let app = TestApp::new().await;
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     let r = ada
-        .submit(
-            "/admin/maintenance",
+        .form(
             "/admin/maintenance",
             &[
                 ("title", "DB upgrade"),
@@ -219,8 +205,7 @@ async fn maintenance_windows_are_read_in_the_zone_their_labels_name() {
         ["2030-01-11 03:00 UTC – 2030-01-11 04:30 UTC"]
     );
     let r = ada
-        .submit(
-            "/admin/maintenance",
+        .form(
             "/admin/maintenance",
             &[
                 ("title", "Another"),
@@ -232,10 +217,7 @@ async fn maintenance_windows_are_read_in_the_zone_their_labels_name() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("not a time zone"), "{}", r.text);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM maintenances")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let count: i64 = app.scalar("SELECT count(*) FROM maintenances").await;
     assert_eq!(count, 1);
 }
 
@@ -255,27 +237,16 @@ async fn a_zone_chosen_in_the_profile_shows_every_admin_time_in_it() {
         .contains(&"America/New York".to_owned()));
 
     let r = ada
-        .submit(
-            "/admin/profile",
-            "/admin/profile",
-            &[("time_zone", "Moon/Tranquility")],
-        )
+        .form("/admin/profile", &[("time_zone", "Moon/Tranquility")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.select("p.alert").join("").contains("not a time zone"));
 
     let r = ada
-        .submit(
-            "/admin/profile",
-            "/admin/profile",
-            &[("time_zone", "America/New_York")],
-        )
+        .form("/admin/profile", &[("time_zone", "America/New_York")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let saved: Option<String> = sqlx::query_scalar("SELECT time_zone FROM users")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let saved: Option<String> = app.scalar("SELECT time_zone FROM users").await;
     assert_eq!(saved.as_deref(), Some("America/New_York"));
 
     let r = declare(&mut ada, "2026-01-15T09:30", "").await;
@@ -304,9 +275,7 @@ async fn a_zone_chosen_in_the_profile_shows_every_admin_time_in_it() {
         .contains("America/New_York"));
 
     // Back to automatic: the status page's zone.
-    let r = ada
-        .submit("/admin/profile", "/admin/profile", &[("time_zone", "")])
-        .await;
+    let r = ada.form("/admin/profile", &[("time_zone", "")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = ada
         .get(&format!("/admin/incidents/{}", reference(&app).await))
@@ -316,20 +285,15 @@ async fn a_zone_chosen_in_the_profile_shows_every_admin_time_in_it() {
 }
 
 async fn reference(app: &TestApp) -> String {
-    let number: i64 = sqlx::query_scalar("SELECT number FROM incidents")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let number: i64 = app.scalar("SELECT number FROM incidents").await;
     format!("INC-{number}")
 }
 
 #[tokio::test]
 async fn without_a_choice_admin_pages_fall_back_to_the_status_pages_zone() {
     let app = TestApp::new().await;
-    sqlx::query("UPDATE page_settings SET time_zone = 'Europe/Berlin'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE page_settings SET time_zone = 'Europe/Berlin'")
+        .await;
     app.state.status_page.refresh().await.unwrap();
     let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
     let r = declare(&mut ada, "2026-01-15T09:30", "").await;
@@ -349,13 +313,7 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
     let app = TestApp::new().await;
     let (_, token) = app.token("ada@example.com", Role::Admin).await;
     let api = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/components",
-            &token,
-            json!({"name": "API"}),
-            StatusCode::CREATED,
-        )
+        .created("/api/v1/components", &token, json!({"name": "API"}))
         .await;
     let incident = app
         .declare(
@@ -396,12 +354,7 @@ async fn public_times_carry_utc_and_updates_show_their_component_changes() {
     let mut ada = app.browser();
     ada.sign_in("ada@example.com", crate::support::PASSWORD)
         .await;
-    let page = ada
-        .get(&format!(
-            "/admin/incidents/{}",
-            incident["reference"].as_str().unwrap()
-        ))
-        .await;
+    let page = ada.incident_page(&incident).await;
     assert_eq!(
         page.select("#updates .changes li"),
         ["API: Operational → Major outage"]
@@ -432,10 +385,8 @@ async fn live_log_entries_arrive_in_the_readers_zone() {
         .declare(&token, json!({"title": "Live page", "severity": "sev3"}))
         .await;
     let browser = app.signed_in("viewer@example.com", Role::Viewer).await;
-    sqlx::query("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    app.exec("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = 'viewer@example.com'")
+        .await;
     let cookie = format!("fireline_session={}", browser.cookies["fireline_session"]);
     let (base, shutdown) = crate::browser::serve(&app).await;
     let mut stream = reqwest::Client::new()
@@ -449,15 +400,13 @@ async fn live_log_entries_arrive_in_the_readers_zone() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    app.api_ok(
-        Method::POST,
+    app.created(
         &format!(
             "/api/v1/incidents/{}/events",
             incident["id"].as_str().unwrap()
         ),
         &token,
         json!({"body": "Seen from Tokyo", "occurred_at": "2026-03-04T10:12:00Z"}),
-        StatusCode::CREATED,
     )
     .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

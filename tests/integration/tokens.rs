@@ -10,11 +10,7 @@ async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Responder).await;
     let created = browser
-        .submit(
-            "/admin/tokens",
-            "/admin/tokens",
-            &[("name", "deploy pipeline")],
-        )
+        .form("/admin/tokens", &[("name", "deploy pipeline")])
         .await;
     assert_eq!(created.status, StatusCode::OK);
     let token = created
@@ -51,12 +47,9 @@ async fn a_token_from_the_ui_is_shown_once_works_and_stops_when_revoked() {
     assert!(row.contains("deploy pipeline"), "{row}");
     assert!(!row.contains("never"), "last used is shown: {row}");
 
-    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM api_tokens")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id: uuid::Uuid = app.scalar("SELECT id FROM api_tokens").await;
     let revoked = browser
-        .submit("/admin/tokens", &format!("/admin/tokens/{id}/revoke"), &[])
+        .press("/admin/tokens", &format!("/admin/tokens/{id}/revoke"))
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let me = app.api(Method::GET, "/api/v1/me", &token, None).await;
@@ -107,11 +100,7 @@ async fn re_enabling_a_user_in_the_admin_ui_does_not_bring_their_tokens_back() {
     assert_eq!(me(token.clone()).await, StatusCode::OK);
 
     let disabled = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{}/disable", ada.id),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{}/disable", ada.id))
         .await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER);
     let notice = admin
@@ -129,11 +118,7 @@ async fn re_enabling_a_user_in_the_admin_ui_does_not_bring_their_tokens_back() {
     assert!(matches!(revoked.as_slice(), [Some(_)]), "{revoked:?}");
 
     let enabled = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{}/enable", ada.id),
-            &[],
-        )
+        .press("/admin/users", &format!("/admin/users/{}/enable", ada.id))
         .await;
     assert_eq!(enabled.status, StatusCode::SEE_OTHER);
     let notice = admin
@@ -202,10 +187,9 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
         "responders see only their own"
     );
     let r = ada
-        .submit(
+        .press(
             "/admin/tokens",
             &format!("/admin/tokens/{grace_token_id}/revoke"),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -223,10 +207,9 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
         "admins see all tokens"
     );
     let r = admin
-        .submit(
+        .press(
             "/admin/tokens",
             &format!("/admin/tokens/{grace_token_id}/revoke"),
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -242,9 +225,7 @@ async fn people_revoke_their_own_tokens_and_only_admins_revoke_others() {
 async fn a_token_needs_a_name() {
     let app = TestApp::new().await;
     let mut browser = app.signed_in("ada@example.com", Role::Viewer).await;
-    let r = browser
-        .submit("/admin/tokens", "/admin/tokens", &[("name", "  ")])
-        .await;
+    let r = browser.form("/admin/tokens", &[("name", "  ")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r
         .select("#token-name-error")

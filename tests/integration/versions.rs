@@ -2,7 +2,7 @@
 //! same version exactly one wins and the others get 409 with `current`; stale admin
 //! forms show the conflict instead of saving over someone else's change.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
@@ -28,12 +28,7 @@ async fn race_only(app: &TestApp, token: &str, path: &str, version: &Value, fiel
             body.to_string()
         })
         .collect();
-    let answers = join_all(
-        bodies
-            .iter()
-            .map(|b| app.api(Method::PATCH, path, token, Some(b))),
-    )
-    .await;
+    let answers = join_all(bodies.iter().map(|b| app.patch(path, token, b))).await;
     let mut won = Vec::new();
     for (n, answer) in answers.iter().enumerate() {
         match answer.status {
@@ -59,37 +54,31 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
     let now = time::OffsetDateTime::now_utc();
     let at = |d: time::Duration| crate::support::rfc3339(now + d);
     let m = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/maintenances",
             &admin,
             json!({"title": "Upgrade", "scheduled_for": at(time::Duration::days(1)),
                    "scheduled_until": at(time::Duration::days(2))}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/maintenances/{}", m["id"].as_str().unwrap());
     race(&app, &admin, &path, &m["version"], "title").await;
 
     let t = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/postmortem-templates",
             &admin,
             json!({"name": "Mine", "body": "# {{title}}"}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/postmortem-templates/{}", t["id"].as_str().unwrap());
     race(&app, &admin, &path, &t["version"], "name").await;
 
     let s = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/subscribers",
             &admin,
             json!({"url": "http://127.0.0.1:9/hook"}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/subscribers/{}", s["id"].as_str().unwrap());
@@ -102,12 +91,10 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
     race(&app, &admin, &path, &i["version"], "title").await;
 
     let pm = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/incidents/{}/postmortem", i["id"].as_str().unwrap()),
             &admin,
             json!({}),
-            StatusCode::CREATED,
         )
         .await;
     let pid = pm["id"].as_str().unwrap();
@@ -120,12 +107,10 @@ async fn concurrent_patches_from_one_version_let_exactly_one_win() {
     )
     .await;
     let item = app
-        .api_ok(
-            Method::POST,
+        .created(
             &format!("/api/v1/postmortems/{pid}/action-items"),
             &admin,
             json!({"title": "Alert", "priority": "low"}),
-            StatusCode::CREATED,
         )
         .await;
     let path = format!("/api/v1/action-items/{}", item["id"].as_str().unwrap());
@@ -141,35 +126,24 @@ async fn a_patch_without_version_is_refused_and_says_it_is_required() {
     let app = TestApp::with_private_webhooks().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
     let t = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/postmortem-templates",
             &admin,
             json!({"name": "Mine", "body": "# {{title}}"}),
-            StatusCode::CREATED,
         )
         .await;
     let s = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/subscribers",
             &admin,
             json!({"url": "http://127.0.0.1:9/hook"}),
-            StatusCode::CREATED,
         )
         .await;
     for path in [
         format!("/api/v1/postmortem-templates/{}", t["id"].as_str().unwrap()),
         format!("/api/v1/subscribers/{}", s["id"].as_str().unwrap()),
     ] {
-        let r = app
-            .api(
-                Method::PATCH,
-                &path,
-                &admin,
-                Some(r#"{"description": "x"}"#),
-            )
-            .await;
+        let r = app.patch(&path, &admin, r#"{"description": "x"}"#).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
         assert_eq!(r.json()["errors"]["version"], "`version` is required.");
         let after = app.api_get(&path, &admin).await;
@@ -185,13 +159,11 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
     let now = time::OffsetDateTime::now_utc();
     let at = |d: time::Duration| crate::support::rfc3339(now + d);
     let m = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/maintenances",
             &token,
             json!({"title": "Upgrade", "scheduled_for": at(time::Duration::days(1)),
                    "scheduled_until": at(time::Duration::days(2))}),
-            StatusCode::CREATED,
         )
         .await;
     let mid = m["id"].as_str().unwrap();
@@ -201,12 +173,10 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
     let from = page.attr("#e-from", "value").unwrap();
     let until = page.attr("#e-until", "value").unwrap();
     // Someone else saves first.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/maintenances/{mid}"),
         &token,
         json!({"version": m["version"], "title": "Upgrade to 17"}),
-        StatusCode::OK,
     )
     .await;
     let fields = [
@@ -216,7 +186,7 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
         ("scheduled_until", until.as_str()),
         ("version", version.as_str()),
     ];
-    let r = browser.submit(&page_path, &page_path, &fields).await;
+    let r = browser.form(&page_path, &fields).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(
         r.select(".alert")[0].contains("Not saved"),
@@ -229,7 +199,7 @@ async fn a_stale_maintenance_form_shows_the_conflict_and_keeps_the_other_change(
     assert_eq!(now["title"], "Upgrade to 17");
 
     // A form without its version is refused too, not saved over.
-    let r = browser.submit(&page_path, &page_path, &fields[..4]).await;
+    let r = browser.form(&page_path, &fields[..4]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -239,24 +209,20 @@ async fn a_stale_template_form_keeps_the_typed_text_and_the_saved_one() {
     let (_, token) = app.token("api@example.com", Role::Admin).await;
     let mut browser = app.signed_in("root@example.com", Role::Admin).await;
     let t = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/postmortem-templates",
             &token,
             json!({"name": "Mine", "body": "# {{title}}"}),
-            StatusCode::CREATED,
         )
         .await;
     let tid = t["id"].as_str().unwrap();
     let page_path = format!("/admin/postmortem-templates/{tid}");
     let page = browser.get(&page_path).await;
     let version = page.attr("input[name=version]", "value").unwrap();
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/postmortem-templates/{tid}"),
         &token,
         json!({"version": t["version"], "body": "# Theirs"}),
-        StatusCode::OK,
     )
     .await;
     let fields = [
@@ -265,7 +231,7 @@ async fn a_stale_template_form_keeps_the_typed_text_and_the_saved_one() {
         ("body", "# Ours"),
         ("version", version.as_str()),
     ];
-    let r = browser.submit(&page_path, &page_path, &fields).await;
+    let r = browser.form(&page_path, &fields).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(
         r.text.contains("# Ours"),

@@ -166,12 +166,10 @@ fn quick() -> DeliveryConfig {
 /// Subscribe `url` through the API; returns (id, secret).
 async fn subscribe(app: &TestApp, token: &str, url: &str, components: Value) -> (String, String) {
     let made = app
-        .api_ok(
-            Method::POST,
+        .created(
             "/api/v1/subscribers",
             token,
             json!({ "url": url, "component_ids": components }),
-            StatusCode::CREATED,
         )
         .await;
     (
@@ -408,12 +406,10 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
     )
     .await;
     // The API goes down: both hear of it.
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/components/{api}"),
         &token,
         json!({"status": "major_outage"}),
-        StatusCode::OK,
     )
     .await;
     let all = everything
@@ -432,12 +428,7 @@ async fn component_choices_internal_incidents_and_the_notify_switch_are_honoured
     for r in everything.received() {
         assert!(!String::from_utf8_lossy(&r.body).contains("Secret"));
     }
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM webhook_messages WHERE payload LIKE '%Secret%' OR payload LIKE '%Typo fix%'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let stored: i64 = app.scalar("SELECT count(*) FROM webhook_messages WHERE payload LIKE '%Secret%' OR payload LIKE '%Typo fix%'").await;
     assert_eq!(
         stored, 0,
         "internal and unannounced changes never reach the outbox"
@@ -454,24 +445,16 @@ async fn maintenance_is_announced_when_scheduled_started_and_completed() {
     let _dispatcher = app.dispatcher(quick());
     let now = time::OffsetDateTime::now_utc();
     let m = app
-        .api_ok(
-            Method::POST,
-            "/api/v1/maintenances",
-            &token,
-            json!({"title": "Upgrade", "scheduled_for": crate::support::rfc3339(now + time::Duration::hours(1)),
+        .created("/api/v1/maintenances", &token, json!({"title": "Upgrade", "scheduled_for": crate::support::rfc3339(now + time::Duration::hours(1)),
                    "scheduled_until": crate::support::rfc3339(now + time::Duration::hours(2)),
-                   "component_ids": [db]}),
-            StatusCode::CREATED,
-        )
+                   "component_ids": [db]}))
         .await;
     let id = m["id"].as_str().unwrap();
     for status in ["in_progress", "completed"] {
-        app.api_ok(
-            Method::POST,
+        app.created(
             &format!("/api/v1/maintenances/{id}/updates"),
             &token,
             json!({"status": status, "body": format!("Now {status}.")}),
-            StatusCode::CREATED,
         )
         .await;
     }
@@ -551,19 +534,13 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_fresh_signature() {
     );
 
     // A pending delivery cannot be resent over itself.
-    let pending: i64 = sqlx::query_scalar(
-        "INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
-         SELECT message_id, subscriber_id, destination, now() + interval '1 hour' FROM deliveries LIMIT 1 RETURNING id",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+    let pending: i64 = app.scalar("INSERT INTO deliveries (message_id, subscriber_id, destination, next_attempt_at) \
+         SELECT message_id, subscriber_id, destination, now() + interval '1 hour' FROM deliveries LIMIT 1 RETURNING id").await;
     let r = app
-        .api(
-            Method::POST,
+        .post(
             &format!("/api/v1/subscribers/{subscriber}/deliveries/{pending}/resend"),
             &token,
-            Some("{}"),
+            "{}",
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
@@ -649,12 +626,10 @@ async fn gone_disables_the_subscriber_and_says_why() {
     let read = app
         .api_get(&format!("/api/v1/subscribers/{subscriber}"), &token)
         .await;
-    app.api_ok(
-        Method::PATCH,
+    app.patched(
         &format!("/api/v1/subscribers/{subscriber}"),
         &token,
         json!({"state": "active", "version": read["version"]}),
-        StatusCode::OK,
     )
     .await;
     app.declare(
@@ -708,11 +683,9 @@ async fn failing_for_three_days_disables_with_the_last_error() {
         reason.contains("three days") && reason.contains("HTTP 503"),
         "{reason}"
     );
-    let pending: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+    let pending: i64 = app
+        .scalar("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+        .await;
     assert_eq!(pending, 0, "what was pending for it is given up");
 }
 
@@ -746,13 +719,12 @@ async fn a_hanging_receiver_does_not_delay_the_others() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let paths: BTreeSet<String> = fast.received().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths.len(), 30);
-    let in_flight: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
+    let in_flight: i64 = app
+        .scalar(
+            "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id \
          WHERE s.url LIKE '%/slow/%' AND d.attempts > 0 AND d.state = 'pending'",
-    )
-    .fetch_one(app.pool())
-    .await
-    .unwrap();
+        )
+        .await;
     assert!(
         in_flight <= 4,
         "at most 4 at once to one destination, not {in_flight}"
@@ -791,11 +763,10 @@ async fn private_destinations_are_refused_unless_allowed() {
         ("ftp://example.com/".to_owned(), "http:// or https://"),
     ] {
         let r = app
-            .api(
-                Method::POST,
+            .post(
                 "/api/v1/subscribers",
                 &token,
-                Some(&json!({ "url": url }).to_string()),
+                &json!({ "url": url }).to_string(),
             )
             .await;
         assert_eq!(
@@ -859,9 +830,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(page.header("cache-control"), "no-store");
     assert!(page.text.contains("Verifying a message"));
 
-    let made = visitor
-        .submit("/subscribe", "/subscribe", &[("url", &url)])
-        .await;
+    let made = visitor.form("/subscribe", &[("url", &url)]).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     let secret = made.select("code.secret").pop().unwrap();
     assert!(secret.starts_with("whsec_"), "{secret}");
@@ -882,14 +851,10 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(got[0].json()["meta"]["unsubscribe"], json!(link));
 
     // The same URL again is refused, and so is a bad URL, with the reason.
-    let again = visitor
-        .submit("/subscribe", "/subscribe", &[("url", &url)])
-        .await;
+    let again = visitor.form("/subscribe", &[("url", &url)]).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.text.contains("already subscribed"));
-    let bad = visitor
-        .submit("/subscribe", "/subscribe", &[("url", "gopher://x")])
-        .await;
+    let bad = visitor.form("/subscribe", &[("url", "gopher://x")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.select("[role=alert]")[0].contains("http:// or https://"));
 
@@ -899,10 +864,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let confirm = visitor.get(path).await;
     assert_eq!(confirm.status, StatusCode::OK);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let left: i64 = app.scalar("SELECT count(*) FROM subscribers").await;
     assert_eq!(left, 1, "opening the link alone does not unsubscribe");
     let token_field = confirm.attr("input[name=token]", "value").unwrap();
     let action = confirm.attr("form", "action").unwrap();
@@ -911,10 +873,7 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
         .await;
     assert_eq!(done.status, StatusCode::OK);
     assert!(done.text.contains("Unsubscribed"));
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let left: i64 = app.scalar("SELECT count(*) FROM subscribers").await;
     assert_eq!(left, 0);
     // Without the CSRF token the form is refused.
     let forged = visitor.post_raw(&action, &[("token", &token_field)]).await;
@@ -924,35 +883,22 @@ async fn subscribing_on_the_public_page_and_unsubscribing_from_the_link() {
 #[tokio::test]
 async fn public_subscribing_is_rate_limited_per_address() {
     let app = TestApp::with_private_webhooks().await;
-    let mut visitor = app.browser();
-    visitor.ip = "203.0.113.9".into();
+    let mut visitor = app.browser_at("203.0.113.9");
     for i in 0..fireline::webhooks::SUBSCRIBES_PER_HOUR {
         let r = visitor
-            .submit(
-                "/subscribe",
-                "/subscribe",
-                &[("url", &format!("http://127.0.0.1:9/{i}"))],
-            )
+            .form("/subscribe", &[("url", &format!("http://127.0.0.1:9/{i}"))])
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
     let refused = visitor
-        .submit(
-            "/subscribe",
-            "/subscribe",
-            &[("url", "http://127.0.0.1:9/one-more")],
-        )
+        .form("/subscribe", &[("url", "http://127.0.0.1:9/one-more")])
         .await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.text.contains("Too many subscribe attempts"));
     // Another address is not affected.
     visitor.ip = "203.0.113.10".into();
     let other = visitor
-        .submit(
-            "/subscribe",
-            "/subscribe",
-            &[("url", "http://127.0.0.1:9/other")],
-        )
+        .form("/subscribe", &[("url", "http://127.0.0.1:9/other")])
         .await;
     assert_eq!(other.status, StatusCode::CREATED);
 }
@@ -977,8 +923,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     let mut admin = app.signed_in("ada@example.com", Role::Admin).await;
     let url = receiver.url("/admin-added");
     let made = admin
-        .submit(
-            "/admin/subscribers",
+        .form(
             "/admin/subscribers",
             &[("url", &url), ("description", "Partner page")],
         )
@@ -992,14 +937,11 @@ async fn admins_manage_subscribers_in_the_browser() {
         !list.text.contains(&secret),
         "the secret is not shown again"
     );
-    let id: String = sqlx::query_scalar("SELECT id::text FROM subscribers")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id: String = app.scalar("SELECT id::text FROM subscribers").await;
     let page = format!("/admin/subscribers/{id}");
 
     let _dispatcher = app.dispatcher(quick());
-    let r = admin.submit(&page, &format!("{page}/test"), &[]).await;
+    let r = admin.press(&page, &format!("{page}/test")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let got = receiver
         .wait_for(Duration::from_secs(10), "the test", |r| !r.is_empty())
@@ -1007,7 +949,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     got[0].verify(&secret);
 
     // Paused: messages wait; resumed: they go.
-    admin.submit(&page, &format!("{page}/pause"), &[]).await;
+    admin.press(&page, &format!("{page}/pause")).await;
     let (_, token) = app.token("ops@example.com", Role::Responder).await;
     app.declare(&token, json!({"title": "While paused", "severity": "sev3", "initial_update": "We are looking into it."})).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -1015,7 +957,7 @@ async fn admins_manage_subscribers_in_the_browser() {
     let shown = admin.get(&page).await;
     assert!(shown.text.contains("Paused"));
     assert!(shown.text.contains("incident.created"));
-    admin.submit(&page, &format!("{page}/resume"), &[]).await;
+    admin.press(&page, &format!("{page}/resume")).await;
     receiver
         .wait_for(Duration::from_secs(10), "the held message", |r| {
             r.len() >= 2
@@ -1027,13 +969,13 @@ async fn admins_manage_subscribers_in_the_browser() {
     assert_eq!(shown.select("table.list tbody tr").len(), 2);
     assert!(shown.text.contains("HTTP 200"));
     let resend = shown.attr("form[action$='/resend']", "action").unwrap();
-    admin.submit(&page, &resend, &[]).await;
+    admin.press(&page, &resend).await;
     let got = receiver
         .wait_for(Duration::from_secs(10), "the resend", |r| r.len() >= 3)
         .await;
     assert!(got[..2].iter().any(|r| r.id() == got[2].id()));
 
-    let removed = admin.submit(&page, &format!("{page}/delete"), &[]).await;
+    let removed = admin.press(&page, &format!("{page}/delete")).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.get(&page).await.status, StatusCode::NOT_FOUND);
 }
@@ -1058,11 +1000,10 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
     assert!(second["next_cursor"].is_null());
 
     let dup = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(r#"{"url": "http://127.0.0.1:9/0"}"#),
+            r#"{"url": "http://127.0.0.1:9/0"}"#,
         )
         .await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1072,43 +1013,33 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
         .contains("already subscribed"));
     let long = format!("https://example.com/{}", "a".repeat(2100));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(&json!({"url": long}).to_string()),
+            &json!({"url": long}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Percent-encoding makes this one longer than the limit once stored.
     let encoded = format!("https://example.com/{}", " ".repeat(700));
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(&json!({"url": encoded}).to_string()),
+            &json!({"url": encoded}).to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = app
-        .api(
-            Method::POST,
-            "/api/v1/subscribers",
-            &token,
-            Some(r#"{"url": 5}"#),
-        )
+        .post("/api/v1/subscribers", &token, r#"{"url": 5}"#)
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .api(
-            Method::POST,
+        .post(
             "/api/v1/subscribers",
             &token,
-            Some(
-                &json!({"url": "http://127.0.0.1:9/x", "component_ids": [uuid::Uuid::new_v4()]})
-                    .to_string(),
-            ),
+            &json!({"url": "http://127.0.0.1:9/x", "component_ids": [uuid::Uuid::new_v4()]})
+                .to_string(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1116,41 +1047,32 @@ async fn the_api_pages_subscribers_and_refuses_bad_input() {
 
     let id = first["items"][0]["id"].as_str().unwrap();
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/subscribers/{id}"),
             &token,
-            Some(r#"{"state": "sleeping"}"#),
+            r#"{"state": "sleeping"}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = app
-        .api(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/subscribers/{id}"),
             &token,
-            Some(r#"{"state": "paused", "version": 99}"#),
+            r#"{"state": "paused", "version": 99}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["current"]["version"], 1);
     let paused = app
-        .api_ok(
-            Method::PATCH,
+        .patched(
             &format!("/api/v1/subscribers/{id}"),
             &token,
             json!({"state": "paused", "version": 1}),
-            StatusCode::OK,
         )
         .await;
     assert_eq!(paused["state"], "paused");
     let r = app
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/subscribers/{id}"),
-            &token,
-            None,
-        )
+        .delete(&format!("/api/v1/subscribers/{id}"), &token)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = app
@@ -1217,25 +1139,7 @@ pub(crate) fn start_server_with(
 async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
     const SUBSCRIBERS: usize = 600;
     let db = crate::support::TestDb::new().await;
-    let hash = fireline::accounts::hash_password(crate::support::PASSWORD).unwrap();
-    let admin = fireline::accounts::users::insert(
-        &db.pool,
-        fireline::accounts::users::NewUser {
-            email: "ada@example.com",
-            name: "Ada",
-            role: Role::Admin,
-            password_hash: &hash.0,
-        },
-    )
-    .await
-    .unwrap();
-    let (_, token) = fireline::accounts::tokens::create(
-        &mut db.pool.acquire().await.unwrap(),
-        admin.id,
-        "crash",
-    )
-    .await
-    .unwrap();
+    let token = db.admin_token("crash").await;
     // A receiver that takes 20 to 80 ms per message: with 8 at a time the fan-out lasts
     // about 4 s, and attempts end at scattered times, so the kill finds some in flight.
     let receiver = Receiver::start().await;
