@@ -112,7 +112,7 @@ async fn run(pool: &PgPool) -> String {
     let hash = fireline::accounts::hash_password("bench password 123").unwrap();
     let user = fireline::accounts::users::insert(
         pool,
-        fireline::accounts::users::NewUser {
+        fireline::accounts::users::NewUserRow {
             email: "bench@example.com",
             name: "Bench",
             role: Role::Admin,

@@ -284,7 +284,7 @@ async fn run() {
     let hash = fireline::accounts::hash_password("benchmark password").expect("hash");
     let user = fireline::accounts::users::insert(
         &pool,
-        fireline::accounts::users::NewUser {
+        fireline::accounts::users::NewUserRow {
             email: "bench@example.com",
             name: "Bench",
             role: Role::Admin,

@@ -23,7 +23,7 @@ pub fn parse_role(raw: &str) -> AccountResult<Role> {
 const ROLE_CHOICES: &str = "Choose admin, responder or viewer.";
 
 /// A user to create, as typed.
-pub struct CreateUser {
+pub struct NewUser {
     pub email: String,
     pub name: String,
     /// `None`: the role given was not one of ours.
@@ -59,7 +59,7 @@ fn new_password(raw: String) -> AccountResult<NewPassword> {
 pub async fn create_user(
     pool: &PgPool,
     actor: Option<&UserRow>,
-    input: CreateUser,
+    input: NewUser,
 ) -> AccountResult<Created> {
     let mut errors = BTreeMap::new();
     let mut refuse = |field: &str, message: String| errors.insert(field.to_owned(), message);
@@ -113,7 +113,7 @@ async fn insert_user(
 ) -> AccountResult<UserRow> {
     users::insert(
         &mut *conn,
-        users::NewUser {
+        users::NewUserRow {
             email: email.as_str(),
             name: name.as_str(),
             role,

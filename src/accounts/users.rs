@@ -19,7 +19,7 @@ macro_rules! user_rows {
     };
 }
 
-pub struct NewUser<'a> {
+pub struct NewUserRow<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub role: Role,
@@ -27,7 +27,7 @@ pub struct NewUser<'a> {
 }
 
 /// Insert a user. A taken email fails with the `users_email_key` constraint.
-pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> sqlx::Result<UserRow> {
+pub async fn insert(db: impl PgExecutor<'_>, user: NewUserRow<'_>) -> sqlx::Result<UserRow> {
     sqlx::query_as!(
         UserRow,
         r#"INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)

@@ -4,7 +4,7 @@ pub mod demo;
 
 use crate::accounts::setup_tokens;
 use crate::accounts::tokens;
-use crate::accounts::user_commands::{self, CreateUser};
+use crate::accounts::user_commands::{self, NewUser};
 use crate::accounts::{token_commands, users, AccountError};
 use crate::status_page::settings;
 use anyhow::Context;
@@ -228,7 +228,7 @@ async fn user_command(database: &Database, cmd: UserCommand) -> anyhow::Result<(
             role,
             generate_password,
         } => {
-            let input = CreateUser {
+            let input = NewUser {
                 email,
                 name,
                 role: Some(role),
@@ -315,7 +315,7 @@ async fn component_command(database: &Database, cmd: ComponentCommand) -> anyhow
                 .as_deref()
                 .map(str::trim)
                 .filter(|d| !d.is_empty());
-            let new = commands::CreateComponent {
+            let new = commands::NewComponent {
                 name: &name,
                 description,
                 group_id,

@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{ComponentRow, ComponentStatus, GroupRow, NewComponent};
+use super::{ComponentRow, ComponentStatus, GroupRow, NewComponentRow};
 use crate::incidents::CommandError;
 use crate::platform::audit::{self, AuditAction};
 use crate::platform::text::{self, FieldError};
@@ -61,7 +61,7 @@ fn refused(err: sqlx::Error, what: &str, name: &ComponentName) -> CommandError {
 }
 
 /// What a new component is made of.
-pub struct CreateComponent<'a> {
+pub struct NewComponent<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub group_id: Option<Uuid>,
@@ -75,10 +75,10 @@ pub struct CreateComponent<'a> {
 pub async fn create(
     conn: &mut PgConnection,
     actor: Option<Uuid>,
-    new: CreateComponent<'_>,
+    new: NewComponent<'_>,
 ) -> Result<ComponentRow, CommandError> {
     let name = details(new.name, new.description)?;
-    let row = NewComponent {
+    let row = NewComponentRow {
         name: name.as_str(),
         description: new.description,
         group_id: new.group_id,
@@ -101,7 +101,7 @@ pub async fn create(
 
 /// New details of a component; `None` keeps the current value.
 #[derive(Default)]
-pub struct ComponentChange {
+pub struct ComponentChanges {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub group_id: Option<Option<Uuid>>,
@@ -116,7 +116,7 @@ pub async fn update(
     conn: &mut PgConnection,
     actor: Option<Uuid>,
     id: Uuid,
-    change: ComponentChange,
+    change: ComponentChanges,
 ) -> Result<ComponentRow, CommandError> {
     let current = super::lock(&mut *conn, id)
         .await?
@@ -208,6 +208,7 @@ pub async fn create_group(
 #[tracing::instrument(skip_all, fields(group_id = %id))]
 pub async fn update_group(
     conn: &mut PgConnection,
+    actor: Option<Uuid>,
     id: Uuid,
     name: Option<&str>,
     description: Option<Option<String>>,
@@ -225,6 +226,11 @@ pub async fn update_group(
     if let Some(position) = position {
         super::reposition_group(&mut *conn, id, position).await?;
     }
+    let action = AuditAction::ComponentGroupUpdated {
+        group_id: id,
+        name: group.name.clone(),
+    };
+    audit::log(&mut *conn, actor, &action).await?;
     Ok(group)
 }
 

@@ -188,7 +188,7 @@ pub async fn delete_group(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<boo
     Ok(done.rows_affected() == 1)
 }
 
-pub struct NewComponent<'a> {
+pub struct NewComponentRow<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub group_id: Option<Uuid>,
@@ -197,7 +197,10 @@ pub struct NewComponent<'a> {
 }
 
 /// Insert a component at the end of its group, recording its first status in the history.
-pub async fn insert(conn: &mut PgConnection, new: NewComponent<'_>) -> sqlx::Result<ComponentRow> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    new: NewComponentRow<'_>,
+) -> sqlx::Result<ComponentRow> {
     let row = component_rows!(
         "INSERT INTO components (id, group_id, name, description, status, public_status, position)
          VALUES ($1, $2, $3, $4, $5, $5,

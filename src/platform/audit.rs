@@ -22,6 +22,8 @@ pub enum AuditAction {
     ComponentDeleted { component_id: Uuid, name: String },
     #[serde(rename = "component_group.created")]
     ComponentGroupCreated { group_id: Uuid, name: String },
+    #[serde(rename = "component_group.updated")]
+    ComponentGroupUpdated { group_id: Uuid, name: String },
     #[serde(rename = "component_group.deleted")]
     ComponentGroupDeleted { group_id: Uuid, name: String },
     #[serde(rename = "page_settings.updated")]
@@ -79,9 +81,9 @@ impl AuditAction {
             ComponentCreated { component_id, .. }
             | ComponentUpdated { component_id, .. }
             | ComponentDeleted { component_id, .. } => format!("component:{component_id}"),
-            ComponentGroupCreated { group_id, .. } | ComponentGroupDeleted { group_id, .. } => {
-                format!("component_group:{group_id}")
-            }
+            ComponentGroupCreated { group_id, .. }
+            | ComponentGroupUpdated { group_id, .. }
+            | ComponentGroupDeleted { group_id, .. } => format!("component_group:{group_id}"),
             PageSettingsUpdated => "page_settings".to_owned(),
             PostmortemTemplateCreated { template_id, .. } => {
                 format!("postmortem_template:{template_id}")

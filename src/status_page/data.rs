@@ -17,28 +17,28 @@ use crate::status_page::{breakdown, utc_day, DayBreakdown};
 /// How many days the uptime bars cover.
 pub const UPTIME_DAYS: i64 = 90;
 
-/// A public incident as the page shows it (a row of the `public_incidents` view: public,
-/// published, under its public title).
+/// A public incident as the page shows it: a row of the `public_incidents` view (public,
+/// published, under its public title) with its updates, components and postmortem. Its
+/// columns read as its own fields.
 #[derive(Debug, Clone)]
 pub struct PublicIncident {
-    pub id: Uuid,
-    pub number: i64,
-    pub title: String,
-    pub status: IncidentStatus,
-    pub impact: Impact,
-    pub started_at: OffsetDateTime,
-    pub declared_at: OffsetDateTime,
-    pub monitoring_at: Option<OffsetDateTime>,
-    pub resolved_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
+    pub row: IncidentColumns,
     pub updates: Vec<UpdateRow>,
     pub component_ids: Vec<Uuid>,
     /// The published postmortem, when it is public.
     pub postmortem: Option<PublicPostmortem>,
 }
 
+impl std::ops::Deref for PublicIncident {
+    type Target = IncidentColumns;
+
+    fn deref(&self) -> &IncidentColumns {
+        &self.row
+    }
+}
+
 /// A public incident's own columns, as the `public_incidents` view gives them.
+#[derive(Debug, Clone)]
 pub struct IncidentColumns {
     pub id: Uuid,
     pub number: i64,
@@ -74,18 +74,8 @@ pub(crate) use public_incidents;
 /// Incidents with no updates, components or postmortem attached yet.
 pub fn without_details(rows: Vec<IncidentColumns>) -> Vec<PublicIncident> {
     rows.into_iter()
-        .map(|r| PublicIncident {
-            id: r.id,
-            number: r.number,
-            title: r.title,
-            status: r.status,
-            impact: r.impact,
-            started_at: r.started_at,
-            declared_at: r.declared_at,
-            monitoring_at: r.monitoring_at,
-            resolved_at: r.resolved_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+        .map(|row| PublicIncident {
+            row,
             updates: Vec::new(),
             component_ids: Vec::new(),
             postmortem: None,

@@ -34,7 +34,7 @@ pub async fn get(db: impl PgExecutor<'_>) -> sqlx::Result<PageSettingsRow> {
     .await
 }
 
-pub struct SettingsChange<'a> {
+pub struct SettingsChanges<'a> {
     pub name: Option<&'a str>,
     pub public_url: Option<&'a str>,
     pub accent: &'a str,
@@ -43,7 +43,7 @@ pub struct SettingsChange<'a> {
     pub footer_links: Value,
 }
 
-pub async fn update(conn: &mut PgConnection, change: SettingsChange<'_>) -> sqlx::Result<()> {
+pub async fn update(conn: &mut PgConnection, change: SettingsChanges<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE page_settings SET name = $1, public_url = $2, accent = $3, time_zone = $4, about = $5, \
              footer_links = $6, updated_at = now() WHERE id = 1",
@@ -132,7 +132,7 @@ pub async fn save(
 ) -> Result<(), CommandError> {
     let (footer_links, public_url) = validate(&input)?;
     let name = input.name.trim();
-    let change = SettingsChange {
+    let change = SettingsChanges {
         name: (!name.is_empty()).then_some(name),
         public_url: public_url.as_deref(),
         accent: &input.accent.trim().to_lowercase(),

@@ -350,3 +350,31 @@ async fn every_front_door_creates_the_same_component_and_refuses_the_same_name()
     let count: i64 = app.scalar("SELECT count(*) FROM components").await;
     assert_eq!(count, 3);
 }
+
+#[tokio::test]
+async fn changing_a_group_through_the_api_leaves_an_audit_entry() {
+    let app = TestApp::new().await;
+    let (admin, token) = app.token("root@example.com", Role::Admin).await;
+    let group = app
+        .created("/api/v1/component-groups", &token, json!({"name": "Edge"}))
+        .await;
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let patched = app
+        .patched(
+            &format!("/api/v1/component-groups/{gid}"),
+            &token,
+            json!({"name": "Edge network"}),
+        )
+        .await;
+    assert_eq!(patched["name"], "Edge network");
+    let (action, actor, data): (String, Option<uuid::Uuid>, serde_json::Value) = sqlx::query_as(
+        "SELECT action, actor_id, data FROM audit_log WHERE subject = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(format!("component_group:{gid}"))
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(action, "component_group.updated");
+    assert_eq!(actor, Some(admin.id));
+    assert_eq!(data, json!({ "group_id": gid, "name": "Edge network" }));
+}

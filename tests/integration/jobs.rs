@@ -288,7 +288,7 @@ async fn housekeeping_removes_expired_sessions_and_old_attempts() {
     let hash = fireline::accounts::hash_password("x").unwrap();
     let user = fireline::accounts::users::insert(
         &db.pool,
-        fireline::accounts::users::NewUser {
+        fireline::accounts::users::NewUserRow {
             email: "a@b.c",
             name: "A",
             role: fireline::accounts::Role::Viewer,

@@ -118,7 +118,7 @@ impl TestDb {
         let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
         let admin = fireline::accounts::users::insert(
             &self.pool,
-            fireline::accounts::users::NewUser {
+            fireline::accounts::users::NewUserRow {
                 email: "ada@example.com",
                 name: "Ada",
                 role: Role::Admin,
@@ -208,7 +208,7 @@ impl TestApp {
         let hash = fireline::accounts::hash_password(PASSWORD).unwrap();
         fireline::accounts::users::insert(
             self.pool(),
-            fireline::accounts::users::NewUser {
+            fireline::accounts::users::NewUserRow {
                 email,
                 name: email.split('@').next().unwrap(),
                 role,

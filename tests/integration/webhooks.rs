@@ -345,24 +345,7 @@ async fn messages_are_signed_and_shaped_like_statuspage() {
 
     // The delivery log and the metrics say the same, once the dispatcher has recorded
     // the answers (that happens just after the receiver has them).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let log = loop {
-        let log = app
-            .api_get(
-                &format!("/api/v1/subscribers/{subscriber}/deliveries"),
-                &token,
-            )
-            .await;
-        let recorded = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["state"] != "pending");
-        if recorded || Instant::now() > deadline {
-            break log;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let log = recorded_deliveries(&app, &subscriber, &token).await;
     let items = log["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
     for d in items {
@@ -504,12 +487,8 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_fresh_signature() {
     );
     got[0].verify(&secret);
     got[1].verify(&secret);
-    let log = app
-        .api_get(
-            &format!("/api/v1/subscribers/{subscriber}/deliveries"),
-            &token,
-        )
-        .await;
+    // The dispatcher records the answer just after the receiver has it.
+    let log = recorded_deliveries(&app, &subscriber, &token).await;
     let delivery = &log["items"][0];
     assert_eq!(delivery["state"], "delivered");
     assert_eq!(delivery["webhook_id"], json!(got[0].id()));
@@ -1248,4 +1227,26 @@ async fn every_subscriber_gets_the_message_after_a_sigkill_mid_fan_out() {
         got.len(),
         got.len() - SUBSCRIBERS
     );
+}
+
+/// A subscriber's delivery log once no delivery is pending (or after 10 s, as it is then).
+async fn recorded_deliveries(app: &TestApp, subscriber: &str, token: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = app
+            .api_get(
+                &format!("/api/v1/subscribers/{subscriber}/deliveries"),
+                token,
+            )
+            .await;
+        let recorded = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] != "pending");
+        if recorded || Instant::now() > deadline {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

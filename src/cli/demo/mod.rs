@@ -47,7 +47,7 @@ async fn person(conn: &mut PgConnection, email: &str, name: &str) -> Result<Uuid
     let hash = hash_password(&generate_password())?;
     let user = crate::accounts::users::insert(
         &mut *conn,
-        crate::accounts::users::NewUser {
+        crate::accounts::users::NewUserRow {
             email,
             name,
             role: Role::Responder,

@@ -17,7 +17,7 @@ use crate::incidents::CommandError;
 use crate::platform::markdown;
 use crate::postmortems::draft;
 use crate::postmortems::store as pm;
-use crate::postmortems::store::{Change, PostmortemRow};
+use crate::postmortems::store::{PostmortemChanges, PostmortemRow};
 
 #[derive(Template)]
 #[template(path = "admin/public_summary.html")]
@@ -142,9 +142,9 @@ pub async fn save_public_summary(
         };
         return render_admin(&staff.state, &page.layout, &page);
     }
-    let change = Change {
+    let change = PostmortemChanges {
         public_summary: Some(summary),
-        ..Change::default()
+        ..PostmortemChanges::default()
     };
     apply(&staff, (id, form.version), change, "Public summary saved.").await
 }
@@ -181,10 +181,10 @@ async fn set_public(staff: &Staff<AsResponder>, at: (Uuid, i32), text: Option<St
     } else {
         "The public summary is off the status page."
     };
-    let change = Change {
+    let change = PostmortemChanges {
         public_summary: text,
         public: Some(public),
-        ..Change::default()
+        ..PostmortemChanges::default()
     };
     apply(staff, at, change, message).await
 }
@@ -211,7 +211,7 @@ fn reviewable(p: &PostmortemRow, summary: &str) -> Result<(), String> {
 async fn apply(
     staff: &Staff<AsResponder>,
     (id, version): (Uuid, i32),
-    change: Change,
+    change: PostmortemChanges,
     message: &str,
 ) -> Reply {
     // What the editor shows again if the change is refused: the text as sent, or as saved.

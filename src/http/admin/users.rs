@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::Reply;
-use crate::accounts::user_commands::{self, CreateUser};
+use crate::accounts::user_commands::{self, NewUser};
 use crate::accounts::users::{self, UserRow};
 use crate::accounts::{AccountError, NewPassword, Role};
 use crate::http::error::AppError;
@@ -117,7 +117,7 @@ pub struct NewUserForm {
 }
 
 pub async fn create_user(staff: Staff<AsAdmin>, CsrfForm(form): CsrfForm<NewUserForm>) -> Reply {
-    let input = CreateUser {
+    let input = NewUser {
         email: form.email.clone(),
         name: form.name.clone(),
         role: Role::parse(&form.role),

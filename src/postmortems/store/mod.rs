@@ -15,8 +15,8 @@ pub use items::{
     ItemChangeRow, ItemFields, ItemFilter, ItemRow,
 };
 pub use postmortem::{
-    change, find, list, of_incident, revisions, start, valid_summary, Change, PostmortemRow,
-    RevisionRow, Stale,
+    change, find, list, of_incident, revisions, start, valid_summary, PostmortemChanges,
+    PostmortemRow, RevisionRow, Stale,
 };
 pub use reports::{missing, public_of, MissingPostmortem};
 pub use templates::{

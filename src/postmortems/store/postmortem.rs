@@ -193,7 +193,7 @@ async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<PostmortemRow, Comman
 
 /// What a change may set.
 #[derive(Debug, Default, Clone)]
-pub struct Change {
+pub struct PostmortemChanges {
     pub body: Option<String>,
     pub status: Option<PostmortemStatus>,
     /// The text customers will read.
@@ -210,7 +210,7 @@ pub async fn change(
     actor: &UserRow,
     id: Uuid,
     version: i32,
-    change: Change,
+    change: PostmortemChanges,
 ) -> Result<Result<PostmortemRow, Stale>, CommandError> {
     let current = lock(conn, id).await?;
     if current.version != version {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::app::AppState;
-use crate::components::commands::{self, ComponentChange, CreateComponent};
+use crate::components::commands::{self, ComponentChanges, NewComponent};
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
@@ -130,7 +130,7 @@ pub struct ComponentForm {
 
 pub async fn create_component(staff: Staff<AsAdmin>, form: CsrfForm<ComponentForm>) -> Reply {
     let CsrfForm(form) = form;
-    let new = CreateComponent {
+    let new = NewComponent {
         name: &form.name,
         description: optional(&form.description),
         group_id: parse_group(&form.group_id)?,
@@ -150,11 +150,11 @@ pub async fn update_component(
     Path(id): Path<Uuid>,
     CsrfForm(form): CsrfForm<ComponentForm>,
 ) -> Reply {
-    let change = ComponentChange {
+    let change = ComponentChanges {
         group_id: Some(parse_group(&form.group_id)?),
         description: Some(optional(&form.description).map(str::to_owned)),
         name: Some(form.name),
-        ..ComponentChange::default()
+        ..ComponentChanges::default()
     };
     let mut tx = staff.begin().await?;
     let outcome = commands::update(&mut tx, Some(staff.id()), id, change).await;

@@ -22,7 +22,7 @@ use crate::incidents::format_duration;
 use crate::platform::markdown;
 use crate::postmortems::draft;
 use crate::postmortems::store as pm;
-use crate::postmortems::store::{Change, PostmortemRow};
+use crate::postmortems::store::{PostmortemChanges, PostmortemRow};
 use crate::postmortems::PostmortemStatus;
 
 pub struct PostmortemLine {
@@ -284,10 +284,10 @@ pub struct SaveForm {
 pub async fn save_postmortem(Posted { s, at: id, form }: Posted<Uuid, SaveForm>) -> Reply {
     let body = form.body.replace("\r\n", "\n");
     let regenerate = form.action == "regenerate";
-    let change = Change {
+    let change = PostmortemChanges {
         body: Some(body.clone()),
         regenerate_timeline: regenerate,
-        ..Change::default()
+        ..PostmortemChanges::default()
     };
     let mut tx = s.begin().await?;
     let result = pm::change(&mut tx, &s.user.user, id, form.version, change).await;
@@ -328,9 +328,9 @@ pub struct StatusForm {
 
 /// Review and publish.
 pub async fn set_status(Posted { s, at: id, form }: Posted<Uuid, StatusForm>) -> Reply {
-    let change = Change {
+    let change = PostmortemChanges {
         status: Some(form.status),
-        ..Change::default()
+        ..PostmortemChanges::default()
     };
     let mut tx = s.begin().await?;
     let result = pm::change(&mut tx, &s.user.user, id, form.version, change).await;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{created, missing, present, Admin, Answer, Edit, ProblemDoc, Reply};
 use crate::app::AppState;
-use crate::components::commands::{self, ComponentChange, CreateComponent};
+use crate::components::commands::{self, ComponentChanges, NewComponent};
 use crate::components::ComponentStatus;
 use crate::components::{self, ComponentRow, GroupRow};
 use crate::http::error::AppError;
@@ -179,6 +179,7 @@ pub async fn patch_group(c: Admin, Edit(id, body): Edit<GroupPatchJson>) -> Repl
     let mut tx = c.begin().await?;
     commands::update_group(
         &mut tx,
+        Some(c.id()),
         id,
         body.name.as_deref(),
         body.description,
@@ -225,7 +226,7 @@ pub struct NewComponentJson {
     responses((status = 201, body = ComponentJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
               (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_component(c: Admin, Json(body): Json<NewComponentJson>) -> Answer {
-    let new = CreateComponent {
+    let new = NewComponent {
         name: &body.name,
         description: body.description.as_deref(),
         group_id: body.group_id,
@@ -269,7 +270,7 @@ pub async fn patch_component(
     c: Admin,
     Edit(id, body): Edit<ComponentPatchJson>,
 ) -> Reply<ComponentJson> {
-    let change = ComponentChange {
+    let change = ComponentChanges {
         name: body.name,
         description: body.description,
         group_id: body.group_id,

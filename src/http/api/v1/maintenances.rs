@@ -236,7 +236,9 @@ pub async fn patch_maintenance(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MaintenanceUpdateInput {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = MaintenanceUpdateInput)]
+pub struct NewMaintenanceUpdateJson {
     pub status: MaintenanceStatus,
     #[schema(max_length = 20000)]
     pub body: String,
@@ -244,11 +246,11 @@ pub struct MaintenanceUpdateInput {
 }
 
 /// Post an update (responder); its status moves the maintenance.
-#[utoipa::path(post, path = "/maintenances/{id}/updates", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = MaintenanceUpdateInput,
+#[utoipa::path(post, path = "/maintenances/{id}/updates", security(("bearer" = ["responder"])), tag = "maintenances", params(("id" = Uuid, Path)), request_body = NewMaintenanceUpdateJson,
     responses((status = 201, body = MaintenanceJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn post_maintenance_update(
     c: Responder,
-    Edit(id, body): Edit<MaintenanceUpdateInput>,
+    Edit(id, body): Edit<NewMaintenanceUpdateJson>,
 ) -> Answer {
     let (status, words, notify) = (body.status, &body.body, body.notify.unwrap_or(true));
     let mut tx = c.begin().await?;

@@ -47,7 +47,6 @@ pub struct SubscriberJson {
     pub last_success_at: Option<OffsetDateTime>,
     pub version: i32,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     /// `whsec_…`: only when just created. Keep it; it cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,7 +147,9 @@ pub async fn get_subscriber(c: Admin, Path(id): Path<Uuid>) -> Reply<SubscriberJ
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SubscriberPatch {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = SubscriberPatch)]
+pub struct SubscriberPatchJson {
     /// `active` resumes a paused subscriber or re-enables a disabled one; `paused` holds
     /// its messages until it is resumed; `disabled` stops it.
     pub state: Option<SubscriberState>,
@@ -160,12 +161,12 @@ pub struct SubscriberPatch {
 }
 
 /// Pause, resume, re-enable, or change the description and components (admin).
-#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", params(("id" = Uuid, Path)), request_body = SubscriberPatch,
+#[utoipa::path(patch, path = "/subscribers/{id}", security(("bearer" = ["admin"])), tag = "subscribers", params(("id" = Uuid, Path)), request_body = SubscriberPatchJson,
     responses((status = 200, body = SubscriberJson),
         (status = 409, description = "Stale version; `current` holds the subscriber", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_subscriber(
     c: Admin,
-    Edit(id, body): Edit<SubscriberPatch>,
+    Edit(id, body): Edit<SubscriberPatchJson>,
 ) -> Reply<SubscriberJson> {
     let mut tx = c.begin().await?;
     let current = subscribers::lock(&mut tx, id).await?;
@@ -228,7 +229,6 @@ pub async fn delete_subscriber(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusC
 #[derive(Serialize, ToSchema)]
 pub struct AttemptJson {
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub attempted_at: OffsetDateTime,
     /// HTTP status (null: no answer, see `error`).
     pub status: Option<i32>,
@@ -249,7 +249,6 @@ pub struct DeliveryJson {
     pub event: String,
     pub state: DeliveryState,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     /// When pending: when the next attempt is due (null while held for a paused or
     /// disabled subscriber).

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{created, missing, Admin, Answer, ListQuery, Page, Reply};
-use crate::accounts::user_commands::{self, CreateUser};
+use crate::accounts::user_commands::{self, NewUser};
 use crate::accounts::users::{self, UserRow};
 use crate::accounts::Role;
 use crate::app::AppState;
@@ -22,7 +22,6 @@ pub struct UserJson {
     pub role: Role,
     pub disabled: bool,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
@@ -98,7 +97,7 @@ pub struct CreatedUserJson {
     )
 )]
 pub async fn create_user(c: Admin, Json(body): Json<NewUserJson>) -> Answer {
-    let input = CreateUser {
+    let input = NewUser {
         email: body.email,
         name: body.name,
         role: Some(body.role),

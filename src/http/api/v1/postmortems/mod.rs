@@ -17,7 +17,7 @@ use crate::http::error::AppError;
 use crate::http::extract::{Caller, Json, OptionalJson, Path, Query};
 use crate::postmortems::store as pm;
 pub use crate::postmortems::store::ActionItemJson;
-use crate::postmortems::store::{Change, ItemFields, ItemFilter, PostmortemRow};
+use crate::postmortems::store::{ItemFields, ItemFilter, PostmortemChanges, PostmortemRow};
 use crate::postmortems::today;
 use crate::postmortems::{ActionKind, ActionPriority, ActionStatus, PostmortemStatus};
 
@@ -56,10 +56,8 @@ pub struct PostmortemJson {
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 
@@ -141,7 +139,9 @@ pub async fn get_postmortem(c: Caller, Path(id): Path<Uuid>) -> Reply<Postmortem
 /// Changes to a postmortem. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PostmortemPatch {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = PostmortemPatch)]
+pub struct PostmortemPatchJson {
     pub version: i32,
     #[schema(max_length = 200000)]
     pub body: Option<String>,
@@ -158,15 +158,15 @@ pub struct PostmortemPatch {
 }
 
 /// Edit, regenerate the timeline, change status or publish (responder).
-#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = PostmortemPatch,
+#[utoipa::path(patch, path = "/postmortems/{id}", security(("bearer" = ["responder"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = PostmortemPatchJson,
     responses((status = 200, body = PostmortemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_postmortem(
     c: Responder,
-    Edit(id, patch): Edit<PostmortemPatch>,
+    Edit(id, patch): Edit<PostmortemPatchJson>,
 ) -> Reply<PostmortemJson> {
     let state = &c.state;
-    let change = Change {
+    let change = PostmortemChanges {
         body: patch.body,
         status: patch.status,
         public_summary: patch.public_summary,
@@ -326,7 +326,9 @@ pub async fn list_items(c: Caller, Query(query): Query<ItemQuery>) -> Reply<Page
 /// `null` clears `owner_id`, `due_on` and `tracker_url`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ActionItemPatch {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = ActionItemPatch)]
+pub struct ActionItemPatchJson {
     pub version: i32,
     #[schema(max_length = 300)]
     pub title: Option<String>,
@@ -350,11 +352,11 @@ fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<
 }
 
 /// Change an action item (responder). Every change is recorded.
-#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", params(("id" = Uuid, Path)), request_body = ActionItemPatch,
+#[utoipa::path(patch, path = "/action-items/{id}", security(("bearer" = ["responder"])), tag = "action items", params(("id" = Uuid, Path)), request_body = ActionItemPatchJson,
     responses((status = 200, body = ActionItemJson), (status = 409, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn patch_item(
     c: Responder,
-    Edit(id, patch): Edit<ActionItemPatch>,
+    Edit(id, patch): Edit<ActionItemPatchJson>,
 ) -> Reply<ActionItemJson> {
     let today = today();
     let current = pm::item(&c.state.pool, id).await?;

@@ -24,7 +24,6 @@ pub struct TemplateJson {
     pub builtin: bool,
     pub version: i32,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 
@@ -57,7 +56,9 @@ pub async fn list_templates(c: Caller) -> Reply<Vec<TemplateJson>> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateInput {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = TemplateInput)]
+pub struct NewTemplateJson {
     #[schema(max_length = 100)]
     pub name: String,
     #[serde(default)]
@@ -68,9 +69,9 @@ pub struct TemplateInput {
 }
 
 /// Create a template (admin).
-#[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = TemplateInput,
+#[utoipa::path(post, path = "/postmortem-templates", security(("bearer" = ["admin"])), tag = "postmortems", request_body = NewTemplateJson,
     responses((status = 201, body = TemplateJson), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn create_template(c: Admin, Json(body): Json<TemplateInput>) -> Answer {
+pub async fn create_template(c: Admin, Json(body): Json<NewTemplateJson>) -> Answer {
     let (name, description, text) = (&body.name, &body.description, &body.body);
     let mut tx = c.begin().await?;
     let row = pm::create_template(&mut tx, &c.user, name, description, text).await?;
@@ -89,7 +90,9 @@ pub async fn get_template(c: Caller, Path(id): Path<Uuid>) -> Reply<TemplateJson
 /// Changes to a template. `version` is required: a stale one gets 409 with `current`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TemplatePatch {
+// Published under its first schema name, which generated clients are built on.
+#[schema(as = TemplatePatch)]
+pub struct TemplatePatchJson {
     pub version: i32,
     #[schema(max_length = 100)]
     pub name: Option<String>,
@@ -100,10 +103,13 @@ pub struct TemplatePatch {
 }
 
 /// Change a template (admin).
-#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = TemplatePatch,
+#[utoipa::path(patch, path = "/postmortem-templates/{id}", security(("bearer" = ["admin"])), tag = "postmortems", params(("id" = Uuid, Path)), request_body = TemplatePatchJson,
     responses((status = 200, body = TemplateJson),
         (status = 409, description = "Stale version; `current` holds the template", body = ProblemDoc, content_type = "application/problem+json")))]
-pub async fn patch_template(c: Admin, Edit(id, patch): Edit<TemplatePatch>) -> Reply<TemplateJson> {
+pub async fn patch_template(
+    c: Admin,
+    Edit(id, patch): Edit<TemplatePatchJson>,
+) -> Reply<TemplateJson> {
     let current = find(&c.state, id).await?;
     let name = patch.name.as_deref().unwrap_or(&current.name);
     let description = patch.description.as_deref().unwrap_or(&current.description);
