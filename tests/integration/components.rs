@@ -378,3 +378,60 @@ async fn changing_a_group_through_the_api_leaves_an_audit_entry() {
     assert_eq!(actor, Some(admin.id));
     assert_eq!(data, json!({ "group_id": gid, "name": "Edge network" }));
 }
+
+#[tokio::test]
+async fn a_status_set_or_a_move_in_the_admin_ui_is_audited_like_the_api_change() {
+    let app = TestApp::new().await;
+    let mut admin = app.signed_in("root@example.com", Role::Admin).await;
+    let (_, token) = app.token("api@example.com", Role::Admin).await;
+    let id = app.component(&token, "Checkout").await;
+    app.component(&token, "Search").await;
+    let r = admin
+        .submit(
+            "/admin/components",
+            &format!("/admin/components/{id}/status"),
+            &[("status", "partial_outage")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = admin
+        .submit(
+            "/admin/components",
+            &format!("/admin/components/{id}/move"),
+            &[("position", "2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let entries: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT action, data FROM audit_log WHERE subject = $1 ORDER BY id")
+            .bind(format!("component:{id}"))
+            .fetch_all(app.pool())
+            .await
+            .unwrap();
+    let updated = json!({ "component_id": id, "name": "Checkout" });
+    assert_eq!(
+        entries,
+        [
+            ("component.created".to_owned(), updated.clone()),
+            ("component.updated".to_owned(), updated.clone()),
+            ("component.updated".to_owned(), updated),
+        ]
+    );
+    let status: String = app
+        .scalar(&format!(
+            "SELECT status::text FROM components WHERE id = '{id}'"
+        ))
+        .await;
+    assert_eq!(status, "partial_outage");
+
+    // Nothing to change: the same "no such" page as before.
+    let missing = uuid::Uuid::new_v4();
+    let r = admin
+        .submit(
+            "/admin/components",
+            &format!("/admin/components/{missing}/move"),
+            &[("position", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

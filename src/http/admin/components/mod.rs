@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Reply;
 use crate::app::AppState;
 use crate::components::commands::{self, ComponentChanges, NewComponent};
-use crate::components::{self, Audience, Cause, ComponentStatus};
+use crate::components::{self, ComponentStatus};
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
 use crate::incidents::CommandError;
@@ -201,11 +201,12 @@ pub async fn set_status(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<Ne
     let status = ComponentStatus::parse(&form.status)
         .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?;
     let mut tx = staff.begin().await?;
-    let component = components::find(&mut *tx, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such component.".into()))?;
-    let (by, cause) = (Some(staff.id()), Cause::None);
-    components::set_status(&mut tx, id, status, by, cause, Audience::Public).await?;
+    let change = ComponentChanges {
+        status: Some(status),
+        ..Default::default()
+    };
+    let updated = commands::update(&mut tx, Some(staff.id()), id, change).await;
+    let component = updated.map_err(|err| not_found(err, "component"))?;
     let label = status.label().to_lowercase();
     let message = format!("{} is now {label}.", component.name);
     staff.commit_and_flash(tx, BACK, &message).await
@@ -216,27 +217,29 @@ pub struct MoveForm {
     position: i32,
 }
 
+/// Move a component within its group; audited like any change to it.
 pub async fn move_component(
     staff: Staff<AsAdmin>,
     id: Path<Uuid>,
     form: CsrfForm<MoveForm>,
 ) -> Reply {
+    let change = ComponentChanges {
+        position: Some(form.0.position),
+        ..Default::default()
+    };
     let mut tx = staff.begin().await?;
-    let moved = components::reposition(&mut tx, id.0, form.0.position).await?;
-    moved_or_missing(tx, moved, "component").await
+    let moved = commands::update(&mut tx, Some(staff.id()), id.0, change).await;
+    moved.map_err(|err| not_found(err, "component"))?;
+    tx.commit().await?;
+    Ok(Redirect::to(BACK).into_response())
 }
 
+/// Move a group among the groups; audited like any change to it.
 pub async fn move_group(staff: Staff<AsAdmin>, id: Path<Uuid>, form: CsrfForm<MoveForm>) -> Reply {
     let mut tx = staff.begin().await?;
-    let moved = components::reposition_group(&mut tx, id.0, form.0.position).await?;
-    moved_or_missing(tx, moved, "group").await
-}
-
-/// Back to the components page after a move, or "no such" when there was nothing to move.
-async fn moved_or_missing(tx: Transaction<'_, Postgres>, moved: bool, what: &str) -> Reply {
-    if !moved {
-        return Err(AppError::NotFound(format!("There is no such {what}.")));
-    }
+    let position = Some(form.0.position);
+    let moved = commands::update_group(&mut tx, Some(staff.id()), id.0, None, None, position).await;
+    moved.map_err(|err| not_found(err, "group"))?;
     tx.commit().await?;
     Ok(Redirect::to(BACK).into_response())
 }
