@@ -231,7 +231,7 @@ async fn record_in(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> sqlx:
         next.push(word);
         retry_at.push(when);
     }
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "WITH o AS ( \
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[], \
                                   $6::text[], $7::text[], $8::text[], $9::timestamptz[]) \
@@ -266,37 +266,37 @@ async fn record_in(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> sqlx:
                  state = CASE \
                      WHEN s.state <> 'active' THEN s.state \
                      WHEN m.gone_at IS NOT NULL THEN 'disabled' \
-                     WHEN NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10 THEN 'disabled' \
+                     WHEN NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10::interval THEN 'disabled' \
                      ELSE s.state END, \
                  disabled_at = CASE \
                      WHEN s.state = 'active' AND (m.gone_at IS NOT NULL \
-                         OR (NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10)) THEN now() \
+                         OR (NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10::interval)) THEN now() \
                      ELSE s.disabled_at END, \
                  disabled_reason = CASE \
                      WHEN s.state <> 'active' THEN s.disabled_reason \
                      WHEN m.gone_at IS NOT NULL THEN \
                          'The endpoint answered 410 Gone at ' || to_char(m.gone_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || \
                          ' UTC, which asks senders to stop.' \
-                     WHEN NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10 THEN \
+                     WHEN NOT m.ok AND coalesce(s.failing_since, m.attempted_at) < now() - $10::interval THEN \
                          'Every delivery failed for three days, since ' || \
                          to_char(coalesce(s.failing_since, m.attempted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || \
                          ' UTC. The last attempt: ' || coalesce(m.error, 'HTTP ' || m.status::text, 'no answer') || '.' \
                      ELSE s.disabled_reason END \
              FROM summary m WHERE s.id = m.subscriber_id \
              RETURNING s.id, s.state) \
-         SELECT u.id FROM updated u JOIN subscribers before ON before.id = u.id \
+         SELECT u.id AS \"id!\" FROM updated u JOIN subscribers before ON before.id = u.id \
          WHERE u.state = 'disabled' AND before.state = 'active'",
+        &ids,
+        &subscribers,
+        &at,
+        &status as _,
+        &latency,
+        &error as _,
+        &response as _,
+        &next as _,
+        &retry_at as _,
+        crate::webhooks::DISABLE_AFTER as _
     )
-    .bind(&ids)
-    .bind(&subscribers)
-    .bind(&at)
-    .bind(&status)
-    .bind(&latency)
-    .bind(&error)
-    .bind(&response)
-    .bind(&next)
-    .bind(&retry_at)
-    .bind(crate::webhooks::DISABLE_AFTER)
     .fetch_all(conn)
     .await
 }
