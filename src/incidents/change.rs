@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::IncidentEvent;
-use super::{changed_by, lock, person, responder, CommandError, IncidentRow};
+use super::{changed_by, lock, not_in_future, person, responder, CommandError, IncidentRow};
 use crate::accounts::users::UserRow;
 use crate::components::ComponentStatus;
 use crate::components::{self, Audience, Cause};
@@ -290,14 +290,7 @@ pub async fn set_milestone(
         }
         _ => {}
     }
-    if let Some(at) = value {
-        if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) {
-            return Err(CommandError::invalid(
-                "value",
-                "That time is in the future.",
-            ));
-        }
-    }
+    not_in_future("value", value, "That time is in the future.")?;
     write_milestone(conn, actor, &current, milestone, value, reason, false).await?;
     changed_by(conn, &current, actor).await?;
     super::find(&mut *conn, current.id)

@@ -333,6 +333,21 @@ pub(crate) async fn responder(
     Ok(user)
 }
 
+/// Refuse a time someone gives that lies ahead of now (by more than a few minutes: their
+/// clock may run fast).
+pub(crate) fn not_in_future(
+    field: &'static str,
+    at: Option<OffsetDateTime>,
+    message: &str,
+) -> Result<(), CommandError> {
+    match at {
+        Some(at) if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) => {
+            Err(CommandError::invalid(field, message))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The leader's first action acknowledges the incident.
 pub(crate) async fn acknowledge_if_leader(
     conn: &mut PgConnection,
