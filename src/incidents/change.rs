@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::IncidentEvent;
-use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, IncidentRow};
+use super::{changed_by, lock, not_in_future, person, responder, CommandError, IncidentRow};
 use crate::accounts::users::UserRow;
 use crate::components::ComponentStatus;
 use crate::components::{self, Audience, Cause};
@@ -137,8 +137,7 @@ pub async fn update_fields(
     if let Some(leader) = leader {
         log_leader(conn, actor, &current, &leader).await?;
     }
-    acknowledge_if_leader(conn, &current, actor).await?;
-    bump(conn, id).await?;
+    changed_by(conn, &current, actor).await?;
     if changes.visibility == Some(Visibility::Public)
         && current.visibility != Visibility::Public
         && current.published_at.is_some()
@@ -291,17 +290,9 @@ pub async fn set_milestone(
         }
         _ => {}
     }
-    if let Some(at) = value {
-        if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) {
-            return Err(CommandError::invalid(
-                "value",
-                "That time is in the future.",
-            ));
-        }
-    }
+    not_in_future("value", value, "That time is in the future.")?;
     write_milestone(conn, actor, &current, milestone, value, reason, false).await?;
-    acknowledge_if_leader(conn, &current, actor).await?;
-    bump(conn, current.id).await?;
+    changed_by(conn, &current, actor).await?;
     super::find(&mut *conn, current.id)
         .await?
         .ok_or(CommandError::NotFound)

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::events::{self, NewEvent};
-use super::{person, responder, workstreams, CommandError, IncidentRow};
+use super::{not_in_future, person, responder, workstreams, CommandError, IncidentRow};
 use crate::accounts::users::UserRow;
 use crate::components::Audience;
 use crate::components::ComponentStatus;
@@ -48,14 +48,13 @@ pub async fn declare(
     if let Some(body) = &new.initial_update {
         text::MARKDOWN.check("initial_update", body)?;
     }
+    not_in_future(
+        "started_at",
+        new.started_at,
+        "Impact cannot start in the future.",
+    )?;
     let now = OffsetDateTime::now_utc();
     let started_at = new.started_at.unwrap_or(now);
-    if started_at > now + time::Duration::minutes(5) {
-        return Err(CommandError::invalid(
-            "started_at",
-            "Impact cannot start in the future.",
-        ));
-    }
     let leader = match new.leader_id {
         Some(id) if id != actor.id => responder(conn, id, "leader_id").await?,
         _ => actor.clone(),

@@ -150,11 +150,17 @@ pub(crate) async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IncidentRo
     find(&mut *conn, id).await?.ok_or(CommandError::NotFound)
 }
 
-/// Bump the version after a change (every change makes older forms stale).
-pub(crate) async fn bump(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+/// Finish a change by `actor`: the leader's first action acknowledges the incident, and
+/// the version is bumped (every change makes older forms stale).
+pub(crate) async fn changed_by(
+    conn: &mut PgConnection,
+    incident: &IncidentRow,
+    actor: &UserRow,
+) -> sqlx::Result<()> {
+    acknowledge_if_leader(conn, incident, actor).await?;
     sqlx::query!(
         "UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1",
-        id
+        incident.id
     )
     .execute(conn)
     .await?;
@@ -325,6 +331,21 @@ pub(crate) async fn responder(
         ));
     }
     Ok(user)
+}
+
+/// Refuse a time someone gives that lies ahead of now (by more than a few minutes: their
+/// clock may run fast).
+pub(crate) fn not_in_future(
+    field: &'static str,
+    at: Option<OffsetDateTime>,
+    message: &str,
+) -> Result<(), CommandError> {
+    match at {
+        Some(at) if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) => {
+            Err(CommandError::invalid(field, message))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The leader's first action acknowledges the incident.

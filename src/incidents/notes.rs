@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::events::{self, NewEvent};
-use super::{acknowledge_if_leader, lock, CommandError};
+use super::{acknowledge_if_leader, lock, not_in_future, CommandError};
 use crate::accounts::users::UserRow;
 use crate::incidents::EventKind;
 use crate::platform::text;
@@ -34,14 +34,11 @@ pub async fn add_note(
     let body = text::NOTE
         .trimmed("body", &note.body, "Write something first.")?
         .to_owned();
-    if let Some(at) = note.occurred_at {
-        if at > OffsetDateTime::now_utc() + time::Duration::minutes(5) {
-            return Err(CommandError::invalid(
-                "occurred_at",
-                "A note cannot happen in the future.",
-            ));
-        }
-    }
+    not_in_future(
+        "occurred_at",
+        note.occurred_at,
+        "A note cannot happen in the future.",
+    )?;
     if let Some(ws) = note.workstream_id {
         let belongs = super::workstreams::find(&mut *conn, ws)
             .await?

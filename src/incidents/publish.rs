@@ -204,8 +204,7 @@ pub async fn set_components(
         )
         .await?;
     }
-    super::acknowledge_if_leader(conn, &incident, actor).await?;
-    super::bump(conn, incident.id).await?;
+    super::changed_by(conn, &incident, actor).await?;
     super::find(&mut *conn, incident.id)
         .await?
         .ok_or(CommandError::NotFound)

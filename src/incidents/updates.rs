@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::IncidentEvent;
-use super::{acknowledge_if_leader, bump, lock, CommandError, Found, Rows};
+use super::{changed_by, lock, CommandError, Found, Rows};
 use crate::accounts::users::UserRow;
 use crate::components::Audience;
 use crate::components::ComponentStatus;
@@ -185,8 +185,7 @@ pub async fn post_update(
         ),
     )
     .await?;
-    acknowledge_if_leader(conn, &incident, actor).await?;
-    bump(conn, incident.id).await?;
+    changed_by(conn, &incident, actor).await?;
     IncidentEvent::UpdatePosted {
         incident_id: incident.id,
         update_id: id,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::events::{self, NewEvent};
 use super::IncidentRow;
-use super::{acknowledge_if_leader, bump, lock, person, responder, CommandError, Found, Rows};
+use super::{changed_by, lock, person, responder, CommandError, Found, Rows};
 use crate::accounts::users::UserRow;
 use crate::incidents::{EventKind, WorkstreamKind, WorkstreamStatus};
 use crate::platform::text;
@@ -186,8 +186,7 @@ pub async fn add(
         .in_workstream(id),
     )
     .await?;
-    acknowledge_if_leader(conn, &incident, actor).await?;
-    bump(conn, incident.id).await?;
+    changed_by(conn, &incident, actor).await?;
     Ok(id)
 }
 
@@ -295,8 +294,7 @@ pub async fn change(
             .await?;
         }
     }
-    acknowledge_if_leader(conn, &incident, actor).await?;
-    bump(conn, incident.id).await?;
+    changed_by(conn, &incident, actor).await?;
     find(&mut *conn, ws).await?.ok_or(CommandError::NotFound)
 }
 
@@ -350,8 +348,7 @@ pub async fn add_task(
             .in_workstream(ws.id),
     )
     .await?;
-    acknowledge_if_leader(conn, &incident, actor).await?;
-    bump(conn, incident.id).await?;
+    changed_by(conn, &incident, actor).await?;
     find_task(&mut *conn, id)
         .await?
         .ok_or(CommandError::NotFound)
@@ -436,8 +433,7 @@ pub async fn change_task(
         let data = json!({ "task_id": task.id, "field": "done", "old": !done, "new": done });
         events::insert(conn, event(body, data)).await?;
     }
-    acknowledge_if_leader(conn, &incident, actor).await?;
-    bump(conn, incident.id).await?;
+    changed_by(conn, &incident, actor).await?;
     find_task(&mut *conn, task.id)
         .await?
         .ok_or(CommandError::NotFound)

@@ -59,6 +59,18 @@ async fn page(conn: &mut PgConnection) -> sqlx::Result<PageData> {
     data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
 }
 
+/// The page as [`page`] reads it, when any subscriber wants news of `components`;
+/// `None` when nobody does, so no message is rendered.
+async fn page_if_interested(
+    conn: &mut PgConnection,
+    components: &[Uuid],
+) -> sqlx::Result<Option<PageData>> {
+    if !deliveries::any_interested(&mut *conn, components).await? {
+        return Ok(None);
+    }
+    page(conn).await.map(Some)
+}
+
 fn page_object(data: &PageData) -> Value {
     let status = json::status(data);
     json!({
@@ -113,10 +125,9 @@ pub async fn incident(
     )
     .fetch_all(&mut *conn)
     .await?;
-    if !deliveries::any_interested(&mut *conn, &components).await? {
+    let Some(data) = page_if_interested(conn, &components).await? else {
         return Ok(0);
-    }
-    let data = page(conn).await?;
+    };
     let rows = public_incidents!("WHERE id = $1", incident_id)
         .fetch_all(&mut *conn)
         .await?;
@@ -140,10 +151,9 @@ pub async fn component(
     new: ComponentStatus,
     at: OffsetDateTime,
 ) -> sqlx::Result<u64> {
-    if !deliveries::any_interested(&mut *conn, &[component_id]).await? {
+    let Some(data) = page_if_interested(conn, &[component_id]).await? else {
         return Ok(0);
-    }
-    let data = page(conn).await?;
+    };
     let Some(object) = json::components(&data)
         .into_iter()
         .find(|c| c["id"] == json!(component_id) && c["group"] == json!(false))
@@ -187,10 +197,9 @@ pub async fn maintenance(
     )
     .fetch_all(&mut *conn)
     .await?;
-    if !deliveries::any_interested(&mut *conn, &components).await? {
+    let Some(data) = page_if_interested(conn, &components).await? else {
         return Ok(0);
-    }
-    let data = page(conn).await?;
+    };
     let Some(m) = data::with_details(conn, vec![row]).await?.pop() else {
         return Ok(0);
     };

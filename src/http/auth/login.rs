@@ -8,7 +8,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::safe_next;
+use super::{safe_next, start_session};
 use crate::accounts::login_attempts::{self, Throttled};
 use crate::accounts::verify_password;
 use crate::accounts::Email;
@@ -20,7 +20,7 @@ use crate::http::session::{
     anon_csrf, anon_csrf_cookie_name, removal, session_cookie, take_flash, FLASH_COOKIE,
     SESSION_COOKIE,
 };
-use crate::platform::secret::{hash_token, random_token};
+use crate::platform::secret::hash_token;
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -152,25 +152,11 @@ pub async fn sign_in(
     };
 
     // A fresh session id at every sign-in; the old session, if any, ends.
-    let token = random_token("");
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
     let mut tx = state.pool.begin().await?;
     if let Some(old) = jar.get(SESSION_COOKIE) {
         sessions::delete(&mut *tx, &hash_token(old.value())).await?;
     }
-    sessions::insert(
-        &mut *tx,
-        sessions::NewSession {
-            id_hash: &hash_token(&token),
-            user_id: user.id,
-            csrf_token: &random_token(""),
-            user_agent,
-            client_ip: &client_ip,
-        },
-    )
-    .await?;
+    let token = start_session(&mut tx, user.id, &headers, &client_ip).await?;
     login_attempts::mark_succeeded(&mut *tx, attempt).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "signed in");

@@ -3,10 +3,15 @@
 mod login;
 mod setup;
 
+use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::Router;
+use sqlx::PgConnection;
+use uuid::Uuid;
 
+use crate::accounts::sessions;
 use crate::app::AppState;
+use crate::platform::secret::{hash_token, random_token};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,6 +33,28 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         }
         _ => "/admin".to_owned(),
     }
+}
+
+/// Start a session for `user_id` in the caller's transaction, with a fresh random token
+/// (only its hash is stored) and its own CSRF token. Returns the token for the cookie.
+async fn start_session(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    headers: &HeaderMap,
+    client_ip: &str,
+) -> sqlx::Result<String> {
+    let token = random_token("");
+    let session = sessions::NewSession {
+        id_hash: &hash_token(&token),
+        user_id,
+        csrf_token: &random_token(""),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        client_ip,
+    };
+    sessions::insert(conn, session).await?;
+    Ok(token)
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! First run: a one-time link printed by `fireline serve` lets the first person create
 //! the admin account.
 
-use crate::accounts::sessions;
 use crate::accounts::setup_tokens;
 use crate::accounts::user_commands;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use super::start_session;
 use crate::accounts::{Email, NewPassword, PersonName};
 use crate::app::AppState;
 use crate::http::error::AppError;
@@ -20,7 +20,7 @@ use crate::http::page::render_status;
 use crate::http::session::{
     anon_csrf, redirect_with_flash, removal, session_cookie, ANON_CSRF_COOKIE,
 };
-use crate::platform::secret::{hash_token, random_token};
+use crate::platform::secret::hash_token;
 
 #[derive(Template)]
 #[template(path = "auth/setup.html")]
@@ -141,20 +141,7 @@ pub async fn create_admin(
     let Some(user) = created else {
         return invalid_link(&state);
     };
-    let session = random_token("");
-    sessions::insert(
-        &mut *tx,
-        sessions::NewSession {
-            id_hash: &hash_token(&session),
-            user_id: user.id,
-            csrf_token: &random_token(""),
-            user_agent: headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok()),
-            client_ip: &client_ip,
-        },
-    )
-    .await?;
+    let session = start_session(&mut tx, user.id, &headers, &client_ip).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "the first admin account was created and signed in");
     let jar = jar

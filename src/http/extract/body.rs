@@ -24,6 +24,23 @@ async fn body_bytes(req: Request) -> Result<Bytes, AppError> {
     })
 }
 
+/// The body of a form sent as `application/x-www-form-urlencoded`; other types are a 415.
+async fn form_bytes(req: Request) -> Result<Bytes, AppError> {
+    if !has_content_type(&req, "application/x-www-form-urlencoded") {
+        return Err(AppError::UnsupportedMediaType(
+            "Send this form as application/x-www-form-urlencoded.".into(),
+        ));
+    }
+    body_bytes(req).await
+}
+
+/// The 415 of a body that should have been JSON.
+fn not_json() -> AppError {
+    AppError::UnsupportedMediaType(
+        "Send JSON with the header Content-Type: application/json.".into(),
+    )
+}
+
 fn has_content_type(req: &Request, expected: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -40,13 +57,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
-        if !has_content_type(&req, "application/x-www-form-urlencoded") {
-            return Err(AppError::UnsupportedMediaType(
-                "Send this form as application/x-www-form-urlencoded.".into(),
-            ));
-        }
-        let bytes = body_bytes(req).await?;
-        parse_form(&bytes).map(Form)
+        parse_form(&form_bytes(req).await?).map(Form)
     }
 }
 
@@ -97,13 +108,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             Some(user) => vec![user.csrf_token],
             None => anon_csrf_tokens(state, &parts.headers).await?,
         };
-        let req = Request::from_parts(parts, body);
-        if !has_content_type(&req, "application/x-www-form-urlencoded") {
-            return Err(AppError::UnsupportedMediaType(
-                "Send this form as application/x-www-form-urlencoded.".into(),
-            ));
-        }
-        let bytes = body_bytes(req).await?;
+        let bytes = form_bytes(Request::from_parts(parts, body)).await?;
         let CsrfField { csrf_token } = parse_form(&bytes)?;
         let valid = expected.iter().any(|expected| {
             !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(csrf_token.as_bytes()))
@@ -128,12 +133,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
         if !has_content_type(&req, "application/json") {
-            return Err(AppError::UnsupportedMediaType(
-                "Send JSON with the header Content-Type: application/json.".into(),
-            ));
+            return Err(not_json());
         }
-        let bytes = body_bytes(req).await?;
-        parse_json(&bytes).map(Json)
+        parse_json(&body_bytes(req).await?).map(Json)
     }
 }
 
@@ -150,9 +152,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             return Ok(OptionalJson(T::default()));
         }
         if !typed {
-            return Err(AppError::UnsupportedMediaType(
-                "Send JSON with the header Content-Type: application/json.".into(),
-            ));
+            return Err(not_json());
         }
         parse_json(&bytes).map(OptionalJson)
     }

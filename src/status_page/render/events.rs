@@ -15,13 +15,9 @@ pub fn incident_block(data: &PageData, clock: &Clock, i: &PublicIncident) -> Eve
         updates: i
             .updates
             .iter()
-            .map(|u| UpdateBlock {
-                status: u.status.label().to_owned(),
-                at: clock.short(u.display_at),
-                iso: json::ts(u.display_at),
-                utc: crate::platform::time::format_utc(u.display_at),
-                body_html: markdown::render(&u.body),
-                changes: component_changes(u.affected_components.as_ref()),
+            .map(|u| {
+                let changes = component_changes(u.affected_components.as_ref());
+                update_block(clock, u.status.label(), u.display_at, &u.body, changes)
             })
             .collect(),
     }
@@ -44,25 +40,32 @@ pub fn maintenance_block(data: &PageData, clock: &Clock, m: &PublicMaintenance) 
         updates: m
             .updates
             .iter()
-            .map(|u| UpdateBlock {
-                status: u.status.label().to_owned(),
-                at: clock.short(u.created_at),
-                iso: json::ts(u.created_at),
-                utc: crate::platform::time::format_utc(u.created_at),
-                body_html: markdown::render(&u.body),
-                changes: Vec::new(),
-            })
+            .map(|u| update_block(clock, u.status.label(), u.created_at, &u.body, Vec::new()))
             .chain(
-                (m.updates.is_empty() && !m.row.description.is_empty()).then(|| UpdateBlock {
-                    status: "Scheduled".into(),
-                    at: clock.short(m.row.created_at),
-                    iso: json::ts(m.row.created_at),
-                    utc: crate::platform::time::format_utc(m.row.created_at),
-                    body_html: markdown::render(&m.row.description),
-                    changes: Vec::new(),
+                (m.updates.is_empty() && !m.row.description.is_empty()).then(|| {
+                    let (at, body) = (m.row.created_at, &m.row.description);
+                    update_block(clock, "Scheduled", at, body, Vec::new())
                 }),
             )
             .collect(),
+    }
+}
+
+/// An update as the page shows it: its status, when it was posted and its Markdown body.
+fn update_block(
+    clock: &Clock,
+    status: &str,
+    at: OffsetDateTime,
+    body: &str,
+    changes: Vec<String>,
+) -> UpdateBlock {
+    UpdateBlock {
+        status: status.to_owned(),
+        at: clock.short(at),
+        iso: json::ts(at),
+        utc: crate::platform::time::format_utc(at),
+        body_html: markdown::render(body),
+        changes,
     }
 }
 

@@ -50,10 +50,7 @@ pub struct EventJson {
 impl From<EventRow> for EventJson {
     fn from(e: EventRow) -> Self {
         EventJson {
-            author: e
-                .author_id
-                .zip(e.author_name)
-                .map(|(id, name)| PersonJson { id, name }),
+            author: PersonJson::of(e.author_id, e.author_name),
             id: e.id,
             seq: e.seq,
             kind: e.kind,
@@ -188,10 +185,7 @@ pub struct UpdateJson {
 impl From<UpdateRow> for UpdateJson {
     fn from(u: UpdateRow) -> Self {
         UpdateJson {
-            author: u
-                .author_id
-                .zip(u.author_name)
-                .map(|(id, name)| PersonJson { id, name }),
+            author: PersonJson::of(u.author_id, u.author_name),
             id: u.id,
             incident_id: u.incident_id,
             status: u.status,

@@ -19,6 +19,13 @@ pub struct PersonJson {
     pub name: String,
 }
 
+impl PersonJson {
+    /// The person a row names by a joined user's id and name, if it names one.
+    pub fn of(id: Option<Uuid>, name: Option<String>) -> Option<PersonJson> {
+        id.zip(name).map(|(id, name)| PersonJson { id, name })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AffectedComponentJson {
     pub id: Uuid,
@@ -123,10 +130,7 @@ fn workstream_json(
             .filter(|t| t.workstream_id == w.id)
             .map(task_json)
             .collect(),
-        lead: w
-            .lead_id
-            .zip(w.lead_name.clone())
-            .map(|(id, name)| PersonJson { id, name }),
+        lead: PersonJson::of(w.lead_id, w.lead_name),
         id: w.id,
         kind: w.kind,
         title: w.title,
