@@ -181,3 +181,39 @@ async fn a_new_setup_link_revokes_the_one_before() {
     let users: i64 = app.scalar("SELECT count(*) FROM users").await;
     assert_eq!(users, 0);
 }
+
+#[tokio::test]
+async fn behind_https_setup_removes_the_anonymous_host_cookie_once_signed_in() {
+    let app = TestApp::with_settings(fireline::app::config::Settings::for_base_url(
+        "https://status.example.com",
+    ))
+    .await;
+    let link = setup_link(&app).await;
+    let mut browser = app.browser();
+    browser.get(&link).await;
+    assert!(browser.cookies.contains_key("__Host-fireline_csrf"));
+    let token = link.trim_start_matches("/setup?token=");
+    let created = browser
+        .submit(
+            &link,
+            "/setup",
+            &[
+                ("token", token),
+                ("name", "Ada Lovelace"),
+                ("email", "ada@example.com"),
+                ("password", "analytical engine 1843"),
+                ("password_confirm", "analytical engine 1843"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    assert!(
+        created
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-fireline_csrf=") && c.contains("Max-Age=0")),
+        "the anonymous cookie is removed under its own name: {:?}",
+        created.set_cookies()
+    );
+    assert!(!browser.cookies.contains_key("__Host-fireline_csrf"));
+}

@@ -18,7 +18,7 @@ use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CsrfForm, Query};
 use crate::http::page::render_status;
 use crate::http::session::{
-    anon_csrf, redirect_with_flash, removal, session_cookie, ANON_CSRF_COOKIE,
+    anon_csrf, anon_csrf_cookie_name, redirect_with_flash, removal, session_cookie,
 };
 use crate::platform::secret::hash_token;
 
@@ -146,7 +146,7 @@ pub async fn create_admin(
     tracing::info!(user_id = %user.id, "the first admin account was created and signed in");
     let jar = jar
         .add(session_cookie(&state, session))
-        .add(removal(&state, ANON_CSRF_COOKIE));
+        .add(removal(&state, anon_csrf_cookie_name(&state)));
     let welcome = redirect_with_flash(
         &state,
         "/admin",
