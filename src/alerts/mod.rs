@@ -3,6 +3,8 @@
 //! incidents.
 
 pub mod intake;
+pub mod integrations;
+pub mod keys;
 pub mod model;
 
 pub use model::{
