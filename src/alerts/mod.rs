@@ -2,10 +2,16 @@
 //! alerts grouped and deduplicated, routed by urgency, silenced, and turned into
 //! incidents.
 
+pub mod grouping;
+pub mod groups;
+pub mod happened;
+pub mod history;
 pub mod intake;
 pub mod integrations;
 pub mod keys;
 pub mod model;
+pub mod process;
+pub mod queue;
 
 pub use model::{
     AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts,
