@@ -7,8 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use time::format_description::well_known::{Iso8601, Rfc3339};
 use time::OffsetDateTime;
 
 use super::model::{AlertFormat, AlertSeverity, AlertStatus};
@@ -25,6 +28,17 @@ pub const PAYLOAD_EXCERPT: usize = 16 * 1024;
 
 /// The longest group title kept.
 pub const TITLE_MAX: usize = 200;
+
+/// The longest `dedup_key` (PagerDuty v1: `incident_key`) taken, PagerDuty's limit;
+/// generic events keep to it too.
+pub const DEDUP_KEY_MAX: usize = 255;
+
+/// The longest alert summary kept (PagerDuty's documented limit for `summary`).
+pub const SUMMARY_MAX: usize = 1024;
+
+/// The most problems one refusal lists; a payload of a thousand broken alerts gets the
+/// first few and a count, not a thousand lines.
+const PROBLEMS_MAX: usize = 20;
 
 /// What one request said, in Fireline's terms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +171,100 @@ pub fn fingerprint_of(labels: &Labels) -> String {
     hex(&hash.finalize()[..8])
 }
 
+/// Replaces every NUL character in the strings and object keys of `value` with U+FFFD.
+/// Postgres refuses `\u0000` in text and jsonb, and one stray NUL should not lose an
+/// alert. (serde_json caps nesting at 128 levels, which bounds the recursion.)
+pub fn replace_nul(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains('\0') => *text = text.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(map) => {
+            if map.keys().any(|name| name.contains('\0')) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(name, item)| (name.replace('\0', "\u{FFFD}"), item))
+                    .collect();
+            }
+            map.values_mut().for_each(replace_nul);
+        }
+        _ => {}
+    }
+}
+
+/// Reads `body` as one JSON object with its NULs replaced ([`replace_nul`]).
+pub(crate) fn json_object(body: &[u8]) -> Result<Value, IntakeError> {
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|err| IntakeError::Malformed(err.to_string()))?;
+    if !value.is_object() {
+        return Err(IntakeError::Malformed(
+            "the body must be a JSON object".to_owned(),
+        ));
+    }
+    replace_nul(&mut value);
+    Ok(value)
+}
+
+/// Reads `value` into a format's own shape; a wrong type is refused with the path of
+/// the field (`alerts[0].labels.severity: invalid type: integer ...`).
+pub(crate) fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, IntakeError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        IntakeError::Malformed(if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        })
+    })
+}
+
+/// The problems found in one delivery, each saying which field and why.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(Vec<String>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, problem: impl Into<String>) {
+        self.0.push(problem.into());
+    }
+
+    /// `value` when nothing was wrong, else every problem (the first [`PROBLEMS_MAX`]).
+    pub(crate) fn or<T>(self, value: impl FnOnce() -> T) -> Result<T, IntakeError> {
+        let mut problems = self.0;
+        if problems.is_empty() {
+            return Ok(value());
+        }
+        if problems.len() > PROBLEMS_MAX {
+            let more = problems.len() - PROBLEMS_MAX;
+            problems.truncate(PROBLEMS_MAX);
+            problems.push(format!("and {more} more problems"));
+        }
+        Err(IntakeError::Invalid(problems))
+    }
+}
+
+/// `text` unless it is missing or only blanks.
+pub(crate) fn filled(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.trim().is_empty())
+}
+
+/// Reads an RFC 3339 time (`2024-05-01T12:00:00.123456789+02:00`), or failing that any
+/// ISO 8601 one (PagerDuty's own examples write `2015-07-17T08:42:58.315+0000`).
+pub(crate) fn parse_time(raw: &str) -> Option<OffsetDateTime> {
+    let raw = raw.trim();
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(raw, &Iso8601::DEFAULT))
+        .ok()
+}
+
+/// A link, unless `href` is blank (Grafana sends `"dashboardURL": ""` for none).
+pub(crate) fn link_to(href: Option<&str>, text: &str) -> Option<Link> {
+    let href = href?.trim();
+    (!href.is_empty()).then(|| Link {
+        href: href.to_owned(),
+        text: text.to_owned(),
+    })
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -192,7 +300,9 @@ mod tests {
     fn a_large_payload_is_kept_as_an_excerpt() {
         let big = serde_json::json!({ "text": "x".repeat(PAYLOAD_EXCERPT * 2) });
         let kept = excerpt(big);
-        assert!(kept.as_str().is_some_and(|s| s.len() <= PAYLOAD_EXCERPT + 3));
+        assert!(kept
+            .as_str()
+            .is_some_and(|s| s.len() <= PAYLOAD_EXCERPT + 3));
         let small = serde_json::json!({ "a": 1 });
         assert_eq!(excerpt(small.clone()), small);
     }
