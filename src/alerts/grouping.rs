@@ -21,8 +21,8 @@ use uuid::Uuid;
 use super::groups::{self, AlertGroupRow, AlertRow, AlertState, GroupChanges, NewGroupRow};
 use super::happened::AlertGroupEvent;
 use super::history::{self, GroupEventKind, NewGroupEvent};
-use super::integrations::IntegrationRow;
 use super::intake::{cut, Action, Delivery, Signal, TITLE_MAX};
+use super::integrations::IntegrationRow;
 use super::{AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts};
 
 /// What applying a delivery did.
@@ -153,7 +153,8 @@ pub async fn apply(
             if acknowledged_at.is_none() {
                 acknowledged_at = Some(received_at);
                 let body = format!("Acknowledged by the source ({}).", delivery.format.label());
-                let entry = NewGroupEvent::by_source(GroupEventKind::Acknowledged, body, received_at);
+                let entry =
+                    NewGroupEvent::by_source(GroupEventKind::Acknowledged, body, received_at);
                 history::record(&mut *conn, group.id, entry).await?;
                 let event = AlertGroupEvent::Acknowledged {
                     group_id: group.id,
@@ -233,7 +234,11 @@ async fn open_group(
         content_hash: digest,
     };
     let group_id = groups::insert(&mut *conn, new).await?;
-    let opened = NewGroupEvent::by_source(GroupEventKind::Opened, format!("Opened: {title}"), received_at);
+    let opened = NewGroupEvent::by_source(
+        GroupEventKind::Opened,
+        format!("Opened: {title}"),
+        received_at,
+    );
     history::record(&mut *conn, group_id, opened).await?;
     let context = Context {
         group_id,
@@ -286,8 +291,10 @@ async fn apply_alerts(
     authoritative: bool,
 ) -> sqlx::Result<()> {
     let existing = groups::alerts_of(&mut *conn, cx.group_id).await?;
-    let by_fingerprint: HashMap<&str, &AlertRow> =
-        existing.iter().map(|a| (a.fingerprint.as_str(), a)).collect();
+    let by_fingerprint: HashMap<&str, &AlertRow> = existing
+        .iter()
+        .map(|a| (a.fingerprint.as_str(), a))
+        .collect();
     let mut listed = HashSet::new();
     for signal in signals {
         listed.insert(signal.fingerprint.as_str());
@@ -317,10 +324,18 @@ async fn fire(conn: &mut PgConnection, cx: &Context, signal: &Signal) -> sqlx::R
         starts_at: signal.starts_at.unwrap_or(cx.received_at),
         ends_at: None,
     };
-    let id = groups::insert_alert(&mut *conn, cx.group_id, cx.format, signal, &state, cx.received_at)
-        .await?;
+    let id = groups::insert_alert(
+        &mut *conn,
+        cx.group_id,
+        cx.format,
+        signal,
+        &state,
+        cx.received_at,
+    )
+    .await?;
     let body = format!("{} fired.", name_of(signal));
-    let entry = NewGroupEvent::by_source(GroupEventKind::AlertFired, body, state.starts_at).about(id);
+    let entry =
+        NewGroupEvent::by_source(GroupEventKind::AlertFired, body, state.starts_at).about(id);
     history::record(conn, cx.group_id, entry).await
 }
 
@@ -342,8 +357,9 @@ async fn apply_known(
             match newer {
                 Some(starts) => {
                     let body = format!("{} fired again.", name_of(signal));
-                    let entry = NewGroupEvent::by_source(GroupEventKind::AlertRefired, body, starts)
-                        .with(json!({ "previous_starts_at": rfc3339(stored.starts_at) }));
+                    let entry =
+                        NewGroupEvent::by_source(GroupEventKind::AlertRefired, body, starts)
+                            .with(json!({ "previous_starts_at": rfc3339(stored.starts_at) }));
                     let state = AlertState {
                         status: AlertStatus::Firing,
                         severity,
@@ -412,9 +428,10 @@ async fn resolve_quietly(
         "absent" => format!("{name} resolved (no longer sent)."),
         _ => format!("{name} resolved with its group."),
     };
-    let entry = NewGroupEvent::by_source(GroupEventKind::AlertResolved, body, at.max(alert.starts_at))
-        .about(alert.id)
-        .with(json!({ "reason": reason }));
+    let entry =
+        NewGroupEvent::by_source(GroupEventKind::AlertResolved, body, at.max(alert.starts_at))
+            .about(alert.id)
+            .with(json!({ "reason": reason }));
     history::record(conn, group_id, entry).await
 }
 
