@@ -5,6 +5,7 @@
 //! doors; `platform` is the infrastructure that knows no capability. See ARCHITECTURE.md.
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod components;

@@ -75,7 +75,7 @@ pub struct ServeArgs {
     pub nudge_minutes_sev34: u32,
 
     /// Do not run background work in this process: the job runner, the domain-event
-    /// consumers and webhook delivery (another process does).
+    /// consumers, webhook delivery and applying queued alerts (another process does).
     #[arg(long, env = "FIRELINE_NO_JOBS")]
     pub no_jobs: bool,
 

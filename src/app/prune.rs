@@ -1,5 +1,6 @@
 //! Housekeeping: forget expired sessions, old sign-in attempts, old finished jobs and
-//! webhook deliveries finished and domain events applied more than 30 days ago.
+//! webhook deliveries finished and domain events applied more than 30 days ago, and
+//! alert deliveries that failed for good more than 7 days ago.
 
 use crate::accounts::login_attempts;
 use crate::accounts::sessions;
@@ -20,12 +21,15 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let deliveries = deliveries::prune(&ctx.pool, time::Duration::days(30)).await?;
         let events =
             crate::platform::events::prune_applied(&ctx.pool, time::Duration::days(30)).await?;
+        let alert_deliveries =
+            crate::alerts::queue::prune_failed(&ctx.pool, time::Duration::days(7)).await?;
         tracing::info!(
             sessions,
             attempts,
             jobs,
             deliveries,
             events,
+            alert_deliveries,
             "pruned expired rows"
         );
         Ok::<(), JobError>(())

@@ -125,6 +125,10 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
 
     let consumers = (!args.no_jobs)
         .then(|| tokio::spawn(app::consumer_runner(database.pool.clone()).run(shutdown.clone())));
+    let alerts = (!args.no_jobs).then(|| {
+        let processor = crate::alerts::process::Processor::new(database.pool.clone());
+        tokio::spawn(processor.run(shutdown.clone()))
+    });
     let status_page = tokio::spawn(
         state
             .status_page
@@ -145,6 +149,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(consumers) = consumers {
         let _ = consumers.await;
+    }
+    if let Some(alerts) = alerts {
+        let _ = alerts.await;
     }
     // Everything that reads the database stops before the pool closes (and a private
     // cluster with it), so our own shutdown is not reported as a lost database.

@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 pub mod error;
 pub mod extract;
+mod ingest;
 pub mod middleware;
 mod ops;
 mod origin;
@@ -55,25 +56,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("There is nothing at this address.".into()) });
 
     let trace = TraceLayer::new_for_http()
-        .make_span_with(|req: &axum::http::Request<_>| {
-            let request_id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            // The route as declared (`/admin/incidents/{number}`), never the raw path: it
-            // names every request alike and carries no ids or tokens of its own.
-            let route = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map_or("(no route)", |m| m.as_str());
-            tracing::info_span!(
-                "request",
-                method = %req.method(),
-                route = %route,
-                request_id = %request_id,
-            )
-        })
+        .make_span_with(request_span::<axum::body::Body>)
         // Every response at debug (the status page is reloaded by the thousand); errors
         // at info and above.
         .on_response(
@@ -136,9 +119,31 @@ pub fn router(state: AppState) -> Router {
     // Outermost, over both paths: every response, errors and 304s included.
     let secure = state.settings.secure_cookies();
     cached
+        .merge(ingest::router(state.clone()))
         .merge(full)
         .layer(SecurityHeadersLayer::new(secure))
         .with_state(state)
+}
+
+/// The span of one request: method, the route as declared (`/admin/incidents/{number}`),
+/// never the raw path (it names every request alike and carries no ids or keys of its
+/// own), and the request id.
+pub(crate) fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", |m| m.as_str());
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = %route,
+        request_id = %request_id,
+    )
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests.

@@ -26,6 +26,26 @@ pub enum AuditAction {
     ComponentGroupUpdated { group_id: Uuid, name: String },
     #[serde(rename = "component_group.deleted")]
     ComponentGroupDeleted { group_id: Uuid, name: String },
+    #[serde(rename = "integration.created")]
+    IntegrationCreated {
+        integration_id: Uuid,
+        name: String,
+        kind: String,
+    },
+    #[serde(rename = "integration.updated")]
+    IntegrationUpdated {
+        integration_id: Uuid,
+        name: String,
+        default_urgency: String,
+        default_severity: String,
+    },
+    #[serde(rename = "integration.deleted")]
+    IntegrationDeleted { integration_id: Uuid, name: String },
+    #[serde(rename = "integration.key_rotated")]
+    IntegrationKeyRotated {
+        integration_id: Uuid,
+        grace_minutes: u32,
+    },
     #[serde(rename = "page_settings.updated")]
     PageSettingsUpdated,
     #[serde(rename = "postmortem_template.created")]
@@ -84,6 +104,12 @@ impl AuditAction {
             ComponentGroupCreated { group_id, .. }
             | ComponentGroupUpdated { group_id, .. }
             | ComponentGroupDeleted { group_id, .. } => format!("component_group:{group_id}"),
+            IntegrationCreated { integration_id, .. }
+            | IntegrationUpdated { integration_id, .. }
+            | IntegrationDeleted { integration_id, .. }
+            | IntegrationKeyRotated { integration_id, .. } => {
+                format!("integration:{integration_id}")
+            }
             PageSettingsUpdated => "page_settings".to_owned(),
             PostmortemTemplateCreated { template_id, .. } => {
                 format!("postmortem_template:{template_id}")

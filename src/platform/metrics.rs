@@ -26,6 +26,12 @@ pub struct StateLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    pub format: String,
+    pub outcome: String,
+}
+
 /// The registry and the handles the middleware and the scrape handler write to.
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +42,7 @@ pub struct Metrics {
     pub pool_max: Gauge,
     pub jobs: Family<StateLabels, Gauge>,
     pub webhook_deliveries: Family<StateLabels, Gauge>,
+    pub alert_intake: Family<IntakeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +99,13 @@ impl Metrics {
             "Webhook deliveries by state: delivered, pending (including retries) and dead",
             webhook_deliveries.clone(),
         );
+        let alert_intake = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "alert_intake_requests",
+            "Requests to the alert ingest endpoints by format and outcome: accepted, invalid, \
+             unauthorized, too_large, unsupported_version, overloaded",
+            alert_intake.clone(),
+        );
         Self {
             registry,
             requests,
@@ -101,6 +115,7 @@ impl Metrics {
             pool_max,
             jobs,
             webhook_deliveries,
+            alert_intake,
         }
     }
 

@@ -2,6 +2,8 @@
 
 mod support;
 
+mod alerts;
+mod alerts_doors;
 mod auth;
 mod browser;
 mod cli;

@@ -269,3 +269,70 @@ pub async fn subscribers(c: &mut Checker<'_>, app: &TestApp, a: &str) {
         "delete",
     );
 }
+
+pub async fn integrations(c: &mut Checker<'_>, a: &str) {
+    let new = json!({"name": "Prometheus", "kind": "alertmanager"});
+    let made = expect(
+        c.call(POST, "/integrations", &[], a, Some(new)).await,
+        StatusCode::CREATED,
+        "create",
+    );
+    assert_eq!(made["key"].as_str().map(str::len), Some(32));
+    let iid = id(&made);
+    let k = [("id", iid.as_str())];
+    expect(
+        c.call(GET, "/integrations", &[], a, None).await,
+        StatusCode::OK,
+        "list",
+    );
+    expect(
+        c.call(GET, "/integrations/{id}", &k, a, None).await,
+        StatusCode::OK,
+        "get",
+    );
+    let patch = json!({"version": made["version"], "default_urgency": "critical"});
+    expect(
+        c.call(PATCH, "/integrations/{id}", &k, a, Some(patch.clone()))
+            .await,
+        StatusCode::OK,
+        "patch",
+    );
+    let stale = expect(
+        c.call(PATCH, "/integrations/{id}", &k, a, Some(patch))
+            .await,
+        StatusCode::CONFLICT,
+        "stale",
+    );
+    assert_eq!(stale["current"]["default_urgency"], "critical");
+    let rotated = expect(
+        c.call(
+            POST,
+            "/integrations/{id}/rotate-key",
+            &k,
+            a,
+            Some(json!({})),
+        )
+        .await,
+        StatusCode::OK,
+        "rotate",
+    );
+    assert_ne!(rotated["key"], made["key"]);
+    let new = json!({"name": "Uptime Kuma", "kind": "pagerduty"});
+    let other = expect(
+        c.call(POST, "/integrations", &[], a, Some(new)).await,
+        StatusCode::CREATED,
+        "another",
+    );
+    expect(
+        c.call(
+            DELETE,
+            "/integrations/{id}",
+            &[("id", &id(&other))],
+            a,
+            None,
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+        "delete",
+    );
+}

@@ -35,6 +35,7 @@ use crate::app::AppState;
         (name = "postmortems", description = "Postmortems drafted from the incident's log, and their templates"),
         (name = "action items", description = "Prioritised action items tracked until done"),
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
+        (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
     )
 )]
 struct ApiDoc;

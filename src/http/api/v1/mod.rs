@@ -2,6 +2,7 @@
 
 mod components;
 mod incidents;
+mod integrations;
 mod log;
 mod maintenances;
 mod me;
@@ -148,6 +149,16 @@ pub fn router() -> OpenApiRouter<AppState> {
             postmortems::patch_template,
             postmortems::delete_template
         ))
+        .routes(routes!(
+            integrations::list_integrations,
+            integrations::create_integration
+        ))
+        .routes(routes!(
+            integrations::get_integration,
+            integrations::patch_integration,
+            integrations::delete_integration
+        ))
+        .routes(routes!(integrations::rotate_key))
 }
 
 /// An error (RFC 9457 problem details).

@@ -1,0 +1,300 @@
+//! The SQL of alert groups and their alerts, for grouping (and, later, the people's
+//! commands and pages).
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::intake::{Labels, Link, Signal};
+use super::{AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency};
+
+/// An alert group as grouping reads it.
+#[derive(Debug, Clone)]
+pub struct AlertGroupRow {
+    pub id: Uuid,
+    pub number: i64,
+    pub integration_id: Uuid,
+    pub group_key: String,
+    pub title: String,
+    pub state: AlertGroupState,
+    pub severity: AlertSeverity,
+    pub urgency: AlertUrgency,
+    pub content_hash: Vec<u8>,
+    pub first_alert_at: OffsetDateTime,
+    pub acknowledged_at: Option<OffsetDateTime>,
+    pub silence_id: Option<Uuid>,
+    pub resolved_at: Option<OffsetDateTime>,
+}
+
+/// One alert of a group as grouping compares it with what arrived.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub id: Uuid,
+    pub fingerprint: String,
+    pub format: AlertFormat,
+    pub summary: String,
+    pub status: AlertStatus,
+    pub severity: AlertSeverity,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: Option<OffsetDateTime>,
+}
+
+/// The open group of `group_key` in `integration_id`, locked for the change.
+pub async fn lock_open(
+    conn: &mut PgConnection,
+    integration_id: Uuid,
+    group_key: &str,
+) -> sqlx::Result<Option<AlertGroupRow>> {
+    sqlx::query_as!(
+        AlertGroupRow,
+        r#"SELECT id, number, integration_id, group_key, title,
+               state AS "state: AlertGroupState", severity AS "severity: AlertSeverity",
+               urgency AS "urgency: AlertUrgency", content_hash, first_alert_at,
+               acknowledged_at, silence_id, resolved_at
+           FROM alert_groups
+           WHERE integration_id = $1 AND group_key = $2 AND state <> 'resolved'
+           FOR UPDATE"#,
+        integration_id,
+        group_key
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A group about to be inserted.
+pub struct NewGroupRow<'a> {
+    pub integration_id: Uuid,
+    pub group_key: &'a str,
+    pub source_key: Option<&'a str>,
+    pub title: &'a str,
+    pub severity: AlertSeverity,
+    pub urgency: AlertUrgency,
+    pub labels: &'a Labels,
+    pub annotations: &'a Labels,
+    pub source_url: Option<&'a str>,
+    pub runbook_url: Option<&'a str>,
+    pub truncated_alerts: i32,
+    pub first_alert_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    pub content_hash: &'a [u8],
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Insert a firing group (its alerts come next; the counts are set by [`save`]).
+pub async fn insert(conn: &mut PgConnection, new: NewGroupRow<'_>) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar!(
+        "INSERT INTO alert_groups (id, integration_id, group_key, source_key, title, state, \
+             severity, urgency, labels, annotations, source_url, runbook_url, alerts_firing, \
+             alerts_total, truncated_alerts, first_alert_at, opened_at, last_seen_at, content_hash) \
+         VALUES ($1, $2, $3, $4, $5, 'firing', $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14, $15) \
+         RETURNING id",
+        Uuid::new_v4(),
+        new.integration_id,
+        new.group_key,
+        new.source_key,
+        new.title,
+        new.severity as AlertSeverity,
+        new.urgency as AlertUrgency,
+        to_json(new.labels),
+        to_json(new.annotations),
+        new.source_url,
+        new.runbook_url,
+        new.truncated_alerts,
+        new.first_alert_at,
+        new.received_at,
+        new.content_hash
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The group's state after a delivery was applied.
+pub struct GroupChanges<'a> {
+    pub state: AlertGroupState,
+    pub severity: AlertSeverity,
+    pub labels: &'a Labels,
+    pub annotations: &'a Labels,
+    pub source_url: Option<&'a str>,
+    pub truncated_alerts: i32,
+    pub received_at: OffsetDateTime,
+    pub content_hash: &'a [u8],
+    pub acknowledged_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<OffsetDateTime>,
+    /// Whether the delivery counts as one more received (not for the opening one).
+    pub count_received: bool,
+}
+
+/// Write the group's new state, with its alert counts recounted from its alerts.
+pub async fn save(conn: &mut PgConnection, id: Uuid, c: GroupChanges<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE alert_groups g SET state = $2, severity = $3, labels = $4, annotations = $5, \
+             source_url = coalesce($6, g.source_url), truncated_alerts = $7, last_seen_at = $8, \
+             times_received = g.times_received + CASE WHEN $12 THEN 1 ELSE 0 END, \
+             content_hash = $9, acknowledged_at = $10, resolved_at = $11, \
+             alerts_firing = counts.firing, alerts_total = counts.total, \
+             first_alert_at = least(g.first_alert_at, counts.first), \
+             version = g.version + 1, updated_at = now() \
+         FROM (SELECT count(*) FILTER (WHERE status = 'firing')::int AS firing, \
+                      count(*)::int AS total, min(starts_at) AS first \
+               FROM alerts WHERE group_id = $1) counts \
+         WHERE g.id = $1",
+        id,
+        c.state as AlertGroupState,
+        c.severity as AlertSeverity,
+        to_json(c.labels),
+        to_json(c.annotations),
+        c.source_url,
+        c.truncated_alerts,
+        c.received_at,
+        c.content_hash,
+        c.acknowledged_at,
+        c.resolved_at,
+        c.count_received
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An identical re-send: only "last seen" and the counts of the group and the alerts
+/// it names change.
+pub async fn repeat(
+    conn: &mut PgConnection,
+    id: Uuid,
+    fingerprints: &[String],
+    received_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE alert_groups SET last_seen_at = $2, times_received = times_received + 1 \
+         WHERE id = $1",
+        id,
+        received_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    if !fingerprints.is_empty() {
+        sqlx::query!(
+            "UPDATE alerts SET last_seen_at = $3, times_received = times_received + 1 \
+             WHERE group_id = $1 AND fingerprint = ANY($2)",
+            id,
+            fingerprints,
+            received_at
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every alert of a group.
+pub async fn alerts_of(conn: &mut PgConnection, group_id: Uuid) -> sqlx::Result<Vec<AlertRow>> {
+    sqlx::query_as!(
+        AlertRow,
+        r#"SELECT id, fingerprint, format AS "format: AlertFormat", summary,
+               status AS "status: AlertStatus", severity AS "severity: AlertSeverity",
+               starts_at, ends_at
+           FROM alerts WHERE group_id = $1 ORDER BY starts_at, fingerprint"#,
+        group_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How an alert stands after a signal about it.
+pub struct AlertState {
+    pub status: AlertStatus,
+    pub severity: AlertSeverity,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: Option<OffsetDateTime>,
+}
+
+fn links_json(links: &[Link]) -> Value {
+    to_json(&links)
+}
+
+/// Insert a new alert of `group_id` from `signal`.
+pub async fn insert_alert(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+    format: AlertFormat,
+    signal: &Signal,
+    state: &AlertState,
+    received_at: OffsetDateTime,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar!(
+        "INSERT INTO alerts (id, group_id, fingerprint, format, status, severity, summary, \
+             description, labels, annotations, links, starts_at, ends_at, first_seen_at, \
+             last_seen_at, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
+         RETURNING id",
+        Uuid::new_v4(),
+        group_id,
+        signal.fingerprint,
+        format as AlertFormat,
+        state.status as AlertStatus,
+        state.severity as AlertSeverity,
+        signal.summary,
+        signal.description,
+        to_json(&signal.labels),
+        to_json(&signal.annotations),
+        links_json(&signal.links),
+        state.starts_at,
+        state.ends_at,
+        received_at,
+        signal.payload
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Bring an alert up to date with `signal`.
+pub async fn update_alert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    signal: &Signal,
+    state: &AlertState,
+    received_at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE alerts SET status = $2, severity = $3, summary = $4, description = $5, \
+             labels = $6, annotations = $7, links = $8, starts_at = $9, ends_at = $10, \
+             last_seen_at = $11, times_received = times_received + 1, payload = $12 \
+         WHERE id = $1",
+        id,
+        state.status as AlertStatus,
+        state.severity as AlertSeverity,
+        signal.summary,
+        signal.description,
+        to_json(&signal.labels),
+        to_json(&signal.annotations),
+        links_json(&signal.links),
+        state.starts_at,
+        state.ends_at,
+        received_at,
+        signal.payload
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Resolve an alert at `at` without news of it (absent from a complete payload, or the
+/// whole group resolved by the source).
+pub async fn resolve_alert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE alerts SET status = 'resolved', ends_at = greatest($2, starts_at) WHERE id = $1",
+        id,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

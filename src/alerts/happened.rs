@@ -1,0 +1,35 @@
+//! What happened to an alert group, as recorded in the domain-event stream (family
+//! `alert_group`). Paging (issue 13) starts from these; no consumer reads them yet.
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{AlertSeverity, AlertUrgency};
+use crate::platform::events;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum AlertGroupEvent {
+    /// A group opened (routed: `urgency` says how fast a person must look).
+    #[serde(rename = "alert_group.opened")]
+    Opened {
+        group_id: Uuid,
+        integration_id: Uuid,
+        urgency: AlertUrgency,
+        severity: AlertSeverity,
+    },
+    /// The group was acknowledged; `by`: a person, or `None` for the source.
+    #[serde(rename = "alert_group.acknowledged")]
+    Acknowledged { group_id: Uuid, by: Option<Uuid> },
+    /// The group resolved; `by`: a person, or `None` when its last alert resolved.
+    #[serde(rename = "alert_group.resolved")]
+    Resolved { group_id: Uuid, by: Option<Uuid> },
+}
+
+impl AlertGroupEvent {
+    /// Record the event in the caller's transaction.
+    pub async fn record(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        events::record(conn, self).await.map(drop)
+    }
+}

@@ -1,0 +1,248 @@
+//! Integrations: a named door for one monitoring tool, its defaults and its key. The
+//! commands (create, update, rotate the key, delete) write their audit entries in the
+//! caller's transaction, for every front door alike.
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{keys, AlertSeverity, AlertUrgency, IntegrationKind};
+use crate::platform::audit::{self, AuditAction};
+use crate::platform::command::CommandError;
+use crate::platform::text;
+
+/// An integration as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: IntegrationKind,
+    pub default_urgency: AlertUrgency,
+    pub default_severity: AlertSeverity,
+    pub created_by: Option<Uuid>,
+    pub last_received_at: Option<OffsetDateTime>,
+    pub version: i32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// What a key opens: the integration and its kind (a door takes only its own kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveIntegration {
+    pub id: Uuid,
+    pub kind: IntegrationKind,
+}
+
+/// A statement yielding whole integration rows; `$before` and `$after` go either side of
+/// the column list.
+macro_rules! integration_rows {
+    ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            IntegrationRow,
+            $before
+                + r#"id, name, kind AS "kind: IntegrationKind",
+                     default_urgency AS "default_urgency: AlertUrgency",
+                     default_severity AS "default_severity: AlertSeverity",
+                     created_by, last_received_at, version, created_at, updated_at "#
+                + $after
+            $(, $arg)*
+        )
+    };
+}
+
+/// One integration.
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<IntegrationRow>> {
+    integration_rows!("SELECT ", "FROM integrations WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Every integration, by name (there are few).
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<IntegrationRow>> {
+    integration_rows!("SELECT ", "FROM integrations ORDER BY lower(name), id")
+        .fetch_all(db)
+        .await
+}
+
+async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<IntegrationRow, CommandError> {
+    integration_rows!("SELECT ", "FROM integrations WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(CommandError::NotFound)
+}
+
+/// Note that `id` received something at `at` (kept only when it is later).
+pub async fn touch(db: impl PgExecutor<'_>, id: Uuid, at: OffsetDateTime) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE integrations SET last_received_at = $2 \
+         WHERE id = $1 AND (last_received_at IS NULL OR last_received_at < $2)",
+        id,
+        at
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An integration's name: trimmed, 1 to 100 characters, one line.
+fn check_name(raw: &str) -> Result<&str, CommandError> {
+    Ok(text::NAME.trimmed("name", raw, "The name cannot be empty.")?)
+}
+
+fn refused(err: sqlx::Error, name: &str) -> CommandError {
+    if crate::platform::db::violated_constraint(&err) == Some("integrations_name_key") {
+        CommandError::invalid(
+            "name",
+            format!("An integration called \"{name}\" exists already."),
+        )
+    } else {
+        err.into()
+    }
+}
+
+/// What a new integration is made of.
+pub struct NewIntegration<'a> {
+    pub name: &'a str,
+    pub kind: IntegrationKind,
+    pub default_urgency: AlertUrgency,
+    pub default_severity: AlertSeverity,
+}
+
+/// An integration with the key that opens it, shown this once.
+pub struct WithKey {
+    pub integration: IntegrationRow,
+    pub key: String,
+}
+
+/// Create an integration and its first key.
+#[tracing::instrument(skip_all, fields(kind = %new.kind))]
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    new: NewIntegration<'_>,
+) -> Result<WithKey, CommandError> {
+    let name = check_name(new.name)?;
+    let integration = integration_rows!(
+        "INSERT INTO integrations (id, name, kind, default_urgency, default_severity, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        "",
+        Uuid::new_v4(),
+        name,
+        new.kind as IntegrationKind,
+        new.default_urgency as AlertUrgency,
+        new.default_severity as AlertSeverity,
+        actor
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| refused(e, name))?;
+    let key = keys::generate();
+    keys::insert(&mut *conn, integration.id, &key).await?;
+    let action = AuditAction::IntegrationCreated {
+        integration_id: integration.id,
+        name: integration.name.clone(),
+        kind: integration.kind.as_str().to_owned(),
+    };
+    audit::log(&mut *conn, actor, &action).await?;
+    Ok(WithKey { integration, key })
+}
+
+/// New settings of an integration; `None` keeps the current value.
+#[derive(Default)]
+pub struct IntegrationChanges {
+    pub name: Option<String>,
+    pub default_urgency: Option<AlertUrgency>,
+    pub default_severity: Option<AlertSeverity>,
+}
+
+/// Change an integration read at `version`; a stale version is refused.
+#[tracing::instrument(skip_all, fields(integration_id = %id))]
+pub async fn update(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    id: Uuid,
+    version: i32,
+    change: IntegrationChanges,
+) -> Result<IntegrationRow, CommandError> {
+    let current = lock(&mut *conn, id).await?;
+    if current.version != version {
+        return Err(CommandError::Stale {
+            expected: version,
+            current: current.version,
+        });
+    }
+    let name = check_name(change.name.as_deref().unwrap_or(&current.name))?;
+    let urgency = change.default_urgency.unwrap_or(current.default_urgency);
+    let severity = change.default_severity.unwrap_or(current.default_severity);
+    let row = integration_rows!(
+        "UPDATE integrations SET name = $2, default_urgency = $3, default_severity = $4, \
+             version = version + 1, updated_at = now() \
+         WHERE id = $1 RETURNING ",
+        "",
+        id,
+        name,
+        urgency as AlertUrgency,
+        severity as AlertSeverity
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| refused(e, name))?;
+    let action = AuditAction::IntegrationUpdated {
+        integration_id: id,
+        name: row.name.clone(),
+        default_urgency: urgency.as_str().to_owned(),
+        default_severity: severity.as_str().to_owned(),
+    };
+    audit::log(&mut *conn, actor, &action).await?;
+    Ok(row)
+}
+
+/// The longest a rotated-out key keeps working: a week.
+pub const MAX_GRACE_MINUTES: u32 = 7 * 24 * 60;
+
+/// Give an integration a new key. The old one keeps working for `grace_minutes` (0: it
+/// stops now), so senders can be moved over without losing alerts.
+#[tracing::instrument(skip_all, fields(integration_id = %id))]
+pub async fn rotate_key(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    id: Uuid,
+    grace_minutes: u32,
+) -> Result<WithKey, CommandError> {
+    if grace_minutes > MAX_GRACE_MINUTES {
+        return Err(CommandError::invalid(
+            "grace_minutes",
+            format!("The grace period is at most {MAX_GRACE_MINUTES} minutes (a week)."),
+        ));
+    }
+    let integration = lock(&mut *conn, id).await?;
+    let grace = time::Duration::minutes(i64::from(grace_minutes));
+    keys::retire(&mut *conn, id, grace).await?;
+    let key = keys::generate();
+    keys::insert(&mut *conn, id, &key).await?;
+    let action = AuditAction::IntegrationKeyRotated {
+        integration_id: id,
+        grace_minutes,
+    };
+    audit::log(&mut *conn, actor, &action).await?;
+    Ok(WithKey { integration, key })
+}
+
+/// Delete an integration with its keys, groups, alerts and queued deliveries.
+#[tracing::instrument(skip_all, fields(integration_id = %id))]
+pub async fn delete(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    id: Uuid,
+) -> Result<IntegrationRow, CommandError> {
+    let integration = lock(&mut *conn, id).await?;
+    sqlx::query!("DELETE FROM integrations WHERE id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    let action = AuditAction::IntegrationDeleted {
+        integration_id: id,
+        name: integration.name.clone(),
+    };
+    audit::log(&mut *conn, actor, &action).await?;
+    Ok(integration)
+}

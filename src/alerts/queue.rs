@@ -1,0 +1,85 @@
+//! The intake queue (`alert_intake`): the front doors store each delivery here, already
+//! read into Fireline's own shape, and answer once it is committed; the processor
+//! (`alerts::process`) applies the rows later. The raw body is never kept: a PagerDuty
+//! body carries its routing key.
+//!
+//! Each request is one `INSERT` (with its notification) on the main pool. A writer that
+//! batches the rows of concurrent requests into one statement is the next step when
+//! intake has to go faster.
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use super::intake::Delivery;
+use super::AlertFormat;
+
+/// The channel a stored delivery notifies on, to wake the processors.
+pub const CHANNEL: &str = "fireline_alert_intake";
+
+/// The version of the stored shape: a row written by an older build is still read.
+const STORED_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct StoredDelivery {
+    v: u32,
+    delivery: Delivery,
+}
+
+/// The delivery as stored.
+pub fn encode(delivery: &Delivery) -> serde_json::Result<String> {
+    serde_json::to_string(&StoredDelivery {
+        v: STORED_VERSION,
+        delivery: delivery.clone(),
+    })
+}
+
+/// A stored delivery, read back.
+pub fn decode(stored: &str) -> anyhow::Result<Delivery> {
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let Version { v } = serde_json::from_str(stored)?;
+    anyhow::ensure!(
+        v == STORED_VERSION,
+        "a stored delivery of version {v} cannot be read by this build"
+    );
+    let stored: StoredDelivery = serde_json::from_str(stored)?;
+    Ok(stored.delivery)
+}
+
+/// Store `delivery` for `integration_id` and wake the processors; committed when this
+/// returns.
+pub async fn submit(
+    db: impl PgExecutor<'_>,
+    integration_id: Uuid,
+    delivery: &Delivery,
+) -> sqlx::Result<i64> {
+    let stored = encode(delivery).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query_scalar!(
+        "WITH stored AS ( \
+             INSERT INTO alert_intake (integration_id, format, group_key, delivery) \
+             VALUES ($1, $2, $3, $4) RETURNING id), \
+         woken AS (SELECT pg_notify('fireline_alert_intake', '')) \
+         SELECT stored.id FROM stored, woken",
+        integration_id,
+        delivery.format as AlertFormat,
+        delivery.group_key,
+        stored
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Forget deliveries that failed for good more than `age` ago.
+pub async fn prune_failed(db: impl PgExecutor<'_>, age: time::Duration) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM alert_intake WHERE state = 'failed' \
+         AND received_at < now() - make_interval(secs => $1)",
+        age.as_seconds_f64()
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
