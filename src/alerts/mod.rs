@@ -4,6 +4,7 @@
 
 pub mod intake;
 pub mod model;
+pub mod routing;
 
 pub use model::{
     AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts,
