@@ -12,6 +12,7 @@ pub mod keys;
 pub mod model;
 pub mod process;
 pub mod queue;
+pub mod routing;
 
 pub use model::{
     AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts,
