@@ -85,8 +85,8 @@ impl AlertSeverity {
             "warning" | "warn" | "medium" | "minor" | "average" | "p3" | "sev3" => {
                 AlertSeverity::Warning
             }
-            "info" | "informational" | "information" | "low" | "notice" | "none" | "ok"
-            | "p4" | "p5" | "sev4" | "sev5" => AlertSeverity::Info,
+            "info" | "informational" | "information" | "low" | "notice" | "none" | "ok" | "p4"
+            | "p5" | "sev4" | "sev5" => AlertSeverity::Info,
             _ => return None,
         })
     }
@@ -144,10 +144,22 @@ mod tests {
 
     #[test]
     fn severity_aliases_from_common_setups_are_read_and_unknown_words_are_not() {
-        assert_eq!(AlertSeverity::from_alias("CRIT"), Some(AlertSeverity::Critical));
-        assert_eq!(AlertSeverity::from_alias(" P2 "), Some(AlertSeverity::Error));
-        assert_eq!(AlertSeverity::from_alias("warn"), Some(AlertSeverity::Warning));
-        assert_eq!(AlertSeverity::from_alias("informational"), Some(AlertSeverity::Info));
+        assert_eq!(
+            AlertSeverity::from_alias("CRIT"),
+            Some(AlertSeverity::Critical)
+        );
+        assert_eq!(
+            AlertSeverity::from_alias(" P2 "),
+            Some(AlertSeverity::Error)
+        );
+        assert_eq!(
+            AlertSeverity::from_alias("warn"),
+            Some(AlertSeverity::Warning)
+        );
+        assert_eq!(
+            AlertSeverity::from_alias("informational"),
+            Some(AlertSeverity::Info)
+        );
         assert_eq!(AlertSeverity::from_alias("bananas"), None);
         assert_eq!(AlertSeverity::from_alias(""), None);
     }
@@ -161,7 +173,10 @@ mod tests {
         };
         assert_eq!(facts(false, true, true).state(), AlertGroupState::Resolved);
         assert_eq!(facts(true, true, true).state(), AlertGroupState::Silenced);
-        assert_eq!(facts(true, false, true).state(), AlertGroupState::Acknowledged);
+        assert_eq!(
+            facts(true, false, true).state(),
+            AlertGroupState::Acknowledged
+        );
         assert_eq!(facts(true, false, false).state(), AlertGroupState::Firing);
     }
 }

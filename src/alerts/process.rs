@@ -124,7 +124,11 @@ async fn apply_group(pool: &PgPool, integration_id: Uuid, group_key: &str) -> sq
         sqlx::query!("SAVEPOINT intake").execute(&mut *tx).await?;
         match apply_one(&mut tx, &integration, row.received_at, &row.delivery).await {
             Ok(outcome) => {
-                tracing::debug!(intake_id = row.id, outcome = outcome.as_str(), "applied a delivery");
+                tracing::debug!(
+                    intake_id = row.id,
+                    outcome = outcome.as_str(),
+                    "applied a delivery"
+                );
                 applied.push(row.id);
                 last_received = Some(row.received_at);
             }
@@ -188,9 +192,19 @@ async fn put_back(
     .execute(conn)
     .await?;
     if gave_up {
-        tracing::error!(intake_id = id, attempts, error, "gave up on an alert delivery; it is kept as failed");
+        tracing::error!(
+            intake_id = id,
+            attempts,
+            error,
+            "gave up on an alert delivery; it is kept as failed"
+        );
     } else {
-        tracing::warn!(intake_id = id, attempts, error, "applying an alert delivery failed; retrying later");
+        tracing::warn!(
+            intake_id = id,
+            attempts,
+            error,
+            "applying an alert delivery failed; retrying later"
+        );
     }
     Ok(gave_up)
 }

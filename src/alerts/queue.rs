@@ -36,12 +36,16 @@ pub fn encode(delivery: &Delivery) -> serde_json::Result<String> {
 
 /// A stored delivery, read back.
 pub fn decode(stored: &str) -> anyhow::Result<Delivery> {
-    let stored: StoredDelivery = serde_json::from_str(stored)?;
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let Version { v } = serde_json::from_str(stored)?;
     anyhow::ensure!(
-        stored.v == STORED_VERSION,
-        "a stored delivery of version {} cannot be read",
-        stored.v
+        v == STORED_VERSION,
+        "a stored delivery of version {v} cannot be read by this build"
     );
+    let stored: StoredDelivery = serde_json::from_str(stored)?;
     Ok(stored.delivery)
 }
 

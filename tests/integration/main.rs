@@ -3,6 +3,8 @@
 mod support;
 
 mod alertmanager_e2e;
+mod alerts;
+mod alerts_doors;
 mod auth;
 mod browser;
 mod cli;

@@ -298,14 +298,21 @@ pub async fn integrations(c: &mut Checker<'_>, a: &str) {
         "patch",
     );
     let stale = expect(
-        c.call(PATCH, "/integrations/{id}", &k, a, Some(patch)).await,
+        c.call(PATCH, "/integrations/{id}", &k, a, Some(patch))
+            .await,
         StatusCode::CONFLICT,
         "stale",
     );
     assert_eq!(stale["current"]["default_urgency"], "critical");
     let rotated = expect(
-        c.call(POST, "/integrations/{id}/rotate-key", &k, a, Some(json!({})))
-            .await,
+        c.call(
+            POST,
+            "/integrations/{id}/rotate-key",
+            &k,
+            a,
+            Some(json!({})),
+        )
+        .await,
         StatusCode::OK,
         "rotate",
     );
@@ -317,8 +324,14 @@ pub async fn integrations(c: &mut Checker<'_>, a: &str) {
         "another",
     );
     expect(
-        c.call(DELETE, "/integrations/{id}", &[("id", &id(&other))], a, None)
-            .await,
+        c.call(
+            DELETE,
+            "/integrations/{id}",
+            &[("id", &id(&other))],
+            a,
+            None,
+        )
+        .await,
         StatusCode::NO_CONTENT,
         "delete",
     );

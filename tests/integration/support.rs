@@ -695,3 +695,39 @@ pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+impl TestApp {
+    /// An integration of `kind` made through the API by a new admin: its id and key.
+    pub async fn integration(&self, kind: &str) -> (String, String) {
+        let email = format!("{}@integrations.test", uuid::Uuid::new_v4().simple());
+        let (_, token) = self.token(&email, Role::Admin).await;
+        let body = serde_json::json!({ "name": format!("{kind} {email}"), "kind": kind });
+        let made = self.created("/api/v1/integrations", &token, body).await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        (id, made["key"].as_str().unwrap().to_owned())
+    }
+
+    /// POST `body` to an ingest door, with `authorization` as the header when given.
+    pub async fn ingest(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> TestResponse {
+        let mut req = request(Method::POST, path, "10.0.0.7")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(value) = authorization {
+            req = req.header(header::AUTHORIZATION, value);
+        }
+        // Not `send`: the doors are also driven with the database gone.
+        let req = req.body(Body::from(body.to_owned())).unwrap();
+        TestResponse::read(self.router.clone().oneshot(req).await.unwrap()).await
+    }
+
+    /// Apply every queued alert delivery, as the processor of a serving process does.
+    pub async fn process_alerts(&self) -> fireline::alerts::process::Report {
+        fireline::alerts::process::apply_pending(self.pool())
+            .await
+            .unwrap()
+    }
+}

@@ -91,7 +91,9 @@ fn refused(
         Refusal::Invalid(IntakeError::UnsupportedVersion(sent)) => problem(
             headers,
             StatusCode::BAD_REQUEST,
-            format!("Unsupported payload version {sent:?}: this address reads version \"{version}\"."),
+            format!(
+                "Unsupported payload version {sent:?}: this address reads version \"{version}\"."
+            ),
         ),
         Refusal::Invalid(IntakeError::Invalid(messages)) => {
             let mut p = problem(headers, invalid_status, messages.join("; "));
@@ -103,8 +105,16 @@ fn refused(
 }
 
 /// An Alertmanager or Grafana webhook's answer.
-pub fn webhook(headers: &HeaderMap, format: AlertFormat, result: Result<usize, Refusal>) -> Response {
-    let version = if format == AlertFormat::Grafana { "1" } else { "4" };
+pub fn webhook(
+    headers: &HeaderMap,
+    format: AlertFormat,
+    result: Result<usize, Refusal>,
+) -> Response {
+    let version = if format == AlertFormat::Grafana {
+        "1"
+    } else {
+        "4"
+    };
     match result {
         Ok(alerts) => (
             StatusCode::ACCEPTED,

@@ -27,8 +27,8 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::alerts::integrations::LiveIntegration;
 use crate::alerts::intake::{Delivery, IntakeError};
+use crate::alerts::integrations::LiveIntegration;
 use crate::alerts::{keys, queue, AlertFormat, IntegrationKind};
 use crate::app::AppState;
 use crate::http::middleware::{self, REQUEST_ID};
@@ -57,7 +57,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/ingest/alertmanager",
             post(alertmanager::alertmanager_with_header),
         )
-        .route("/ingest/{key}/grafana", post(alertmanager::grafana_with_key))
+        .route(
+            "/ingest/{key}/grafana",
+            post(alertmanager::grafana_with_key),
+        )
         .route("/ingest/grafana", post(alertmanager::grafana_with_header))
         .route("/ingest/{key}/generic", post(generic::generic_with_key))
         .route("/ingest/generic", post(generic::generic_with_header))
@@ -76,7 +79,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
         .layer(
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                ]))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(crate::http::request_span))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
@@ -153,7 +158,9 @@ fn key_from_headers(headers: &HeaderMap) -> Option<String> {
     } else if scheme.eq_ignore_ascii_case("basic") {
         let decoded = STANDARD.decode(rest).ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
-        decoded.split_once(':').map(|(_, password)| password.to_owned())
+        decoded
+            .split_once(':')
+            .map(|(_, password)| password.to_owned())
     } else {
         None
     }

@@ -29,13 +29,16 @@ pub async fn create_event_v1(
     receive(state, PagerdutyVersion::V1, headers, body).await
 }
 
+/// One of the two parsers.
+type Parser = fn(&[u8]) -> Result<Enqueued, IntakeError>;
+
 async fn receive(
     state: AppState,
     version: PagerdutyVersion,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (format, parse): (_, fn(&[u8]) -> Result<Enqueued, IntakeError>) = match version {
+    let (format, parse): (_, Parser) = match version {
         PagerdutyVersion::V2 => (AlertFormat::PagerdutyV2, pagerduty::parse_v2),
         PagerdutyVersion::V1 => (AlertFormat::PagerdutyV1, pagerduty::parse_v1),
     };

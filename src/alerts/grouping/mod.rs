@@ -11,19 +11,19 @@
 //!   start) or resolved (at its end); in a complete payload an alert no longer listed has
 //!   resolved; the group resolves only with its last firing alert.
 
-use std::collections::{HashMap, HashSet};
+mod each_alert;
 
-use serde_json::json;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::groups::{self, AlertGroupRow, AlertRow, AlertState, GroupChanges, NewGroupRow};
-use super::happened::AlertGroupEvent;
-use super::history::{self, GroupEventKind, NewGroupEvent};
-use super::integrations::IntegrationRow;
-use super::intake::{cut, Action, Delivery, Signal, TITLE_MAX};
-use super::{AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts};
+use crate::alerts::groups::{self, AlertGroupRow, GroupChanges, NewGroupRow};
+use crate::alerts::happened::AlertGroupEvent;
+use crate::alerts::history::{self, GroupEventKind, NewGroupEvent};
+use crate::alerts::intake::{cut, Action, Delivery, Signal, TITLE_MAX};
+use crate::alerts::integrations::IntegrationRow;
+use crate::alerts::{AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts};
+use each_alert::{apply_alerts, resolve_quietly, Context};
 
 /// What applying a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,8 @@ pub async fn apply(
             if acknowledged_at.is_none() {
                 acknowledged_at = Some(received_at);
                 let body = format!("Acknowledged by the source ({}).", delivery.format.label());
-                let entry = NewGroupEvent::by_source(GroupEventKind::Acknowledged, body, received_at);
+                let entry =
+                    NewGroupEvent::by_source(GroupEventKind::Acknowledged, body, received_at);
                 history::record(&mut *conn, group.id, entry).await?;
                 let event = AlertGroupEvent::Acknowledged {
                     group_id: group.id,
@@ -233,7 +234,11 @@ async fn open_group(
         content_hash: digest,
     };
     let group_id = groups::insert(&mut *conn, new).await?;
-    let opened = NewGroupEvent::by_source(GroupEventKind::Opened, format!("Opened: {title}"), received_at);
+    let opened = NewGroupEvent::by_source(
+        GroupEventKind::Opened,
+        format!("Opened: {title}"),
+        received_at,
+    );
     history::record(&mut *conn, group_id, opened).await?;
     let context = Context {
         group_id,
@@ -259,163 +264,6 @@ async fn open_group(
     };
     after_route(conn, routed, route, RouteChange::Opened).await?;
     Ok(Outcome::Opened)
-}
-
-/// What applying alerts needs to know about their group.
-struct Context {
-    group_id: Uuid,
-    format: AlertFormat,
-    default_severity: AlertSeverity,
-    received_at: OffsetDateTime,
-}
-
-fn name_of(signal: &Signal) -> &str {
-    if signal.summary.trim().is_empty() {
-        &signal.fingerprint
-    } else {
-        &signal.summary
-    }
-}
-
-/// Apply each alert of a delivery to the group's alerts; with `authoritative`, alerts of
-/// the same format it no longer lists have resolved.
-async fn apply_alerts(
-    conn: &mut PgConnection,
-    cx: &Context,
-    signals: &[Signal],
-    authoritative: bool,
-) -> sqlx::Result<()> {
-    let existing = groups::alerts_of(&mut *conn, cx.group_id).await?;
-    let by_fingerprint: HashMap<&str, &AlertRow> =
-        existing.iter().map(|a| (a.fingerprint.as_str(), a)).collect();
-    let mut listed = HashSet::new();
-    for signal in signals {
-        listed.insert(signal.fingerprint.as_str());
-        match by_fingerprint.get(signal.fingerprint.as_str()) {
-            None if firing(signal) => fire(conn, cx, signal).await?,
-            // An alert never seen firing that resolved: nothing to resolve.
-            None => {}
-            Some(stored) => apply_known(conn, cx, signal, stored).await?,
-        }
-    }
-    if authoritative {
-        for alert in &existing {
-            let absent = !listed.contains(alert.fingerprint.as_str());
-            if absent && alert.status == AlertStatus::Firing && alert.format == cx.format {
-                resolve_quietly(conn, cx.group_id, alert, cx.received_at, "absent").await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A new alert fires.
-async fn fire(conn: &mut PgConnection, cx: &Context, signal: &Signal) -> sqlx::Result<()> {
-    let state = AlertState {
-        status: AlertStatus::Firing,
-        severity: signal.severity.unwrap_or(cx.default_severity),
-        starts_at: signal.starts_at.unwrap_or(cx.received_at),
-        ends_at: None,
-    };
-    let id = groups::insert_alert(&mut *conn, cx.group_id, cx.format, signal, &state, cx.received_at)
-        .await?;
-    let body = format!("{} fired.", name_of(signal));
-    let entry = NewGroupEvent::by_source(GroupEventKind::AlertFired, body, state.starts_at).about(id);
-    history::record(conn, cx.group_id, entry).await
-}
-
-/// A signal about an alert the group has.
-async fn apply_known(
-    conn: &mut PgConnection,
-    cx: &Context,
-    signal: &Signal,
-    stored: &AlertRow,
-) -> sqlx::Result<()> {
-    let severity = signal.severity.unwrap_or(cx.default_severity);
-    let (state, entry) = match (signal.status, stored.status) {
-        (AlertStatus::Firing, _) => {
-            let newer = match signal.starts_at {
-                Some(starts) => (starts > stored.starts_at).then_some(starts),
-                // No start given (PagerDuty): a trigger on a resolved alert fires it again.
-                None => (stored.status == AlertStatus::Resolved).then_some(cx.received_at),
-            };
-            match newer {
-                Some(starts) => {
-                    let body = format!("{} fired again.", name_of(signal));
-                    let entry = NewGroupEvent::by_source(GroupEventKind::AlertRefired, body, starts)
-                        .with(json!({ "previous_starts_at": rfc3339(stored.starts_at) }));
-                    let state = AlertState {
-                        status: AlertStatus::Firing,
-                        severity,
-                        starts_at: starts,
-                        ends_at: None,
-                    };
-                    (state, Some(entry))
-                }
-                None if stored.status == AlertStatus::Firing => {
-                    let state = AlertState {
-                        status: AlertStatus::Firing,
-                        severity,
-                        starts_at: stored.starts_at,
-                        ends_at: None,
-                    };
-                    (state, None)
-                }
-                // The firing of an episode that has already resolved, arriving late.
-                None => return Ok(()),
-            }
-        }
-        (AlertStatus::Resolved, AlertStatus::Firing) => {
-            if signal.starts_at.is_some_and(|s| s < stored.starts_at) {
-                // The end of an earlier episode, arriving late.
-                return Ok(());
-            }
-            let ends = signal
-                .ends_at
-                .unwrap_or(cx.received_at)
-                .max(stored.starts_at);
-            let body = format!("{} resolved.", name_of(signal));
-            let entry = NewGroupEvent::by_source(GroupEventKind::AlertResolved, body, ends);
-            let state = AlertState {
-                status: AlertStatus::Resolved,
-                severity: stored.severity,
-                starts_at: stored.starts_at,
-                ends_at: Some(ends),
-            };
-            (state, Some(entry))
-        }
-        (AlertStatus::Resolved, AlertStatus::Resolved) => return Ok(()),
-    };
-    groups::update_alert(&mut *conn, stored.id, signal, &state, cx.received_at).await?;
-    if let Some(entry) = entry {
-        history::record(conn, cx.group_id, entry.about(stored.id)).await?;
-    }
-    Ok(())
-}
-
-/// Resolve an alert the source said nothing about itself (`reason`: "absent" from a
-/// complete payload, or "resolved" with its whole group).
-async fn resolve_quietly(
-    conn: &mut PgConnection,
-    group_id: Uuid,
-    alert: &AlertRow,
-    at: OffsetDateTime,
-    reason: &str,
-) -> sqlx::Result<()> {
-    groups::resolve_alert(&mut *conn, alert.id, at).await?;
-    let name = if alert.summary.trim().is_empty() {
-        &alert.fingerprint
-    } else {
-        &alert.summary
-    };
-    let body = match reason {
-        "absent" => format!("{name} resolved (no longer sent)."),
-        _ => format!("{name} resolved with its group."),
-    };
-    let entry = NewGroupEvent::by_source(GroupEventKind::AlertResolved, body, at.max(alert.starts_at))
-        .about(alert.id)
-        .with(json!({ "reason": reason }));
-    history::record(conn, group_id, entry).await
 }
 
 /// How the delivery leaves the group, apart from its alerts.
@@ -480,9 +328,4 @@ async fn settle(
     };
     event.record(conn).await?;
     Ok(Outcome::Resolved)
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
