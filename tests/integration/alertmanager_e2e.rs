@@ -2,7 +2,6 @@
 //! server: its webhook with a Bearer key and its PagerDuty notifier pointed at our
 //! `/v2/enqueue`, through firing, repeats and resolution one alert at a time.
 
-use fireline::accounts::Role;
 use fireline::app::config::Settings;
 use fireline::app::AppState;
 use sha2::{Digest, Sha256};
@@ -139,19 +138,6 @@ async fn serve(app: &TestApp) -> (String, CancellationToken) {
     (base, shutdown)
 }
 
-/// An integration of `kind` made through the API: its id and key.
-async fn integration(app: &TestApp, token: &str, kind: &str) -> (Uuid, String) {
-    let made = app
-        .created(
-            "/api/v1/integrations",
-            token,
-            serde_json::json!({ "name": format!("E2E {kind}"), "kind": kind }),
-        )
-        .await;
-    let id = made["id"].as_str().unwrap().parse().unwrap();
-    (id, made["key"].as_str().unwrap().to_owned())
-}
-
 fn config(fireline: &str, webhook_key: &str, pagerduty_key: &str) -> String {
     format!(
         r#"route:
@@ -264,11 +250,11 @@ async fn alertmanager_fires_repeats_and_resolves_through_its_webhook_and_pagerdu
         return;
     }
     let app = TestApp::new().await;
-    let (_, token) = app.token("ada@example.com", Role::Admin).await;
     let (base, shutdown) = serve(&app).await;
     let _stop = crate::support::Running(shutdown);
-    let (webhook, webhook_key) = integration(&app, &token, "alertmanager").await;
-    let (pagerduty, pagerduty_key) = integration(&app, &token, "pagerduty").await;
+    let (webhook, webhook_key) = app.integration("alertmanager").await;
+    let (pagerduty, pagerduty_key) = app.integration("pagerduty").await;
+    let (webhook, pagerduty): (Uuid, Uuid) = (webhook.parse().unwrap(), pagerduty.parse().unwrap());
     let both = (webhook, pagerduty);
     let dir = tempfile::tempdir().unwrap();
     let am = Alertmanager::start(dir.path(), &config(&base, &webhook_key, &pagerduty_key)).await;
