@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
 mod auth;
