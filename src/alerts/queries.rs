@@ -142,11 +142,9 @@ pub async fn find_group_by_number(
 
 /// How many groups fire and nobody has acknowledged (the navigation's count).
 pub async fn count_firing(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM alert_groups WHERE state = 'firing'"#
-    )
-    .fetch_one(db)
-    .await
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM alert_groups WHERE state = 'firing'"#)
+        .fetch_one(db)
+        .await
 }
 
 /// One alert as people read it.

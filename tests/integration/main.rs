@@ -4,6 +4,7 @@ mod support;
 
 mod alerts;
 mod alerts_doors;
+mod alerts_surfaces;
 mod auth;
 mod browser;
 mod cli;

@@ -339,10 +339,7 @@ pub async fn integrations(c: &mut Checker<'_>, a: &str) {
 
 pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
     let (_, key) = app.integration("alertmanager").await;
-    let body = crate::alerts::am(
-        "DiskFull",
-        &[("a", "firing", "2026-03-01T10:00:00Z", None)],
-    );
+    let body = crate::alerts::am("DiskFull", &[("a", "firing", "2026-03-01T10:00:00Z", None)]);
     let sent = app
         .ingest(&format!("/ingest/{key}/alertmanager"), None, &body)
         .await;
@@ -379,7 +376,8 @@ pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
     );
     assert_eq!(acked["state"], "acknowledged");
     expect(
-        c.call(POST, "/alert-groups/{id}/resolve", &g, r, None).await,
+        c.call(POST, "/alert-groups/{id}/resolve", &g, r, None)
+            .await,
         StatusCode::OK,
         "resolve",
     );
@@ -390,7 +388,10 @@ pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
             StatusCode::UNPROCESSABLE_ENTITY,
             action,
         );
-        assert!(refused["detail"].as_str().unwrap().contains("resolved already"));
+        assert!(refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("resolved already"));
     }
     let alerts = expect(
         c.call(GET, "/alerts", &[], r, None).await,

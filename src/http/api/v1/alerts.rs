@@ -12,8 +12,8 @@ use super::incidents::PersonJson;
 use super::{limit, missing, Page, ProblemDoc, Reply, Responder};
 use crate::alerts::history::{self, GroupEventKind, GroupEventRow};
 use crate::alerts::queries::{self, AlertFilter, AlertView, GroupFilter, GroupView};
-use crate::alerts::{commands, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency};
 use crate::alerts::IntegrationKind;
+use crate::alerts::{commands, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency};
 use crate::app::AppState;
 use crate::http::api::cursor::{not_ours, Cursor};
 use crate::http::error::AppError;
@@ -278,7 +278,11 @@ pub async fn list_alert_groups(
         states: states(raw.as_deref())?,
         integration_id: query.integration_id,
         urgency: query.urgency,
-        after: query.cursor.as_deref().map(parse_group_cursor).transpose()?,
+        after: query
+            .cursor
+            .as_deref()
+            .map(parse_group_cursor)
+            .transpose()?,
         ..Default::default()
     };
     let rows = queries::list_groups(&c.state.pool, &filter, limit + 1).await?;
@@ -327,7 +331,11 @@ pub async fn list_alert_group_events(
     Query(query): Query<HistoryQuery>,
 ) -> Reply<Page<AlertGroupEventJson>> {
     let limit = limit(query.limit)?;
-    let after = query.cursor.as_deref().map(Cursor::parse_keyset).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(Cursor::parse_keyset)
+        .transpose()?;
     if queries::find_group(&c.state.pool, id).await?.is_none() {
         return Err(missing("alert group", id));
     }
@@ -399,8 +407,14 @@ pub async fn list_alerts(c: Caller, Query(query): Query<AlertQuery>) -> Reply<Pa
     let filter = AlertFilter {
         group_id: query.group_id,
         status: query.status,
-        after: query.cursor.as_deref().map(Cursor::parse_keyset).transpose()?,
+        after: query
+            .cursor
+            .as_deref()
+            .map(Cursor::parse_keyset)
+            .transpose()?,
     };
     let rows = queries::list_alerts(&c.state.pool, &filter, limit + 1).await?;
-    Ok(Json(Page::of(rows, limit, |a| Cursor::keyset(a.last_seen_at, a.id))))
+    Ok(Json(Page::of(rows, limit, |a| {
+        Cursor::keyset(a.last_seen_at, a.id)
+    })))
 }
