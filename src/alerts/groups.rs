@@ -1,5 +1,5 @@
-//! The SQL of alert groups and their alerts, for grouping (and, later, the people's
-//! commands and pages).
+//! The SQL of alert groups and their alerts, for grouping and the people's commands
+//! (what the pages read is in `alerts::queries`).
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -57,6 +57,22 @@ pub async fn lock_open(
            FOR UPDATE"#,
         integration_id,
         group_key
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The group `id`, whatever its state, locked for a person's change.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<AlertGroupRow>> {
+    sqlx::query_as!(
+        AlertGroupRow,
+        r#"SELECT id, number, integration_id, group_key, title,
+               state AS "state: AlertGroupState", severity AS "severity: AlertSeverity",
+               urgency AS "urgency: AlertUrgency", content_hash, first_alert_at,
+               acknowledged_at, silence_id, resolved_at
+           FROM alert_groups WHERE id = $1
+           FOR UPDATE"#,
+        id
     )
     .fetch_optional(conn)
     .await

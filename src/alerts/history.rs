@@ -87,3 +87,45 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// One entry of a group's history as people read it.
+#[derive(Debug, Clone)]
+pub struct GroupEventRow {
+    pub id: i64,
+    pub kind: GroupEventKind,
+    pub alert_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub body: String,
+    pub data: serde_json::Value,
+    pub occurred_at: OffsetDateTime,
+    pub recorded_at: OffsetDateTime,
+}
+
+/// The history of `group_id`, oldest first: at most `limit` entries after `after`
+/// (an entry's occurred_at and id).
+pub async fn list(
+    db: impl sqlx::PgExecutor<'_>,
+    group_id: Uuid,
+    after: Option<(OffsetDateTime, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<GroupEventRow>> {
+    let after_at = after.map(|a| a.0);
+    let after_id = after.map(|a| a.1);
+    sqlx::query_as!(
+        GroupEventRow,
+        r#"SELECT e.id, e.kind AS "kind: GroupEventKind", e.alert_id, e.actor_id,
+               u.name AS "actor_name?", e.body, e.data, e.occurred_at, e.recorded_at
+           FROM alert_group_events e LEFT JOIN users u ON u.id = e.actor_id
+           WHERE e.group_id = $1
+             AND ($2::timestamptz IS NULL OR (e.occurred_at, e.id) > ($2, $3))
+           ORDER BY e.occurred_at, e.id
+           LIMIT $4"#,
+        group_id,
+        after_at,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -2,6 +2,7 @@
 //! alerts grouped and deduplicated, routed by urgency, silenced, and turned into
 //! incidents.
 
+pub mod commands;
 pub mod grouping;
 pub mod groups;
 pub mod happened;
@@ -11,6 +12,7 @@ pub mod integrations;
 pub mod keys;
 pub mod model;
 pub mod process;
+pub mod queries;
 pub mod queue;
 pub mod routing;
 

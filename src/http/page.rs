@@ -39,9 +39,10 @@ pub struct Layout {
 }
 
 /// The areas of the admin UI, in navigation order.
-const AREAS: [(&str, Option<&str>); 10] = [
+const AREAS: [(&str, Option<&str>); 11] = [
     ("Dashboard", Some("/admin")),
     ("Incidents", Some("/admin/incidents")),
+    ("Alerts", Some("/admin/alerts")),
     ("Components", Some("/admin/components")),
     ("Maintenance", Some("/admin/maintenance")),
     ("Subscribers", Some("/admin/subscribers")),

@@ -5,6 +5,7 @@ mod support;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
+mod alerts_surfaces;
 mod auth;
 mod browser;
 mod cli;

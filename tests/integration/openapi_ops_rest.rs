@@ -336,3 +336,67 @@ pub async fn integrations(c: &mut Checker<'_>, a: &str) {
         "delete",
     );
 }
+
+pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
+    let (_, key) = app.integration("alertmanager").await;
+    let body = crate::alerts::am("DiskFull", &[("a", "firing", "2026-03-01T10:00:00Z", None)]);
+    let sent = app
+        .ingest(&format!("/ingest/{key}/alertmanager"), None, &body)
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+    app.process_alerts().await;
+    let page = expect(
+        c.call(GET, "/alert-groups", &[], r, None).await,
+        StatusCode::OK,
+        "list groups",
+    );
+    let gid = id(&page["items"][0]);
+    expect(
+        c.call_query("/alert-groups", "state=firing&state=acknowledged", r)
+            .await,
+        StatusCode::OK,
+        "list by state",
+    );
+    let g = [("id", gid.as_str())];
+    expect(
+        c.call(GET, "/alert-groups/{id}", &g, r, None).await,
+        StatusCode::OK,
+        "get group",
+    );
+    expect(
+        c.call(GET, "/alert-groups/{id}/events", &g, r, None).await,
+        StatusCode::OK,
+        "history",
+    );
+    let acked = expect(
+        c.call(POST, "/alert-groups/{id}/acknowledge", &g, r, None)
+            .await,
+        StatusCode::OK,
+        "acknowledge",
+    );
+    assert_eq!(acked["state"], "acknowledged");
+    expect(
+        c.call(POST, "/alert-groups/{id}/resolve", &g, r, None)
+            .await,
+        StatusCode::OK,
+        "resolve",
+    );
+    for action in ["acknowledge", "resolve"] {
+        let template = format!("/alert-groups/{{id}}/{action}");
+        let refused = expect(
+            c.call(POST, &template, &g, r, None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            action,
+        );
+        assert!(refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("resolved already"));
+    }
+    let alerts = expect(
+        c.call(GET, "/alerts", &[], r, None).await,
+        StatusCode::OK,
+        "alerts",
+    );
+    assert_eq!(alerts["items"][0]["status"], "resolved");
+}

@@ -1,6 +1,7 @@
 //! The signed-in admin UI under `/admin`.
 
 mod action_items;
+mod alerts;
 mod components;
 mod dashboard;
 pub mod incidents;
@@ -173,6 +174,7 @@ pub fn router() -> Router<AppState> {
             post(postmortems::delete_template),
         )
         .merge(incidents::router())
+        .merge(alerts::router())
 }
 
 pub(crate) use crate::http::zone::{format_time, stamp, Stamp};

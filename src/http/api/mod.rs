@@ -36,6 +36,7 @@ use crate::app::AppState;
         (name = "action items", description = "Prioritised action items tracked until done"),
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
         (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
+        (name = "alerts", description = "Alert groups and their alerts, as monitoring sent them; acknowledge and resolve"),
     )
 )]
 struct ApiDoc;

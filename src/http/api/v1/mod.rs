@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON in and out, bearer tokens, problem+json errors (see shared API.md).
 
+mod alerts;
 mod components;
 mod incidents;
 mod integrations;
@@ -159,6 +160,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             integrations::delete_integration
         ))
         .routes(routes!(integrations::rotate_key))
+        .routes(routes!(alerts::list_alert_groups))
+        .routes(routes!(alerts::get_alert_group))
+        .routes(routes!(alerts::list_alert_group_events))
+        .routes(routes!(alerts::acknowledge_alert_group))
+        .routes(routes!(alerts::resolve_alert_group))
+        .routes(routes!(alerts::list_alerts))
 }
 
 /// An error (RFC 9457 problem details).

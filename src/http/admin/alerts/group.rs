@@ -1,0 +1,109 @@
+//! `/admin/alert-groups/{number}`: one group, its alerts with their labels and links, and
+//! its history.
+
+use askama::Template;
+use time::OffsetDateTime;
+
+use super::view::{item, pairs, safe_link, GroupItem};
+use crate::accounts::Role;
+use crate::alerts::history;
+use crate::alerts::queries::{self, AlertFilter, AlertView};
+use crate::alerts::AlertStatus;
+use crate::http::admin::Reply;
+use crate::http::extract::{Path, Staff};
+use crate::http::page::{render_admin, Layout};
+use crate::http::zone::{stamp, Stamp};
+
+/// At most this many alerts and history entries are shown.
+const SHOWN: i64 = 500;
+
+pub struct AlertItem {
+    pub summary: String,
+    pub description: Option<String>,
+    pub firing: bool,
+    pub status: &'static str,
+    pub severity: &'static str,
+    pub fingerprint: String,
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    /// (href, text) of the sender's links that are web links.
+    pub links: Vec<(String, String)>,
+    pub starts: Stamp,
+    pub ends: Option<Stamp>,
+    pub times_received: i32,
+}
+
+fn alert_item(a: AlertView) -> AlertItem {
+    let links = a
+        .links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let href = safe_link(l["href"].as_str()?)?;
+            let text = l["text"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .unwrap_or(&href);
+            Some((href.clone(), text.to_owned()))
+        })
+        .collect();
+    AlertItem {
+        firing: a.status == AlertStatus::Firing,
+        status: a.status.label(),
+        severity: a.severity.label(),
+        summary: a.summary,
+        description: a.description,
+        fingerprint: a.fingerprint,
+        labels: pairs(&a.labels),
+        annotations: pairs(&a.annotations),
+        links,
+        starts: stamp(a.starts_at),
+        ends: a.ends_at.map(stamp),
+        times_received: a.times_received,
+    }
+}
+
+pub struct HistoryItem {
+    pub kind: &'static str,
+    pub body: String,
+    pub actor: String,
+    pub at: Stamp,
+}
+
+#[derive(Template)]
+#[template(path = "admin/alert_group.html")]
+struct AlertGroupPage {
+    layout: Layout,
+    g: GroupItem,
+    alerts: Vec<AlertItem>,
+    history: Vec<HistoryItem>,
+}
+
+pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Reply {
+    let group = super::load(&staff.state, &reference).await?;
+    let pool = &staff.state.pool;
+    let filter = AlertFilter {
+        group_id: Some(group.id),
+        ..Default::default()
+    };
+    let alerts = queries::list_alerts(pool, &filter, SHOWN).await?;
+    let entries = history::list(pool, group.id, None, SHOWN).await?;
+    let can_respond = staff.user.can(Role::Responder);
+    let g = item(&group, can_respond, OffsetDateTime::now_utc());
+    let page = AlertGroupPage {
+        layout: Layout::of(&staff, &format!("{} {}", g.reference, g.title), "Alerts"),
+        g,
+        alerts: alerts.into_iter().map(alert_item).collect(),
+        history: entries
+            .into_iter()
+            .map(|e| HistoryItem {
+                kind: e.kind.label(),
+                body: e.body,
+                actor: e.actor_name.unwrap_or_else(|| "the source".into()),
+                at: stamp(e.occurred_at),
+            })
+            .collect(),
+    };
+    render_admin(&staff.state, &page.layout, &page)
+}

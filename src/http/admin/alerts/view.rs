@@ -1,0 +1,113 @@
+//! What the alert templates show, decided here: labels, classes, safe links and which
+//! buttons a reader gets.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::alerts::queries::GroupView;
+use crate::alerts::AlertGroupState;
+use crate::http::zone::{stamp, Stamp};
+use crate::incidents::format_duration;
+
+/// One group in a list, or the head of its page.
+pub struct GroupItem {
+    pub reference: String,
+    pub path: String,
+    pub title: String,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub urgency: &'static str,
+    pub urgency_class: &'static str,
+    pub severity: &'static str,
+    pub integration: String,
+    pub age: String,
+    pub opened: Stamp,
+    pub firing: i32,
+    pub total: i32,
+    pub labels: Vec<(String, String)>,
+    pub runbook: Option<String>,
+    pub source: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub can_acknowledge: bool,
+    pub can_resolve: bool,
+}
+
+/// A link we are willing to show: `http` or `https` only (never `javascript:` and the
+/// like, which a sender could put in an annotation).
+pub fn safe_link(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// The `key=value` pairs of a label or annotation object, by key.
+pub fn pairs(value: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem {
+    let open = g.state != AlertGroupState::Resolved;
+    GroupItem {
+        reference: g.reference(),
+        path: format!("/admin/alert-groups/{}", g.reference()),
+        title: g.title.clone(),
+        state: g.state.label(),
+        state_class: g.state.css_class(),
+        urgency: g.urgency.label(),
+        urgency_class: match g.urgency {
+            crate::alerts::AlertUrgency::Critical => "urg-critical",
+            crate::alerts::AlertUrgency::High => "urg-high",
+            crate::alerts::AlertUrgency::Low => "urg-low",
+        },
+        severity: g.severity.label(),
+        integration: g.integration_name.clone(),
+        age: format_duration(g.resolved_at.unwrap_or(now) - g.opened_at),
+        opened: stamp(g.opened_at),
+        firing: g.alerts_firing,
+        total: g.alerts_total,
+        labels: pairs(&g.labels),
+        runbook: g.runbook_url.as_deref().and_then(safe_link),
+        source: g.source_url.as_deref().and_then(safe_link),
+        acknowledged_by: g.acknowledged_at.map(|_| {
+            g.acknowledged_by_name
+                .clone()
+                .unwrap_or_else(|| "the source".into())
+        }),
+        resolved_by: g.resolved_at.map(|_| {
+            g.resolved_by_name
+                .clone()
+                .unwrap_or_else(|| "the source".into())
+        }),
+        can_acknowledge: can_respond && open && g.acknowledged_at.is_none(),
+        can_resolve: can_respond && open,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_links_are_shown_as_links() {
+        assert_eq!(
+            safe_link("https://runbooks.example/disk").as_deref(),
+            Some("https://runbooks.example/disk")
+        );
+        assert_eq!(safe_link("javascript:alert(1)"), None);
+        assert_eq!(safe_link(" JavaScript:alert(1)"), None);
+        assert_eq!(safe_link("data:text/html,hi"), None);
+        assert_eq!(safe_link("not a url"), None);
+    }
+}
