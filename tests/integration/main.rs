@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alert_routing;
 mod alerts;
 mod alerts_doors;
 mod auth;
@@ -21,6 +22,7 @@ mod openapi;
 mod openapi_doc;
 mod openapi_ops;
 mod openapi_ops_rest;
+mod openapi_ops_routing;
 mod ops;
 mod outage;
 mod phone;

@@ -36,6 +36,7 @@ use crate::app::AppState;
         (name = "action items", description = "Prioritised action items tracked until done"),
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
         (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
+        (name = "routing-rules", description = "Ordered rules that route alert groups by their labels, integration and severity to an urgency and actions; tested against a pasted payload"),
     )
 )]
 struct ApiDoc;
