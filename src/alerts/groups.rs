@@ -86,6 +86,7 @@ pub struct NewGroupRow<'a> {
     pub title: &'a str,
     pub severity: AlertSeverity,
     pub urgency: AlertUrgency,
+    pub routing_rule_id: Option<Uuid>,
     pub labels: &'a Labels,
     pub annotations: &'a Labels,
     pub source_url: Option<&'a str>,
@@ -105,8 +106,10 @@ pub async fn insert(conn: &mut PgConnection, new: NewGroupRow<'_>) -> sqlx::Resu
     sqlx::query_scalar!(
         "INSERT INTO alert_groups (id, integration_id, group_key, source_key, title, state, \
              severity, urgency, labels, annotations, source_url, runbook_url, alerts_firing, \
-             alerts_total, truncated_alerts, first_alert_at, opened_at, last_seen_at, content_hash) \
-         VALUES ($1, $2, $3, $4, $5, 'firing', $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14, $15) \
+             alerts_total, truncated_alerts, first_alert_at, opened_at, last_seen_at, content_hash, \
+             routing_rule_id) \
+         VALUES ($1, $2, $3, $4, $5, 'firing', $6, $7, $8, $9, $10, $11, 0, 0, $12, $13, $14, $14, $15, \
+             $16) \
          RETURNING id",
         Uuid::new_v4(),
         new.integration_id,
@@ -122,7 +125,8 @@ pub async fn insert(conn: &mut PgConnection, new: NewGroupRow<'_>) -> sqlx::Resu
         new.truncated_alerts,
         new.first_alert_at,
         new.received_at,
-        new.content_hash
+        new.content_hash,
+        new.routing_rule_id
     )
     .fetch_one(conn)
     .await
@@ -170,6 +174,25 @@ pub async fn save(conn: &mut PgConnection, id: Uuid, c: GroupChanges<'_>) -> sql
         c.acknowledged_at,
         c.resolved_at,
         c.count_received
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Route the group to `urgency` by the rule `routing_rule_id` (none: the default route).
+pub async fn set_route(
+    conn: &mut PgConnection,
+    id: Uuid,
+    urgency: AlertUrgency,
+    routing_rule_id: Option<Uuid>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE alert_groups SET urgency = $2, routing_rule_id = $3, updated_at = now() \
+         WHERE id = $1",
+        id,
+        urgency as AlertUrgency,
+        routing_rule_id
     )
     .execute(conn)
     .await?;

@@ -19,6 +19,12 @@ pub enum AlertGroupEvent {
         urgency: AlertUrgency,
         severity: AlertSeverity,
     },
+    /// A later delivery routed the group to a higher urgency (it never falls).
+    #[serde(rename = "alert_group.escalated")]
+    Escalated {
+        group_id: Uuid,
+        urgency: AlertUrgency,
+    },
     /// The group was acknowledged; `by`: a person, or `None` for the source.
     #[serde(rename = "alert_group.acknowledged")]
     Acknowledged { group_id: Uuid, by: Option<Uuid> },

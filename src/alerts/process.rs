@@ -7,6 +7,7 @@
 //! So no row is applied twice or out of order, and the unique index of open groups backs
 //! this up. A row that fails is retried with backoff while the rows after it wait; after
 //! [`MAX_ATTEMPTS`] it is marked failed (kept, never lost) and the rest go on.
+//! Routing rules are read once per round, for all the groups it applies.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::integrations::{self, IntegrationRow};
+use super::routing::{self, CompiledRules};
 use super::{grouping, queue};
 
 /// The channel notified after a round applied something (live views of alerts).
@@ -71,8 +73,13 @@ async fn round(pool: &PgPool) -> sqlx::Result<Report> {
     .fetch_all(pool)
     .await?;
     let mut report = Report::default();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    // Read once per round: a rule saved meanwhile routes from the next round on.
+    let rules = routing::store::load_enabled(pool).await?;
     for group in due {
-        report += apply_group(pool, group.integration_id, &group.group_key).await?;
+        report += apply_group(pool, &rules, group.integration_id, &group.group_key).await?;
     }
     if report.applied > 0 {
         sqlx::query!("SELECT pg_notify($1, '')", APPLIED_CHANNEL)
@@ -84,7 +91,12 @@ async fn round(pool: &PgPool) -> sqlx::Result<Report> {
 
 /// Apply the pending deliveries of one group, in order, under its lock.
 #[tracing::instrument(skip_all, fields(integration_id = %integration_id))]
-async fn apply_group(pool: &PgPool, integration_id: Uuid, group_key: &str) -> sqlx::Result<Report> {
+async fn apply_group(
+    pool: &PgPool,
+    rules: &CompiledRules,
+    integration_id: Uuid,
+    group_key: &str,
+) -> sqlx::Result<Report> {
     let mut tx = pool.begin().await?;
     let locked = sqlx::query_scalar!(
         r#"SELECT pg_try_advisory_xact_lock(hashtext('fireline_alert_group'),
@@ -122,7 +134,7 @@ async fn apply_group(pool: &PgPool, integration_id: Uuid, group_key: &str) -> sq
             break;
         }
         sqlx::query!("SAVEPOINT intake").execute(&mut *tx).await?;
-        match apply_one(&mut tx, &integration, row.received_at, &row.delivery).await {
+        match apply_one(&mut tx, &integration, rules, row.received_at, &row.delivery).await {
             Ok(outcome) => {
                 tracing::debug!(
                     intake_id = row.id,
@@ -159,11 +171,12 @@ async fn apply_group(pool: &PgPool, integration_id: Uuid, group_key: &str) -> sq
 async fn apply_one(
     conn: &mut PgConnection,
     integration: &IntegrationRow,
+    rules: &CompiledRules,
     received_at: time::OffsetDateTime,
     stored: &str,
 ) -> anyhow::Result<grouping::Outcome> {
     let delivery = queue::decode(stored)?;
-    Ok(grouping::apply(conn, integration, received_at, &delivery).await?)
+    Ok(grouping::apply(conn, integration, rules, received_at, &delivery).await?)
 }
 
 /// Record a failed attempt: later again with backoff, or failed for good after the last

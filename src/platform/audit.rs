@@ -50,6 +50,29 @@ pub enum AuditAction {
     PageSettingsUpdated,
     #[serde(rename = "postmortem_template.created")]
     PostmortemTemplateCreated { template_id: Uuid, name: String },
+    #[serde(rename = "routing_rule.created")]
+    RoutingRuleCreated {
+        rule_id: Uuid,
+        name: String,
+        position: i32,
+        urgency: String,
+    },
+    #[serde(rename = "routing_rule.updated")]
+    RoutingRuleUpdated {
+        rule_id: Uuid,
+        name: String,
+        enabled: bool,
+        urgency: String,
+    },
+    #[serde(rename = "routing_rule.deleted")]
+    RoutingRuleDeleted { rule_id: Uuid, name: String },
+    #[serde(rename = "routing_rule.moved")]
+    RoutingRuleMoved {
+        rule_id: Uuid,
+        name: String,
+        from: i32,
+        to: i32,
+    },
     #[serde(rename = "setup.admin_created")]
     SetupAdminCreated { user_id: Uuid, email: String },
     #[serde(rename = "subscriber.created")]
@@ -111,6 +134,10 @@ impl AuditAction {
                 format!("integration:{integration_id}")
             }
             PageSettingsUpdated => "page_settings".to_owned(),
+            RoutingRuleCreated { rule_id, .. }
+            | RoutingRuleUpdated { rule_id, .. }
+            | RoutingRuleDeleted { rule_id, .. }
+            | RoutingRuleMoved { rule_id, .. } => format!("routing_rule:{rule_id}"),
             PostmortemTemplateCreated { template_id, .. } => {
                 format!("postmortem_template:{template_id}")
             }

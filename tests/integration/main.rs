@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alert_routing;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
@@ -23,6 +24,7 @@ mod openapi;
 mod openapi_doc;
 mod openapi_ops;
 mod openapi_ops_rest;
+mod openapi_ops_routing;
 mod ops;
 mod outage;
 mod phone;

@@ -12,18 +12,20 @@
 //!   resolved; the group resolves only with its last firing alert.
 
 mod each_alert;
+mod routed;
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::alerts::groups::{self, AlertGroupRow, GroupChanges, NewGroupRow};
 use crate::alerts::happened::AlertGroupEvent;
 use crate::alerts::history::{self, GroupEventKind, NewGroupEvent};
 use crate::alerts::intake::{cut, Action, Delivery, Signal, TITLE_MAX};
 use crate::alerts::integrations::IntegrationRow;
-use crate::alerts::{AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts};
+use crate::alerts::routing::CompiledRules;
+use crate::alerts::{AlertGroupState, AlertSeverity, AlertStatus, GroupFacts};
 use each_alert::{apply_alerts, resolve_quietly, Context};
+pub use routed::{after_route, reroute, route, RouteChange, RoutedGroup};
 
 /// What applying a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,65 +55,13 @@ impl Outcome {
     }
 }
 
-/// Where a group goes: its urgency, and the routing rule that said so (none: the
-/// integration's default route).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    pub urgency: AlertUrgency,
-    pub rule_id: Option<Uuid>,
-}
-
-/// The route of a group of `integration`. Routing rules are not evaluated yet: every
-/// group takes the integration's default route.
-pub fn route(integration: &IntegrationRow) -> Route {
-    Route {
-        urgency: integration.default_urgency,
-        rule_id: None,
-    }
-}
-
-/// A group just routed, as the actions of its route see it.
-#[derive(Debug, Clone, Copy)]
-pub struct RoutedGroup {
-    pub id: Uuid,
-    pub integration_id: Uuid,
-    pub severity: AlertSeverity,
-}
-
-/// Why a group was routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteChange {
-    /// The group just opened.
-    Opened,
-}
-
-/// Everything that follows from a group's route, in the processor's transaction: the
-/// domain event that tells paging, and (with routing rules) the route's actions.
-pub async fn after_route(
-    conn: &mut PgConnection,
-    group: RoutedGroup,
-    route: Route,
-    change: RouteChange,
-) -> sqlx::Result<()> {
-    match change {
-        RouteChange::Opened => {
-            AlertGroupEvent::Opened {
-                group_id: group.id,
-                integration_id: group.integration_id,
-                urgency: route.urgency,
-                severity: group.severity,
-            }
-            .record(conn)
-            .await
-        }
-    }
-}
-
-/// Apply `delivery`, received at `received_at`, to its group of `integration`.
+/// Apply `delivery`, received at `received_at`, to its group of `integration`, routed
+/// by `rules`.
 #[tracing::instrument(skip_all, fields(integration_id = %integration.id))]
 pub async fn apply(
     conn: &mut PgConnection,
     integration: &IntegrationRow,
+    rules: &CompiledRules,
     received_at: OffsetDateTime,
     delivery: &Delivery,
 ) -> sqlx::Result<Outcome> {
@@ -120,7 +70,7 @@ pub async fn apply(
     let Some(group) = open else {
         return match &delivery.action {
             Action::Alerts { alerts, .. } if alerts.iter().any(firing) => {
-                open_group(conn, integration, received_at, delivery, &digest).await
+                open_group(conn, integration, rules, received_at, delivery, &digest).await
             }
             _ => Ok(Outcome::Ignored),
         };
@@ -177,7 +127,21 @@ pub async fn apply(
         acknowledged_at,
         count_received: true,
     };
-    settle(conn, &group, delivery, settled).await
+    let (outcome, severity) = settle(conn, &group, delivery, settled).await?;
+    if outcome == Outcome::Changed {
+        let labels = &delivery.labels;
+        reroute(
+            conn,
+            integration,
+            rules,
+            &group,
+            labels,
+            severity,
+            received_at,
+        )
+        .await?;
+    }
+    Ok(outcome)
 }
 
 fn firing(signal: &Signal) -> bool {
@@ -192,6 +156,7 @@ fn worst(severities: impl Iterator<Item = AlertSeverity>) -> Option<AlertSeverit
 async fn open_group(
     conn: &mut PgConnection,
     integration: &IntegrationRow,
+    rules: &CompiledRules,
     received_at: OffsetDateTime,
     delivery: &Delivery,
     digest: &[u8],
@@ -215,15 +180,17 @@ async fn open_group(
             .iter()
             .find_map(|s| s.annotations.get("runbook_url"))
     });
-    let route = route(integration);
+    let severity = severity.unwrap_or(default);
+    let route = route(integration, rules, &delivery.labels, severity);
     let title = cut(&delivery.title, TITLE_MAX);
     let new = NewGroupRow {
         integration_id: integration.id,
         group_key: &delivery.group_key,
         source_key: delivery.source_key.as_deref(),
         title: &title,
-        severity: severity.unwrap_or(default),
+        severity,
         urgency: route.urgency,
+        routing_rule_id: route.rule.as_ref().map(|(id, _)| *id),
         labels: &delivery.labels,
         annotations: &delivery.annotations,
         source_url: delivery.source_url.as_deref(),
@@ -260,9 +227,11 @@ async fn open_group(
     let routed = RoutedGroup {
         id: group_id,
         integration_id: integration.id,
-        severity: severity.unwrap_or(default),
+        severity,
+        labels: &delivery.labels,
+        at: received_at,
     };
-    after_route(conn, routed, route, RouteChange::Opened).await?;
+    after_route(conn, routed, &route, RouteChange::Opened).await?;
     Ok(Outcome::Opened)
 }
 
@@ -275,13 +244,13 @@ struct Settled<'a> {
 }
 
 /// Derive the group's state from its alerts and write it; the group resolves when no
-/// alert fires any more.
+/// alert fires any more. Also returns the group's severity now.
 async fn settle(
     conn: &mut PgConnection,
     group: &AlertGroupRow,
     delivery: &Delivery,
     s: Settled<'_>,
-) -> sqlx::Result<Outcome> {
+) -> sqlx::Result<(Outcome, AlertSeverity)> {
     let alerts = groups::alerts_of(&mut *conn, group.id).await?;
     let firing_now = alerts.iter().filter(|a| a.status == AlertStatus::Firing);
     let severity = worst(firing_now.clone().map(|a| a.severity)).unwrap_or(group.severity);
@@ -317,7 +286,7 @@ async fn settle(
     };
     groups::save(&mut *conn, group.id, changes).await?;
     let Some(resolved_at) = resolved_at else {
-        return Ok(Outcome::Changed);
+        return Ok((Outcome::Changed, severity));
     };
     let body = "Resolved: every alert of the group has resolved.".to_owned();
     let entry = NewGroupEvent::by_source(GroupEventKind::Resolved, body, resolved_at);
@@ -327,5 +296,5 @@ async fn settle(
         by: None,
     };
     event.record(conn).await?;
-    Ok(Outcome::Resolved)
+    Ok((Outcome::Resolved, severity))
 }

@@ -1,10 +1,15 @@
 //! Routing: rules that decide, from a group's labels, integration and severity, how
 //! urgent it is and what runs for it (declare an incident, change component status).
 //!
-//! Everything here is pure; the processor loads the rules and runs the actions.
+//! `matcher`, `rules` and `template` are pure; `store` holds the rules' SQL and
+//! commands, and the processor (`alerts::grouping`) loads them and runs the actions.
 
+pub mod actions;
+pub mod commands;
 pub mod matcher;
+pub mod preview;
 pub mod rules;
+pub mod store;
 pub mod template;
 
 pub use matcher::{parse_matchers, CompiledMatcher, MatchOp, Matcher, MatcherError};

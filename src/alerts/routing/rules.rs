@@ -205,6 +205,22 @@ impl CompiledRules {
         Ok(CompiledRules { rules: compiled })
     }
 
+    /// Like [`CompiledRules::new`], but a rule that does not compile is left out and
+    /// returned with its error instead of refusing them all: routing goes on with the
+    /// rules that still work.
+    pub fn skipping_invalid(rules: Vec<Rule>) -> (CompiledRules, Vec<RuleError>) {
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut errors = Vec::new();
+        for rule in rules.iter().filter(|rule| rule.enabled) {
+            match rule.compile() {
+                Ok(rule) => compiled.push(rule),
+                Err(err) => errors.push(err),
+            }
+        }
+        compiled.sort_by_key(|c| c.rule.position);
+        (CompiledRules { rules: compiled }, errors)
+    }
+
     /// The first matching rule's route, else the integration's default route.
     pub fn evaluate(&self, facts: &RouteFacts<'_>) -> Route {
         match self.rules.iter().find(|rule| rule.matches(facts)) {
@@ -477,6 +493,22 @@ mod tests {
         let mut disabled = bad;
         disabled.enabled = false;
         assert!(CompiledRules::new(vec![disabled]).is_ok());
+    }
+
+    #[test]
+    fn a_rule_that_no_longer_compiles_is_skipped_and_the_others_still_route() {
+        let broken = rule(
+            "broken",
+            1,
+            vec![Matcher::new("service", MatchOp::Regex, "(")],
+            AlertUrgency::Critical,
+        );
+        let good = rule("api", 2, vec![eq("service", "api")], AlertUrgency::Low);
+        let (rules, errors) = CompiledRules::skipping_invalid(vec![broken.clone(), good]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].id, broken.id);
+        let route = Case::new(&[("service", "api")]).route(&rules);
+        assert_eq!(matched(&route), Some("api"));
     }
 
     #[test]

@@ -37,6 +37,7 @@ use crate::app::AppState;
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
         (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
         (name = "alerts", description = "Alert groups and their alerts, as monitoring sent them; acknowledge and resolve"),
+        (name = "routing-rules", description = "Ordered rules that route alert groups by their labels, integration and severity to an urgency and actions; tested against a pasted payload"),
     )
 )]
 struct ApiDoc;

@@ -8,6 +8,7 @@ mod log;
 mod maintenances;
 mod me;
 pub mod postmortems;
+pub mod routing_rules;
 mod subscribers;
 mod users;
 
@@ -166,6 +167,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::acknowledge_alert_group))
         .routes(routes!(alerts::resolve_alert_group))
         .routes(routes!(alerts::list_alerts))
+        .routes(routes!(
+            routing_rules::list_routing_rules,
+            routing_rules::create_routing_rule
+        ))
+        .routes(routes!(
+            routing_rules::get_routing_rule,
+            routing_rules::patch_routing_rule,
+            routing_rules::delete_routing_rule
+        ))
+        .routes(routes!(routing_rules::test_routing_rules))
 }
 
 /// An error (RFC 9457 problem details).
