@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use rand::Rng;
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -20,6 +19,7 @@ use uuid::Uuid;
 use super::integrations::{self, IntegrationRow};
 use super::routing::{self, CompiledRules};
 use super::{grouping, queue};
+use crate::platform::live::Wakeup;
 
 /// The channel notified after a round applied something (live views of alerts).
 pub const APPLIED_CHANNEL: &str = "fireline_alerts";
@@ -233,7 +233,7 @@ impl Processor {
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = None;
+        let mut wakeup = Wakeup::new(self.pool.clone(), queue::CHANNEL);
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -241,29 +241,9 @@ impl Processor {
             if let Err(err) = apply_pending(&self.pool).await {
                 tracing::warn!(error = %err, "applying alert deliveries failed");
             }
-            if listener.is_none() {
-                listener = listen(&self.pool).await;
-            }
-            let woken = async {
-                match listener.as_mut() {
-                    Some(l) => l.recv().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
-            let listening = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(TICK) => true,
-                ok = woken => ok,
-            };
-            if !listening {
-                listener = None;
+            if !wakeup.wait(TICK, &shutdown).await {
+                return;
             }
         }
     }
-}
-
-async fn listen(pool: &PgPool) -> Option<PgListener> {
-    let mut listener = PgListener::connect_with(pool).await.ok()?;
-    listener.listen(queue::CHANNEL).await.ok()?;
-    Some(listener)
 }

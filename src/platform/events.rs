@@ -18,12 +18,13 @@
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+
+use super::live::Wakeup;
 
 /// The channel the trigger notifies on commit of a new event.
 pub const CHANNEL: &str = "fireline_domain_events";
@@ -195,7 +196,7 @@ impl ConsumerRunner {
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = None;
+        let mut wakeup = Wakeup::new(self.pool.clone(), CHANNEL);
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -205,29 +206,9 @@ impl ConsumerRunner {
                     tracing::warn!(consumer = consumer.name(), error = %err, "applying domain events failed");
                 }
             }
-            if listener.is_none() {
-                listener = listen(&self.pool).await;
-            }
-            let woken = async {
-                match listener.as_mut() {
-                    Some(l) => l.recv().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
-            let listening = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(POLL) => true,
-                ok = woken => ok,
-            };
-            if !listening {
-                listener = None;
+            if !wakeup.wait(POLL, &shutdown).await {
+                return;
             }
         }
     }
-}
-
-async fn listen(pool: &PgPool) -> Option<PgListener> {
-    let mut listener = PgListener::connect_with(pool).await.ok()?;
-    listener.listen(CHANNEL).await.ok()?;
-    Some(listener)
 }

@@ -143,6 +143,56 @@ fn parse(payload: &str) -> Option<EventSignal> {
     })
 }
 
+/// Waits for a notification on one channel or for a tick, whichever comes first, for a
+/// loop that works on a signal and polls as a fallback: a missed signal (or a listener
+/// that could not connect) only delays the work by one tick. The listener reconnects on
+/// the next wait after it fails.
+pub struct Wakeup {
+    pool: PgPool,
+    channel: &'static str,
+    listener: Option<PgListener>,
+}
+
+impl Wakeup {
+    pub fn new(pool: PgPool, channel: &'static str) -> Self {
+        Wakeup {
+            pool,
+            channel,
+            listener: None,
+        }
+    }
+
+    /// Returns after a notification or `tick`; `false` once `shutdown` is requested.
+    pub async fn wait(&mut self, tick: Duration, shutdown: &CancellationToken) -> bool {
+        if self.listener.is_none() {
+            self.listener = self.listen().await;
+        }
+        let listening = {
+            let woken = async {
+                match self.listener.as_mut() {
+                    Some(listener) => listener.recv().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(tick) => true,
+                ok = woken => ok,
+            }
+        };
+        if !listening {
+            self.listener = None;
+        }
+        true
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
+        listener.listen(self.channel).await.ok()?;
+        Some(listener)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
