@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use fireline::accounts::Role;
 use fireline::platform::secret::{hash_token, random_token};
 
-use crate::support::TestApp;
+use crate::support::{Browser, TestApp, TestResponse};
 
 async fn setup_link(app: &TestApp) -> String {
     let token = random_token("");
@@ -16,19 +16,12 @@ async fn setup_link(app: &TestApp) -> String {
     format!("/setup?token={token}")
 }
 
-#[tokio::test]
-async fn the_setup_link_creates_the_first_admin_once() {
-    let app = TestApp::new().await;
-    let link = setup_link(&app).await;
-    let mut browser = app.browser();
-    let page = browser.get(&link).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.select("h1"), ["Welcome to Fireline"]);
+/// Submits the setup form shown at `page` for Ada, with the token of `link`.
+async fn create_ada(browser: &mut Browser<'_>, page: &str, link: &str) -> TestResponse {
     let token = link.trim_start_matches("/setup?token=");
-
-    let created = browser
+    browser
         .submit(
-            &link,
+            page,
             "/setup",
             &[
                 ("token", token),
@@ -38,7 +31,18 @@ async fn the_setup_link_creates_the_first_admin_once() {
                 ("password_confirm", "analytical engine 1843"),
             ],
         )
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once() {
+    let app = TestApp::new().await;
+    let link = setup_link(&app).await;
+    let mut browser = app.browser();
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.select("h1"), ["Welcome to Fireline"]);
+    let created = create_ada(&mut browser, &link, &link).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     assert_eq!(
         created.location(),
@@ -163,20 +167,7 @@ async fn a_new_setup_link_revokes_the_one_before() {
     let mut browser = app.browser();
     assert_eq!(browser.get(&old).await.status, StatusCode::NOT_FOUND);
     assert_eq!(browser.get(&new).await.status, StatusCode::OK);
-    let token = old.trim_start_matches("/setup?token=");
-    let refused = browser
-        .submit(
-            &new,
-            "/setup",
-            &[
-                ("token", token),
-                ("name", "Ada Lovelace"),
-                ("email", "ada@example.com"),
-                ("password", "analytical engine 1843"),
-                ("password_confirm", "analytical engine 1843"),
-            ],
-        )
-        .await;
+    let refused = create_ada(&mut browser, &new, &old).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let users: i64 = app.scalar("SELECT count(*) FROM users").await;
     assert_eq!(users, 0);
@@ -192,20 +183,7 @@ async fn behind_https_setup_removes_the_anonymous_host_cookie_once_signed_in() {
     let mut browser = app.browser();
     browser.get(&link).await;
     assert!(browser.cookies.contains_key("__Host-fireline_csrf"));
-    let token = link.trim_start_matches("/setup?token=");
-    let created = browser
-        .submit(
-            &link,
-            "/setup",
-            &[
-                ("token", token),
-                ("name", "Ada Lovelace"),
-                ("email", "ada@example.com"),
-                ("password", "analytical engine 1843"),
-                ("password_confirm", "analytical engine 1843"),
-            ],
-        )
-        .await;
+    let created = create_ada(&mut browser, &link, &link).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     assert!(
         created

@@ -29,16 +29,7 @@ pub async fn acknowledge_group(
     Query(from): Query<FromQuery>,
     _: Button,
 ) -> Reply {
-    let group = super::load(&staff.state, &reference).await?;
-    let to = back(&from, &format!("/admin/alert-groups/{}", group.reference()));
-    let mut tx = staff.begin().await?;
-    let message = match commands::acknowledge(&mut tx, staff.id(), group.id).await {
-        Ok(Change::Made) => format!("{} acknowledged: you are on it.", group.reference()),
-        Ok(Change::Unchanged) => format!("{} was acknowledged already.", group.reference()),
-        Err(CommandError::Invalid { message, .. }) => return Ok(staff.flash(&to, &message)),
-        Err(err) => return Err(err.into()),
-    };
-    staff.commit_and_flash(tx, &to, &message).await
+    press(staff, &reference, &from, Press::Acknowledge).await
 }
 
 pub async fn resolve_group(
@@ -47,17 +38,43 @@ pub async fn resolve_group(
     Query(from): Query<FromQuery>,
     _: Button,
 ) -> Reply {
-    let group = super::load(&staff.state, &reference).await?;
-    let to = back(&from, &format!("/admin/alert-groups/{}", group.reference()));
+    press(staff, &reference, &from, Press::Resolve).await
+}
+
+/// Which button was pressed.
+enum Press {
+    Acknowledge,
+    Resolve,
+}
+
+/// Runs the button's command in one transaction and goes back with what it did, or
+/// with why it was refused.
+async fn press(
+    staff: Staff<AsResponder>,
+    reference: &str,
+    from: &FromQuery,
+    press: Press,
+) -> Reply {
+    let group = super::load(&staff.state, reference).await?;
+    let reference = group.reference();
+    let to = back(from, &format!("/admin/alert-groups/{reference}"));
     let mut tx = staff.begin().await?;
-    match commands::resolve(&mut tx, staff.id(), group.id).await {
-        Ok(()) => {}
-        Err(CommandError::Invalid { message, .. }) => return Ok(staff.flash(&to, &message)),
-        Err(err) => return Err(err.into()),
+    let done = match press {
+        Press::Acknowledge => commands::acknowledge(&mut tx, staff.id(), group.id)
+            .await
+            .map(|change| match change {
+                Change::Made => format!("{reference} acknowledged: you are on it."),
+                Change::Unchanged => format!("{reference} was acknowledged already."),
+            }),
+        Press::Resolve => commands::resolve(&mut tx, staff.id(), group.id)
+            .await
+            .map(|()| {
+                format!("{reference} resolved. If its alerts keep firing, they open a new group.")
+            }),
+    };
+    match done {
+        Ok(message) => staff.commit_and_flash(tx, &to, &message).await,
+        Err(CommandError::Invalid { message, .. }) => Ok(staff.flash(&to, &message)),
+        Err(err) => Err(err.into()),
     }
-    let message = format!(
-        "{} resolved. If its alerts keep firing, they open a new group.",
-        group.reference()
-    );
-    staff.commit_and_flash(tx, &to, &message).await
 }
