@@ -377,3 +377,71 @@ async fn two_processors_on_one_database_apply_each_group_once_and_in_order() {
     assert_eq!(count(&app, "SELECT count(*) FROM alert_intake").await, 0);
     other.close().await;
 }
+
+#[tokio::test]
+async fn alerts_firing_and_resolving_reach_no_public_surface_and_no_subscriber() {
+    let app = TestApp::new().await;
+    let (_, admin) = app
+        .token("ada@example.com", fireline::accounts::Role::Admin)
+        .await;
+    app.component(&admin, "Checkout").await;
+    sqlx::query(
+        "INSERT INTO subscribers (id, url, destination, secret) VALUES (gen_random_uuid(), \
+         'https://hooks.example.com/x', 'https://hooks.example.com:443', $1)",
+    )
+    .bind(fireline::webhooks::signing::Secret::generate().expose())
+    .execute(app.pool())
+    .await
+    .unwrap();
+    app.apply_events().await;
+    let messages_before = count(&app, "SELECT count(*) FROM webhook_messages").await;
+    let before = app.public_surfaces().await;
+
+    let (_, key) = app.integration("alertmanager").await;
+    let path = format!("/ingest/{key}/alertmanager");
+    let firing = am("CheckoutDown", &[("a", "firing", T0, None)]);
+    assert_eq!(
+        app.ingest(&path, None, &firing).await.status,
+        StatusCode::ACCEPTED
+    );
+    app.process_alerts().await;
+    app.apply_events().await;
+    assert_eq!(groups(&app).await[0].0, "firing");
+    assert_eq!(
+        app.public_surfaces().await,
+        before,
+        "a firing alert changed a public surface"
+    );
+
+    let resolved = am(
+        "CheckoutDown",
+        &[("a", "resolved", T0, Some("2026-03-01T10:05:00Z"))],
+    );
+    assert_eq!(
+        app.ingest(&path, None, &resolved).await.status,
+        StatusCode::ACCEPTED
+    );
+    app.process_alerts().await;
+    app.apply_events().await;
+    assert_eq!(groups(&app).await[0].0, "resolved");
+    assert_eq!(
+        app.public_surfaces().await,
+        before,
+        "a resolved alert changed a public surface"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM webhook_messages").await,
+        messages_before,
+        "an alert reached the webhook outbox"
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM deliveries").await, 0);
+    let events = count(
+        &app,
+        "SELECT count(*) FROM domain_events WHERE kind LIKE 'alert_group.%'",
+    )
+    .await;
+    assert!(
+        events >= 2,
+        "the group's opening and resolution are domain events ({events})"
+    );
+}
