@@ -107,6 +107,7 @@ pub async fn resolve(
     group_id: Uuid,
 ) -> Result<(), CommandError> {
     let group = lock_unresolved(conn, group_id, "resolve").await?;
+    let mark = history::summary_mark(&mut *conn, group.id).await?;
     let now = OffsetDateTime::now_utc();
     let firing = groups::alerts_of(&mut *conn, group.id)
         .await?
@@ -124,6 +125,9 @@ pub async fn resolve(
         };
         history::record(&mut *conn, group.id, entry).await?;
         resolved += 1;
+    }
+    if let Some(mark) = mark {
+        history::summarise_since(&mut *conn, group.id, mark).await?;
     }
     sqlx::query!(
         "UPDATE alert_groups SET state = 'resolved', resolved_at = $2, resolved_by = $3, \

@@ -7,6 +7,7 @@ pub mod grouping;
 pub mod groups;
 pub mod happened;
 pub mod history;
+pub mod incident_link;
 pub mod intake;
 pub mod integrations;
 pub mod keys;

@@ -42,6 +42,9 @@ pub struct GroupView {
     pub resolved_by: Option<Uuid>,
     pub resolved_by_name: Option<String>,
     pub version: i32,
+    /// The incident it is attached to (id, number).
+    pub incident_id: Option<Uuid>,
+    pub incident_number: Option<i64>,
     /// Where the group sorts: open groups by urgency (3 critical … 1 low), then resolved
     /// ones (0); the list's keyset with `opened_at` and `id`.
     pub rank: i32,
@@ -88,7 +91,8 @@ pub async fn list_groups(
                g.truncated_alerts, g.first_alert_at, g.opened_at, g.last_seen_at,
                g.times_received, g.acknowledged_at, g.acknowledged_by,
                ack.name AS "acknowledged_by_name?", g.resolved_at, g.resolved_by,
-               res.name AS "resolved_by_name?", g.version, k.rank AS "rank!"
+               res.name AS "resolved_by_name?", g.version, k.rank AS "rank!",
+               g.incident_id, inc.number AS "incident_number?"
            FROM alert_groups g
            CROSS JOIN LATERAL (SELECT CASE WHEN g.state = 'resolved' THEN 0
                WHEN g.urgency = 'critical' THEN 3 WHEN g.urgency = 'high' THEN 2
@@ -97,6 +101,7 @@ pub async fn list_groups(
            LEFT JOIN routing_rules r ON r.id = g.routing_rule_id
            LEFT JOIN users ack ON ack.id = g.acknowledged_by
            LEFT JOIN users res ON res.id = g.resolved_by
+           LEFT JOIN incidents inc ON inc.id = g.incident_id
            WHERE (cardinality($1::alert_group_state[]) = 0 OR g.state = ANY($1))
              AND ($2::uuid IS NULL OR g.integration_id = $2)
              AND ($3::alert_urgency IS NULL OR g.urgency = $3)

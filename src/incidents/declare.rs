@@ -28,6 +28,12 @@ pub struct NewIncident {
     /// When impact began; defaults to now.
     pub started_at: Option<OffsetDateTime>,
     pub detected_at: Option<OffsetDateTime>,
+    /// Acknowledged before the declaration (an alert group someone acknowledged); `None`:
+    /// the leader declaring acknowledges it now.
+    pub acknowledged_at: Option<OffsetDateTime>,
+    /// Declared by this routing rule on the actor's behalf (the rule's owner, who leads):
+    /// the log says so, its entries have no author, and nobody has acknowledged it yet.
+    pub declared_by_rule: Option<String>,
     /// Body of a first public update, which puts the incident on the status page.
     pub initial_update: Option<String>,
     /// The name customers see, for the first public update.
@@ -61,7 +67,11 @@ pub async fn declare(
     };
     let impact = new.impact.unwrap_or(new.severity.default_impact());
     // The leader declaring is the leader acting: that acknowledges the incident.
-    let acknowledged_at = (leader.id == actor.id).then_some(now);
+    let by_person = new.declared_by_rule.is_none();
+    let acknowledged_at = new
+        .acknowledged_at
+        .or((by_person && leader.id == actor.id).then_some(now));
+    let author = by_person.then_some(actor.id);
     let id = sqlx::query_scalar!(
         "INSERT INTO incidents (id, title, summary, severity, impact, impact_overridden, visibility,
              leader_id, created_by, started_at, detected_at, declared_at, acknowledged_at)
@@ -83,9 +93,12 @@ pub async fn declare(
     .fetch_one(&mut *conn)
     .await?;
 
+    let by = match &new.declared_by_rule {
+        Some(rule) => format!("Routing rule \"{rule}\""),
+        None => actor.name.clone(),
+    };
     let body = format!(
-        "{} declared this {} incident, led by {}.",
-        actor.name,
+        "{by} declared this {} incident, led by {}.",
         new.severity.label(),
         leader.name
     );
@@ -96,11 +109,11 @@ pub async fn declare(
         "visibility": new.visibility,
         "leader": person(&leader),
     });
-    events::insert(
-        conn,
-        NewEvent::change(id, EventKind::Declared, actor.id, body, data),
-    )
-    .await?;
+    let declared = NewEvent {
+        author_id: author,
+        ..NewEvent::change(id, EventKind::Declared, actor.id, body, data)
+    };
+    events::insert(conn, declared).await?;
 
     for (kind, title, objective) in [
         (
@@ -118,12 +131,11 @@ pub async fn declare(
         let body = format!("{title} workstream opened, led by {}.", leader.name);
         let data =
             json!({ "workstream_id": ws, "kind": kind, "title": title, "lead": person(&leader) });
-        events::insert(
-            conn,
-            NewEvent::change(id, EventKind::WorkstreamAdded, actor.id, body, data)
-                .in_workstream(ws),
-        )
-        .await?;
+        let added = NewEvent {
+            author_id: author,
+            ..NewEvent::change(id, EventKind::WorkstreamAdded, actor.id, body, data)
+        };
+        events::insert(conn, added.in_workstream(ws)).await?;
     }
 
     let incident = super::find(&mut *conn, id)

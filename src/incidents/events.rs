@@ -221,3 +221,43 @@ pub async fn count(db: impl PgExecutor<'_>, incident_id: Uuid) -> sqlx::Result<i
     .fetch_one(db)
     .await
 }
+
+/// An entry the alerts capability writes into an incident's log: an event of an alert
+/// group attached to the incident, at the time it happened at the source.
+#[derive(Debug, Clone)]
+pub struct AlertEntry {
+    pub incident_id: Uuid,
+    /// The group joined the incident (`alert_attached`) rather than something happening
+    /// to it (`alert`).
+    pub joined: bool,
+    /// `None`: the source or a rule.
+    pub author_id: Option<Uuid>,
+    pub body: String,
+    /// `{group_id, number, alert_id?, transition}`.
+    pub data: Value,
+    pub occurred_at: OffsetDateTime,
+}
+
+/// Append an alert group's event to the incident's log. The incident itself does not
+/// change: alerts never move its status, version or public face.
+pub async fn record_alert_event(conn: &mut PgConnection, entry: AlertEntry) -> sqlx::Result<Uuid> {
+    let kind = match entry.joined {
+        true => EventKind::AlertAttached,
+        false => EventKind::Alert,
+    };
+    insert(
+        conn,
+        NewEvent {
+            incident_id: entry.incident_id,
+            kind,
+            body: entry.body,
+            data: entry.data,
+            author_id: entry.author_id,
+            workstream_id: None,
+            occurred_at: Some(entry.occurred_at),
+            pinned: false,
+            corrects: None,
+        },
+    )
+    .await
+}

@@ -15,6 +15,7 @@ pub mod workstreams;
 
 pub use change::{add_component, hand_over, set_milestone, update_fields, IncidentChanges};
 pub use declare::{declare, NewIncident};
+pub use events::{record_alert_event, AlertEntry};
 pub use model::{
     format_duration, overdue_update_minutes, Durations, EventKind, Impact, IncidentRef,
     IncidentStatus, Lifecycle, Milestone, Nudges, Severity, Visibility, WorkstreamKind,

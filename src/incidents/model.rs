@@ -113,6 +113,8 @@ labelled_enum!(
         UpdatePosted => "update_posted", "Public update";
         TimestampChanged => "timestamp_changed", "Timestamp";
         Correction => "correction", "Correction";
+        Alert => "alert", "Alert";
+        AlertAttached => "alert_attached", "Alert group";
     }
 );
 

@@ -187,6 +187,8 @@ async fn declaring_for_many_subscribers_writes_their_deliveries_outside_the_comm
             components: Vec::new(),
             started_at: None,
             detected_at: None,
+            acknowledged_at: None,
+            declared_by_rule: None,
             initial_update: Some("Investigating.".into()),
             public_title: None,
             show_components: false,

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alert_incidents;
 mod alert_routing;
 mod alertmanager_e2e;
 mod alerts;

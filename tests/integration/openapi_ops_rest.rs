@@ -393,6 +393,26 @@ pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
             .unwrap()
             .contains("resolved already"));
     }
+    let declared = expect(
+        c.call(POST, "/alert-groups/{id}/declare", &g, r, None)
+            .await,
+        StatusCode::CREATED,
+        "declare",
+    );
+    expect(
+        c.call(POST, "/alert-groups/{id}/declare", &g, r, None)
+            .await,
+        StatusCode::CONFLICT,
+        "declare again",
+    );
+    let attach = json!({"incident_id": declared["id"]});
+    let attached = expect(
+        c.call(POST, "/alert-groups/{id}/attach", &g, r, Some(attach))
+            .await,
+        StatusCode::OK,
+        "attach",
+    );
+    assert_eq!(attached["incident"]["id"], declared["id"]);
     let alerts = expect(
         c.call(GET, "/alerts", &[], r, None).await,
         StatusCode::OK,

@@ -83,6 +83,7 @@ pub async fn apply(
         groups::repeat(&mut *conn, group.id, &fingerprints, received_at).await?;
         return Ok(Outcome::Repeat);
     }
+    let mark = history::summary_mark(&mut *conn, group.id).await?;
     let mut acknowledged_at = group.acknowledged_at;
     match &delivery.action {
         Action::Alerts {
@@ -128,6 +129,9 @@ pub async fn apply(
         count_received: true,
     };
     let (outcome, severity) = settle(conn, &group, delivery, settled).await?;
+    if let Some(mark) = mark {
+        history::summarise_since(&mut *conn, group.id, mark).await?;
+    }
     if outcome == Outcome::Changed {
         let labels = &delivery.labels;
         reroute(

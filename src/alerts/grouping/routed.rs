@@ -2,10 +2,9 @@
 //! group opens and again on each later delivery that changes it, the urgency only
 //! rises, and the route's actions run in the processor's transaction.
 //!
-//! What runs today: the `opened` and `escalated` domain events, the `escalated` history
-//! entry, and the `component_status` action as proposals
-//! (`routing::actions::propose_component_status`). A rule's `declare` is kept as data and
-//! shown by the rule test; nothing declares an incident here yet.
+//! What runs: the `opened` and `escalated` domain events, the `escalated` history entry,
+//! the `component_status` action as proposals (`routing::actions::propose_component_status`)
+//! and the `declare` action, once per group (`routing::actions::declare_incident`).
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -57,7 +56,7 @@ pub enum RouteChange {
 
 /// Everything that follows from a group's route, in the processor's transaction: the
 /// domain event that tells paging, the history entry of an escalation, and the route's
-/// `component_status` action (proposed only).
+/// actions: `component_status` (proposed only) and `declare`.
 pub async fn after_route(
     conn: &mut PgConnection,
     group: RoutedGroup<'_>,
@@ -102,6 +101,9 @@ pub async fn after_route(
         let rule = (*rule_id, name.as_str());
         actions::propose_component_status(conn, group.id, rule, action, group.labels, group.at)
             .await?;
+    }
+    if let (Some((rule_id, name)), Some(action)) = (&route.rule, &route.declare) {
+        actions::declare_incident(conn, group, (*rule_id, name.as_str()), action).await?;
     }
     Ok(())
 }

@@ -221,10 +221,18 @@ fn impact(facts: &Facts) -> String {
     out
 }
 
-/// Whether a log entry belongs in the timeline.
+/// Whether a log entry belongs in the timeline. Of an alert group's entries, those that
+/// move the group (opened, fired, acknowledged, resolved, ...) do; an alert firing again
+/// or resolving on its own does not.
 fn in_timeline(e: &EventRow) -> bool {
+    let alert_step = e.kind == EventKind::Alert
+        && !matches!(
+            e.data["transition"].as_str(),
+            Some("alert_refired" | "alert_resolved")
+        );
     e.corrected_by.is_none()
         && (e.pinned
+            || alert_step
             || matches!(
                 e.kind,
                 EventKind::Declared
@@ -232,6 +240,7 @@ fn in_timeline(e: &EventRow) -> bool {
                     | EventKind::SeverityChanged
                     | EventKind::CommandChanged
                     | EventKind::ComponentChanged
+                    | EventKind::AlertAttached
             ))
 }
 

@@ -13,6 +13,7 @@ use crate::http::admin::Reply;
 use crate::http::extract::{Path, Staff};
 use crate::http::page::{render_admin, Layout};
 use crate::http::zone::{stamp, Stamp};
+use crate::incidents;
 
 /// At most this many alerts and history entries are shown.
 const SHOWN: i64 = 500;
@@ -78,6 +79,8 @@ struct AlertGroupPage {
     g: GroupItem,
     alerts: Vec<AlertItem>,
     history: Vec<HistoryItem>,
+    /// The open incidents it may be attached to: (id, "INC-42 title").
+    open_incidents: Vec<(String, String)>,
 }
 
 pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Reply {
@@ -91,6 +94,10 @@ pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Re
     let entries = history::list(pool, group.id, None, SHOWN).await?;
     let can_respond = staff.user.can(Role::Responder);
     let g = item(&group, can_respond, OffsetDateTime::now_utc());
+    let open_incidents = match g.can_declare {
+        true => incidents::open(pool).await?,
+        false => Vec::new(),
+    };
     let page = AlertGroupPage {
         layout: Layout::of(&staff, &format!("{} {}", g.reference, g.title), "Alerts"),
         g,
@@ -103,6 +110,10 @@ pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Re
                 actor: e.actor_name.unwrap_or_else(|| "the source".into()),
                 at: stamp(e.occurred_at),
             })
+            .collect(),
+        open_incidents: open_incidents
+            .into_iter()
+            .map(|i| (i.id.to_string(), format!("{} {}", i.reference(), i.title)))
             .collect(),
     };
     render_admin(&staff.state, &page.layout, &page)

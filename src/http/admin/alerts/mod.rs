@@ -4,6 +4,7 @@
 
 mod actions;
 mod group;
+mod link;
 mod list;
 mod view;
 
@@ -25,6 +26,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/alert-groups/{number}/resolve",
             post(actions::resolve_group),
+        )
+        .route(
+            "/admin/alert-groups/{number}/declare",
+            post(link::declare_group),
+        )
+        .route(
+            "/admin/alert-groups/{number}/attach",
+            post(link::attach_group),
         )
 }
 

@@ -31,6 +31,10 @@ pub struct GroupItem {
     pub resolved_by: Option<String>,
     pub can_acknowledge: bool,
     pub can_resolve: bool,
+    /// Not attached to an incident yet, and the reader may respond.
+    pub can_declare: bool,
+    /// The incident it is attached to: (its page, `INC-42`).
+    pub incident: Option<(String, String)>,
 }
 
 /// A link we are willing to show: `http` or `https` only (never `javascript:` and the
@@ -92,6 +96,10 @@ pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem 
         }),
         can_acknowledge: can_respond && open && g.acknowledged_at.is_none(),
         can_resolve: can_respond && open,
+        can_declare: can_respond && g.incident_id.is_none(),
+        incident: g
+            .incident_number
+            .map(|n| (format!("/admin/incidents/{n}"), format!("INC-{n}"))),
     }
 }
 

@@ -170,6 +170,8 @@ pub async fn declare_incident(
         components: draft.components.clone(),
         started_at,
         detected_at: None,
+        acknowledged_at: None,
+        declared_by_rule: None,
         initial_update: Some(draft.initial_update.clone()),
         public_title: Some(draft.public_title.clone()).filter(|t| !t.trim().is_empty()),
         show_components: draft.show_components,

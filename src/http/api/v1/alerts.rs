@@ -35,6 +35,15 @@ pub struct RoutingRuleRefJson {
     pub name: String,
 }
 
+/// The incident a group is attached to.
+#[derive(Serialize, ToSchema)]
+pub struct IncidentRefJson {
+    pub id: Uuid,
+    pub number: i64,
+    /// `INC-42`.
+    pub reference: String,
+}
+
 /// An alert group: alerts monitoring sends as one (an Alertmanager group, a PagerDuty
 /// `dedup_key`), with its state.
 #[derive(Serialize, ToSchema)]
@@ -82,6 +91,8 @@ pub struct AlertGroupJson {
     pub resolved_at: Option<OffsetDateTime>,
     /// Null with `resolved_at` set: its alerts resolved at the source.
     pub resolved_by: Option<PersonJson>,
+    /// The incident it is attached to; null: none.
+    pub incident: Option<IncidentRefJson>,
     pub version: i32,
 }
 
@@ -121,6 +132,14 @@ impl From<GroupView> for AlertGroupJson {
             acknowledged_by: PersonJson::of(g.acknowledged_by, g.acknowledged_by_name),
             resolved_at: g.resolved_at,
             resolved_by: PersonJson::of(g.resolved_by, g.resolved_by_name),
+            incident: g
+                .incident_id
+                .zip(g.incident_number)
+                .map(|(id, number)| IncidentRefJson {
+                    id,
+                    number,
+                    reference: format!("INC-{number}"),
+                }),
             version: g.version,
         }
     }
@@ -289,7 +308,7 @@ pub async fn list_alert_groups(
     Ok(Json(Page::of(rows, limit, group_cursor)))
 }
 
-async fn detail(state: &AppState, id: Uuid) -> Result<AlertGroupDetailJson, AppError> {
+pub async fn detail(state: &AppState, id: Uuid) -> Result<AlertGroupDetailJson, AppError> {
     let group = queries::find_group(&state.pool, id).await?;
     let group = group.ok_or_else(|| missing("alert group", id))?;
     let filter = AlertFilter {

@@ -1,5 +1,6 @@
 //! `/api/v1`: JSON in and out, bearer tokens, problem+json errors (see shared API.md).
 
+mod alert_incidents;
 mod alerts;
 mod components;
 mod incidents;
@@ -166,6 +167,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list_alert_group_events))
         .routes(routes!(alerts::acknowledge_alert_group))
         .routes(routes!(alerts::resolve_alert_group))
+        .routes(routes!(alert_incidents::declare_from_alert_group))
+        .routes(routes!(alert_incidents::attach_alert_group))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(
             routing_rules::list_routing_rules,

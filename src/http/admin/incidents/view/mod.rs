@@ -303,6 +303,8 @@ pub struct EventView {
     pub corrected: bool,
     pub corrects: Option<Uuid>,
     pub cursor: String,
+    /// The alert group an alert entry is about: (its page, `ALR-17`).
+    pub alert_group: Option<(String, String)>,
 }
 
 pub fn event_view(e: EventRow) -> EventView {
@@ -334,6 +336,10 @@ pub fn event_view(e: EventRow) -> EventView {
         corrected: e.corrected_by.is_some(),
         corrects: e.corrects,
         cursor: format!("{}_{}", e.occurred_at.unix_timestamp_nanos(), e.seq),
+        alert_group: matches!(e.kind, EventKind::Alert | EventKind::AlertAttached)
+            .then(|| e.data["number"].as_i64())
+            .flatten()
+            .map(|n| (format!("/admin/alert-groups/ALR-{n}"), format!("ALR-{n}"))),
     }
 }
 

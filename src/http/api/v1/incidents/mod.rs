@@ -174,6 +174,8 @@ pub async fn declare_incident(c: Responder, Json(body): Json<DeclareJson>) -> An
             .collect(),
         started_at: body.started_at,
         detected_at: body.detected_at,
+        acknowledged_at: None,
+        declared_by_rule: None,
         initial_update: body.initial_update,
         public_title: body.public_title,
         show_components: body.show_components,
