@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::intake::signature::SECRET_MAX;
 use super::{keys, AlertSeverity, AlertUrgency, IntegrationKind};
 use crate::platform::audit::{self, AuditAction};
 use crate::platform::command::CommandError;
@@ -21,16 +22,33 @@ pub struct IntegrationRow {
     pub default_severity: AlertSeverity,
     pub created_by: Option<Uuid>,
     pub last_received_at: Option<OffsetDateTime>,
+    /// Whether Grafana deliveries must carry a valid signature (the secret is never shown).
+    pub signed: bool,
+    /// The header Grafana sends the signed timestamp in, when it is configured to.
+    pub timestamp_header: Option<String>,
     pub version: i32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
 
-/// What a key opens: the integration and its kind (a door takes only its own kind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a key opens: the integration and its kind (a door takes only its own kind),
+/// and what a Grafana delivery's signature is checked with.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LiveIntegration {
     pub id: Uuid,
     pub kind: IntegrationKind,
+    pub signing_secret: Option<String>,
+    pub timestamp_header: Option<String>,
+}
+
+impl std::fmt::Debug for LiveIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveIntegration")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("signed", &self.signing_secret.is_some())
+            .finish()
+    }
 }
 
 /// A statement yielding whole integration rows; `$before` and `$after` go either side of
@@ -43,7 +61,8 @@ macro_rules! integration_rows {
                 + r#"id, name, kind AS "kind: IntegrationKind",
                      default_urgency AS "default_urgency: AlertUrgency",
                      default_severity AS "default_severity: AlertSeverity",
-                     created_by, last_received_at, version, created_at, updated_at "#
+                     created_by, last_received_at, signing_secret IS NOT NULL AS "signed!",
+                     timestamp_header, version, created_at, updated_at "#
                 + $after
             $(, $arg)*
         )
@@ -153,6 +172,41 @@ pub struct IntegrationChanges {
     pub name: Option<String>,
     pub default_urgency: Option<AlertUrgency>,
     pub default_severity: Option<AlertSeverity>,
+    /// Grafana's signature: `Some(None)` turns the check off.
+    pub signing: Option<Option<Signing>>,
+}
+
+/// What a Grafana integration checks signatures with.
+pub struct Signing {
+    pub secret: String,
+    /// The header of the signed timestamp, if Grafana is configured to send one.
+    pub timestamp_header: Option<String>,
+}
+
+/// A signing secret: 1 to [`SECRET_MAX`] characters, kept as given (Grafana uses its
+/// bytes as the key); a timestamp header: a valid header name.
+fn check_signing(kind: IntegrationKind, signing: &Signing) -> Result<(), CommandError> {
+    if kind != IntegrationKind::Grafana {
+        return Err(CommandError::invalid(
+            "signing_secret",
+            "Only Grafana integrations check signatures.",
+        ));
+    }
+    if signing.secret.is_empty() || signing.secret.len() > SECRET_MAX {
+        return Err(CommandError::invalid(
+            "signing_secret",
+            format!("The signing secret has 1 to {SECRET_MAX} characters."),
+        ));
+    }
+    if let Some(name) = &signing.timestamp_header {
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(CommandError::invalid(
+                "timestamp_header",
+                "The timestamp header is not a valid header name.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Change an integration read at `version`; a stale version is refused.
@@ -174,15 +228,28 @@ pub async fn update(
     let name = check_name(change.name.as_deref().unwrap_or(&current.name))?;
     let urgency = change.default_urgency.unwrap_or(current.default_urgency);
     let severity = change.default_severity.unwrap_or(current.default_severity);
+    if let Some(Some(signing)) = &change.signing {
+        check_signing(current.kind, signing)?;
+    }
+    let (change_signing, secret, timestamp_header) = match change.signing {
+        None => (false, None, None),
+        Some(None) => (true, None, None),
+        Some(Some(s)) => (true, Some(s.secret), s.timestamp_header),
+    };
     let row = integration_rows!(
         "UPDATE integrations SET name = $2, default_urgency = $3, default_severity = $4, \
+             signing_secret = CASE WHEN $5 THEN $6 ELSE signing_secret END, \
+             timestamp_header = CASE WHEN $5 THEN $7 ELSE timestamp_header END, \
              version = version + 1, updated_at = now() \
          WHERE id = $1 RETURNING ",
         "",
         id,
         name,
         urgency as AlertUrgency,
-        severity as AlertSeverity
+        severity as AlertSeverity,
+        change_signing,
+        secret,
+        timestamp_header
     )
     .fetch_one(&mut *conn)
     .await
@@ -192,6 +259,7 @@ pub async fn update(
         name: row.name.clone(),
         default_urgency: urgency.as_str().to_owned(),
         default_severity: severity.as_str().to_owned(),
+        signed: row.signed,
     };
     audit::log(&mut *conn, actor, &action).await?;
     Ok(row)

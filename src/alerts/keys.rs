@@ -99,7 +99,7 @@ pub async fn lookup(
     let hash = hash_token(key);
     let found = sqlx::query_as!(
         LiveIntegration,
-        r#"SELECT i.id, i.kind AS "kind: IntegrationKind"
+        r#"SELECT i.id, i.kind AS "kind: IntegrationKind", i.signing_secret, i.timestamp_header
            FROM integration_keys k JOIN integrations i ON i.id = k.integration_id
            WHERE k.key_hash = $1 AND (k.expires_at IS NULL OR k.expires_at > now())"#,
         hash.0

@@ -72,6 +72,15 @@ pub async fn submit(
     .await
 }
 
+/// How many deliveries wait for the processor (pending, retries included).
+pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM alert_intake WHERE state = 'pending'"#
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Forget deliveries that failed for good more than `age` ago.
 pub async fn prune_failed(db: impl PgExecutor<'_>, age: time::Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(

@@ -91,6 +91,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .set(count);
         }
     }
+    let backlog = tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::alerts::queue::backlog(&state.pool),
+    )
+    .await;
+    if let Ok(Ok(backlog)) = backlog {
+        m.alert_intake_backlog.set(backlog);
+    }
     (
         [(
             header::CONTENT_TYPE,

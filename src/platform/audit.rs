@@ -38,6 +38,8 @@ pub enum AuditAction {
         name: String,
         default_urgency: String,
         default_severity: String,
+        /// Whether Grafana signatures are checked after the change.
+        signed: bool,
     },
     #[serde(rename = "integration.deleted")]
     IntegrationDeleted { integration_id: Uuid, name: String },

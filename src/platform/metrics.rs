@@ -43,6 +43,7 @@ pub struct Metrics {
     pub jobs: Family<StateLabels, Gauge>,
     pub webhook_deliveries: Family<StateLabels, Gauge>,
     pub alert_intake: Family<IntakeLabels, Counter>,
+    pub alert_intake_backlog: Gauge,
 }
 
 impl Default for Metrics {
@@ -106,6 +107,12 @@ impl Metrics {
              unauthorized, too_large, unsupported_version, overloaded",
             alert_intake.clone(),
         );
+        let alert_intake_backlog = Gauge::default();
+        registry.register(
+            "alert_intake_backlog",
+            "Alert deliveries stored and not yet applied by the processor",
+            alert_intake_backlog.clone(),
+        );
         Self {
             registry,
             requests,
@@ -116,6 +123,7 @@ impl Metrics {
             jobs,
             webhook_deliveries,
             alert_intake,
+            alert_intake_backlog,
         }
     }
 

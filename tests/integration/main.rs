@@ -7,6 +7,7 @@ mod alert_routing;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
+mod alerts_signature;
 mod alerts_surfaces;
 mod auth;
 mod browser;

@@ -724,6 +724,17 @@ impl TestApp {
         TestResponse::read(self.router.clone().oneshot(req).await.unwrap()).await
     }
 
+    /// POST `body` to an ingest door with these extra headers.
+    pub async fn ingest_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> TestResponse {
+        let mut req = request(Method::POST, path, "10.0.0.7")
+            .header(header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req.body(Body::from(body.to_owned())).unwrap();
+        TestResponse::read(self.router.clone().oneshot(req).await.unwrap()).await
+    }
+
     /// Apply every queued alert delivery, as the processor of a serving process does.
     pub async fn process_alerts(&self) -> fireline::alerts::process::Report {
         fireline::alerts::process::apply_pending(self.pool())

@@ -19,6 +19,7 @@ use super::model::{AlertFormat, AlertSeverity, AlertStatus};
 pub mod alertmanager;
 pub mod generic;
 pub mod pagerduty;
+pub mod signature;
 
 /// Label or annotation names to values, sorted so that equal sets compare and hash equal.
 pub type Labels = BTreeMap<String, String>;

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{answer, count, key_from_headers, open, read_body, store, Refusal, WEBHOOK_MAX_BODY};
-use crate::alerts::intake::{alertmanager, Action};
+use crate::alerts::intake::{alertmanager, signature, Action};
 use crate::alerts::{AlertFormat, IntegrationKind};
 use crate::app::AppState;
 
@@ -67,6 +67,9 @@ async fn receive(
             .or_else(|| key_from_headers(&headers))
             .ok_or(Refusal::Unauthorized)?;
         let integration = open(&state, &key, kind).await?;
+        if let Some(secret) = &integration.signing_secret {
+            check_signature(&headers, &body, secret, integration.timestamp_header.as_deref())?;
+        }
         let delivery = alertmanager::parse(format, &body).map_err(Refusal::Invalid)?;
         store(&state, integration, &delivery).await?;
         Ok(match &delivery.action {
@@ -77,4 +80,28 @@ async fn receive(
     .await;
     count(&state, format, &result);
     answer::webhook(&headers, format, result)
+}
+
+/// Grafana's signature over `body` (and the timestamp header's value, when the
+/// integration names one).
+fn check_signature(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &str,
+    timestamp_header: Option<&str>,
+) -> Result<(), Refusal> {
+    fn value<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Refusal> {
+        let value = headers.get(name).and_then(|v| v.to_str().ok());
+        value.ok_or(Refusal::BadSignature)
+    }
+    let sent = value(headers, signature::GRAFANA_HEADER)?;
+    let timestamp = match timestamp_header {
+        Some(name) => Some(value(headers, name)?),
+        None => None,
+    };
+    if signature::grafana_is_valid(secret, timestamp, body, sent) {
+        Ok(())
+    } else {
+        Err(Refusal::BadSignature)
+    }
 }

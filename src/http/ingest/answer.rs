@@ -73,6 +73,13 @@ fn refused(
             let response = p.to_json_response();
             return with_header(response, header::WWW_AUTHENTICATE, "Bearer");
         }
+        Refusal::BadSignature => problem(
+            headers,
+            StatusCode::UNAUTHORIZED,
+            "The X-Grafana-Alerting-Signature header is missing or does not sign this body \
+             with the integration's secret."
+                .into(),
+        ),
         Refusal::TooLarge => problem(
             headers,
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -180,6 +187,7 @@ pub fn pagerduty(version: PagerdutyVersion, result: Result<String, Refusal>) -> 
             PagerdutyVersion::V1 => "Invalid service key".to_owned(),
         }]),
         Err(Refusal::TooLarge) => invalid(vec!["Event is larger than 512 KB".to_owned()]),
+        Err(Refusal::BadSignature) => invalid(vec!["Invalid signature".to_owned()]),
         Err(Refusal::Invalid(IntakeError::Invalid(messages))) => invalid(messages),
         Err(Refusal::Invalid(other)) => invalid(vec![other.to_string()]),
         Err(Refusal::Overloaded) => {

@@ -96,6 +96,9 @@ pub enum Refusal {
     /// The body is not a valid delivery in the door's format.
     Invalid(IntakeError),
     TooLarge,
+    /// A Grafana delivery without the signature its integration requires, or with a
+    /// wrong one.
+    BadSignature,
     /// The database is slow or unreachable: come back later.
     Overloaded,
 }
@@ -107,6 +110,7 @@ impl Refusal {
             Refusal::Invalid(IntakeError::UnsupportedVersion(_)) => "unsupported_version",
             Refusal::Invalid(_) => "invalid",
             Refusal::TooLarge => "too_large",
+            Refusal::BadSignature => "bad_signature",
             Refusal::Overloaded => "overloaded",
         }
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{created, missing, Admin, Answer, Edit, ProblemDoc, Reply};
 use crate::alerts::integrations::{
-    self, IntegrationChanges, IntegrationRow, NewIntegration, WithKey,
+    self, IntegrationChanges, IntegrationRow, NewIntegration, Signing, WithKey,
 };
 use crate::alerts::{keys, AlertSeverity, AlertUrgency, IntegrationKind};
 use crate::app::AppState;
@@ -29,6 +29,11 @@ pub struct IntegrationJson {
     pub default_severity: AlertSeverity,
     /// The first characters of the current key, to tell keys apart.
     pub key_prefix: Option<String>,
+    /// Grafana: whether deliveries must carry a valid `X-Grafana-Alerting-Signature`
+    /// (the secret itself is never shown).
+    pub signed: bool,
+    /// Grafana: the header of the signed timestamp, when one is configured.
+    pub timestamp_header: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_received_at: Option<OffsetDateTime>,
@@ -71,6 +76,8 @@ fn json(row: IntegrationRow, key_prefix: Option<String>) -> IntegrationJson {
         default_urgency: row.default_urgency,
         default_severity: row.default_severity,
         key_prefix,
+        signed: row.signed,
+        timestamp_header: row.timestamp_header,
         last_received_at: row.last_received_at,
         version: row.version,
         created_at: row.created_at,
@@ -191,6 +198,13 @@ pub struct IntegrationPatchJson {
     pub name: Option<String>,
     pub default_urgency: Option<AlertUrgency>,
     pub default_severity: Option<AlertSeverity>,
+    /// Grafana only: the HMAC secret of the contact point, after which every delivery
+    /// must carry a valid `X-Grafana-Alerting-Signature`; `""` turns the check off.
+    #[schema(max_length = 256)]
+    pub signing_secret: Option<String>,
+    /// Grafana only, with `signing_secret`: the contact point's timestamp header, when
+    /// it has one (then `timestamp:body` is signed).
+    pub timestamp_header: Option<String>,
     /// The version read (required); a stale one gets 409 with `current`.
     pub version: i32,
 }
@@ -204,10 +218,25 @@ pub async fn patch_integration(
     c: Admin,
     Edit(id, body): Edit<IntegrationPatchJson>,
 ) -> Reply<IntegrationJson> {
+    let signing = match body.signing_secret {
+        None if body.timestamp_header.is_some() => {
+            return Err(AppError::from(CommandError::invalid(
+                "timestamp_header",
+                "A timestamp header is set together with the signing secret.",
+            )))
+        }
+        None => None,
+        Some(secret) if secret.is_empty() => Some(None),
+        Some(secret) => Some(Some(Signing {
+            secret,
+            timestamp_header: body.timestamp_header.filter(|h| !h.trim().is_empty()),
+        })),
+    };
     let change = IntegrationChanges {
         name: body.name,
         default_urgency: body.default_urgency,
         default_severity: body.default_severity,
+        signing,
     };
     let mut tx = c.begin().await?;
     let done = integrations::update(&mut tx, Some(c.id()), id, body.version, change).await;
