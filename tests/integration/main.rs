@@ -3,6 +3,7 @@
 mod support;
 
 mod alert_routing;
+mod alert_silences;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
@@ -25,6 +26,7 @@ mod openapi_doc;
 mod openapi_ops;
 mod openapi_ops_rest;
 mod openapi_ops_routing;
+mod openapi_ops_silences;
 mod ops;
 mod outage;
 mod phone;

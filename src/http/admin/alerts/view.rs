@@ -31,6 +31,7 @@ pub struct GroupItem {
     pub resolved_by: Option<String>,
     pub can_acknowledge: bool,
     pub can_resolve: bool,
+    pub can_silence: bool,
 }
 
 /// A link we are willing to show: `http` or `https` only (never `javascript:` and the
@@ -92,6 +93,7 @@ pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem 
         }),
         can_acknowledge: can_respond && open && g.acknowledged_at.is_none(),
         can_resolve: can_respond && open,
+        can_silence: can_respond && open,
     }
 }
 
