@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::commands::{reference, Change};
+use super::commands::reference;
 use super::groups::{self, AlertGroupRow};
 use super::happened::AlertGroupEvent;
 use super::history::{self, GroupEventKind, NewGroupEvent};

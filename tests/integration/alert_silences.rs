@@ -308,7 +308,7 @@ async fn bad_silences_are_refused_with_the_reason_and_nothing_is_written() {
     let app = TestApp::new().await;
     let (_, key) = app.integration("alertmanager").await;
     send(&app, &key, "DiskFull", &[("a", "firing")]).await;
-    let (_, r) = app.token("rita@example.com", Role::Responder).await;
+    let (_, t) = app.token("rita@example.com", Role::Responder).await;
     let gid = group_id(&app, "DiskFull").await;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let past = "2020-01-01T00:00:00Z";
@@ -323,11 +323,11 @@ async fn bad_silences_are_refused_with_the_reason_and_nothing_is_written() {
         (json!({"ends_at": past, "reason": "x"}), "ends_at"),
         (json!({"minutes": 5, "reason": "   "}), "reason"),
     ] {
-        let r = silence_group(&app, &r, &gid, body.clone()).await;
+        let r = silence_group(&app, &t, &gid, body.clone()).await;
         assert_problem(&r, unprocessable, Some(field), &body.to_string());
     }
     let unknown = uuid::Uuid::new_v4().to_string();
-    let r = silence_group(&app, &r, &unknown, json!({"minutes": 5, "reason": "x"})).await;
+    let r = silence_group(&app, &t, &unknown, json!({"minutes": 5, "reason": "x"})).await;
     assert_problem(&r, StatusCode::NOT_FOUND, None, "unknown group");
     assert!(r.json()["detail"].as_str().unwrap().contains("alert group"));
 
@@ -343,25 +343,25 @@ async fn bad_silences_are_refused_with_the_reason_and_nothing_is_written() {
         ),
     ] {
         let body = json!({"matchers": matchers, "minutes": 5, "reason": "x"});
-        let r = app.post("/api/v1/silences", &r, &body.to_string()).await;
+        let r = app.post("/api/v1/silences", &t, &body.to_string()).await;
         assert_problem(&r, unprocessable, Some("matchers"), what);
     }
     let bad_op = json!({"matchers": [{"label": "a", "op": "==", "value": "x"}],
         "minutes": 5, "reason": "x"});
-    let r = app.post("/api/v1/silences", &r, &bad_op.to_string()).await;
+    let r = app.post("/api/v1/silences", &t, &bad_op.to_string()).await;
     assert_problem(&r, unprocessable, None, "bad operator");
 
     let end = format!("/api/v1/silences/{unknown}");
     assert_problem(
-        &app.delete(&end, &r).await,
+        &app.delete(&end, &t).await,
         StatusCode::NOT_FOUND,
         None,
         "end",
     );
 
     let resolve = format!("/api/v1/alert-groups/{gid}/resolve");
-    assert_eq!(app.post(&resolve, &r, "").await.status, StatusCode::OK);
-    let refused = silence_group(&app, &r, &gid, json!({"minutes": 5, "reason": "x"})).await;
+    assert_eq!(app.post(&resolve, &t, "").await.status, StatusCode::OK);
+    let refused = silence_group(&app, &t, &gid, json!({"minutes": 5, "reason": "x"})).await;
     assert_problem(&refused, unprocessable, Some("state"), "resolved group");
     assert!(refused.json()["detail"]
         .as_str()
