@@ -28,6 +28,12 @@ pub enum AlertGroupEvent {
     /// The group was acknowledged; `by`: a person, or `None` for the source.
     #[serde(rename = "alert_group.acknowledged")]
     Acknowledged { group_id: Uuid, by: Option<Uuid> },
+    /// A silence covers the group: it stays open but asks for nobody's attention.
+    #[serde(rename = "alert_group.silenced")]
+    Silenced { group_id: Uuid, silence_id: Uuid },
+    /// The silence over the group ended (early, or on time).
+    #[serde(rename = "alert_group.unsilenced")]
+    Unsilenced { group_id: Uuid, silence_id: Uuid },
     /// The group resolved; `by`: a person, or `None` when its last alert resolved.
     #[serde(rename = "alert_group.resolved")]
     Resolved { group_id: Uuid, by: Option<Uuid> },

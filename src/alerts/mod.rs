@@ -16,6 +16,7 @@ pub mod process;
 pub mod queries;
 pub mod queue;
 pub mod routing;
+pub mod silences;
 
 pub use model::{
     AlertFormat, AlertGroupState, AlertSeverity, AlertStatus, AlertUrgency, GroupFacts,

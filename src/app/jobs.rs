@@ -18,6 +18,10 @@ pub fn registry() -> Registry {
         crate::maintenance::END_JOB,
         crate::maintenance::jobs::advance_maintenance,
     );
+    registry.register(
+        crate::alerts::silences::END_JOB,
+        crate::alerts::silences::end_silence_job,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

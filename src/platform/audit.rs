@@ -75,6 +75,17 @@ pub enum AuditAction {
         from: i32,
         to: i32,
     },
+    #[serde(rename = "silence.created")]
+    SilenceCreated {
+        silence_id: Uuid,
+        /// The one group it silences; `None` for a matcher silence.
+        group_id: Option<Uuid>,
+        matchers: Option<Value>,
+        reason: String,
+        ends_at: String,
+    },
+    #[serde(rename = "silence.ended")]
+    SilenceEnded { silence_id: Uuid, early: bool },
     #[serde(rename = "setup.admin_created")]
     SetupAdminCreated { user_id: Uuid, email: String },
     #[serde(rename = "subscriber.created")]
@@ -142,6 +153,9 @@ impl AuditAction {
             | RoutingRuleMoved { rule_id, .. } => format!("routing_rule:{rule_id}"),
             PostmortemTemplateCreated { template_id, .. } => {
                 format!("postmortem_template:{template_id}")
+            }
+            SilenceCreated { silence_id, .. } | SilenceEnded { silence_id, .. } => {
+                format!("silence:{silence_id}")
             }
             SubscriberCreated { subscriber_id, .. }
             | SubscriberChanged { subscriber_id, .. }

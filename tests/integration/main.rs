@@ -4,6 +4,7 @@ mod support;
 
 mod alert_incidents;
 mod alert_routing;
+mod alert_silences;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
@@ -27,6 +28,7 @@ mod openapi_doc;
 mod openapi_ops;
 mod openapi_ops_rest;
 mod openapi_ops_routing;
+mod openapi_ops_silences;
 mod ops;
 mod outage;
 mod phone;

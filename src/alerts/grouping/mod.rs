@@ -23,6 +23,7 @@ use crate::alerts::history::{self, GroupEventKind, NewGroupEvent};
 use crate::alerts::intake::{cut, Action, Delivery, Signal, TITLE_MAX};
 use crate::alerts::integrations::IntegrationRow;
 use crate::alerts::routing::CompiledRules;
+use crate::alerts::silences;
 use crate::alerts::{AlertGroupState, AlertSeverity, AlertStatus, GroupFacts};
 use each_alert::{apply_alerts, resolve_quietly, Context};
 pub use routed::{after_route, reroute, route, RouteChange, RoutedGroup};
@@ -99,6 +100,9 @@ pub async fn apply(
                 received_at,
             };
             apply_alerts(conn, &context, alerts, authoritative).await?;
+            if let Some(silence_id) = group.silence_id {
+                silences::cover_alerts(&mut *conn, group.id, silence_id).await?;
+            }
         }
         Action::Acknowledge => {
             if acknowledged_at.is_none() {
@@ -236,6 +240,7 @@ async fn open_group(
         at: received_at,
     };
     after_route(conn, routed, &route, RouteChange::Opened).await?;
+    silences::cover_opened(conn, group_id, &delivery.labels, received_at).await?;
     Ok(Outcome::Opened)
 }
 

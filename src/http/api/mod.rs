@@ -38,6 +38,7 @@ use crate::app::AppState;
         (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
         (name = "alerts", description = "Alert groups and their alerts, as monitoring sent them; acknowledge and resolve"),
         (name = "routing-rules", description = "Ordered rules that route alert groups by their labels, integration and severity to an urgency and actions; tested against a pasted payload"),
+        (name = "silences", description = "Silences of one alert group or of the groups label matchers select, for a while and with a reason"),
     )
 )]
 struct ApiDoc;

@@ -16,7 +16,7 @@ pub struct FromQuery {
 }
 
 /// Where the button was pressed: the Alerts page or the group's own page.
-fn back(from: &FromQuery, group_path: &str) -> String {
+pub(super) fn back(from: &FromQuery, group_path: &str) -> String {
     match from.from.as_str() {
         "list" => "/admin/alerts".to_owned(),
         _ => group_path.to_owned(),

@@ -1,11 +1,13 @@
 //! The alert pages: `/admin/alerts` (open groups first, by urgency and age, then recently
 //! resolved ones) and `/admin/alert-groups/{number}` (one group with its alerts and
-//! history), with the responders' acknowledge and resolve buttons.
+//! history), with the responders' acknowledge, resolve and silence buttons, and
+//! `/admin/silences`.
 
 mod actions;
 mod group;
 mod link;
 mod list;
+mod silences;
 mod view;
 
 use axum::routing::{get, post};
@@ -35,6 +37,15 @@ pub fn router() -> Router<AppState> {
             "/admin/alert-groups/{number}/attach",
             post(link::attach_group),
         )
+        .route(
+            "/admin/alert-groups/{number}/silence",
+            post(silences::silence_group),
+        )
+        .route(
+            "/admin/silences",
+            get(silences::list_silences).post(silences::create_silence),
+        )
+        .route("/admin/silences/{id}/end", post(silences::end_silence))
 }
 
 /// `ALR-17` or `17` → the group.

@@ -35,6 +35,7 @@ pub struct GroupItem {
     pub can_declare: bool,
     /// The incident it is attached to: (its page, `INC-42`).
     pub incident: Option<(String, String)>,
+    pub can_silence: bool,
 }
 
 /// A link we are willing to show: `http` or `https` only (never `javascript:` and the
@@ -100,6 +101,7 @@ pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem 
         incident: g
             .incident_number
             .map(|n| (format!("/admin/incidents/{n}"), format!("INC-{n}"))),
+        can_silence: can_respond && open,
     }
 }
 

@@ -10,6 +10,7 @@ mod maintenances;
 mod me;
 pub mod postmortems;
 pub mod routing_rules;
+mod silences;
 mod subscribers;
 mod users;
 
@@ -180,6 +181,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             routing_rules::delete_routing_rule
         ))
         .routes(routes!(routing_rules::test_routing_rules))
+        .routes(routes!(silences::list_silences, silences::create_silence))
+        .routes(routes!(silences::end_silence))
+        .routes(routes!(silences::silence_alert_group))
 }
 
 /// An error (RFC 9457 problem details).
