@@ -5,6 +5,7 @@ mod alerts;
 mod components;
 mod dashboard;
 pub mod incidents;
+mod integrations;
 mod maintenance;
 mod postmortems;
 mod profile;
@@ -175,6 +176,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(incidents::router())
         .merge(alerts::router())
+        .merge(integrations::router())
 }
 
 pub(crate) use crate::http::zone::{format_time, stamp, Stamp};
