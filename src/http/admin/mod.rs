@@ -10,6 +10,7 @@ mod maintenance;
 mod postmortems;
 mod profile;
 mod public_summary;
+mod routing_rules;
 mod settings;
 pub(crate) mod subscribers;
 mod tokens;
@@ -177,6 +178,7 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(alerts::router())
         .merge(integrations::router())
+        .merge(routing_rules::router())
 }
 
 pub(crate) use crate::http::zone::{format_time, stamp, Stamp};
