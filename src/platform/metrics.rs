@@ -32,6 +32,19 @@ pub struct IntakeLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertGroupLabels {
+    pub state: String,
+    pub urgency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationInfoLabels {
+    pub integration_id: String,
+    pub name: String,
+    pub kind: String,
+}
+
 /// The registry and the handles the middleware and the scrape handler write to.
 pub struct Metrics {
     registry: Registry,
@@ -43,6 +56,8 @@ pub struct Metrics {
     pub jobs: Family<StateLabels, Gauge>,
     pub webhook_deliveries: Family<StateLabels, Gauge>,
     pub alert_intake: Family<IntakeLabels, Counter>,
+    pub alert_groups: Family<AlertGroupLabels, Gauge>,
+    pub integration_info: Family<IntegrationInfoLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -106,6 +121,18 @@ impl Metrics {
              unauthorized, too_large, unsupported_version, overloaded",
             alert_intake.clone(),
         );
+        let alert_groups = Family::<AlertGroupLabels, Gauge>::default();
+        registry.register(
+            "alert_groups",
+            "Alert groups by state and urgency",
+            alert_groups.clone(),
+        );
+        let integration_info = Family::<IntegrationInfoLabels, Gauge>::default();
+        registry.register(
+            "integration_info",
+            "Each alert integration (always 1), to join its name and kind to its id",
+            integration_info.clone(),
+        );
         Self {
             registry,
             requests,
@@ -116,6 +143,8 @@ impl Metrics {
             jobs,
             webhook_deliveries,
             alert_intake,
+            alert_groups,
+            integration_info,
         }
     }
 
