@@ -3,6 +3,7 @@
 mod support;
 
 mod alert_routing;
+mod alerts_admin;
 mod alertmanager_e2e;
 mod alerts;
 mod alerts_doors;
