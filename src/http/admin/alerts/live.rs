@@ -52,7 +52,7 @@ impl Follower {
     }
 
     /// The rows as they are now.
-    async fn render(&self) -> Event {
+    async fn render(&mut self) -> Event {
         let groups = match self.filter.groups(&self.state.pool).await {
             Ok(groups) => groups,
             Err(err) => {

@@ -285,7 +285,6 @@ pub async fn test_rules(staff: Staff<AsAdmin>, CsrfForm(test): CsrfForm<TestForm
 #[template(path = "admin/routing_rule.html")]
 struct RulePage {
     layout: Layout,
-    id: Uuid,
     f: RuleFormView,
     action: String,
     error: Option<String>,
@@ -307,7 +306,6 @@ async fn rule_page(
     let form = form.unwrap_or_else(|| RuleForm::from_row(&row));
     Ok(RulePage {
         layout: Layout::of(staff, &row.name, "Alerts"),
-        id,
         f: RuleFormView::new(form, &all, &components),
         action: format!("/admin/routing-rules/{id}"),
         error,
