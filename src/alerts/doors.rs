@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(am.events_v2, None);
         let pd = urls("https://f.example", IntegrationKind::Pagerduty, KEY);
         assert_eq!(pd.with_key, None);
-        assert_eq!(pd.events_v2.as_deref(), Some("https://f.example/v2/enqueue"));
+        assert_eq!(
+            pd.events_v2.as_deref(),
+            Some("https://f.example/v2/enqueue")
+        );
         assert_eq!(
             pd.events_v1.as_deref(),
             Some("https://f.example/generic/2010-04-15/create_event.json")
@@ -92,7 +95,10 @@ mod tests {
     fn the_alertmanager_receiver_sends_resolved_alerts_with_the_key_as_bearer() {
         let yaml =
             alertmanager_receiver("https://f.example", IntegrationKind::Alertmanager, KEY).unwrap();
-        assert!(yaml.contains("url: https://f.example/ingest/alertmanager\n"), "{yaml}");
+        assert!(
+            yaml.contains("url: https://f.example/ingest/alertmanager\n"),
+            "{yaml}"
+        );
         assert!(yaml.contains("send_resolved: true"), "{yaml}");
         assert!(yaml.contains("type: Bearer"), "{yaml}");
         assert!(yaml.contains(&format!("credentials: {KEY}")), "{yaml}");

@@ -158,7 +158,10 @@ pub async fn count_groups(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.state, r.urgency, r.n)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.state, r.urgency, r.n))
+        .collect())
 }
 
 /// One alert as people read it.

@@ -80,22 +80,30 @@ async fn a_new_integration_shows_its_key_once_with_the_urls_and_the_alertmanager
 
     // The key opens the door, with the defaults chosen.
     fire(&app, &key, "DiskFull").await;
-    let urgency: String = app
-        .scalar("SELECT urgency::text FROM alert_groups")
-        .await;
+    let urgency: String = app.scalar("SELECT urgency::text FROM alert_groups").await;
     assert_eq!(urgency, "critical");
 
     // Never again: not on the list, not on the integration's page.
     let list = admin.get("/admin/integrations").await;
-    assert_eq!(list.select("tr.integration a.name"), ["Production Alertmanager"]);
-    assert_eq!(list.select("tr.integration code.prefix"), [format!("{}…", &key[..4])]);
+    assert_eq!(
+        list.select("tr.integration a.name"),
+        ["Production Alertmanager"]
+    );
+    assert_eq!(
+        list.select("tr.integration code.prefix"),
+        [format!("{}…", &key[..4])]
+    );
     let page_path = list.attr("tr.integration a.name", "href").unwrap();
     let page = admin.get(&page_path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.select("#key").is_empty());
     assert!(!page.text.contains(&key), "the key is shown once only");
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action = 'integration.created'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'integration.created'"
+        )
+        .await,
         1
     );
 }
@@ -128,12 +136,22 @@ async fn an_admin_rotates_edits_and_deletes_an_integration() {
     );
     assert!(rotated.text.contains(&format!("routing_key: {new}")));
     let kind = IntegrationKind::Pagerduty;
-    assert!(keys::lookup(app.pool(), &old, kind).await.unwrap().is_none());
-    assert!(keys::lookup(app.pool(), &new, kind).await.unwrap().is_some());
+    assert!(keys::lookup(app.pool(), &old, kind)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(keys::lookup(app.pool(), &new, kind)
+        .await
+        .unwrap()
+        .is_some());
     assert!(!admin.get(&page).await.text.contains(&new));
 
     let bad = admin
-        .submit(&page, &format!("{page}/rotate-key"), &[("grace_minutes", "99999")])
+        .submit(
+            &page,
+            &format!("{page}/rotate-key"),
+            &[("grace_minutes", "99999")],
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.select("#form-error")[0].contains("at most 10080 minutes"));
@@ -198,7 +216,10 @@ async fn viewers_and_responders_cannot_manage_integrations_or_routing_rules() {
 
 /// The rules' names in the order the page lists them.
 async fn rule_names(admin: &mut Browser<'_>) -> Vec<String> {
-    admin.get("/admin/routing-rules").await.select("tr.rule a.name")
+    admin
+        .get("/admin/routing-rules")
+        .await
+        .select("tr.rule a.name")
 }
 
 #[tokio::test]
@@ -263,14 +284,22 @@ async fn an_admin_creates_edits_moves_and_deletes_routing_rules() {
     // Move the second up, enable the first again, delete one.
     let version = rules[1]["version"].to_string();
     let fields = [("version", version.as_str()), ("direction", "up")];
-    let moved = admin.submit(list, &format!("{list}/{web_id}/move"), &fields).await;
+    let moved = admin
+        .submit(list, &format!("{list}/{web_id}/move"), &fields)
+        .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
     assert_eq!(rule_names(&mut admin).await, ["Web", "Database pages"]);
-    let stale = admin.submit(list, &format!("{list}/{web_id}/move"), &fields).await;
+    let stale = admin
+        .submit(list, &format!("{list}/{web_id}/move"), &fields)
+        .await;
     assert_eq!(stale.status, StatusCode::SEE_OTHER);
     assert_eq!(rule_names(&mut admin).await, ["Web", "Database pages"]);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action = 'routing_rule.moved'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'routing_rule.moved'"
+        )
+        .await,
         2
     );
     let rule = app
@@ -278,7 +307,9 @@ async fn an_admin_creates_edits_moves_and_deletes_routing_rules() {
         .await;
     let version = rule["version"].to_string();
     let fields = [("version", version.as_str()), ("enabled", "true")];
-    let enabled = admin.submit(list, &format!("{list}/{db_id}/enabled"), &fields).await;
+    let enabled = admin
+        .submit(list, &format!("{list}/{db_id}/enabled"), &fields)
+        .await;
     assert_eq!(enabled.status, StatusCode::SEE_OTHER);
     let rule = app
         .api_get(&format!("/api/v1/routing-rules/{db_id}"), &token)
@@ -298,7 +329,11 @@ async fn a_bad_matcher_or_regular_expression_is_refused_with_a_page_saying_why()
     let bad = admin
         .form(
             list,
-            &[("name", "Broken"), ("matchers", "team=~\"db((\""), ("urgency", "high")],
+            &[
+                ("name", "Broken"),
+                ("matchers", "team=~\"db((\""),
+                ("urgency", "high"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
@@ -307,11 +342,19 @@ async fn a_bad_matcher_or_regular_expression_is_refused_with_a_page_saying_why()
         message.contains("regular expression for `team` is invalid"),
         "{message}"
     );
-    assert_eq!(bad.select("#r-matchers"), ["team=~\"db((\""], "kept as typed");
+    assert_eq!(
+        bad.select("#r-matchers"),
+        ["team=~\"db((\""],
+        "kept as typed"
+    );
     let no_operator = admin
         .form(
             list,
-            &[("name", "Broken"), ("matchers", "\nteam db"), ("urgency", "high")],
+            &[
+                ("name", "Broken"),
+                ("matchers", "\nteam db"),
+                ("urgency", "high"),
+            ],
         )
         .await;
     assert_eq!(no_operator.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -328,7 +371,15 @@ async fn testing_the_rules_on_a_pasted_payload_shows_the_match_and_writes_nothin
                       "urgency": "critical", "declare": {"severity": "sev2"}});
     app.created("/api/v1/routing-rules", &token, rule).await;
     let mut admin = app.signed_in("ada@example.com", Role::Admin).await;
-    let tables = ["routing_rules", "alert_groups", "alerts", "alert_intake", "audit_log", "domain_events", "incidents"];
+    let tables = [
+        "routing_rules",
+        "alert_groups",
+        "alerts",
+        "alert_intake",
+        "audit_log",
+        "domain_events",
+        "incidents",
+    ];
     let mut before = Vec::new();
     for t in tables {
         before.push(count(&app, &format!("SELECT count(*) FROM {t}")).await);
@@ -337,27 +388,54 @@ async fn testing_the_rules_on_a_pasted_payload_shows_the_match_and_writes_nothin
     let list = "/admin/routing-rules";
     let test = format!("{list}/test");
     let payload = am("DiskFull", &[("a", "firing", T0, None)]);
-    let fields = [("kind", "alertmanager"), ("integration_id", id.as_str()), ("payload", payload.as_str())];
+    let fields = [
+        ("kind", "alertmanager"),
+        ("integration_id", id.as_str()),
+        ("payload", payload.as_str()),
+    ];
     let r = admin.submit(list, &test, &fields).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.select("#matched-rule"), ["Disks"]);
     assert_eq!(r.select("#result-urgency"), ["Critical"]);
-    assert!(r.select("#would-declare")[0].starts_with("SEV2"), "{:?}", r.select("#would-declare"));
+    assert!(
+        r.select("#would-declare")[0].starts_with("SEV2"),
+        "{:?}",
+        r.select("#would-declare")
+    );
 
     let other = am("CpuHot", &[("a", "firing", T0, None)]);
-    let fields = [("kind", "alertmanager"), ("integration_id", ""), ("payload", other.as_str())];
+    let fields = [
+        ("kind", "alertmanager"),
+        ("integration_id", ""),
+        ("payload", other.as_str()),
+    ];
     let r = admin.submit(list, &test, &fields).await;
-    assert_eq!(r.select("#matched-rule"), ["No rule: the integration's default route"]);
+    assert_eq!(
+        r.select("#matched-rule"),
+        ["No rule: the integration's default route"]
+    );
     assert_eq!(r.select("#result-urgency"), ["High"]);
 
-    let fields = [("kind", "alertmanager"), ("integration_id", ""), ("payload", "{not json")];
+    let fields = [
+        ("kind", "alertmanager"),
+        ("integration_id", ""),
+        ("payload", "{not json"),
+    ];
     let r = admin.submit(list, &test, &fields).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.select(".test-error")[0].contains("cannot be read"), "{}", r.text);
+    assert!(
+        r.select(".test-error")[0].contains("cannot be read"),
+        "{}",
+        r.text
+    );
     assert!(r.select("#result-urgency").is_empty());
 
     for (t, n) in tables.iter().zip(before) {
-        assert_eq!(count(&app, &format!("SELECT count(*) FROM {t}")).await, n, "{t}");
+        assert_eq!(
+            count(&app, &format!("SELECT count(*) FROM {t}")).await,
+            n,
+            "{t}"
+        );
     }
 }
 
@@ -384,15 +462,24 @@ async fn the_alerts_page_stream_sends_the_rows_after_an_alert_is_processed() {
         .to_str()
         .unwrap()
         .starts_with("text/event-stream"));
-    let (first, _) = read_until(&mut stream, "No alert group matches", Duration::from_secs(5)).await;
+    let (first, _) = read_until(
+        &mut stream,
+        "No alert group matches",
+        Duration::from_secs(5),
+    )
+    .await;
     assert!(first.contains("event: groups"), "{first}");
 
     fire(&app, &key, "DiskFull").await;
-    let (text, took) = read_until(&mut stream, "class=\"alert-group\"", Duration::from_secs(5)).await;
+    let (text, took) =
+        read_until(&mut stream, "class=\"alert-group\"", Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert!(text.contains("event: groups"), "{text}");
     assert!(text.contains("DiskFull"), "{text}");
-    assert!(text.contains("/acknowledge?from=list"), "responders get the buttons: {text}");
+    assert!(
+        text.contains("/acknowledge?from=list"),
+        "responders get the buttons: {text}"
+    );
     shutdown.cancel();
 }
 
@@ -433,6 +520,9 @@ async fn the_scrape_reports_groups_by_state_and_urgency_and_each_integration() {
 
     app.exec("DELETE FROM integrations").await;
     let text = app.get("/metrics").await.text;
-    assert!(!text.contains(&id), "a deleted integration leaves the scrape");
+    assert!(
+        !text.contains(&id),
+        "a deleted integration leaves the scrape"
+    );
     assert!(text.contains("fireline_alert_groups{state=\"firing\",urgency=\"high\"} 0\n"));
 }

@@ -3,9 +3,9 @@
 mod support;
 
 mod alert_routing;
-mod alerts_admin;
 mod alertmanager_e2e;
 mod alerts;
+mod alerts_admin;
 mod alerts_doors;
 mod alerts_surfaces;
 mod auth;

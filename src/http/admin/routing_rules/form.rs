@@ -6,9 +6,7 @@ use uuid::Uuid;
 use crate::alerts::integrations::IntegrationRow;
 use crate::alerts::routing::commands::{NewRule, RuleChanges};
 use crate::alerts::routing::store::RuleRow;
-use crate::alerts::routing::{
-    Apply, ComponentStatusAction, DeclareAction, Matcher, Template,
-};
+use crate::alerts::routing::{Apply, ComponentStatusAction, DeclareAction, Matcher, Template};
 use crate::alerts::{AlertSeverity, AlertUrgency};
 use crate::components::{ComponentRow, ComponentStatus};
 use crate::http::admin::incidents::view::{choices, Choice};
@@ -147,9 +145,7 @@ impl RuleForm {
             };
             let title_template = match self.declare_title.trim() {
                 "" => None,
-                raw => Some(
-                    Template::parse(raw).map_err(|e| format!("The incident title: {e}."))?,
-                ),
+                raw => Some(Template::parse(raw).map_err(|e| format!("The incident title: {e}."))?),
             };
             Some(DeclareAction {
                 severity,

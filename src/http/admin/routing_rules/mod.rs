@@ -26,10 +26,7 @@ use crate::platform::command::CommandError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/admin/routing-rules",
-            get(list_rules).post(create_rule),
-        )
+        .route("/admin/routing-rules", get(list_rules).post(create_rule))
         .route("/admin/routing-rules/test", post(test_rules))
         .route(
             "/admin/routing-rules/{id}",
@@ -134,7 +131,11 @@ fn result_view(r: RuleTestResult) -> TestResultView {
         title: r.title,
         group_key: r.group_key,
         severity: r.severity.map(|s| s.label()),
-        labels: r.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        labels: r
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         declare: r.declare.map(|d| {
             let on = if d.components.is_empty() {
                 String::new()
@@ -376,7 +377,11 @@ pub async fn set_enabled(
         tx.commit().await?;
     }
     let result = result.map(|row| {
-        let now = if enabled { "routes from now on" } else { "is skipped" };
+        let now = if enabled {
+            "routes from now on"
+        } else {
+            "is skipped"
+        };
         format!("The routing rule \"{}\" {now}.", row.name)
     });
     done(&staff, result).await
