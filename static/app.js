@@ -159,6 +159,23 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
   });
 })();
 
+// The Alerts page follows the groups live: the server sends the rows again (at most
+// once a second) whenever alerts change, unless someone is filling in a form in them.
+(function liveAlerts() {
+  const root = document.getElementById("alert-groups");
+  if (!root || !root.dataset.live || !window.EventSource) return;
+  const source = new EventSource(root.dataset.live);
+  const busy = () => root.contains(document.activeElement) &&
+    document.activeElement.matches("input:not([type=hidden]), textarea, select");
+  source.addEventListener("groups", (event) => {
+    if (busy()) return;
+    const template = document.createElement("template");
+    template.innerHTML = event.data.trim();
+    localiseTimes(template.content);
+    root.replaceChildren(template.content);
+  });
+})();
+
 // Print buttons (no inline script under the content security policy).
 for (const button of document.querySelectorAll("button.print")) {
   button.addEventListener("click", () => window.print());

@@ -3,6 +3,7 @@
 //! incidents.
 
 pub mod commands;
+pub mod doors;
 pub mod grouping;
 pub mod groups;
 pub mod happened;

@@ -22,7 +22,7 @@ use super::{grouping, queue};
 use crate::platform::live::Wakeup;
 
 /// The channel notified after a round applied something (live views of alerts).
-pub const APPLIED_CHANNEL: &str = "fireline_alerts";
+pub const APPLIED_CHANNEL: &str = crate::platform::live::ALERTS;
 /// How often queued deliveries are looked for without a notification (retries, a
 /// notification missed while the listener reconnected).
 const TICK: Duration = Duration::from_secs(1);

@@ -152,6 +152,23 @@ pub async fn count_firing(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
+/// How many groups there are of each state and urgency (those with none are left out).
+pub async fn count_groups(
+    db: impl PgExecutor<'_>,
+) -> sqlx::Result<Vec<(AlertGroupState, AlertUrgency, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT state AS "state: AlertGroupState", urgency AS "urgency: AlertUrgency",
+                  count(*) AS "n!"
+           FROM alert_groups GROUP BY state, urgency"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.state, r.urgency, r.n))
+        .collect())
+}
+
 /// One alert as people read it.
 #[derive(Debug, Clone)]
 pub struct AlertView {

@@ -45,10 +45,17 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(assets::router())
         .merge(auth::router())
-        .merge(admin::router().layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            zone::reader_zone,
-        )))
+        .merge(
+            admin::router()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    page::nav_counts,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    zone::reader_zone,
+                )),
+        )
         .merge(api::router())
         .route("/history", axum::routing::get(public::show_history))
         .route("/incidents/{id}", axum::routing::get(public::show_incident))

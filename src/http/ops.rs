@@ -99,6 +99,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(Ok(backlog)) = backlog {
         m.alert_intake_backlog.set(backlog);
     }
+    alert_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -107,4 +108,40 @@ async fn metrics(State(state): State<AppState>) -> Response {
         m.render(),
     )
         .into_response()
+}
+
+/// The alert groups by state and urgency (every pair, 0 included) and one `_info` series
+/// per integration, as they are now.
+async fn alert_gauges(state: &AppState) {
+    use crate::alerts::{integrations, queries, AlertGroupState, AlertUrgency};
+    use crate::platform::metrics::{AlertGroupLabels, IntegrationInfoLabels};
+    let m = &state.metrics;
+    let read = Duration::from_secs(2);
+    if let Ok(Ok(counts)) = tokio::time::timeout(read, queries::count_groups(&state.pool)).await {
+        for group_state in AlertGroupState::ALL {
+            for urgency in AlertUrgency::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, u, _)| s == group_state && u == urgency)
+                    .map_or(0, |c| c.2);
+                let labels = AlertGroupLabels {
+                    state: group_state.as_str().to_owned(),
+                    urgency: urgency.as_str().to_owned(),
+                };
+                m.alert_groups.get_or_create(&labels).set(n);
+            }
+        }
+    }
+    if let Ok(Ok(all)) = tokio::time::timeout(read, integrations::list(&state.pool)).await {
+        // Renamed and deleted integrations leave the scrape.
+        m.integration_info.clear();
+        for i in all {
+            let labels = IntegrationInfoLabels {
+                integration_id: i.id.to_string(),
+                name: i.name,
+                kind: i.kind.as_str().to_owned(),
+            };
+            m.integration_info.get_or_create(&labels).set(1);
+        }
+    }
 }

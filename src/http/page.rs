@@ -16,6 +16,37 @@ pub struct NavItem {
     pub label: &'static str,
     pub href: Option<&'static str>,
     pub active: bool,
+    /// A number beside the label (the firing alert groups); `None`: nothing to show.
+    pub count: Option<i64>,
+}
+
+tokio::task_local! {
+    /// How many alert groups fire unacknowledged, read once per admin page request.
+    static FIRING_ALERTS: Option<i64>;
+}
+
+/// Middleware for the admin UI: read the navigation's count of firing alert groups for
+/// the pages a signed-in person loads (not for forms, streams' later events or sign-in
+/// redirects), and serve the request with it.
+pub async fn nav_counts(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, body) = req.into_parts();
+    let signed_in = matches!(
+        super::extract::MaybeUser::from_request_parts(&mut parts, &state).await,
+        Ok(super::extract::MaybeUser(Some(_)))
+    );
+    let firing = if signed_in && parts.method == axum::http::Method::GET {
+        // A failure here only leaves the count out; the page reports its own errors.
+        crate::alerts::queries::count_firing(&state.pool).await.ok()
+    } else {
+        None
+    };
+    let req = axum::extract::Request::from_parts(parts, body);
+    FIRING_ALERTS.scope(firing, next.run(req)).await
 }
 
 /// What every admin page's layout needs: who is signed in, their CSRF token, the flash
@@ -61,12 +92,14 @@ impl Layout {
         title: &str,
         active: &str,
     ) -> Self {
+        let firing = FIRING_ALERTS.try_with(|n| *n).ok().flatten();
         let nav = AREAS
             .iter()
             .map(|(label, href)| NavItem {
                 label,
                 href: *href,
                 active: *label == active,
+                count: firing.filter(|n| *label == "Alerts" && *n > 0),
             })
             .collect();
         let reader = super::zone::reader();

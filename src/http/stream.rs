@@ -1,6 +1,7 @@
 //! Server-Sent Events of an incident's log, shared by the browser page and the API.
 
 use axum::http::HeaderMap;
+use axum_extra::extract::cookie::CookieJar;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, Stream, StreamExt};
 use std::collections::VecDeque;
@@ -8,15 +9,37 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use crate::accounts::sessions;
 use crate::app::AppState;
 use crate::http::error::AppError;
+use crate::http::session::SESSION_COOKIE;
 use crate::incidents::events::{self, EventRow};
+use crate::platform::secret::hash_token;
 
 /// How often a live stream re-checks that its reader may still read.
-const RECHECK: Duration = Duration::from_secs(15);
+pub const RECHECK: Duration = Duration::from_secs(15);
 
 /// Whether the reader of a stream may still read (session or token still valid).
 pub type StillAllowed = Box<dyn FnMut() -> BoxFuture<'static, bool> + Send>;
+
+/// The stream ends once its session does (sign-out, expiry, disabled user).
+pub fn session_check(state: &AppState, jar: &CookieJar) -> StillAllowed {
+    let id_hash = jar.get(SESSION_COOKIE).map(|c| hash_token(c.value()));
+    let state = state.clone();
+    Box::new(move || {
+        let (state, id_hash) = (state.clone(), id_hash.clone());
+        Box::pin(async move {
+            let Some(hash) = id_hash else {
+                return false;
+            };
+            let idle = state.settings.session_idle;
+            !matches!(
+                sessions::find_live(&state.pool, &hash, idle).await,
+                Ok(None)
+            )
+        })
+    })
+}
 
 /// Where a stream starts: after `Last-Event-ID` when the client reconnects, else after
 /// `after` (the newest entry the page was rendered with), else after the newest entry.

@@ -14,6 +14,8 @@ use uuid::Uuid;
 pub const INCIDENT_EVENTS: &str = "fireline_incident_events";
 /// The channel every change the public page shows notifies on.
 pub const STATUS_PAGE: &str = "fireline_status_page";
+/// The channel notified when alert groups changed (a processor round, a person's action).
+pub const ALERTS: &str = "fireline_alerts";
 
 /// A new entry in an incident's log, committed by any process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,7 @@ pub struct EventSignal {
 pub struct EventHub {
     sender: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
+    alerts: broadcast::Sender<()>,
     pool: PgPool,
     shutdown: CancellationToken,
     listener: Arc<Mutex<Option<JoinHandle<()>>>>,
@@ -36,9 +39,11 @@ impl EventHub {
     pub fn new(pool: PgPool, shutdown: CancellationToken) -> Self {
         let (sender, _) = broadcast::channel(1024);
         let (status, _) = broadcast::channel(64);
+        let (alerts, _) = broadcast::channel(64);
         EventHub {
             sender,
             status,
+            alerts,
             pool,
             shutdown,
             listener: Arc::new(Mutex::new(None)),
@@ -59,15 +64,26 @@ impl EventHub {
         receiver
     }
 
+    /// Receive a signal whenever alert groups may have changed.
+    pub fn subscribe_alerts(&self) -> broadcast::Receiver<()> {
+        let receiver = self.alerts.subscribe();
+        self.start();
+        receiver
+    }
+
     fn start(&self) {
         let Ok(mut listener) = self.listener.lock() else {
             return;
         };
         if listener.is_none() && !self.shutdown.is_cancelled() {
+            let senders = Senders {
+                events: self.sender.clone(),
+                status: self.status.clone(),
+                alerts: self.alerts.clone(),
+            };
             *listener = Some(tokio::spawn(listen(
                 self.pool.clone(),
-                self.sender.clone(),
-                self.status.clone(),
+                senders,
                 self.shutdown.clone(),
             )));
         }
@@ -83,17 +99,19 @@ impl EventHub {
     }
 }
 
-async fn listen(
-    pool: PgPool,
-    sender: broadcast::Sender<EventSignal>,
+/// The broadcasts the listener fans notifications out to, one per channel.
+struct Senders {
+    events: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
-    shutdown: CancellationToken,
-) {
+    alerts: broadcast::Sender<()>,
+}
+
+async fn listen(pool: PgPool, senders: Senders, shutdown: CancellationToken) {
     let mut delay = Duration::from_millis(200);
     loop {
         let result = tokio::select! {
             _ = shutdown.cancelled() => return,
-            result = listen_once(&pool, &sender, &status) => result,
+            result = listen_once(&pool, &senders) => result,
         };
         match result {
             Ok(()) => return,
@@ -109,23 +127,30 @@ async fn listen(
     }
 }
 
-async fn listen_once(
-    pool: &PgPool,
-    sender: &broadcast::Sender<EventSignal>,
-    status: &broadcast::Sender<()>,
-) -> sqlx::Result<()> {
+async fn listen_once(pool: &PgPool, senders: &Senders) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([INCIDENT_EVENTS, STATUS_PAGE]).await?;
+    listener
+        .listen_all([INCIDENT_EVENTS, STATUS_PAGE, ALERTS])
+        .await?;
     loop {
         // Anything may have changed while we were not listening (first start, reconnect).
-        let _ = status.send(());
+        let _ = senders.status.send(());
+        let _ = senders.alerts.send(());
         // `None`: the connection was lost; the next call reconnects and listens again.
+        // No receivers is fine: nobody is watching right now.
         while let Some(notification) = listener.try_recv().await? {
-            if notification.channel() == STATUS_PAGE {
-                let _ = status.send(());
-            } else if let Some(signal) = parse(notification.payload()) {
-                // No receivers is fine: nobody is watching right now.
-                let _ = sender.send(signal);
+            match notification.channel() {
+                STATUS_PAGE => {
+                    let _ = senders.status.send(());
+                }
+                ALERTS => {
+                    let _ = senders.alerts.send(());
+                }
+                _ => {
+                    if let Some(signal) = parse(notification.payload()) {
+                        let _ = senders.events.send(signal);
+                    }
+                }
             }
         }
         if pool.is_closed() {

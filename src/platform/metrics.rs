@@ -32,6 +32,19 @@ pub struct IntakeLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertGroupLabels {
+    pub state: String,
+    pub urgency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationInfoLabels {
+    pub integration_id: String,
+    pub name: String,
+    pub kind: String,
+}
+
 /// The registry and the handles the middleware and the scrape handler write to.
 pub struct Metrics {
     registry: Registry,
@@ -44,6 +57,8 @@ pub struct Metrics {
     pub webhook_deliveries: Family<StateLabels, Gauge>,
     pub alert_intake: Family<IntakeLabels, Counter>,
     pub alert_intake_backlog: Gauge,
+    pub alert_groups: Family<AlertGroupLabels, Gauge>,
+    pub integration_info: Family<IntegrationInfoLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -112,6 +127,17 @@ impl Metrics {
             "alert_intake_backlog",
             "Alert deliveries stored and not yet applied by the processor",
             alert_intake_backlog.clone(),
+        let alert_groups = Family::<AlertGroupLabels, Gauge>::default();
+        registry.register(
+            "alert_groups",
+            "Alert groups by state and urgency",
+            alert_groups.clone(),
+        );
+        let integration_info = Family::<IntegrationInfoLabels, Gauge>::default();
+        registry.register(
+            "integration_info",
+            "Each alert integration (always 1), to join its name and kind to its id",
+            integration_info.clone(),
         );
         Self {
             registry,
@@ -124,6 +150,8 @@ impl Metrics {
             webhook_deliveries,
             alert_intake,
             alert_intake_backlog,
+            alert_groups,
+            integration_info,
         }
     }
 

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::support::TestApp;
 
 /// Serve a second app instance (its own state and listener) on the same database.
-async fn second_instance(app: &TestApp) -> (String, CancellationToken) {
+pub async fn second_instance(app: &TestApp) -> (String, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
@@ -26,7 +26,7 @@ async fn second_instance(app: &TestApp) -> (String, CancellationToken) {
 }
 
 /// Read the stream until `needle` shows up; return the text read and how long it took.
-async fn read_until(
+pub async fn read_until(
     response: &mut reqwest::Response,
     needle: &str,
     limit: Duration,

@@ -7,6 +7,7 @@ mod alert_routing;
 mod alert_silences;
 mod alertmanager_e2e;
 mod alerts;
+mod alerts_admin;
 mod alerts_doors;
 mod alerts_signature;
 mod alerts_surfaces;

@@ -348,3 +348,64 @@ pub async fn delete(
     audit::log(&mut *conn, actor, &action).await?;
     Ok(rule)
 }
+
+/// Which way a rule moves in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Up,
+    Down,
+}
+
+/// Swap a rule read at `version` with its neighbour in the order (`Step::Up`: the rule
+/// tried before it). Rules of the same position are first given distinct positions, in
+/// the order they are tried. At either end nothing changes. Each rule whose position
+/// changes is audited as moved.
+#[tracing::instrument(skip_all, fields(rule_id = %id))]
+pub async fn move_step(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    id: Uuid,
+    version: i32,
+    step: Step,
+) -> Result<RuleRow, CommandError> {
+    let rules = rule_rows!(
+        "SELECT ",
+        "FROM routing_rules ORDER BY position, created_at, id FOR UPDATE"
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let at = rules
+        .iter()
+        .position(|r| r.id == id)
+        .ok_or(CommandError::NotFound)?;
+    if rules[at].version != version {
+        return Err(CommandError::Stale {
+            expected: version,
+            current: rules[at].version,
+        });
+    }
+    let other = match step {
+        Step::Up => at.checked_sub(1),
+        Step::Down => Some(at + 1).filter(|&i| i < rules.len()),
+    };
+    let Some(other) = other else {
+        return Ok(rules[at].clone());
+    };
+    let distinct = rules.windows(2).all(|w| w[0].position < w[1].position);
+    let mut positions: Vec<i32> = if distinct {
+        rules.iter().map(|r| r.position).collect()
+    } else {
+        (1..).take(rules.len()).collect()
+    };
+    positions.swap(at, other);
+    let mut moved = rules[at].clone();
+    for (rule, position) in rules.iter().zip(positions) {
+        if rule.position != position {
+            let row = move_to(&mut *conn, actor, rule.id, rule.version, position).await?;
+            if row.id == id {
+                moved = row;
+            }
+        }
+    }
+    Ok(moved)
+}

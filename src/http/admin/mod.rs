@@ -5,10 +5,12 @@ mod alerts;
 mod components;
 mod dashboard;
 pub mod incidents;
+mod integrations;
 mod maintenance;
 mod postmortems;
 mod profile;
 mod public_summary;
+mod routing_rules;
 mod settings;
 pub(crate) mod subscribers;
 mod tokens;
@@ -175,6 +177,8 @@ pub fn router() -> Router<AppState> {
         )
         .merge(incidents::router())
         .merge(alerts::router())
+        .merge(integrations::router())
+        .merge(routing_rules::router())
 }
 
 pub(crate) use crate::http::zone::{format_time, stamp, Stamp};

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::view::{item, GroupItem};
 use crate::accounts::Role;
-use crate::alerts::queries::{self, GroupFilter};
+use crate::alerts::queries::{self, GroupFilter, GroupView};
 use crate::alerts::{AlertGroupState, AlertUrgency};
 use crate::http::admin::incidents::view::{choices, Choice};
 use crate::http::admin::Reply;
@@ -35,6 +35,75 @@ struct AlertsPage {
     urgencies: Vec<Choice>,
     firing: i64,
     filtered: bool,
+    /// The filter, as the query string of the live stream.
+    live_query: String,
+}
+
+/// What the rows and their buttons need of the layout.
+pub struct RowsLayout {
+    pub csrf_token: String,
+    pub can_respond: bool,
+}
+
+/// The groups of the Alerts page alone, as its live stream sends them.
+#[derive(Template)]
+#[template(path = "admin/alert_group_rows.html")]
+pub struct AlertGroupRows {
+    pub layout: RowsLayout,
+    pub groups: Vec<GroupItem>,
+    pub filtered: bool,
+}
+
+/// The page's filter, read from its query.
+pub struct Filter {
+    state: Option<AlertGroupState>,
+    urgency: Option<AlertUrgency>,
+}
+
+impl Filter {
+    pub fn read(query: &AlertsQuery) -> Result<Filter, AppError> {
+        Ok(Filter {
+            state: parsed(&query.state, "state", AlertGroupState::parse)?,
+            urgency: parsed(&query.urgency, "urgency", AlertUrgency::parse)?,
+        })
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.state.is_some() || self.urgency.is_some()
+    }
+
+    /// The filter as a query string (`?state=firing`), empty when unset.
+    fn query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(state) = self.state {
+            query.append_pair("state", state.as_str());
+        }
+        if let Some(urgency) = self.urgency {
+            query.append_pair("urgency", urgency.as_str());
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            query
+        } else {
+            format!("?{query}")
+        }
+    }
+
+    /// The groups the filter shows, open ones first.
+    pub async fn groups(&self, pool: &sqlx::PgPool) -> sqlx::Result<Vec<GroupView>> {
+        let filter = GroupFilter {
+            states: self.state.into_iter().collect(),
+            urgency: self.urgency,
+            ..Default::default()
+        };
+        queries::list_groups(pool, &filter, SHOWN).await
+    }
+}
+
+/// The groups as the page lists them (times in the reader's zone).
+pub fn items(groups: &[GroupView], can_respond: bool) -> Vec<GroupItem> {
+    let now = OffsetDateTime::now_utc();
+    groups.iter().map(|g| item(g, can_respond, now)).collect()
 }
 
 fn parsed<T>(
@@ -63,21 +132,15 @@ fn with_any(label: &str, selected: bool, mut rest: Vec<Choice>) -> Vec<Choice> {
 }
 
 pub async fn list_alert_groups(staff: Staff, Query(query): Query<AlertsQuery>) -> Reply {
-    let state = parsed(&query.state, "state", AlertGroupState::parse)?;
-    let urgency = parsed(&query.urgency, "urgency", AlertUrgency::parse)?;
-    let filter = GroupFilter {
-        states: state.into_iter().collect(),
-        urgency,
-        ..Default::default()
-    };
+    let filter = Filter::read(&query)?;
+    let (state, urgency) = (filter.state, filter.urgency);
     let pool = &staff.state.pool;
-    let rows = queries::list_groups(pool, &filter, SHOWN).await?;
-    let firing = queries::count_firing(pool).await?;
-    let now = OffsetDateTime::now_utc();
     let can_respond = staff.user.can(Role::Responder);
+    let groups = items(&filter.groups(pool).await?, can_respond);
+    let firing = queries::count_firing(pool).await?;
     let page = AlertsPage {
         layout: Layout::of(&staff, "Alerts", "Alerts"),
-        groups: rows.iter().map(|g| item(g, can_respond, now)).collect(),
+        groups,
         states: with_any(
             "Any state",
             state.is_none(),
@@ -99,7 +162,8 @@ pub async fn list_alert_groups(staff: Staff, Query(query): Query<AlertsQuery>) -
             ),
         ),
         firing,
-        filtered: state.is_some() || urgency.is_some(),
+        filtered: filter.is_set(),
+        live_query: filter.query(),
     };
     render_admin(&staff.state, &page.layout, &page)
 }

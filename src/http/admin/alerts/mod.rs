@@ -7,6 +7,7 @@ mod actions;
 mod group;
 mod link;
 mod list;
+mod live;
 mod silences;
 mod view;
 
@@ -20,6 +21,7 @@ use crate::http::error::AppError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/alerts", get(list::list_alert_groups))
+        .route("/admin/alerts/live", get(live::live_alert_groups))
         .route("/admin/alert-groups/{number}", get(group::show_alert_group))
         .route(
             "/admin/alert-groups/{number}/acknowledge",

@@ -1,22 +1,17 @@
 //! The incident page's live stream: each new log entry as rendered HTML, over SSE.
 
-use crate::accounts::sessions;
 use askama::Template;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use axum_extra::extract::cookie::CookieJar;
 use std::convert::Infallible;
 use std::time::Duration;
 
 use super::view::{event_view, EventItem};
 use super::Reply;
 use crate::accounts::Role;
-use crate::app::AppState;
 use crate::http::extract::{Path, Query, Staff};
-use crate::http::session::SESSION_COOKIE;
-use crate::http::stream::{log_entries, resume_from, StillAllowed};
-use crate::platform::secret::hash_token;
+use crate::http::stream::{log_entries, resume_from, session_check};
 
 #[derive(serde::Deserialize)]
 pub struct LiveQuery {
@@ -60,23 +55,4 @@ pub async fn live_incident(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
-}
-
-/// The stream ends once its session does (sign-out, expiry, disabled user).
-fn session_check(state: &AppState, jar: &CookieJar) -> StillAllowed {
-    let id_hash = jar.get(SESSION_COOKIE).map(|c| hash_token(c.value()));
-    let state = state.clone();
-    Box::new(move || {
-        let (state, id_hash) = (state.clone(), id_hash.clone());
-        Box::pin(async move {
-            let Some(hash) = id_hash else {
-                return false;
-            };
-            let idle = state.settings.session_idle;
-            !matches!(
-                sessions::find_live(&state.pool, &hash, idle).await,
-                Ok(None)
-            )
-        })
-    })
 }

@@ -11,7 +11,7 @@ use super::{created, missing, Admin, Answer, Edit, ProblemDoc, Reply};
 use crate::alerts::integrations::{
     self, IntegrationChanges, IntegrationRow, NewIntegration, Signing, WithKey,
 };
-use crate::alerts::{keys, AlertSeverity, AlertUrgency, IntegrationKind};
+use crate::alerts::{doors, keys, AlertSeverity, AlertUrgency, IntegrationKind};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{Json, Path};
@@ -66,6 +66,9 @@ pub struct IntegrationKeyJson {
     /// 32 characters; keep it, it cannot be shown again.
     pub key: String,
     pub urls: IngestUrlsJson,
+    /// An Alertmanager receiver to paste into `alertmanager.yml` (Alertmanager and
+    /// PagerDuty integrations).
+    pub config: Option<String>,
 }
 
 fn json(row: IntegrationRow, key_prefix: Option<String>) -> IntegrationJson {
@@ -85,31 +88,22 @@ fn json(row: IntegrationRow, key_prefix: Option<String>) -> IntegrationJson {
     }
 }
 
-/// The ingest URLs for `key` of an integration of `kind`.
-fn urls(base: &str, kind: IntegrationKind, key: &str) -> IngestUrlsJson {
-    let door = match kind {
-        IntegrationKind::Alertmanager => Some("alertmanager"),
-        IntegrationKind::Grafana => Some("grafana"),
-        IntegrationKind::Generic => Some("generic"),
-        IntegrationKind::Pagerduty => None,
-    };
-    let pagerduty = kind == IntegrationKind::Pagerduty;
-    IngestUrlsJson {
-        with_key: door.map(|d| format!("{base}/ingest/{key}/{d}")),
-        bearer: door.map(|d| format!("{base}/ingest/{d}")),
-        events_v2: pagerduty.then(|| format!("{base}/v2/enqueue")),
-        events_v1: pagerduty.then(|| format!("{base}/generic/2010-04-15/create_event.json")),
-    }
-}
-
 fn with_key(state: &AppState, made: WithKey) -> IntegrationKeyJson {
-    let base = state.settings.base_url.trim_end_matches('/');
-    let urls = urls(base, made.integration.kind, &made.key);
+    let base = &state.settings.base_url;
+    let kind = made.integration.kind;
+    let urls = doors::urls(base, kind, &made.key);
+    let config = doors::alertmanager_receiver(base, kind, &made.key);
     let prefix = made.key.get(..keys::PREFIX_LEN).map(str::to_owned);
     IntegrationKeyJson {
         integration: json(made.integration, prefix),
         key: made.key,
-        urls,
+        urls: IngestUrlsJson {
+            with_key: urls.with_key,
+            bearer: urls.bearer,
+            events_v2: urls.events_v2,
+            events_v1: urls.events_v1,
+        },
+        config,
     }
 }
 
