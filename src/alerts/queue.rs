@@ -74,11 +74,9 @@ pub async fn submit(
 
 /// How many deliveries wait for the processor (pending, retries included).
 pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM alert_intake WHERE state = 'pending'"#
-    )
-    .fetch_one(db)
-    .await
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM alert_intake WHERE state = 'pending'"#)
+        .fetch_one(db)
+        .await
 }
 
 /// Forget deliveries that failed for good more than `age` ago.

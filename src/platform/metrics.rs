@@ -127,6 +127,7 @@ impl Metrics {
             "alert_intake_backlog",
             "Alert deliveries stored and not yet applied by the processor",
             alert_intake_backlog.clone(),
+        );
         let alert_groups = Family::<AlertGroupLabels, Gauge>::default();
         registry.register(
             "alert_groups",

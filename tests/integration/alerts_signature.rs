@@ -32,7 +32,11 @@ fn grafana_body() -> String {
 
 fn assert_bad_signature(r: &TestResponse, what: &str) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
-    assert_eq!(r.header("content-type"), "application/problem+json", "{what}");
+    assert_eq!(
+        r.header("content-type"),
+        "application/problem+json",
+        "{what}"
+    );
     assert!(
         r.json()["detail"]
             .as_str()
@@ -207,8 +211,17 @@ async fn a_signing_secret_is_refused_for_other_kinds_and_when_it_is_too_long() {
         json!({ "timestamp_header": "X-Ts", "version": 1 }),
     ] {
         let r = app
-            .patch(&format!("/api/v1/integrations/{id}"), &token, &body.to_string())
+            .patch(
+                &format!("/api/v1/integrations/{id}"),
+                &token,
+                &body.to_string(),
+            )
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
     }
 }

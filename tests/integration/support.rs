@@ -725,7 +725,12 @@ impl TestApp {
     }
 
     /// POST `body` to an ingest door with these extra headers.
-    pub async fn ingest_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> TestResponse {
+    pub async fn ingest_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> TestResponse {
         let mut req = request(Method::POST, path, "10.0.0.7")
             .header(header::CONTENT_TYPE, "application/json");
         for (name, value) in headers {

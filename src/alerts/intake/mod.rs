@@ -131,9 +131,58 @@ pub enum IntakeError {
 impl Delivery {
     /// A digest of everything grouping looks at: equal digests mean a re-send that
     /// changes nothing but "last seen" (Alertmanager repeats whole groups).
+    ///
+    /// Only what decides an alert's state and title counts: its identity, status,
+    /// severity, summary, times, labels and annotations. The excerpt of the sender's object and the text derived from live
+    /// values (Grafana's `values`, `valueString`) change on every evaluation and would
+    /// otherwise turn each repeat into a change.
     pub fn digest(&self) -> [u8; 32] {
-        let canonical = serde_json::to_vec(&(&self.labels, &self.annotations, &self.action))
-            .unwrap_or_default();
+        #[derive(Serialize)]
+        enum Asked<'a> {
+            Alerts(Vec<SignalState<'a>>, bool, u32),
+            Acknowledge,
+            Resolve,
+        }
+        #[derive(Serialize)]
+        struct SignalState<'a>(
+            &'a str,
+            AlertStatus,
+            Option<AlertSeverity>,
+            &'a str,
+            Option<i128>,
+            Option<i128>,
+            &'a Labels,
+            &'a Labels,
+        );
+        let asked = match &self.action {
+            Action::Alerts {
+                alerts,
+                complete,
+                truncated,
+            } => Asked::Alerts(
+                alerts
+                    .iter()
+                    .map(|a| {
+                        SignalState(
+                            &a.fingerprint,
+                            a.status,
+                            a.severity,
+                            &a.summary,
+                            a.starts_at.map(OffsetDateTime::unix_timestamp_nanos),
+                            a.ends_at.map(OffsetDateTime::unix_timestamp_nanos),
+                            &a.labels,
+                            &a.annotations,
+                        )
+                    })
+                    .collect(),
+                *complete,
+                *truncated,
+            ),
+            Action::Acknowledge => Asked::Acknowledge,
+            Action::Resolve => Asked::Resolve,
+        };
+        let canonical =
+            serde_json::to_vec(&(&self.labels, &self.annotations, asked)).unwrap_or_default();
         Sha256::digest(canonical).into()
     }
 }

@@ -268,6 +268,7 @@ pub async fn update_integration(
         name: Some(form.name.clone()),
         default_urgency: form.urgency(),
         default_severity: form.severity(),
+        signing: None,
     };
     let mut tx = staff.begin().await?;
     match integrations::update(&mut tx, Some(staff.id()), id, version, change).await {

@@ -68,7 +68,12 @@ async fn receive(
             .ok_or(Refusal::Unauthorized)?;
         let integration = open(&state, &key, kind).await?;
         if let Some(secret) = &integration.signing_secret {
-            check_signature(&headers, &body, secret, integration.timestamp_header.as_deref())?;
+            check_signature(
+                &headers,
+                &body,
+                secret,
+                integration.timestamp_header.as_deref(),
+            )?;
         }
         let delivery = alertmanager::parse(format, &body).map_err(Refusal::Invalid)?;
         store(&state, integration, &delivery).await?;

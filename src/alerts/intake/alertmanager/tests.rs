@@ -442,3 +442,20 @@ fn identical_re_sends_have_one_digest_and_a_resolution_changes_it() {
     let resolved = parse_value(AlertFormat::Alertmanager, &resolved).unwrap();
     assert_ne!(first.digest(), resolved.digest());
 }
+
+#[test]
+fn a_grafana_repeat_with_new_values_has_the_same_digest() {
+    let body = grafana_body();
+    let mut later = body.clone();
+    later["alerts"][0]["values"] = json!({ "B": 51.5, "C": 1 });
+    later["alerts"][0]["valueString"] = json!("[ var='B' labels={} value=51.5 ]");
+    let first = parse_value(AlertFormat::Grafana, &body).unwrap();
+    let again = parse_value(AlertFormat::Grafana, &later).unwrap();
+    assert_ne!(signals(&first)[0].payload, signals(&again)[0].payload);
+    assert_eq!(first.digest(), again.digest());
+
+    let mut relabelled = body.clone();
+    relabelled["alerts"][0]["labels"]["zone"] = json!("us-2");
+    let relabelled = parse_value(AlertFormat::Grafana, &relabelled).unwrap();
+    assert_ne!(first.digest(), relabelled.digest());
+}
