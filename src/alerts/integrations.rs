@@ -199,10 +199,10 @@ fn check_signing(kind: IntegrationKind, signing: &Signing) -> Result<(), Command
         ));
     }
     if let Some(name) = &signing.timestamp_header {
-        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        if name.len() > 100 || axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(CommandError::invalid(
                 "timestamp_header",
-                "The timestamp header is not a valid header name.",
+                "The timestamp header is not a valid header name of at most 100 characters.",
             ));
         }
     }

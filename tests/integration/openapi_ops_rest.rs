@@ -413,6 +413,30 @@ pub async fn alerts(c: &mut Checker<'_>, app: &TestApp, r: &str) {
         "attach",
     );
     assert_eq!(attached["incident"]["id"], declared["id"]);
+    let other = expect(
+        c.call(
+            POST,
+            "/incidents",
+            &[],
+            r,
+            Some(json!({"title": "Other", "severity": "sev3"})),
+        )
+        .await,
+        StatusCode::CREATED,
+        "declare another",
+    );
+    expect(
+        c.call(
+            POST,
+            "/alert-groups/{id}/attach",
+            &g,
+            r,
+            Some(json!({"incident_id": other["id"]})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "attach elsewhere",
+    );
     let alerts = expect(
         c.call(GET, "/alerts", &[], r, None).await,
         StatusCode::OK,

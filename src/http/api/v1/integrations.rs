@@ -198,6 +198,7 @@ pub struct IntegrationPatchJson {
     pub signing_secret: Option<String>,
     /// Grafana only, with `signing_secret`: the contact point's timestamp header, when
     /// it has one (then `timestamp:body` is signed).
+    #[schema(max_length = 100)]
     pub timestamp_header: Option<String>,
     /// The version read (required); a stale one gets 409 with `current`.
     pub version: i32,
