@@ -103,6 +103,18 @@ pub async fn touch(db: impl PgExecutor<'_>, id: Uuid, at: OffsetDateTime) -> sql
     Ok(())
 }
 
+/// Tell every process, at commit, that what a key opens may have changed (their key
+/// caches forget).
+async fn changed(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_notify($1, '')",
+        crate::platform::live::INTEGRATIONS
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// An integration's name: trimmed, 1 to 100 characters, one line.
 fn check_name(raw: &str) -> Result<&str, CommandError> {
     Ok(text::NAME.trimmed("name", raw, "The name cannot be empty.")?)
@@ -262,6 +274,7 @@ pub async fn update(
         signed: row.signed,
     };
     audit::log(&mut *conn, actor, &action).await?;
+    changed(&mut *conn).await?;
     Ok(row)
 }
 
@@ -293,6 +306,7 @@ pub async fn rotate_key(
         grace_minutes,
     };
     audit::log(&mut *conn, actor, &action).await?;
+    changed(&mut *conn).await?;
     Ok(WithKey { integration, key })
 }
 
@@ -312,5 +326,6 @@ pub async fn delete(
         name: integration.name.clone(),
     };
     audit::log(&mut *conn, actor, &action).await?;
+    changed(&mut *conn).await?;
     Ok(integration)
 }

@@ -7,8 +7,12 @@
 //! So no row is applied twice or out of order, and the unique index of open groups backs
 //! this up. A row that fails is retried with backoff while the rows after it wait; after
 //! [`MAX_ATTEMPTS`] it is marked failed (kept, never lost) and the rest go on.
-//! Routing rules are read once per round, for all the groups it applies.
+//! Routing rules are read once per round, for all the groups it applies. A round applies
+//! all its groups in one transaction; only when that fails does it go group by group,
+//! with savepoints, so the failing delivery is found and retried alone.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use rand::Rng;
@@ -26,10 +30,16 @@ pub const APPLIED_CHANNEL: &str = crate::platform::live::ALERTS;
 /// How often queued deliveries are looked for without a notification (retries, a
 /// notification missed while the listener reconnected).
 const TICK: Duration = Duration::from_secs(1);
+/// How long the processor waits after a wake-up before it looks, so a burst is applied
+/// in a few large rounds.
+const GATHER: Duration = Duration::from_millis(20);
 /// A delivery that failed this often is marked failed.
 pub const MAX_ATTEMPTS: i32 = 10;
 /// How many groups one round looks at.
 const ROUND_GROUPS: i64 = 200;
+/// How many deliveries one batch applies at most, so its transaction stays short and a
+/// person's acknowledge never waits long behind it.
+const BATCH_ROWS: i64 = 250;
 
 /// What one or more rounds did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,7 +72,9 @@ pub async fn apply_pending(pool: &PgPool) -> sqlx::Result<Report> {
     }
 }
 
-/// One pass over the groups with due deliveries, oldest first.
+/// One pass over the groups with due deliveries, oldest first: all of them in one
+/// transaction when that works (the common case, a storm of repeats), and group by
+/// group, each delivery in a savepoint, when it does not.
 async fn round(pool: &PgPool) -> sqlx::Result<Report> {
     let due = sqlx::query!(
         r#"SELECT integration_id AS "integration_id!", group_key AS "group_key!"
@@ -72,20 +84,116 @@ async fn round(pool: &PgPool) -> sqlx::Result<Report> {
     )
     .fetch_all(pool)
     .await?;
-    let mut report = Report::default();
     if due.is_empty() {
-        return Ok(report);
+        return Ok(Report::default());
     }
     // Read once per round: a rule saved meanwhile routes from the next round on.
     let rules = routing::store::load_enabled(pool).await?;
-    for group in due {
-        report += apply_group(pool, &rules, group.integration_id, &group.group_key).await?;
-    }
+    let mut groups: Vec<(Uuid, String)> = due
+        .into_iter()
+        .map(|g| (g.integration_id, g.group_key))
+        .collect();
+    groups.sort();
+    let report = match apply_together(pool, &rules, &groups).await {
+        Ok(report) => report,
+        Err(err) => {
+            // Nothing of the batch is kept; each group again on its own, so a delivery
+            // that fails is retried alone and the others go on.
+            tracing::debug!(error = %format!("{err:#}"), "a batch of alert deliveries failed; applying group by group");
+            let mut report = Report::default();
+            for (integration_id, group_key) in &groups {
+                report += apply_group(pool, &rules, *integration_id, group_key).await?;
+            }
+            report
+        }
+    };
     if report.applied > 0 {
         sqlx::query!("SELECT pg_notify($1, '')", APPLIED_CHANNEL)
             .execute(pool)
             .await?;
     }
+    Ok(report)
+}
+
+/// Apply the due deliveries of `groups` (sorted) in one transaction without savepoints;
+/// any failure undoes the whole batch.
+async fn apply_together(
+    pool: &PgPool,
+    rules: &CompiledRules,
+    groups: &[(Uuid, String)],
+) -> anyhow::Result<Report> {
+    let (integration_ids, group_keys): (Vec<Uuid>, Vec<String>) = groups.iter().cloned().unzip();
+    let mut tx = pool.begin().await?;
+    let locked = sqlx::query!(
+        r#"SELECT g.integration_id AS "integration_id!", g.group_key AS "group_key!"
+           FROM unnest($1::uuid[], $2::text[]) AS g(integration_id, group_key)
+           WHERE pg_try_advisory_xact_lock(hashtext('fireline_alert_group'),
+                                           hashtext(g.integration_id::text || ':' || g.group_key))"#,
+        &integration_ids,
+        &group_keys
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut report = Report {
+        busy: (groups.len() - locked.len()) as u64,
+        ..Report::default()
+    };
+    if locked.is_empty() {
+        return Ok(report);
+    }
+    let (integration_ids, group_keys): (Vec<Uuid>, Vec<String>) = locked
+        .into_iter()
+        .map(|g| (g.integration_id, g.group_key))
+        .unzip();
+    // Read after the locks: what another process applied meanwhile is gone. A prefix of
+    // each group's rows in id order, so what is left waits in order for the next round.
+    let rows = sqlx::query!(
+        r#"SELECT q.id, q.integration_id, q.group_key, q.delivery, q.received_at,
+                  q.next_attempt_at <= now() AS "due!"
+           FROM alert_intake q
+           JOIN unnest($1::uuid[], $2::text[]) AS g(integration_id, group_key)
+             ON g.integration_id = q.integration_id AND g.group_key = q.group_key
+           WHERE q.state = 'pending'
+           ORDER BY q.id LIMIT $3 FOR UPDATE OF q"#,
+        &integration_ids,
+        &group_keys,
+        BATCH_ROWS
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut known: HashMap<Uuid, Option<IntegrationRow>> = HashMap::new();
+    let mut waiting: HashSet<(Uuid, String)> = HashSet::new();
+    let mut applied = Vec::with_capacity(rows.len());
+    let mut last_received: HashMap<Uuid, time::OffsetDateTime> = HashMap::new();
+    for row in rows {
+        let group = (row.integration_id, row.group_key);
+        // A delivery backing off holds back the later ones of its group.
+        if !row.due || waiting.contains(&group) {
+            waiting.insert(group);
+            continue;
+        }
+        if let Entry::Vacant(entry) = known.entry(row.integration_id) {
+            entry.insert(integrations::find(&mut *tx, row.integration_id).await?);
+        }
+        // Deleted meanwhile: its deliveries go with it.
+        let Some(Some(integration)) = known.get(&row.integration_id) else {
+            continue;
+        };
+        apply_one(&mut tx, integration, rules, row.received_at, &row.delivery).await?;
+        applied.push(row.id);
+        let latest = last_received
+            .entry(row.integration_id)
+            .or_insert(row.received_at);
+        *latest = (*latest).max(row.received_at);
+    }
+    sqlx::query!("DELETE FROM alert_intake WHERE id = ANY($1)", &applied)
+        .execute(&mut *tx)
+        .await?;
+    for (integration_id, at) in last_received {
+        integrations::touch(&mut *tx, integration_id, at).await?;
+    }
+    tx.commit().await?;
+    report.applied = applied.len() as u64;
     Ok(report)
 }
 
@@ -244,6 +352,9 @@ impl Processor {
             if !wakeup.wait(TICK, &shutdown).await {
                 return;
             }
+            // Let a burst gather: one round of many deliveries costs far less than
+            // many rounds of a few.
+            tokio::time::sleep(GATHER).await;
         }
     }
 }

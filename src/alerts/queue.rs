@@ -3,16 +3,15 @@
 //! (`alerts::process`) applies the rows later. The raw body is never kept: a PagerDuty
 //! body carries its routing key.
 //!
-//! Each request is one `INSERT` (with its notification) on the main pool. A writer that
-//! batches the rows of concurrent requests into one statement is the next step when
-//! intake has to go faster.
+//! The doors store through the [`writer::IntakeWriter`], which batches the rows of
+//! concurrent requests into one statement.
+
+pub mod writer;
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
-use uuid::Uuid;
 
 use super::intake::Delivery;
-use super::AlertFormat;
 
 /// The channel a stored delivery notifies on, to wake the processors.
 pub const CHANNEL: &str = "fireline_alert_intake";
@@ -47,29 +46,6 @@ pub fn decode(stored: &str) -> anyhow::Result<Delivery> {
     );
     let stored: StoredDelivery = serde_json::from_str(stored)?;
     Ok(stored.delivery)
-}
-
-/// Store `delivery` for `integration_id` and wake the processors; committed when this
-/// returns.
-pub async fn submit(
-    db: impl PgExecutor<'_>,
-    integration_id: Uuid,
-    delivery: &Delivery,
-) -> sqlx::Result<i64> {
-    let stored = encode(delivery).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query_scalar!(
-        "WITH stored AS ( \
-             INSERT INTO alert_intake (integration_id, format, group_key, delivery) \
-             VALUES ($1, $2, $3, $4) RETURNING id), \
-         woken AS (SELECT pg_notify('fireline_alert_intake', '')) \
-         SELECT stored.id FROM stored, woken",
-        integration_id,
-        delivery.format as AlertFormat,
-        delivery.group_key,
-        stored
-    )
-    .fetch_one(db)
-    .await
 }
 
 /// How many deliveries wait for the processor (pending, retries included).

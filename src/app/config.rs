@@ -91,6 +91,16 @@ pub struct ServeArgs {
     /// Webhook attempts in flight at once to one destination (scheme, host and port).
     #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
     pub webhook_per_destination: usize,
+
+    /// Alert deliveries waiting to be stored, at most; past it the alert doors answer
+    /// "come back later" (503 or 429 with Retry-After).
+    #[arg(long, env = "FIRELINE_INTAKE_QUEUE", default_value_t = 2048)]
+    pub intake_queue: usize,
+
+    /// Stored alert deliveries not yet applied, at most; past it the doors answer "come
+    /// back later" until the processors catch up.
+    #[arg(long, env = "FIRELINE_INTAKE_BACKLOG_LIMIT", default_value_t = 100_000)]
+    pub intake_backlog_limit: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +187,7 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub nudges: crate::incidents::Nudges,
     pub webhooks: crate::webhooks::DeliveryConfig,
+    pub intake: crate::alerts::queue::writer::IntakeLimits,
 }
 
 impl Settings {
@@ -202,6 +213,11 @@ impl Settings {
                     .clamp(1, args.webhook_concurrency.max(1)),
                 ..Default::default()
             },
+            intake: crate::alerts::queue::writer::IntakeLimits {
+                queue: args.intake_queue.max(1),
+                backlog: args.intake_backlog_limit.max(1),
+                ..Default::default()
+            },
         })
     }
 
@@ -214,6 +230,7 @@ impl Settings {
             trust_proxy: false,
             nudges: crate::incidents::Nudges::default(),
             webhooks: crate::webhooks::DeliveryConfig::default(),
+            intake: Default::default(),
         }
     }
 

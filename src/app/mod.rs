@@ -9,6 +9,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::keys::KeyCache;
+use crate::alerts::queue::writer::IntakeWriter;
 use crate::app::config::Settings;
 use crate::platform::events::{self, Consumer, ConsumerRunner};
 use crate::platform::live::EventHub;
@@ -29,15 +31,23 @@ pub struct App {
     pub status_page: Arc<StatusPage>,
     /// Cancelled when the process shuts down: long-lived responses (live streams) end.
     pub shutdown: CancellationToken,
+    /// Stores what the alert doors receive, in batches.
+    pub intake: IntakeWriter,
+    /// What integration keys opened lately (the alert doors look keys up here).
+    pub integration_keys: KeyCache,
     /// The key anonymous CSRF cookies are signed with, read from the database once.
     pub anon_csrf_key: tokio::sync::OnceCell<crate::platform::signed::SigningKey>,
 }
 
 impl AppState {
+    /// The state of one app; the intake writer's tasks start on the current runtime.
     pub fn new(pool: PgPool, settings: Settings) -> Self {
         let shutdown = CancellationToken::new();
+        let hub = EventHub::new(pool.clone(), shutdown.clone());
         Self(Arc::new(App {
-            hub: EventHub::new(pool.clone(), shutdown.clone()),
+            intake: IntakeWriter::new(&pool, settings.intake),
+            integration_keys: KeyCache::new(hub.clone()),
+            hub,
             status_page: Arc::new(StatusPage::new(
                 pool.clone(),
                 &settings.page_name,

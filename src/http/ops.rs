@@ -99,6 +99,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     if let Ok(Ok(backlog)) = backlog {
         m.alert_intake_backlog.set(backlog);
     }
+    m.alert_intake_queued.set(state.intake.queued() as i64);
     alert_gauges(&state).await;
     (
         [(

@@ -16,6 +16,8 @@ pub const INCIDENT_EVENTS: &str = "fireline_incident_events";
 pub const STATUS_PAGE: &str = "fireline_status_page";
 /// The channel notified when alert groups changed (a processor round, a person's action).
 pub const ALERTS: &str = "fireline_alerts";
+/// The channel notified when an integration's keys or signing changed.
+pub const INTEGRATIONS: &str = "fireline_integrations";
 
 /// A new entry in an incident's log, committed by any process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,7 @@ pub struct EventHub {
     sender: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
     alerts: broadcast::Sender<()>,
+    integrations: broadcast::Sender<()>,
     pool: PgPool,
     shutdown: CancellationToken,
     listener: Arc<Mutex<Option<JoinHandle<()>>>>,
@@ -40,10 +43,12 @@ impl EventHub {
         let (sender, _) = broadcast::channel(1024);
         let (status, _) = broadcast::channel(64);
         let (alerts, _) = broadcast::channel(64);
+        let (integrations, _) = broadcast::channel(16);
         EventHub {
             sender,
             status,
             alerts,
+            integrations,
             pool,
             shutdown,
             listener: Arc::new(Mutex::new(None)),
@@ -71,6 +76,13 @@ impl EventHub {
         receiver
     }
 
+    /// Receive a signal whenever an integration's keys or signing may have changed.
+    pub fn subscribe_integrations(&self) -> broadcast::Receiver<()> {
+        let receiver = self.integrations.subscribe();
+        self.start();
+        receiver
+    }
+
     fn start(&self) {
         let Ok(mut listener) = self.listener.lock() else {
             return;
@@ -80,6 +92,7 @@ impl EventHub {
                 events: self.sender.clone(),
                 status: self.status.clone(),
                 alerts: self.alerts.clone(),
+                integrations: self.integrations.clone(),
             };
             *listener = Some(tokio::spawn(listen(
                 self.pool.clone(),
@@ -104,6 +117,7 @@ struct Senders {
     events: broadcast::Sender<EventSignal>,
     status: broadcast::Sender<()>,
     alerts: broadcast::Sender<()>,
+    integrations: broadcast::Sender<()>,
 }
 
 async fn listen(pool: PgPool, senders: Senders, shutdown: CancellationToken) {
@@ -130,12 +144,13 @@ async fn listen(pool: PgPool, senders: Senders, shutdown: CancellationToken) {
 async fn listen_once(pool: &PgPool, senders: &Senders) -> sqlx::Result<()> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener
-        .listen_all([INCIDENT_EVENTS, STATUS_PAGE, ALERTS])
+        .listen_all([INCIDENT_EVENTS, STATUS_PAGE, ALERTS, INTEGRATIONS])
         .await?;
     loop {
         // Anything may have changed while we were not listening (first start, reconnect).
         let _ = senders.status.send(());
         let _ = senders.alerts.send(());
+        let _ = senders.integrations.send(());
         // `None`: the connection was lost; the next call reconnects and listens again.
         // No receivers is fine: nobody is watching right now.
         while let Some(notification) = listener.try_recv().await? {
@@ -145,6 +160,9 @@ async fn listen_once(pool: &PgPool, senders: &Senders) -> sqlx::Result<()> {
                 }
                 ALERTS => {
                     let _ = senders.alerts.send(());
+                }
+                INTEGRATIONS => {
+                    let _ = senders.integrations.send(());
                 }
                 _ => {
                     if let Some(signal) = parse(notification.payload()) {

@@ -57,6 +57,7 @@ pub struct Metrics {
     pub webhook_deliveries: Family<StateLabels, Gauge>,
     pub alert_intake: Family<IntakeLabels, Counter>,
     pub alert_intake_backlog: Gauge,
+    pub alert_intake_queued: Gauge,
     pub alert_groups: Family<AlertGroupLabels, Gauge>,
     pub integration_info: Family<IntegrationInfoLabels, Gauge>,
 }
@@ -128,6 +129,12 @@ impl Metrics {
             "Alert deliveries stored and not yet applied by the processor",
             alert_intake_backlog.clone(),
         );
+        let alert_intake_queued = Gauge::default();
+        registry.register(
+            "alert_intake_queued",
+            "Alert deliveries received by this process and waiting to be stored",
+            alert_intake_queued.clone(),
+        );
         let alert_groups = Family::<AlertGroupLabels, Gauge>::default();
         registry.register(
             "alert_groups",
@@ -151,6 +158,7 @@ impl Metrics {
             webhook_deliveries,
             alert_intake,
             alert_intake_backlog,
+            alert_intake_queued,
             alert_groups,
             integration_info,
         }

@@ -136,11 +136,14 @@ async fn an_admin_rotates_edits_and_deletes_an_integration() {
     );
     assert!(rotated.text.contains(&format!("routing_key: {new}")));
     let kind = IntegrationKind::Pagerduty;
-    assert!(keys::lookup(app.pool(), &old, kind)
+    let cache = &app.state.integration_keys;
+    assert!(cache
+        .lookup(app.pool(), &old, kind)
         .await
         .unwrap()
         .is_none());
-    assert!(keys::lookup(app.pool(), &new, kind)
+    assert!(cache
+        .lookup(app.pool(), &new, kind)
         .await
         .unwrap()
         .is_some());

@@ -30,7 +30,7 @@ fn assert_pd_invalid(r: &TestResponse, error: &str) {
     assert!(errors.iter().any(|e| e.contains(error)), "{errors:?}");
 }
 
-fn counted(app: &TestApp, format: &str, outcome: &str) -> bool {
+pub fn counted(app: &TestApp, format: &str, outcome: &str) -> bool {
     let line = format!(
         "fireline_alert_intake_requests_total{{format=\"{format}\",outcome=\"{outcome}\"}}"
     );

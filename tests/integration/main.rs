@@ -9,6 +9,7 @@ mod alertmanager_e2e;
 mod alerts;
 mod alerts_admin;
 mod alerts_doors;
+mod alerts_overload;
 mod alerts_signature;
 mod alerts_surfaces;
 mod auth;

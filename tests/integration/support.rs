@@ -724,6 +724,21 @@ impl TestApp {
         TestResponse::read(self.router.clone().oneshot(req).await.unwrap()).await
     }
 
+    /// POST `body` to an ingest door in a task of its own, to be answered while the test
+    /// goes on.
+    pub fn ingest_in_background(
+        &self,
+        path: &str,
+        body: &str,
+    ) -> tokio::task::JoinHandle<TestResponse> {
+        let req = request(Method::POST, path, "10.0.0.7")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move { TestResponse::read(router.oneshot(req).await.unwrap()).await })
+    }
+
     /// POST `body` to an ingest door with these extra headers.
     pub async fn ingest_with(
         &self,

@@ -306,6 +306,7 @@ pub async fn rotate_key(
     match integrations::rotate_key(&mut tx, Some(staff.id()), id, grace).await {
         Ok(made) => {
             tx.commit().await?;
+            staff.state.integration_keys.forget();
             key_page(&staff, made, "rotated").await
         }
         Err(err) => {
@@ -322,7 +323,9 @@ pub async fn delete_integration(staff: Staff<AsAdmin>, Path(id): Path<Uuid>, _: 
         "Deleted {} with its alert groups; its key opens nothing now.",
         deleted.name
     );
-    staff
+    let done = staff
         .commit_and_flash(tx, "/admin/integrations", &message)
-        .await
+        .await;
+    staff.state.integration_keys.forget();
+    done
 }

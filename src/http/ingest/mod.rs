@@ -29,7 +29,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::alerts::intake::{Delivery, IntakeError};
 use crate::alerts::integrations::LiveIntegration;
-use crate::alerts::{keys, queue, AlertFormat, IntegrationKind};
+use crate::alerts::queue::writer::NotStored;
+use crate::alerts::{keys, AlertFormat, IntegrationKind};
 use crate::app::AppState;
 use crate::http::middleware::{self, REQUEST_ID};
 use crate::platform::metrics::IntakeLabels;
@@ -179,7 +180,8 @@ async fn open(
     if !keys::is_well_formed(key) {
         return Err(Refusal::Unauthorized);
     }
-    match tokio::time::timeout(DATABASE_WAIT, keys::lookup(&state.pool, key, kind)).await {
+    let found = state.integration_keys.lookup(&state.pool, key, kind);
+    match tokio::time::timeout(DATABASE_WAIT, found).await {
         Ok(Ok(Some(integration))) => Ok(integration),
         Ok(Ok(None)) => Err(Refusal::Unauthorized),
         Ok(Err(err)) => {
@@ -199,9 +201,13 @@ async fn store(
     integration: LiveIntegration,
     delivery: &Delivery,
 ) -> Result<(), Refusal> {
-    let submitted = queue::submit(&state.pool, integration.id, delivery);
+    let submitted = state.intake.submit(integration.id, delivery);
     match tokio::time::timeout(DATABASE_WAIT, submitted).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err @ (NotStored::QueueFull | NotStored::Backlog(_)))) => {
+            tracing::debug!(error = %err, "refused an alert delivery: overloaded");
+            Err(Refusal::Overloaded)
+        }
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "storing an alert delivery failed");
             Err(Refusal::Overloaded)

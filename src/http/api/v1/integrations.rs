@@ -240,6 +240,7 @@ pub async fn patch_integration(
         return Err(refused(&c.state, id, err).await);
     }
     tx.commit().await?;
+    c.state.integration_keys.forget();
     Ok(Json(find_json(&c.state, id).await?))
 }
 
@@ -254,6 +255,7 @@ pub async fn delete_integration(c: Admin, Path(id): Path<Uuid>) -> Answer<Status
         return Err(refused(&c.state, id, err).await);
     }
     tx.commit().await?;
+    c.state.integration_keys.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -285,5 +287,6 @@ pub async fn rotate_key(
         }
     };
     tx.commit().await?;
+    c.state.integration_keys.forget();
     Ok(Json(with_key(&c.state, made)))
 }
