@@ -122,8 +122,27 @@ async fn apply_together(
     rules: &CompiledRules,
     groups: &[(Uuid, String)],
 ) -> anyhow::Result<Report> {
-    let (integration_ids, group_keys): (Vec<Uuid>, Vec<String>) = groups.iter().cloned().unzip();
     let mut tx = pool.begin().await?;
+    match apply_batch(&mut tx, rules, groups).await {
+        Ok(report) => {
+            tx.commit().await?;
+            Ok(report)
+        }
+        Err(err) => {
+            // Roll back now, not when the connection is next used: the group locks must
+            // be gone before the groups are taken one by one on other connections.
+            tx.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+async fn apply_batch(
+    tx: &mut PgConnection,
+    rules: &CompiledRules,
+    groups: &[(Uuid, String)],
+) -> anyhow::Result<Report> {
+    let (integration_ids, group_keys): (Vec<Uuid>, Vec<String>) = groups.iter().cloned().unzip();
     let locked = sqlx::query!(
         r#"SELECT g.integration_id AS "integration_id!", g.group_key AS "group_key!"
            FROM unnest($1::uuid[], $2::text[]) AS g(integration_id, group_key)
@@ -179,7 +198,7 @@ async fn apply_together(
         let Some(Some(integration)) = known.get(&row.integration_id) else {
             continue;
         };
-        apply_one(&mut tx, integration, rules, row.received_at, &row.delivery).await?;
+        apply_one(&mut *tx, integration, rules, row.received_at, &row.delivery).await?;
         applied.push(row.id);
         let latest = last_received
             .entry(row.integration_id)
@@ -192,7 +211,6 @@ async fn apply_together(
     for (integration_id, at) in last_received {
         integrations::touch(&mut *tx, integration_id, at).await?;
     }
-    tx.commit().await?;
     report.applied = applied.len() as u64;
     Ok(report)
 }
