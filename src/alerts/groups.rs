@@ -204,7 +204,7 @@ pub async fn set_route(
 pub async fn repeat(
     conn: &mut PgConnection,
     id: Uuid,
-    fingerprints: &[String],
+    fingerprints: &[&str],
     received_at: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query!(
@@ -220,13 +220,45 @@ pub async fn repeat(
             "UPDATE alerts SET last_seen_at = $3, times_received = times_received + 1 \
              WHERE group_id = $1 AND fingerprint = ANY($2)",
             id,
-            fingerprints,
+            fingerprints as &[&str],
             received_at
         )
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
+}
+
+/// A re-send known by its digest alone: when the open group of `group_key` still has
+/// that digest, it is a repeat, and only "last seen" and the counts of the group and of
+/// the alerts it names change, in one statement. Returns whether it was.
+pub async fn repeat_if_unchanged(
+    conn: &mut PgConnection,
+    integration_id: Uuid,
+    group_key: &str,
+    digest: &[u8],
+    fingerprints: &[String],
+    received_at: OffsetDateTime,
+) -> sqlx::Result<bool> {
+    let repeated = sqlx::query_scalar!(
+        r#"WITH grp AS (
+               UPDATE alert_groups SET last_seen_at = $4, times_received = times_received + 1
+               WHERE integration_id = $1 AND group_key = $2 AND state <> 'resolved'
+                 AND content_hash = $3
+               RETURNING id),
+           listed AS (
+               UPDATE alerts SET last_seen_at = $4, times_received = times_received + 1
+               WHERE group_id = (SELECT id FROM grp) AND fingerprint = ANY($5))
+           SELECT id AS "id!" FROM grp"#,
+        integration_id,
+        group_key,
+        digest,
+        received_at,
+        fingerprints
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(repeated.is_some())
 }
 
 /// Every alert of a group.

@@ -10,6 +10,8 @@
 //! Routing rules are read once per round, for all the groups it applies. A round applies
 //! all its groups in one transaction; only when that fails does it go group by group,
 //! with savepoints, so the failing delivery is found and retried alone.
+//! A delivery whose digest (computed at the door) is its open group's is a repeat and
+//! is applied by one statement without reading its body; most of a storm is repeats.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -22,7 +24,7 @@ use uuid::Uuid;
 
 use super::integrations::{self, IntegrationRow};
 use super::routing::{self, CompiledRules};
-use super::{grouping, queue};
+use super::{grouping, groups, queue};
 use crate::platform::live::Wakeup;
 
 /// The channel notified after a round applied something (live views of alerts).
@@ -166,12 +168,19 @@ async fn apply_batch(
         .unzip();
     // Read after the locks: what another process applied meanwhile is gone. A prefix of
     // each group's rows in id order, so what is left waits in order for the next round.
-    let rows = sqlx::query!(
-        r#"SELECT q.id, q.integration_id, q.group_key, q.delivery, q.received_at,
-                  q.next_attempt_at <= now() AS "due!"
+    // The body only of a delivery that is not a repeat of its open group as it is now;
+    // the others are applied from their digest (`apply_one`).
+    let rows = sqlx::query_as!(
+        Queued,
+        r#"SELECT q.id, q.integration_id, q.group_key, q.received_at, q.digest, q.fingerprints,
+                  CASE WHEN q.digest = o.content_hash THEN NULL ELSE q.delivery END AS delivery,
+                  q.attempts, q.next_attempt_at <= now() AS "due!"
            FROM alert_intake q
            JOIN unnest($1::uuid[], $2::text[]) AS g(integration_id, group_key)
              ON g.integration_id = q.integration_id AND g.group_key = q.group_key
+           LEFT JOIN alert_groups o
+             ON o.integration_id = q.integration_id AND o.group_key = q.group_key
+            AND o.state <> 'resolved'
            WHERE q.state = 'pending'
            ORDER BY q.id LIMIT $3 FOR UPDATE OF q"#,
         &integration_ids,
@@ -185,7 +194,7 @@ async fn apply_batch(
     let mut applied = Vec::with_capacity(rows.len());
     let mut last_received: HashMap<Uuid, time::OffsetDateTime> = HashMap::new();
     for row in rows {
-        let group = (row.integration_id, row.group_key);
+        let group = (row.integration_id, row.group_key.clone());
         // A delivery backing off holds back the later ones of its group.
         if !row.due || waiting.contains(&group) {
             waiting.insert(group);
@@ -198,7 +207,7 @@ async fn apply_batch(
         let Some(Some(integration)) = known.get(&row.integration_id) else {
             continue;
         };
-        apply_one(&mut *tx, integration, rules, row.received_at, &row.delivery).await?;
+        apply_one(&mut *tx, integration, rules, &row).await?;
         applied.push(row.id);
         let latest = last_received
             .entry(row.integration_id)
@@ -239,8 +248,10 @@ async fn apply_group(
         });
     }
     // Read after the lock: what another process applied meanwhile is gone.
-    let rows = sqlx::query!(
-        r#"SELECT id, delivery, received_at, attempts, next_attempt_at <= now() AS "due!"
+    let rows = sqlx::query_as!(
+        Queued,
+        r#"SELECT id, integration_id, group_key, received_at, digest, fingerprints,
+                  delivery AS "delivery?", attempts, next_attempt_at <= now() AS "due!"
            FROM alert_intake
            WHERE integration_id = $1 AND group_key = $2 AND state = 'pending'
            ORDER BY id FOR UPDATE"#,
@@ -260,7 +271,7 @@ async fn apply_group(
             break;
         }
         sqlx::query!("SAVEPOINT intake").execute(&mut *tx).await?;
-        match apply_one(&mut tx, &integration, rules, row.received_at, &row.delivery).await {
+        match apply_one(&mut tx, &integration, rules, &row).await {
             Ok(outcome) => {
                 tracing::debug!(
                     intake_id = row.id,
@@ -294,15 +305,58 @@ async fn apply_group(
     Ok(report)
 }
 
+/// A queued delivery as the processor reads it.
+struct Queued {
+    id: i64,
+    integration_id: Uuid,
+    group_key: String,
+    received_at: time::OffsetDateTime,
+    /// `Delivery::digest`, as the door computed it (`None`: stored by an older build).
+    digest: Option<Vec<u8>>,
+    fingerprints: Option<Vec<String>>,
+    /// The stored delivery; `None` when it was not read because its digest was its open
+    /// group's when the batch was read.
+    delivery: Option<String>,
+    attempts: i32,
+    due: bool,
+}
+
 async fn apply_one(
     conn: &mut PgConnection,
     integration: &IntegrationRow,
     rules: &CompiledRules,
-    received_at: time::OffsetDateTime,
-    stored: &str,
+    row: &Queued,
 ) -> anyhow::Result<grouping::Outcome> {
+    let fetched;
+    let stored = match &row.delivery {
+        Some(stored) => stored,
+        None => {
+            if let (Some(digest), Some(fingerprints)) = (&row.digest, &row.fingerprints) {
+                let at = row.received_at;
+                let key = &row.group_key;
+                if groups::repeat_if_unchanged(
+                    conn,
+                    row.integration_id,
+                    key,
+                    digest,
+                    fingerprints,
+                    at,
+                )
+                .await?
+                {
+                    return Ok(grouping::Outcome::Repeat);
+                }
+            }
+            // An earlier delivery of this batch changed the group: read the body after all.
+            fetched =
+                sqlx::query_scalar!("SELECT delivery FROM alert_intake WHERE id = $1", row.id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            &fetched
+        }
+    };
     let delivery = queue::decode(stored)?;
-    Ok(grouping::apply(conn, integration, rules, received_at, &delivery).await?)
+    Ok(grouping::apply(conn, integration, rules, row.received_at, &delivery).await?)
 }
 
 /// Record a failed attempt: later again with backoff, or failed for good after the last

@@ -45,6 +45,10 @@ pub struct GroupView {
     /// The incident it is attached to (id, number).
     pub incident_id: Option<Uuid>,
     pub incident_number: Option<i64>,
+    /// The silence that covers it now (id, until, why).
+    pub silence_id: Option<Uuid>,
+    pub silence_ends_at: Option<OffsetDateTime>,
+    pub silence_reason: Option<String>,
     /// Where the group sorts: open groups by urgency (3 critical … 1 low), then resolved
     /// ones (0); the list's keyset with `opened_at` and `id`.
     pub rank: i32,
@@ -92,7 +96,8 @@ pub async fn list_groups(
                g.times_received, g.acknowledged_at, g.acknowledged_by,
                ack.name AS "acknowledged_by_name?", g.resolved_at, g.resolved_by,
                res.name AS "resolved_by_name?", g.version, k.rank AS "rank!",
-               g.incident_id, inc.number AS "incident_number?"
+               g.incident_id, inc.number AS "incident_number?", g.silence_id,
+               sil.ends_at AS "silence_ends_at?", sil.reason AS "silence_reason?"
            FROM alert_groups g
            CROSS JOIN LATERAL (SELECT CASE WHEN g.state = 'resolved' THEN 0
                WHEN g.urgency = 'critical' THEN 3 WHEN g.urgency = 'high' THEN 2
@@ -102,6 +107,7 @@ pub async fn list_groups(
            LEFT JOIN users ack ON ack.id = g.acknowledged_by
            LEFT JOIN users res ON res.id = g.resolved_by
            LEFT JOIN incidents inc ON inc.id = g.incident_id
+           LEFT JOIN silences sil ON sil.id = g.silence_id
            WHERE (cardinality($1::alert_group_state[]) = 0 OR g.state = ANY($1))
              AND ($2::uuid IS NULL OR g.integration_id = $2)
              AND ($3::alert_urgency IS NULL OR g.urgency = $3)
@@ -188,6 +194,9 @@ pub struct AlertView {
     pub last_seen_at: OffsetDateTime,
     pub times_received: i32,
     pub silenced: bool,
+    /// The sender's own object for the alert as last received, cut when it was large
+    /// (`intake::PAYLOAD_EXCERPT`).
+    pub payload: Value,
 }
 
 /// Which alerts to list, the most recently seen first.
@@ -210,7 +219,7 @@ pub async fn list_alerts(
         r#"SELECT id, group_id, fingerprint, status AS "status: AlertStatus",
                severity AS "severity: AlertSeverity", summary, description, labels,
                annotations, links, starts_at, ends_at, first_seen_at, last_seen_at,
-               times_received, silence_id IS NOT NULL AS "silenced!"
+               times_received, silence_id IS NOT NULL AS "silenced!", payload
            FROM alerts
            WHERE ($1::uuid IS NULL OR group_id = $1)
              AND ($2::alert_status IS NULL OR status = $2)

@@ -55,6 +55,56 @@ pub async fn backlog(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
         .await
 }
 
+/// How long a delivery that failed for good is kept for people to look at.
+pub const FAILED_KEPT: time::Duration = time::Duration::days(7);
+
+/// A delivery the processor gave up on, as its integration's page shows it.
+pub struct FailedDelivery {
+    pub id: i64,
+    pub received_at: time::OffsetDateTime,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub group_key: String,
+    /// The delivery as stored (Fireline's reading of what was sent, not the raw body).
+    pub stored: String,
+}
+
+impl FailedDelivery {
+    /// The group title it carried, when this build can read it.
+    pub fn title(&self) -> Option<String> {
+        decode(&self.stored).ok().map(|d| d.title)
+    }
+}
+
+/// The newest deliveries of `integration_id` that failed for good, at most `limit`.
+pub async fn failed_of(
+    db: impl PgExecutor<'_>,
+    integration_id: uuid::Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<FailedDelivery>> {
+    sqlx::query_as!(
+        FailedDelivery,
+        "SELECT id, received_at, attempts, last_error, group_key, delivery AS stored \
+         FROM alert_intake WHERE integration_id = $1 AND state = 'failed' \
+         ORDER BY id DESC LIMIT $2",
+        integration_id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many deliveries of `integration_id` wait to be applied (retries included).
+pub async fn waiting_of(db: impl PgExecutor<'_>, integration_id: uuid::Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM alert_intake
+           WHERE integration_id = $1 AND state = 'pending'"#,
+        integration_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Forget deliveries that failed for good more than `age` ago.
 pub async fn prune_failed(db: impl PgExecutor<'_>, age: time::Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(

@@ -22,7 +22,8 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let events =
             crate::platform::events::prune_applied(&ctx.pool, time::Duration::days(30)).await?;
         let alert_deliveries =
-            crate::alerts::queue::prune_failed(&ctx.pool, time::Duration::days(7)).await?;
+            crate::alerts::queue::prune_failed(&ctx.pool, crate::alerts::queue::FAILED_KEPT)
+                .await?;
         tracing::info!(
             sessions,
             attempts,

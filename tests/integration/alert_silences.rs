@@ -121,6 +121,9 @@ async fn a_group_silence_silences_it_on_the_record_and_ending_it_early_fires_it_
 
     let g = group(&app, &r, &gid).await;
     assert_eq!(g["state"], "silenced");
+    assert_eq!(g["silence"]["id"], sid.as_str());
+    assert_eq!(g["silence"]["reason"], "Known, resizing");
+    assert_eq!(g["silence"]["ends_at"], silence["ends_at"]);
     assert!(g["alerts"]
         .as_array()
         .unwrap()
@@ -144,6 +147,7 @@ async fn a_group_silence_silences_it_on_the_record_and_ending_it_early_fires_it_
     assert_eq!(ended["groups_silenced"], 0);
     let g = group(&app, &r, &gid).await;
     assert_eq!(g["state"], "firing");
+    assert_eq!(g["silence"], Value::Null);
     assert!(g["alerts"]
         .as_array()
         .unwrap()
@@ -432,16 +436,19 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
     let fields = [("minutes", "45"), ("reason", "Resizing the disk")];
     let no_csrf = browser.post_raw(&silence, &fields).await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    // Refused: the group's page again, saying why, with the form as typed.
     let bad = browser
         .submit(
             "/admin/alerts",
             &silence,
-            &[("minutes", "lots"), ("reason", "x")],
+            &[("minutes", "lots"), ("reason", "Resizing")],
         )
         .await;
-    assert_eq!(bad.location(), "/admin/alerts");
-    let page = browser.get("/admin/alerts").await;
-    assert!(page.select(".flash")[0].contains("whole number"));
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.select("#form-error")[0].contains("whole number"));
+    assert_eq!(bad.select("h1 .ref"), [reference.clone()]);
+    let form = ".silence-form input[name=reason]";
+    assert_eq!(bad.attr(form, "value").as_deref(), Some("Resizing"));
     let blank = browser
         .submit(
             "/admin/alerts",
@@ -449,9 +456,10 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
             &[("minutes", "5"), ("reason", " ")],
         )
         .await;
-    assert_eq!(blank.status, StatusCode::SEE_OTHER);
-    let page = browser.get("/admin/alerts").await;
-    assert!(page.select(".flash")[0].contains("reason"));
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.select("#form-error")[0].contains("reason"));
+    let minutes = ".silence-form input[name=minutes]";
+    assert_eq!(blank.attr(minutes, "value").as_deref(), Some("5"));
     assert_eq!(count(&app, "SELECT count(*) FROM silences").await, 0);
 
     let r = browser.submit("/admin/alerts", &silence, &fields).await;
@@ -470,6 +478,11 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
         .select(".history li")
         .iter()
         .any(|h| h.contains("Resizing the disk")));
+    let until = &group_page.select(".silenced-until")[0];
+    assert!(
+        until.starts_with("Silenced until ") && until.contains("Resizing the disk"),
+        "{until}"
+    );
 
     let matchers = [
         ("matchers", "alertname=\"HighLatency\""),
@@ -491,11 +504,22 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
         ("minutes", "30"),
         ("reason", "x"),
     ];
-    browser
+    let page = browser
         .submit("/admin/silences", "/admin/silences", &bad)
         .await;
-    let page = browser.get("/admin/silences").await;
-    assert!(page.select(".flash")[0].contains("regular expression"));
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    assert!(page.select("#form-error")[0].contains("regular expression"));
+    assert_eq!(
+        page.attr("#s-matchers", "value").as_deref(),
+        Some("alertname=~\"(\"")
+    );
+    assert_eq!(page.attr("#s-reason", "value").as_deref(), Some("x"));
+    assert_eq!(page.select("table.active tr.silence").len(), 2);
 
     let sid: String = app
         .scalar("SELECT id::text FROM silences WHERE group_id IS NOT NULL")

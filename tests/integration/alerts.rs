@@ -111,6 +111,47 @@ async fn alertmanager_repeating_a_group_a_hundred_times_changes_only_last_seen()
 }
 
 #[tokio::test]
+async fn a_repeat_is_applied_from_its_digest_and_a_change_before_it_in_one_round_still_counts() {
+    let app = TestApp::new().await;
+    let (_, key) = app.integration("alertmanager").await;
+    let path = format!("/ingest/{key}/alertmanager");
+    let one = am("Disk", &[("a", "firing", T0, None)]);
+    app.ingest(&path, None, &one).await;
+    app.process_alerts().await;
+
+    // Repeats need no body: these two are unreadable, and are applied all the same.
+    app.ingest(&path, None, &one).await;
+    app.ingest(&path, None, &one).await;
+    app.exec("UPDATE alert_intake SET delivery = '{\"v\":99}'")
+        .await;
+    let report = app.process_alerts().await;
+    assert_eq!((report.applied, report.failed), (2, 0));
+    assert_eq!(groups(&app).await, vec![("firing".into(), 1, 1, 3)]);
+
+    // In one round: a change, then what looked like a repeat when the round was read.
+    // After the change it is not one, and is applied from its body: `b` resolves.
+    let two = am(
+        "Disk",
+        &[("a", "firing", T0, None), ("b", "firing", T0, None)],
+    );
+    app.ingest(&path, None, &two).await;
+    app.ingest(&path, None, &one).await;
+    let report = app.process_alerts().await;
+    assert_eq!((report.applied, report.failed), (2, 0));
+    assert_eq!(groups(&app).await, vec![("firing".into(), 1, 2, 5)]);
+    let b: String = app
+        .scalar("SELECT status::text FROM alerts WHERE fingerprint = 'fp-b'")
+        .await;
+    assert_eq!(b, "resolved");
+    let counts: Vec<(String, i32)> =
+        sqlx::query_as("SELECT fingerprint, times_received FROM alerts ORDER BY fingerprint")
+            .fetch_all(app.pool())
+            .await
+            .unwrap();
+    assert_eq!(counts, vec![("fp-a".into(), 5), ("fp-b".into(), 1)]);
+}
+
+#[tokio::test]
 async fn a_group_resolves_only_when_its_last_alert_resolves_at_that_alerts_end() {
     let app = TestApp::new().await;
     let (_, key) = app.integration("alertmanager").await;
@@ -334,6 +375,21 @@ async fn a_delivery_that_fails_is_retried_holds_back_its_group_and_is_kept_when_
     assert_eq!(groups(&app).await, vec![("resolved".into(), 0, 1, 2)]);
     let failed = "SELECT count(*) FROM alert_intake WHERE state = 'failed'";
     assert_eq!(count(&app, failed).await, 1, "kept, never lost");
+
+    // And shown where an admin looks: the integration's page, with what went wrong.
+    let mut admin = app
+        .signed_in("ada@example.com", fireline::accounts::Role::Admin)
+        .await;
+    let page = admin.get(&format!("/admin/integrations/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let items = page.select(".failed-deliveries li");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(
+        items[0].contains("10 attempts") && items[0].contains("version 99"),
+        "{}",
+        items[0]
+    );
+    assert_eq!(page.select(".waiting"), ["Nothing waits to be applied."]);
 }
 
 #[tokio::test]

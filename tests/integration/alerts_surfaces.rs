@@ -79,6 +79,13 @@ async fn the_api_lists_groups_open_first_and_shows_one_with_its_alerts_and_histo
         .api_get(&format!("/api/v1/alert-groups/{gid}"), &v)
         .await;
     assert_eq!(group["alerts"].as_array().unwrap().len(), 2);
+    // The sender's own object, as it sent it.
+    let payload = &group["alerts"][0]["payload"];
+    assert_eq!(
+        payload["generatorURL"], "http://prometheus/graph",
+        "{payload}"
+    );
+    assert_eq!(payload["labels"]["alertname"], "DiskFull");
     let events = app
         .api_get(&format!("/api/v1/alert-groups/{gid}/events"), &v)
         .await;
@@ -302,4 +309,10 @@ async fn alert_text_is_shown_as_plain_text() {
         ["<script>alert(1)</script> *not markdown*"]
     );
     assert!(page.select("h1 b").is_empty());
+    // The payload excerpt is text too.
+    let payload = &page.select(".payload pre")[0];
+    assert!(
+        payload.contains("\"<script>alert(1)</script> *not markdown*\""),
+        "{payload}"
+    );
 }

@@ -77,11 +77,7 @@ pub async fn apply(
         };
     };
     if group.content_hash == digest {
-        let fingerprints: Vec<String> = match &delivery.action {
-            Action::Alerts { alerts, .. } => alerts.iter().map(|a| a.fingerprint.clone()).collect(),
-            Action::Acknowledge | Action::Resolve => Vec::new(),
-        };
-        groups::repeat(&mut *conn, group.id, &fingerprints, received_at).await?;
+        groups::repeat(&mut *conn, group.id, &delivery.fingerprints(), received_at).await?;
         return Ok(Outcome::Repeat);
     }
     let mark = history::summary_mark(&mut *conn, group.id).await?;

@@ -129,6 +129,17 @@ pub enum IntakeError {
 }
 
 impl Delivery {
+    /// The fingerprints of the alerts it lists, in order (none for an acknowledge or a
+    /// resolve of the whole group).
+    pub fn fingerprints(&self) -> Vec<&str> {
+        match &self.action {
+            Action::Alerts { alerts, .. } => {
+                alerts.iter().map(|a| a.fingerprint.as_str()).collect()
+            }
+            Action::Acknowledge | Action::Resolve => Vec::new(),
+        }
+    }
+
     /// A digest of everything grouping looks at: equal digests mean a re-send that
     /// changes nothing but "last seen" (Alertmanager repeats whole groups).
     ///

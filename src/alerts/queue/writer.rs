@@ -64,6 +64,9 @@ struct Pending {
     format: &'static str,
     group_key: String,
     stored: String,
+    digest: Vec<u8>,
+    /// The alerts' fingerprints as a JSON array.
+    fingerprints: String,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -126,6 +129,8 @@ impl IntakeWriter {
             format: delivery.format.as_str(),
             group_key: delivery.group_key.clone(),
             stored: encode(delivery)?,
+            digest: delivery.digest().to_vec(),
+            fingerprints: serde_json::to_string(&delivery.fingerprints())?,
             done,
         };
         self.sender
@@ -225,19 +230,25 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> sqlx::Result<i64> {
     let mut formats = Vec::with_capacity(batch.len());
     let mut group_keys = Vec::with_capacity(batch.len());
     let mut stored = Vec::with_capacity(batch.len());
+    let mut digests = Vec::with_capacity(batch.len());
+    let mut fingerprints = Vec::with_capacity(batch.len());
     for pending in batch {
         integration_ids.push(pending.integration_id);
         formats.push(pending.format);
         group_keys.push(pending.group_key.as_str());
         stored.push(pending.stored.as_str());
+        digests.push(pending.digest.as_slice());
+        fingerprints.push(pending.fingerprints.as_str());
     }
     // `unnest` yields the rows in the order of the arrays, so ids follow arrival order
     // and a group's deliveries are applied in the order they came.
     sqlx::query_scalar!(
         r#"WITH stored AS (
-               INSERT INTO alert_intake (integration_id, format, group_key, delivery)
-               SELECT i, f::alert_format, g, d
-               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r(i, f, g, d)
+               INSERT INTO alert_intake (integration_id, format, group_key, delivery,
+                                         digest, fingerprints)
+               SELECT i, f::alert_format, g, d, h, ARRAY(SELECT jsonb_array_elements_text(p::jsonb))
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[],
+                           $6::text[]) AS r(i, f, g, d, h, p)
                RETURNING id),
            woken AS (SELECT pg_notify('fireline_alert_intake', ''))
            SELECT (SELECT max(id) FROM stored)
@@ -247,7 +258,9 @@ async fn insert(pool: &PgPool, batch: &[Pending]) -> sqlx::Result<i64> {
         &integration_ids,
         &formats as &[&str],
         &group_keys as &[&str],
-        &stored as &[&str]
+        &stored as &[&str],
+        &digests as &[&[u8]],
+        &fingerprints as &[&str]
     )
     .fetch_one(pool)
     .await

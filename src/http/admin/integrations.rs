@@ -14,7 +14,7 @@ use super::incidents::view::{choices, Choice};
 use super::{stamp, Reply, Stamp};
 use crate::alerts::doors::{self, IngestUrls};
 use crate::alerts::integrations::{self, IntegrationChanges, NewIntegration, WithKey};
-use crate::alerts::{keys, AlertSeverity, AlertUrgency, IntegrationKind};
+use crate::alerts::{keys, queue, AlertSeverity, AlertUrgency, IntegrationKind};
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
@@ -186,7 +186,23 @@ struct IntegrationPage {
     max_grace: u32,
     secret: Option<SecretView>,
     error: Option<String>,
+    /// Deliveries waiting to be applied.
+    waiting: i64,
+    failed: Vec<FailedItem>,
+    failed_kept_days: i64,
 }
+
+/// A delivery that could not be applied, kept for a while.
+pub struct FailedItem {
+    pub received: Stamp,
+    pub attempts: i32,
+    pub error: String,
+    pub title: String,
+    pub stored: String,
+}
+
+/// The most failed deliveries the page lists.
+const FAILED_SHOWN: i64 = 20;
 
 async fn integration_page(
     staff: &Staff<AsAdmin>,
@@ -215,6 +231,19 @@ async fn integration_page(
         },
         secret,
         error,
+        waiting: queue::waiting_of(pool, id).await?,
+        failed: queue::failed_of(pool, id, FAILED_SHOWN)
+            .await?
+            .into_iter()
+            .map(|f| FailedItem {
+                received: stamp(f.received_at),
+                attempts: f.attempts,
+                title: f.title().unwrap_or_else(|| f.group_key.clone()),
+                error: f.last_error.clone().unwrap_or_default(),
+                stored: f.stored,
+            })
+            .collect(),
+        failed_kept_days: queue::FAILED_KEPT.whole_days(),
     })
 }
 

@@ -4,14 +4,16 @@
 use askama::Template;
 use time::OffsetDateTime;
 
+use super::silences::SilenceForm;
 use super::view::{item, pairs, safe_link, GroupItem};
 use crate::accounts::Role;
 use crate::alerts::history;
-use crate::alerts::queries::{self, AlertFilter, AlertView};
+use crate::alerts::queries::{self, AlertFilter, AlertView, GroupView};
 use crate::alerts::AlertStatus;
 use crate::http::admin::Reply;
+use crate::http::error::AppError;
 use crate::http::extract::{Path, Staff};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_refused, Layout};
 use crate::http::zone::{stamp, Stamp};
 use crate::incidents;
 
@@ -32,6 +34,8 @@ pub struct AlertItem {
     pub starts: Stamp,
     pub ends: Option<Stamp>,
     pub times_received: i32,
+    /// The sender's own object, pretty-printed.
+    pub payload: String,
 }
 
 fn alert_item(a: AlertView) -> AlertItem {
@@ -62,6 +66,10 @@ fn alert_item(a: AlertView) -> AlertItem {
         starts: stamp(a.starts_at),
         ends: a.ends_at.map(stamp),
         times_received: a.times_received,
+        payload: match &a.payload {
+            serde_json::Value::String(excerpt) => excerpt.clone(),
+            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        },
     }
 }
 
@@ -81,10 +89,33 @@ struct AlertGroupPage {
     history: Vec<HistoryItem>,
     /// The open incidents it may be attached to: (id, "INC-42 title").
     open_incidents: Vec<(String, String)>,
+    /// Why the silence form was refused.
+    error: Option<String>,
 }
 
 pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Reply {
     let group = super::load(&staff.state, &reference).await?;
+    let page = group_page(&staff, group, None).await?;
+    render_admin(&staff.state, &page.layout, &page)
+}
+
+/// The group's page again with why its silence form was refused, and the form as typed.
+pub(super) async fn refused<R>(
+    staff: &Staff<R>,
+    group: GroupView,
+    form: SilenceForm,
+    message: String,
+) -> Reply {
+    let mut page = group_page(staff, group, Some(message)).await?;
+    page.g.silence_form = (form.minutes, form.reason);
+    render_refused(&staff.state, &page.layout, &page)
+}
+
+async fn group_page<R>(
+    staff: &Staff<R>,
+    group: GroupView,
+    error: Option<String>,
+) -> Result<AlertGroupPage, AppError> {
     let pool = &staff.state.pool;
     let filter = AlertFilter {
         group_id: Some(group.id),
@@ -99,7 +130,7 @@ pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Re
         false => Vec::new(),
     };
     let page = AlertGroupPage {
-        layout: Layout::of(&staff, &format!("{} {}", g.reference, g.title), "Alerts"),
+        layout: Layout::of(staff, &format!("{} {}", g.reference, g.title), "Alerts"),
         g,
         alerts: alerts.into_iter().map(alert_item).collect(),
         history: entries
@@ -115,6 +146,7 @@ pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Re
             .into_iter()
             .map(|i| (i.id.to_string(), format!("{} {}", i.reference(), i.title)))
             .collect(),
+        error,
     };
-    render_admin(&staff.state, &page.layout, &page)
+    Ok(page)
 }

@@ -13,7 +13,7 @@ use crate::alerts::silences::{self, Ended, Ending, NewSilence, SilenceRow, Targe
 use crate::http::admin::Reply;
 use crate::http::error::AppError;
 use crate::http::extract::{AsResponder, Button, CsrfForm, Path, Query, Staff};
-use crate::http::page::{render_admin, Layout};
+use crate::http::page::{render_admin, render_refused, Layout};
 use crate::http::zone::{stamp, Stamp};
 use crate::platform::command::CommandError;
 
@@ -60,18 +60,31 @@ struct SilencesPage {
     layout: Layout,
     active: Vec<SilenceItem>,
     recent: Vec<SilenceItem>,
+    /// The form as typed, when it was refused; else its defaults.
+    form: SilenceForm,
+    error: Option<String>,
 }
 
-pub async fn list_silences(staff: Staff) -> Reply {
+async fn silences_page<R>(
+    staff: &Staff<R>,
+    form: SilenceForm,
+    error: Option<String>,
+) -> Result<SilencesPage, AppError> {
     let pool = &staff.state.pool;
     let now = OffsetDateTime::now_utc();
     let active = silences::list(pool, Some(true), None, i64::from(i32::MAX)).await?;
     let recent = silences::list(pool, Some(false), None, RECENT).await?;
-    let page = SilencesPage {
-        layout: Layout::of(&staff, "Silences", "Alerts"),
+    Ok(SilencesPage {
+        layout: Layout::of(staff, "Silences", "Alerts"),
         active: active.iter().filter(|s| s.active(now)).map(item).collect(),
         recent: recent.iter().map(item).collect(),
-    };
+        form,
+        error,
+    })
+}
+
+pub async fn list_silences(staff: Staff) -> Reply {
+    let page = silences_page(&staff, SilenceForm::default(), None).await?;
     render_admin(&staff.state, &page.layout, &page)
 }
 
@@ -86,27 +99,38 @@ fn minutes(raw: &str) -> Result<i64, String> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SilenceForm {
     #[serde(default)]
-    matchers: String,
+    pub matchers: String,
     #[serde(default)]
-    minutes: String,
+    pub minutes: String,
     #[serde(default)]
-    reason: String,
+    pub reason: String,
 }
 
-/// Runs `create` and goes back to `to`, saying what it did or why it was refused.
+impl Default for SilenceForm {
+    fn default() -> Self {
+        SilenceForm {
+            matchers: String::new(),
+            minutes: "60".into(),
+            reason: String::new(),
+        }
+    }
+}
+
+/// Runs `create` and goes back to `to` saying what it did; `Err` with why it was refused,
+/// for the caller to show the form again.
 async fn create(
     staff: &Staff<AsResponder>,
     to: &str,
     target: Result<Target, String>,
     form: &SilenceForm,
     done: impl FnOnce(&SilenceRow, i64) -> String,
-) -> Reply {
+) -> Result<Result<axum::response::Response, String>, AppError> {
     let (target, minutes) = match (target, minutes(&form.minutes)) {
         (Ok(target), Ok(minutes)) => (target, minutes),
-        (Err(message), _) | (_, Err(message)) => return Ok(staff.flash(to, &message)),
+        (Err(message), _) | (_, Err(message)) => return Ok(Err(message)),
     };
     let new = NewSilence {
         target,
@@ -119,9 +143,11 @@ async fn create(
         Ok(id) => {
             let row = silences::find(&mut *tx, id).await?;
             let row = row.ok_or_else(|| AppError::NotFound("The silence is gone.".into()))?;
-            staff.commit_and_flash(tx, to, &done(&row, minutes)).await
+            Ok(Ok(staff
+                .commit_and_flash(tx, to, &done(&row, minutes))
+                .await?))
         }
-        Err(CommandError::Invalid { message, .. }) => Ok(staff.flash(to, &message)),
+        Err(CommandError::Invalid { message, .. }) => Ok(Err(message)),
         Err(err) => Err(err.into()),
     }
 }
@@ -134,7 +160,7 @@ pub async fn create_silence(
     let target = parse_matchers(&form.matchers)
         .map(Target::Matchers)
         .map_err(|e| format!("The matchers cannot be read: {e}."));
-    create(&staff, PAGE, target, &form, |s, minutes| {
+    let created = create(&staff, PAGE, target, &form, |s, minutes| {
         let groups = match s.groups_silenced {
             1 => "1 open group".to_owned(),
             n => format!("{n} open groups"),
@@ -144,7 +170,14 @@ pub async fn create_silence(
             s.covers()
         )
     })
-    .await
+    .await?;
+    match created {
+        Ok(response) => Ok(response),
+        Err(message) => {
+            let page = silences_page(&staff, form, Some(message)).await?;
+            render_refused(&staff.state, &page.layout, &page)
+        }
+    }
 }
 
 /// The group buttons' silence form.
@@ -157,14 +190,19 @@ pub async fn silence_group(
     let group = super::load(&staff.state, &reference).await?;
     let reference = group.reference();
     let to = back(&from, &format!("/admin/alert-groups/{reference}"));
-    create(
+    let created = create(
         &staff,
         &to,
         Ok(Target::Group(group.id)),
         &form,
         |_, minutes| format!("{reference} silenced for {minutes} minutes."),
     )
-    .await
+    .await?;
+    match created {
+        Ok(response) => Ok(response),
+        // Shown on the group's own page, wherever it was pressed, with the form as typed.
+        Err(message) => super::group::refused(&staff, group, form, message).await,
+    }
 }
 
 /// The End button.

@@ -36,6 +36,10 @@ pub struct GroupItem {
     /// The incident it is attached to: (its page, `INC-42`).
     pub incident: Option<(String, String)>,
     pub can_silence: bool,
+    /// The silence that covers it: (until, why).
+    pub silenced_until: Option<(Stamp, String)>,
+    /// The silence form's minutes and reason: its defaults, or as typed when refused.
+    pub silence_form: (String, String),
 }
 
 /// A link we are willing to show: `http` or `https` only (never `javascript:` and the
@@ -102,6 +106,11 @@ pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem 
             .incident_number
             .map(|n| (format!("/admin/incidents/{n}"), format!("INC-{n}"))),
         can_silence: can_respond && open,
+        silenced_until: g
+            .silence_ends_at
+            .zip(g.silence_reason.clone())
+            .map(|(until, reason)| (stamp(until), reason)),
+        silence_form: ("60".into(), String::new()),
     }
 }
 

@@ -44,6 +44,15 @@ pub struct IncidentRefJson {
     pub reference: String,
 }
 
+/// The silence that covers a group.
+#[derive(Serialize, ToSchema)]
+pub struct GroupSilenceJson {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub reason: String,
+}
+
 /// An alert group: alerts monitoring sends as one (an Alertmanager group, a PagerDuty
 /// `dedup_key`), with its state.
 #[derive(Serialize, ToSchema)]
@@ -93,6 +102,8 @@ pub struct AlertGroupJson {
     pub resolved_by: Option<PersonJson>,
     /// The incident it is attached to; null: none.
     pub incident: Option<IncidentRefJson>,
+    /// The silence that covers it while `state` is `silenced`; null: none.
+    pub silence: Option<GroupSilenceJson>,
     pub version: i32,
 }
 
@@ -140,6 +151,14 @@ impl From<GroupView> for AlertGroupJson {
                     number,
                     reference: format!("INC-{number}"),
                 }),
+            silence: match (g.silence_id, g.silence_ends_at, g.silence_reason) {
+                (Some(id), Some(ends_at), Some(reason)) => Some(GroupSilenceJson {
+                    id,
+                    ends_at,
+                    reason,
+                }),
+                _ => None,
+            },
             version: g.version,
         }
     }
@@ -174,6 +193,10 @@ pub struct AlertJson {
     pub last_seen_at: OffsetDateTime,
     pub times_received: i32,
     pub silenced: bool,
+    /// The sender's own object for the alert as last received; a string excerpt when it
+    /// was over 16 KiB.
+    #[schema(value_type = Object)]
+    pub payload: Value,
 }
 
 impl From<AlertView> for AlertJson {
@@ -195,6 +218,7 @@ impl From<AlertView> for AlertJson {
             last_seen_at: a.last_seen_at,
             times_received: a.times_received,
             silenced: a.silenced,
+            payload: a.payload,
         }
     }
 }
