@@ -239,6 +239,54 @@ async fn the_leaders_flow_in_a_real_browser_with_a_second_one_watching() {
 }
 
 #[tokio::test]
+async fn the_alerts_page_follows_groups_live_as_monitoring_sends_and_a_colleague_acknowledges() {
+    let Some(driver) = driver().await else { return };
+    let app = TestApp::new().await;
+    app.user("ada@example.com", Role::Responder).await;
+    let (_, grace) = app.token("grace@example.com", Role::Responder).await;
+    let (_, key) = app.integration("alertmanager").await;
+    let (base, shutdown) = serve(&app).await;
+    // The processor of a serving process applies what the door stores.
+    let processor = fireline::alerts::process::Processor::new(app.pool().clone());
+    tokio::spawn(processor.run(shutdown.clone()));
+    let ada = browser(&driver, 1280).await;
+    sign_in(&ada, &base, "ada@example.com").await;
+    ada.goto(&format!("{base}/admin/alerts")).await.unwrap();
+    wait_for_text(&ada, "#no-groups", "No alerts yet").await;
+
+    // Alertmanager sends; the row appears without a reload.
+    let body = crate::alerts::am(
+        "DiskFull",
+        &[("db-1", "firing", "2026-03-01T10:00:00Z", None)],
+    );
+    let sent = reqwest::Client::new()
+        .post(format!("{base}/ingest/{key}/alertmanager"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    wait_for_text(&ada, "#alert-groups tr.alert-group .title", "DiskFull").await;
+    wait_for_text(&ada, "#alert-groups .state", "Firing").await;
+
+    // Grace acknowledges through the API; Ada's page says so, again without a reload.
+    let id: String = app.scalar("SELECT id::text FROM alert_groups").await;
+    let acked = app
+        .post(
+            &format!("/api/v1/alert-groups/{id}/acknowledge"),
+            &grace,
+            "",
+        )
+        .await;
+    assert_eq!(acked.status, axum::http::StatusCode::OK, "{}", acked.text);
+    wait_for_text(&ada, "#alert-groups .state", "Acknowledged").await;
+
+    ada.close().await;
+    shutdown.cancel();
+}
+
+#[tokio::test]
 async fn a_responders_update_shows_on_the_public_page_which_works_on_a_phone() {
     let Some(driver) = driver().await else { return };
     let app = TestApp::new().await;
