@@ -446,7 +446,7 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert!(bad.select("#form-error")[0].contains("whole number"));
-    assert_eq!(bad.select("h1 .ref"), [reference.clone()]);
+    assert_eq!(bad.select("h1 .ref"), [reference.as_str()]);
     let form = ".silence-form input[name=reason]";
     assert_eq!(bad.attr(form, "value").as_deref(), Some("Resizing"));
     let blank = browser
