@@ -287,8 +287,9 @@ fn links_json(links: &[Link]) -> Value {
     to_json(&links)
 }
 
-/// Insert a new alert of `group_id` from `signal`.
-pub async fn insert_alert(
+/// Store `signal` as the alert of `group_id` with its fingerprint: a new one (of
+/// `format`), or the one the group has brought up to date. Returns its id.
+pub async fn save_alert(
     conn: &mut PgConnection,
     group_id: Uuid,
     format: AlertFormat,
@@ -301,6 +302,13 @@ pub async fn insert_alert(
              description, labels, annotations, links, starts_at, ends_at, first_seen_at, \
              last_seen_at, payload) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
+         ON CONFLICT (group_id, fingerprint) DO UPDATE SET status = excluded.status, \
+             severity = excluded.severity, summary = excluded.summary, \
+             description = excluded.description, labels = excluded.labels, \
+             annotations = excluded.annotations, links = excluded.links, \
+             starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
+             last_seen_at = excluded.last_seen_at, \
+             times_received = alerts.times_received + 1, payload = excluded.payload \
          RETURNING id",
         Uuid::new_v4(),
         group_id,
@@ -320,37 +328,6 @@ pub async fn insert_alert(
     )
     .fetch_one(conn)
     .await
-}
-
-/// Bring an alert up to date with `signal`.
-pub async fn update_alert(
-    conn: &mut PgConnection,
-    id: Uuid,
-    signal: &Signal,
-    state: &AlertState,
-    received_at: OffsetDateTime,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE alerts SET status = $2, severity = $3, summary = $4, description = $5, \
-             labels = $6, annotations = $7, links = $8, starts_at = $9, ends_at = $10, \
-             last_seen_at = $11, times_received = times_received + 1, payload = $12 \
-         WHERE id = $1",
-        id,
-        state.status as AlertStatus,
-        state.severity as AlertSeverity,
-        signal.summary,
-        signal.description,
-        to_json(&signal.labels),
-        to_json(&signal.annotations),
-        links_json(&signal.links),
-        state.starts_at,
-        state.ends_at,
-        received_at,
-        signal.payload
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Resolve an alert at `at` without news of it (absent from a complete payload, or the

@@ -4,9 +4,10 @@
 //! A silenced group stays open and keeps its alerts; it is only `silenced` (which
 //! outranks acknowledged) until the silence ends, early by a person or on time by the
 //! durable job [`END_JOB`]. A matcher silence also covers groups that open while it is
-//! active (`alerts::grouping` calls [`cover_opened`]). The lock order is group row →
-//! silence row, as everywhere: grouping takes the silence `FOR SHARE` after the group it
-//! opens, and [`end`] takes the groups, then the silence `FOR UPDATE`.
+//! active (`alerts::grouping` calls [`cover_opened`]). The lock order is group (the
+//! processors' lock, then the row) → silence row, as everywhere: grouping takes the
+//! silence `FOR SHARE` after the group it opens, and [`end`] takes the groups, then the
+//! silence `FOR UPDATE`.
 
 use serde_json::{json, Value};
 use sqlx::PgConnection;
@@ -149,11 +150,24 @@ fn ends_at(until: Until, now: OffsetDateTime) -> Result<OffsetDateTime, CommandE
     }
 }
 
-/// The open groups with `ids`, locked in id order.
+/// The open groups with `ids`, locked in id order. The processors' locks of these groups
+/// (`alerts::process`) are taken first, in one order: a processor applying a round holds
+/// many group rows, in the order its deliveries came, and takes only groups whose lock it
+/// got, so a silence that holds those locks never waits on a row while a processor waits
+/// on it.
 async fn lock_open_groups(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> sqlx::Result<Vec<AlertGroupRow>> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "locked!" FROM (
+               SELECT pg_advisory_xact_lock(hashtext('fireline_alert_group'), k.key)
+               FROM (SELECT DISTINCT hashtext(integration_id::text || ':' || group_key) AS key
+                     FROM alert_groups WHERE id = ANY($1) ORDER BY 1) k) held"#,
+        ids
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query_as!(
         AlertGroupRow,
         r#"SELECT id, number, integration_id, group_key, title,
@@ -616,28 +630,23 @@ pub fn end_silence_job(ctx: JobContext, payload: Value) -> HandlerFuture {
 
 /// One silence.
 pub async fn find(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<SilenceRow>> {
-    sqlx::query_as!(
-        SilenceRow,
-        r#"SELECT s.id, s.group_id, g.number AS "group_number?", s.matchers, s.reason,
-               s.created_by, cu.name AS "created_by_name?", s.starts_at, s.ends_at,
-               s.ended_at, s.ended_by, eu.name AS "ended_by_name?", s.created_at,
-               (SELECT count(*) FROM alert_groups c
-                WHERE c.silence_id = s.id AND c.state <> 'resolved') AS "groups_silenced!"
-           FROM silences s
-           LEFT JOIN alert_groups g ON g.id = s.group_id
-           LEFT JOIN users cu ON cu.id = s.created_by
-           LEFT JOIN users eu ON eu.id = s.ended_by
-           WHERE s.id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
+    Ok(select(db, Some(id), None, None, 1).await?.pop())
 }
 
 /// Silences, the newest first: only active ones or only ended ones when `active` says
 /// so; at most `limit` after `after` (a silence's created_at and id).
 pub async fn list(
     db: impl sqlx::PgExecutor<'_>,
+    active: Option<bool>,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<SilenceRow>> {
+    select(db, None, active, after, limit).await
+}
+
+async fn select(
+    db: impl sqlx::PgExecutor<'_>,
+    id: Option<Uuid>,
     active: Option<bool>,
     after: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
@@ -657,12 +666,14 @@ pub async fn list(
            LEFT JOIN users eu ON eu.id = s.ended_by
            WHERE ($1::bool IS NULL OR (s.ended_at IS NULL AND s.ends_at > now()) = $1)
              AND ($2::timestamptz IS NULL OR (s.created_at, s.id) < ($2, $3))
+             AND ($5::uuid IS NULL OR s.id = $5)
            ORDER BY s.created_at DESC, s.id DESC
            LIMIT $4"#,
         active,
         after_at,
         after_id,
-        limit
+        limit,
+        id
     )
     .fetch_all(db)
     .await

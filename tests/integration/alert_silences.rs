@@ -546,3 +546,40 @@ async fn the_admin_forms_silence_a_group_and_labels_and_end_a_silence_with_csrf(
         .await;
     assert_eq!(g.select(".state.al-firing"), ["Firing"]);
 }
+
+#[tokio::test]
+async fn a_matcher_silence_waits_for_the_processor_round_holding_its_groups() {
+    let app = TestApp::new().await;
+    let (_, key) = app.integration("alertmanager").await;
+    send(&app, &key, "DiskFull", &[("a", "firing")]).await;
+    let (integration_id, group_key): (String, String) =
+        sqlx::query_as("SELECT integration_id::text, group_key FROM alert_groups")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    // A processor's round holds the group, as `alerts::process` takes it.
+    let mut round = app.pool().begin().await.unwrap();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('fireline_alert_group'), hashtext($1 || ':' || $2))",
+    )
+    .bind(&integration_id)
+    .bind(&group_key)
+    .execute(&mut *round)
+    .await
+    .unwrap();
+    let (_, t) = app.token("rita@example.com", Role::Responder).await;
+    let body = json!({"matchers": [{"label": "alertname", "op": "=", "value": "DiskFull"}],
+        "minutes": 5, "reason": "Resizing"});
+    let body = body.to_string();
+    let silence = app.post("/api/v1/silences", &t, &body);
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let made = count(&app, "SELECT count(*) FROM silences").await;
+        round.commit().await.unwrap();
+        made
+    };
+    let (made, before) = tokio::join!(silence, release);
+    assert_eq!(before, 0, "the silence waited for the round");
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.json()["groups_silenced"], 1);
+}

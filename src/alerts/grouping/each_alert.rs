@@ -73,7 +73,7 @@ async fn fire(conn: &mut PgConnection, cx: &Context, signal: &Signal) -> sqlx::R
         starts_at: signal.starts_at.unwrap_or(cx.received_at),
         ends_at: None,
     };
-    let id = groups::insert_alert(
+    let id = groups::save_alert(
         &mut *conn,
         cx.group_id,
         cx.format,
@@ -151,7 +151,15 @@ async fn apply_known(
         }
         (AlertStatus::Resolved, AlertStatus::Resolved) => return Ok(()),
     };
-    groups::update_alert(&mut *conn, stored.id, signal, &state, cx.received_at).await?;
+    groups::save_alert(
+        &mut *conn,
+        cx.group_id,
+        stored.format,
+        signal,
+        &state,
+        cx.received_at,
+    )
+    .await?;
     if let Some(entry) = entry {
         history::record(conn, cx.group_id, entry.about(stored.id)).await?;
     }
