@@ -106,12 +106,24 @@ processed() { # accepted deliveries, seconds from the storm's start to an empty 
   awk -v n="$1" -v a="$ALERTS_PER_GROUP" -v s="$2" 'BEGIN { printf "%.0f", n * a / s }'
 }
 
+cpu() { # -> CPU seconds used so far by "fireline postgres wrk" (every process of each)
+  awk -v hz="$(getconf CLK_TCK)" '{ c = $2; gsub(/[()]/, "", c); t[c] += $14 + $15 }
+    END { printf "%.1f %.1f %.1f", t["fireline"] / hz, t["postgres"] / hz, t["wrk"] / hz }' \
+    /proc/[0-9]*/stat 2>/dev/null
+}
+spent() { # before after -> "fireline/postgres/wrk" seconds between them
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.1f / %.1f / %.1f", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
+}
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 read -r nginx_rps nginx_p99 < <(page "http://127.0.0.1:$NGINX_PORT/api/v2/summary.json")
 
 # 1. The status page alone.
+cpu_before=$(cpu)
 read -r home_rps home_p99 < <(page "$url/")
 read -r sum_rps sum_p99 < <(page "$url/api/v2/summary.json")
+cpu_alone=$(spent "$cpu_before" "$(cpu)")
 
 # 2. The storm alone, as fast as it goes.
 start=$(date +%s.%N)
@@ -126,8 +138,10 @@ start=$(date +%s.%N)
 storm $((2 * DURATION + 2)) "$PACED_CONNECTIONS" "$rate" >"$work/paced" &
 storm_pid=$!
 sleep 1
+cpu_before=$(cpu)
 read -r home_rps2 home_p992 < <(page "$url/")
 read -r sum_rps2 sum_p992 < <(page "$url/api/v2/summary.json")
+cpu_during=$(spent "$cpu_before" "$(cpu)")
 wait "$storm_pid"
 paced_line=$(cat "$work/paced")
 drained=$(drain "$start")
@@ -154,3 +168,5 @@ echo "|---|---|---|---|---|---|"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 echo "| \`/\` | $home_rps | $home_p99 | $home_rps2 | $home_p992 | $(ratio "$home_rps" "$home_rps2") |"
 echo "| \`/api/v2/summary.json\` | $sum_rps | $sum_p99 | $sum_rps2 | $sum_p992 | $(ratio "$sum_rps" "$sum_rps2") |"
+echo
+echo "CPU seconds over the two page measurements (fireline / postgres / wrk, both wrk included): alone $cpu_alone; during the paced storm $cpu_during."

@@ -39,6 +39,10 @@ const GATHER: Duration = Duration::from_millis(20);
 pub const MAX_ATTEMPTS: i32 = 10;
 /// How many groups one round looks at.
 const ROUND_GROUPS: i64 = 200;
+/// How often at most a processor that deleted applied rows vacuums the queue: its rows
+/// live for milliseconds, and the dead ones would otherwise slow every look at it until
+/// autovacuum comes by.
+const VACUUM_EVERY: Duration = Duration::from_secs(5);
 /// How many deliveries one batch applies at most, so its transaction stays short and a
 /// person's acknowledge never waits long behind it.
 const BATCH_ROWS: i64 = 250;
@@ -414,12 +418,26 @@ impl Processor {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let mut wakeup = Wakeup::new(self.pool.clone(), queue::CHANNEL);
+        let mut applied_since_vacuum = 0;
+        let mut vacuumed = std::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
-            if let Err(err) = apply_pending(&self.pool).await {
-                tracing::warn!(error = %err, "applying alert deliveries failed");
+            match apply_pending(&self.pool).await {
+                Ok(report) => applied_since_vacuum += report.applied,
+                Err(err) => tracing::warn!(error = %err, "applying alert deliveries failed"),
+            }
+            if applied_since_vacuum > 0 && vacuumed.elapsed() >= VACUUM_EVERY {
+                // Another process vacuuming it meanwhile: skipped, not waited for.
+                match sqlx::raw_sql("VACUUM (SKIP_LOCKED) alert_intake")
+                    .execute(&self.pool)
+                    .await
+                {
+                    Ok(_) => applied_since_vacuum = 0,
+                    Err(err) => tracing::warn!(error = %err, "vacuuming the alert intake failed"),
+                }
+                vacuumed = std::time::Instant::now();
             }
             if !wakeup.wait(TICK, &shutdown).await {
                 return;

@@ -144,7 +144,8 @@ impl Problem {
         Self::new(status, detail.to_owned())
     }
 
-    fn new(status: StatusCode, detail: String) -> Self {
+    /// A problem of `status` saying `detail`, with nothing else set.
+    pub fn new(status: StatusCode, detail: String) -> Self {
         Problem {
             kind: "about:blank".into(),
             title: status.canonical_reason().unwrap_or("Error").into(),

@@ -19,17 +19,11 @@ const RETRY_AFTER: &str = "5";
 
 fn problem(headers: &HeaderMap, status: StatusCode, detail: String) -> Problem {
     Problem {
-        kind: "about:blank".into(),
-        title: status.canonical_reason().unwrap_or("Error").into(),
-        status: status.as_u16(),
-        detail,
-        errors: None,
-        current: None,
         request_id: headers
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        internal: None,
+        ..Problem::new(status, detail)
     }
 }
 
