@@ -3,14 +3,15 @@
 # against the release server with its processor running, and the public status page's
 # rate with and without the storm, in one run:
 #   1. the status page alone (`/` and `/api/v2/summary.json`, wrk -t1 -c64);
-#   2. the storm alone, unthrottled (wrk -t1 -c32): accepted/s, intake p50/p99, then
-#      the time until the processor's backlog is empty (processed/s);
-#   3. the storm paced at TARGET_ALERTS alerts/s while (1) runs again.
+#   2. the storm paced at TARGET_ALERTS alerts/s while (1) runs again;
+#   3. the storm alone, unthrottled (wrk -t1 -c32): accepted/s, intake p50/p99, then
+#      the time until the processor's backlog is empty (processed/s).
 # An nginx serving the same summary bytes is measured first, as the machine's reference.
 #
 #   bench/alert-storm.sh                          # needs PostgreSQL (DATABASE_URL or the local default)
 #   ALERTS_PER_GROUP=1 bench/alert-storm.sh       # 1,000 one-alert groups
 #   BIN=path/to/fireline bench/alert-storm.sh     # another build (no cargo build)
+#   PACED_ONLY=1 BEFORE_PACED='cmd' ...           # profiling: cmd, then only the paced storm
 #
 # It installs wrk and nginx from the distribution's packages if missing and prints
 # Markdown rows for BENCHMARKS.md.
@@ -106,12 +107,15 @@ processed() { # accepted deliveries, seconds from the storm's start to an empty 
   awk -v n="$1" -v a="$ALERTS_PER_GROUP" -v s="$2" 'BEGIN { printf "%.0f", n * a / s }'
 }
 
-cpu() { # -> CPU seconds used so far by "fireline postgres wrk" (every process of each)
-  awk -v hz="$(getconf CLK_TCK)" '{ c = $2; gsub(/[()]/, "", c); t[c] += $14 + $15 }
-    END { printf "%.1f %.1f %.1f", t["fireline"] / hz, t["postgres"] / hz, t["wrk"] / hz }' \
+cpu() { # -> CPU seconds used so far by fireline, by postgres (every process of each) and by
+  # the finished children of this script (the page's wrk)
+  local children
+  children=$(awk '{ print $16 + $17 }' "/proc/$$/stat")
+  awk -v hz="$(getconf CLK_TCK)" -v kids="$children" '{ c = $2; gsub(/[()]/, "", c); t[c] += $14 + $15 }
+    END { printf "%.1f %.1f %.1f", t["fireline"] / hz, t["postgres"] / hz, kids / hz }' \
     /proc/[0-9]*/stat 2>/dev/null
 }
-spent() { # before after -> "fireline/postgres/wrk" seconds between them
+spent() { # before after -> "fireline / postgres / page wrk" seconds between them
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
     printf "%.1f / %.1f / %.1f", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
 }
@@ -125,14 +129,8 @@ read -r home_rps home_p99 < <(page "$url/")
 read -r sum_rps sum_p99 < <(page "$url/api/v2/summary.json")
 cpu_alone=$(spent "$cpu_before" "$(cpu)")
 
-# 2. The storm alone, as fast as it goes.
-start=$(date +%s.%N)
-line=$(storm "$DURATION" "$STORM_CONNECTIONS" 0)
-drained=$(drain "$start")
-max_line=$line
-max_processed=$(processed "$(field accepted "$line")" "$drained")
-
-# 3. The storm at the target rate, with the status page measured again meanwhile.
+[ -n "${BEFORE_PACED:-}" ] && eval "$BEFORE_PACED"
+# 2. The storm at the target rate, with the status page measured again meanwhile.
 rate=$(awk -v t="$TARGET_ALERTS" -v a="$ALERTS_PER_GROUP" 'BEGIN { printf "%.0f", t / a }')
 start=$(date +%s.%N)
 storm $((2 * DURATION + 2)) "$PACED_CONNECTIONS" "$rate" >"$work/paced" &
@@ -146,6 +144,18 @@ wait "$storm_pid"
 paced_line=$(cat "$work/paced")
 drained=$(drain "$start")
 paced_processed=$(processed "$(field accepted "$paced_line")" "$drained")
+# 3. The storm alone, as fast as it goes, after the paced one (PACED_ONLY=1 skips it).
+# Last, so the cleanup after its hundreds of thousands of alerts (autovacuum on the alert
+# tables) does not run during the status page's measurement.
+max_line="STORM accepted=0" max_processed=0
+if [ -z "${PACED_ONLY:-}" ]; then
+  start=$(date +%s.%N)
+  line=$(storm "$DURATION" "$STORM_CONNECTIONS" 0)
+  drained=$(drain "$start")
+  max_line=$line
+  max_processed=$(processed "$(field accepted "$line")" "$drained")
+fi
+
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 received=$(metric 'fireline_alert_intake_requests_total{format="alertmanager",outcome="accepted"}')
@@ -169,4 +179,4 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 echo "| \`/\` | $home_rps | $home_p99 | $home_rps2 | $home_p992 | $(ratio "$home_rps" "$home_rps2") |"
 echo "| \`/api/v2/summary.json\` | $sum_rps | $sum_p99 | $sum_rps2 | $sum_p992 | $(ratio "$sum_rps" "$sum_rps2") |"
 echo
-echo "CPU seconds over the two page measurements (fireline / postgres / wrk, both wrk included): alone $cpu_alone; during the paced storm $cpu_during."
+echo "CPU seconds over the two page measurements (fireline / postgres / the page's wrk): alone $cpu_alone; during the paced storm $cpu_during."

@@ -34,7 +34,7 @@ pub const APPLIED_CHANNEL: &str = crate::platform::live::ALERTS;
 const TICK: Duration = Duration::from_secs(1);
 /// How long the processor waits after a wake-up before it looks, so a burst is applied
 /// in a few large rounds.
-const GATHER: Duration = Duration::from_millis(20);
+const GATHER: Duration = Duration::from_millis(100);
 /// A delivery that failed this often is marked failed.
 pub const MAX_ATTEMPTS: i32 = 10;
 /// How many groups one round looks at.
@@ -429,12 +429,8 @@ impl Processor {
                 Err(err) => tracing::warn!(error = %err, "applying alert deliveries failed"),
             }
             if applied_since_vacuum > 0 && vacuumed.elapsed() >= VACUUM_EVERY {
-                // Another process vacuuming it meanwhile: skipped, not waited for.
-                match sqlx::raw_sql("VACUUM (SKIP_LOCKED) alert_intake")
-                    .execute(&self.pool)
-                    .await
-                {
-                    Ok(_) => applied_since_vacuum = 0,
+                match queue::vacuum(&self.pool).await {
+                    Ok(()) => applied_since_vacuum = 0,
                     Err(err) => tracing::warn!(error = %err, "vacuuming the alert intake failed"),
                 }
                 vacuumed = std::time::Instant::now();

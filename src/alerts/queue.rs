@@ -105,6 +105,15 @@ pub async fn waiting_of(db: impl PgExecutor<'_>, integration_id: uuid::Uuid) -> 
     .await
 }
 
+/// Vacuum the queue (outside any transaction): its rows live for milliseconds. When
+/// another process is vacuuming it, this one skips instead of waiting.
+pub async fn vacuum(pool: &sqlx::PgPool) -> sqlx::Result<()> {
+    sqlx::raw_sql("VACUUM (SKIP_LOCKED) alert_intake")
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
 /// Forget deliveries that failed for good more than `age` ago.
 pub async fn prune_failed(db: impl PgExecutor<'_>, age: time::Duration) -> sqlx::Result<u64> {
     let done = sqlx::query!(

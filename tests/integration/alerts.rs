@@ -149,6 +149,10 @@ async fn a_repeat_is_applied_from_its_digest_and_a_change_before_it_in_one_round
             .await
             .unwrap();
     assert_eq!(counts, vec![("fp-a".into(), 5), ("fp-b".into(), 1)]);
+
+    // The processors vacuum the queue they empty, outside any transaction.
+    fireline::alerts::queue::vacuum(app.pool()).await.unwrap();
+    assert_eq!(count(&app, "SELECT count(*) FROM alert_intake").await, 0);
 }
 
 #[tokio::test]
