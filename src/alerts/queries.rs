@@ -199,12 +199,12 @@ pub struct AlertView {
     pub payload: Value,
 }
 
-/// Which alerts to list, the most recently seen first.
+/// Which alerts to list, the newest (by when Fireline first saw them) first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub group_id: Option<Uuid>,
     pub status: Option<AlertStatus>,
-    /// After this (last_seen_at, id).
+    /// After this (first_seen_at, id).
     pub after: Option<(OffsetDateTime, Uuid)>,
 }
 
@@ -223,8 +223,8 @@ pub async fn list_alerts(
            FROM alerts
            WHERE ($1::uuid IS NULL OR group_id = $1)
              AND ($2::alert_status IS NULL OR status = $2)
-             AND ($3::timestamptz IS NULL OR (last_seen_at, id) < ($3, $4))
-           ORDER BY last_seen_at DESC, id DESC
+             AND ($3::timestamptz IS NULL OR (first_seen_at, id) < ($3, $4))
+           ORDER BY first_seen_at DESC, id DESC
            LIMIT $5"#,
         filter.group_id,
         filter.status as Option<AlertStatus>,

@@ -104,6 +104,46 @@ async fn the_api_lists_groups_open_first_and_shows_one_with_its_alerts_and_histo
 }
 
 #[tokio::test]
+async fn paging_through_alerts_loses_none_while_monitoring_keeps_repeating_them() {
+    let app = TestApp::new().await;
+    let (_, v) = app.token("vic@example.com", Role::Viewer).await;
+    let key = firing_group(&app, "DiskFull").await;
+    send(&app, &key, "CpuHot", &[("c", "firing")]).await;
+    let fingerprints = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["fingerprint"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let mut page = app.api_get("/api/v1/alerts?limit=1", &v).await;
+    // The newest first: CpuHot arrived after DiskFull.
+    assert_eq!(fingerprints(&page), ["fp-c"]);
+    let mut seen = fingerprints(&page);
+    // Alertmanager re-sends DiskFull while the reader is between pages: its alerts are
+    // seen again, and stay where the reader expects them.
+    send(&app, &key, "DiskFull", &[("a", "firing"), ("b", "firing")]).await;
+    while let Some(cursor) = page["next_cursor"].as_str() {
+        page = app
+            .api_get(&format!("/api/v1/alerts?limit=1&cursor={cursor}"), &v)
+            .await;
+        seen.extend(fingerprints(&page));
+    }
+    seen.sort();
+    assert_eq!(seen, ["fp-a", "fp-b", "fp-c"]);
+    let repeated = app.api_get("/api/v1/alerts?status=firing", &v).await;
+    let received: Vec<i64> = repeated["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["times_received"].as_i64().unwrap())
+        .collect();
+    assert_eq!(received, [1, 2, 2], "{repeated}");
+}
+
+#[tokio::test]
 async fn a_responder_acknowledges_a_group_and_a_viewer_cannot() {
     let app = TestApp::new().await;
     let (_, v) = app.token("vic@example.com", Role::Viewer).await;

@@ -237,6 +237,64 @@ async fn the_openapi_document_describes_every_api_route() {
     );
 }
 
+/// utoipa names a schema after its type and keeps one schema per name, so two types of
+/// one name (a request body and a response field, say) silently share the schema of
+/// whichever was registered last, and the document lies about the other.
+#[test]
+fn no_two_api_types_give_their_schema_the_same_name() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut named: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let mut renamed = None;
+            for line in lines.by_ref() {
+                let line = line.trim();
+                if let Some(rest) = line.strip_prefix("#[schema(as = ") {
+                    renamed = rest.split([')', ',']).next().map(str::to_owned);
+                }
+                let item = ["pub struct ", "pub enum ", "struct ", "enum "]
+                    .iter()
+                    .find_map(|p| line.strip_prefix(p));
+                if let Some(item) = item {
+                    let name = item
+                        .split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap()
+                        .to_owned();
+                    let where_ = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+                    named
+                        .entry(renamed.take().unwrap_or(name))
+                        .or_default()
+                        .push(where_.display().to_string());
+                    break;
+                }
+            }
+        }
+    }
+    assert!(named.len() > 50, "too few schemas found: {named:?}");
+    let shared: Vec<_> = named.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(shared.is_empty(), "schema names used twice: {shared:#?}");
+}
+
 #[tokio::test]
 async fn static_files_are_served_from_the_binary() {
     let app = TestApp::new().await;

@@ -46,7 +46,7 @@ pub struct IncidentRefJson {
 
 /// The silence that covers a group.
 #[derive(Serialize, ToSchema)]
-pub struct GroupSilenceJson {
+pub struct CoveringSilenceJson {
     pub id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
@@ -103,7 +103,7 @@ pub struct AlertGroupJson {
     /// The incident it is attached to; null: none.
     pub incident: Option<IncidentRefJson>,
     /// The silence that covers it while `state` is `silenced`; null: none.
-    pub silence: Option<GroupSilenceJson>,
+    pub silence: Option<CoveringSilenceJson>,
     pub version: i32,
 }
 
@@ -152,7 +152,7 @@ impl From<GroupView> for AlertGroupJson {
                     reference: format!("INC-{number}"),
                 }),
             silence: match (g.silence_id, g.silence_ends_at, g.silence_reason) {
-                (Some(id), Some(ends_at), Some(reason)) => Some(GroupSilenceJson {
+                (Some(id), Some(ends_at), Some(reason)) => Some(CoveringSilenceJson {
                     id,
                     ends_at,
                     reason,
@@ -346,7 +346,7 @@ pub async fn detail(state: &AppState, id: Uuid) -> Result<AlertGroupDetailJson, 
     })
 }
 
-/// One alert group, with its alerts (the most recently seen first).
+/// One alert group, with its alerts (the newest first).
 #[utoipa::path(get, path = "/alert-groups/{id}", tag = "alerts", params(("id" = Uuid, Path)),
     responses((status = 200, body = AlertGroupDetailJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn get_alert_group(c: Caller, Path(id): Path<Uuid>) -> Reply<AlertGroupDetailJson> {
@@ -442,7 +442,7 @@ pub struct AlertQuery {
     pub cursor: Option<String>,
 }
 
-/// Alerts, the most recently seen first.
+/// Alerts, the newest first (by when Fireline first saw them).
 #[utoipa::path(get, path = "/alerts", tag = "alerts", params(AlertQuery),
     responses((status = 200, body = Page<AlertJson>), (status = 422, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_alerts(c: Caller, Query(query): Query<AlertQuery>) -> Reply<Page<AlertJson>> {
@@ -458,6 +458,6 @@ pub async fn list_alerts(c: Caller, Query(query): Query<AlertQuery>) -> Reply<Pa
     };
     let rows = queries::list_alerts(&c.state.pool, &filter, limit + 1).await?;
     Ok(Json(Page::of(rows, limit, |a| {
-        Cursor::keyset(a.last_seen_at, a.id)
+        Cursor::keyset(a.first_seen_at, a.id)
     })))
 }
