@@ -418,19 +418,19 @@ impl Processor {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let mut wakeup = Wakeup::new(self.pool.clone(), queue::CHANNEL);
-        let mut applied_since_vacuum = 0;
+        let mut deleted_since_vacuum = false;
         let mut vacuumed = std::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
             match apply_pending(&self.pool).await {
-                Ok(report) => applied_since_vacuum += report.applied,
+                Ok(report) => deleted_since_vacuum |= report.applied > 0,
                 Err(err) => tracing::warn!(error = %err, "applying alert deliveries failed"),
             }
-            if applied_since_vacuum > 0 && vacuumed.elapsed() >= VACUUM_EVERY {
+            if deleted_since_vacuum && vacuumed.elapsed() >= VACUUM_EVERY {
                 match queue::vacuum(&self.pool).await {
-                    Ok(()) => applied_since_vacuum = 0,
+                    Ok(()) => deleted_since_vacuum = false,
                     Err(err) => tracing::warn!(error = %err, "vacuuming the alert intake failed"),
                 }
                 vacuumed = std::time::Instant::now();
