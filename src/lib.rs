@@ -12,6 +12,7 @@ pub mod components;
 pub mod http;
 pub mod incidents;
 pub mod maintenance;
+pub mod oncall;
 pub mod platform;
 pub mod postmortems;
 pub mod status_page;

@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage status-page components.
     #[command(subcommand)]
     Component(ComponentCommand),
+    /// Who is on duty for each team; take duty knowingly, or hand it back.
+    #[command(subcommand)]
+    Duty(DutyCommand),
     /// Fill an empty database with a realistic sample (components, 90 days of history,
     /// incidents, a maintenance) to try Fireline out.
     Demo {
@@ -160,6 +163,35 @@ pub enum TokenCommand {
     Revoke {
         #[arg(long)]
         id: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DutyCommand {
+    /// Show who is on duty now, why, and who is next, for every team or one.
+    Show {
+        /// The team's name.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Take a team's duty knowingly ("I'm taking over"), until you hand it back or
+    /// someone else takes it.
+    Take {
+        /// The team's name.
+        #[arg(long)]
+        team: String,
+        /// Your email address (you must be a member of the team).
+        #[arg(long, env = "FIRELINE_USER")]
+        user: String,
+    },
+    /// Hand back duty you took: the rotation (or an override) decides again.
+    Release {
+        /// The team's name.
+        #[arg(long)]
+        team: String,
+        /// Your email address.
+        #[arg(long, env = "FIRELINE_USER")]
+        user: String,
     },
 }
 

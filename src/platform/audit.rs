@@ -26,6 +26,37 @@ pub enum AuditAction {
     ComponentGroupUpdated { group_id: Uuid, name: String },
     #[serde(rename = "component_group.deleted")]
     ComponentGroupDeleted { group_id: Uuid, name: String },
+    #[serde(rename = "duty.taken")]
+    DutyTaken {
+        team_id: Uuid,
+        user_id: Uuid,
+        /// Who was on duty before, when it was someone else.
+        from_user_id: Option<Uuid>,
+    },
+    #[serde(rename = "duty.released")]
+    DutyReleased { team_id: Uuid, user_id: Uuid },
+    #[serde(rename = "duty.passed")]
+    DutyPassed {
+        team_id: Uuid,
+        from_user_id: Option<Uuid>,
+        to_user_id: Uuid,
+    },
+    #[serde(rename = "duty_override.added")]
+    DutyOverrideAdded {
+        override_id: Uuid,
+        team_id: Uuid,
+        user_id: Uuid,
+        starts_at: String,
+        ends_at: String,
+    },
+    #[serde(rename = "duty_override.removed")]
+    DutyOverrideRemoved { override_id: Uuid, team_id: Uuid },
+    #[serde(rename = "escalation_policy.created")]
+    EscalationPolicyCreated { policy_id: Uuid, name: String },
+    #[serde(rename = "escalation_policy.updated")]
+    EscalationPolicyUpdated { policy_id: Uuid, name: String },
+    #[serde(rename = "escalation_policy.deleted")]
+    EscalationPolicyDeleted { policy_id: Uuid, name: String },
     #[serde(rename = "integration.created")]
     IntegrationCreated {
         integration_id: Uuid,
@@ -105,6 +136,18 @@ pub enum AuditAction {
     SubscriberRemoved { subscriber_id: Uuid, url: String },
     #[serde(rename = "subscriber.unsubscribed")]
     SubscriberUnsubscribed { subscriber_id: Uuid, url: String },
+    #[serde(rename = "team.created")]
+    TeamCreated {
+        team_id: Uuid,
+        name: String,
+        member_ids: Vec<Uuid>,
+    },
+    #[serde(rename = "team.updated")]
+    TeamUpdated { team_id: Uuid, name: String },
+    #[serde(rename = "team.deleted")]
+    TeamDeleted { team_id: Uuid, name: String },
+    #[serde(rename = "team.members_set")]
+    TeamMembersSet { team_id: Uuid, user_ids: Vec<Uuid> },
     #[serde(rename = "token.created")]
     TokenCreated { token_id: Uuid, name: String },
     #[serde(rename = "token.revoked")]
@@ -140,6 +183,21 @@ impl AuditAction {
             ComponentGroupCreated { group_id, .. }
             | ComponentGroupUpdated { group_id, .. }
             | ComponentGroupDeleted { group_id, .. } => format!("component_group:{group_id}"),
+            DutyTaken { team_id, .. }
+            | DutyReleased { team_id, .. }
+            | DutyPassed { team_id, .. }
+            | TeamCreated { team_id, .. }
+            | TeamUpdated { team_id, .. }
+            | TeamDeleted { team_id, .. }
+            | TeamMembersSet { team_id, .. } => format!("team:{team_id}"),
+            DutyOverrideAdded { override_id, .. } | DutyOverrideRemoved { override_id, .. } => {
+                format!("duty_override:{override_id}")
+            }
+            EscalationPolicyCreated { policy_id, .. }
+            | EscalationPolicyUpdated { policy_id, .. }
+            | EscalationPolicyDeleted { policy_id, .. } => {
+                format!("escalation_policy:{policy_id}")
+            }
             IntegrationCreated { integration_id, .. }
             | IntegrationUpdated { integration_id, .. }
             | IntegrationDeleted { integration_id, .. }

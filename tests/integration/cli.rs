@@ -486,3 +486,129 @@ async fn serve_starts_with_the_database_down_and_says_so() {
         .status();
     let _ = tokio::task::spawn_blocking(move || child.wait()).await;
 }
+
+#[tokio::test]
+async fn duty_is_taken_shown_and_handed_back_from_the_command_line() {
+    use fireline::oncall::team_commands::{self, NewTeam};
+    let db = TestDb::new().await;
+    for (email, name) in [("ada@example.com", "Ada"), ("sam@example.com", "Sam")] {
+        let out = fireline(
+            &db,
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--name",
+                name,
+                "--role",
+                "responder",
+            ],
+            Some("correct horse battery staple\n"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let ada: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let new = NewTeam {
+        name: "Platform".into(),
+        member_ids: vec![ada],
+        ..NewTeam::default()
+    };
+    team_commands::create(&mut conn, None, new, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    drop(conn);
+
+    let out = fireline(&db, &["duty", "show"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Platform: nobody on duty\n");
+
+    let out = fireline(
+        &db,
+        &[
+            "duty",
+            "take",
+            "--team",
+            "platform",
+            "--user",
+            "ADA@example.com",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Ada is on duty for Platform now"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fireline(&db, &["duty", "show", "--team", "Platform"], None);
+    assert!(
+        stdout(&out).starts_with("Platform: Ada (took duty) since "),
+        "{}",
+        stdout(&out)
+    );
+
+    // Sam is no member; a team that does not exist is named as such.
+    let out = fireline(
+        &db,
+        &[
+            "duty",
+            "take",
+            "--team",
+            "Platform",
+            "--user",
+            "sam@example.com",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("join the team first"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fireline(
+        &db,
+        &[
+            "duty",
+            "take",
+            "--team",
+            "Payments",
+            "--user",
+            "ada@example.com",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("There is no team called \"Payments\""),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = fireline(
+        &db,
+        &[
+            "duty",
+            "release",
+            "--team",
+            "Platform",
+            "--user",
+            "ada@example.com",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Platform: nobody on duty\n");
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'duty.%' ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, ["duty.taken", "duty.released"]);
+}

@@ -3,6 +3,7 @@
 mod alert_incidents;
 mod alerts;
 mod components;
+mod escalation_policies;
 mod incidents;
 mod integrations;
 mod log;
@@ -12,6 +13,7 @@ pub mod postmortems;
 pub mod routing_rules;
 mod silences;
 mod subscribers;
+mod teams;
 mod users;
 
 use std::fmt::Display;
@@ -184,6 +186,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(silences::list_silences, silences::create_silence))
         .routes(routes!(silences::end_silence))
         .routes(routes!(silences::silence_alert_group))
+        .routes(routes!(teams::list_teams, teams::create_team))
+        .routes(routes!(
+            teams::get_team,
+            teams::patch_team,
+            teams::delete_team
+        ))
+        .routes(routes!(teams::put_members))
+        .routes(routes!(teams::get_duty, teams::post_duty))
+        .routes(routes!(teams::list_overrides, teams::create_override))
+        .routes(routes!(teams::delete_override))
+        .routes(routes!(
+            escalation_policies::list_policies,
+            escalation_policies::create_policy
+        ))
+        .routes(routes!(
+            escalation_policies::get_policy,
+            escalation_policies::patch_policy,
+            escalation_policies::delete_policy
+        ))
 }
 
 /// An error (RFC 9457 problem details).

@@ -1,0 +1,257 @@
+//! `/api/v1/teams`, `/duty-overrides` and `/escalation-policies` driven through every
+//! operation, checked against the document.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::openapi::Checker;
+use crate::openapi_ops::{expect, id, DELETE, GET, PATCH, POST, PUT};
+use crate::support::TestApp;
+use fireline::accounts::Role;
+
+pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str) {
+    let rita: String = app
+        .scalar("SELECT id::text FROM users WHERE email = 'rita@example.com'")
+        .await;
+    let other = app
+        .user("olga@example.com", Role::Responder)
+        .await
+        .id
+        .to_string();
+    let policy = expect(
+        c.call(POST, "/escalation-policies", &[], a, Some(json!({
+            "name": "Night", "repeat": 1,
+            "steps": [{"kind": "countdown", "seconds": 10}, {"kind": "page_on_duty"}, {"kind": "wait"}, {"kind": "page_team"}]
+        })))
+        .await,
+        StatusCode::CREATED,
+        "create a policy",
+    );
+    expect(
+        c.call(
+            POST,
+            "/escalation-policies",
+            &[],
+            a,
+            Some(json!({"name": "Quiet", "steps": [{"kind": "announce"}]})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a policy that pages nobody",
+    );
+    expect(
+        c.call(GET, "/escalation-policies", &[], r, None).await,
+        StatusCode::OK,
+        "policies",
+    );
+    let pid = id(&policy);
+    let p = [("id", pid.as_str())];
+    expect(
+        c.call(GET, "/escalation-policies/{id}", &p, r, None).await,
+        StatusCode::OK,
+        "policy",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/escalation-policies/{id}",
+            &p,
+            a,
+            Some(json!({"repeat": 2, "version": 1})),
+        )
+        .await,
+        StatusCode::OK,
+        "change a policy",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/escalation-policies/{id}",
+            &p,
+            a,
+            Some(json!({"repeat": 3, "version": 1})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "a stale policy",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/escalation-policies/{id}",
+            &p,
+            a,
+            Some(json!({"repeat": 11})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too many repeats",
+    );
+
+    let team = expect(
+        c.call(POST, "/teams", &[], a, Some(json!({
+            "name": "Platform", "user_ids": [rita, other], "escalation_policy_id": pid,
+            "rotation": {"interval": "weekly", "handoff_time": "09:00", "time_zone": "Europe/Berlin",
+                         "starts_on": "2026-11-30", "user_ids": [rita, other]},
+            "working_hours": {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00", "time_zone": "Europe/Berlin"}
+        })))
+        .await,
+        StatusCode::CREATED,
+        "create a team",
+    );
+    expect(
+        c.call(POST, "/teams", &[], a, Some(json!({"name": "platform"})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a taken name",
+    );
+    expect(
+        c.call(DELETE, "/escalation-policies/{id}", &p, a, None)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a policy in use",
+    );
+    expect(
+        c.call(GET, "/teams", &[], r, None).await,
+        StatusCode::OK,
+        "teams",
+    );
+    let tid = id(&team);
+    let t = [("id", tid.as_str())];
+    expect(
+        c.call(GET, "/teams/{id}", &t, r, None).await,
+        StatusCode::OK,
+        "team",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/teams/{id}",
+            &t,
+            a,
+            Some(json!({"acked_mode_minutes": 45, "version": 1})),
+        )
+        .await,
+        StatusCode::OK,
+        "change a team",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/teams/{id}",
+            &t,
+            a,
+            Some(json!({"name": "Old", "version": 1})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "a stale team",
+    );
+    expect(
+        c.call(PATCH, "/teams/{id}", &t, a, Some(json!({"working_hours": {"days": [1], "start": "9am", "end": "17:00", "time_zone": "UTC"}})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a time that is not HH:MM",
+    );
+    expect(
+        c.call(
+            PUT,
+            "/teams/{id}/members",
+            &t,
+            a,
+            Some(json!({"user_ids": [rita, other]})),
+        )
+        .await,
+        StatusCode::OK,
+        "set the members",
+    );
+    expect(
+        c.call(
+            PUT,
+            "/teams/{id}/members",
+            &t,
+            a,
+            Some(json!({"user_ids": [uuid::Uuid::new_v4()]})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown member",
+    );
+    expect(
+        c.call(GET, "/teams/{id}/duty", &t, r, None).await,
+        StatusCode::OK,
+        "duty",
+    );
+    expect(
+        c.call(
+            POST,
+            "/teams/{id}/duty",
+            &t,
+            r,
+            Some(json!({"action": "take"})),
+        )
+        .await,
+        StatusCode::OK,
+        "take duty",
+    );
+    expect(
+        c.call(
+            POST,
+            "/teams/{id}/duty",
+            &t,
+            a,
+            Some(json!({"action": "release"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "hand back duty someone else holds",
+    );
+    let made = expect(
+        c.call(POST, "/teams/{id}/overrides", &t, r, Some(json!({
+            "user_id": other, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"
+        })))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an override of many years",
+    );
+    assert!(made["errors"]["ends_at"].is_string(), "{made}");
+    let now = time::OffsetDateTime::now_utc();
+    let made = expect(
+        c.call(
+            POST,
+            "/teams/{id}/overrides",
+            &t,
+            r,
+            Some(json!({
+                "user_id": other, "starts_at": crate::support::rfc3339(now),
+                "ends_at": crate::support::rfc3339(now + time::Duration::hours(2)), "reason": "Swap"
+            })),
+        )
+        .await,
+        StatusCode::CREATED,
+        "an override",
+    );
+    expect(
+        c.call(GET, "/teams/{id}/overrides", &t, r, None).await,
+        StatusCode::OK,
+        "overrides",
+    );
+    let oid = id(&made);
+    expect(
+        c.call(DELETE, "/duty-overrides/{id}", &[("id", &oid)], r, None)
+            .await,
+        StatusCode::NO_CONTENT,
+        "remove an override",
+    );
+    expect(
+        c.call(DELETE, "/teams/{id}", &t, a, None).await,
+        StatusCode::NO_CONTENT,
+        "delete a team",
+    );
+    expect(
+        c.call(DELETE, "/escalation-policies/{id}", &p, a, None)
+            .await,
+        StatusCode::NO_CONTENT,
+        "delete a policy",
+    );
+}
