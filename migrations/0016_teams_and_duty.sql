@@ -104,11 +104,9 @@ CREATE TABLE duty_overrides (
 );
 CREATE INDEX duty_overrides_team_idx ON duty_overrides (team_id, ends_at);
 
--- Routes name the team and, optionally, the policy; the group remembers its route's.
+-- Routes name the team and, optionally, the policy: a routing rule's, else its
+-- integration's team (the default route).
 ALTER TABLE integrations ADD COLUMN team_id uuid REFERENCES teams (id) ON DELETE SET NULL;
 ALTER TABLE routing_rules ADD COLUMN team_id uuid REFERENCES teams (id) ON DELETE SET NULL;
 ALTER TABLE routing_rules ADD COLUMN escalation_policy_id uuid
-    REFERENCES escalation_policies (id) ON DELETE SET NULL;
-ALTER TABLE alert_groups ADD COLUMN team_id uuid REFERENCES teams (id) ON DELETE SET NULL;
-ALTER TABLE alert_groups ADD COLUMN escalation_policy_id uuid
     REFERENCES escalation_policies (id) ON DELETE SET NULL;

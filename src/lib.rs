@@ -13,6 +13,7 @@ pub mod http;
 pub mod incidents;
 pub mod maintenance;
 pub mod oncall;
+pub mod paging;
 pub mod platform;
 pub mod postmortems;
 pub mod status_page;

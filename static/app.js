@@ -176,6 +176,17 @@ for (const area of document.querySelectorAll("textarea[data-preview]")) {
   });
 })();
 
+// A page's countdown ticks every second ("Paging Ada in 25 s"); the live stream
+// replaces the row when something happens.
+setInterval(() => {
+  for (const el of document.querySelectorAll("[data-countdown-to]")) {
+    const left = Math.max(0, Math.round(Number(el.dataset.countdownTo) - Date.now() / 1000));
+    el.textContent = left > 0
+      ? `Paging ${el.dataset.target} in ${left} s`
+      : `Paging ${el.dataset.target} now`;
+  }
+}, 1000);
+
 // Print buttons (no inline script under the content security policy).
 for (const button of document.querySelectorAll("button.print")) {
   button.addEventListener("click", () => window.print());

@@ -38,6 +38,9 @@ pub enum Command {
     /// Who is on duty for each team; take duty knowingly, or hand it back.
     #[command(subcommand)]
     Duty(DutyCommand),
+    /// Pages of critical alerts: list the running ones, acknowledge one.
+    #[command(subcommand)]
+    Page(PageCommand),
     /// Fill an empty database with a realistic sample (components, 90 days of history,
     /// incidents, a maintenance) to try Fireline out.
     Demo {
@@ -163,6 +166,21 @@ pub enum TokenCommand {
     Revoke {
         #[arg(long)]
         id: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PageCommand {
+    /// List the pages still counting down or paging.
+    List,
+    /// Acknowledge a page (`PAGE-12` or `12`): every later step stops, and your team goes
+    /// into acked mode.
+    Ack {
+        /// The page, e.g. PAGE-12.
+        page: String,
+        /// Your email address.
+        #[arg(long, env = "FIRELINE_USER")]
+        user: String,
     },
 }
 

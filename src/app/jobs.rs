@@ -22,6 +22,10 @@ pub fn registry() -> Registry {
         crate::alerts::silences::END_JOB,
         crate::alerts::silences::end_silence_job,
     );
+    registry.register(
+        crate::paging::engine::STEP_JOB,
+        crate::paging::engine::step_job,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

@@ -72,7 +72,10 @@ impl Deref for AppState {
 
 /// The durable consumers of the domain-event stream, in the order they are run.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(WebhookFanOut)]
+    vec![
+        Arc::new(WebhookFanOut),
+        Arc::new(crate::paging::consumer::Paging),
+    ]
 }
 
 /// Apply every pending domain event for every consumer, now, in this task (the CLI

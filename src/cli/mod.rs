@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Email;
 use crate::app::config::{
-    Cli, Command, ComponentCommand, DutyCommand, ServeArgs, Settings, TokenCommand, UserCommand,
+    Cli, Command, ComponentCommand, DutyCommand, PageCommand, ServeArgs, Settings, TokenCommand,
+    UserCommand,
 };
 use crate::app::{self, AppState};
 use crate::platform::db::Database;
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Token(cmd) => token_command(&database, cmd).await,
                 Command::Component(cmd) => component_command(&database, cmd).await,
                 Command::Duty(cmd) => duty_command(&database, cmd).await,
+                Command::Page(cmd) => page_command(&database, cmd).await,
                 Command::Demo { force } => {
                     demo::seed(&database.pool, force).await.map(|()| {
                         eprintln!("The demo data is in. Run `fireline serve` and open the status page at /, the admin at /admin.");
@@ -350,6 +352,70 @@ async fn duty_command(database: &Database, cmd: DutyCommand) -> anyhow::Result<(
             tx.commit().await?;
             eprintln!("{} handed back {}'s duty.", user.name, team.name);
             println!("{}", duty_line(&team.name, &after));
+        }
+    }
+    Ok(())
+}
+
+async fn page_command(database: &Database, cmd: PageCommand) -> anyhow::Result<()> {
+    use crate::paging::{self, store, AckOutcome, AckVia, PageState};
+    let pool = &database.pool;
+    let now = time::OffsetDateTime::now_utc();
+    match cmd {
+        PageCommand::List => {
+            let running = [PageState::CountingDown, PageState::Paging];
+            let pages = store::list(pool, &running, None, None, 200).await?;
+            if pages.is_empty() {
+                eprintln!("No page is counting down or paging.");
+            }
+            for page in pages {
+                let stands = match (page.countdown_seconds(now), &page.countdown_target) {
+                    (Some(s), Some(who)) => format!("paging {who} in {s} s"),
+                    _ => "paged, nobody has acknowledged".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    page.reference(),
+                    crate::alerts::commands::reference(page.group_number),
+                    page.group_title,
+                    stands
+                );
+            }
+        }
+        PageCommand::Ack { page, user } => {
+            let number: i64 = page
+                .trim()
+                .trim_start_matches("PAGE-")
+                .trim_start_matches("page-")
+                .parse()
+                .with_context(|| format!("\"{page}\" is not a page; write it as PAGE-12."))?;
+            let id = store::id_by_number(pool, number)
+                .await?
+                .with_context(|| format!("There is no page PAGE-{number}."))?;
+            let user = users::find_by_email(pool, &user.trim().to_lowercase())
+                .await?
+                .with_context(|| {
+                    format!("There is no user with the email address {}.", user.trim())
+                })?;
+            let mut tx = pool.begin().await?;
+            let outcome = paging::acknowledge(&mut tx, id, user.id, AckVia::Cli, now)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+            tx.commit().await?;
+            match outcome {
+                AckOutcome::Acknowledged => eprintln!(
+                    "PAGE-{number} is acknowledged by {}: nobody more is paged for it.",
+                    user.name
+                ),
+                AckOutcome::Already { by, .. } => eprintln!(
+                    "PAGE-{number} was acknowledged already, by {}.",
+                    by.as_deref().unwrap_or("the monitoring tool")
+                ),
+                AckOutcome::Ended(state) => eprintln!(
+                    "PAGE-{number} has ended ({}); there is nothing to acknowledge.",
+                    state.label().to_lowercase()
+                ),
+            }
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The HTTP layer: one folder per area, each owning its `router()`.
 
+mod ack;
 mod admin;
 pub(crate) mod api;
 mod assets;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/history", axum::routing::get(public::show_history))
         .route("/incidents/{id}", axum::routing::get(public::show_incident))
         .merge(public::subscribe_router())
+        .merge(ack::router())
         .fallback(|| async { AppError::NotFound("There is nothing at this address.".into()) });
 
     let trace = TraceLayer::new_for_http()

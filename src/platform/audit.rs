@@ -26,6 +26,8 @@ pub enum AuditAction {
     ComponentGroupUpdated { group_id: Uuid, name: String },
     #[serde(rename = "component_group.deleted")]
     ComponentGroupDeleted { group_id: Uuid, name: String },
+    #[serde(rename = "acked_mode.ended")]
+    AckedModeEnded { team_id: Uuid },
     #[serde(rename = "duty.taken")]
     DutyTaken {
         team_id: Uuid,
@@ -183,7 +185,8 @@ impl AuditAction {
             ComponentGroupCreated { group_id, .. }
             | ComponentGroupUpdated { group_id, .. }
             | ComponentGroupDeleted { group_id, .. } => format!("component_group:{group_id}"),
-            DutyTaken { team_id, .. }
+            AckedModeEnded { team_id }
+            | DutyTaken { team_id, .. }
             | DutyReleased { team_id, .. }
             | DutyPassed { team_id, .. }
             | TeamCreated { team_id, .. }

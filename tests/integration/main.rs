@@ -35,6 +35,8 @@ mod openapi_ops_silences;
 mod openapi_ops_teams;
 mod ops;
 mod outage;
+mod paging;
+mod paging_crash;
 mod phone;
 mod postmortems;
 mod publication;

@@ -243,6 +243,7 @@ pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str) {
         StatusCode::NO_CONTENT,
         "remove an override",
     );
+    pages(c, app, a, r, &tid).await;
     expect(
         c.call(DELETE, "/teams/{id}", &t, a, None).await,
         StatusCode::NO_CONTENT,
@@ -253,5 +254,57 @@ pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str) {
             .await,
         StatusCode::NO_CONTENT,
         "delete a policy",
+    );
+}
+
+/// A critical alert for the team starts a page; it is listed, read and acknowledged, and
+/// the acked mode that follows is ended.
+async fn pages(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, team: &str) {
+    let rule = json!({"name": "Critical to the team", "urgency": "critical", "team_id": team});
+    expect(
+        c.call(POST, "/routing-rules", &[], a, Some(rule)).await,
+        StatusCode::CREATED,
+        "a paging rule",
+    );
+    let (_, key) = app.integration("generic").await;
+    let body = json!({"dedup_key": "paged", "title": "Paged", "status": "firing"});
+    let sent = app
+        .ingest(&format!("/ingest/{key}/generic"), None, &body.to_string())
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+    app.process_alerts().await;
+    app.apply_events().await;
+    let list = expect(
+        c.call(GET, "/pages", &[], r, None).await,
+        StatusCode::OK,
+        "pages",
+    );
+    let pid = id(&list["items"][0]);
+    expect(
+        c.call_query("/pages", "state=ringing", r).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown state",
+    );
+    let p = [("id", pid.as_str())];
+    expect(
+        c.call(GET, "/pages/{id}", &p, r, None).await,
+        StatusCode::OK,
+        "a page",
+    );
+    let t = [("id", team)];
+    expect(
+        c.call(DELETE, "/teams/{id}/acked-mode", &t, r, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not in acked mode",
+    );
+    expect(
+        c.call(POST, "/pages/{id}/acknowledge", &p, r, None).await,
+        StatusCode::OK,
+        "acknowledge a page",
+    );
+    expect(
+        c.call(DELETE, "/teams/{id}/acked-mode", &t, r, None).await,
+        StatusCode::OK,
+        "end acked mode",
     );
 }

@@ -35,6 +35,10 @@ pub struct NewRule {
     pub urgency: AlertUrgency,
     pub declare: Option<DeclareAction>,
     pub component_status: Option<ComponentStatusAction>,
+    /// The team to page (`critical`) or notify (`high`); `None`: the integration's.
+    pub team_id: Option<Uuid>,
+    /// `None`: the team's policy.
+    pub escalation_policy_id: Option<Uuid>,
 }
 
 /// New values of a rule; `None` keeps the current one (for the actions, `Some(None)`
@@ -50,6 +54,8 @@ pub struct RuleChanges {
     pub urgency: Option<AlertUrgency>,
     pub declare: Option<Option<DeclareAction>>,
     pub component_status: Option<Option<ComponentStatusAction>>,
+    pub team_id: Option<Option<Uuid>>,
+    pub escalation_policy_id: Option<Option<Uuid>>,
 }
 
 impl RuleChanges {
@@ -63,6 +69,8 @@ impl RuleChanges {
             || self.urgency.is_some()
             || self.declare.is_some()
             || self.component_status.is_some()
+            || self.team_id.is_some()
+            || self.escalation_policy_id.is_some()
     }
 }
 
@@ -137,6 +145,20 @@ async fn check(conn: &mut PgConnection, rule: &Rule) -> Result<(), CommandError>
     Ok(())
 }
 
+/// A refused write: a team or policy that is gone is the caller's mistake.
+fn refused(err: sqlx::Error) -> CommandError {
+    match crate::platform::db::violated_constraint(&err) {
+        Some("routing_rules_team_id_fkey") => {
+            CommandError::invalid("team_id", "There is no such team.")
+        }
+        Some("routing_rules_escalation_policy_id_fkey") => CommandError::invalid(
+            "escalation_policy_id",
+            "There is no such escalation policy.",
+        ),
+        _ => err.into(),
+    }
+}
+
 fn capitalised(problem: &RuleProblem) -> String {
     let text = problem.to_string();
     let mut chars = text.chars();
@@ -187,8 +209,10 @@ pub async fn create(
     check(conn, &rule).await?;
     let row = rule_rows!(
         "INSERT INTO routing_rules (id, name, position, enabled, matchers, integration_ids, \
-             severities, urgency, declare, component_status, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::text[]::alert_severity[], $8, $9, $10, $11) \
+             severities, urgency, declare, component_status, created_by, team_id, \
+             escalation_policy_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text[]::alert_severity[], $8, $9, $10, $11, $12, \
+             $13) \
          RETURNING ",
         "",
         rule.id,
@@ -201,10 +225,13 @@ pub async fn create(
         rule.urgency as AlertUrgency,
         rule.declare.as_ref().map(json),
         rule.component_status.as_ref().map(json),
-        actor
+        actor,
+        new.team_id,
+        new.escalation_policy_id
     )
     .fetch_one(&mut *conn)
-    .await?;
+    .await
+    .map_err(refused)?;
     let action = AuditAction::RoutingRuleCreated {
         rule_id: row.id,
         name: row.name.clone(),
@@ -277,7 +304,8 @@ pub async fn update(
     let row = rule_rows!(
         "UPDATE routing_rules SET name = $2, position = $3, enabled = $4, matchers = $5, \
              integration_ids = $6, severities = $7::text[]::alert_severity[], urgency = $8, \
-             declare = $9, component_status = $10, version = version + 1, updated_at = now() \
+             declare = $9, component_status = $10, team_id = $11, escalation_policy_id = $12, \
+             version = version + 1, updated_at = now() \
          WHERE id = $1 RETURNING ",
         "",
         id,
@@ -289,10 +317,15 @@ pub async fn update(
         &severity_names(&rule.severities) as &[String],
         rule.urgency as AlertUrgency,
         rule.declare.as_ref().map(json),
-        rule.component_status.as_ref().map(json)
+        rule.component_status.as_ref().map(json),
+        change.team_id.unwrap_or(current.team_id),
+        change
+            .escalation_policy_id
+            .unwrap_or(current.escalation_policy_id)
     )
     .fetch_one(&mut *conn)
-    .await?;
+    .await
+    .map_err(refused)?;
     if change.changes_content() {
         let action = AuditAction::RoutingRuleUpdated {
             rule_id: id,

@@ -27,6 +27,10 @@ pub struct RuleRow {
     pub urgency: AlertUrgency,
     pub declare: Option<Value>,
     pub component_status: Option<Value>,
+    /// The team the rule routes to (its duty is paged for `critical`).
+    pub team_id: Option<Uuid>,
+    /// The policy a `critical` group runs; `None`: the team's.
+    pub escalation_policy_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
     pub version: i32,
     pub created_at: OffsetDateTime,
@@ -77,7 +81,8 @@ macro_rules! rule_rows {
             $before
                 + r#"id, name, position, enabled, matchers, integration_ids,
                      severities::text[] AS "severities!", urgency AS "urgency: AlertUrgency",
-                     declare, component_status, created_by, version, created_at, updated_at "#
+                     declare, component_status, team_id, escalation_policy_id, created_by, version,
+                     created_at, updated_at "#
                 + $after
             $(, $arg)*
         )

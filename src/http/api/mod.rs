@@ -40,6 +40,7 @@ use crate::app::AppState;
         (name = "routing-rules", description = "Ordered rules that route alert groups by their labels, integration and severity to an urgency and actions; tested against a pasted payload"),
         (name = "silences", description = "Silences of one alert group or of the groups label matchers select, for a while and with a reason"),
         (name = "teams", description = "Teams, their members, rotation and working hours; who is on duty (override, taken, rotation), taking, handing back and passing duty; overrides"),
+        (name = "pages", description = "The escalation runs of critical alert groups: countdown, who was paged, acknowledgement"),
         (name = "escalation-policies", description = "What a critical alert does, step by step: announce, count down, page, wait, repeat"),
     )
 )]

@@ -82,6 +82,14 @@ pub async fn claim(
     .await
 }
 
+/// When the soonest pending job is due (the runner sleeps until then, not a whole poll
+/// interval, so timers fire on time).
+pub async fn next_due(pool: &PgPool) -> sqlx::Result<Option<OffsetDateTime>> {
+    sqlx::query_scalar!("SELECT min(run_at) FROM jobs WHERE state = 'pending'")
+        .fetch_one(pool)
+        .await
+}
+
 pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE jobs SET state = 'done', finished_at = now(), locked_at = NULL, locked_by = NULL \

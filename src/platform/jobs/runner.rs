@@ -160,11 +160,20 @@ impl Runner {
                     Err(_) => {}
                 }
             }
-            // A full batch means more may be waiting: look again at once.
+            // A full batch means more may be waiting: look again at once. Otherwise sleep
+            // until the next poll, or until the soonest pending job is due if that is
+            // sooner (a page's countdown ends on time, not up to a poll later).
             let pause = if claimed > 0 && claimed == free {
                 StdDuration::ZERO
             } else {
-                self.poll_interval
+                match queue::next_due(&self.ctx.pool).await {
+                    Ok(Some(due)) => {
+                        let wait = due - OffsetDateTime::now_utc();
+                        let wait = StdDuration::try_from(wait).unwrap_or(StdDuration::ZERO);
+                        wait.min(self.poll_interval)
+                    }
+                    _ => self.poll_interval,
+                }
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,

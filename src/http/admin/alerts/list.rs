@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::view::{item, GroupItem};
+use super::view::{item, GroupItem, PagingLine};
 use crate::accounts::Role;
 use crate::alerts::queries::{self, GroupFilter, GroupView};
 use crate::alerts::{AlertGroupState, AlertUrgency};
@@ -100,10 +100,27 @@ impl Filter {
     }
 }
 
-/// The groups as the page lists them (times in the reader's zone).
-pub fn items(groups: &[GroupView], can_respond: bool) -> Vec<GroupItem> {
+/// The groups as the page lists them (times in the reader's zone), each with where its
+/// latest page stands.
+pub async fn items(
+    pool: &sqlx::PgPool,
+    groups: &[GroupView],
+    can_respond: bool,
+) -> sqlx::Result<Vec<GroupItem>> {
     let now = OffsetDateTime::now_utc();
-    groups.iter().map(|g| item(g, can_respond, now)).collect()
+    let ids: Vec<uuid::Uuid> = groups.iter().map(|g| g.id).collect();
+    let pages = crate::paging::store::latest_of_groups(pool, &ids).await?;
+    Ok(groups
+        .iter()
+        .map(|g| {
+            let mut it = item(g, can_respond, now);
+            it.paging = pages
+                .iter()
+                .find(|p| p.alert_group_id == g.id)
+                .and_then(|p| PagingLine::of(p, now));
+            it
+        })
+        .collect())
 }
 
 fn parsed<T>(
@@ -136,7 +153,7 @@ pub async fn list_alert_groups(staff: Staff, Query(query): Query<AlertsQuery>) -
     let (state, urgency) = (filter.state, filter.urgency);
     let pool = &staff.state.pool;
     let can_respond = staff.user.can(Role::Responder);
-    let groups = items(&filter.groups(pool).await?, can_respond);
+    let groups = items(pool, &filter.groups(pool).await?, can_respond).await?;
     let firing = queries::count_firing(pool).await?;
     let page = AlertsPage {
         layout: Layout::of(&staff, "Alerts", "Alerts"),

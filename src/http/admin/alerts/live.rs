@@ -60,12 +60,19 @@ impl Follower {
                 return Event::default().comment("the groups could not be read");
             }
         };
+        let groups = match items(&self.state.pool, &groups, self.can_respond).await {
+            Ok(groups) => groups,
+            Err(err) => {
+                tracing::warn!(error = %err, "live alerts: reading the pages failed");
+                return Event::default().comment("the pages could not be read");
+            }
+        };
         let rows = zone::within(self.reader.clone(), || AlertGroupRows {
             layout: RowsLayout {
                 csrf_token: self.csrf_token.clone(),
                 can_respond: self.can_respond,
             },
-            groups: items(&groups, self.can_respond),
+            groups,
             filtered: self.filter.is_set(),
         });
         Event::default()

@@ -40,6 +40,68 @@ pub struct GroupItem {
     pub silenced_until: Option<(Stamp, String)>,
     /// The silence form's minutes and reason: its defaults, or as typed when refused.
     pub silence_form: (String, String),
+    /// Where its latest page stands, if a critical alert paged for it.
+    pub paging: Option<PagingLine>,
+}
+
+/// A group's page in one line: "Paging Ada in 25 s", "Acknowledged by Grace".
+pub struct PagingLine {
+    pub text: String,
+    /// `paging-counting`, `paging-paged`, `paging-acked`, `paging-muted`, `paging-missed`.
+    pub class: &'static str,
+    /// While counting down: when it pages (Unix seconds) and whom, for the page to tick.
+    pub countdown: Option<(i64, String)>,
+}
+
+impl PagingLine {
+    pub fn of(page: &crate::paging::PageRow, now: OffsetDateTime) -> Option<PagingLine> {
+        use crate::paging::PageState;
+        let reference = page.reference();
+        let (text, class, countdown) = match page.state {
+            PageState::CountingDown => {
+                let who = page
+                    .countdown_target
+                    .clone()
+                    .unwrap_or_else(|| "someone".into());
+                let left = page.countdown_seconds(now).unwrap_or(0);
+                let due = page.due_at.map(|d| d.unix_timestamp());
+                (
+                    format!("Paging {who} in {left} s"),
+                    "paging-counting",
+                    due.map(|d| (d, who)),
+                )
+            }
+            PageState::Paging => (
+                format!("{reference}: paged, nobody has acknowledged yet"),
+                "paging-paged",
+                None,
+            ),
+            PageState::Acknowledged => (
+                format!(
+                    "{reference} acknowledged by {}",
+                    page.acknowledged_by_name.as_deref().unwrap_or("the source")
+                ),
+                "paging-acked",
+                None,
+            ),
+            PageState::Muted => (
+                format!("{reference}: nobody paged, the team is in acked mode"),
+                "paging-muted",
+                None,
+            ),
+            PageState::Exhausted => (
+                format!("{reference}: everyone was paged, nobody acknowledged"),
+                "paging-missed",
+                None,
+            ),
+            PageState::Resolved => return None,
+        };
+        Some(PagingLine {
+            text,
+            class,
+            countdown,
+        })
+    }
 }
 
 /// A link we are willing to show: `http` or `https` only (never `javascript:` and the
@@ -111,6 +173,7 @@ pub fn item(g: &GroupView, can_respond: bool, now: OffsetDateTime) -> GroupItem 
             .zip(g.silence_reason.clone())
             .map(|(until, reason)| (stamp(until), reason)),
         silence_form: ("60".into(), String::new()),
+        paging: None,
     }
 }
 

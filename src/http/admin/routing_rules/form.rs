@@ -176,6 +176,9 @@ impl RuleForm {
             urgency,
             declare,
             component_status,
+            // Chosen on the API for now; the form keeps what is set.
+            team_id: None,
+            escalation_policy_id: None,
         })
     }
 
@@ -192,6 +195,8 @@ impl RuleForm {
             urgency: Some(new.urgency),
             declare: Some(new.declare),
             component_status: Some(new.component_status),
+            team_id: None,
+            escalation_policy_id: None,
         })
     }
 }

@@ -279,17 +279,8 @@ pub struct AlertGroupQuery {
 
 /// The values of a repeatable parameter (`state=firing&state=acknowledged`).
 fn states(raw: Option<&str>) -> Result<Vec<AlertGroupState>, AppError> {
-    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == "state")
-        .map(|(_, v)| {
-            AlertGroupState::parse(&v).ok_or_else(|| {
-                AppError::field(
-                    "state",
-                    format!("{v:?} is not a state: firing, acknowledged, silenced or resolved."),
-                )
-            })
-        })
-        .collect()
+    let allowed = "firing, acknowledged, silenced or resolved";
+    super::repeated(raw, "state", AlertGroupState::parse, allowed)
 }
 
 /// The group list's cursor: its `opened_at`, and its rank and id as the key.

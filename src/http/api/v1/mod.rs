@@ -9,6 +9,7 @@ mod integrations;
 mod log;
 mod maintenances;
 mod me;
+mod pages;
 pub mod postmortems;
 pub mod routing_rules;
 mod silences;
@@ -196,6 +197,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(teams::get_duty, teams::post_duty))
         .routes(routes!(teams::list_overrides, teams::create_override))
         .routes(routes!(teams::delete_override))
+        .routes(routes!(teams::end_acked_mode))
+        .routes(routes!(pages::list_pages))
+        .routes(routes!(pages::get_page))
+        .routes(routes!(pages::acknowledge_page))
         .routes(routes!(
             escalation_policies::list_policies,
             escalation_policies::create_policy
@@ -282,6 +287,23 @@ pub fn more<R>(rows: &mut Vec<R>, limit: i64, cursor: impl Fn(&R) -> Cursor) -> 
     }
     rows.truncate(limit as usize);
     rows.last().map(|row| cursor(row).encode())
+}
+
+/// The values of the repeatable query parameter `name` (`state=a&state=b`), each read by
+/// `parse`; one that does not read is a 422 saying which values are allowed.
+pub fn repeated<T>(
+    raw: Option<&str>,
+    name: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+    allowed: &str,
+) -> Result<Vec<T>, AppError> {
+    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| {
+            parse(&v)
+                .ok_or_else(|| AppError::field(name, format!("{v:?} is not a {name}: {allowed}.")))
+        })
+        .collect()
 }
 
 /// For PATCH fields where `null` means "clear": absent → `None`, `null` → `Some(None)`.

@@ -42,6 +42,11 @@ pub struct RoutingRuleJson {
     pub declare: Option<Value>,
     #[schema(value_type = Option<ComponentStatusAction>)]
     pub component_status: Option<Value>,
+    /// The team whose duty a `critical` group pages (and which a `high` one notifies);
+    /// null: the integration's team.
+    pub team_id: Option<Uuid>,
+    /// The policy a `critical` group runs; null: the team's (or the default one).
+    pub escalation_policy_id: Option<Uuid>,
     pub version: i32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -61,6 +66,8 @@ fn json(row: RuleRow) -> RoutingRuleJson {
         urgency: row.urgency,
         declare: row.declare,
         component_status: row.component_status,
+        team_id: row.team_id,
+        escalation_policy_id: row.escalation_policy_id,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -119,6 +126,10 @@ pub struct NewRoutingRuleJson {
     pub declare: Option<DeclareAction>,
     /// Only `"apply": "propose"`: the status is offered on the group for a person.
     pub component_status: Option<ComponentStatusAction>,
+    /// The team to page (`critical`) or notify (`high`); default: the integration's.
+    pub team_id: Option<Uuid>,
+    /// Default: the team's policy.
+    pub escalation_policy_id: Option<Uuid>,
 }
 
 impl NewRoutingRuleJson {
@@ -133,6 +144,8 @@ impl NewRoutingRuleJson {
             urgency: self.urgency,
             declare: self.declare,
             component_status: self.component_status,
+            team_id: self.team_id,
+            escalation_policy_id: self.escalation_policy_id,
         }
     }
 }
@@ -181,6 +194,14 @@ pub struct RoutingRulePatchJson {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<ComponentStatusAction>)]
     pub component_status: Option<Option<ComponentStatusAction>>,
+    /// `null`: the integration's team.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub team_id: Option<Option<Uuid>>,
+    /// `null`: the team's policy.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub escalation_policy_id: Option<Option<Uuid>>,
     /// The version read (required); a stale one gets 409 with `current`.
     pub version: i32,
 }
@@ -205,6 +226,8 @@ pub async fn patch_routing_rule(
         urgency: body.urgency,
         declare: body.declare,
         component_status: body.component_status,
+        team_id: body.team_id,
+        escalation_policy_id: body.escalation_policy_id,
     };
     let mut tx = c.begin().await?;
     let row = match commands::update(&mut tx, Some(c.id()), id, body.version, change).await {

@@ -116,11 +116,23 @@ pub struct TeamJson {
     /// The policy critical alerts for the team run, unless their route names another.
     pub escalation_policy_id: Option<Uuid>,
     pub duty: DutyJson,
+    /// While on: further critical alerts for the team are announced but page nobody.
+    pub acked_mode: Option<AckedModeJson>,
     pub version: i32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// Acked mode: someone acknowledged a page and is watching.
+#[derive(Serialize, ToSchema)]
+pub struct AckedModeJson {
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    pub by: Option<PersonJson>,
+    /// The page whose acknowledgement turned it on.
+    pub page_id: Option<Uuid>,
 }
 
 fn clock(t: Time) -> String {
@@ -178,7 +190,9 @@ impl WorkingHoursJson {
 
 async fn team_json(conn: &mut PgConnection, team: TeamRow) -> Result<TeamJson, AppError> {
     let members = teams::members_of(&mut *conn, &[team.id]).await?;
-    let duty = duty::now(&mut *conn, &team, OffsetDateTime::now_utc()).await?;
+    let now = OffsetDateTime::now_utc();
+    let duty = duty::now(&mut *conn, &team, now).await?;
+    let acked = crate::paging::engine::acked_mode(&mut *conn, team.id, now).await?;
     let rotation = match (
         team.rotation_interval,
         team.rotation_handoff,
@@ -215,6 +229,11 @@ async fn team_json(conn: &mut PgConnection, team: TeamRow) -> Result<TeamJson, A
         acked_mode_minutes: team.acked_mode_minutes,
         escalation_policy_id: team.escalation_policy_id,
         duty: duty.into(),
+        acked_mode: acked.map(|mode| AckedModeJson {
+            until: mode.until,
+            by: PersonJson::of(mode.by, mode.by_name),
+            page_id: mode.page_id,
+        }),
         version: team.version,
         created_at: team.created_at,
         updated_at: team.updated_at,
@@ -537,4 +556,25 @@ pub async fn delete_override(c: Responder, Path(id): Path<Uuid>) -> Answer<axum:
     }
     tx.commit().await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// End the team's acked mode early (responder: the person who acknowledged, or an
+/// admin): critical alerts page again.
+#[utoipa::path(delete, path = "/teams/{id}/acked-mode", security(("bearer" = ["responder"])), tag = "teams", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TeamJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Not in acked mode, or someone else acknowledged", body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn end_acked_mode(c: Responder, Path(id): Path<Uuid>) -> Reply<TeamJson> {
+    let admin = c.user.role.allows(crate::accounts::Role::Admin);
+    let mut tx = c.begin().await?;
+    crate::paging::acknowledge::end_acked_mode(
+        &mut tx,
+        id,
+        c.id(),
+        admin,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(|e| refused(id, e))?;
+    tx.commit().await?;
+    Ok(Json(find_json(&c.state, id).await?))
 }
