@@ -71,7 +71,7 @@ fn render(
         group: crate::alerts::commands::reference(page.group_number),
         title: page.group_title.clone(),
         status,
-        can_acknowledge: page.state.running(),
+        can_acknowledge: page.state.running() || page.state == PageState::Exhausted,
         person,
         group_url: format!("/admin/alert-groups/{}", page.group_number),
     };

@@ -463,6 +463,13 @@ pub async fn add_override(
     Ok(id)
 }
 
+/// The team of an override.
+pub async fn override_team(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!("SELECT team_id FROM duty_overrides WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
+}
+
 /// Remove an override.
 #[tracing::instrument(skip_all, fields(override_id = %id))]
 pub async fn remove_override(

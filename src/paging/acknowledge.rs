@@ -104,8 +104,9 @@ pub async fn mark(
 }
 
 /// `user` acknowledges the page: every pending and future step stops, the alert group
-/// is acknowledged by them, and the team goes into acked mode. Acknowledging a page that
-/// ended answers how it ended and changes nothing.
+/// is acknowledged by them, and the team goes into acked mode. A page whose steps all ran
+/// unanswered can still be acknowledged late; one that ended otherwise (resolved, muted,
+/// acknowledged) answers how it ended and changes nothing.
 #[tracing::instrument(skip(conn))]
 pub async fn acknowledge(
     conn: &mut PgConnection,
@@ -130,6 +131,8 @@ pub async fn acknowledge(
                 at: page.acknowledged_at,
             })
         }
+        // A page whose steps all ran still waits for someone to take it on.
+        PageState::Exhausted => {}
         state if !state.running() => return Ok(AckOutcome::Ended(state)),
         _ => {}
     }

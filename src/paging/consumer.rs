@@ -63,7 +63,7 @@ async fn apply(
             } else {
                 AckVia::Source
             };
-            if let Some(page) = running(conn, group_id).await? {
+            if let Some(page) = unanswered(conn, group_id).await? {
                 acknowledge::mark(conn, &page, by, via, at).await?;
             }
         }
@@ -82,6 +82,20 @@ async fn apply(
         _ => {}
     }
     Ok(())
+}
+
+/// The group's page still waiting for an acknowledgement, locked after the group.
+async fn unanswered(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+) -> sqlx::Result<Option<super::PageRow>> {
+    if groups::lock(&mut *conn, group_id).await?.is_none() {
+        return Ok(None);
+    }
+    match store::unanswered_of_group(&mut *conn, group_id).await? {
+        Some(id) => store::lock(&mut *conn, id).await,
+        None => Ok(None),
+    }
 }
 
 /// The group's running page, locked (after the group) for a change.

@@ -42,7 +42,7 @@ fn built_in_default() -> Vec<Step> {
 
 /// The team and policy the group's route names: its routing rule's, else its
 /// integration's team; the rule's policy, else the team's.
-async fn route_of(
+pub async fn route_of(
     conn: &mut PgConnection,
     group_id: Uuid,
 ) -> sqlx::Result<(Option<Uuid>, Option<Uuid>)> {

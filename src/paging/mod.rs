@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod engine;
 pub mod links;
 pub mod model;
+pub mod report;
 pub mod store;
 
 pub use acknowledge::{acknowledge, AckOutcome};

@@ -115,6 +115,21 @@ pub async fn running_of_group(
     .await
 }
 
+/// The group's page still waiting for an acknowledgement: running, or every step ran.
+pub async fn unanswered_of_group(
+    db: impl PgExecutor<'_>,
+    group_id: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM pages WHERE alert_group_id = $1
+           AND state IN ('counting_down', 'paging', 'exhausted')
+         ORDER BY started_at DESC, id LIMIT 1",
+        group_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The latest page of each of `group_ids` (for the Alerts page).
 pub async fn latest_of_groups(
     db: impl PgExecutor<'_>,

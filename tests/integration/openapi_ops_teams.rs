@@ -307,4 +307,14 @@ async fn pages(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, team: &str)
         StatusCode::OK,
         "end acked mode",
     );
+    expect(
+        c.call(GET, "/oncall-report", &[], r, None).await,
+        StatusCode::OK,
+        "this month's report",
+    );
+    expect(
+        c.call_query("/oncall-report", "month=2026-13", r).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no such month",
+    );
 }

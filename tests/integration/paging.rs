@@ -426,3 +426,156 @@ async fn post_link(app: &TestApp, token: &str) -> crate::support::TestResponse {
         .unwrap();
     app.send(req).await
 }
+
+#[tokio::test]
+async fn the_oncall_report_adds_up_a_constructed_month() {
+    let s = setup().await;
+    let ack = |pid: String, token: String| {
+        let app = &s.app;
+        async move {
+            app.api_ok(
+                Method::POST,
+                &format!("/api/v1/pages/{pid}/acknowledge"),
+                &token,
+                json!({}),
+                StatusCode::OK,
+            )
+            .await;
+        }
+    };
+    // One page Ada answers herself; one she misses and Grace answers after everyone is paged.
+    s.alert("one", "firing").await;
+    s.run_steps_until(later(1)).await;
+    let one = s.page_of("one").await["id"].as_str().unwrap().to_owned();
+    ack(one.clone(), s.ada_token.clone()).await;
+    let r = s
+        .app
+        .delete(
+            &format!("/api/v1/teams/{}/acked-mode", s.team),
+            &s.ada_token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    s.alert("two", "firing").await;
+    s.run_steps_until(later(1)).await;
+    s.run_steps_until(later(6)).await;
+    let two = s.page_of("two").await["id"].as_str().unwrap().to_owned();
+    ack(two.clone(), s.grace_token.clone()).await;
+    let incident = s
+        .app
+        .declare(&s.ada_token, json!({"title": "Checkout fails", "severity": "sev2", "initial_update": "Investigating."}))
+        .await;
+
+    // Moved into November 2026: a daily rotation from 1 November at 09:00 UTC, Ada
+    // first; working hours Monday to Friday, 09:00 to 17:00 UTC.
+    for sql in [
+        "UPDATE teams SET rotation_starts_on = '2026-11-01', rotation_handoff = '09:00', rotation_time_zone = 'UTC'".to_owned(),
+        format!("UPDATE page_recipients SET paged_at = '2026-11-10 03:00Z' WHERE page_id = '{one}'"),
+        format!("UPDATE pages SET started_at = '2026-11-10 02:59Z', acknowledged_at = '2026-11-10 03:02Z' WHERE id = '{one}'"),
+        format!("UPDATE page_recipients SET paged_at = CASE WHEN reason = 'on_duty' THEN '2026-11-11 10:00Z'::timestamptz ELSE '2026-11-11 10:05Z' END WHERE page_id = '{two}'"),
+        format!("UPDATE pages SET started_at = '2026-11-11 09:59Z', acknowledged_at = '2026-11-11 10:06Z' WHERE id = '{two}'"),
+        format!("UPDATE incidents SET declared_at = '2026-11-12 08:00Z' WHERE id = '{}'", incident["id"].as_str().unwrap()),
+        "UPDATE duty_takes SET started_at = '2026-12-02 00:00Z'".to_owned(),
+    ] {
+        s.app.exec(&sql).await;
+    }
+    let report = s
+        .app
+        .api_get(
+            &format!("/api/v1/oncall-report?month=2026-11&team_id={}", s.team),
+            &s.ada_token,
+        )
+        .await;
+    let person = |email: &str| {
+        let name = email.split('@').next().unwrap();
+        report["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+    };
+    let ada = person("ada@example.com");
+    // Shifts 0, 2, …, 28 of the 30 that begin in November: 15 days.
+    assert_eq!(ada["hours_on_duty"], 360.0);
+    assert_eq!(ada["pages"], 2);
+    assert_eq!(ada["acknowledged"], 2);
+    assert_eq!(ada["acknowledged_by_them"], 1);
+    assert_eq!(ada["ack_seconds_p50"], 120.0);
+    assert_eq!(ada["ack_seconds_p90"], 360.0);
+    assert_eq!(ada["pages_outside_working_hours"], 1);
+    assert_eq!(ada["missed"], 1);
+    assert_eq!(ada["incidents_led"], 1);
+    let grace = person("grace@example.com");
+    // Shifts 1, 3, …, 27, and 15 hours of shift 29 before the month ends.
+    assert_eq!(grace["hours_on_duty"], 351.0);
+    assert_eq!(grace["pages"], 1);
+    assert_eq!(grace["acknowledged_by_them"], 1);
+    assert_eq!(grace["ack_seconds_p50"], 60.0);
+    assert_eq!(grace["missed"], 0);
+    assert_eq!(grace["pages_outside_working_hours"], 0);
+
+    // The same as CSV, for the payroll sheet.
+    let req = axum::http::Request::builder()
+        .uri(format!(
+            "/api/v1/oncall-report?month=2026-11&team_id={}",
+            s.team
+        ))
+        .header("authorization", format!("Bearer {}", s.ada_token))
+        .header("accept", "text/csv")
+        .header("x-forwarded-for", "10.0.0.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let csv = s.app.send(req).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let line = csv.text.lines().find(|l| l.contains("\"ada\"")).unwrap();
+    assert!(
+        line.ends_with(",\"ada\",360.00,2,2,1,120,360,1,1,1"),
+        "{line}"
+    );
+    let bad = s
+        .app
+        .api(
+            Method::GET,
+            "/api/v1/oncall-report?month=November",
+            &s.ada_token,
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_command_line_lists_running_pages_and_acknowledges_one() {
+    let s = setup().await;
+    s.alert("api", "firing").await;
+    let page = s.page_of("api").await;
+    let reference = page["reference"].as_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fireline"))
+            .args(args)
+            .env("DATABASE_URL", s.app.db.url())
+            .env("FIRELINE_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let listed = run(&["page", "list"]);
+    let out = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(out.starts_with(&format!("{reference}\t")), "{out}");
+    assert!(out.contains("api is down\tpaging ada in"), "{out}");
+    let acked = run(&["page", "ack", &reference, "--user", "grace@example.com"]);
+    let err = String::from_utf8_lossy(&acked.stderr).into_owned();
+    assert!(acked.status.success(), "{err}");
+    assert!(err.contains("acknowledged by grace"), "{err}");
+    let page = s.page_of("api").await;
+    assert_eq!(page["acknowledged_via"], "cli");
+    assert_eq!(page["acknowledged_by"]["id"], s.grace.as_str());
+    let again = run(&["page", "ack", &reference, "--user", "ada@example.com"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("acknowledged already, by grace"));
+    let missing = run(&["page", "ack", "PAGE-999", "--user", "ada@example.com"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("There is no page PAGE-999"));
+}

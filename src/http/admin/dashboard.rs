@@ -20,6 +20,7 @@ struct DashboardPage {
     user_count: usize,
     overdue_items: Vec<super::action_items::Row>,
     missing_postmortems: Vec<super::postmortems::MissingLine>,
+    on_duty: Vec<super::teams::TeamItem>,
 }
 
 /// Open incidents by severity, incidents whose root cause is still open, and the
@@ -44,7 +45,9 @@ pub async fn show_dashboard(staff: Staff) -> Reply {
         .count();
     let overdue_items = super::action_items::overdue_rows(state).await?;
     let missing_postmortems = super::postmortems::missing_lines(state).await?;
+    let on_duty = super::teams::team_items(&state.pool).await?;
     let page = DashboardPage {
+        on_duty,
         overdue_items,
         missing_postmortems,
         layout: Layout::of(&staff, "Dashboard", "Dashboard"),

@@ -13,6 +13,7 @@ mod public_summary;
 mod routing_rules;
 mod settings;
 pub(crate) mod subscribers;
+pub(crate) mod teams;
 mod tokens;
 mod users;
 
@@ -28,6 +29,7 @@ pub(crate) type Reply = Result<Response, AppError>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(teams::router())
         .route("/admin", get(dashboard::show_dashboard))
         .route(
             "/admin/components",

@@ -91,6 +91,10 @@ struct AlertGroupPage {
     open_incidents: Vec<(String, String)>,
     /// Why the silence form was refused.
     error: Option<String>,
+    /// The team its route names, with who is on duty: (name, page, duty).
+    duty: Option<(String, String, crate::http::admin::teams::DutyLine)>,
+    /// Its latest page: what it did, with times.
+    page_steps: Vec<(Stamp, String)>,
 }
 
 pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Reply {
@@ -124,7 +128,45 @@ async fn group_page<R>(
     let alerts = queries::list_alerts(pool, &filter, SHOWN).await?;
     let entries = history::list(pool, group.id, None, SHOWN).await?;
     let can_respond = staff.user.can(Role::Responder);
-    let g = item(&group, can_respond, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    let mut g = item(&group, can_respond, now);
+    let mut conn = pool.acquire().await?;
+    let latest = crate::paging::store::latest_of_groups(&mut *conn, &[group.id]).await?;
+    let latest = latest.into_iter().next();
+    g.paging = latest
+        .as_ref()
+        .and_then(|p| super::view::PagingLine::of(p, now));
+    let page_steps = match &latest {
+        Some(p) => crate::paging::store::events(&mut *conn, p.id)
+            .await?
+            .into_iter()
+            .map(|e| (stamp(e.at), e.body))
+            .collect(),
+        None => Vec::new(),
+    };
+    let team_id = match latest.as_ref().and_then(|p| p.team_id) {
+        Some(id) => Some(id),
+        None => {
+            crate::paging::engine::route_of(&mut conn, group.id)
+                .await?
+                .0
+        }
+    };
+    let team = match team_id {
+        Some(id) => crate::oncall::teams::find(&mut *conn, id).await?,
+        None => None,
+    };
+    let duty = match team {
+        Some(team) => {
+            let now_duty = crate::oncall::duty::now(&mut conn, &team, now).await?;
+            Some((
+                team.name.clone(),
+                format!("/admin/teams/{}", team.id),
+                crate::http::admin::teams::DutyLine::of(&now_duty),
+            ))
+        }
+        None => None,
+    };
     let open_incidents = match g.can_declare {
         true => incidents::open(pool).await?,
         false => Vec::new(),
@@ -147,6 +189,8 @@ async fn group_page<R>(
             .map(|i| (i.id.to_string(), format!("{} {}", i.reference(), i.title)))
             .collect(),
         error,
+        duty,
+        page_steps,
     };
     Ok(page)
 }

@@ -9,6 +9,7 @@ mod integrations;
 mod log;
 mod maintenances;
 mod me;
+mod oncall_report;
 mod pages;
 pub mod postmortems;
 pub mod routing_rules;
@@ -201,6 +202,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pages::list_pages))
         .routes(routes!(pages::get_page))
         .routes(routes!(pages::acknowledge_page))
+        .routes(routes!(oncall_report::oncall_report))
         .routes(routes!(
             escalation_policies::list_policies,
             escalation_policies::create_policy
