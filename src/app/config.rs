@@ -98,6 +98,38 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
     pub webhook_per_destination: usize,
 
+    /// Pushover's API (for tests and proxies).
+    #[arg(
+        long,
+        env = "FIRELINE_PUSHOVER_URL",
+        default_value = "https://api.pushover.net"
+    )]
+    pub pushover_url: String,
+
+    /// Fireline's Pushover application token (people give their user keys).
+    #[arg(long, env = "FIRELINE_PUSHOVER_TOKEN", hide_env_values = true)]
+    pub pushover_token: Option<String>,
+
+    /// Twilio's API (for tests and proxies).
+    #[arg(
+        long,
+        env = "FIRELINE_TWILIO_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    pub twilio_url: String,
+
+    /// The Twilio account that sends SMS.
+    #[arg(long, env = "FIRELINE_TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+
+    /// Its auth token.
+    #[arg(long, env = "FIRELINE_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+
+    /// The number (or messaging service) SMS come from.
+    #[arg(long, env = "FIRELINE_TWILIO_FROM")]
+    pub twilio_from: Option<String>,
+
     /// Alert deliveries waiting to be stored, at most; past it the alert doors answer
     /// "come back later" (503 or 429 with Retry-After).
     #[arg(long, env = "FIRELINE_INTAKE_QUEUE", default_value_t = 2048)]
@@ -238,6 +270,8 @@ pub struct Settings {
     pub nudges: crate::incidents::Nudges,
     pub webhooks: crate::webhooks::DeliveryConfig,
     pub intake: crate::alerts::queue::writer::IntakeLimits,
+    /// How notifications to people are sent (private destinations as for webhooks).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Settings {
@@ -268,6 +302,18 @@ impl Settings {
                 backlog: args.intake_backlog_limit.max(1),
                 ..Default::default()
             },
+            notify: crate::notify::NotifyConfig {
+                allow_private: args.webhook_allow_private,
+                providers: crate::notify::providers::ProviderConfig {
+                    pushover_url: args.pushover_url.clone(),
+                    pushover_token: args.pushover_token.clone(),
+                    twilio_url: args.twilio_url.clone(),
+                    twilio_account_sid: args.twilio_account_sid.clone(),
+                    twilio_auth_token: args.twilio_auth_token.clone(),
+                    twilio_from: args.twilio_from.clone(),
+                },
+                ..Default::default()
+            },
         })
     }
 
@@ -281,6 +327,7 @@ impl Settings {
             nudges: crate::incidents::Nudges::default(),
             webhooks: crate::webhooks::DeliveryConfig::default(),
             intake: Default::default(),
+            notify: Default::default(),
         }
     }
 

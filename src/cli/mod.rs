@@ -126,6 +126,13 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
         Some(tokio::spawn(dispatcher.run(shutdown.clone())))
     };
 
+    let sender = if args.no_jobs {
+        None
+    } else {
+        let sender = crate::notify::Sender::new(database.pool.clone(), settings.notify.clone())
+            .context("cannot set up notifications")?;
+        Some(tokio::spawn(sender.run(shutdown.clone())))
+    };
     let consumers = (!args.no_jobs)
         .then(|| tokio::spawn(app::consumer_runner(database.pool.clone()).run(shutdown.clone())));
     let alerts = (!args.no_jobs).then(|| {
@@ -149,6 +156,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
+    }
+    if let Some(sender) = sender {
+        let _ = sender.await;
     }
     if let Some(consumers) = consumers {
         let _ = consumers.await;

@@ -367,6 +367,7 @@ async fn advance(
                 }
                 let (users, reason) = recipients(&mut *conn, &paging_step, team, at).await?;
                 let paged = store::add_recipients(&mut *conn, page.id, &users, reason, at).await?;
+                notify_paged(&mut *conn, &page, group, &team_words, &paged, reason, at).await?;
                 let names = duty::names(&mut *conn, &paged).await?;
                 let mut named: Vec<&str> = paged
                     .iter()
@@ -395,6 +396,56 @@ async fn advance(
             }
         }
     }
+}
+
+/// Queue a notification with their own acknowledge link for each person just paged, on
+/// every contact method that critical alerts reach.
+async fn notify_paged(
+    conn: &mut PgConnection,
+    page: &PageRow,
+    group: &AlertGroupRow,
+    team_words: &str,
+    paged: &[Uuid],
+    reason: &str,
+    at: OffsetDateTime,
+) -> sqlx::Result<()> {
+    if paged.is_empty() {
+        return Ok(());
+    }
+    let key = super::links::key_in(&mut *conn).await?;
+    let base = crate::status_page::settings::configured_url(&mut *conn).await?;
+    let why = match reason {
+        "on_duty" => "you are on duty",
+        "named" => "the escalation policy names you",
+        "team" => "the whole team is paged",
+        _ => "nobody answered, so everyone is paged",
+    };
+    let title = format!(
+        "{} {}",
+        crate::alerts::commands::reference(group.number),
+        group.title
+    );
+    let body = format!(
+        "Critical alert for {team_words} ({}): {why}.",
+        page.reference()
+    );
+    crate::notify::tell(
+        &mut *conn,
+        Some(page.id),
+        paged,
+        AlertUrgency::Critical,
+        |user| crate::notify::Message {
+            title: title.clone(),
+            body: body.clone(),
+            ack_url: base
+                .as_deref()
+                .map(|base| super::links::url(base, &super::links::token(&key, page.id, user, at))),
+            urgency: AlertUrgency::Critical,
+            test: false,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Run the step a job names, if the page still expects it.

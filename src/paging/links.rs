@@ -41,6 +41,24 @@ pub async fn key(pool: &PgPool) -> sqlx::Result<SigningKey> {
     Ok(SigningKey::new(key))
 }
 
+/// [`key`], read (or made) in the caller's transaction.
+pub async fn key_in(conn: &mut sqlx::PgConnection) -> sqlx::Result<SigningKey> {
+    sqlx::query!(
+        "INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        KEY_NAME,
+        &SigningKey::generate()
+    )
+    .execute(&mut *conn)
+    .await?;
+    let key = sqlx::query_scalar!(
+        "SELECT secret FROM server_secrets WHERE name = $1",
+        KEY_NAME
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(SigningKey::new(key))
+}
+
 fn fields(link: &AckLink) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(40);
     bytes.extend_from_slice(link.page_id.as_bytes());

@@ -28,6 +28,16 @@ pub enum AuditAction {
     ComponentGroupDeleted { group_id: Uuid, name: String },
     #[serde(rename = "acked_mode.ended")]
     AckedModeEnded { team_id: Uuid },
+    #[serde(rename = "contact_method.added")]
+    ContactMethodAdded {
+        contact_id: Uuid,
+        user_id: Uuid,
+        kind: String,
+    },
+    #[serde(rename = "contact_method.changed")]
+    ContactMethodChanged { contact_id: Uuid, user_id: Uuid },
+    #[serde(rename = "contact_method.removed")]
+    ContactMethodRemoved { contact_id: Uuid, user_id: Uuid },
     #[serde(rename = "duty.taken")]
     DutyTaken {
         team_id: Uuid,
@@ -185,6 +195,9 @@ impl AuditAction {
             ComponentGroupCreated { group_id, .. }
             | ComponentGroupUpdated { group_id, .. }
             | ComponentGroupDeleted { group_id, .. } => format!("component_group:{group_id}"),
+            ContactMethodAdded { contact_id, .. }
+            | ContactMethodChanged { contact_id, .. }
+            | ContactMethodRemoved { contact_id, .. } => format!("contact_method:{contact_id}"),
             AckedModeEnded { team_id }
             | DutyTaken { team_id, .. }
             | DutyReleased { team_id, .. }

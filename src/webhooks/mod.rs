@@ -22,6 +22,7 @@ pub mod wire;
 
 pub use dispatch::{DeliveryConfig, Dispatcher};
 pub use outbox::Event;
+pub(crate) use wire::describe_error;
 
 use sqlx::PgPool;
 

@@ -39,6 +39,7 @@ mod ops;
 mod outage;
 mod paging;
 mod paging_crash;
+mod paging_notify;
 mod phone;
 mod postmortems;
 mod publication;

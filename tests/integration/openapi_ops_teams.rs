@@ -9,7 +9,8 @@ use crate::openapi_ops::{expect, id, DELETE, GET, PATCH, POST, PUT};
 use crate::support::TestApp;
 use fireline::accounts::Role;
 
-pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str) {
+pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, v: &str) {
+    contact_methods(c, app, r, v).await;
     let rita: String = app
         .scalar("SELECT id::text FROM users WHERE email = 'rita@example.com'")
         .await;
@@ -316,5 +317,105 @@ async fn pages(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, team: &str)
         c.call_query("/oncall-report", "month=2026-13", r).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "no such month",
+    );
+}
+
+/// A viewer manages their own contact methods; someone else may not.
+async fn contact_methods(c: &mut Checker<'_>, app: &TestApp, r: &str, v: &str) {
+    let vic: String = app
+        .scalar("SELECT id::text FROM users WHERE email = 'vic@example.com'")
+        .await;
+    let u = [("id", vic.as_str())];
+    let ntfy = json!({"kind": "ntfy", "settings": {"topic": "vic-pages"}});
+    expect(
+        c.call(
+            POST,
+            "/users/{id}/contact-methods",
+            &u,
+            r,
+            Some(ntfy.clone()),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "someone else's",
+    );
+    expect(
+        c.call(
+            POST,
+            "/users/{id}/contact-methods",
+            &u,
+            v,
+            Some(json!({"kind": "twilio_sms", "settings": {"phone": "12"}})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a number without its country code",
+    );
+    let made = expect(
+        c.call(POST, "/users/{id}/contact-methods", &u, v, Some(ntfy))
+            .await,
+        StatusCode::CREATED,
+        "add one",
+    );
+    expect(
+        c.call(GET, "/users/{id}/contact-methods", &u, r, None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "someone else's list",
+    );
+    expect(
+        c.call(GET, "/users/{id}/contact-methods", &u, v, None)
+            .await,
+        StatusCode::OK,
+        "my list",
+    );
+    let cid = id(&made);
+    let m = [("id", cid.as_str())];
+    let patch = json!({"urgencies": ["critical", "high"]});
+    expect(
+        c.call(PATCH, "/contact-methods/{id}", &m, r, Some(patch.clone()))
+            .await,
+        StatusCode::FORBIDDEN,
+        "change someone else's",
+    );
+    expect(
+        c.call(
+            PATCH,
+            "/contact-methods/{id}",
+            &m,
+            v,
+            Some(json!({"settings": {"topic": "a b"}})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a bad topic",
+    );
+    expect(
+        c.call(PATCH, "/contact-methods/{id}", &m, v, Some(patch))
+            .await,
+        StatusCode::OK,
+        "change mine",
+    );
+    expect(
+        c.call(POST, "/contact-methods/{id}/test", &m, r, None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "test someone else's",
+    );
+    expect(
+        c.call(POST, "/contact-methods/{id}/test", &m, v, None)
+            .await,
+        StatusCode::ACCEPTED,
+        "test mine",
+    );
+    expect(
+        c.call(DELETE, "/contact-methods/{id}", &m, r, None).await,
+        StatusCode::FORBIDDEN,
+        "remove someone else's",
+    );
+    expect(
+        c.call(DELETE, "/contact-methods/{id}", &m, v, None).await,
+        StatusCode::NO_CONTENT,
+        "remove mine",
     );
 }

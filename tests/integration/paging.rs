@@ -13,17 +13,17 @@ use fireline::paging::engine::{self, StepJob};
 
 /// A team, Platform, of Ada (on duty by its rotation) and Grace; a routing rule that
 /// sends every alert of a generic integration to it as critical.
-struct Setup {
-    app: TestApp,
-    key: String,
-    team: String,
-    ada: String,
-    grace: String,
-    ada_token: String,
-    grace_token: String,
+pub struct Setup {
+    pub app: TestApp,
+    pub key: String,
+    pub team: String,
+    pub ada: String,
+    pub grace: String,
+    pub ada_token: String,
+    pub grace_token: String,
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let app = TestApp::new().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
     let (ada, ada_token) = app.token("ada@example.com", Role::Responder).await;
@@ -61,7 +61,7 @@ async fn setup() -> Setup {
 
 impl Setup {
     /// Fire (or resolve) the generic alert `dedup` and apply what follows.
-    async fn alert(&self, dedup: &str, status: &str) {
+    pub async fn alert(&self, dedup: &str, status: &str) {
         let body = json!({"dedup_key": dedup, "title": format!("{dedup} is down"), "status": status, "severity": "critical"});
         let r = self
             .app
@@ -76,7 +76,7 @@ impl Setup {
         self.app.apply_events().await;
     }
 
-    async fn page_of(&self, dedup: &str) -> Value {
+    pub async fn page_of(&self, dedup: &str) -> Value {
         let id: String = sqlx::query_scalar(
             "SELECT p.id::text FROM pages p JOIN alert_groups g ON g.id = p.alert_group_id
              WHERE g.group_key = $1 ORDER BY p.started_at DESC LIMIT 1",
@@ -91,7 +91,7 @@ impl Setup {
     }
 
     /// Run the page steps due by `until`, each at its due time, as the job runner does.
-    async fn run_steps_until(&self, until: OffsetDateTime) -> usize {
+    pub async fn run_steps_until(&self, until: OffsetDateTime) -> usize {
         let mut ran = 0;
         loop {
             let job: Option<(i64, Value, OffsetDateTime)> = sqlx::query_as(
@@ -120,7 +120,7 @@ impl Setup {
         }
     }
 
-    async fn paged(&self) -> Vec<(String, String)> {
+    pub async fn paged(&self) -> Vec<(String, String)> {
         sqlx::query_as(
             "SELECT u.email, r.reason FROM page_recipients r JOIN users u ON u.id = r.user_id
              ORDER BY r.paged_at, u.email",

@@ -41,6 +41,7 @@ use crate::app::AppState;
         (name = "silences", description = "Silences of one alert group or of the groups label matchers select, for a while and with a reason"),
         (name = "teams", description = "Teams, their members, rotation and working hours; who is on duty (override, taken, rotation), taking, handing back and passing duty; overrides"),
         (name = "pages", description = "The escalation runs of critical alert groups: countdown, who was paged, acknowledgement"),
+        (name = "contact-methods", description = "How each person is reached (ntfy, Pushover, SMS, chat, webhook) and for which urgencies; send a test"),
         (name = "escalation-policies", description = "What a critical alert does, step by step: announce, count down, page, wait, repeat"),
     )
 )]

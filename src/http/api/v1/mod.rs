@@ -3,6 +3,7 @@
 mod alert_incidents;
 mod alerts;
 mod components;
+mod contact_methods;
 mod escalation_policies;
 mod incidents;
 mod integrations;
@@ -203,6 +204,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pages::get_page))
         .routes(routes!(pages::acknowledge_page))
         .routes(routes!(oncall_report::oncall_report))
+        .routes(routes!(
+            contact_methods::list_contact_methods,
+            contact_methods::create_contact_method
+        ))
+        .routes(routes!(
+            contact_methods::patch_contact_method,
+            contact_methods::delete_contact_method
+        ))
+        .routes(routes!(contact_methods::test_contact_method))
         .routes(routes!(
             escalation_policies::list_policies,
             escalation_policies::create_policy

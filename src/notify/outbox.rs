@@ -1,0 +1,164 @@
+//! The `notifications` outbox: written in the transaction that decides someone must be
+//! told (a page, a test), claimed by the sender with `FOR UPDATE SKIP LOCKED` and a lease,
+//! and marked sent, retried with backoff, or failed.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::contacts::{ContactKind, ContactRow};
+use crate::alerts::AlertUrgency;
+
+/// The channel the sender listens on.
+pub const CHANNEL: &str = "fireline_notifications";
+
+/// What a notification says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub title: String,
+    pub body: String,
+    /// The signed acknowledge link, for a page.
+    pub ack_url: Option<String>,
+    pub urgency: AlertUrgency,
+    /// A "send a test" notification.
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// Where a contact method's requests go, for the per-destination limit.
+fn destination(contact: &ContactRow) -> String {
+    let s = &contact.settings;
+    let url = match contact.kind {
+        ContactKind::Ntfy => s.server.as_deref(),
+        ContactKind::Matrix => s.homeserver.as_deref(),
+        ContactKind::Slack
+        | ContactKind::Mattermost
+        | ContactKind::Discord
+        | ContactKind::Webhook => s.url.as_deref(),
+        ContactKind::Pushover | ContactKind::TwilioSms | ContactKind::Email => None,
+    };
+    match url.and_then(|u| url::Url::parse(u).ok()) {
+        Some(url) => crate::webhooks::guard::destination(&url),
+        None => contact.kind.as_str().to_owned(),
+    }
+}
+
+/// Queue `message` for `contact`, in the caller's transaction.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    page_id: Option<Uuid>,
+    contact: &ContactRow,
+    message: &Message,
+) -> sqlx::Result<i64> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO notifications (page_id, contact_method_id, user_id, destination, message)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        page_id,
+        contact.id,
+        contact.user_id,
+        destination(contact),
+        serde_json::to_value(message).unwrap_or_default()
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, '')", CHANNEL)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// A notification claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub contact_method_id: Uuid,
+    pub destination: String,
+    pub message: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// Claim up to `limit` due notifications for `lease`.
+pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query_as!(
+        Claimed,
+        "UPDATE notifications SET attempts = attempts + 1,
+                next_attempt_at = now() + make_interval(secs => $2)
+         WHERE id IN (SELECT id FROM notifications
+                      WHERE state = 'pending' AND next_attempt_at <= now()
+                      ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, contact_method_id, destination, message, attempts",
+        limit,
+        lease.as_seconds_f64()
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Try again at.
+    Retry(OffsetDateTime),
+    /// Trying again would not help (an invalid number, a revoked token, a gone webhook).
+    Failed,
+}
+
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    outcome: &Outcome,
+    status: Option<i32>,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    let (state, next) = match outcome {
+        Outcome::Sent => ("sent", None),
+        Outcome::Retry(at) => ("pending", Some(*at)),
+        Outcome::Failed => ("failed", None),
+    };
+    sqlx::query!(
+        "UPDATE notifications SET state = $2::text::notification_state, next_attempt_at = $3,
+                last_attempt_at = now(), last_status = $4, last_error = $5,
+                sent_at = CASE WHEN $2 = 'sent' THEN now() END
+         WHERE id = $1",
+        id,
+        state,
+        next,
+        status,
+        error.map(|e| e.chars().take(1000).collect::<String>())
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One notification as a page's log and a profile show it.
+#[derive(Debug, Clone)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub page_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub kind: ContactKind,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// The notifications of a page, in order.
+pub async fn of_page(db: impl PgExecutor<'_>, page_id: Uuid) -> sqlx::Result<Vec<NotificationRow>> {
+    sqlx::query_as!(
+        NotificationRow,
+        r#"SELECT n.id, n.page_id, n.user_id, u.name AS user_name, c.kind AS "kind: ContactKind",
+                  n.state::text AS "state!", n.attempts, n.last_error, n.sent_at, n.created_at
+           FROM notifications n JOIN users u ON u.id = n.user_id
+           JOIN contact_methods c ON c.id = n.contact_method_id
+           WHERE n.page_id = $1 ORDER BY n.id"#,
+        page_id
+    )
+    .fetch_all(db)
+    .await
+}

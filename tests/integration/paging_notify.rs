@@ -1,0 +1,438 @@
+//! Notifications of a page on the channels people carry, each checked against a real
+//! local receiver in the shape its provider documents, with a working acknowledge link;
+//! a permanent refusal shows on the contact method, a passing failure is retried, and a
+//! private address is refused unless allowed.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use time::{Duration, OffsetDateTime};
+
+use crate::paging::setup;
+use fireline::notify::providers::ProviderConfig;
+use fireline::notify::{NotifyConfig, Sender};
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Seen {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    fn field(&self, name: &str) -> String {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    }
+}
+
+/// A receiver on a loopback port that keeps every request; paths ending in `gone`
+/// answer 404, in `flaky` 503, the rest 200 (with a Pushover-like receipt).
+async fn receiver() -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let keep = seen.clone();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let keep = keep.clone();
+            async move {
+                let path = uri.path().to_owned();
+                keep.lock().unwrap().push(Seen {
+                    method,
+                    path: path.clone(),
+                    headers,
+                    body,
+                });
+                if path.ends_with("gone") {
+                    (StatusCode::NOT_FOUND, "no_such_webhook".to_owned())
+                } else if path.ends_with("flaky") {
+                    (StatusCode::SERVICE_UNAVAILABLE, "try later".to_owned())
+                } else {
+                    (
+                        StatusCode::OK,
+                        json!({"status": 1, "receipt": "r123", "event_id": "$e"}).to_string(),
+                    )
+                }
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+fn sender(pool: &sqlx::PgPool, receiver: &str, allow_private: bool) -> Sender {
+    let config = NotifyConfig {
+        allow_private,
+        providers: ProviderConfig {
+            pushover_url: receiver.to_owned(),
+            pushover_token: Some("app-token-123".into()),
+            twilio_url: receiver.to_owned(),
+            twilio_account_sid: Some("AC123".into()),
+            twilio_auth_token: Some("twilio-secret".into()),
+            twilio_from: Some("+15550001111".into()),
+        },
+        ..NotifyConfig::default()
+    };
+    Sender::new(pool.clone(), config).unwrap()
+}
+
+#[tokio::test]
+async fn a_page_reaches_every_channel_in_its_providers_shape_with_a_working_acknowledge_link() {
+    let s = setup().await;
+    let (recv, seen) = receiver().await;
+    let methods = [
+        json!({"kind": "ntfy", "settings": {"server": recv, "topic": "ada-pages", "token": "tk_secret"}}),
+        json!({"kind": "pushover", "settings": {"user_key": "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"}}),
+        json!({"kind": "twilio_sms", "settings": {"phone": "+4915112345678"}}),
+        json!({"kind": "slack", "settings": {"url": format!("{recv}/slack")}}),
+        json!({"kind": "discord", "settings": {"url": format!("{recv}/discord")}}),
+        json!({"kind": "matrix", "settings": {"homeserver": recv, "room_id": "!ops:example.org", "access_token": "syt_secret"}}),
+        json!({"kind": "webhook", "settings": {"url": format!("{recv}/hook")}}),
+        // High only: a critical page does not use it.
+        json!({"kind": "mattermost", "settings": {"url": format!("{recv}/mattermost")}, "urgencies": ["high"]}),
+    ];
+    for method in methods {
+        let made = s
+            .app
+            .created(
+                &format!("/api/v1/users/{}/contact-methods", s.ada),
+                &s.ada_token,
+                method,
+            )
+            .await;
+        let shown = made.to_string();
+        assert!(
+            ["tk_secret", "syt_secret", "whsec_"]
+                .iter()
+                .all(|t| !shown.contains(t)),
+            "secrets are never shown: {made}"
+        );
+    }
+    s.alert("api", "firing").await;
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::minutes(1))
+        .await;
+    assert_eq!(
+        sender(s.app.pool(), &recv, true)
+            .run_until_empty()
+            .await
+            .unwrap(),
+        7
+    );
+    let seen = seen.lock().unwrap().clone();
+    let by = |path: &str| {
+        seen.iter()
+            .find(|r| r.path.starts_with(path))
+            .cloned()
+            .unwrap_or_else(|| panic!("nothing at {path}: {seen:?}"))
+    };
+
+    let ntfy = seen
+        .iter()
+        .find(|r| r.path == "/")
+        .cloned()
+        .expect("a post to the ntfy server");
+    let body = ntfy.json();
+    assert_eq!(body["topic"], "ada-pages");
+    assert_eq!(body["priority"], 5);
+    assert_eq!(body["title"], "ALR-1 api is down");
+    assert_eq!(ntfy.headers["authorization"], "Bearer tk_secret");
+    let action = &body["actions"][0];
+    assert_eq!(
+        (
+            action["action"].as_str(),
+            action["method"].as_str(),
+            action["clear"].as_bool()
+        ),
+        (Some("http"), Some("POST"), Some(true))
+    );
+    let ack_url = action["url"].as_str().unwrap().to_owned();
+    assert!(
+        ack_url.starts_with("http://fireline.test/ack/"),
+        "{ack_url}"
+    );
+
+    let pushover = by("/1/messages.json");
+    assert_eq!(pushover.field("token"), "app-token-123");
+    assert_eq!(pushover.field("user"), "uQiRzpo4DXghDmr9QzzfQu27cmVRsG");
+    assert_eq!(
+        (
+            pushover.field("priority"),
+            pushover.field("retry"),
+            pushover.field("expire")
+        ),
+        ("2".into(), "60".into(), "3600".into())
+    );
+    assert!(pushover
+        .field("url")
+        .starts_with("http://fireline.test/ack/"));
+
+    let sms = by("/2010-04-01/Accounts/AC123/Messages.json");
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("AC123:twilio-secret");
+    assert_eq!(
+        sms.headers["authorization"],
+        format!("Basic {basic}").as_str()
+    );
+    assert_eq!(
+        (sms.field("To"), sms.field("From")),
+        ("+4915112345678".into(), "+15550001111".into())
+    );
+    assert!(sms
+        .field("Body")
+        .contains("Acknowledge: http://fireline.test/ack/"));
+
+    let slack = by("/slack").json();
+    assert!(slack["text"].as_str().unwrap().contains("ALR-1"));
+    assert!(slack["blocks"][1]["elements"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://fireline.test/ack/"));
+    let discord = by("/discord").json();
+    assert_eq!(discord["username"], "Fireline");
+    assert!(discord["embeds"][0]["url"]
+        .as_str()
+        .unwrap()
+        .contains("/ack/"));
+
+    let matrix = by("/_matrix/client/v3/rooms/");
+    assert_eq!(matrix.method, Method::PUT);
+    assert!(matrix.path.starts_with("/_matrix/client/v3/rooms/%21ops%3Aexample.org/send/m.room.message/fireline-notification-"), "{}", matrix.path);
+    assert_eq!(matrix.headers["authorization"], "Bearer syt_secret");
+    assert_eq!(matrix.json()["msgtype"], "m.text");
+    assert_eq!(matrix.json()["format"], "org.matrix.custom.html");
+
+    let hook = by("/hook");
+    let secret: String = s
+        .app
+        .scalar("SELECT settings->>'secret' FROM contact_methods WHERE kind = 'webhook'")
+        .await;
+    let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
+    verifier
+        .verify(&hook.body, &hook.headers)
+        .expect("a valid Standard Webhooks signature");
+    assert_eq!(hook.json()["type"], "page.notification");
+    assert!(
+        seen.iter().all(|r| r.path != "/mattermost"),
+        "the high-only method was not used"
+    );
+
+    // The link acknowledges the page as Ada, as ntfy's button would.
+    let path = ack_url.trim_start_matches("http://fireline.test");
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("x-forwarded-for", "10.0.0.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let acked = s.app.send(req).await;
+    assert_eq!(acked.status, StatusCode::OK, "{}", acked.text);
+    let page = s.page_of("api").await;
+    assert_eq!(page["acknowledged_by"]["id"], s.ada.as_str());
+    assert_eq!(page["acknowledged_via"], "link");
+    let sent: i64 = s
+        .app
+        .scalar("SELECT count(*) FROM notifications WHERE state = 'sent'")
+        .await;
+    assert_eq!(sent, 7);
+}
+
+#[tokio::test]
+async fn refusals_show_on_the_method_passing_failures_are_retried_and_private_addresses_are_refused(
+) {
+    let s = setup().await;
+    let (recv, _) = receiver().await;
+    for url in [
+        format!("{recv}/slack-gone"),
+        format!("{recv}/discord-flaky"),
+    ] {
+        let kind = if url.contains("slack") {
+            "slack"
+        } else {
+            "discord"
+        };
+        s.app
+            .created(
+                &format!("/api/v1/users/{}/contact-methods", s.ada),
+                &s.ada_token,
+                json!({"kind": kind, "settings": {"url": url}}),
+            )
+            .await;
+    }
+    let list = s
+        .app
+        .api_get(
+            &format!("/api/v1/users/{}/contact-methods", s.ada),
+            &s.ada_token,
+        )
+        .await;
+    let slack = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "slack")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/contact-methods/{slack}/test"),
+            &s.ada_token,
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let discord = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "discord")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.app
+        .post(
+            &format!("/api/v1/contact-methods/{discord}/test"),
+            &s.ada_token,
+            "",
+        )
+        .await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+
+    let methods = s
+        .app
+        .api_get(
+            &format!("/api/v1/users/{}/contact-methods", s.ada),
+            &s.ada_token,
+        )
+        .await;
+    let find = |id: &str| {
+        methods
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(
+        find(&slack)["failure"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 404"),
+        "{methods}"
+    );
+    assert_eq!(find(&discord)["failure"], Value::Null);
+    let (state, attempts): (String, i32) = sqlx::query_as(
+        "SELECT n.state::text, n.attempts FROM notifications n JOIN contact_methods c ON c.id = n.contact_method_id WHERE c.kind = 'discord'",
+    )
+    .fetch_one(s.app.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("pending", 1),
+        "a 503 is tried again later"
+    );
+
+    // Without the allowance, a loopback destination is refused before connecting.
+    let r = s
+        .app
+        .patch(
+            &format!("/api/v1/contact-methods/{slack}"),
+            &s.ada_token,
+            &json!({"settings": {"url": format!("{recv}/slack")}}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json()["failure"],
+        Value::Null,
+        "new settings clear the failure"
+    );
+    s.app
+        .post(
+            &format!("/api/v1/contact-methods/{slack}/test"),
+            &s.ada_token,
+            "",
+        )
+        .await;
+    sender(s.app.pool(), &recv, false)
+        .run_until_empty()
+        .await
+        .unwrap();
+    let failure: String = s
+        .app
+        .scalar(&format!(
+            "SELECT failure FROM contact_methods WHERE id = '{slack}'"
+        ))
+        .await;
+    assert!(
+        failure.contains("private")
+            || failure.contains("loopback")
+            || failure.contains("not public"),
+        "{failure}"
+    );
+
+    // Someone else's methods are theirs alone; bad settings say what is wrong.
+    let r = s
+        .app
+        .api(
+            Method::GET,
+            &format!("/api/v1/users/{}/contact-methods", s.ada),
+            &s.grace_token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (
+            json!({"kind": "twilio_sms", "settings": {"phone": "0151 1234"}}),
+            "settings.phone",
+        ),
+        (
+            json!({"kind": "ntfy", "settings": {"topic": "a b"}}),
+            "settings.topic",
+        ),
+        (
+            json!({"kind": "slack", "settings": {"url": "ftp://x"}}),
+            "settings.url",
+        ),
+        (
+            json!({"kind": "matrix", "settings": {"homeserver": recv, "room_id": "ops", "access_token": "t"}}),
+            "settings.room_id",
+        ),
+    ] {
+        let r = s
+            .app
+            .post(
+                &format!("/api/v1/users/{}/contact-methods", s.grace),
+                &s.grace_token,
+                &body.to_string(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(r.json()["errors"][field].is_string(), "{body}: {}", r.text);
+    }
+}
