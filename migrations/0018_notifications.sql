@@ -6,9 +6,12 @@ CREATE TYPE contact_kind AS ENUM ('email', 'ntfy', 'pushover', 'twilio_sms', 'sl
     'mattermost', 'discord', 'matrix', 'webhook');
 CREATE TYPE notification_state AS ENUM ('pending', 'sent', 'failed');
 
+-- A person's method (user_id), or a team's channel (team_id: where the announcements,
+-- countdowns and notices of its alerts go).
 CREATE TABLE contact_methods (
     id         uuid PRIMARY KEY,
-    user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    uuid REFERENCES users (id) ON DELETE CASCADE,
+    team_id    uuid REFERENCES teams (id) ON DELETE CASCADE,
     kind       contact_kind NOT NULL,
     -- The kind's settings, checked by `notify::contacts`: {"address"} | {"server", "topic",
     -- "token"} | {"user_key"} | {"phone"} | {"url"} | {"homeserver", "room_id",
@@ -21,15 +24,18 @@ CREATE TABLE contact_methods (
     failure    text,
     failed_at  timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now()
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT contact_methods_one_owner CHECK ((user_id IS NULL) <> (team_id IS NULL))
 );
 CREATE INDEX contact_methods_user_idx ON contact_methods (user_id);
+CREATE INDEX contact_methods_team_idx ON contact_methods (team_id);
 
 CREATE TABLE notifications (
     id                bigserial PRIMARY KEY,
     page_id           uuid REFERENCES pages (id) ON DELETE CASCADE,
     contact_method_id uuid NOT NULL REFERENCES contact_methods (id) ON DELETE CASCADE,
-    user_id           uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- The person told; NULL for a team's channel.
+    user_id           uuid REFERENCES users (id) ON DELETE CASCADE,
     -- `scheme://host:port`, for the per-destination limit.
     destination       text NOT NULL,
     -- What to say: {"title", "body", "ack_url", "urgency", "test"}.

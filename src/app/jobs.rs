@@ -26,6 +26,14 @@ pub fn registry() -> Registry {
         crate::paging::engine::STEP_JOB,
         crate::paging::engine::step_job,
     );
+    registry.register(
+        crate::paging::announce::TICK_JOB,
+        crate::paging::announce::tick_job,
+    );
+    registry.register(
+        crate::paging::announce::NOTICE_JOB,
+        crate::paging::announce::notice_job,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

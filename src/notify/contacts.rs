@@ -75,11 +75,20 @@ impl ContactSettings {
     }
 }
 
+/// Whose a contact method is: a person's, or a team's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    User(Uuid),
+    Team(Uuid),
+}
+
 /// A contact method as stored.
 #[derive(Debug, Clone)]
 pub struct ContactRow {
     pub id: Uuid,
-    pub user_id: Uuid,
+    /// The person it reaches; `None` for a team's channel.
+    pub user_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
     pub kind: ContactKind,
     pub settings: ContactSettings,
     pub urgencies: Vec<AlertUrgency>,
@@ -91,7 +100,8 @@ pub struct ContactRow {
 
 struct Stored {
     id: Uuid,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
+    team_id: Option<Uuid>,
     kind: ContactKind,
     settings: serde_json::Value,
     urgencies: Vec<AlertUrgency>,
@@ -107,6 +117,7 @@ impl From<Stored> for ContactRow {
             settings: serde_json::from_value(s.settings).unwrap_or_default(),
             id: s.id,
             user_id: s.user_id,
+            team_id: s.team_id,
             kind: s.kind,
             urgencies: s.urgencies,
             label: s.label,
@@ -121,7 +132,7 @@ macro_rules! contact_rows {
     ($after:literal $(, $arg:expr)* $(,)?) => {
         sqlx::query_as!(
             Stored,
-            r#"SELECT id, user_id, kind AS "kind: ContactKind", settings,
+            r#"SELECT id, user_id, team_id, kind AS "kind: ContactKind", settings,
                       urgencies AS "urgencies: Vec<AlertUrgency>", label, failure, failed_at,
                       created_at
                FROM contact_methods "# + $after
@@ -137,11 +148,36 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Cont
         .map(ContactRow::from))
 }
 
-/// A user's contact methods, oldest first.
-pub async fn of_user(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<ContactRow>> {
-    let rows = contact_rows!("WHERE user_id = $1 ORDER BY created_at, id", user_id)
-        .fetch_all(db)
-        .await?;
+/// A person's contact methods, or a team's channels, oldest first.
+pub async fn of_owner(db: impl PgExecutor<'_>, owner: Owner) -> sqlx::Result<Vec<ContactRow>> {
+    let (user, team) = match owner {
+        Owner::User(id) => (Some(id), None),
+        Owner::Team(id) => (None, Some(id)),
+    };
+    let rows = contact_rows!(
+        "WHERE user_id IS NOT DISTINCT FROM $1 AND team_id IS NOT DISTINCT FROM $2
+         ORDER BY created_at, id",
+        user,
+        team
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(ContactRow::from).collect())
+}
+
+/// The team's channels that `urgency` reaches.
+pub async fn team_channels(
+    db: impl PgExecutor<'_>,
+    team_id: Uuid,
+    urgency: AlertUrgency,
+) -> sqlx::Result<Vec<ContactRow>> {
+    let rows = contact_rows!(
+        "WHERE team_id = $1 AND $2 = ANY(urgencies) ORDER BY created_at, id",
+        team_id,
+        urgency as AlertUrgency
+    )
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(ContactRow::from).collect())
 }
 
@@ -324,31 +360,54 @@ fn check_label(label: Option<String>) -> Result<Option<String>, CommandError> {
     Ok(label)
 }
 
-/// Add a contact method for `user_id`.
-#[tracing::instrument(skip_all, fields(user_id = %user_id))]
+/// Add a contact method for a person, or a channel for a team. A person's default
+/// urgency is critical; a team channel's, critical and high.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     conn: &mut PgConnection,
     actor: Option<Uuid>,
-    user_id: Uuid,
+    owner: Owner,
     new: NewContact,
 ) -> Result<Uuid, CommandError> {
-    let exists = sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if exists != Some(true) {
+    let (user_id, team_id) = match owner {
+        Owner::User(id) => (Some(id), None),
+        Owner::Team(id) => (None, Some(id)),
+    };
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)
+               OR EXISTS (SELECT 1 FROM teams WHERE id = $2) AS "exists!""#,
+        user_id,
+        team_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
         return Err(CommandError::NotFound);
     }
     let settings = check(new.kind, new.settings)?;
-    let urgencies = new
-        .urgencies
-        .unwrap_or_else(|| vec![AlertUrgency::Critical]);
+    if team_id.is_some()
+        && matches!(
+            new.kind,
+            ContactKind::Pushover | ContactKind::TwilioSms | ContactKind::Email
+        )
+    {
+        return Err(CommandError::invalid(
+            "kind",
+            "A team's channel is a chat room, an ntfy topic or a webhook; people add their own phones.",
+        ));
+    }
+    let urgencies = new.urgencies.unwrap_or_else(|| match owner {
+        Owner::User(_) => vec![AlertUrgency::Critical],
+        Owner::Team(_) => vec![AlertUrgency::Critical, AlertUrgency::High],
+    });
     let label = check_label(new.label)?;
     let id = Uuid::new_v4();
     sqlx::query!(
-        "INSERT INTO contact_methods (id, user_id, kind, settings, urgencies, label)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO contact_methods (id, user_id, team_id, kind, settings, urgencies, label)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         id,
         user_id,
+        team_id,
         new.kind as ContactKind,
         serde_json::to_value(&settings).unwrap_or_default(),
         &urgencies as &[AlertUrgency],
@@ -359,6 +418,7 @@ pub async fn create(
     let action = AuditAction::ContactMethodAdded {
         contact_id: id,
         user_id,
+        team_id,
         kind: new.kind.as_str().to_owned(),
     };
     audit::log(&mut *conn, actor, &action).await?;
@@ -413,6 +473,7 @@ pub async fn update(
     let action = AuditAction::ContactMethodChanged {
         contact_id: id,
         user_id: current.user_id,
+        team_id: current.team_id,
     };
     audit::log(&mut *conn, actor, &action).await?;
     Ok(())
@@ -431,6 +492,7 @@ pub async fn delete(
     let action = AuditAction::ContactMethodRemoved {
         contact_id: id,
         user_id: current.user_id,
+        team_id: current.team_id,
     };
     audit::log(&mut *conn, actor, &action).await?;
     Ok(())

@@ -28,7 +28,25 @@ pub async fn tell(
 ) -> sqlx::Result<usize> {
     let contacts = contacts::reaching(&mut *conn, user_ids, urgency).await?;
     for contact in &contacts {
-        outbox::enqueue(&mut *conn, page_id, contact, &message(contact.user_id)).await?;
+        if let Some(user) = contact.user_id {
+            outbox::enqueue(&mut *conn, page_id, contact, &message(user)).await?;
+        }
     }
     Ok(contacts.len())
+}
+
+/// Post `message` to every channel of the team that `urgency` reaches, in the caller's
+/// transaction. Returns how many were queued.
+pub async fn announce(
+    conn: &mut PgConnection,
+    page_id: Option<Uuid>,
+    team_id: Uuid,
+    urgency: AlertUrgency,
+    message: &Message,
+) -> sqlx::Result<usize> {
+    let channels = contacts::team_channels(&mut *conn, team_id, urgency).await?;
+    for channel in &channels {
+        outbox::enqueue(&mut *conn, page_id, channel, message).await?;
+    }
+    Ok(channels.len())
 }

@@ -133,29 +133,28 @@ pub async fn record(
     Ok(())
 }
 
-/// One notification as a page's log and a profile show it.
+/// One notification as a page's log shows it.
 #[derive(Debug, Clone)]
 pub struct NotificationRow {
-    pub id: i64,
-    pub page_id: Option<Uuid>,
-    pub user_id: Uuid,
-    pub user_name: String,
+    pub user_id: Option<Uuid>,
+    /// The person's name, or the team's for a channel.
+    pub to_name: String,
     pub kind: ContactKind,
     pub state: String,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
 }
 
 /// The notifications of a page, in order.
 pub async fn of_page(db: impl PgExecutor<'_>, page_id: Uuid) -> sqlx::Result<Vec<NotificationRow>> {
     sqlx::query_as!(
         NotificationRow,
-        r#"SELECT n.id, n.page_id, n.user_id, u.name AS user_name, c.kind AS "kind: ContactKind",
-                  n.state::text AS "state!", n.attempts, n.last_error, n.sent_at, n.created_at
-           FROM notifications n JOIN users u ON u.id = n.user_id
-           JOIN contact_methods c ON c.id = n.contact_method_id
+        r#"SELECT n.user_id, coalesce(u.name, t.name) AS "to_name!",
+                  c.kind AS "kind: ContactKind", n.state::text AS "state!", n.attempts,
+                  n.last_error, n.sent_at
+           FROM notifications n JOIN contact_methods c ON c.id = n.contact_method_id
+           LEFT JOIN users u ON u.id = n.user_id LEFT JOIN teams t ON t.id = c.team_id
            WHERE n.page_id = $1 ORDER BY n.id"#,
         page_id
     )

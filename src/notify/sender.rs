@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::contacts;
 use super::outbox::{self, Claimed, Message, Outcome};
@@ -109,23 +110,39 @@ impl Sender {
         tracing::info!("notification sender stopped");
     }
 
-    /// Claim one batch and send it; how many were claimed.
+    /// Claim one batch and send it; how many were claimed. The messages to one method
+    /// (a team's channel hears a countdown) go one after another, in the order they were
+    /// written; different methods go at once, within each destination's limit.
     async fn round(&self) -> sqlx::Result<usize> {
-        let claimed = outbox::claim(&self.pool, BATCH, LEASE).await?;
+        let mut claimed = outbox::claim(&self.pool, BATCH, LEASE).await?;
         let n = claimed.len();
+        claimed.sort_by_key(|c| c.id);
+        let mut by_method: Vec<(Uuid, Vec<Claimed>)> = Vec::new();
+        for notification in claimed {
+            match by_method
+                .iter_mut()
+                .find(|(id, _)| *id == notification.contact_method_id)
+            {
+                Some((_, queue)) => queue.push(notification),
+                None => by_method.push((notification.contact_method_id, vec![notification])),
+            }
+        }
         let mut limits: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut running = JoinSet::new();
-        for notification in claimed {
+        for (_, queue) in by_method {
+            let destination = queue[0].destination.clone();
             let limit = limits
-                .entry(notification.destination.clone())
+                .entry(destination)
                 .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_destination.max(1))))
                 .clone();
             let this = self.clone();
             running.spawn(async move {
                 let _slot = limit.acquire_owned().await;
-                if let Err(err) = this.send(&notification).await {
-                    // Its lease runs out and it is claimed again.
-                    tracing::warn!(error = %err, notification = notification.id, "recording a notification failed");
+                for notification in queue {
+                    if let Err(err) = this.send(&notification).await {
+                        // Its lease runs out and it is claimed again.
+                        tracing::warn!(error = %err, notification = notification.id, "recording a notification failed");
+                    }
                 }
             });
         }

@@ -191,6 +191,25 @@ impl WorkingHours {
         let time = local.time();
         self.days.contains(&day) && self.start <= time && time < self.end
     }
+
+    /// When they next begin after `at` (within the coming week), if ever.
+    pub fn next_start(&self, at: OffsetDateTime) -> Option<OffsetDateTime> {
+        let ts = jiff::Timestamp::from_second(at.unix_timestamp()).ok()?;
+        let today = ts.to_zoned(self.time_zone.clone()).date();
+        (0..8).find_map(|offset| {
+            let date = today.checked_add(jiff::Span::new().days(offset)).ok()?;
+            let day = i16::from(date.weekday().to_monday_one_offset());
+            if !self.days.contains(&day) {
+                return None;
+            }
+            let start = date
+                .to_datetime(self.start)
+                .to_zoned(self.time_zone.clone())
+                .ok()?;
+            let start = OffsetDateTime::from_unix_timestamp(start.timestamp().as_second()).ok()?;
+            (start > at).then_some(start)
+        })
+    }
 }
 
 /// `time`'s time of day as jiff's.

@@ -52,7 +52,7 @@ pub async fn end(
         ended_at: Some(at),
     };
     store::save_progress(&mut *conn, page.id, progress).await?;
-    store::record(&mut *conn, page.id, at, state.as_str(), body, None).await?;
+    super::announce::say(&mut *conn, page, at, state.as_str(), body, None).await?;
     wake_alert_pages(conn).await
 }
 
@@ -79,7 +79,7 @@ pub async fn mark(
         ),
         None => format!("Acknowledged {}: nothing more happens.", via.words()),
     };
-    store::record(&mut *conn, page.id, at, "acknowledged", &body, by).await?;
+    super::announce::say(&mut *conn, page, at, "acknowledged", &body, by).await?;
     if let (Some(user), Some(team_id)) = (by, page.team_id) {
         if let Some(team) = teams::find(&mut *conn, team_id).await? {
             let until = at + Duration::minutes(i64::from(team.acked_mode_minutes));
@@ -97,7 +97,7 @@ pub async fn mark(
                 team.name,
                 crate::platform::time::format_utc(until)
             );
-            store::record(&mut *conn, page.id, at, "acked_mode", &body, Some(user)).await?;
+            super::announce::say(&mut *conn, page, at, "acked_mode", &body, Some(user)).await?;
         }
     }
     wake_alert_pages(conn).await

@@ -57,6 +57,17 @@ async fn apply(
         } => {
             engine::start(conn, group_id, at).await?;
         }
+        AlertGroupEvent::Opened {
+            group_id,
+            urgency: AlertUrgency::High,
+            ..
+        }
+        | AlertGroupEvent::Escalated {
+            group_id,
+            urgency: AlertUrgency::High,
+        } => {
+            super::announce::notice_high(conn, group_id, at).await?;
+        }
         AlertGroupEvent::Acknowledged { group_id, by } => {
             let via = if by.is_some() {
                 AckVia::Web

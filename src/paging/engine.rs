@@ -177,7 +177,9 @@ pub async fn start(
             crate::platform::time::format_utc(mode.until),
             mode.by_name.as_deref().unwrap_or("someone")
         );
-        store::record(&mut *conn, page_id, at, "muted", &body, None).await?;
+        if let Some(page) = store::find(&mut *conn, page_id).await? {
+            super::announce::say(&mut *conn, &page, at, "muted", &body, None).await?;
+        }
         super::acknowledge::wake_alert_pages(conn).await?;
         return Ok(Some(page_id));
     }
@@ -288,7 +290,7 @@ async fn advance(
                 continue;
             }
             let body = "Nobody acknowledged, and every step has run.";
-            store::record(&mut *conn, page.id, at, "exhausted", body, None).await?;
+            super::announce::say(&mut *conn, &page, at, "exhausted", body, None).await?;
             let progress = Progress {
                 state: PageState::Exhausted,
                 step_index: index as i32,
@@ -308,7 +310,7 @@ async fn advance(
                     crate::alerts::commands::reference(group.number),
                     group.title
                 );
-                store::record(&mut *conn, page.id, at, "announced", &body, None).await?;
+                super::announce::say(&mut *conn, &page, at, "announced", &body, None).await?;
             }
             Step::Countdown { seconds } | Step::Wait { seconds } => {
                 let due = at + Duration::seconds(i64::from(seconds));
@@ -327,10 +329,21 @@ async fn advance(
                         duration_words(seconds)
                     ),
                 };
-                let kind = if counting { "countdown" } else { "waiting" };
-                store::record(&mut *conn, page.id, at, kind, &body, None).await?;
                 if counting {
+                    super::announce::say(&mut *conn, &page, at, "countdown", &body, None).await?;
                     state = PageState::CountingDown;
+                    let seconds = i64::from(seconds);
+                    super::announce::schedule_ticks(
+                        &mut *conn,
+                        &page,
+                        round,
+                        index as i32,
+                        seconds,
+                        due,
+                    )
+                    .await?;
+                } else {
+                    store::record(&mut *conn, page.id, at, "waiting", &body, None).await?;
                 }
                 let progress = Progress {
                     state,
@@ -353,7 +366,7 @@ async fn advance(
                             crate::platform::time::format_utc(mode.until),
                             mode.by_name.as_deref().unwrap_or("someone")
                         );
-                        store::record(&mut *conn, page.id, at, "muted", &body, None).await?;
+                        super::announce::say(&mut *conn, &page, at, "muted", &body, None).await?;
                         let progress = Progress {
                             state: PageState::Muted,
                             step_index: index as i32,
@@ -389,7 +402,7 @@ async fn advance(
                         paging_step.describe().to_lowercase()
                     ),
                 };
-                store::record(&mut *conn, page.id, at, "paged", &body, None).await?;
+                super::announce::say(&mut *conn, &page, at, "paged", &body, None).await?;
                 if !users.is_empty() {
                     state = PageState::Paging;
                 }

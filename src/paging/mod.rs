@@ -3,6 +3,7 @@
 //! and acked mode.
 
 pub mod acknowledge;
+pub mod announce;
 pub mod consumer;
 pub mod engine;
 pub mod links;

@@ -31,13 +31,23 @@ pub enum AuditAction {
     #[serde(rename = "contact_method.added")]
     ContactMethodAdded {
         contact_id: Uuid,
-        user_id: Uuid,
+        /// The person's, or the team's (a channel).
+        user_id: Option<Uuid>,
+        team_id: Option<Uuid>,
         kind: String,
     },
     #[serde(rename = "contact_method.changed")]
-    ContactMethodChanged { contact_id: Uuid, user_id: Uuid },
+    ContactMethodChanged {
+        contact_id: Uuid,
+        user_id: Option<Uuid>,
+        team_id: Option<Uuid>,
+    },
     #[serde(rename = "contact_method.removed")]
-    ContactMethodRemoved { contact_id: Uuid, user_id: Uuid },
+    ContactMethodRemoved {
+        contact_id: Uuid,
+        user_id: Option<Uuid>,
+        team_id: Option<Uuid>,
+    },
     #[serde(rename = "duty.taken")]
     DutyTaken {
         team_id: Uuid,

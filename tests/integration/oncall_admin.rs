@@ -211,3 +211,80 @@ async fn viewers_see_duty_but_cannot_take_it_and_only_admins_make_teams() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn people_add_test_and_remove_their_contact_methods_on_their_profile() {
+    let app = TestApp::new().await;
+    let mut ada = app.signed_in("ada@example.com", Role::Responder).await;
+    let page = ada.get("/admin/profile").await;
+    assert_eq!(
+        page.select("#no-contacts").len(),
+        1,
+        "a warning when no page can reach you"
+    );
+    let added = ada
+        .submit(
+            "/admin/profile",
+            "/admin/profile/contact-methods",
+            &[
+                ("kind", "ntfy"),
+                ("target", "ada-pages"),
+                ("server", "https://ntfy.example.com"),
+                ("urgency", "critical"),
+                ("urgency", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let page = ada.get("/admin/profile").await;
+    assert!(page.text.contains("ntfy push added"), "{}", page.text);
+    let row = page.select("tr.contact");
+    assert_eq!(row.len(), 1);
+    assert!(
+        row[0].contains("ada-pages on ntfy.example.com") && row[0].contains("Critical, High"),
+        "{row:?}"
+    );
+
+    let refused = ada
+        .submit(
+            "/admin/profile",
+            "/admin/profile/contact-methods",
+            &[("kind", "twilio_sms"), ("target", "0151 123")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let page = ada.get("/admin/profile").await;
+    assert!(
+        page.text
+            .contains("Not added: Write the number with its country code"),
+        "{}",
+        page.text
+    );
+
+    let test = page.attr("form[action$='/test']", "action").unwrap();
+    let sent = ada.press("/admin/profile", &test).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let queued: serde_json::Value = app.scalar("SELECT message FROM notifications").await;
+    assert_eq!(queued["test"], true);
+
+    // A provider's refusal shows on the profile.
+    app.exec(
+        "UPDATE contact_methods SET failure = 'ntfy push refused it (HTTP 401)', failed_at = now()",
+    )
+    .await;
+    let page = ada.get("/admin/profile").await;
+    assert_eq!(
+        page.select("tr.contact .failure"),
+        ["ntfy push refused it (HTTP 401)"]
+    );
+
+    // Another person's method is not theirs to test or remove.
+    let mut grace = app.signed_in("grace@example.com", Role::Responder).await;
+    let r = grace.press("/admin/profile", &test).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let remove = page.attr("form[action$='/remove']", "action").unwrap();
+    let removed = ada.press("/admin/profile", &remove).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let left: i64 = app.scalar("SELECT count(*) FROM contact_methods").await;
+    assert_eq!(left, 0);
+}

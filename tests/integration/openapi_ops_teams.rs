@@ -10,7 +10,7 @@ use crate::support::TestApp;
 use fireline::accounts::Role;
 
 pub async fn teams(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, v: &str) {
-    contact_methods(c, app, r, v).await;
+    contact_methods(c, app, a, r, v).await;
     let rita: String = app
         .scalar("SELECT id::text FROM users WHERE email = 'rita@example.com'")
         .await;
@@ -321,7 +321,7 @@ async fn pages(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, team: &str)
 }
 
 /// A viewer manages their own contact methods; someone else may not.
-async fn contact_methods(c: &mut Checker<'_>, app: &TestApp, r: &str, v: &str) {
+async fn contact_methods(c: &mut Checker<'_>, app: &TestApp, a: &str, r: &str, v: &str) {
     let vic: String = app
         .scalar("SELECT id::text FROM users WHERE email = 'vic@example.com'")
         .await;
@@ -417,5 +417,49 @@ async fn contact_methods(c: &mut Checker<'_>, app: &TestApp, r: &str, v: &str) {
         c.call(DELETE, "/contact-methods/{id}", &m, v, None).await,
         StatusCode::NO_CONTENT,
         "remove mine",
+    );
+    // A team's channels are its members' to manage.
+    let team = expect(
+        c.call(
+            POST,
+            "/teams",
+            &[],
+            a,
+            Some(json!({"name": "Watchers", "user_ids": [vic]})),
+        )
+        .await,
+        StatusCode::CREATED,
+        "a team of the viewer",
+    );
+    let tid = id(&team);
+    let t = [("id", tid.as_str())];
+    let slack =
+        json!({"kind": "slack", "settings": {"url": "https://hooks.example.com/services/T/B/X"}});
+    expect(
+        c.call(POST, "/teams/{id}/channels", &t, r, Some(slack.clone()))
+            .await,
+        StatusCode::FORBIDDEN,
+        "not their team",
+    );
+    expect(
+        c.call(POST, "/teams/{id}/channels", &t, v, Some(json!({"kind": "pushover", "settings": {"user_key": "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"}}))).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a person's kind on a team",
+    );
+    expect(
+        c.call(POST, "/teams/{id}/channels", &t, v, Some(slack))
+            .await,
+        StatusCode::CREATED,
+        "a team channel",
+    );
+    expect(
+        c.call(GET, "/teams/{id}/channels", &t, r, None).await,
+        StatusCode::FORBIDDEN,
+        "not their team's channels",
+    );
+    expect(
+        c.call(GET, "/teams/{id}/channels", &t, v, None).await,
+        StatusCode::OK,
+        "their team's channels",
     );
 }

@@ -90,33 +90,45 @@ impl Setup {
             .await
     }
 
-    /// Run the page steps due by `until`, each at its due time, as the job runner does.
+    /// Run the page steps (and countdown announcements) due by `until`, each at its due
+    /// time, as the job runner does; how many steps ran.
     pub async fn run_steps_until(&self, until: OffsetDateTime) -> usize {
         let mut ran = 0;
         loop {
-            let job: Option<(i64, Value, OffsetDateTime)> = sqlx::query_as(
-                "SELECT id, payload, run_at FROM jobs
-                 WHERE kind = 'paging.step' AND state = 'pending' AND run_at <= $1
+            let job: Option<(i64, String, Value, OffsetDateTime)> = sqlx::query_as(
+                "SELECT id, kind, payload, run_at FROM jobs
+                 WHERE kind IN ('paging.step', 'paging.tick') AND state = 'pending'
+                   AND run_at <= $1
                  ORDER BY run_at, id LIMIT 1",
             )
             .bind(until)
             .fetch_optional(self.app.pool())
             .await
             .unwrap();
-            let Some((id, payload, run_at)) = job else {
+            let Some((id, kind, payload, run_at)) = job else {
                 return ran;
             };
-            let step: StepJob = serde_json::from_value(payload).unwrap();
-            let mut tx = self.app.pool().begin().await.unwrap();
-            engine::run_step(&mut tx, step, run_at).await.unwrap();
-            tx.commit().await.unwrap();
+            if kind == "paging.tick" {
+                let ctx = fireline::platform::jobs::JobContext {
+                    pool: self.app.pool().clone(),
+                    session_idle: time::Duration::hours(1),
+                };
+                fireline::paging::announce::tick_job(ctx, payload)
+                    .await
+                    .unwrap();
+            } else {
+                let step: StepJob = serde_json::from_value(payload).unwrap();
+                let mut tx = self.app.pool().begin().await.unwrap();
+                engine::run_step(&mut tx, step, run_at).await.unwrap();
+                tx.commit().await.unwrap();
+                ran += 1;
+            }
             sqlx::query("UPDATE jobs SET state = 'done', finished_at = now() WHERE id = $1")
                 .bind(id)
                 .execute(self.app.pool())
                 .await
                 .unwrap();
             self.app.apply_events().await;
-            ran += 1;
         }
     }
 
@@ -197,7 +209,7 @@ async fn nobody_answering_pages_the_person_on_duty_then_everyone() {
     let page = s.page_of("api").await;
     assert_eq!(page["state"], "exhausted");
     assert_eq!(kinds(&page).last().unwrap(), "exhausted");
-    assert_eq!(page["notifications"].as_array().unwrap().len(), 4);
+    assert_eq!(page["paged"].as_array().unwrap().len(), 4);
     // A step job run twice (two processes, a retry) pages nobody twice.
     let again = StepJob {
         page_id: page["id"].as_str().unwrap().parse().unwrap(),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 
 use crate::paging::setup;
+use fireline::accounts::Role;
 use fireline::notify::providers::ProviderConfig;
 use fireline::notify::{NotifyConfig, Sender};
 
@@ -435,4 +436,209 @@ async fn refusals_show_on_the_method_passing_failures_are_retried_and_private_ad
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(r.json()["errors"][field].is_string(), "{body}: {}", r.text);
     }
+}
+
+/// The texts the team's channel (a Slack webhook at `/team`) received, in order.
+fn channel_texts(seen: &Arc<Mutex<Vec<Seen>>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path == "/team")
+        .map(|r| {
+            r.json()["blocks"][0]["text"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_teams_channel_hears_the_announcement_the_countdown_every_five_seconds_and_the_acknowledgement(
+) {
+    let s = setup().await;
+    let (recv, seen) = receiver().await;
+    let channel = s
+        .app
+        .created(
+            &format!("/api/v1/teams/{}/channels", s.team),
+            &s.ada_token,
+            json!({"kind": "slack", "settings": {"url": format!("{recv}/team")}}),
+        )
+        .await;
+    assert_eq!(channel["team_id"], s.team.as_str());
+    assert_eq!(channel["urgencies"], json!(["critical", "high"]));
+    // A phone is a person's, not a team's.
+    let r = s
+        .app
+        .post(
+            &format!("/api/v1/teams/{}/channels", s.team),
+            &s.ada_token,
+            &json!({"kind": "twilio_sms", "settings": {"phone": "+4915112345678"}}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    s.alert("api", "firing").await;
+    // 25, 20, 15, 10 and 5 seconds before the end of the countdown.
+    let ticks: i64 = s
+        .app
+        .scalar("SELECT count(*) FROM jobs WHERE kind = 'paging.tick'")
+        .await;
+    assert_eq!(ticks, 5);
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::seconds(29))
+        .await;
+    let pid = s.page_of("api").await["id"].as_str().unwrap().to_owned();
+    s.app
+        .api_ok(
+            Method::POST,
+            &format!("/api/v1/pages/{pid}/acknowledge"),
+            &s.grace_token,
+            json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::minutes(10))
+        .await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+
+    let texts = channel_texts(&seen);
+    let says = |i: usize, what: &str| {
+        assert!(
+            texts[i].contains(what),
+            "message {i} {:?} lacks {what:?}; all: {texts:#?}",
+            texts[i]
+        )
+    };
+    assert_eq!(texts.len(), 9, "{texts:#?}");
+    says(0, "Announced to Platform");
+    says(1, "Paging ada in 30 s");
+    for (i, left) in [25, 20, 15, 10, 5].iter().enumerate() {
+        says(2 + i, &format!("Paging ada in {left} s"));
+    }
+    says(7, "Acknowledged by grace");
+    says(8, "acked mode");
+    assert!(
+        texts
+            .iter()
+            .all(|t| t.contains("http://fireline.test/admin/alert-groups/ALR-1")),
+        "each links the alert"
+    );
+    let page = s.page_of("api").await;
+    let notifications = page["notifications"].as_array().unwrap();
+    assert_eq!(notifications.len(), 9);
+    assert!(
+        notifications
+            .iter()
+            .all(|n| n["to"] == "Platform" && n["state"] == "sent" && n["method"] == "slack"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_high_alert_notifies_the_team_in_working_hours_and_otherwise_when_they_begin() {
+    let s = setup().await;
+    let (recv, seen) = receiver().await;
+    let (_, admin) = s.app.token("boss@example.com", Role::Admin).await;
+    s.app
+        .created(
+            "/api/v1/routing-rules",
+            &admin,
+            json!({"name": "Warnings are high", "position": 0, "urgency": "high", "team_id": s.team,
+               "matchers": [{"label": "urgency", "op": "=", "value": "high"}]}),
+        )
+        .await;
+    s.app
+        .created(
+            &format!("/api/v1/teams/{}/channels", s.team),
+            &s.ada_token,
+            json!({"kind": "slack", "settings": {"url": format!("{recv}/team")}}),
+        )
+        .await;
+    s.app.created(&format!("/api/v1/users/{}/contact-methods", s.grace), &s.grace_token,
+        json!({"kind": "ntfy", "settings": {"server": recv, "topic": "grace"}, "urgencies": ["high"]})).await;
+    let send = |dedup: &str| {
+        let body = json!({"dedup_key": dedup, "title": format!("{dedup} is slow"), "status": "firing", "labels": {"urgency": "high"}});
+        let (app, key) = (&s.app, s.key.clone());
+        async move {
+            let r = app
+                .ingest(&format!("/ingest/{key}/generic"), None, &body.to_string())
+                .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+            app.process_alerts().await;
+            app.apply_events().await;
+        }
+    };
+
+    // Working round the clock: told at once, nobody paged.
+    let always = json!({"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "23:59", "time_zone": "UTC"});
+    s.app
+        .patched(
+            &format!("/api/v1/teams/{}", s.team),
+            &admin,
+            json!({"working_hours": always}),
+        )
+        .await;
+    send("disk").await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+    let texts = channel_texts(&seen);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("High urgency for Platform") && texts[0].contains("disk is slow"),
+        "{texts:?}"
+    );
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.path == "/" && r.json()["topic"] == "grace"),
+        "Grace's high method"
+    );
+    let pages: i64 = s.app.scalar("SELECT count(*) FROM pages").await;
+    assert_eq!(pages, 0, "a high alert pages nobody");
+
+    // Outside working hours: held until they begin.
+    let now = OffsetDateTime::now_utc();
+    let later = now + Duration::hours(2);
+    let window = json!({"days": [1, 2, 3, 4, 5, 6, 7], "time_zone": "UTC",
+        "start": format!("{:02}:00", later.hour()), "end": format!("{:02}:59", later.hour())});
+    s.app
+        .patched(
+            &format!("/api/v1/teams/{}", s.team),
+            &admin,
+            json!({"working_hours": window}),
+        )
+        .await;
+    send("queue").await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+    assert_eq!(channel_texts(&seen).len(), 1, "nothing yet");
+    let (payload, run_at): (Value, OffsetDateTime) =
+        sqlx::query_as("SELECT payload, run_at FROM jobs WHERE kind = 'paging.notice'")
+            .fetch_one(s.app.pool())
+            .await
+            .unwrap();
+    assert_eq!((run_at.hour(), run_at.minute()), (later.hour(), 0));
+    let ctx = fireline::platform::jobs::JobContext {
+        pool: s.app.pool().clone(),
+        session_idle: Duration::hours(1),
+    };
+    fireline::paging::announce::notice_job(ctx, payload)
+        .await
+        .unwrap();
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+    let texts = channel_texts(&seen);
+    assert_eq!(texts.len(), 2);
+    assert!(texts[1].contains("queue is slow"));
 }

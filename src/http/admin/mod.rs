@@ -9,6 +9,7 @@ mod integrations;
 mod maintenance;
 mod postmortems;
 mod profile;
+mod profile_contacts;
 mod public_summary;
 mod routing_rules;
 mod settings;
@@ -93,6 +94,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/profile",
             get(profile::show_profile).post(profile::save_profile),
+        )
+        .route(
+            "/admin/profile/contact-methods",
+            post(profile_contacts::add_contact),
+        )
+        .route(
+            "/admin/profile/contact-methods/{id}/test",
+            post(profile_contacts::test_contact),
+        )
+        .route(
+            "/admin/profile/contact-methods/{id}/remove",
+            post(profile_contacts::remove_contact),
         )
         .route(
             "/admin/subscribers",

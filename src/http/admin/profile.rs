@@ -21,10 +21,16 @@ struct ProfilePage {
     zones: Vec<Choice>,
     page_zone: String,
     error: Option<String>,
+    contacts: Vec<super::profile_contacts::ContactItem>,
+    kinds: Vec<Choice>,
 }
 
 /// The profile page with `chosen` selected in the list of zones.
-fn page(staff: &Staff, chosen: &str, error: Option<String>) -> ProfilePage {
+async fn page(
+    staff: &Staff,
+    chosen: &str,
+    error: Option<String>,
+) -> Result<ProfilePage, crate::http::error::AppError> {
     let mut zones = vec![Choice {
         value: String::new(),
         label: "The browser's zone (automatic)".into(),
@@ -35,19 +41,21 @@ fn page(staff: &Staff, chosen: &str, error: Option<String>) -> ProfilePage {
         label: name.replace('_', " "),
         value: name,
     }));
-    ProfilePage {
+    Ok(ProfilePage {
+        contacts: super::profile_contacts::items(&staff.state.pool, staff.id()).await?,
+        kinds: super::profile_contacts::kinds(),
         layout: Layout::of(staff, "Your profile", ""),
         email: staff.user.user.email.clone(),
         role: staff.user.user.role.label(),
         zones,
         page_zone: zone::page_clock(&staff.state).name().to_owned(),
         error,
-    }
+    })
 }
 
 pub async fn show_profile(staff: Staff) -> Reply {
     let chosen = staff.user.user.time_zone.clone().unwrap_or_default();
-    let page = page(&staff, &chosen, None);
+    let page = page(&staff, &chosen, None).await?;
     render_admin(&staff.state, &page.layout, &page)
 }
 
@@ -66,7 +74,7 @@ pub async fn save_profile(staff: Staff, CsrfForm(form): CsrfForm<ProfileForm>) -
             None => {
                 let example = "like America/New_York or Europe/Berlin";
                 let error = format!("{name:?} is not a time zone name {example}.");
-                let page = page(&staff, "", Some(error));
+                let page = page(&staff, "", Some(error)).await?;
                 return render_refused(&staff.state, &page.layout, &page);
             }
         },

@@ -244,6 +244,15 @@ fn working_hours_are_local_weekdays_between_start_and_end() {
     assert!(!hours.contains(datetime!(2026-12-03 16:00 UTC)));
     // Saturday.
     assert!(!hours.contains(datetime!(2026-12-05 10:00 UTC)));
+    // Friday evening: they begin again on Monday, 09:00 in Berlin.
+    assert_eq!(
+        hours.next_start(datetime!(2026-12-04 17:30 UTC)),
+        Some(datetime!(2026-12-07 08:00 UTC))
+    );
+    assert_eq!(
+        hours.next_start(datetime!(2026-12-03 07:00 UTC)),
+        Some(datetime!(2026-12-03 08:00 UTC))
+    );
 }
 
 #[test]

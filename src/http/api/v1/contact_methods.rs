@@ -12,7 +12,7 @@ use crate::alerts::AlertUrgency;
 use crate::http::error::AppError;
 use crate::http::extract::{Caller, Json, Path};
 use crate::notify::contacts::{
-    self, ContactChanges, ContactKind, ContactRow, ContactSettings, NewContact,
+    self, ContactChanges, ContactKind, ContactRow, ContactSettings, NewContact, Owner,
 };
 use crate::notify::{outbox, Message};
 use crate::platform::command::CommandError;
@@ -20,7 +20,10 @@ use crate::platform::command::CommandError;
 #[derive(Serialize, ToSchema)]
 pub struct ContactMethodJson {
     pub id: Uuid,
-    pub user_id: Uuid,
+    /// The person it reaches; null for a team's channel.
+    pub user_id: Option<Uuid>,
+    /// The team whose channel it is.
+    pub team_id: Option<Uuid>,
     pub kind: ContactKind,
     pub label: Option<String>,
     /// Which urgencies reach it (default: critical).
@@ -42,6 +45,7 @@ impl From<ContactRow> for ContactMethodJson {
             settings: c.settings.shown(),
             id: c.id,
             user_id: c.user_id,
+            team_id: c.team_id,
             kind: c.kind,
             label: c.label,
             urgencies: c.urgencies,
@@ -52,14 +56,34 @@ impl From<ContactRow> for ContactMethodJson {
     }
 }
 
-/// Whether the caller may manage `user_id`'s contact methods: their own, or an admin.
-fn may_manage(c: &Caller, user_id: Uuid) -> Result<(), AppError> {
-    if c.id() == user_id || c.user.role.allows(crate::accounts::Role::Admin) {
+/// Whether the caller may manage these methods: their own or their team's channels, or
+/// anyone's as an admin.
+async fn may_manage(c: &Caller, owner: Owner) -> Result<(), AppError> {
+    if c.user.role.allows(crate::accounts::Role::Admin) {
+        return Ok(());
+    }
+    let allowed = match owner {
+        Owner::User(id) => c.id() == id,
+        Owner::Team(id) => crate::oncall::teams::members_of(&c.state.pool, &[id])
+            .await?
+            .iter()
+            .any(|m| m.user_id == c.id()),
+    };
+    if allowed {
         Ok(())
     } else {
         Err(AppError::Forbidden(
-            "Only they (or an admin) manage a person's contact methods.".into(),
+            "Only the person (or, for a team's channel, its members) and admins manage these."
+                .into(),
         ))
+    }
+}
+
+fn owner_of(contact: &ContactRow) -> Owner {
+    match (contact.user_id, contact.team_id) {
+        (Some(user), _) => Owner::User(user),
+        (None, Some(team)) => Owner::Team(team),
+        (None, None) => Owner::User(uuid::Uuid::nil()),
     }
 }
 
@@ -67,8 +91,53 @@ async fn owned(c: &Caller, id: Uuid) -> Result<ContactRow, AppError> {
     let contact = contacts::find(&c.state.pool, id)
         .await?
         .ok_or_else(|| missing("contact method", id))?;
-    may_manage(c, contact.user_id)?;
+    may_manage(c, owner_of(&contact)).await?;
     Ok(contact)
+}
+
+/// The owner a path names, if it exists.
+async fn existing(c: &Caller, owner: Owner) -> Result<(), AppError> {
+    let found = match owner {
+        Owner::User(id) => crate::accounts::users::find(&c.state.pool, id)
+            .await?
+            .is_some(),
+        Owner::Team(id) => crate::oncall::teams::find(&c.state.pool, id)
+            .await?
+            .is_some(),
+    };
+    match (found, owner) {
+        (true, _) => may_manage(c, owner).await,
+        (false, Owner::User(id)) => Err(missing("user", id)),
+        (false, Owner::Team(id)) => Err(missing("team", id)),
+    }
+}
+
+async fn list(c: &Caller, owner: Owner) -> Reply<Vec<ContactMethodJson>> {
+    existing(c, owner).await?;
+    let rows = contacts::of_owner(&c.state.pool, owner).await?;
+    Ok(Json(
+        rows.into_iter().map(ContactMethodJson::from).collect(),
+    ))
+}
+
+async fn create(c: &Caller, owner: Owner, body: NewContactMethodJson) -> Answer {
+    existing(c, owner).await?;
+    let new = NewContact {
+        kind: body.kind,
+        settings: body.settings,
+        urgencies: body.urgencies,
+        label: body.label,
+    };
+    let mut tx = c.begin().await?;
+    let id = contacts::create(&mut tx, Some(c.id()), owner, new).await?;
+    tx.commit().await?;
+    let row = contacts::find(&c.state.pool, id)
+        .await?
+        .ok_or_else(|| missing("contact method", id))?;
+    created(
+        format!("/api/v1/contact-methods/{id}"),
+        ContactMethodJson::from(row),
+    )
 }
 
 fn refused(what: &str, id: Uuid, err: CommandError) -> AppError {
@@ -86,17 +155,19 @@ pub async fn list_contact_methods(
     c: Caller,
     Path(user_id): Path<Uuid>,
 ) -> Reply<Vec<ContactMethodJson>> {
-    if crate::accounts::users::find(&c.state.pool, user_id)
-        .await?
-        .is_none()
-    {
-        return Err(missing("user", user_id));
-    }
-    may_manage(&c, user_id)?;
-    let rows = contacts::of_user(&c.state.pool, user_id).await?;
-    Ok(Json(
-        rows.into_iter().map(ContactMethodJson::from).collect(),
-    ))
+    list(&c, Owner::User(user_id)).await
+}
+
+/// A team's channels: where the announcements, countdowns and notices of its alerts go
+/// (members and admins).
+#[utoipa::path(get, path = "/teams/{id}/channels", tag = "contact-methods", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ContactMethodJson>), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn list_team_channels(
+    c: Caller,
+    Path(team_id): Path<Uuid>,
+) -> Reply<Vec<ContactMethodJson>> {
+    list(&c, Owner::Team(team_id)).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -119,31 +190,20 @@ pub async fn create_contact_method(
     c: Caller,
     Edit(user_id, body): Edit<NewContactMethodJson>,
 ) -> Answer {
-    if crate::accounts::users::find(&c.state.pool, user_id)
-        .await?
-        .is_none()
-    {
-        return Err(missing("user", user_id));
-    }
-    may_manage(&c, user_id)?;
-    let new = NewContact {
-        kind: body.kind,
-        settings: body.settings,
-        urgencies: body.urgencies,
-        label: body.label,
-    };
-    let mut tx = c.begin().await?;
-    let id = contacts::create(&mut tx, Some(c.id()), user_id, new)
-        .await
-        .map_err(|e| refused("user", user_id, e))?;
-    tx.commit().await?;
-    let row = contacts::find(&c.state.pool, id)
-        .await?
-        .ok_or_else(|| missing("contact method", id))?;
-    created(
-        format!("/api/v1/contact-methods/{id}"),
-        ContactMethodJson::from(row),
-    )
+    create(&c, Owner::User(user_id), body).await
+}
+
+/// Add a channel for a team (a chat webhook, a Matrix room, an ntfy topic, a webhook):
+/// its alerts are announced there (members and admins).
+#[utoipa::path(post, path = "/teams/{id}/channels", tag = "contact-methods", params(("id" = Uuid, Path)), request_body = NewContactMethodJson,
+    responses((status = 201, body = ContactMethodJson), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Settings the kind needs are missing or wrong, or a kind for a person (SMS, Pushover)", body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn create_team_channel(
+    c: Caller,
+    Edit(team_id, body): Edit<NewContactMethodJson>,
+) -> Answer {
+    create(&c, Owner::Team(team_id), body).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -214,6 +214,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(contact_methods::test_contact_method))
         .routes(routes!(
+            contact_methods::list_team_channels,
+            contact_methods::create_team_channel
+        ))
+        .routes(routes!(
             escalation_policies::list_policies,
             escalation_policies::create_policy
         ))

@@ -29,12 +29,29 @@ pub struct PageStepJson {
 
 /// Someone the page reached.
 #[derive(Serialize, ToSchema)]
-pub struct PageNotificationJson {
+pub struct PagedJson {
     pub user: PersonJson,
     /// Why: `on_duty`, `named`, `team` or `everyone`.
     pub reason: String,
     #[serde(with = "time::serde::rfc3339")]
     pub paged_at: OffsetDateTime,
+}
+
+/// One message the page sent, to a person or to the team's channel, and how it fared.
+#[derive(Serialize, ToSchema)]
+pub struct PageNotificationJson {
+    /// The person; null for the team's channel.
+    pub user_id: Option<Uuid>,
+    /// The person's name, or the team's.
+    pub to: String,
+    pub method: crate::notify::ContactKind,
+    /// `pending` (being sent or retried), `sent` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -71,7 +88,9 @@ pub struct PageJson {
     pub ended_at: Option<OffsetDateTime>,
     /// What it did, with times (only on `GET /pages/{id}`).
     pub steps: Option<Vec<PageStepJson>>,
-    /// Who it reached (only on `GET /pages/{id}`).
+    /// Who it paged, and why (only on `GET /pages/{id}`).
+    pub paged: Option<Vec<PagedJson>>,
+    /// Every message it sent, with its delivery state (only on `GET /pages/{id}`).
     pub notifications: Option<Vec<PageNotificationJson>>,
 }
 
@@ -112,6 +131,7 @@ fn json(p: PageRow, now: OffsetDateTime) -> PageJson {
         acknowledged_via: p.acknowledged_via,
         ended_at: p.ended_at,
         steps: None,
+        paged: None,
         notifications: None,
     }
 }
@@ -133,16 +153,30 @@ async fn find_json(state: &AppState, id: Uuid) -> Result<PageJson, AppError> {
             .collect(),
     );
     let recipients = store::recipients(&state.pool, id).await?;
-    out.notifications = Some(
+    out.paged = Some(
         recipients
             .into_iter()
-            .map(|r| PageNotificationJson {
+            .map(|r| PagedJson {
                 user: PersonJson {
                     id: r.user_id,
                     name: r.name,
                 },
                 reason: r.reason,
                 paged_at: r.paged_at,
+            })
+            .collect(),
+    );
+    let sent = crate::notify::outbox::of_page(&state.pool, id).await?;
+    out.notifications = Some(
+        sent.into_iter()
+            .map(|n| PageNotificationJson {
+                user_id: n.user_id,
+                to: n.to_name,
+                method: n.kind,
+                state: n.state,
+                attempts: n.attempts,
+                error: n.last_error,
+                sent_at: n.sent_at,
             })
             .collect(),
     );
