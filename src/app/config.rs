@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and the background job runner.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage user accounts.
@@ -97,6 +97,14 @@ pub struct ServeArgs {
     /// Webhook attempts in flight at once to one destination (scheme, host and port).
     #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
     pub webhook_per_destination: usize,
+
+    /// Where email notifications go: `smtp://user:pass@host:port?tls=starttls|tls|none`.
+    #[arg(long, env = "FIRELINE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Fireline's mail, e.g. `Fireline <pager@example.com>`.
+    #[arg(long, env = "FIRELINE_MAIL_FROM")]
+    pub mail_from: Option<String>,
 
     /// Pushover's API (for tests and proxies).
     #[arg(
@@ -303,6 +311,10 @@ impl Settings {
                 ..Default::default()
             },
             notify: crate::notify::NotifyConfig {
+                smtp: crate::notify::email::SmtpConfig::parse(
+                    args.smtp_url.as_deref(),
+                    args.mail_from.as_deref(),
+                )?,
                 allow_private: args.webhook_allow_private,
                 providers: crate::notify::providers::ProviderConfig {
                     pushover_url: args.pushover_url.clone(),

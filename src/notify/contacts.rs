@@ -246,12 +246,12 @@ fn check(kind: ContactKind, s: ContactSettings) -> Result<ContactSettings, Comma
     Ok(match kind {
         ContactKind::Email => {
             let address = required("settings.address", &s.address, "the email address")?;
-            crate::accounts::Email::parse(address)
+            let address = crate::accounts::Email::parse(address)
                 .map_err(|e| CommandError::invalid("settings.address", e.to_string()))?;
-            return Err(CommandError::invalid(
-                "kind",
-                "Email notifications are not available in this version yet; use ntfy, Pushover, SMS or a chat webhook meanwhile.",
-            ));
+            ContactSettings {
+                address: Some(address.as_str().to_owned()),
+                ..Default::default()
+            }
         }
         ContactKind::Ntfy => {
             let topic = required("settings.topic", &s.topic, "the ntfy topic")?;

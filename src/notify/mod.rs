@@ -3,6 +3,7 @@
 //! sender that delivers with retries and an SSRF guard.
 
 pub mod contacts;
+pub mod email;
 pub mod outbox;
 pub mod providers;
 pub mod sender;

@@ -214,9 +214,8 @@ pub fn request(
                 .header("webhook-signature", signature)
                 .body(body)
         }
-        ContactKind::Email => {
-            return Err("email notifications are not available in this version".into())
-        }
+        // Mail goes over SMTP (`notify::email`), not HTTP.
+        ContactKind::Email => return Err("email is sent over SMTP".into()),
     })
 }
 

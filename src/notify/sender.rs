@@ -29,6 +29,8 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// Sends in flight to one destination.
     pub per_destination: usize,
+    /// Where email goes; none: email methods fail, saying so.
+    pub smtp: Option<super::email::SmtpConfig>,
 }
 
 impl Default for NotifyConfig {
@@ -38,6 +40,7 @@ impl Default for NotifyConfig {
             allow_private: false,
             timeout: Duration::from_secs(10),
             per_destination: 8,
+            smtp: None,
         }
     }
 }
@@ -50,6 +53,7 @@ pub struct Sender {
     pool: PgPool,
     config: Arc<NotifyConfig>,
     client: reqwest::Client,
+    smtp: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
 }
 
 impl Sender {
@@ -62,9 +66,11 @@ impl Sender {
         if !config.allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
+        let smtp = config.smtp.as_ref().map(|c| c.transport()).transpose()?;
         Ok(Sender {
             pool,
             client: builder.build()?,
+            smtp,
             config: Arc::new(config),
         })
     }
@@ -174,6 +180,9 @@ impl Sender {
                 .await
             }
         };
+        if contact.kind == contacts::ContactKind::Email {
+            return self.send_mail(n, &contact, &message).await;
+        }
         let request = match providers::request(
             &self.client,
             &self.config.providers,
@@ -254,6 +263,48 @@ impl Sender {
             Err(err) => {
                 let error = crate::webhooks::describe_error(err);
                 outbox::record(&self.pool, n.id, &retry(), None, Some(&error)).await
+            }
+        }
+    }
+}
+
+impl Sender {
+    async fn send_mail(
+        &self,
+        n: &Claimed,
+        contact: &contacts::ContactRow,
+        message: &Message,
+    ) -> sqlx::Result<()> {
+        let fail = |why: String| async move {
+            contacts::record_failure(&self.pool, contact.id, &why).await?;
+            outbox::record(&self.pool, n.id, &Outcome::Failed, None, Some(&why)).await
+        };
+        let (Some(transport), Some(config)) = (&self.smtp, &self.config.smtp) else {
+            return fail(
+                "Email is not configured on this Fireline (FIRELINE_SMTP_URL, FIRELINE_MAIL_FROM)."
+                    .into(),
+            )
+            .await;
+        };
+        let to = contact.settings.address.clone().unwrap_or_default();
+        let mail = match super::email::mail(&config.from, &to, message) {
+            Ok(mail) => mail,
+            Err(why) => return fail(why).await,
+        };
+        match super::email::send(transport, mail).await {
+            Ok(()) => outbox::record(&self.pool, n.id, &Outcome::Sent, None, None).await,
+            Err((true, why)) => {
+                fail(format!(
+                    "The mail server refused it ({why}); fix or replace this address."
+                ))
+                .await
+            }
+            Err((false, why)) => {
+                let outcome = match crate::webhooks::retry_delay(n.attempts, None) {
+                    Some(wait) => Outcome::Retry(OffsetDateTime::now_utc() + wait),
+                    None => Outcome::Failed,
+                };
+                outbox::record(&self.pool, n.id, &outcome, None, Some(&why)).await
             }
         }
     }

@@ -642,3 +642,158 @@ async fn a_high_alert_notifies_the_team_in_working_hours_and_otherwise_when_they
     assert_eq!(texts.len(), 2);
     assert!(texts[1].contains("queue is slow"));
 }
+
+/// A real SMTP server (aiosmtpd from PyPI) on a free loopback port, delivering into a
+/// Maildir; killed when dropped.
+struct Smtpd {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn smtpd() -> Option<Smtpd> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(std::env::var("CI").is_err(), "CI must install aiosmtpd");
+        eprintln!("skipped: aiosmtpd is not installed (pip install aiosmtpd)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(maildir.path().join("mail"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Some(Smtpd {
+        child,
+        port,
+        maildir,
+    })
+}
+
+#[tokio::test]
+async fn a_page_by_email_is_a_real_mail_with_text_and_html_and_a_working_acknowledge_link() {
+    let Some(server) = smtpd().await else { return };
+    let s = setup().await;
+    s.app
+        .created(
+            &format!("/api/v1/users/{}/contact-methods", s.ada),
+            &s.ada_token,
+            json!({"kind": "email", "settings": {"address": "Ada@Example.com"}}),
+        )
+        .await;
+    s.alert("api", "firing").await;
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::minutes(1))
+        .await;
+    let smtp = fireline::notify::email::SmtpConfig::parse(
+        Some(&format!("smtp://127.0.0.1:{}?tls=none", server.port)),
+        Some("Fireline <pager@fireline.test>"),
+    )
+    .unwrap();
+    let config = NotifyConfig {
+        smtp,
+        allow_private: true,
+        ..NotifyConfig::default()
+    };
+    assert_eq!(
+        Sender::new(s.app.pool().clone(), config)
+            .unwrap()
+            .run_until_empty()
+            .await
+            .unwrap(),
+        1
+    );
+
+    let new = server.maildir.path().join("mail").join("new");
+    let files: Vec<_> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    let mail = mailparse::parse_mail(&raw).expect("the mail parses");
+    use mailparse::MailHeaderMap;
+    assert_eq!(
+        mail.headers.get_first_value("Subject").as_deref(),
+        Some("ALR-1 api is down")
+    );
+    assert_eq!(
+        mail.headers.get_first_value("To").as_deref(),
+        Some("ada@example.com")
+    );
+    assert!(mail
+        .headers
+        .get_first_value("From")
+        .unwrap()
+        .contains("pager@fireline.test"));
+    assert_eq!(mail.ctype.mimetype, "multipart/alternative");
+    let text = mail
+        .subparts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/plain")
+        .unwrap()
+        .get_body()
+        .unwrap();
+    let html = mail
+        .subparts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/html")
+        .unwrap()
+        .get_body()
+        .unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://fireline.test/ack/"))
+        .expect("the text carries the acknowledge link")
+        .to_owned();
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+
+    // The link works, once.
+    let path = link.trim_start_matches("http://fireline.test");
+    let shown = s.app.get(path).await;
+    assert!(shown.text.contains("Acknowledge as ada"), "{}", shown.text);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("x-forwarded-for", "10.0.0.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(s.app.send(req).await.status, StatusCode::OK);
+    assert_eq!(s.page_of("api").await["acknowledged_via"], "link");
+}

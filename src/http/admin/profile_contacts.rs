@@ -76,7 +76,6 @@ pub async fn items(pool: &sqlx::PgPool, user_id: Uuid) -> Result<Vec<ContactItem
 pub fn kinds() -> Vec<Choice> {
     ContactKind::ALL
         .iter()
-        .filter(|k| **k != ContactKind::Email)
         .map(|k| Choice {
             value: k.as_str().into(),
             label: k.label().into(),
