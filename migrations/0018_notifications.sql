@@ -48,8 +48,13 @@ CREATE TABLE notifications (
     last_status       integer,
     last_error        text,
     sent_at           timestamptz,
+    -- A Pushover emergency's receipt, polled (every 5 s at most) until someone
+    -- acknowledges it in the app, it expires, or the page ends.
+    receipt           text,
+    receipt_due_at    timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX notifications_receipt_idx ON notifications (receipt_due_at) WHERE receipt IS NOT NULL;
 CREATE INDEX notifications_due_idx ON notifications (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX notifications_page_idx ON notifications (page_id);
 CREATE INDEX notifications_contact_idx ON notifications (contact_method_id, id DESC);

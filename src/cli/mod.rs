@@ -133,6 +133,16 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
             .context("cannot set up notifications")?;
         Some(tokio::spawn(sender.run(shutdown.clone())))
     };
+    let receipts = if args.no_jobs {
+        None
+    } else {
+        let poller = crate::paging::receipts::Poller::new(
+            database.pool.clone(),
+            settings.notify.providers.clone(),
+        )
+        .context("cannot set up Pushover receipts")?;
+        Some(tokio::spawn(poller.run(shutdown.clone())))
+    };
     let consumers = (!args.no_jobs)
         .then(|| tokio::spawn(app::consumer_runner(database.pool.clone()).run(shutdown.clone())));
     let alerts = (!args.no_jobs).then(|| {
@@ -159,6 +169,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(sender) = sender {
         let _ = sender.await;
+    }
+    if let Some(receipts) = receipts {
+        let _ = receipts.await;
     }
     if let Some(consumers) = consumers {
         let _ = consumers.await;

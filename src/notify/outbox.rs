@@ -133,6 +133,59 @@ pub async fn record(
     Ok(())
 }
 
+/// Keep a Pushover emergency's receipt, to be polled from now on.
+pub async fn set_receipt(db: impl PgExecutor<'_>, id: i64, receipt: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE notifications SET receipt = $2, receipt_due_at = now() WHERE id = $1",
+        id,
+        receipt
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A receipt due for a poll.
+#[derive(Debug, Clone)]
+pub struct DueReceipt {
+    pub id: i64,
+    pub page_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub receipt: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Claim receipts due for a poll; each is due again in `every` unless it is closed.
+pub async fn due_receipts(
+    pool: &PgPool,
+    limit: i64,
+    every: Duration,
+) -> sqlx::Result<Vec<DueReceipt>> {
+    sqlx::query_as!(
+        DueReceipt,
+        r#"UPDATE notifications SET receipt_due_at = now() + make_interval(secs => $2)
+           WHERE id IN (SELECT id FROM notifications
+                        WHERE receipt IS NOT NULL AND receipt_due_at <= now()
+                        ORDER BY receipt_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING id, page_id, user_id, receipt AS "receipt!", created_at"#,
+        limit,
+        every.as_seconds_f64()
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Stop polling a receipt.
+pub async fn close_receipt(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE notifications SET receipt = NULL, receipt_due_at = NULL WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// One notification as a page's log shows it.
 #[derive(Debug, Clone)]
 pub struct NotificationRow {

@@ -221,6 +221,25 @@ impl Sender {
         match self.client.execute(request).await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let emergency = contact.kind == contacts::ContactKind::Pushover
+                    && message.urgency == crate::alerts::AlertUrgency::Critical
+                    && !message.test;
+                if (200..300).contains(&status) && emergency {
+                    // Pushover repeats an emergency until someone acknowledges it there;
+                    // its receipt says when (`paging::receipts` polls it).
+                    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+                    if let Some(receipt) = answer.get("receipt").and_then(|r| r.as_str()) {
+                        outbox::set_receipt(&self.pool, n.id, receipt).await?;
+                    }
+                    return outbox::record(
+                        &self.pool,
+                        n.id,
+                        &Outcome::Sent,
+                        Some(i32::from(status)),
+                        None,
+                    )
+                    .await;
+                }
                 if (200..300).contains(&status) {
                     return outbox::record(
                         &self.pool,

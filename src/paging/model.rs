@@ -38,6 +38,8 @@ pub enum AckVia {
     Link,
     /// The monitoring tool acknowledged the alert.
     Source,
+    /// In the Pushover app, on the emergency notification.
+    Pushover,
 }
 
 impl AckVia {
@@ -48,6 +50,7 @@ impl AckVia {
             AckVia::Cli => "cli",
             AckVia::Link => "link",
             AckVia::Source => "source",
+            AckVia::Pushover => "pushover",
         }
     }
 
@@ -59,6 +62,7 @@ impl AckVia {
             AckVia::Cli => "from the command line",
             AckVia::Link => "from the link in a notification",
             AckVia::Source => "by the monitoring tool",
+            AckVia::Pushover => "in the Pushover app",
         }
     }
 }

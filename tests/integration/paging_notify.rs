@@ -58,7 +58,10 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Seen>>>) {
                     headers,
                     body,
                 });
-                if path.ends_with("gone") {
+                if path.starts_with("/1/receipts/") && !path.ends_with("cancel.json") {
+                let answer = json!({"status": 1, "acknowledged": 1, "acknowledged_at": 1_800_000_000, "expired": 0});
+                (StatusCode::OK, answer.to_string())
+            } else if path.ends_with("gone") {
                     (StatusCode::NOT_FOUND, "no_such_webhook".to_owned())
                 } else if path.ends_with("flaky") {
                     (StatusCode::SERVICE_UNAVAILABLE, "try later".to_owned())
@@ -796,4 +799,89 @@ async fn a_page_by_email_is_a_real_mail_with_text_and_html_and_a_working_acknowl
         .unwrap();
     assert_eq!(s.app.send(req).await.status, StatusCode::OK);
     assert_eq!(s.page_of("api").await["acknowledged_via"], "link");
+}
+
+#[tokio::test]
+async fn an_emergency_acknowledged_in_pushover_acknowledges_the_page_and_one_answered_elsewhere_stops_ringing(
+) {
+    let s = setup().await;
+    let (recv, seen) = receiver().await;
+    s.app
+        .created(
+            &format!("/api/v1/users/{}/contact-methods", s.ada),
+            &s.ada_token,
+            json!({"kind": "pushover", "settings": {"user_key": "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"}}),
+        )
+        .await;
+    let providers = ProviderConfig {
+        pushover_url: recv.clone(),
+        pushover_token: Some("app-token-123".into()),
+        ..ProviderConfig::default()
+    };
+    let poller = fireline::paging::receipts::Poller::new(s.app.pool().clone(), providers).unwrap();
+
+    s.alert("api", "firing").await;
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::minutes(1))
+        .await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+    let receipt: String = s.app.scalar("SELECT receipt FROM notifications").await;
+    assert_eq!(receipt, "r123");
+    assert_eq!(poller.poll_due().await.unwrap(), 1);
+    let page = s.page_of("api").await;
+    assert_eq!(page["state"], "acknowledged", "{page}");
+    assert_eq!(page["acknowledged_by"]["id"], s.ada.as_str());
+    assert_eq!(page["acknowledged_via"], "pushover");
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| r.path == "/1/receipts/r123.json" && r.method == Method::GET));
+    assert_eq!(
+        poller.poll_due().await.unwrap(),
+        0,
+        "a closed receipt is not read again"
+    );
+
+    // Acknowledged in Fireline first: the poller tells Pushover to stop repeating.
+    let r = s
+        .app
+        .delete(
+            &format!("/api/v1/teams/{}/acked-mode", s.team),
+            &s.ada_token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    s.alert("db", "firing").await;
+    s.run_steps_until(OffsetDateTime::now_utc() + Duration::minutes(1))
+        .await;
+    sender(s.app.pool(), &recv, true)
+        .run_until_empty()
+        .await
+        .unwrap();
+    let pid = s.page_of("db").await["id"].as_str().unwrap().to_owned();
+    s.app
+        .api_ok(
+            Method::POST,
+            &format!("/api/v1/pages/{pid}/acknowledge"),
+            &s.grace_token,
+            json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(poller.poll_due().await.unwrap(), 1);
+    let cancel = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.path == "/1/receipts/r123/cancel.json")
+        .cloned()
+        .expect("cancelled");
+    assert_eq!(cancel.field("token"), "app-token-123");
+    assert_eq!(
+        s.page_of("db").await["acknowledged_by"]["id"],
+        s.grace.as_str()
+    );
 }
