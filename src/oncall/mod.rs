@@ -3,6 +3,7 @@
 
 pub mod duty;
 pub mod model;
+pub mod overrides;
 pub mod policies;
 pub mod schedule;
 pub mod team_commands;

@@ -9,8 +9,8 @@ use crate::http::admin::Reply;
 use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, AsResponder, Button, CsrfForm, Path, Staff};
 use crate::http::page::render_refused;
-use crate::oncall::duty::{self, NewOverride};
 use crate::oncall::model::MemberRow;
+use crate::oncall::overrides::{self, NewOverride};
 use crate::oncall::team_commands::{self, RotationInput, TeamChanges, WorkingHoursInput};
 use crate::oncall::{RotationInterval, TeamRow};
 use crate::platform::command::CommandError;
@@ -272,7 +272,7 @@ pub async fn add_override(
         reason: Some(field(&fields, "reason")),
     };
     let mut tx = staff.begin().await?;
-    match duty::add_override(
+    match overrides::add_override(
         &mut tx,
         Some(staff.id()),
         id,
@@ -293,12 +293,12 @@ pub async fn add_override(
 }
 
 pub async fn remove_override(staff: Staff<AsResponder>, Path(id): Path<Uuid>, _: Button) -> Reply {
-    let team: Option<Uuid> = duty::override_team(&staff.state.pool, id).await?;
+    let team: Option<Uuid> = overrides::override_team(&staff.state.pool, id).await?;
     let Some(team) = team else {
         return Err(AppError::NotFound("There is no such override.".into()));
     };
     let mut tx = staff.begin().await?;
-    duty::remove_override(&mut tx, Some(staff.id()), id).await?;
+    overrides::remove_override(&mut tx, Some(staff.id()), id).await?;
     staff
         .commit_and_flash(tx, &format!("/admin/teams/{team}"), "Override removed.")
         .await

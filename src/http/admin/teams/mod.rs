@@ -18,6 +18,7 @@ use crate::http::extract::{AsAdmin, AsResponder, Button, CsrfForm, Path, Staff};
 use crate::http::page::{render_admin, render_refused, Layout};
 use crate::http::zone::{stamp, Stamp};
 use crate::oncall::duty::{self, DutyNow};
+use crate::oncall::overrides;
 use crate::oncall::team_commands::{self, NewTeam};
 use crate::oncall::{policies, teams, TeamRow};
 use crate::paging::engine::{acked_mode, AckedMode};
@@ -229,7 +230,7 @@ pub(super) async fn team_page<R>(
         .iter()
         .any(|t| t.ended_at.is_none() && t.user_id == staff.id());
     let pages = crate::paging::store::list(&mut *conn, &[], Some(id), None, 20).await?;
-    let overrides = duty::overrides(&mut *conn, id, now).await?;
+    let overrides = overrides::overrides(&mut *conn, id, now).await?;
     let policies = policies::list(&mut *conn).await?;
     let can_end =
         |a: &AckedMode| a.by == Some(staff.id()) || staff.user.can(crate::accounts::Role::Admin);

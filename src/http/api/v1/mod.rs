@@ -4,6 +4,7 @@ mod alert_incidents;
 mod alerts;
 mod components;
 mod contact_methods;
+mod duty;
 mod escalation_policies;
 mod incidents;
 mod integrations;
@@ -196,9 +197,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             teams::delete_team
         ))
         .routes(routes!(teams::put_members))
-        .routes(routes!(teams::get_duty, teams::post_duty))
-        .routes(routes!(teams::list_overrides, teams::create_override))
-        .routes(routes!(teams::delete_override))
+        .routes(routes!(duty::get_duty, duty::post_duty))
+        .routes(routes!(duty::list_overrides, duty::create_override))
+        .routes(routes!(duty::delete_override))
         .routes(routes!(teams::end_acked_mode))
         .routes(routes!(pages::list_pages))
         .routes(routes!(pages::get_page))
