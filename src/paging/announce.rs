@@ -168,7 +168,7 @@ pub async fn notice_high(
     group_id: Uuid,
     at: OffsetDateTime,
 ) -> sqlx::Result<()> {
-    let (team_id, _) = super::engine::route_of(&mut *conn, group_id).await?;
+    let (team_id, _) = super::reach::route_of(&mut *conn, group_id).await?;
     let Some(team) = (match team_id {
         Some(id) => teams::find(&mut *conn, id).await?,
         None => None,
@@ -228,7 +228,7 @@ pub fn notice_job(ctx: JobContext, payload: serde_json::Value) -> HandlerFuture 
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| JobError::Permanent("a notice names no group".into()))?;
         let mut tx = ctx.pool.begin().await?;
-        let (team_id, _) = super::engine::route_of(&mut tx, group_id).await?;
+        let (team_id, _) = super::reach::route_of(&mut tx, group_id).await?;
         if let Some(team) = match team_id {
             Some(id) => teams::find(&mut *tx, id).await?,
             None => None,

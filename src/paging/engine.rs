@@ -40,56 +40,6 @@ fn built_in_default() -> Vec<Step> {
     ]
 }
 
-/// The team and policy the group's route names: its routing rule's, else its
-/// integration's team; the rule's policy, else the team's.
-pub async fn route_of(
-    conn: &mut PgConnection,
-    group_id: Uuid,
-) -> sqlx::Result<(Option<Uuid>, Option<Uuid>)> {
-    let row = sqlx::query!(
-        "SELECT coalesce(r.team_id, i.team_id) AS team_id, r.escalation_policy_id
-         FROM alert_groups g JOIN integrations i ON i.id = g.integration_id
-         LEFT JOIN routing_rules r ON r.id = g.routing_rule_id
-         WHERE g.id = $1",
-        group_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map_or((None, None), |r| (r.team_id, r.escalation_policy_id)))
-}
-
-/// A team's acked mode: someone acknowledged a page and is watching.
-#[derive(Debug, Clone)]
-pub struct AckedMode {
-    pub until: OffsetDateTime,
-    pub page_id: Option<Uuid>,
-    pub by: Option<Uuid>,
-    pub by_name: Option<String>,
-}
-
-/// The team's acked mode, if it is on at `at`.
-pub async fn acked_mode(
-    conn: &mut PgConnection,
-    team_id: Uuid,
-    at: OffsetDateTime,
-) -> sqlx::Result<Option<AckedMode>> {
-    let row = sqlx::query!(
-        r#"SELECT t.acked_until AS "until!", t.acked_page_id, t.acked_by, u.name AS "by_name?"
-           FROM teams t LEFT JOIN users u ON u.id = t.acked_by
-           WHERE t.id = $1 AND t.acked_until > $2"#,
-        team_id,
-        at
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| AckedMode {
-        until: r.until,
-        page_id: r.acked_page_id,
-        by: r.acked_by,
-        by_name: r.by_name,
-    }))
-}
-
 async fn schedule(
     conn: &mut PgConnection,
     page_id: Uuid,
@@ -130,7 +80,7 @@ pub async fn start(
     {
         return Ok(None);
     }
-    let (team_id, rule_policy) = route_of(&mut *conn, group.id).await?;
+    let (team_id, rule_policy) = super::reach::route_of(&mut *conn, group.id).await?;
     let team = match team_id {
         Some(id) => teams::find(&mut *conn, id).await?,
         None => None,
@@ -144,7 +94,7 @@ pub async fn start(
         _ => (None, built_in_default(), 0),
     };
     let muted = match &team {
-        Some(team) => acked_mode(&mut *conn, team.id, at).await?,
+        Some(team) => super::reach::acked_mode(&mut *conn, team.id, at).await?,
         None => None,
     };
     let state = if muted.is_some() {
@@ -282,7 +232,7 @@ async fn advance(
             }
             paging_step => {
                 if let Some(team) = team {
-                    if let Some(mode) = acked_mode(&mut *conn, team.id, at).await? {
+                    if let Some(mode) = super::reach::acked_mode(&mut *conn, team.id, at).await? {
                         store::set_muted_by(&mut *conn, page.id, mode.page_id).await?;
                         let body = format!(
                             "Nobody was paged: {} is in acked mode until {} ({} is watching).",

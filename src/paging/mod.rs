@@ -8,7 +8,7 @@ pub mod consumer;
 pub mod engine;
 pub mod links;
 pub mod model;
-mod reach;
+pub mod reach;
 pub mod receipts;
 pub mod report;
 pub mod store;

@@ -1,4 +1,5 @@
-//! Whom a page reaches: who its next paging step would page (for "paging Ada in 25 s"),
+//! Whom a page reaches: the team and policy of a group's route, the team's acked mode,
+//! who its next paging step would page (for "paging Ada in 25 s"),
 //! who a paging step pages now, and their notifications, each with its own acknowledge
 //! link.
 
@@ -11,6 +12,56 @@ use crate::alerts::groups::AlertGroupRow;
 use crate::alerts::model::AlertUrgency;
 use crate::oncall::policies::Step;
 use crate::oncall::{duty, teams, TeamRow};
+
+/// The team and policy the group's route names: its routing rule's, else its
+/// integration's team; the rule's policy, else the team's.
+pub async fn route_of(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+) -> sqlx::Result<(Option<Uuid>, Option<Uuid>)> {
+    let row = sqlx::query!(
+        "SELECT coalesce(r.team_id, i.team_id) AS team_id, r.escalation_policy_id
+         FROM alert_groups g JOIN integrations i ON i.id = g.integration_id
+         LEFT JOIN routing_rules r ON r.id = g.routing_rule_id
+         WHERE g.id = $1",
+        group_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map_or((None, None), |r| (r.team_id, r.escalation_policy_id)))
+}
+
+/// A team's acked mode: someone acknowledged a page and is watching.
+#[derive(Debug, Clone)]
+pub struct AckedMode {
+    pub until: OffsetDateTime,
+    pub page_id: Option<Uuid>,
+    pub by: Option<Uuid>,
+    pub by_name: Option<String>,
+}
+
+/// The team's acked mode, if it is on at `at`.
+pub async fn acked_mode(
+    conn: &mut PgConnection,
+    team_id: Uuid,
+    at: OffsetDateTime,
+) -> sqlx::Result<Option<AckedMode>> {
+    let row = sqlx::query!(
+        r#"SELECT t.acked_until AS "until!", t.acked_page_id, t.acked_by, u.name AS "by_name?"
+           FROM teams t LEFT JOIN users u ON u.id = t.acked_by
+           WHERE t.id = $1 AND t.acked_until > $2"#,
+        team_id,
+        at
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| AckedMode {
+        until: r.until,
+        page_id: r.acked_page_id,
+        by: r.acked_by,
+        by_name: r.by_name,
+    }))
+}
 
 /// Who the next paging step of `steps` from `from` would reach, in words.
 pub(super) async fn next_target(

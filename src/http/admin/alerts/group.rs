@@ -146,11 +146,7 @@ async fn group_page<R>(
     };
     let team_id = match latest.as_ref().and_then(|p| p.team_id) {
         Some(id) => Some(id),
-        None => {
-            crate::paging::engine::route_of(&mut conn, group.id)
-                .await?
-                .0
-        }
+        None => crate::paging::reach::route_of(&mut conn, group.id).await?.0,
     };
     let team = match team_id {
         Some(id) => crate::oncall::teams::find(&mut *conn, id).await?,

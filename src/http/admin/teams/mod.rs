@@ -21,7 +21,7 @@ use crate::oncall::duty::{self, DutyNow};
 use crate::oncall::overrides;
 use crate::oncall::team_commands::{self, NewTeam};
 use crate::oncall::{policies, teams, TeamRow};
-use crate::paging::engine::{acked_mode, AckedMode};
+use crate::paging::reach::{acked_mode, AckedMode};
 use crate::platform::command::CommandError;
 
 pub fn router() -> Router<AppState> {

@@ -191,7 +191,7 @@ async fn team_json(conn: &mut PgConnection, team: TeamRow) -> Result<TeamJson, A
     let members = teams::members_of(&mut *conn, &[team.id]).await?;
     let now = OffsetDateTime::now_utc();
     let duty = duty::now(&mut *conn, &team, now).await?;
-    let acked = crate::paging::engine::acked_mode(&mut *conn, team.id, now).await?;
+    let acked = crate::paging::reach::acked_mode(&mut *conn, team.id, now).await?;
     let rotation = match (
         team.rotation_interval,
         team.rotation_handoff,
