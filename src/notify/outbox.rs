@@ -26,6 +26,27 @@ pub struct Message {
     pub test: bool,
 }
 
+impl Message {
+    /// The "send a test" message of a contact method, at the highest urgency it takes.
+    pub fn test_for(contact: &ContactRow) -> Message {
+        Message {
+            title: "Fireline test notification".into(),
+            body: format!(
+                "This is how {} reaches you. Nothing is wrong.",
+                contact.kind.label()
+            ),
+            ack_url: None,
+            urgency: contact
+                .urgencies
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(AlertUrgency::Critical),
+            test: true,
+        }
+    }
+}
+
 /// Where a contact method's requests go, for the per-destination limit.
 fn destination(contact: &ContactRow) -> String {
     let s = &contact.settings;

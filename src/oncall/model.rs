@@ -74,6 +74,18 @@ pub struct TeamRow {
     pub updated_at: OffsetDateTime,
 }
 
+impl TeamRow {
+    /// When the team works; `None` if its stored zone is unknown to this build.
+    pub fn working_hours(&self) -> Option<super::schedule::WorkingHours> {
+        Some(super::schedule::WorkingHours {
+            days: self.work_days.clone(),
+            start: super::schedule::civil_time(self.work_starts),
+            end: super::schedule::civil_time(self.work_ends),
+            time_zone: jiff::tz::TimeZone::get(&self.work_time_zone).ok()?,
+        })
+    }
+}
+
 /// A member of a team, with what people see of them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {

@@ -12,7 +12,6 @@ use super::store;
 use crate::alerts::groups;
 use crate::alerts::model::{AlertGroupState, AlertUrgency};
 use crate::notify::Message;
-use crate::oncall::schedule::{civil_time, WorkingHours};
 use crate::oncall::{teams, TeamRow};
 use crate::platform::jobs::queue::{self, NewJob};
 use crate::platform::jobs::{HandlerFuture, JobContext, JobError};
@@ -152,15 +151,6 @@ pub fn tick_job(ctx: JobContext, payload: serde_json::Value) -> HandlerFuture {
     })
 }
 
-fn working_hours(team: &TeamRow) -> Option<WorkingHours> {
-    Some(WorkingHours {
-        days: team.work_days.clone(),
-        start: civil_time(team.work_starts),
-        end: civil_time(team.work_ends),
-        time_zone: jiff::tz::TimeZone::get(&team.work_time_zone).ok()?,
-    })
-}
-
 /// A `high` alert for the group: its team hears of it now if it is working, else when
 /// its working hours begin. Nobody is paged.
 pub async fn notice_high(
@@ -175,7 +165,7 @@ pub async fn notice_high(
     }) else {
         return Ok(());
     };
-    let Some(hours) = working_hours(&team) else {
+    let Some(hours) = team.working_hours() else {
         return Ok(());
     };
     if hours.contains(at) {

@@ -8,7 +8,6 @@ use sqlx::PgConnection;
 use time::{Date, Month, OffsetDateTime, Time};
 use uuid::Uuid;
 
-use crate::oncall::schedule::{civil_time, WorkingHours};
 use crate::oncall::{duty, teams, TeamRow};
 
 /// One person's month.
@@ -55,15 +54,6 @@ pub fn parse_month(raw: &str) -> Option<(i32, Month)> {
     let year: i32 = y.parse().ok().filter(|y| (2000..=9999).contains(y))?;
     let month = Month::try_from(m.parse::<u8>().ok()?).ok()?;
     Some((year, month))
-}
-
-fn working_hours(team: &TeamRow) -> Option<WorkingHours> {
-    Some(WorkingHours {
-        days: team.work_days.clone(),
-        start: civil_time(team.work_starts),
-        end: civil_time(team.work_ends),
-        time_zone: jiff::tz::TimeZone::get(&team.work_time_zone).ok()?,
-    })
 }
 
 /// The `p`th percentile (0–1) of `values`, by the nearest rank.
@@ -135,7 +125,7 @@ pub async fn report(
         }
         let team = all.iter().find(|t| Some(t.id) == r.team_id);
         if team
-            .and_then(working_hours)
+            .and_then(TeamRow::working_hours)
             .is_some_and(|h| !h.contains(r.paged_at))
         {
             person.pages_outside_working_hours += 1;

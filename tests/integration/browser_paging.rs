@@ -5,7 +5,6 @@ use fantoccini::Locator;
 use fireline::accounts::Role;
 use serde_json::json;
 use std::time::Duration;
-use time::OffsetDateTime;
 
 use crate::browser::{browser, click, driver, serve, sign_in, wait_for_text};
 use crate::support::TestApp;
@@ -41,16 +40,8 @@ async fn the_countdown_ticks_on_the_alerts_page_and_an_acknowledgement_elsewhere
         .await
         .id
         .to_string();
-    let handoff = OffsetDateTime::now_utc() - time::Duration::hours(1);
     let team = app
-        .created(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Platform", "user_ids": [ada, grace],
-            "rotation": {"interval": "daily", "time_zone": "UTC",
-                "handoff_time": format!("{:02}:{:02}", handoff.hour(), handoff.minute()),
-                "starts_on": handoff.date().to_string(), "user_ids": [ada, grace]}}),
-        )
+        .team_on_rotation(&admin, "Platform", &[&ada, &grace])
         .await;
     app.created(
         "/api/v1/routing-rules",

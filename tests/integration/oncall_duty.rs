@@ -27,18 +27,8 @@ async fn platform(app: &TestApp) -> (String, Value, String, String) {
         .await
         .id
         .to_string();
-    let handoff = OffsetDateTime::now_utc() - Duration::hours(1);
     let team = app
-        .created(
-            "/api/v1/teams",
-            &admin,
-            json!({
-                "name": "Platform", "user_ids": [ada, grace],
-                "rotation": {"interval": "daily", "time_zone": "UTC",
-                    "handoff_time": format!("{:02}:{:02}", handoff.hour(), handoff.minute()),
-                    "starts_on": handoff.date().to_string(), "user_ids": [ada, grace]}
-            }),
-        )
+        .team_on_rotation(&admin, "Platform", &[&ada, &grace])
         .await;
     (admin, team, ada, grace)
 }

@@ -29,16 +29,8 @@ pub async fn setup() -> Setup {
     let (ada, ada_token) = app.token("ada@example.com", Role::Responder).await;
     let (grace, grace_token) = app.token("grace@example.com", Role::Responder).await;
     let (ada, grace) = (ada.id.to_string(), grace.id.to_string());
-    let handoff = OffsetDateTime::now_utc() - Duration::hours(1);
     let team = app
-        .created(
-            "/api/v1/teams",
-            &admin,
-            json!({"name": "Platform", "user_ids": [ada, grace],
-                   "rotation": {"interval": "daily", "time_zone": "UTC",
-                       "handoff_time": format!("{:02}:{:02}", handoff.hour(), handoff.minute()),
-                       "starts_on": handoff.date().to_string(), "user_ids": [ada, grace]}}),
-        )
+        .team_on_rotation(&admin, "Platform", &[&ada, &grace])
         .await;
     let team = team["id"].as_str().unwrap().to_owned();
     app.created(

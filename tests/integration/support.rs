@@ -755,6 +755,24 @@ impl TestApp {
         TestResponse::read(self.router.clone().oneshot(req).await.unwrap()).await
     }
 
+    /// A team called `name` of `members` (user ids), made through the API by `admin`,
+    /// with a daily rotation in their order that handed duty to the first an hour ago.
+    pub async fn team_on_rotation(
+        &self,
+        admin: &str,
+        name: &str,
+        members: &[&str],
+    ) -> serde_json::Value {
+        let handoff = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let rotation = serde_json::json!({
+            "interval": "daily", "time_zone": "UTC", "user_ids": members,
+            "handoff_time": format!("{:02}:{:02}", handoff.hour(), handoff.minute()),
+            "starts_on": handoff.date().to_string(),
+        });
+        let body = serde_json::json!({"name": name, "user_ids": members, "rotation": rotation});
+        self.created("/api/v1/teams", admin, body).await
+    }
+
     /// Apply every queued alert delivery, as the processor of a serving process does.
     pub async fn process_alerts(&self) -> fireline::alerts::process::Report {
         fireline::alerts::process::apply_pending(self.pool())

@@ -175,21 +175,7 @@ async fn own(staff: &Staff, id: Uuid) -> Result<ContactRow, AppError> {
 
 pub async fn test_contact(staff: Staff, Path(id): Path<Uuid>, _: Button) -> Reply {
     let contact = own(&staff, id).await?;
-    let message = Message {
-        title: "Fireline test notification".into(),
-        body: format!(
-            "This is how {} reaches you. Nothing is wrong.",
-            contact.kind.label()
-        ),
-        ack_url: None,
-        urgency: contact
-            .urgencies
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(AlertUrgency::Critical),
-        test: true,
-    };
+    let message = Message::test_for(&contact);
     let mut tx = staff.begin().await?;
     outbox::enqueue(&mut tx, None, &contact, &message).await?;
     let when = crate::platform::time::format_utc(OffsetDateTime::now_utc());

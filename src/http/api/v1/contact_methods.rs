@@ -269,21 +269,7 @@ pub struct TestSentJson {
         (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn test_contact_method(c: Caller, Path(id): Path<Uuid>) -> Answer {
     let contact = owned(&c, id).await?;
-    let message = Message {
-        title: "Fireline test notification".into(),
-        body: format!(
-            "This is how {} reaches you. Nothing is wrong.",
-            contact.kind.label()
-        ),
-        ack_url: None,
-        urgency: contact
-            .urgencies
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(AlertUrgency::Critical),
-        test: true,
-    };
+    let message = Message::test_for(&contact);
     let mut tx = c.begin().await?;
     let notification_id = outbox::enqueue(&mut tx, None, &contact, &message).await?;
     tx.commit().await?;
