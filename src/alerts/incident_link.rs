@@ -103,6 +103,9 @@ pub struct Declaration {
     pub component_ids: Vec<Uuid>,
     /// Declared by this routing rule (its name) on the actor's behalf.
     pub by_rule: Option<String>,
+    /// Who leads it; `None`: the actor (paging names the acknowledger of the group's
+    /// page).
+    pub leader_id: Option<Uuid>,
 }
 
 /// Declare an incident for the group, once: prefilled from the group, started at its
@@ -127,7 +130,7 @@ pub async fn declare_from_group(
         summary: String::new(),
         visibility: Visibility::Public,
         impact: None,
-        leader_id: None,
+        leader_id: declaration.leader_id,
         components: declaration
             .component_ids
             .iter()

@@ -26,6 +26,8 @@ pub struct IntegrationRow {
     pub signed: bool,
     /// The header Grafana sends the signed timestamp in, when it is configured to.
     pub timestamp_header: Option<String>,
+    /// The team its alerts page when no routing rule names one.
+    pub team_id: Option<Uuid>,
     pub version: i32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -62,7 +64,7 @@ macro_rules! integration_rows {
                      default_urgency AS "default_urgency: AlertUrgency",
                      default_severity AS "default_severity: AlertSeverity",
                      created_by, last_received_at, signing_secret IS NOT NULL AS "signed!",
-                     timestamp_header, version, created_at, updated_at "#
+                     timestamp_header, team_id, version, created_at, updated_at "#
                 + $after
             $(, $arg)*
         )
@@ -121,11 +123,14 @@ fn check_name(raw: &str) -> Result<&str, CommandError> {
 }
 
 fn refused(err: sqlx::Error, name: &str) -> CommandError {
-    if crate::platform::db::violated_constraint(&err) == Some("integrations_name_key") {
+    let violated = crate::platform::db::violated_constraint(&err);
+    if violated == Some("integrations_name_key") {
         CommandError::invalid(
             "name",
             format!("An integration called \"{name}\" exists already."),
         )
+    } else if violated == Some("integrations_team_id_fkey") {
+        CommandError::invalid("team_id", "There is no such team.")
     } else {
         err.into()
     }
@@ -137,6 +142,7 @@ pub struct NewIntegration<'a> {
     pub kind: IntegrationKind,
     pub default_urgency: AlertUrgency,
     pub default_severity: AlertSeverity,
+    pub team_id: Option<Uuid>,
 }
 
 /// An integration with the key that opens it, shown this once.
@@ -154,15 +160,17 @@ pub async fn create(
 ) -> Result<WithKey, CommandError> {
     let name = check_name(new.name)?;
     let integration = integration_rows!(
-        "INSERT INTO integrations (id, name, kind, default_urgency, default_severity, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        "INSERT INTO integrations (id, name, kind, default_urgency, default_severity, created_by, \
+             team_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         "",
         Uuid::new_v4(),
         name,
         new.kind as IntegrationKind,
         new.default_urgency as AlertUrgency,
         new.default_severity as AlertSeverity,
-        actor
+        actor,
+        new.team_id
     )
     .fetch_one(&mut *conn)
     .await
@@ -186,6 +194,8 @@ pub struct IntegrationChanges {
     pub default_severity: Option<AlertSeverity>,
     /// Grafana's signature: `Some(None)` turns the check off.
     pub signing: Option<Option<Signing>>,
+    /// `Some(None)`: no team of its own.
+    pub team_id: Option<Option<Uuid>>,
 }
 
 /// What a Grafana integration checks signatures with.
@@ -252,7 +262,7 @@ pub async fn update(
         "UPDATE integrations SET name = $2, default_urgency = $3, default_severity = $4, \
              signing_secret = CASE WHEN $5 THEN $6 ELSE signing_secret END, \
              timestamp_header = CASE WHEN $5 THEN $7 ELSE timestamp_header END, \
-             version = version + 1, updated_at = now() \
+             team_id = $8, version = version + 1, updated_at = now() \
          WHERE id = $1 RETURNING ",
         "",
         id,
@@ -261,7 +271,8 @@ pub async fn update(
         severity as AlertSeverity,
         change_signing,
         secret,
-        timestamp_header
+        timestamp_header,
+        change.team_id.unwrap_or(current.team_id)
     )
     .fetch_one(&mut *conn)
     .await
@@ -272,6 +283,7 @@ pub async fn update(
         default_urgency: urgency.as_str().to_owned(),
         default_severity: severity.as_str().to_owned(),
         signed: row.signed,
+        team_id: row.team_id,
     };
     audit::log(&mut *conn, actor, &action).await?;
     changed(&mut *conn).await?;

@@ -98,6 +98,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_WEBHOOK_PER_DESTINATION", default_value_t = 32)]
     pub webhook_per_destination: usize,
 
+    /// Notifications in flight at once to one destination (a push service, a chat
+    /// server); pages to people go before channel messages.
+    #[arg(long, env = "FIRELINE_NOTIFY_PER_DESTINATION", default_value_t = 8)]
+    pub notify_per_destination: usize,
+
     /// Where email notifications go: `smtp://user:pass@host:port?tls=starttls|tls|none`.
     #[arg(long, env = "FIRELINE_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
@@ -324,6 +329,7 @@ impl Settings {
                     twilio_auth_token: args.twilio_auth_token.clone(),
                     twilio_from: args.twilio_from.clone(),
                 },
+                per_destination: args.notify_per_destination.clamp(1, 256),
                 ..Default::default()
             },
         })

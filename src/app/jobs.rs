@@ -34,6 +34,10 @@ pub fn registry() -> Registry {
         crate::paging::announce::NOTICE_JOB,
         crate::paging::announce::notice_job,
     );
+    // A page's steps take milliseconds; one whose process died is taken over quickly.
+    let step_lease = time::Duration::seconds(20);
+    registry.lease(crate::paging::engine::STEP_JOB, step_lease);
+    registry.lease(crate::paging::announce::TICK_JOB, step_lease);
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

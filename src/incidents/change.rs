@@ -250,6 +250,24 @@ pub async fn hand_over(
     .await
 }
 
+/// Give the incident's report to `owner` unless it has an owner already; true when it
+/// did. The caller logs why (a page reached them).
+pub async fn assign_report(
+    conn: &mut PgConnection,
+    incident_id: Uuid,
+    owner: Uuid,
+) -> sqlx::Result<bool> {
+    let assigned = sqlx::query!(
+        "UPDATE incidents SET report_owner_id = $2, updated_at = now() \
+         WHERE id = $1 AND report_owner_id IS NULL",
+        incident_id,
+        owner
+    )
+    .execute(conn)
+    .await?;
+    Ok(assigned.rows_affected() == 1)
+}
+
 /// Edit a lifecycle timestamp, with a reason that is logged.
 #[tracing::instrument(skip_all, fields(incident_id = %incident_id))]
 pub async fn set_milestone(

@@ -13,7 +13,9 @@ pub mod publish;
 pub mod updates;
 pub mod workstreams;
 
-pub use change::{add_component, hand_over, set_milestone, update_fields, IncidentChanges};
+pub use change::{
+    add_component, assign_report, hand_over, set_milestone, update_fields, IncidentChanges,
+};
 pub use declare::{declare, NewIncident};
 pub use events::{record_alert_event, AlertEntry};
 pub use model::{
@@ -64,6 +66,9 @@ pub struct IncidentRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub root_cause_open: bool,
+    /// Who writes the report: the person a page reached, when a page led to it.
+    pub report_owner_id: Option<Uuid>,
+    pub report_owner_name: Option<String>,
 }
 
 impl IncidentRow {
@@ -115,7 +120,10 @@ macro_rules! incident_rows {
                       i.created_at, i.updated_at,
                       EXISTS (SELECT 1 FROM workstreams w WHERE w.incident_id = i.id
                               AND w.kind = 'root_cause' AND w.status = 'active')
-                          AS "root_cause_open!"
+                          AS "root_cause_open!",
+                      i.report_owner_id,
+                      (SELECT o.name FROM users o WHERE o.id = i.report_owner_id)
+                          AS report_owner_name
                FROM incidents i JOIN users u ON u.id = i.leader_id "# + $rest
             $(, $arg)*
         )

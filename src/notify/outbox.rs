@@ -97,18 +97,23 @@ pub struct Claimed {
     pub destination: String,
     pub message: serde_json::Value,
     pub attempts: i32,
+    /// To a person's own method (a page), not a team's channel: sent first.
+    pub to_person: bool,
 }
 
-/// Claim up to `limit` due notifications for `lease`.
+/// Claim up to `limit` due notifications for `lease`: those to people first (a page
+/// must not wait behind a channel's countdown chatter), then the oldest.
 pub async fn claim(pool: &PgPool, limit: i64, lease: Duration) -> sqlx::Result<Vec<Claimed>> {
     sqlx::query_as!(
         Claimed,
-        "UPDATE notifications SET attempts = attempts + 1,
+        r#"UPDATE notifications SET attempts = attempts + 1,
                 next_attempt_at = now() + make_interval(secs => $2)
          WHERE id IN (SELECT id FROM notifications
                       WHERE state = 'pending' AND next_attempt_at <= now()
-                      ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, contact_method_id, destination, message, attempts",
+                      ORDER BY user_id IS NULL, next_attempt_at, id
+                      LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, contact_method_id, destination, message, attempts,
+             user_id IS NOT NULL AS "to_person!""#,
         limit,
         lease.as_seconds_f64()
     )

@@ -122,7 +122,9 @@ impl Sender {
     async fn round(&self) -> sqlx::Result<usize> {
         let mut claimed = outbox::claim(&self.pool, BATCH, LEASE).await?;
         let n = claimed.len();
-        claimed.sort_by_key(|c| c.id);
+        // People's methods take their destinations' slots first; each method's messages
+        // stay in the order they were written.
+        claimed.sort_by_key(|c| (!c.to_person, c.id));
         let mut by_method: Vec<(Uuid, Vec<Claimed>)> = Vec::new();
         for notification in claimed {
             match by_method

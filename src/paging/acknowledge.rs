@@ -100,6 +100,9 @@ pub async fn mark(
             super::announce::say(&mut *conn, page, at, "acked_mode", &body, Some(user)).await?;
         }
     }
+    if let Some(user) = by {
+        super::incident::acknowledged(&mut *conn, page.alert_group_id, user).await?;
+    }
     wake_alert_pages(conn).await
 }
 

@@ -255,6 +255,7 @@ async fn advance(
                 let (users, reason) =
                     super::reach::recipients(&mut *conn, &paging_step, team, at).await?;
                 let paged = store::add_recipients(&mut *conn, page.id, &users, reason, at).await?;
+                super::incident::paged(&mut *conn, page.alert_group_id, &paged).await?;
                 super::reach::notify_paged(
                     &mut *conn,
                     &page,

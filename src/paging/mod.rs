@@ -6,6 +6,7 @@ pub mod acknowledge;
 pub mod announce;
 pub mod consumer;
 pub mod engine;
+pub mod incident;
 pub mod links;
 pub mod model;
 pub mod reach;

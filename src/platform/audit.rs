@@ -93,6 +93,9 @@ pub enum AuditAction {
         default_severity: String,
         /// Whether Grafana signatures are checked after the change.
         signed: bool,
+        /// The team its alerts page when no rule names one (absent in older entries).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team_id: Option<Uuid>,
     },
     #[serde(rename = "integration.deleted")]
     IntegrationDeleted { integration_id: Uuid, name: String },

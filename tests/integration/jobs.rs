@@ -206,7 +206,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
         tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
-                let batch = queue::claim(&pool, worker, 7, time::Duration::minutes(10))
+                let batch = queue::claim(&pool, worker, 7, &ten_minutes())
                     .await
                     .unwrap();
                 if batch.is_empty() {
@@ -229,26 +229,71 @@ async fn concurrent_workers_never_claim_the_same_job() {
 async fn a_job_whose_worker_vanished_is_claimed_again_after_its_lease() {
     let db = TestDb::new().await;
     let id = enqueue(&db, NewJob::new("record", json!({}))).await;
-    let claimed = queue::claim(&db.pool, "crashed", 10, time::Duration::minutes(10))
+    let claimed = queue::claim(&db.pool, "crashed", 10, &ten_minutes())
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(
-        queue::claim(&db.pool, "other", 10, time::Duration::minutes(10))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(queue::claim(&db.pool, "other", 10, &ten_minutes())
+        .await
+        .unwrap()
+        .is_empty());
     sqlx::query("UPDATE jobs SET locked_at = now() - interval '11 minutes' WHERE id = $1")
         .bind(id)
         .execute(&db.pool)
         .await
         .unwrap();
-    let again = queue::claim(&db.pool, "other", 10, time::Duration::minutes(10))
+    let again = queue::claim(&db.pool, "other", 10, &ten_minutes())
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
+}
+
+fn ten_minutes() -> queue::Leases {
+    queue::Leases::uniform(time::Duration::minutes(10))
+}
+
+#[tokio::test]
+async fn a_kind_with_a_short_lease_is_taken_over_sooner_than_the_others() {
+    let db = TestDb::new().await;
+    let step = enqueue(&db, NewJob::new("step", json!({}))).await;
+    let slow = enqueue(&db, NewJob::new("record", json!({}))).await;
+    let leases = queue::Leases {
+        default: time::Duration::minutes(10),
+        by_kind: vec![("step", time::Duration::seconds(20))],
+    };
+    assert_eq!(leases.of("step"), time::Duration::seconds(20));
+    assert_eq!(leases.of("record"), time::Duration::minutes(10));
+    assert_eq!(
+        queue::claim(&db.pool, "crashed", 10, &leases)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Half a minute later the worker is gone: only the step is taken over.
+    sqlx::query("UPDATE jobs SET locked_at = now() - interval '30 seconds'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let again = queue::claim(&db.pool, "other", 10, &leases).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [step]);
+    assert_eq!(again[0].attempts, 2);
+    // The other waits for its own lease.
+    sqlx::query("UPDATE jobs SET locked_at = now() - interval '11 minutes' WHERE id = $1")
+        .bind(slow)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let last = queue::claim(&db.pool, "third", 10, &leases).await.unwrap();
+    assert_eq!(last.iter().map(|j| j.id).collect::<Vec<_>>(), [slow]);
+}
+
+#[tokio::test]
+async fn the_registry_gives_a_page_step_a_short_lease() {
+    let leases = fireline::app::jobs::registry().leases();
+    assert!(leases.of(fireline::paging::engine::STEP_JOB) <= time::Duration::seconds(30));
+    assert_eq!(leases.of("status_page.uptime"), time::Duration::minutes(10));
 }
 
 #[tokio::test]

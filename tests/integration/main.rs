@@ -37,6 +37,7 @@ mod openapi_ops_silences;
 mod openapi_ops_teams;
 mod ops;
 mod outage;
+mod paged_incidents;
 mod paging;
 mod paging_crash;
 mod paging_notify;

@@ -288,3 +288,181 @@ async fn people_add_test_and_remove_their_contact_methods_on_their_profile() {
     let left: i64 = app.scalar("SELECT count(*) FROM contact_methods").await;
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn an_integration_names_the_team_its_alerts_page_in_the_api_and_on_its_page() {
+    let app = TestApp::new().await;
+    let (token, team_id) = admin_and_team(&app, "Platform").await;
+
+    // The API: made with a team, shown, taken off with null; an unknown team is refused.
+    let made = app
+        .created(
+            "/api/v1/integrations",
+            &token,
+            json!({"name": "Prometheus", "kind": "alertmanager", "team_id": team_id}),
+        )
+        .await;
+    assert_eq!(made["team_id"], team_id.as_str(), "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/integrations/{id}");
+    let nobody = app
+        .patched(
+            &path,
+            &token,
+            json!({"version": made["version"], "team_id": null}),
+        )
+        .await;
+    assert_eq!(nobody["team_id"], serde_json::Value::Null, "{nobody}");
+    // Leaving the field out keeps what is set.
+    let renamed = app
+        .patched(
+            &path,
+            &token,
+            json!({"version": nobody["version"], "name": "Prom"}),
+        )
+        .await;
+    assert_eq!(renamed["team_id"], serde_json::Value::Null);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let refused = app
+        .patch(
+            &path,
+            &token,
+            &json!({"version": renamed["version"], "team_id": unknown}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("There is no such team."),
+        "{}",
+        refused.text
+    );
+    let refused = app
+        .post(
+            "/api/v1/integrations",
+            &token,
+            &json!({"name": "Other", "kind": "generic", "team_id": unknown}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+
+    // The page: the select offers "No team" and Platform; saving it sets the team.
+    let mut admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let page_path = format!("/admin/integrations/{id}");
+    let page = admin.get(&page_path).await;
+    assert_eq!(page.select("#i-team option"), ["No team", "Platform"]);
+    let version = page
+        .attr("#edit-integration input[name=version]", "value")
+        .unwrap();
+    let fields = [
+        ("version", version.as_str()),
+        ("name", "Prom"),
+        ("default_urgency", "high"),
+        ("default_severity", "error"),
+        ("team", team_id.as_str()),
+    ];
+    let saved = admin.submit(&page_path, &page_path, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let shown = app.api_get(&path, &token).await;
+    assert_eq!(shown["team_id"], team_id.as_str());
+    let page = admin.get(&page_path).await;
+    assert_eq!(page.select("#i-team option[selected]"), ["Platform"]);
+}
+
+#[tokio::test]
+async fn the_routing_rule_form_chooses_the_team_to_page_and_the_policy() {
+    let app = TestApp::new().await;
+    let (token, team_id) = admin_and_team(&app, "Payments").await;
+    let policy = app
+        .created(
+            "/api/v1/escalation-policies",
+            &token,
+            json!({"name": "Page at once", "steps": [{"kind": "page_on_duty"}]}),
+        )
+        .await;
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    let mut admin = app.signed_in("admin@example.com", Role::Admin).await;
+    let list = "/admin/routing-rules";
+    let page = admin.get(list).await;
+    assert_eq!(
+        page.select("#r-team option"),
+        ["The integration's team", "Payments"]
+    );
+    assert!(page
+        .select("#r-policy option")
+        .contains(&"Page at once".to_owned()));
+    let fields = [
+        ("name", "Payments pages"),
+        ("matchers", "team=\"payments\""),
+        ("urgency", "critical"),
+        ("enabled", "on"),
+        ("team", team_id.as_str()),
+        ("policy", policy_id.as_str()),
+    ];
+    let made = admin.submit(list, list, &fields).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let rules = app.api_get("/api/v1/routing-rules", &token).await;
+    assert_eq!(rules[0]["team_id"], team_id.as_str(), "{rules}");
+    assert_eq!(rules[0]["escalation_policy_id"], policy_id.as_str());
+    // Its page shows them chosen; saving "the integration's team" clears the team.
+    let edit = format!("{list}/{}", rules[0]["id"].as_str().unwrap());
+    let page = admin.get(&edit).await;
+    assert_eq!(page.select("#r-team option[selected]"), ["Payments"]);
+    assert_eq!(page.select("#r-policy option[selected]"), ["Page at once"]);
+    let version = rules[0]["version"].to_string();
+    let fields = [
+        ("name", "Payments pages"),
+        ("urgency", "critical"),
+        ("enabled", "on"),
+        ("team", ""),
+        ("policy", policy_id.as_str()),
+        ("version", version.as_str()),
+    ];
+    let saved = admin.submit(&edit, &edit, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let rule = app
+        .api_get(&edit.replace("/admin/", "/api/v1/"), &token)
+        .await;
+    assert_eq!(rule["team_id"], serde_json::Value::Null, "{rule}");
+    assert_eq!(rule["escalation_policy_id"], policy_id.as_str());
+    // A team id that is not one is refused with words, nothing saved.
+    let version = rule["version"].to_string();
+    let fields = [
+        ("name", "Payments pages"),
+        ("urgency", "critical"),
+        ("team", "not-a-team"),
+        ("version", version.as_str()),
+    ];
+    let refused = admin.submit(&edit, &edit, &fields).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("Choose the team from the list."),
+        "{}",
+        refused.text
+    );
+}
+
+/// An admin's API token and the id of a team `name` with Ada on its rotation.
+async fn admin_and_team(app: &TestApp, name: &str) -> (String, String) {
+    let (_, token) = app.token("root@example.com", Role::Admin).await;
+    let ada = app.user("ada@example.com", Role::Responder).await.id;
+    let team = app
+        .team_on_rotation(&token, name, &[&ada.to_string()])
+        .await;
+    let team_id = team["id"].as_str().unwrap().to_owned();
+    (token, team_id)
+}

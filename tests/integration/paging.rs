@@ -21,6 +21,8 @@ pub struct Setup {
     pub grace: String,
     pub ada_token: String,
     pub grace_token: String,
+    /// root@example.com, an admin, who made the routing rule.
+    pub admin_token: String,
 }
 
 pub async fn setup() -> Setup {
@@ -48,6 +50,7 @@ pub async fn setup() -> Setup {
         grace,
         ada_token,
         grace_token,
+        admin_token: admin,
     }
 }
 

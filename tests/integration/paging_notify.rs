@@ -885,3 +885,64 @@ async fn an_emergency_acknowledged_in_pushover_acknowledges_the_page_and_one_ans
         s.grace.as_str()
     );
 }
+
+#[tokio::test]
+async fn pages_to_people_are_claimed_before_older_channel_messages() {
+    let s = setup().await;
+    let pool = s.app.pool();
+    let channel = uuid::Uuid::new_v4();
+    let person = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO contact_methods (id, team_id, kind, settings)
+         VALUES ($1, $2::uuid, 'slack', '{\"url\": \"http://127.0.0.1:9/x\"}')",
+    )
+    .bind(channel)
+    .bind(&s.team)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO contact_methods (id, user_id, kind, settings)
+         VALUES ($1, $2::uuid, 'webhook', '{\"url\": \"http://127.0.0.1:9/y\"}')",
+    )
+    .bind(person)
+    .bind(&s.ada)
+    .execute(pool)
+    .await
+    .unwrap();
+    // Twenty countdown messages to the channel, then Ada's page, all due.
+    let message = json!({"title": "t", "body": "b", "urgency": "critical"});
+    for _ in 0..20 {
+        sqlx::query(
+            "INSERT INTO notifications (contact_method_id, destination, message, next_attempt_at)
+             VALUES ($1, 'http://127.0.0.1:9', $2, now() - interval '1 minute')",
+        )
+        .bind(channel)
+        .bind(&message)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO notifications (contact_method_id, user_id, destination, message)
+         VALUES ($1, $2::uuid, 'http://127.0.0.1:9', $3)",
+    )
+    .bind(person)
+    .bind(&s.ada)
+    .bind(&message)
+    .execute(pool)
+    .await
+    .unwrap();
+    let first = fireline::notify::outbox::claim(pool, 1, Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].contact_method_id, person);
+    assert!(first[0].to_person);
+    let next = fireline::notify::outbox::claim(pool, 5, Duration::seconds(60))
+        .await
+        .unwrap();
+    assert!(next
+        .iter()
+        .all(|n| n.contact_method_id == channel && !n.to_person));
+}

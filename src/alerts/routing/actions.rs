@@ -164,6 +164,7 @@ pub async fn declare_incident(
         severity: Some(action.incident_severity(group.severity)),
         component_ids: named.iter().map(|c| c.id).collect(),
         by_rule: Some(rule.1.to_owned()),
+        leader_id: None,
     };
     // In a savepoint: a refused declaration leaves nothing half-written behind.
     let mut attempt = sqlx::Connection::begin(&mut *conn).await?;

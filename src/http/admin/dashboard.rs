@@ -20,6 +20,7 @@ struct DashboardPage {
     user_count: usize,
     overdue_items: Vec<super::action_items::Row>,
     missing_postmortems: Vec<super::postmortems::MissingLine>,
+    paged_unreported: Vec<super::postmortems::PagedLine>,
     on_duty: Vec<super::teams::TeamItem>,
 }
 
@@ -45,8 +46,10 @@ pub async fn show_dashboard(staff: Staff) -> Reply {
         .count();
     let overdue_items = super::action_items::overdue_rows(state).await?;
     let missing_postmortems = super::postmortems::missing_lines(state).await?;
+    let paged_unreported = super::postmortems::paged_lines(state).await?;
     let on_duty = super::teams::team_items(&state.pool).await?;
     let page = DashboardPage {
+        paged_unreported,
         on_duty,
         overdue_items,
         missing_postmortems,

@@ -10,7 +10,7 @@ use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::incidents::view::{choices, Choice};
+use super::incidents::view::{choices, named_choices, Choice};
 use super::{stamp, Reply, Stamp};
 use crate::alerts::doors::{self, IngestUrls};
 use crate::alerts::integrations::{self, IntegrationChanges, NewIntegration, WithKey};
@@ -123,6 +123,8 @@ pub struct IntegrationForm {
     kind: String,
     default_urgency: String,
     default_severity: String,
+    /// The team's id; empty: none.
+    team: String,
     version: Option<i32>,
 }
 
@@ -149,6 +151,7 @@ pub async fn create_integration(
         kind,
         default_urgency: form.urgency().unwrap_or(AlertUrgency::High),
         default_severity: form.severity().unwrap_or(AlertSeverity::Error),
+        team_id: None,
     };
     let mut tx = staff.begin().await?;
     match integrations::create(&mut tx, Some(staff.id()), new).await {
@@ -183,6 +186,8 @@ struct IntegrationPage {
     version: i32,
     urgencies: Vec<Choice>,
     severities: Vec<Choice>,
+    /// The team its alerts page when no routing rule names one.
+    teams: Vec<Choice>,
     max_grace: u32,
     secret: Option<SecretView>,
     error: Option<String>,
@@ -214,7 +219,13 @@ async fn integration_page(
     let row = integrations::find(pool, id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such integration.".into()))?;
+    let teams: Vec<(Uuid, String)> = crate::oncall::teams::list(pool)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
     Ok(IntegrationPage {
+        teams: named_choices("No team", &teams, row.team_id),
         layout: Layout::of(staff, &row.name, "Alerts"),
         version: row.version,
         urgencies: urgency_choices(row.default_urgency),
@@ -298,6 +309,7 @@ pub async fn update_integration(
         default_urgency: form.urgency(),
         default_severity: form.severity(),
         signing: None,
+        team_id: Some(Uuid::parse_str(form.team.trim()).ok()),
     };
     let mut tx = staff.begin().await?;
     match integrations::update(&mut tx, Some(staff.id()), id, version, change).await {

@@ -69,10 +69,12 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
-/// The unique constraint a database error violated, if any.
+/// The unique or foreign-key constraint a database error violated, if any.
 pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
     match err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
+        sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+            db.constraint()
+        }
         _ => None,
     }
 }

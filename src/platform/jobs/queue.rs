@@ -55,13 +55,44 @@ pub async fn enqueue(db: impl PgExecutor<'_>, job: NewJob) -> sqlx::Result<Optio
     .await
 }
 
+/// How long a claimed job may run before another worker may take it over: one lease for
+/// every kind, and shorter ones for kinds that must not wait long for a dead worker (a
+/// page's steps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leases {
+    pub default: Duration,
+    pub by_kind: Vec<(&'static str, Duration)>,
+}
+
+impl Leases {
+    /// The same lease for every kind.
+    pub fn uniform(default: Duration) -> Leases {
+        Leases {
+            default,
+            by_kind: Vec::new(),
+        }
+    }
+
+    pub fn of(&self, kind: &str) -> Duration {
+        self.by_kind
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(self.default, |(_, lease)| *lease)
+    }
+}
+
 /// Claim up to `limit` due jobs, and jobs whose worker vanished (lease expired).
 pub async fn claim(
     pool: &PgPool,
     worker: &str,
     limit: i64,
-    lease: Duration,
+    leases: &Leases,
 ) -> sqlx::Result<Vec<JobRow>> {
+    let (kinds, seconds): (Vec<String>, Vec<f64>) = leases
+        .by_kind
+        .iter()
+        .map(|(kind, lease)| ((*kind).to_owned(), lease.as_seconds_f64()))
+        .unzip();
     sqlx::query_as!(
         JobRow,
         "UPDATE jobs SET state = 'running', locked_at = now(), locked_by = $1, \
@@ -69,14 +100,18 @@ pub async fn claim(
          WHERE id IN ( \
              SELECT id FROM jobs \
              WHERE (state = 'pending' AND run_at <= now()) \
-                OR (state = 'running' AND locked_at < now() - make_interval(secs => $3)) \
+                OR (state = 'running' AND locked_at < now() - make_interval(secs => COALESCE( \
+                    (SELECT l.secs FROM unnest($4::text[], $5::float8[]) AS l (kind, secs) \
+                     WHERE l.kind = jobs.kind), $3))) \
              ORDER BY run_at, id \
              LIMIT $2 \
              FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, payload, attempts, max_attempts",
         worker,
         limit,
-        lease.as_seconds_f64()
+        leases.default.as_seconds_f64(),
+        &kinds,
+        &seconds
     )
     .fetch_all(pool)
     .await

@@ -13,12 +13,15 @@ use time::{Duration, OffsetDateTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::platform::jobs::queue::{self, JobRow};
+use crate::platform::jobs::queue::{self, JobRow, Leases};
 
 /// How long a claimed job may run before another worker may take it over.
 const LEASE: Duration = Duration::minutes(10);
-/// A handler running longer than this is stopped and retried.
-const HANDLER_TIMEOUT: StdDuration = StdDuration::from_secs(5 * 60);
+/// A handler running longer than half its lease is stopped and retried (before another
+/// worker may take the job over): five minutes, or less for kinds with a shorter lease.
+fn handler_timeout(lease: Duration) -> StdDuration {
+    StdDuration::try_from(lease / 2).unwrap_or(StdDuration::from_secs(1))
+}
 const MAX_BACKOFF_SECS: u64 = 6 * 3600;
 
 /// What every handler gets.
@@ -69,6 +72,8 @@ pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
     /// Kinds the runner enqueues by itself, at most once per interval.
     periodic: Vec<(&'static str, StdDuration)>,
+    /// Kinds with a lease shorter than [`LEASE`].
+    short_leases: Vec<(&'static str, Duration)>,
 }
 
 impl Registry {
@@ -82,6 +87,20 @@ impl Registry {
     /// Have the runner enqueue `kind` by itself at most every `interval`.
     pub fn every(&mut self, kind: &'static str, interval: StdDuration) {
         self.periodic.push((kind, interval));
+    }
+
+    /// Let another worker take over a `kind` job `lease` after a worker claimed it (and
+    /// stop its handler at half that): for short jobs that must not wait ten minutes when
+    /// their process dies.
+    pub fn lease(&mut self, kind: &'static str, lease: Duration) {
+        self.short_leases.push((kind, lease.min(LEASE)));
+    }
+
+    pub fn leases(&self) -> Leases {
+        Leases {
+            default: LEASE,
+            by_kind: self.short_leases.clone(),
+        }
     }
 }
 
@@ -124,6 +143,7 @@ impl Runner {
         let mut running: JoinSet<()> = JoinSet::new();
         let mut last_scheduled: HashMap<&'static str, Instant> = HashMap::new();
         let mut claim_failing = false;
+        let leases = self.registry.leases();
         tracing::info!(worker = %self.worker_id, "job runner started");
         loop {
             // Database calls may wait for a pool timeout when the database is down; a
@@ -136,7 +156,7 @@ impl Runner {
             let free = self.concurrency.saturating_sub(running.len());
             let mut claimed = 0;
             if free > 0 {
-                let claim = queue::claim(&self.ctx.pool, &self.worker_id, free as i64, LEASE);
+                let claim = queue::claim(&self.ctx.pool, &self.worker_id, free as i64, &leases);
                 let claimed_jobs = tokio::select! {
                     _ = shutdown.cancelled() => break,
                     result = claim => result,
@@ -212,7 +232,7 @@ impl Runner {
 pub async fn run_until_empty(ctx: &JobContext, registry: &Registry) -> anyhow::Result<RunSummary> {
     let mut summary = RunSummary::default();
     loop {
-        let jobs = queue::claim(&ctx.pool, "run-until-empty", 100, LEASE).await?;
+        let jobs = queue::claim(&ctx.pool, "run-until-empty", 100, &registry.leases()).await?;
         if jobs.is_empty() {
             return Ok(summary);
         }
@@ -237,7 +257,8 @@ async fn execute(ctx: &JobContext, registry: &Registry, job: JobRow) -> Outcome 
         Some(handler) => {
             // A separate task, so a panic in the handler is caught and recorded.
             let task = tokio::spawn(handler(ctx.clone(), job.payload.clone()));
-            match tokio::time::timeout(HANDLER_TIMEOUT, task).await {
+            let timeout = handler_timeout(registry.leases().of(&job.kind));
+            match tokio::time::timeout(timeout, task).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(join_err)) if join_err.is_panic() => Err(JobError::Retry {
                     reason: format!("the handler panicked: {}", panic_message(join_err)),

@@ -313,6 +313,9 @@ fn response(facts: &Facts) -> String {
     let i = &facts.incident;
     let mut out = String::new();
     let _ = writeln!(out, "- **Incident leader:** {}", i.leader_name);
+    if let Some(owner) = &i.report_owner_name {
+        let _ = writeln!(out, "- **Report by:** {owner} (paged)");
+    }
     let handovers: Vec<&EventRow> = facts
         .events
         .iter()

@@ -3,10 +3,11 @@
 
 use serde::Deserialize;
 
-use crate::alerts::incident_link::{self, Declaration, LinkError};
+use crate::alerts::incident_link::{Declaration, LinkError};
 use crate::http::admin::Reply;
 use crate::http::extract::{AsResponder, Button, CsrfForm, Path, Staff};
 use crate::incidents::{self, IncidentRef};
+use crate::paging::incident as paged;
 use crate::platform::command::CommandError;
 
 /// A refusal the person can act on, shown on the group's page; anything else is an error.
@@ -27,8 +28,7 @@ pub async fn declare_group(
     let back = format!("/admin/alert-groups/{}", group.reference());
     let mut tx = staff.begin().await?;
     let user = &staff.user.user;
-    let declared =
-        incident_link::declare_from_group(&mut tx, user, group.id, Declaration::default()).await;
+    let declared = paged::declare_from_group(&mut tx, user, group.id, Declaration::default()).await;
     match declared {
         Ok(incident) => {
             let to = format!("/admin/incidents/{}", incident.number);
@@ -66,7 +66,7 @@ pub async fn attach_group(
     };
     let mut tx = staff.begin().await?;
     let user = &staff.user.user;
-    let attached = incident_link::attach(&mut tx, user, group.id, incident.id).await;
+    let attached = paged::attach(&mut tx, user, group.id, incident.id).await;
     match attached {
         Ok(incident) => {
             let message = format!(

@@ -85,6 +85,39 @@ pub async fn missing_lines(state: &AppState) -> Result<Vec<MissingLine>, AppErro
         .collect())
 }
 
+/// A resolved incident a page led to, still without a published report.
+pub struct PagedLine {
+    pub reference: String,
+    pub title: String,
+    pub severity: &'static str,
+    pub resolved_ago: String,
+    /// Who was paged and writes it; "nobody yet" when no one has it.
+    pub owner: String,
+    pub href: String,
+}
+
+/// Resolved incidents that paged someone, without a published report, oldest first.
+pub async fn paged_lines(state: &AppState) -> Result<Vec<PagedLine>, AppError> {
+    let now = time::OffsetDateTime::now_utc();
+    Ok(crate::paging::incident::unreported(&state.pool)
+        .await?
+        .into_iter()
+        .map(|m| PagedLine {
+            reference: format!("INC-{}", m.number),
+            title: m.title,
+            severity: m.severity.label(),
+            resolved_ago: m
+                .resolved_at
+                .map_or_else(String::new, |at| format_duration(now - at)),
+            owner: m.report_owner_name.unwrap_or_else(|| "nobody yet".into()),
+            href: match m.postmortem_id {
+                Some(id) => format!("/admin/postmortems/{id}"),
+                None => format!("/admin/incidents/INC-{}", m.number),
+            },
+        })
+        .collect())
+}
+
 pub async fn list_postmortems(
     Staff {
         state, user, jar, ..
@@ -159,6 +192,8 @@ struct ShowPage {
     /// The public summary, rendered as customers will see it.
     summary_html: String,
     summary_published: Option<super::Stamp>,
+    /// Who writes it: the person paged, when a page led to the incident.
+    report_owner: Option<String>,
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<PostmortemRow, AppError> {
@@ -188,7 +223,11 @@ async fn show_page<R>(
         pm::items_of(&state.pool, p.incident_id).await?,
         crate::postmortems::today(),
     );
+    let report_owner = crate::incidents::find(&state.pool, p.incident_id)
+        .await?
+        .and_then(|i| i.report_owner_name);
     Ok(ShowPage {
+        report_owner,
         layout: Layout::new(
             state,
             user,

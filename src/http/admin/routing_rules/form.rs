@@ -9,7 +9,7 @@ use crate::alerts::routing::store::RuleRow;
 use crate::alerts::routing::{Apply, ComponentStatusAction, DeclareAction, Matcher, Template};
 use crate::alerts::{AlertSeverity, AlertUrgency};
 use crate::components::{ComponentRow, ComponentStatus};
-use crate::http::admin::incidents::view::{choices, Choice};
+use crate::http::admin::incidents::view::{choices, named_choices, Choice};
 use crate::incidents::Severity;
 
 /// The form's fields as typed; ids and names that repeat are collected.
@@ -31,6 +31,10 @@ pub struct RuleForm {
     pub status: String,
     pub status_component_label: String,
     pub status_components: Vec<Uuid>,
+    /// The team to page or notify, as typed; empty: the integration's.
+    pub team: String,
+    /// The escalation policy, as typed; empty: the team's.
+    pub policy: String,
     pub version: Option<i32>,
 }
 
@@ -63,6 +67,8 @@ impl RuleForm {
                 "status" => form.status = v.clone(),
                 "status_component_label" => form.status_component_label = v.clone(),
                 "status_component" => form.status_components.extend(id(v)),
+                "team" => form.team = v.clone(),
+                "policy" => form.policy = v.clone(),
                 "version" => form.version = v.trim().parse().ok(),
                 _ => {}
             }
@@ -111,6 +117,11 @@ impl RuleForm {
                 .and_then(|c| c.component_label.clone())
                 .unwrap_or_default(),
             status_components: status.map(|c| c.component_ids).unwrap_or_default(),
+            team: row.team_id.map(|t| t.to_string()).unwrap_or_default(),
+            policy: row
+                .escalation_policy_id
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             version: Some(row.version),
         }
     }
@@ -176,9 +187,8 @@ impl RuleForm {
             urgency,
             declare,
             component_status,
-            // Chosen on the API for now; the form keeps what is set.
-            team_id: None,
-            escalation_policy_id: None,
+            team_id: chosen(&self.team, "Choose the team from the list.")?,
+            escalation_policy_id: chosen(&self.policy, "Choose the policy from the list.")?,
         })
     }
 
@@ -195,9 +205,19 @@ impl RuleForm {
             urgency: Some(new.urgency),
             declare: Some(new.declare),
             component_status: Some(new.component_status),
-            team_id: None,
-            escalation_policy_id: None,
+            team_id: Some(new.team_id),
+            escalation_policy_id: Some(new.escalation_policy_id),
         })
+    }
+}
+
+/// An id chosen in a select; empty: none.
+fn chosen(raw: &str, refusal: &str) -> Result<Option<Uuid>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => Uuid::parse_str(raw)
+            .map(Some)
+            .map_err(|_| refusal.to_owned()),
     }
 }
 
@@ -218,6 +238,14 @@ pub struct RuleFormView {
     pub declare_components: Vec<Check>,
     pub statuses: Vec<Choice>,
     pub status_components: Vec<Check>,
+    pub teams: Vec<Choice>,
+    pub policies: Vec<Choice>,
+}
+
+/// The teams and escalation policies a rule can name, by id and name.
+pub struct Targets {
+    pub teams: Vec<(Uuid, String)>,
+    pub policies: Vec<(Uuid, String)>,
 }
 
 fn none_first(label: &str, selected: bool, mut rest: Vec<Choice>) -> Vec<Choice> {
@@ -247,10 +275,14 @@ impl RuleFormView {
         form: RuleForm,
         integrations: &[IntegrationRow],
         components: &[ComponentRow],
+        targets: &Targets,
     ) -> RuleFormView {
         let declare_severity = Severity::parse(&form.declare_severity);
         let status = ComponentStatus::parse(&form.status);
+        let id = |raw: &str| Uuid::parse_str(raw.trim()).ok();
         RuleFormView {
+            teams: named_choices("The integration's team", &targets.teams, id(&form.team)),
+            policies: named_choices("The team's policy", &targets.policies, id(&form.policy)),
             integrations: integrations
                 .iter()
                 .map(|i| Check {

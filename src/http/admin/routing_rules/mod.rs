@@ -9,7 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use self::form::{RuleForm, RuleFormView};
+use self::form::{RuleForm, RuleFormView, Targets};
 use super::incidents::view::{choices, Choice};
 use super::Reply;
 use crate::alerts::integrations::{self, IntegrationRow};
@@ -23,6 +23,16 @@ use crate::http::error::AppError;
 use crate::http::extract::{AsAdmin, Button, CsrfForm, Path, Staff};
 use crate::http::page::{render_admin, render_refused, Layout};
 use crate::platform::command::CommandError;
+
+/// What a rule can page: the teams and the escalation policies.
+async fn targets(pool: &sqlx::PgPool) -> Result<Targets, AppError> {
+    let teams = crate::oncall::teams::list(pool).await?;
+    let policies = crate::oncall::policies::list(pool).await?;
+    Ok(Targets {
+        teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
+        policies: policies.into_iter().map(|p| (p.id, p.name)).collect(),
+    })
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -196,7 +206,7 @@ async fn rules_page(
             .enumerate()
             .map(|(at, row)| rule_item(row, &all, at, n))
             .collect(),
-        f: RuleFormView::new(form, &all, &components),
+        f: RuleFormView::new(form, &all, &components, &targets(pool).await?),
         action: "/admin/routing-rules".into(),
         error,
         kinds: choices(
@@ -307,7 +317,7 @@ async fn rule_page(
     let form = form.unwrap_or_else(|| RuleForm::from_row(&row));
     Ok(RulePage {
         layout: Layout::of(staff, &row.name, "Alerts"),
-        f: RuleFormView::new(form, &all, &components),
+        f: RuleFormView::new(form, &all, &components, &targets(pool).await?),
         action: format!("/admin/routing-rules/{id}"),
         error,
     })

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::alerts::{detail, AlertGroupDetailJson};
 use super::incidents::{incident_json, IncidentJson};
 use super::{created, missing, Answer, ProblemDoc, Reply, Responder};
-use crate::alerts::incident_link::{self, Declaration, LinkError};
+use crate::alerts::incident_link::{Declaration, LinkError};
 use crate::http::error::AppError;
 use crate::http::extract::{Json, OptionalJson, Path};
 use crate::incidents::Severity;
@@ -50,7 +50,8 @@ fn refused(id: Uuid, err: LinkError) -> AppError {
 
 /// Declare an incident from a group (responder): title, severity and components
 /// prefilled from the group, started at its first alert, detected when Fireline received
-/// it, acknowledged when the group was; its history goes into the incident's log at the
+/// it, acknowledged when the group was, led by whoever acknowledged its page (else the
+/// caller), with its report assigned to the person paged; its history goes into the incident's log at the
 /// times things happened. No public update is posted and nothing public changes.
 #[utoipa::path(post, path = "/alert-groups/{id}/declare", security(("bearer" = ["responder"])), tag = "alerts",
     params(("id" = Uuid, Path)), request_body = DeclareFromGroupJson,
@@ -69,9 +70,10 @@ pub async fn declare_from_alert_group(
         severity: body.severity,
         component_ids: body.components,
         by_rule: None,
+        leader_id: None,
     };
     let mut tx = c.begin().await?;
-    let done = incident_link::declare_from_group(&mut tx, &c.user, id, declaration).await;
+    let done = crate::paging::incident::declare_from_group(&mut tx, &c.user, id, declaration).await;
     let incident = done.map_err(|e| refused(id, e))?;
     tx.commit().await?;
     let location = format!("/api/v1/incidents/{}", incident.id);
@@ -94,7 +96,7 @@ pub async fn attach_alert_group(
     Json(body): Json<AttachJson>,
 ) -> Reply<AlertGroupDetailJson> {
     let mut tx = c.begin().await?;
-    let done = incident_link::attach(&mut tx, &c.user, id, body.incident_id).await;
+    let done = crate::paging::incident::attach(&mut tx, &c.user, id, body.incident_id).await;
     done.map_err(|e| refused(id, e))?;
     tx.commit().await?;
     Ok(Json(detail(&c.state, id).await?))

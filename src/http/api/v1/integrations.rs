@@ -34,6 +34,9 @@ pub struct IntegrationJson {
     pub signed: bool,
     /// Grafana: the header of the signed timestamp, when one is configured.
     pub timestamp_header: Option<String>,
+    /// The team its critical alerts page (and its high ones notify) when no routing rule
+    /// names one; null: none.
+    pub team_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_received_at: Option<OffsetDateTime>,
@@ -81,6 +84,7 @@ fn json(row: IntegrationRow, key_prefix: Option<String>) -> IntegrationJson {
         key_prefix,
         signed: row.signed,
         timestamp_header: row.timestamp_header,
+        team_id: row.team_id,
         last_received_at: row.last_received_at,
         version: row.version,
         created_at: row.created_at,
@@ -157,19 +161,22 @@ pub struct NewIntegrationJson {
     pub default_urgency: Option<AlertUrgency>,
     /// Default `error`.
     pub default_severity: Option<AlertSeverity>,
+    /// The team its alerts page when no routing rule names one; default none.
+    pub team_id: Option<Uuid>,
 }
 
 /// Create an integration (admin). The answer holds its `key` and `urls`, shown only here.
 #[utoipa::path(post, path = "/integrations", security(("bearer" = ["admin"])), tag = "integrations", request_body = NewIntegrationJson,
     responses((status = 201, body = IntegrationKeyJson),
         (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "A blank, too long or taken name", body = ProblemDoc, content_type = "application/problem+json")))]
+        (status = 422, description = "A blank, too long or taken name, or no such team", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_integration(c: Admin, Json(body): Json<NewIntegrationJson>) -> Answer {
     let new = NewIntegration {
         name: &body.name,
         kind: body.kind,
         default_urgency: body.default_urgency.unwrap_or(AlertUrgency::High),
         default_severity: body.default_severity.unwrap_or(AlertSeverity::Error),
+        team_id: body.team_id,
     };
     let mut tx = c.begin().await?;
     let made = integrations::create(&mut tx, Some(c.id()), new).await?;
@@ -200,6 +207,10 @@ pub struct IntegrationPatchJson {
     /// it has one (then `timestamp:body` is signed).
     #[schema(max_length = 100)]
     pub timestamp_header: Option<String>,
+    /// The team its alerts page when no routing rule names one; `null`: none.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub team_id: Option<Option<Uuid>>,
     /// The version read (required); a stale one gets 409 with `current`.
     pub version: i32,
 }
@@ -232,6 +243,7 @@ pub async fn patch_integration(
         default_urgency: body.default_urgency,
         default_severity: body.default_severity,
         signing,
+        team_id: body.team_id,
     };
     let mut tx = c.begin().await?;
     let done = integrations::update(&mut tx, Some(c.id()), id, body.version, change).await;

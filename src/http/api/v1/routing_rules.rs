@@ -2,7 +2,7 @@
 //! admins write), and `/test`, which tries them on a pasted payload.
 
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -169,11 +169,6 @@ pub async fn get_routing_rule(c: Caller, Path(id): Path<Uuid>) -> Reply<RoutingR
     Ok(Json(find_json(&c.state, id).await?))
 }
 
-/// A present field, `null` included, as `Some` (absent stays `None` by `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRulePatchJson {
@@ -187,19 +182,19 @@ pub struct RoutingRulePatchJson {
     pub severities: Option<Vec<AlertSeverity>>,
     pub urgency: Option<AlertUrgency>,
     /// `null` removes the action.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<DeclareAction>)]
     pub declare: Option<Option<DeclareAction>>,
     /// `null` removes the action.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<ComponentStatusAction>)]
     pub component_status: Option<Option<ComponentStatusAction>>,
     /// `null`: the integration's team.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<Uuid>)]
     pub team_id: Option<Option<Uuid>>,
     /// `null`: the team's policy.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<Uuid>)]
     pub escalation_policy_id: Option<Option<Uuid>>,
     /// The version read (required); a stale one gets 409 with `current`.

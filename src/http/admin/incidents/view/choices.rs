@@ -29,6 +29,23 @@ pub fn choices<T: Copy + PartialEq>(
         .collect()
 }
 
+/// `none` first (chosen when nothing is), then each `(id, name)`: a select of teams or
+/// policies where "none" means the default.
+pub fn named_choices(none: &str, named: &[(Uuid, String)], selected: Option<Uuid>) -> Vec<Choice> {
+    let first = Choice {
+        value: String::new(),
+        label: none.to_owned(),
+        selected: selected.is_none(),
+    };
+    std::iter::once(first)
+        .chain(named.iter().map(|(id, name)| Choice {
+            value: id.to_string(),
+            label: name.clone(),
+            selected: Some(*id) == selected,
+        }))
+        .collect()
+}
+
 pub fn status_choices(selected: IncidentStatus) -> Vec<Choice> {
     choices(
         IncidentStatus::ALL,

@@ -38,6 +38,8 @@ pub struct IncidentView {
     pub impact_overridden: bool,
     pub internal: bool,
     pub leader_name: String,
+    /// Who writes the report, when a page led to the incident.
+    pub report_owner: Option<String>,
     pub version: i32,
     pub age: String,
     pub nudge: Option<i64>,
@@ -155,6 +157,7 @@ pub fn incident_view(incident: &IncidentRow, now: OffsetDateTime, nudges: &Nudge
         impact_overridden: incident.impact_overridden,
         internal: incident.visibility == Visibility::Internal,
         leader_name: incident.leader_name.clone(),
+        report_owner: incident.report_owner_name.clone(),
         version: incident.version,
         age: format_duration(incident.resolved_at.unwrap_or(now) - incident.started_at),
         nudge: nudge(incident, now, nudges),

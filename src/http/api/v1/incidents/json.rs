@@ -76,6 +76,9 @@ pub struct IncidentJson {
     pub visibility: Visibility,
     pub leader_id: Uuid,
     pub leader: PersonJson,
+    /// Who writes the incident report: the person a page reached, when a page led to the
+    /// incident; null otherwise.
+    pub report_owner: Option<PersonJson>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -202,6 +205,10 @@ fn incident_json_with(
             id: i.leader_id,
             name: i.leader_name,
         },
+        report_owner: i.report_owner_id.map(|id| PersonJson {
+            id,
+            name: i.report_owner_name.clone().unwrap_or_default(),
+        }),
         id: i.id,
         number: i.number,
         title: i.title,
