@@ -12,6 +12,7 @@ pub mod components;
 pub mod http;
 pub mod incidents;
 pub mod maintenance;
+pub mod monitors;
 pub mod notify;
 pub mod oncall;
 pub mod paging;

@@ -186,6 +186,36 @@ pub async fn create(
     Ok(WithKey { integration, key })
 }
 
+/// The integration Fireline's own monitors raise their alerts through (`builtin` says
+/// which, e.g. `heartbeats`), made the first time it is needed, named `name` (or, if an
+/// integration has that name, `name (Fireline)`). Admins route, rename or re-default it
+/// like any other.
+pub async fn builtin(conn: &mut PgConnection, builtin: &str, name: &str) -> sqlx::Result<Uuid> {
+    for candidate in [name.to_owned(), format!("{name} (Fireline)")] {
+        let made = sqlx::query_scalar!(
+            "INSERT INTO integrations (id, name, kind, builtin) VALUES ($1, $2, 'generic', $3) \
+             ON CONFLICT DO NOTHING RETURNING id",
+            Uuid::new_v4(),
+            candidate,
+            builtin
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let found = match made {
+            Some(id) => Some(id),
+            None => {
+                sqlx::query_scalar!("SELECT id FROM integrations WHERE builtin = $1", builtin)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+        };
+        if let Some(id) = found {
+            return Ok(id);
+        }
+    }
+    Err(sqlx::Error::RowNotFound)
+}
+
 /// New settings of an integration; `None` keeps the current value.
 #[derive(Default)]
 pub struct IntegrationChanges {

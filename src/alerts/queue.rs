@@ -25,6 +25,39 @@ struct StoredDelivery {
     delivery: Delivery,
 }
 
+/// Store one delivery in the caller's transaction, waking the processors at commit:
+/// Fireline's own monitors raise their alerts so, with the change that raised them or not
+/// at all.
+pub async fn store(
+    conn: &mut sqlx::PgConnection,
+    integration_id: uuid::Uuid,
+    delivery: &Delivery,
+) -> sqlx::Result<()> {
+    let stored = encode(delivery).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let fingerprints: Vec<String> = delivery
+        .fingerprints()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    sqlx::query!(
+        "INSERT INTO alert_intake (integration_id, format, group_key, delivery, digest, \
+             fingerprints) \
+         VALUES ($1, ($2::text)::alert_format, $3, $4, $5, $6)",
+        integration_id,
+        delivery.format.as_str(),
+        delivery.group_key,
+        stored,
+        &delivery.digest()[..],
+        &fingerprints
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, '')", CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The delivery as stored.
 pub fn encode(delivery: &Delivery) -> serde_json::Result<String> {
     serde_json::to_string(&StoredDelivery {

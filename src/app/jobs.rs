@@ -38,6 +38,14 @@ pub fn registry() -> Registry {
     let step_lease = time::Duration::seconds(20);
     registry.lease(crate::paging::engine::STEP_JOB, step_lease);
     registry.lease(crate::paging::announce::TICK_JOB, step_lease);
+    registry.register(
+        crate::monitors::sweep::SWEEP_JOB,
+        crate::monitors::sweep::sweep_job,
+    );
+    registry.every(
+        crate::monitors::sweep::SWEEP_JOB,
+        crate::monitors::sweep::SWEEP_EVERY,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

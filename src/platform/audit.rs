@@ -106,6 +106,16 @@ pub enum AuditAction {
     },
     #[serde(rename = "page_settings.updated")]
     PageSettingsUpdated,
+    #[serde(rename = "heartbeat.created")]
+    HeartbeatCreated { heartbeat_id: Uuid, name: String },
+    #[serde(rename = "heartbeat.updated")]
+    HeartbeatUpdated { heartbeat_id: Uuid, name: String },
+    #[serde(rename = "heartbeat.paused")]
+    HeartbeatPaused { heartbeat_id: Uuid, name: String },
+    #[serde(rename = "heartbeat.resumed")]
+    HeartbeatResumed { heartbeat_id: Uuid, name: String },
+    #[serde(rename = "heartbeat.deleted")]
+    HeartbeatDeleted { heartbeat_id: Uuid, name: String },
     #[serde(rename = "postmortem_template.created")]
     PostmortemTemplateCreated { template_id: Uuid, name: String },
     #[serde(rename = "routing_rule.created")]
@@ -234,6 +244,11 @@ impl AuditAction {
                 format!("integration:{integration_id}")
             }
             PageSettingsUpdated => "page_settings".to_owned(),
+            HeartbeatCreated { heartbeat_id, .. }
+            | HeartbeatUpdated { heartbeat_id, .. }
+            | HeartbeatPaused { heartbeat_id, .. }
+            | HeartbeatResumed { heartbeat_id, .. }
+            | HeartbeatDeleted { heartbeat_id, .. } => format!("heartbeat:{heartbeat_id}"),
             RoutingRuleCreated { rule_id, .. }
             | RoutingRuleUpdated { rule_id, .. }
             | RoutingRuleDeleted { rule_id, .. }

@@ -43,6 +43,7 @@ use crate::app::AppState;
         (name = "pages", description = "The escalation runs of critical alert groups: countdown, who was paged, acknowledgement"),
         (name = "contact-methods", description = "How each person is reached (ntfy, Pushover, SMS, chat, webhook) and for which urgencies; send a test"),
         (name = "escalation-policies", description = "What a critical alert does, step by step: announce, count down, page, wait, repeat"),
+        (name = "heartbeats", description = "Dead man's switches: pinged at /ping/{uuid} (the Healthchecks API) by the jobs they watch; down raises an alert"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,6 @@
 //! The doors monitoring tools send alerts to, each speaking its tool's own format:
-//! Alertmanager and Grafana webhooks, PagerDuty Events v2 and v1, and generic JSON.
+//! Alertmanager and Grafana webhooks, PagerDuty Events v2 and v1, and generic JSON; and
+//! the heartbeats' pings (the Healthchecks API).
 //!
 //! Intake is cheap: read the body (capped), find the integration by its key, parse with
 //! the pure parser, store the delivery in the intake queue, answer. Grouping happens
@@ -11,12 +12,13 @@ mod alertmanager;
 mod answer;
 mod generic;
 mod pagerduty;
+mod ping;
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -66,6 +68,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ingest/{key}/generic", post(generic::generic_with_key))
         .route("/ingest/generic", post(generic::generic_with_header))
         .route("/v2/enqueue", post(pagerduty::enqueue_v2))
+        .route("/ping/{key}", get(ping::ping).post(ping::ping))
+        .route(
+            "/ping/{key}/{action}",
+            get(ping::ping_action).post(ping::ping_action),
+        )
         .route(
             "/generic/2010-04-15/create_event.json",
             post(pagerduty::create_event_v1),

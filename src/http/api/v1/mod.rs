@@ -6,6 +6,7 @@ mod components;
 mod contact_methods;
 mod duty;
 mod escalation_policies;
+mod heartbeats;
 mod incidents;
 mod integrations;
 mod log;
@@ -205,6 +206,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pages::get_page))
         .routes(routes!(pages::acknowledge_page))
         .routes(routes!(oncall_report::oncall_report))
+        .routes(routes!(
+            heartbeats::list_heartbeats,
+            heartbeats::create_heartbeat
+        ))
+        .routes(routes!(
+            heartbeats::get_heartbeat,
+            heartbeats::patch_heartbeat,
+            heartbeats::delete_heartbeat
+        ))
+        .routes(routes!(heartbeats::pause_heartbeat))
+        .routes(routes!(heartbeats::resume_heartbeat))
         .routes(routes!(
             contact_methods::list_contact_methods,
             contact_methods::create_contact_method
