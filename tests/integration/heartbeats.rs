@@ -6,27 +6,11 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
+use crate::live::second_instance;
 use crate::support::TestApp;
 use fireline::accounts::Role;
-use fireline::app::config::Settings;
-use fireline::app::AppState;
 use fireline::monitors::sweep::{sweep, Swept};
-
-async fn serve(app: &TestApp) -> (String, CancellationToken) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(fireline::http::serve(
-        listener,
-        fireline::http::router(state),
-        shutdown.clone().cancelled_owned(),
-    ));
-    (base, shutdown)
-}
 
 /// `curl` with `args`: its status code and body.
 async fn curl(args: &[&str]) -> (u16, String) {
@@ -89,7 +73,7 @@ async fn every_ping_form_answers_as_healthchecks_does_through_a_real_server() {
     assert_eq!(hb["state"], "new");
     let uuid = hb["uuid"].as_str().unwrap().to_owned();
     assert_eq!(hb["ping_url"], format!("http://fireline.test/ping/{uuid}"));
-    let (base, _stop) = serve(&app).await;
+    let (base, _stop) = second_instance(&app).await;
     let url = format!("{base}/ping/{uuid}");
     let rid = uuid::Uuid::new_v4().to_string();
 
@@ -168,7 +152,7 @@ async fn the_healthchecks_python_client_pings_fireline_unchanged() {
     let app = TestApp::new().await;
     let (_, admin) = app.token("root@example.com", Role::Admin).await;
     let hb = heartbeat(&app, &admin, json!({"name": "etl", "period_seconds": 3600})).await;
-    let (base, _stop) = serve(&app).await;
+    let (base, _stop) = second_instance(&app).await;
     let script = r#"
 import sys
 from healthchecks_io import Client, CheckNotFoundError
