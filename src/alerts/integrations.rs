@@ -271,12 +271,7 @@ pub async fn update(
     change: IntegrationChanges,
 ) -> Result<IntegrationRow, CommandError> {
     let current = lock(&mut *conn, id).await?;
-    if current.version != version {
-        return Err(CommandError::Stale {
-            expected: version,
-            current: current.version,
-        });
-    }
+    CommandError::unless_version(version, current.version)?;
     let name = check_name(change.name.as_deref().unwrap_or(&current.name))?;
     let urgency = change.default_urgency.unwrap_or(current.default_urgency);
     let severity = change.default_severity.unwrap_or(current.default_severity);

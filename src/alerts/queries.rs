@@ -151,6 +151,51 @@ pub async fn find_group_by_number(
     Ok(list_groups(db, &filter, 1).await?.pop())
 }
 
+/// The number of the open group a source keyed `group_key` (a heartbeat's, a check's).
+pub async fn open_group_number(
+    db: impl PgExecutor<'_>,
+    group_key: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT number FROM alert_groups WHERE group_key = $1 AND state <> 'resolved' \
+         ORDER BY opened_at DESC LIMIT 1",
+        group_key
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The runbooks of the open groups about a component (their `component` label names it).
+pub async fn open_runbooks_of_component(
+    db: impl PgExecutor<'_>,
+    component: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT runbook_url AS "url!" FROM alert_groups
+           WHERE state <> 'resolved' AND runbook_url IS NOT NULL
+             AND lower(labels->>'component') = lower($1)
+           ORDER BY 1 LIMIT 10"#,
+        component
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The component an alert group is about: the one its `component` label names.
+pub async fn component_of_group(
+    db: impl PgExecutor<'_>,
+    group_id: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT c.id FROM alert_groups g JOIN components c \
+             ON lower(c.name) = lower(g.labels->>'component') \
+         WHERE g.id = $1 LIMIT 1",
+        group_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// How many groups fire and nobody has acknowledged (the navigation's count).
 pub async fn count_firing(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM alert_groups WHERE state = 'firing'"#)

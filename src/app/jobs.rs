@@ -46,6 +46,10 @@ pub fn registry() -> Registry {
         crate::monitors::sweep::SWEEP_JOB,
         crate::monitors::sweep::SWEEP_EVERY,
     );
+    registry.register(
+        crate::monitors::effects::APPLY_JOB,
+        crate::monitors::effects::apply_due_job,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

@@ -1,6 +1,8 @@
 //! Housekeeping: forget expired sessions, old sign-in attempts, old finished jobs and
 //! webhook deliveries finished and domain events applied more than 30 days ago, and
-//! alert deliveries that failed for good more than 7 days ago.
+//! alert deliveries that failed for good more than 7 days ago; check results older than a
+//! week (their hourly roll-ups after 90 days) and each heartbeat's pings beyond its latest
+//! 1,000.
 
 use crate::accounts::login_attempts;
 use crate::accounts::sessions;
@@ -24,7 +26,18 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let alert_deliveries =
             crate::alerts::queue::prune_failed(&ctx.pool, crate::alerts::queue::FAILED_KEPT)
                 .await?;
+        let check_results = crate::monitors::history::prune(
+            &ctx.pool,
+            crate::monitors::runner::RESULTS_KEPT,
+            crate::monitors::runner::HOURS_KEPT,
+        )
+        .await?;
+        let pings =
+            crate::monitors::pings::prune(&ctx.pool, crate::monitors::pings::KEPT_PER_HEARTBEAT)
+                .await?;
         tracing::info!(
+            check_results,
+            pings,
             sessions,
             attempts,
             jobs,

@@ -149,6 +149,17 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
         let processor = crate::alerts::process::Processor::new(database.pool.clone());
         tokio::spawn(processor.run(shutdown.clone()))
     });
+    let checks = if args.no_jobs {
+        None
+    } else {
+        let runner = crate::monitors::runner::CheckRunner {
+            pool: database.pool.clone(),
+            probes: crate::monitors::probe::Probes::new().context("cannot set up checks")?,
+            worker: crate::platform::jobs::worker_id(),
+            concurrency: 32,
+        };
+        Some(tokio::spawn(runner.run(shutdown.clone())))
+    };
     let status_page = tokio::spawn(
         state
             .status_page
@@ -178,6 +189,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(alerts) = alerts {
         let _ = alerts.await;
+    }
+    if let Some(checks) = checks {
+        let _ = checks.await;
     }
     // Everything that reads the database stops before the pool closes (and a private
     // cluster with it), so our own shutdown is not reported as a lost database.

@@ -1,6 +1,7 @@
 //! Component groups, components and their status history.
 
 pub mod commands;
+pub mod dependencies;
 mod happened;
 mod model;
 mod order;
@@ -267,6 +268,8 @@ pub enum Cause {
     None,
     Incident(Uuid),
     Maintenance(Uuid),
+    /// An active check (its proposal applied, or its recovery).
+    Check(Uuid),
 }
 
 async fn record_change(
@@ -278,21 +281,24 @@ async fn record_change(
     cause: Cause,
     public: bool,
 ) -> sqlx::Result<()> {
-    let (incident_id, maintenance_id) = match cause {
-        Cause::None => (None, None),
-        Cause::Incident(id) => (Some(id), None),
-        Cause::Maintenance(id) => (None, Some(id)),
+    let (incident_id, maintenance_id, check_id) = match cause {
+        Cause::None => (None, None, None),
+        Cause::Incident(id) => (Some(id), None, None),
+        Cause::Maintenance(id) => (None, Some(id), None),
+        Cause::Check(id) => (None, None, Some(id)),
     };
     sqlx::query!(
         "INSERT INTO component_status_changes \
-             (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, public) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, \
+              check_id, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         component_id,
         old as Option<ComponentStatus>,
         new as ComponentStatus,
         by,
         incident_id,
         maintenance_id,
+        check_id,
         public
     )
     .execute(conn)
@@ -442,6 +448,9 @@ pub struct StatusChangeRow {
     pub changed_at: OffsetDateTime,
     pub changed_by: Option<Uuid>,
     pub incident_id: Option<Uuid>,
+    pub maintenance_id: Option<Uuid>,
+    /// The active check that made it, if one did.
+    pub check_id: Option<Uuid>,
     /// A change customers saw (otherwise responders only).
     pub public: bool,
 }
@@ -452,7 +461,7 @@ pub async fn history(db: impl PgExecutor<'_>, component_id: Uuid) -> Rows<Status
         StatusChangeRow,
         r#"SELECT component_id, old_status AS "old_status: ComponentStatus",
                   new_status AS "new_status: ComponentStatus", changed_at, changed_by,
-                  incident_id, public
+                  incident_id, maintenance_id, check_id, public
            FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id"#,
         component_id
     )

@@ -101,6 +101,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     }
     m.alert_intake_queued.set(state.intake.queued() as i64);
     alert_gauges(&state).await;
+    monitor_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -143,6 +144,83 @@ async fn alert_gauges(state: &AppState) {
                 kind: i.kind.as_str().to_owned(),
             };
             m.integration_info.get_or_create(&labels).set(1);
+        }
+    }
+}
+
+/// How many of `states` each of `all` is in, every state named (0 included).
+fn count_states<S: Copy + PartialEq>(
+    family: &prometheus_client::metrics::family::Family<
+        StateLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+    all: &[S],
+    each: impl Iterator<Item = S> + Clone,
+    name: impl Fn(S) -> &'static str,
+) {
+    for s in all {
+        let n = each.clone().filter(|x| x == s).count();
+        let labels = StateLabels {
+            state: name(*s).to_owned(),
+        };
+        family.get_or_create(&labels).set(n as i64);
+    }
+}
+
+/// Heartbeats and checks by state (every state, 0 included), each heartbeat's up and
+/// last ping, and each check's up and last latency. Renamed and deleted ones leave the
+/// scrape.
+async fn monitor_gauges(state: &AppState) {
+    use crate::monitors::checks::{self, CheckState};
+    use crate::monitors::{heartbeats, HeartbeatState};
+    use crate::platform::metrics::MonitorLabels;
+    let m = &state.metrics;
+    let read = Duration::from_secs(2);
+    if let Ok(Ok(all)) = tokio::time::timeout(read, checks::list(&state.pool)).await {
+        count_states(
+            &m.checks,
+            CheckState::ALL,
+            all.iter().map(|c| c.state),
+            CheckState::as_str,
+        );
+        m.check_up.clear();
+        m.check_latency.clear();
+        for c in all {
+            let labels = MonitorLabels {
+                id: c.id.to_string(),
+                name: c.name,
+            };
+            m.check_up
+                .get_or_create(&labels)
+                .set(i64::from(c.state != CheckState::Down));
+            if let Some(ms) = c.last_latency_ms {
+                m.check_latency
+                    .get_or_create(&labels)
+                    .set(f64::from(ms) / 1000.0);
+            }
+        }
+    }
+    if let Ok(Ok(all)) = tokio::time::timeout(read, heartbeats::list(&state.pool)).await {
+        count_states(
+            &m.heartbeats,
+            HeartbeatState::ALL,
+            all.iter().map(|h| h.state),
+            HeartbeatState::as_str,
+        );
+        m.heartbeat_up.clear();
+        m.heartbeat_last_ping.clear();
+        for h in all {
+            let labels = MonitorLabels {
+                id: h.id.to_string(),
+                name: h.name,
+            };
+            let up = i64::from(h.state != HeartbeatState::Down);
+            m.heartbeat_up.get_or_create(&labels).set(up);
+            if let Some(at) = h.last_ping_at {
+                m.heartbeat_last_ping
+                    .get_or_create(&labels)
+                    .set(at.unix_timestamp());
+            }
         }
     }
 }

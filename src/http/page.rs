@@ -70,10 +70,11 @@ pub struct Layout {
 }
 
 /// The areas of the admin UI, in navigation order.
-const AREAS: [(&str, Option<&str>); 12] = [
+const AREAS: [(&str, Option<&str>); 13] = [
     ("Dashboard", Some("/admin")),
     ("Incidents", Some("/admin/incidents")),
     ("Alerts", Some("/admin/alerts")),
+    ("Monitors", Some("/admin/heartbeats")),
     ("Teams", Some("/admin/teams")),
     ("Components", Some("/admin/components")),
     ("Maintenance", Some("/admin/maintenance")),

@@ -170,12 +170,7 @@ pub async fn lock_version(
     version: i32,
 ) -> Result<MaintenanceRow, CommandError> {
     let current = lock(conn, id).await?;
-    if current.version != version {
-        return Err(CommandError::Stale {
-            expected: version,
-            current: current.version,
-        });
-    }
+    CommandError::unless_version(version, current.version)?;
     Ok(current)
 }
 

@@ -171,15 +171,15 @@ fn seconds(field: &'static str, value: i32, what: &str) -> Result<i32, CommandEr
     }
 }
 
-fn check(new: &NewHeartbeat) -> Result<Checked, CommandError> {
-    seconds("grace_seconds", new.grace_seconds, "grace time")?;
-    if new.labels.len() > MAX_LABELS {
+/// A monitor's labels: at most 30, named with letters, digits and `_`.
+pub(crate) fn check_labels(labels: &Labels) -> Result<(), CommandError> {
+    if labels.len() > MAX_LABELS {
         return Err(CommandError::invalid(
             "labels",
-            format!("A heartbeat has at most {MAX_LABELS} labels."),
+            format!("A monitor has at most {MAX_LABELS} labels."),
         ));
     }
-    for (name, value) in &new.labels {
+    for (name, value) in labels {
         let valid = !name.is_empty()
             && name.len() <= 100
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -192,6 +192,12 @@ fn check(new: &NewHeartbeat) -> Result<Checked, CommandError> {
             ));
         }
     }
+    Ok(())
+}
+
+fn check(new: &NewHeartbeat) -> Result<Checked, CommandError> {
+    seconds("grace_seconds", new.grace_seconds, "grace time")?;
+    check_labels(&new.labels)?;
     let cron = new.cron.as_deref().map(str::trim).filter(|c| !c.is_empty());
     match (new.period_seconds, cron) {
         (Some(period), None) => {
@@ -292,12 +298,7 @@ pub async fn update(
     change: NewHeartbeat,
 ) -> Result<HeartbeatRow, CommandError> {
     let current = lock(&mut *conn, id).await?;
-    if current.version != version {
-        return Err(CommandError::Stale {
-            expected: version,
-            current: current.version,
-        });
-    }
+    CommandError::unless_version(version, current.version)?;
     let name = text::NAME.trimmed("name", &change.name, "The name cannot be empty.")?;
     let checked = check(&change)?;
     let labels = serde_json::to_value(&change.labels).unwrap_or_default();

@@ -221,3 +221,21 @@ pub async fn latest(
     .fetch_all(db)
     .await
 }
+
+/// The pings kept of each heartbeat (older ones are pruned).
+pub const KEPT_PER_HEARTBEAT: i64 = 1000;
+
+/// Forget each heartbeat's pings beyond its latest `keep`.
+pub async fn prune(db: impl sqlx::PgExecutor<'_>, keep: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM heartbeat_pings p USING ( \
+             SELECT id FROM (SELECT id, row_number() OVER \
+                 (PARTITION BY heartbeat_id ORDER BY id DESC) AS n FROM heartbeat_pings) r \
+             WHERE r.n > $1) old \
+         WHERE p.id = old.id",
+        keep
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -20,6 +20,11 @@ pub enum AuditAction {
     ComponentUpdated { component_id: Uuid, name: String },
     #[serde(rename = "component.deleted")]
     ComponentDeleted { component_id: Uuid, name: String },
+    #[serde(rename = "component.dependencies_set")]
+    ComponentDependenciesSet {
+        component_id: Uuid,
+        depends_on: Vec<String>,
+    },
     #[serde(rename = "component_group.created")]
     ComponentGroupCreated { group_id: Uuid, name: String },
     #[serde(rename = "component_group.updated")]
@@ -116,6 +121,28 @@ pub enum AuditAction {
     HeartbeatResumed { heartbeat_id: Uuid, name: String },
     #[serde(rename = "heartbeat.deleted")]
     HeartbeatDeleted { heartbeat_id: Uuid, name: String },
+    #[serde(rename = "check.created")]
+    CheckCreated { check_id: Uuid, name: String },
+    #[serde(rename = "check.updated")]
+    CheckUpdated { check_id: Uuid, name: String },
+    #[serde(rename = "check.paused")]
+    CheckPaused { check_id: Uuid, name: String },
+    #[serde(rename = "check.resumed")]
+    CheckResumed { check_id: Uuid, name: String },
+    #[serde(rename = "check.deleted")]
+    CheckDeleted { check_id: Uuid, name: String },
+    #[serde(rename = "component_proposal.applied")]
+    ProposalApplied {
+        proposal_id: Uuid,
+        component_id: Uuid,
+        status: String,
+    },
+    #[serde(rename = "component_proposal.dismissed")]
+    ProposalDismissed {
+        proposal_id: Uuid,
+        component_id: Uuid,
+        status: String,
+    },
     #[serde(rename = "postmortem_template.created")]
     PostmortemTemplateCreated { template_id: Uuid, name: String },
     #[serde(rename = "routing_rule.created")]
@@ -213,6 +240,7 @@ impl AuditAction {
         use AuditAction::*;
         match self {
             ComponentCreated { component_id, .. }
+            | ComponentDependenciesSet { component_id, .. }
             | ComponentUpdated { component_id, .. }
             | ComponentDeleted { component_id, .. } => format!("component:{component_id}"),
             ComponentGroupCreated { group_id, .. }
@@ -249,6 +277,14 @@ impl AuditAction {
             | HeartbeatPaused { heartbeat_id, .. }
             | HeartbeatResumed { heartbeat_id, .. }
             | HeartbeatDeleted { heartbeat_id, .. } => format!("heartbeat:{heartbeat_id}"),
+            CheckCreated { check_id, .. }
+            | CheckUpdated { check_id, .. }
+            | CheckPaused { check_id, .. }
+            | CheckResumed { check_id, .. }
+            | CheckDeleted { check_id, .. } => format!("check:{check_id}"),
+            ProposalApplied { component_id, .. } | ProposalDismissed { component_id, .. } => {
+                format!("component:{component_id}")
+            }
             RoutingRuleCreated { rule_id, .. }
             | RoutingRuleUpdated { rule_id, .. }
             | RoutingRuleDeleted { rule_id, .. }

@@ -47,6 +47,18 @@ impl From<crate::platform::text::FieldError> for CommandError {
 }
 
 impl CommandError {
+    /// [`CommandError::Stale`] unless the record is still at the version read.
+    pub fn unless_version(read: i32, current: i32) -> Result<(), Self> {
+        if read == current {
+            Ok(())
+        } else {
+            Err(CommandError::Stale {
+                expected: read,
+                current,
+            })
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         CommandError::Invalid {
             field,

@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -45,6 +46,13 @@ pub struct IntegrationInfoLabels {
     pub kind: String,
 }
 
+/// One monitor (a heartbeat, a check): its id and name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MonitorLabels {
+    pub id: String,
+    pub name: String,
+}
+
 /// The registry and the handles the middleware and the scrape handler write to.
 pub struct Metrics {
     registry: Registry,
@@ -60,6 +68,12 @@ pub struct Metrics {
     pub alert_intake_queued: Gauge,
     pub alert_groups: Family<AlertGroupLabels, Gauge>,
     pub integration_info: Family<IntegrationInfoLabels, Gauge>,
+    pub heartbeats: Family<StateLabels, Gauge>,
+    pub heartbeat_up: Family<MonitorLabels, Gauge>,
+    pub heartbeat_last_ping: Family<MonitorLabels, Gauge>,
+    pub checks: Family<StateLabels, Gauge>,
+    pub check_up: Family<MonitorLabels, Gauge>,
+    pub check_latency: Family<MonitorLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -147,6 +161,42 @@ impl Metrics {
             "Each alert integration (always 1), to join its name and kind to its id",
             integration_info.clone(),
         );
+        let heartbeats = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "heartbeats",
+            "Heartbeats by state: new, up, late, down, paused",
+            heartbeats.clone(),
+        );
+        let heartbeat_up = Family::<MonitorLabels, Gauge>::default();
+        registry.register(
+            "heartbeat_up",
+            "Each heartbeat: 0 when it is down, 1 otherwise (new, up, late or paused)",
+            heartbeat_up.clone(),
+        );
+        let heartbeat_last_ping = Family::<MonitorLabels, Gauge>::default();
+        registry.register(
+            "heartbeat_last_ping_timestamp_seconds",
+            "When each heartbeat that has been pinged last succeeded or failed, in Unix seconds",
+            heartbeat_last_ping.clone(),
+        );
+        let checks = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "checks",
+            "Active checks by state: new, up, down, paused",
+            checks.clone(),
+        );
+        let check_up = Family::<MonitorLabels, Gauge>::default();
+        registry.register(
+            "check_up",
+            "Each check: 0 when it is down, 1 otherwise (new, up or paused)",
+            check_up.clone(),
+        );
+        let check_latency = Family::<MonitorLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "check_latency_seconds",
+            "How long each check's last run took",
+            check_latency.clone(),
+        );
         Self {
             registry,
             requests,
@@ -161,6 +211,12 @@ impl Metrics {
             alert_intake_queued,
             alert_groups,
             integration_info,
+            heartbeats,
+            heartbeat_up,
+            heartbeat_last_ping,
+            checks,
+            check_up,
+            check_latency,
         }
     }
 

@@ -253,12 +253,7 @@ pub async fn update(
     change: RuleChanges,
 ) -> Result<RuleRow, CommandError> {
     let current = lock(&mut *conn, id).await?;
-    if current.version != version {
-        return Err(CommandError::Stale {
-            expected: version,
-            current: current.version,
-        });
-    }
+    CommandError::unless_version(version, current.version)?;
     // A rule whose stored JSON no longer reads can still be fixed by replacing it.
     let stored = current.rule().ok();
     let keep = |what: &'static str| {

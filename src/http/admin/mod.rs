@@ -2,8 +2,10 @@
 
 mod action_items;
 mod alerts;
+pub(crate) mod checks;
 mod components;
 mod dashboard;
+mod heartbeats;
 pub mod incidents;
 mod integrations;
 mod maintenance;
@@ -16,6 +18,7 @@ mod settings;
 pub(crate) mod subscribers;
 pub(crate) mod teams;
 mod tokens;
+mod upstream;
 mod users;
 
 use axum::response::Response;
@@ -27,6 +30,45 @@ use crate::http::error::AppError;
 
 /// What an admin handler answers: a page or a redirect, or an error page.
 pub(crate) type Reply = Result<Response, AppError>;
+
+/// Why a form's command was refused: the message to show above the form, and whether
+/// to keep the form as typed (what was typed was wrong) or show the record as it is now
+/// (someone changed it meanwhile).
+pub(crate) struct Refusal {
+    pub message: String,
+    pub keep_form: bool,
+}
+
+/// The end of a create or edit form: commit and redirect with a flash (`done` names
+/// where to and what to say), or the refusal to show with the form. `what` names the
+/// record in the stale-version message ("Someone changed this check …").
+pub(crate) async fn settle<R, T>(
+    staff: &crate::http::extract::Staff<R>,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    outcome: Result<T, crate::platform::command::CommandError>,
+    what: &str,
+    done: impl FnOnce(&T) -> (String, String),
+) -> Result<Result<Response, Refusal>, AppError> {
+    use crate::platform::command::CommandError;
+    match outcome {
+        Ok(row) => {
+            let (to, message) = done(&row);
+            Ok(Ok(staff.commit_and_flash(tx, &to, &message).await?))
+        }
+        Err(CommandError::Invalid { message, .. }) => Ok(Err(Refusal {
+            message,
+            keep_form: true,
+        })),
+        Err(CommandError::Stale { .. }) => Ok(Err(Refusal {
+            message: format!(
+                "Someone changed this {what} while you were editing; nothing was saved. \
+                 The form now shows it as it is."
+            ),
+            keep_form: false,
+        })),
+        Err(err) => Err(err.into()),
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,6 +85,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/components/{id}/status",
             post(components::set_status),
+        )
+        .route(
+            "/admin/components/{id}/dependencies",
+            post(components::set_dependencies),
         )
         .route(
             "/admin/components/{id}/move",
@@ -193,6 +239,8 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(alerts::router())
         .merge(integrations::router())
+        .merge(heartbeats::router())
+        .merge(checks::router())
         .merge(routing_rules::router())
 }
 

@@ -44,6 +44,7 @@ use crate::app::AppState;
         (name = "contact-methods", description = "How each person is reached (ntfy, Pushover, SMS, chat, webhook) and for which urgencies; send a test"),
         (name = "escalation-policies", description = "What a critical alert does, step by step: announce, count down, page, wait, repeat"),
         (name = "heartbeats", description = "Dead man's switches: pinged at /ping/{uuid} (the Healthchecks API) by the jobs they watch; down raises an alert"),
+        (name = "checks", description = "Active checks (HTTP(S), TCP, DNS) run by Fireline every interval; down raises an alert and proposes a status for the component, and the statuses proposed"),
     )
 )]
 struct ApiDoc;

@@ -6,5 +6,5 @@ mod runner;
 
 pub use queue::{enqueue, JobRow, NewJob};
 pub use runner::{
-    run_until_empty, HandlerFuture, JobContext, JobError, Registry, RunSummary, Runner,
+    run_until_empty, worker_id, HandlerFuture, JobContext, JobError, Registry, RunSummary, Runner,
 };

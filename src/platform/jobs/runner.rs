@@ -134,7 +134,7 @@ impl Runner {
             registry,
             concurrency: 8,
             poll_interval: StdDuration::from_secs(1),
-            worker_id: format!("{}-{}", hostname(), std::process::id()),
+            worker_id: worker_id(),
         }
     }
 
@@ -331,6 +331,11 @@ fn hostname() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "fireline".to_owned())
+}
+
+/// This process, as the rows it claims name it: host and process id.
+pub fn worker_id() -> String {
+    format!("{}-{}", hostname(), std::process::id())
 }
 
 #[cfg(test)]

@@ -95,6 +95,8 @@ struct AlertGroupPage {
     duty: Option<(String, String, crate::http::admin::teams::DutyLine)>,
     /// Its latest page: what it did, with times.
     page_steps: Vec<(Stamp, String)>,
+    /// Trouble upstream of the component it is about, and of its incident's.
+    upstream: Vec<crate::http::admin::upstream::UpstreamItem>,
 }
 
 pub async fn show_alert_group(staff: Staff, Path(reference): Path<String>) -> Reply {
@@ -167,7 +169,21 @@ async fn group_page<R>(
         true => incidents::open(pool).await?,
         false => Vec::new(),
     };
+    let mut touched: Vec<uuid::Uuid> = queries::component_of_group(pool, group.id)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(incident) = group.incident_id {
+        touched.extend(
+            incidents::affected_components(pool, incident)
+                .await?
+                .into_iter()
+                .map(|a| a.id),
+        );
+    }
+    let upstream = crate::http::admin::upstream::items(pool, &touched).await?;
     let page = AlertGroupPage {
+        upstream,
         layout: Layout::of(staff, &format!("{} {}", g.reference, g.title), "Alerts"),
         g,
         alerts: alerts.into_iter().map(alert_item).collect(),

@@ -3,7 +3,7 @@
 mod edit;
 mod views;
 
-pub use edit::show_component;
+pub use edit::{set_dependencies, show_component};
 pub use views::list_components;
 
 use axum::response::{IntoResponse, Redirect};

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::Reply;
 use crate::accounts::Role;
+use crate::components::dependencies::Upstream;
 use crate::components::{self, ComponentRow, ComponentStatus, GroupRow};
 use crate::http::error::AppError;
 use crate::http::extract::Staff;
@@ -56,6 +57,8 @@ pub struct ComponentView {
     pub first: bool,
     pub last: bool,
     pub position: i32,
+    /// Trouble upstream: "upstream: cache-dc1 is in a major outage".
+    pub upstream: Vec<String>,
 }
 
 pub struct GroupView {
@@ -78,10 +81,13 @@ struct ComponentsPage {
     group_options: Vec<GroupOption>,
     new_statuses: Vec<StatusOption>,
     can_manage: bool,
+    /// What checks propose for components, and where their buttons come back to.
+    proposals: Vec<crate::http::admin::checks::ProposalItem>,
+    back: &'static str,
     error: Option<String>,
 }
 
-fn views(rows: &[ComponentRow]) -> Vec<ComponentView> {
+fn views(rows: &[ComponentRow], upstream: &[Upstream]) -> Vec<ComponentView> {
     let n = rows.len();
     rows.iter()
         .enumerate()
@@ -96,12 +102,21 @@ fn views(rows: &[ComponentRow]) -> Vec<ComponentView> {
             first: i == 0,
             last: i + 1 == n,
             position: i as i32 + 1,
+            upstream: upstream
+                .iter()
+                .filter(|u| u.component_id == c.id)
+                .map(Upstream::words)
+                .collect(),
         })
         .collect()
 }
 
 /// Groups (and the ungrouped components first) with their components, in display order.
-fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupView> {
+fn group_views(
+    groups: &[GroupRow],
+    components: &[ComponentRow],
+    upstream: &[Upstream],
+) -> Vec<GroupView> {
     let mut out = Vec::new();
     let ungrouped: Vec<ComponentRow> = components
         .iter()
@@ -116,7 +131,7 @@ fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupVie
             description: String::new(),
             worst_label: worst.label(),
             worst_class: worst.css_class(),
-            components: views(&ungrouped),
+            components: views(&ungrouped, upstream),
             first: true,
             last: true,
             position: 0,
@@ -136,7 +151,7 @@ fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupVie
             description: g.description.clone().unwrap_or_default(),
             worst_label: worst.label(),
             worst_class: worst.css_class(),
-            components: views(&members),
+            components: views(&members, upstream),
             first: i == 0,
             last: i + 1 == n,
             position: i as i32 + 1,
@@ -148,12 +163,16 @@ fn group_views(groups: &[GroupRow], components: &[ComponentRow]) -> Vec<GroupVie
 async fn page<R>(staff: &Staff<R>, error: Option<String>) -> Result<ComponentsPage, AppError> {
     let groups = components::list_groups(&staff.state.pool).await?;
     let components = components::list(&staff.state.pool).await?;
+    let ids: Vec<Uuid> = components.iter().map(|c| c.id).collect();
+    let upstream = components::dependencies::upstream_trouble(&staff.state.pool, &ids).await?;
     Ok(ComponentsPage {
         layout: Layout::of(staff, "Components", "Components"),
         group_options: group_options(&groups, None),
-        groups: group_views(&groups, &components),
+        groups: group_views(&groups, &components, &upstream),
         new_statuses: status_options(ComponentStatus::Operational),
         can_manage: staff.user.can(Role::Admin),
+        proposals: crate::http::admin::checks::open_proposals(&staff.state, None).await?,
+        back: "/admin/components",
         error,
     })
 }

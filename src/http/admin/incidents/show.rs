@@ -93,6 +93,8 @@ struct IncidentPage {
     impacts: Vec<Choice>,
     visibilities: Vec<Choice>,
     affected: Vec<AffectedView>,
+    /// Trouble upstream of the components it touches.
+    upstream: Vec<crate::http::admin::upstream::UpstreamItem>,
     /// Some component change is held back from the status page.
     any_held_back: bool,
     /// Public, and its first public update has put it on the status page.
@@ -158,6 +160,8 @@ async fn build<R>(
     let tasks = incidents::workstreams::tasks(pool, incident.id).await?;
     let updates = incidents::updates::list(pool, incident.id).await?;
     let affected = incidents::affected_components(pool, incident.id).await?;
+    let touched: Vec<Uuid> = affected.iter().map(|a| a.id).collect();
+    let upstream = crate::http::admin::upstream::items(pool, &touched).await?;
     let components = components::list(pool).await?;
 
     let workstream_id = Uuid::parse_str(&query.workstream).ok();
@@ -256,6 +260,7 @@ async fn build<R>(
         statuses: status_choices(incident.status),
         impacts: impact_choices(incident.impact),
         visibilities: visibility_choices(incident.visibility),
+        upstream,
         any_held_back: affected.iter().any(|a| a.status != a.public_status),
         affected: affected
             .into_iter()

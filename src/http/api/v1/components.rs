@@ -294,3 +294,77 @@ pub async fn delete_component(c: Admin, Path(id): Path<Uuid>) -> Answer<StatusCo
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A component upstream of another, not operational.
+#[derive(Serialize, ToSchema)]
+pub struct UpstreamJson {
+    pub id: Uuid,
+    pub name: String,
+    pub status: ComponentStatus,
+}
+
+/// What a component depends on, and the trouble upstream of it.
+#[derive(Serialize, ToSchema)]
+pub struct DependenciesJson {
+    /// The components it depends on directly.
+    pub depends_on: Vec<Uuid>,
+    /// Components it depends on (directly or through others) that are not operational.
+    pub upstream_trouble: Vec<UpstreamJson>,
+}
+
+async fn dependencies_json(state: &AppState, id: Uuid) -> Result<DependenciesJson, AppError> {
+    let depends_on = components::dependencies::of(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let upstream_trouble = components::dependencies::upstream_trouble(&state.pool, &[id])
+        .await?
+        .into_iter()
+        .map(|u| UpstreamJson {
+            id: u.upstream_id,
+            name: u.upstream_name,
+            status: u.status,
+        })
+        .collect();
+    Ok(DependenciesJson {
+        depends_on,
+        upstream_trouble,
+    })
+}
+
+/// What a component depends on, and what is in trouble upstream of it.
+#[utoipa::path(get, path = "/components/{id}/dependencies", tag = "components", params(("id" = Uuid, Path)),
+    responses((status = 200, body = DependenciesJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn get_dependencies(c: Caller, Path(id): Path<Uuid>) -> Reply<DependenciesJson> {
+    components::find(&c.state.pool, id)
+        .await?
+        .ok_or_else(|| missing("component", id))?;
+    Ok(Json(dependencies_json(&c.state, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetDependenciesJson {
+    /// Every component it depends on directly (replacing what it had).
+    pub depends_on: Vec<Uuid>,
+}
+
+/// Set what a component depends on (admin). A cycle is refused.
+#[utoipa::path(put, path = "/components/{id}/dependencies", security(("bearer" = ["admin"])), tag = "components", params(("id" = Uuid, Path)), request_body = SetDependenciesJson,
+    responses((status = 200, body = DependenciesJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Itself, a component that does not exist, or a cycle", body = ProblemDoc, content_type = "application/problem+json")))]
+pub async fn put_dependencies(
+    c: Admin,
+    Edit(id, body): Edit<SetDependenciesJson>,
+) -> Reply<DependenciesJson> {
+    let mut tx = c.begin().await?;
+    components::dependencies::set(&mut tx, Some(c.id()), id, &body.depends_on)
+        .await
+        .map_err(|e| match e {
+            CommandError::NotFound => missing("component", id),
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    Ok(Json(dependencies_json(&c.state, id).await?))
+}

@@ -2,6 +2,7 @@
 
 mod alert_incidents;
 mod alerts;
+mod checks;
 mod components;
 mod contact_methods;
 mod duty;
@@ -99,6 +100,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             components::get_component,
             components::patch_component,
             components::delete_component
+        ))
+        .routes(routes!(
+            components::get_dependencies,
+            components::put_dependencies
         ))
         .routes(routes!(
             incidents::list_incidents,
@@ -217,6 +222,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(heartbeats::pause_heartbeat))
         .routes(routes!(heartbeats::resume_heartbeat))
+        .routes(routes!(checks::list_checks, checks::create_check))
+        .routes(routes!(
+            checks::get_check,
+            checks::patch_check,
+            checks::delete_check
+        ))
+        .routes(routes!(checks::pause_check))
+        .routes(routes!(checks::resume_check))
+        .routes(routes!(checks::list_results))
+        .routes(routes!(checks::list_proposals))
+        .routes(routes!(checks::apply_proposal))
+        .routes(routes!(checks::dismiss_proposal))
         .routes(routes!(
             contact_methods::list_contact_methods,
             contact_methods::create_contact_method
