@@ -19,4 +19,5 @@ pub mod paging;
 pub mod platform;
 pub mod postmortems;
 pub mod status_page;
+pub mod watchdog;
 pub mod webhooks;

@@ -41,6 +41,14 @@ pub enum Command {
     /// Pages of critical alerts: list the running ones, acknowledge one.
     #[command(subcommand)]
     Page(PageCommand),
+    /// Watch a Fireline from another machine (needs no database): ask its /readyz and
+    /// /healthz/scheduler every interval, and when it has been unwell for a while tell
+    /// everyone on this watchdog's own list directly, until it recovers.
+    Watchdog {
+        /// The watchdog's TOML config: what to watch, whom to tell, how.
+        #[arg(long, env = "FIRELINE_WATCHDOG_CONFIG")]
+        config: std::path::PathBuf,
+    },
     /// Fill an empty database with a realistic sample (components, 90 days of history,
     /// incidents, a maintenance) to try Fireline out.
     Demo {
@@ -84,6 +92,16 @@ pub struct ServeArgs {
     /// consumers, webhook delivery and applying queued alerts (another process does).
     #[arg(long, env = "FIRELINE_NO_JOBS")]
     pub no_jobs: bool,
+
+    /// Ping this URL every minute from the job runner (a Healthchecks check, another
+    /// Fireline's heartbeat, any dead man's switch): proof that the scheduler and the
+    /// database work, not only that HTTP answers. Kept out of the logs.
+    #[arg(long, env = "FIRELINE_HEARTBEAT_URL", hide_env_values = true)]
+    pub heartbeat_url: Option<String>,
+
+    /// How often the outbound heartbeat pings, in seconds.
+    #[arg(long, env = "FIRELINE_HEARTBEAT_EVERY", default_value_t = 60)]
+    pub heartbeat_every: u64,
 
     /// Allow webhooks to loopback, private and link-local addresses (for tests and
     /// private networks; otherwise refused, against server-side request forgery).

@@ -43,6 +43,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database.shutdown().await;
             result
         }
+        Command::Watchdog { config } => {
+            let watchdog = crate::watchdog::Watchdog::new(crate::watchdog::Config::load(&config)?)?;
+            let shutdown = CancellationToken::new();
+            watch_signals(shutdown.clone())?;
+            watchdog.run(shutdown).await
+        }
         command => {
             let database = crate::platform::db::connect(&cli.database).await?;
             let result = match command {
@@ -60,7 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         eprintln!("The demo data is in. Run `fireline serve` and open the status page at /, the admin at /admin.");
                     })
                 }
-                Command::Serve(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Watchdog { .. } => unreachable!("handled above"),
             };
             database.shutdown().await;
             result
@@ -111,12 +117,18 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     let shutdown = state.shutdown.clone();
     watch_signals(shutdown.clone())?;
 
+    let mut registry = crate::app::jobs::registry();
+    if let Some(url) = &args.heartbeat_url {
+        let every = std::time::Duration::from_secs(args.heartbeat_every.max(10));
+        crate::monitors::outbound::register(&mut registry, url, every)
+            .context("FIRELINE_HEARTBEAT_URL")?;
+    }
     let runner = (!args.no_jobs).then(|| {
         let ctx = JobContext {
             pool: database.pool.clone(),
             session_idle: settings.session_idle,
         };
-        tokio::spawn(Runner::new(ctx, crate::app::jobs::registry()).run(shutdown.clone()))
+        tokio::spawn(Runner::new(ctx, registry).run(shutdown.clone()))
     });
     let dispatcher = if args.no_jobs {
         None

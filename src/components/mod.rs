@@ -270,6 +270,8 @@ pub enum Cause {
     Maintenance(Uuid),
     /// An active check (its proposal applied, or its recovery).
     Check(Uuid),
+    /// A heartbeat gone down, or back up.
+    Heartbeat(Uuid),
 }
 
 async fn record_change(
@@ -281,17 +283,20 @@ async fn record_change(
     cause: Cause,
     public: bool,
 ) -> sqlx::Result<()> {
-    let (incident_id, maintenance_id, check_id) = match cause {
-        Cause::None => (None, None, None),
-        Cause::Incident(id) => (Some(id), None, None),
-        Cause::Maintenance(id) => (None, Some(id), None),
-        Cause::Check(id) => (None, None, Some(id)),
-    };
+    let (mut incident_id, mut maintenance_id, mut check_id, mut heartbeat_id) =
+        (None, None, None, None);
+    match cause {
+        Cause::None => {}
+        Cause::Incident(id) => incident_id = Some(id),
+        Cause::Maintenance(id) => maintenance_id = Some(id),
+        Cause::Check(id) => check_id = Some(id),
+        Cause::Heartbeat(id) => heartbeat_id = Some(id),
+    }
     sqlx::query!(
         "INSERT INTO component_status_changes \
              (component_id, old_status, new_status, changed_by, incident_id, maintenance_id, \
-              check_id, public) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+              check_id, heartbeat_id, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         component_id,
         old as Option<ComponentStatus>,
         new as ComponentStatus,
@@ -299,6 +304,7 @@ async fn record_change(
         incident_id,
         maintenance_id,
         check_id,
+        heartbeat_id,
         public
     )
     .execute(conn)
@@ -451,6 +457,8 @@ pub struct StatusChangeRow {
     pub maintenance_id: Option<Uuid>,
     /// The active check that made it, if one did.
     pub check_id: Option<Uuid>,
+    /// The heartbeat that made it, if one did.
+    pub heartbeat_id: Option<Uuid>,
     /// A change customers saw (otherwise responders only).
     pub public: bool,
 }
@@ -461,7 +469,7 @@ pub async fn history(db: impl PgExecutor<'_>, component_id: Uuid) -> Rows<Status
         StatusChangeRow,
         r#"SELECT component_id, old_status AS "old_status: ComponentStatus",
                   new_status AS "new_status: ComponentStatus", changed_at, changed_by,
-                  incident_id, maintenance_id, check_id, public
+                  incident_id, maintenance_id, check_id, heartbeat_id, public
            FROM component_status_changes WHERE component_id = $1 ORDER BY changed_at, id"#,
         component_id
     )

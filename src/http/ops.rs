@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/healthz/scheduler", get(scheduler))
         .route("/metrics", get(metrics))
 }
 
@@ -50,6 +51,48 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "database": database,
         "migrations": migrations,
     });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The job runner has finished its periodic sweep lately (it runs every 10 s).
+const SCHEDULER_STALLED_AFTER: i64 = 60;
+
+/// The scheduler works: some process's job runner finished the heartbeat sweep within
+/// the last minute. What a watchdog asks besides `/readyz`: HTTP and the database may
+/// answer while no job runs.
+async fn scheduler(State(state): State<AppState>) -> Response {
+    let read = tokio::time::timeout(
+        Duration::from_secs(3),
+        queue::last_finished(&state.pool, crate::monitors::sweep::SWEEP_JOB),
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc();
+    let (status, body) = match read {
+        Ok(Ok(last)) => {
+            let ago = last.map(|at| (now - at).whole_seconds());
+            let fresh = ago.is_some_and(|s| s <= SCHEDULER_STALLED_AFTER);
+            let status = if fresh {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            let body = json!({
+                "status": if fresh { "ok" } else { "stalled" },
+                "last_run_at": last.map(crate::platform::time::rfc3339),
+                "seconds_ago": ago,
+                "stalled_after_seconds": SCHEDULER_STALLED_AFTER,
+            });
+            (status, body)
+        }
+        Ok(Err(err)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "unavailable", "database": format!("unreachable: {}", short_db_error(&err))}),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "unavailable", "database": "unreachable: timed out after 3 s"}),
+        ),
+    };
     (status, axum::Json(body)).into_response()
 }
 

@@ -126,7 +126,8 @@ pub async fn open_check_group(
     crate::alerts::queries::open_group_number(db, &check_key(c)).await
 }
 
-/// Raise the heartbeat's alert (once: a heartbeat alerting already stays so).
+/// Raise the heartbeat's alert (once: a heartbeat alerting already stays so), and mark
+/// its component for responders.
 pub async fn raise(
     conn: &mut PgConnection,
     hb: &HeartbeatRow,
@@ -138,12 +139,12 @@ pub async fn raise(
     }
     store(&mut *conn, heartbeat(hb), AlertStatus::Firing, why, at).await?;
     sqlx::query!("UPDATE heartbeats SET alerting = true WHERE id = $1", hb.id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    super::effects::heartbeat_down(conn, hb).await
 }
 
-/// Resolve the heartbeat's alert, if it raised one.
+/// Resolve the heartbeat's alert, if it raised one, and restore its component.
 pub async fn resolve(
     conn: &mut PgConnection,
     hb: &HeartbeatRow,
@@ -159,9 +160,9 @@ pub async fn resolve(
         "UPDATE heartbeats SET alerting = false WHERE id = $1",
         hb.id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::effects::heartbeat_up(conn, hb).await
 }
 
 /// The name of the check's component, for its alert's `component` label.

@@ -3,7 +3,8 @@
 //! check says: at once, after a delay unless someone overrides (dismisses the proposal
 //! or sets the public status by hand meanwhile), or when a person applies the proposal.
 //! Coming up restores the component if this check set its status and no other check of
-//! it is down: by itself, or as a proposal when the check waits for a person.
+//! it is down: by itself, or as a proposal when the check waits for a person. A heartbeat
+//! tied to a component marks it for responders only, and restores it when it is back.
 
 use serde_json::json;
 use sqlx::{PgConnection, PgExecutor};
@@ -11,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::checks::{ApplyMode, CheckRow};
+use super::HeartbeatRow;
 use crate::components::{self, Audience, Cause, ComponentStatus};
 use crate::platform::audit::{self, AuditAction};
 use crate::platform::command::CommandError;
@@ -238,6 +240,40 @@ pub async fn on_up(conn: &mut PgConnection, check: &CheckRow) -> sqlx::Result<()
             None,
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// A heartbeat went down: its component is in trouble for responders (what depends on
+/// it shows so); customers see nothing of it unless someone publishes.
+pub async fn heartbeat_down(conn: &mut PgConnection, hb: &HeartbeatRow) -> sqlx::Result<()> {
+    let Some(component) = hb.component_id else {
+        return Ok(());
+    };
+    let cause = Cause::Heartbeat(hb.id);
+    let status = ComponentStatus::MajorOutage;
+    components::set_status(conn, component, status, None, cause, Audience::Responders).await?;
+    Ok(())
+}
+
+/// The heartbeat is up again (or paused, or deleted): its component is operational again
+/// for responders, if the heartbeat set its status and nothing changed it since.
+pub async fn heartbeat_up(conn: &mut PgConnection, hb: &HeartbeatRow) -> sqlx::Result<()> {
+    let Some(component) = hb.component_id else {
+        return Ok(());
+    };
+    let by = sqlx::query_scalar!(
+        "SELECT heartbeat_id FROM component_status_changes WHERE component_id = $1 \
+         ORDER BY id DESC LIMIT 1",
+        component
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    if by == Some(hb.id) {
+        let cause = Cause::Heartbeat(hb.id);
+        let healthy = ComponentStatus::Operational;
+        components::set_status(conn, component, healthy, None, cause, Audience::Responders).await?;
     }
     Ok(())
 }

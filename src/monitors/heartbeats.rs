@@ -48,6 +48,8 @@ pub struct HeartbeatRow {
     pub late_at: Option<OffsetDateTime>,
     pub down_at: Option<OffsetDateTime>,
     pub alerting: bool,
+    /// The component whose job it watches: down marks it for responders.
+    pub component_id: Option<Uuid>,
     pub version: i32,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -114,7 +116,7 @@ macro_rules! heartbeat_rows {
             HeartbeatRow,
             $before + r#"id, ping_key, name, period_seconds, cron, time_zone, grace_seconds,
                  labels, state AS "state: HeartbeatState", last_ping_at, started_at,
-                 last_duration_ms, late_at, down_at, alerting, version, created_at,
+                 last_duration_ms, late_at, down_at, alerting, component_id, version, created_at,
                  updated_at "# + $rest
             $(, $arg)*
         )
@@ -151,6 +153,8 @@ pub struct NewHeartbeat {
     pub time_zone: Option<String>,
     pub grace_seconds: i32,
     pub labels: Labels,
+    #[serde(default)]
+    pub component_id: Option<Uuid>,
 }
 
 /// The checked schedule fields, as stored.
@@ -243,13 +247,15 @@ fn check(new: &NewHeartbeat) -> Result<Checked, CommandError> {
 }
 
 fn refused(err: sqlx::Error, name: &str) -> CommandError {
-    if crate::platform::db::violated_constraint(&err) == Some("heartbeats_name_key") {
-        CommandError::invalid(
+    match crate::platform::db::violated_constraint(&err) {
+        Some("heartbeats_name_key") => CommandError::invalid(
             "name",
             format!("A heartbeat called \"{name}\" exists already."),
-        )
-    } else {
-        err.into()
+        ),
+        Some("heartbeats_component_id_fkey") => {
+            CommandError::invalid("component_id", "There is no such component.")
+        }
+        _ => err.into(),
     }
 }
 
@@ -264,8 +270,8 @@ pub async fn create(
     let labels = serde_json::to_value(&new.labels).unwrap_or_default();
     let row = heartbeat_rows!(
         "INSERT INTO heartbeats (id, ping_key, name, period_seconds, cron, time_zone, \
-             grace_seconds, labels, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+             grace_seconds, labels, created_by, component_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
         "",
         Uuid::new_v4(),
         Uuid::new_v4(),
@@ -275,7 +281,8 @@ pub async fn create(
         checked.time_zone,
         new.grace_seconds,
         labels,
-        actor
+        actor,
+        new.component_id
     )
     .fetch_one(&mut *conn)
     .await
@@ -304,7 +311,8 @@ pub async fn update(
     let labels = serde_json::to_value(&change.labels).unwrap_or_default();
     let mut row = heartbeat_rows!(
         "UPDATE heartbeats SET name = $2, period_seconds = $3, cron = $4, time_zone = $5, \
-             grace_seconds = $6, labels = $7, version = version + 1, updated_at = now() \
+             grace_seconds = $6, labels = $7, component_id = $8, version = version + 1, \
+             updated_at = now() \
          WHERE id = $1 RETURNING ",
         "",
         id,
@@ -313,7 +321,8 @@ pub async fn update(
         checked.cron,
         checked.time_zone,
         change.grace_seconds,
-        labels
+        labels,
+        change.component_id
     )
     .fetch_one(&mut *conn)
     .await

@@ -12,6 +12,7 @@ pub mod cron;
 pub mod effects;
 pub mod heartbeats;
 pub mod history;
+pub mod outbound;
 pub mod pings;
 pub mod probe;
 pub mod runner;

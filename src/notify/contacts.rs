@@ -236,7 +236,10 @@ fn web_url(field: &'static str, raw: &str) -> Result<(), CommandError> {
 }
 
 /// Check the settings of `kind`, keeping only its own fields (trimmed).
-fn check(kind: ContactKind, s: ContactSettings) -> Result<ContactSettings, CommandError> {
+pub(crate) fn check(
+    kind: ContactKind,
+    s: ContactSettings,
+) -> Result<ContactSettings, CommandError> {
     let own = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)

@@ -501,16 +501,6 @@ async fn statuses(app: &TestApp, id: &str) -> (String, String) {
         .unwrap()
 }
 
-async fn run_jobs(app: &TestApp) {
-    let ctx = fireline::platform::jobs::JobContext {
-        pool: app.pool().clone(),
-        session_idle: time::Duration::hours(1),
-    };
-    fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn at_once_sets_the_public_status_and_recovers_it_when_the_check_is_up_again() {
     let app = TestApp::new().await;
@@ -579,7 +569,7 @@ async fn after_a_delay_applies_unless_someone_set_the_status_meanwhile() {
     let open = app.api_get("/api/v1/component-proposals", &admin).await;
     assert_eq!(open.as_array().unwrap().len(), 2);
     assert!(open[0]["apply_at"].is_string());
-    run_jobs(&app).await;
+    app.run_jobs().await;
     assert_eq!(
         statuses(&app, &api).await.1,
         "operational",
@@ -597,7 +587,7 @@ async fn after_a_delay_applies_unless_someone_set_the_status_meanwhile() {
     assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
     app.exec("UPDATE jobs SET run_at = now() WHERE kind = 'checks.apply_proposal'")
         .await;
-    run_jobs(&app).await;
+    app.run_jobs().await;
     assert_eq!(
         statuses(&app, &api).await,
         ("major_outage".into(), "major_outage".into())
@@ -639,7 +629,7 @@ async fn propose_only_waits_for_a_person_and_no_auto_recovery_proposes_the_way_b
         statuses(&app, &api).await,
         ("major_outage".into(), "operational".into())
     );
-    run_jobs(&app).await;
+    app.run_jobs().await;
     assert_eq!(
         statuses(&app, &api).await.1,
         "operational",

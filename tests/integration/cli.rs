@@ -43,6 +43,8 @@ fn help_is_there_at_every_level() {
         (vec!["user", "create", "--help"], "--generate-password"),
         (vec!["token", "create", "--help"], "--email"),
         (vec!["migrate", "--help"], "DATABASE_URL"),
+        (vec!["watchdog", "--help"], "FIRELINE_WATCHDOG_CONFIG"),
+        (vec!["serve", "--help"], "FIRELINE_HEARTBEAT_URL"),
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

@@ -202,3 +202,72 @@ async fn a_failing_check_upstream_marks_its_dependents_their_alerts_and_their_in
     );
     assert!(page.select(".upstream a").iter().any(|t| t == "cache port"));
 }
+
+#[tokio::test]
+async fn a_heartbeat_down_marks_its_component_and_what_depends_on_it_until_it_is_back() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token("root@example.com", Role::Admin).await;
+    let export = app.component(&admin, "Billing export").await;
+    let reports = app.component(&admin, "Reports").await;
+    depend(&app, &admin, &reports, &[&export]).await;
+    let hb = app
+        .created(
+            "/api/v1/heartbeats",
+            &admin,
+            json!({"name": "nightly export", "period_seconds": 3600, "component_id": export}),
+        )
+        .await;
+    assert_eq!(hb["component_id"], export.as_str());
+    let ping = format!("/ping/{}", hb["uuid"].as_str().unwrap());
+    app.get(&format!("{ping}/fail")).await;
+    let (known, public): (String, String) = sqlx::query_as(
+        "SELECT status::text, public_status::text FROM components WHERE id = $1::uuid",
+    )
+    .bind(&export)
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (known.as_str(), public.as_str()),
+        ("major_outage", "operational")
+    );
+    let deps = app
+        .api_get(
+            &format!("/api/v1/components/{reports}/dependencies"),
+            &admin,
+        )
+        .await;
+    assert_eq!(deps["upstream_trouble"][0]["name"], "Billing export");
+    let mut browser = app.signed_in("ada@example.com", Role::Admin).await;
+    let page = browser.get(&format!("/admin/components/{export}")).await;
+    assert!(
+        page.text.contains("heartbeat"),
+        "the history names the cause"
+    );
+    // Back: the component is operational again, and so is the view from downstream.
+    app.get(&ping).await;
+    let known: String = app
+        .scalar(&format!(
+            "SELECT status::text FROM components WHERE id = '{export}'"
+        ))
+        .await;
+    assert_eq!(known, "operational");
+    let deps = app
+        .api_get(
+            &format!("/api/v1/components/{reports}/dependencies"),
+            &admin,
+        )
+        .await;
+    assert_eq!(deps["upstream_trouble"], json!([]));
+    // A component that does not exist is refused in words.
+    let r = app
+        .post(
+            "/api/v1/heartbeats",
+            &admin,
+            &json!({"name": "x", "period_seconds": 3600, "component_id": uuid::Uuid::new_v4()})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("no such component"), "{}", r.text);
+}

@@ -59,4 +59,5 @@ mod status_page;
 mod time_zones;
 mod tokens;
 mod versions;
+mod watchdog;
 mod webhooks;

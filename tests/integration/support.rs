@@ -780,3 +780,48 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Start `command` with its standard error read (so it never blocks on a full pipe) and
+/// wait up to 30 s for the first line containing `marker`; the child and that line.
+pub fn spawn_until(
+    mut command: std::process::Command,
+    marker: &'static str,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(marker) {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(line);
+                }
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("the child never said {marker:?}"));
+    (child, line)
+}
+
+impl TestApp {
+    /// Run every due job, as the runner of a serving process does.
+    pub async fn run_jobs(&self) -> fireline::platform::jobs::RunSummary {
+        let ctx = fireline::platform::jobs::JobContext {
+            pool: self.pool().clone(),
+            session_idle: time::Duration::hours(1),
+        };
+        fireline::platform::jobs::run_until_empty(&ctx, &fireline::app::jobs::registry())
+            .await
+            .unwrap()
+    }
+}

@@ -1075,41 +1075,20 @@ pub(crate) fn start_server_with(
     db: &crate::support::TestDb,
     extra: &[&str],
 ) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fireline"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fireline"));
+    command
         .args(["serve", "--bind", "127.0.0.1:0"])
         .args(extra)
         .env("DATABASE_URL", db.url())
         .env("FIRELINE_LOG", "info")
         .env("FIRELINE_LOG_FORMAT", "json")
         .env("FIRELINE_WEBHOOK_ALLOW_PRIVATE", "true")
-        .env("FIRELINE_WEBHOOK_PER_DESTINATION", "8")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading the log, so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("Fireline is listening") {
-                let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-                let address = parsed["fields"]["address"]
-                    .as_str()
-                    .or(parsed["address"].as_str())
-                    .map(str::to_owned);
-                if let (Some(tx), Some(address)) = (tx.take(), address) {
-                    let _ = tx.send(address);
-                }
-            }
-        }
-    });
-    let address = rx
-        .recv_timeout(Duration::from_secs(30))
+        .env("FIRELINE_WEBHOOK_PER_DESTINATION", "8");
+    let (child, line) = crate::support::spawn_until(command, "Fireline is listening");
+    let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+    let address = parsed["fields"]["address"]
+        .as_str()
+        .or(parsed["address"].as_str())
         .expect("the server says where it listens");
     (child, format!("http://{address}"))
 }

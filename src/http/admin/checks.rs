@@ -413,7 +413,8 @@ impl FormView {
     }
 }
 
-async fn component_names(state: &AppState) -> Result<Vec<(Uuid, String)>, AppError> {
+/// Every component's id and name, for the forms' choices.
+pub(crate) async fn component_names(state: &AppState) -> Result<Vec<(Uuid, String)>, AppError> {
     Ok(components::list(&state.pool)
         .await?
         .into_iter()

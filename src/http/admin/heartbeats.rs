@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::incidents::view::Choice;
+use super::incidents::view::{named_choices, Choice};
 use super::{stamp, Reply, Stamp};
 use crate::alerts::intake::Labels;
 use crate::app::AppState;
@@ -160,6 +160,8 @@ pub struct HeartbeatForm {
     grace_unit: String,
     /// `name=value`, one a line.
     labels: String,
+    /// The component's id; empty: none.
+    component: String,
     version: Option<i32>,
 }
 
@@ -175,6 +177,7 @@ impl Default for HeartbeatForm {
             grace: "1".into(),
             grace_unit: "hours".into(),
             labels: String::new(),
+            component: String::new(),
             version: None,
         }
     }
@@ -198,6 +201,7 @@ impl HeartbeatForm {
                 .iter()
                 .map(|(k, v)| format!("{k}={v}\n"))
                 .collect(),
+            component: h.component_id.map(|c| c.to_string()).unwrap_or_default(),
             version: Some(h.version),
         }
     }
@@ -232,6 +236,7 @@ impl HeartbeatForm {
             time_zone: by_cron.then(|| self.time_zone.clone()),
             grace_seconds: grace,
             labels,
+            component_id: Uuid::parse_str(self.component.trim()).ok(),
         })
     }
 }
@@ -263,10 +268,11 @@ pub struct FormView {
     pub period_units: Vec<Choice>,
     pub grace_units: Vec<Choice>,
     pub zones: Vec<Choice>,
+    pub components: Vec<Choice>,
 }
 
 impl FormView {
-    fn of(form: HeartbeatForm) -> Self {
+    fn of(form: HeartbeatForm, names: &[(Uuid, String)]) -> Self {
         let zones = Clock::zone_names()
             .into_iter()
             .map(|name| Choice {
@@ -275,7 +281,9 @@ impl FormView {
                 value: name,
             })
             .collect();
+        let chosen = Uuid::parse_str(form.component.trim()).ok();
         FormView {
+            components: named_choices("No component", names, chosen),
             period_units: unit_choices(&form.period_unit),
             grace_units: unit_choices(&form.grace_unit),
             zones,
@@ -302,7 +310,7 @@ async fn list_page<R>(
     Ok(HeartbeatsPage {
         layout: Layout::of(staff, "Heartbeats", "Monitors"),
         heartbeats: rows.iter().map(|h| item(&staff.state, h)).collect(),
-        f: FormView::of(form),
+        f: FormView::of(form, &super::checks::component_names(&staff.state).await?),
         error,
     })
 }
@@ -416,7 +424,10 @@ async fn heartbeat_page<R>(
             "Delete {} and its pings? Its ping URL stops working.",
             row.name
         ),
-        f: FormView::of(form.unwrap_or_else(|| HeartbeatForm::of(&row))),
+        f: FormView::of(
+            form.unwrap_or_else(|| HeartbeatForm::of(&row)),
+            &super::checks::component_names(&staff.state).await?,
+        ),
         error,
     })
 }

@@ -125,6 +125,21 @@ pub async fn next_due(pool: &PgPool) -> sqlx::Result<Option<OffsetDateTime>> {
         .await
 }
 
+/// When a `kind` job last finished (the newest of them).
+pub async fn last_finished(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+) -> sqlx::Result<Option<OffsetDateTime>> {
+    sqlx::query_scalar!(
+        "SELECT finished_at FROM jobs WHERE kind = $1 AND state = 'done' \
+         ORDER BY id DESC LIMIT 1",
+        kind
+    )
+    .fetch_optional(db)
+    .await
+    .map(Option::flatten)
+}
+
 pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE jobs SET state = 'done', finished_at = now(), locked_at = NULL, locked_by = NULL \

@@ -117,10 +117,11 @@ async fn edit_page<R>(
                 at: crate::http::admin::stamp(h.changed_at),
                 old: h.old_status.map(|s| s.label()).unwrap_or("—"),
                 new: h.new_status.label(),
-                cause: match (h.incident_id, h.maintenance_id, h.check_id) {
-                    (Some(_), _, _) => "incident",
-                    (_, Some(_), _) => "maintenance",
-                    (_, _, Some(_)) => "check",
+                cause: match (h.incident_id, h.maintenance_id, h.check_id, h.heartbeat_id) {
+                    (Some(_), _, _, _) => "incident",
+                    (_, Some(_), _, _) => "maintenance",
+                    (_, _, Some(_), _) => "check",
+                    (_, _, _, Some(_)) => "heartbeat",
                     _ => "by hand",
                 }
                 .to_owned(),

@@ -48,6 +48,8 @@ pub struct HeartbeatJson {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub down_at: Option<OffsetDateTime>,
+    /// The component whose job it watches: down marks it in trouble for responders.
+    pub component_id: Option<Uuid>,
     pub version: i32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -71,6 +73,7 @@ fn json(state: &AppState, h: HeartbeatRow) -> HeartbeatJson {
         started_at: h.started_at,
         last_duration_ms: h.last_duration_ms,
         down_at: h.down_at,
+        component_id: h.component_id,
         version: h.version,
         created_at: h.created_at,
         updated_at: h.updated_at,
@@ -116,12 +119,14 @@ pub struct NewHeartbeatJson {
     /// At most 30; names of letters, digits and `_`.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The component whose job it watches, if any.
+    pub component_id: Option<Uuid>,
 }
 
 /// Make a heartbeat (admin). It is `new` until its first ping.
 #[utoipa::path(post, path = "/heartbeats", security(("bearer" = ["admin"])), tag = "heartbeats", request_body = NewHeartbeatJson,
     responses((status = 201, body = HeartbeatJson),
-        (status = 422, description = "A blank or taken name, no schedule or two, a period or grace time out of range, a bad cron expression or time zone", body = ProblemDoc, content_type = "application/problem+json")))]
+        (status = 422, description = "A blank or taken name, no schedule or two, a period or grace time out of range, a bad cron expression or time zone, a component that does not exist", body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn create_heartbeat(c: Admin, Json(body): Json<NewHeartbeatJson>) -> Answer {
     let new = NewHeartbeat {
         name: body.name,
@@ -130,6 +135,7 @@ pub async fn create_heartbeat(c: Admin, Json(body): Json<NewHeartbeatJson>) -> A
         time_zone: body.time_zone,
         grace_seconds: body.grace_seconds.unwrap_or(3600),
         labels: body.labels,
+        component_id: body.component_id,
     };
     let mut tx = c.begin().await?;
     let row = heartbeats::create(&mut tx, Some(c.id()), new).await?;
@@ -161,6 +167,10 @@ pub struct HeartbeatPatchJson {
     pub time_zone: Option<String>,
     pub grace_seconds: Option<i32>,
     pub labels: Option<BTreeMap<String, String>>,
+    /// `null`: no component.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub component_id: Option<Option<Uuid>>,
     /// The version read (required); a stale one gets 409.
     pub version: i32,
 }
@@ -194,6 +204,7 @@ pub async fn patch_heartbeat(
         labels: body
             .labels
             .unwrap_or_else(|| serde_json::from_value(current.labels).unwrap_or_default()),
+        component_id: body.component_id.unwrap_or(current.component_id),
     };
     let mut tx = c.begin().await?;
     let row = heartbeats::update(&mut tx, Some(c.id()), id, body.version, change)
