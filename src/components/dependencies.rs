@@ -34,13 +34,16 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// "upstream: cache-dc1 is in a major outage".
+    /// "upstream: cache-dc1 is down (major outage)".
     pub fn words(&self) -> String {
-        format!(
-            "upstream: {} is {}",
-            self.upstream_name,
-            self.status.label().to_lowercase()
-        )
+        let how = match self.status {
+            ComponentStatus::MajorOutage => "is down (major outage)",
+            ComponentStatus::PartialOutage => "has a partial outage",
+            ComponentStatus::DegradedPerformance => "has degraded performance",
+            ComponentStatus::UnderMaintenance => "is under maintenance",
+            ComponentStatus::Operational => "is operational",
+        };
+        format!("upstream: {} {how}", self.upstream_name)
     }
 }
 

@@ -126,8 +126,8 @@ async fn a_failing_check_upstream_marks_its_dependents_their_alerts_and_their_in
     assert_eq!(
         marks,
         [
-            "upstream: Cache DC1 is major outage",
-            "upstream: Cache DC1 is major outage"
+            "upstream: Cache DC1 is down (major outage)",
+            "upstream: Cache DC1 is down (major outage)"
         ],
         "API and Frontend"
     );
@@ -165,13 +165,13 @@ async fn a_failing_check_upstream_marks_its_dependents_their_alerts_and_their_in
         description
             .as_deref()
             .unwrap_or("")
-            .contains("(upstream: Cache DC1 is major outage)"),
+            .contains("(upstream: Cache DC1 is down (major outage))"),
         "{description:?}"
     );
     let group_page = browser.get(&format!("/admin/alert-groups/{number}")).await;
     let shown = group_page.select(".upstream strong");
     assert!(
-        shown.contains(&"upstream: Cache DC1 is major outage".to_owned()),
+        shown.contains(&"upstream: Cache DC1 is down (major outage)".to_owned()),
         "{shown:?}"
     );
     assert_eq!(
@@ -193,11 +193,11 @@ async fn a_failing_check_upstream_marks_its_dependents_their_alerts_and_their_in
     let page = browser.incident_page(&incident).await;
     let shown = page.select(".upstream strong");
     assert!(
-        shown.contains(&"upstream: Cache DC1 is major outage".to_owned()),
+        shown.contains(&"upstream: Cache DC1 is down (major outage)".to_owned()),
         "{shown:?}"
     );
     assert!(
-        shown.contains(&"upstream: API is major outage".to_owned()),
+        shown.contains(&"upstream: API is down (major outage)".to_owned()),
         "{shown:?}"
     );
     assert!(page.select(".upstream a").iter().any(|t| t == "cache port"));

@@ -535,8 +535,9 @@ pub struct Chart {
 }
 
 fn chart(points: &[Point], window: Window, now: OffsetDateTime) -> Chart {
-    let (width, height) = (720u32, 160u32);
-    let plot = f64::from(height) - 20.0;
+    // The response time above, failed runs in a strip below it, the time axis under both.
+    let (width, height) = (720u32, 180u32);
+    let plot = f64::from(height) - 36.0;
     let span = window.length().as_seconds_f64();
     let start = now - window.length();
     let x = |at: OffsetDateTime| {
