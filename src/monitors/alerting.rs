@@ -57,7 +57,7 @@ fn check(c: &CheckRow, component: Option<&str>) -> Source {
         key: check_key(c),
         title: format!("Check {} is down", c.name),
         labels,
-        payload: json!({ "check_id": c.id, "kind": c.kind, "target": c.target }),
+        payload: json!({ "check_id": c.id, "kind": c.kind, "target": c.shown_target() }),
     }
 }
 

@@ -136,6 +136,27 @@ impl CheckRow {
         serde_json::from_value(self.settings.clone()).unwrap_or_default()
     }
 
+    /// The target without the password a URL may carry, for people who only read.
+    pub fn shown_target(&self) -> String {
+        match url::Url::parse(&self.target) {
+            Ok(mut url) if self.kind == CheckKind::Http && url.password().is_some() => {
+                let _ = url.set_password(Some("••••"));
+                url.to_string()
+            }
+            _ => self.target.clone(),
+        }
+    }
+
+    /// The settings with header values hidden (they often carry tokens), for people
+    /// who only read.
+    pub fn shown_settings(&self) -> CheckSettings {
+        let mut s = self.settings();
+        for value in s.headers.values_mut() {
+            *value = "••••".to_owned();
+        }
+        s
+    }
+
     pub fn labels(&self) -> Labels {
         serde_json::from_value(self.labels.clone()).unwrap_or_default()
     }

@@ -105,7 +105,7 @@ impl Probes {
             .and_then(not_after);
         let needs_body = s.body_contains.is_some() || s.body_not_contains.is_some();
         let body = if needs_body {
-            match response.text().await {
+            match read_capped(response).await {
                 Ok(text) => text,
                 Err(err) => {
                     return Outcome::failed(started, format!("Reading the answer failed: {err}."))
@@ -174,6 +174,22 @@ impl Probes {
             error: None,
         }
     }
+}
+
+/// How much of an answer's body is searched: a check is not a download.
+pub const BODY_SEARCHED: usize = 1 << 20;
+
+/// The first [`BODY_SEARCHED`] bytes of the body, as text.
+async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut bytes: Vec<u8> = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_SEARCHED - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= BODY_SEARCHED {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The cause of a failed request, without the URL (shown next to it already).

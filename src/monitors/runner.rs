@@ -185,10 +185,11 @@ pub async fn record(
     Ok(answer)
 }
 
-/// "GET https://example.com/health", "TCP db:5432", "DNS example.com".
+/// "GET https://example.com/health", "TCP db:5432", "DNS example.com" (a password in
+/// the URL hidden).
 pub fn describe(check: &CheckRow) -> String {
     match check.kind {
-        CheckKind::Http => format!("{} {}", check.settings().method, check.target),
+        CheckKind::Http => format!("{} {}", check.settings().method, check.shown_target()),
         CheckKind::Tcp => format!("TCP {}", check.target),
         CheckKind::Dns => format!("DNS {}", check.target),
     }

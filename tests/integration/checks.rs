@@ -885,3 +885,76 @@ async fn an_admin_makes_a_check_through_the_form_and_its_page_charts_its_runs() 
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
 }
+
+#[tokio::test]
+async fn header_values_and_a_url_password_are_shown_to_admins_only() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token("root@example.com", Role::Admin).await;
+    let (_, viewer) = app.token("vic@example.com", Role::Viewer).await;
+    let c = check(
+        &app,
+        &admin,
+        json!({"name": "billing API", "kind": "http",
+               "target": "https://probe:hunter2@billing.internal/health",
+               "settings": {"headers": {"Authorization": "Bearer s3cret-token"}}}),
+    )
+    .await;
+    assert_eq!(
+        c["settings"]["headers"]["Authorization"],
+        "Bearer s3cret-token"
+    );
+    let path = format!("/api/v1/checks/{}", c["id"].as_str().unwrap());
+    let seen = app.api(axum::http::Method::GET, &path, &viewer, None).await;
+    assert!(!seen.text.contains("s3cret-token"), "{}", seen.text);
+    assert!(!seen.text.contains("hunter2"), "{}", seen.text);
+    assert_eq!(seen.json()["settings"]["headers"]["Authorization"], "••••");
+    let list = app
+        .api(axum::http::Method::GET, "/api/v1/checks", &viewer, None)
+        .await;
+    assert!(!list.text.contains("s3cret-token") && !list.text.contains("hunter2"));
+    let mut browser = app.signed_in("vera@example.com", Role::Viewer).await;
+    for page in [
+        "/admin/checks".to_owned(),
+        format!("/admin/checks/{}", c["id"].as_str().unwrap()),
+    ] {
+        let r = browser.get(&page).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            !r.text.contains("hunter2") && !r.text.contains("s3cret-token"),
+            "{page}"
+        );
+    }
+    assert_eq!(
+        app.api_get(&path, &admin).await["target"],
+        "https://probe:hunter2@billing.internal/health"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_answer_is_searched_in_its_first_megabyte_only() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token("root@example.com", Role::Admin).await;
+    // 8 MB of filler, then the text looked for: past what is read, so it is not found.
+    let big = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async {
+            let mut body = "x".repeat(8 << 20);
+            body.push_str("NEEDLE");
+            body
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, big).await });
+    let c = check(
+        &app,
+        &admin,
+        json!({"name": "big", "kind": "http", "target": format!("{base}/"),
+               "failures_before_down": 1, "settings": {"body_contains": "NEEDLE"}}),
+    )
+    .await;
+    run(&app).await;
+    let (s, error) = state(&app, &admin, &c).await;
+    assert_eq!(s, "down");
+    assert!(error.contains("does not contain \"NEEDLE\""), "{error}");
+}

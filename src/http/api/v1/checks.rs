@@ -28,8 +28,10 @@ pub struct CheckJson {
     pub id: Uuid,
     pub name: String,
     pub kind: CheckKind,
-    /// A URL (http), host:port (tcp) or a host name (dns).
+    /// A URL (http), host:port (tcp) or a host name (dns); a password in the URL is
+    /// shown to admins only.
     pub target: String,
+    /// Header values are shown to admins only (`••••` to others).
     pub settings: CheckSettings,
     pub interval_seconds: i32,
     pub timeout_ms: i32,
@@ -67,14 +69,21 @@ pub struct CheckJson {
     pub updated_at: OffsetDateTime,
 }
 
-fn json(c: CheckRow) -> CheckJson {
+/// A check as `caller` may see it: admins all of it; others without header values or a
+/// password in the URL.
+fn json(c: CheckRow, admin: bool) -> CheckJson {
+    let (settings, target) = if admin {
+        (c.settings(), c.target.clone())
+    } else {
+        (c.shown_settings(), c.shown_target())
+    };
     CheckJson {
-        settings: c.settings(),
+        settings,
+        target,
         labels: c.labels(),
         id: c.id,
         name: c.name,
         kind: c.kind,
-        target: c.target,
         interval_seconds: c.interval_seconds,
         timeout_ms: c.timeout_ms,
         failures_before_down: c.failures_before_down,
@@ -116,7 +125,8 @@ fn refused(id: Uuid, err: CommandError) -> AppError {
     responses((status = 200, body = Vec<CheckJson>), (status = 401, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn list_checks(c: Caller) -> Reply<Vec<CheckJson>> {
     let rows = checks::list(&c.state.pool).await?;
-    Ok(Json(rows.into_iter().map(json).collect()))
+    let admin = c.user.role.allows(crate::accounts::Role::Admin);
+    Ok(Json(rows.into_iter().map(|r| json(r, admin)).collect()))
 }
 
 /// A check to make, or (as a PATCH) the fields to change.
@@ -241,14 +251,15 @@ pub async fn create_check(c: Admin, Json(body): Json<CheckBodyJson>) -> Answer {
     let mut tx = c.begin().await?;
     let row = checks::create(&mut tx, Some(c.id()), new).await?;
     tx.commit().await?;
-    created(format!("/api/v1/checks/{}", row.id), json(row))
+    created(format!("/api/v1/checks/{}", row.id), json(row, true))
 }
 
 /// One check.
 #[utoipa::path(get, path = "/checks/{id}", tag = "checks", params(("id" = Uuid, Path)),
     responses((status = 200, body = CheckJson), (status = 404, body = ProblemDoc, content_type = "application/problem+json")))]
 pub async fn get_check(c: Caller, Path(id): Path<Uuid>) -> Reply<CheckJson> {
-    Ok(Json(json(find_row(&c.state, id).await?)))
+    let admin = c.user.role.allows(crate::accounts::Role::Admin);
+    Ok(Json(json(find_row(&c.state, id).await?, admin)))
 }
 
 /// Change a check (admin): the fields given, as of `version`.
@@ -267,7 +278,7 @@ pub async fn patch_check(c: Admin, Edit(id, body): Edit<CheckBodyJson>) -> Reply
         .await
         .map_err(|e| refused(id, e))?;
     tx.commit().await?;
-    Ok(Json(json(row)))
+    Ok(Json(json(row, true)))
 }
 
 /// Delete a check and its results (admin); an alert it raised resolves.
@@ -291,7 +302,10 @@ pub async fn pause_check(c: Responder, Path(id): Path<Uuid>) -> Reply<CheckJson>
         .await
         .map_err(|e| refused(id, e))?;
     tx.commit().await?;
-    Ok(Json(json(row)))
+    Ok(Json(json(
+        row,
+        c.user.role.allows(crate::accounts::Role::Admin),
+    )))
 }
 
 /// Resume a paused check (responder): it is `new` again and runs at once.
@@ -303,7 +317,10 @@ pub async fn resume_check(c: Responder, Path(id): Path<Uuid>) -> Reply<CheckJson
         .await
         .map_err(|e| refused(id, e))?;
     tx.commit().await?;
-    Ok(Json(json(row)))
+    Ok(Json(json(
+        row,
+        c.user.role.allows(crate::accounts::Role::Admin),
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
