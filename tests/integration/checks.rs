@@ -704,8 +704,12 @@ async fn two_processes_run_each_of_50_checks_once_per_interval_and_one_takes_ove
     let db = crate::support::TestDb::new().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = listener.local_addr().unwrap().to_string();
+    // Every probe that reached the target, whether or not its result was kept.
+    let probes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = probes.clone();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             drop(socket);
         }
     });
@@ -732,6 +736,8 @@ async fn two_processes_run_each_of_50_checks_once_per_interval_and_one_takes_ove
     tokio::time::sleep(Duration::from_secs(12)).await;
     second.kill().unwrap();
     let _ = second.wait();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probed = probes.load(std::sync::atomic::Ordering::SeqCst);
 
     let rows: Vec<(
         uuid::Uuid,
@@ -752,6 +758,13 @@ async fn two_processes_run_each_of_50_checks_once_per_interval_and_one_takes_ove
         by_check.entry(id).or_default().push((slot, at, by));
     }
     assert_eq!(by_check.len(), CHECKS, "every check ran");
+    // No slot was probed twice: the target saw as many probes as results were kept, but
+    // for the runs each kill cut short (at most one per check and kill).
+    let kept: usize = by_check.values().map(Vec::len).sum();
+    assert!(
+        probed >= kept && probed <= kept + 2 * CHECKS,
+        "{probed} probes for {kept} results"
+    );
     let workers: std::collections::BTreeSet<&str> = by_check
         .values()
         .flatten()
