@@ -156,6 +156,27 @@ pub async fn success_ratio(
     Ok((row.runs > 0).then(|| (row.runs - row.failures) as f64 / row.runs as f64))
 }
 
+/// The share of runs that passed since `since`, of every check that ran (one query for a
+/// whole list).
+pub async fn success_ratios(
+    db: impl PgExecutor<'_>,
+    since: OffsetDateTime,
+) -> sqlx::Result<Vec<(Uuid, f64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT check_id, sum(runs)::bigint AS "runs!", sum(failures)::bigint AS "failures!"
+           FROM check_hours WHERE hour >= date_trunc('hour', $1::timestamptz)
+           GROUP BY check_id"#,
+        since
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.runs > 0)
+        .map(|r| (r.check_id, (r.runs - r.failures) as f64 / r.runs as f64))
+        .collect())
+}
+
 /// Forget raw results older than `age` and hourly roll-ups older than `hours_age`.
 pub async fn prune(
     db: impl PgExecutor<'_> + Copy,

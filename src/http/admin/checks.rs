@@ -82,13 +82,12 @@ pub(crate) fn percent(ratio: f64) -> String {
     }
 }
 
-async fn item(
-    state: &AppState,
-    c: &CheckRow,
-    names: &[(Uuid, String)],
-) -> Result<CheckItem, AppError> {
-    let day_ago = OffsetDateTime::now_utc() - time::Duration::hours(24);
-    let ratio = history::success_ratio(&state.pool, Some(c.id), None, day_ago).await?;
+fn day_ago() -> OffsetDateTime {
+    OffsetDateTime::now_utc() - time::Duration::hours(24)
+}
+
+/// A check as shown, with the share of its runs that passed over the last day.
+fn item(c: &CheckRow, names: &[(Uuid, String)], ratio: Option<f64>) -> CheckItem {
     let component = c
         .component_id
         .and_then(|id| names.iter().find(|(i, _)| *i == id).cloned());
@@ -102,7 +101,7 @@ async fn item(
         ),
         (Some(_), ApplyMode::Propose) => format!("proposes {}", c.down_status.label()),
     };
-    Ok(CheckItem {
+    CheckItem {
         id: c.id,
         name: c.name.clone(),
         kind: c.kind.label(),
@@ -120,7 +119,7 @@ async fn item(
         effect,
         uptime_day: ratio.map(percent),
         labels: c.labels().into_iter().collect(),
-    })
+    }
 }
 
 /// The fields of the create and edit forms, as typed (blank: not set).
@@ -481,10 +480,15 @@ async fn list_page<R>(
 ) -> Result<ChecksPage, AppError> {
     let state = &staff.state;
     let names = component_names(state).await?;
-    let mut items = Vec::new();
-    for c in checks::list(&state.pool).await? {
-        items.push(item(state, &c, &names).await?);
-    }
+    let ratios = history::success_ratios(&state.pool, day_ago()).await?;
+    let items = checks::list(&state.pool)
+        .await?
+        .iter()
+        .map(|c| {
+            let ratio = ratios.iter().find(|(id, _)| *id == c.id).map(|(_, r)| *r);
+            item(c, &names, ratio)
+        })
+        .collect();
     Ok(ChecksPage {
         layout: Layout::of(staff, "Checks", "Monitors"),
         checks: items,
@@ -646,7 +650,11 @@ async fn check_page<R>(
     };
     Ok(CheckPage {
         layout: Layout::of(staff, &row.name, "Monitors"),
-        c: item(state, &row, &names).await?,
+        c: item(
+            &row,
+            &names,
+            history::success_ratio(&state.pool, Some(id), None, day_ago()).await?,
+        ),
         paused: row.state == CheckState::Paused,
         alert: crate::monitors::alerting::open_check_group(&state.pool, &row).await?,
         chart: chart(&points, window, now),
