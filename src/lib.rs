@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod components;
+pub mod email_subscribers;
 pub mod http;
 pub mod incidents;
 pub mod maintenance;

@@ -129,6 +129,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FIRELINE_MAIL_FROM")]
     pub mail_from: Option<String>,
 
+    /// SMTP connections the status page's subscriber mail is sent over at once (each
+    /// reused for mail after mail).
+    #[arg(long, env = "FIRELINE_SMTP_CONNECTIONS", default_value_t = 8)]
+    pub smtp_connections: usize,
+
     /// Pushover's API (for tests and proxies).
     #[arg(
         long,
@@ -303,6 +308,8 @@ pub struct Settings {
     pub intake: crate::alerts::queue::writer::IntakeLimits,
     /// How notifications to people are sent (private destinations as for webhooks).
     pub notify: crate::notify::NotifyConfig,
+    /// SMTP connections for subscriber mail.
+    pub smtp_connections: usize,
 }
 
 impl Settings {
@@ -350,6 +357,7 @@ impl Settings {
                 per_destination: args.notify_per_destination.clamp(1, 256),
                 ..Default::default()
             },
+            smtp_connections: args.smtp_connections.clamp(1, 64),
         })
     }
 
@@ -364,6 +372,7 @@ impl Settings {
             webhooks: crate::webhooks::DeliveryConfig::default(),
             intake: Default::default(),
             notify: Default::default(),
+            smtp_connections: 4,
         }
     }
 

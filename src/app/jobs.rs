@@ -50,6 +50,10 @@ pub fn registry() -> Registry {
         crate::monitors::effects::APPLY_JOB,
         crate::monitors::effects::apply_due_job,
     );
+    registry.register(
+        crate::email_subscribers::fan_out::REMINDER_JOB,
+        crate::email_subscribers::fan_out::reminder_job,
+    );
     let hourly = std::time::Duration::from_secs(3600);
     registry.every(super::prune::KIND, hourly);
     registry.every(crate::status_page::uptime_job::KIND, hourly);

@@ -37,6 +37,8 @@ pub struct App {
     pub integration_keys: KeyCache,
     /// The key anonymous CSRF cookies are signed with, read from the database once.
     pub anon_csrf_key: tokio::sync::OnceCell<crate::platform::signed::SigningKey>,
+    /// The key email subscribers' links are signed with, read from the database once.
+    pub email_links: tokio::sync::OnceCell<crate::email_subscribers::Links>,
 }
 
 impl AppState {
@@ -58,7 +60,17 @@ impl AppState {
             metrics: Metrics::new(),
             shutdown,
             anon_csrf_key: tokio::sync::OnceCell::new(),
+            email_links: tokio::sync::OnceCell::new(),
         }))
+    }
+}
+
+impl AppState {
+    /// The signer of email subscribers' links.
+    pub async fn email_links(&self) -> sqlx::Result<&crate::email_subscribers::Links> {
+        self.email_links
+            .get_or_try_init(|| crate::email_subscribers::Links::load(&self.pool))
+            .await
     }
 }
 
@@ -74,6 +86,7 @@ impl Deref for AppState {
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
     vec![
         Arc::new(WebhookFanOut),
+        Arc::new(crate::email_subscribers::fan_out::EmailFanOut),
         Arc::new(crate::paging::consumer::Paging),
     ]
 }

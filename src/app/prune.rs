@@ -2,7 +2,8 @@
 //! webhook deliveries finished and domain events applied more than 30 days ago, and
 //! alert deliveries that failed for good more than 7 days ago; check results older than a
 //! week (their hourly roll-ups after 90 days) and each heartbeat's pings beyond its latest
-//! 1,000.
+//! 1,000; email deliveries finished more than 30 days ago, and email addresses never
+//! confirmed in time.
 
 use crate::accounts::login_attempts;
 use crate::accounts::sessions;
@@ -35,7 +36,13 @@ pub fn prune_expired(ctx: JobContext, _payload: Value) -> HandlerFuture {
         let pings =
             crate::monitors::pings::prune(&ctx.pool, crate::monitors::pings::KEPT_PER_HEARTBEAT)
                 .await?;
+        let emails =
+            crate::email_subscribers::outbox::prune(&ctx.pool, time::Duration::days(30)).await?;
+        let unconfirmed = crate::email_subscribers::store::delete_expired(&ctx.pool).await?;
+        crate::email_subscribers::store::prune_attempts(&ctx.pool).await?;
         tracing::info!(
+            emails,
+            unconfirmed,
             check_results,
             pings,
             sessions,

@@ -145,6 +145,19 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
             .context("cannot set up notifications")?;
         Some(tokio::spawn(sender.run(shutdown.clone())))
     };
+    let mailer = match (&settings.notify.smtp, args.no_jobs) {
+        (Some(smtp), false) => {
+            let mailer = crate::email_subscribers::Mailer::new(
+                database.pool.clone(),
+                smtp,
+                settings.smtp_connections,
+            )
+            .await
+            .context("cannot set up subscriber mail")?;
+            Some(tokio::spawn(mailer.run(shutdown.clone())))
+        }
+        _ => None,
+    };
     let receipts = if args.no_jobs {
         None
     } else {
@@ -192,6 +205,9 @@ async fn serve(database: &Database, args: &ServeArgs, reachable: bool) -> anyhow
     }
     if let Some(sender) = sender {
         let _ = sender.await;
+    }
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
     }
     if let Some(receipts) = receipts {
         let _ = receipts.await;

@@ -19,6 +19,11 @@ pub enum ComponentEvent {
         new: ComponentStatus,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
+        /// The incident or maintenance that changed it, whose own notice tells of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        maintenance_id: Option<Uuid>,
     },
 }
 

@@ -274,6 +274,22 @@ pub enum Cause {
     Heartbeat(Uuid),
 }
 
+impl Cause {
+    pub fn incident(self) -> Option<Uuid> {
+        match self {
+            Cause::Incident(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn maintenance(self) -> Option<Uuid> {
+        match self {
+            Cause::Maintenance(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 async fn record_change(
     conn: &mut PgConnection,
     component_id: Uuid,
@@ -382,6 +398,8 @@ pub async fn set_status(
             old: old_public,
             new: status,
             at: OffsetDateTime::now_utc(),
+            incident_id: cause.incident(),
+            maintenance_id: cause.maintenance(),
         }
         .record(conn)
         .await?;
@@ -440,6 +458,8 @@ pub async fn set_public_status(
         old,
         new: status,
         at: OffsetDateTime::now_utc(),
+        incident_id: cause.incident(),
+        maintenance_id: cause.maintenance(),
     }
     .record(conn)
     .await?;

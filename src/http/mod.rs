@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/history", axum::routing::get(public::show_history))
         .route("/incidents/{id}", axum::routing::get(public::show_incident))
         .merge(public::subscribe_router())
+        .merge(public::email_router())
         .merge(ack::router())
         .fallback(|| async { AppError::NotFound("There is nothing at this address.".into()) });
 

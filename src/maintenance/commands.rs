@@ -23,6 +23,47 @@ pub struct MaintenanceDraft {
     pub scheduled_until: OffsetDateTime,
     pub components: Vec<Uuid>,
     pub auto_components: bool,
+    /// When email subscribers are reminded, in minutes before the start; `None`: the
+    /// defaults for a new maintenance, unchanged for a moved one.
+    pub reminder_minutes: Option<Vec<i32>>,
+}
+
+/// Reminders from 5 minutes to 30 days ahead, at most five, each once, longest first.
+fn check_reminders(minutes: &[i32]) -> Result<Vec<i32>, CommandError> {
+    let mut minutes = minutes.to_vec();
+    minutes.sort_unstable_by(|a, b| b.cmp(a));
+    minutes.dedup();
+    if minutes.len() > 5 {
+        return Err(CommandError::invalid(
+            "reminder_minutes",
+            "Set at most five reminders.",
+        ));
+    }
+    if let Some(bad) = minutes.iter().find(|m| !(5..=43_200).contains(*m)) {
+        return Err(CommandError::invalid(
+            "reminder_minutes",
+            format!("A reminder goes 5 minutes to 30 days (43,200 minutes) ahead, not {bad}."),
+        ));
+    }
+    Ok(minutes)
+}
+
+async fn set_reminders(
+    conn: &mut PgConnection,
+    id: Uuid,
+    minutes: Option<&[i32]>,
+) -> Result<(), CommandError> {
+    if let Some(minutes) = minutes {
+        let minutes = check_reminders(minutes)?;
+        sqlx::query!(
+            "UPDATE maintenances SET reminder_minutes = $2 WHERE id = $1",
+            id,
+            &minutes
+        )
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 fn validate(draft: &MaintenanceDraft) -> Result<String, CommandError> {
@@ -113,6 +154,7 @@ pub async fn schedule(
     .fetch_one(&mut *conn)
     .await?;
     set_components(conn, row.id, &draft.components).await?;
+    set_reminders(conn, row.id, draft.reminder_minutes.as_deref()).await?;
     schedule_jobs(conn, &row).await?;
     MaintenanceEvent::Scheduled {
         maintenance_id: row.id,
@@ -155,6 +197,7 @@ pub async fn reschedule(
     .fetch_one(&mut *conn)
     .await?;
     set_components(conn, id, &draft.components).await?;
+    set_reminders(conn, id, draft.reminder_minutes.as_deref()).await?;
     schedule_jobs(conn, &row).await?;
     MaintenanceEvent::Rescheduled { maintenance_id: id }
         .record(conn)

@@ -124,3 +124,17 @@ pub async fn component_links(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Rows<(Uui
         .map(|l| (l.maintenance_id, l.component_id))
         .collect())
 }
+
+/// When subscribers are reminded of a maintenance, in minutes before its start.
+pub const DEFAULT_REMINDERS: [i32; 3] = [4320, 1440, 60];
+
+/// The lead times of a maintenance's reminders, in minutes, longest first.
+pub async fn reminder_minutes(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Vec<i32>> {
+    let minutes = sqlx::query_scalar!(
+        "SELECT reminder_minutes FROM maintenances WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(minutes.unwrap_or_default())
+}

@@ -57,6 +57,14 @@ impl SmtpConfig {
 
     /// The transport (it connects when it sends).
     pub fn transport(&self) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+        self.pooled_transport(4)
+    }
+
+    /// A transport that keeps up to `connections` connections open and reuses them.
+    pub fn pooled_transport(
+        &self,
+        connections: u32,
+    ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
         let host = self.url.host_str().unwrap_or_default();
         let tls = self
             .url
@@ -73,9 +81,13 @@ impl SmtpConfig {
         } else {
             587
         };
+        let pool = lettre::transport::smtp::PoolConfig::new()
+            .max_size(connections.max(1))
+            .idle_timeout(std::time::Duration::from_secs(30));
         let mut builder = builder
             .port(self.url.port().unwrap_or(default_port))
-            .timeout(Some(std::time::Duration::from_secs(20)));
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .pool_config(pool);
         if !self.url.username().is_empty() {
             let user = percent_decode(self.url.username());
             let password = percent_decode(self.url.password().unwrap_or_default());
@@ -142,8 +154,9 @@ pub async fn send(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_settings_go_together_and_never_show_the_password() {
+    // The pooled transport starts its pool on the runtime.
+    #[tokio::test]
+    async fn the_settings_go_together_and_never_show_the_password() {
         assert!(SmtpConfig::parse(None, None)
             .expect("none is fine")
             .is_none());

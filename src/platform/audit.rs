@@ -198,6 +198,39 @@ pub enum AuditAction {
     SubscriberRemoved { subscriber_id: Uuid, url: String },
     #[serde(rename = "subscriber.unsubscribed")]
     SubscriberUnsubscribed { subscriber_id: Uuid, url: String },
+    #[serde(rename = "email_subscriber.created")]
+    EmailSubscriberCreated {
+        email_subscriber_id: Uuid,
+        email: String,
+        source: String,
+        from: Option<String>,
+    },
+    #[serde(rename = "email_subscriber.confirmed")]
+    EmailSubscriberConfirmed {
+        email_subscriber_id: Uuid,
+        email: String,
+    },
+    #[serde(rename = "email_subscriber.changed")]
+    EmailSubscriberChanged {
+        email_subscriber_id: Uuid,
+        component_ids: Vec<Uuid>,
+    },
+    #[serde(rename = "email_subscriber.removed")]
+    EmailSubscriberRemoved {
+        email_subscriber_id: Uuid,
+        email: String,
+    },
+    #[serde(rename = "email_subscriber.unsubscribed")]
+    EmailSubscriberUnsubscribed {
+        email_subscriber_id: Uuid,
+        email: String,
+    },
+    #[serde(rename = "email_subscribers.imported")]
+    EmailSubscribersImported {
+        added: u64,
+        skipped: u64,
+        confirmed: bool,
+    },
     #[serde(rename = "team.created")]
     TeamCreated {
         team_id: Uuid,
@@ -299,6 +332,27 @@ impl AuditAction {
             | SubscriberChanged { subscriber_id, .. }
             | SubscriberRemoved { subscriber_id, .. }
             | SubscriberUnsubscribed { subscriber_id, .. } => format!("subscriber:{subscriber_id}"),
+            EmailSubscriberCreated {
+                email_subscriber_id,
+                ..
+            }
+            | EmailSubscriberConfirmed {
+                email_subscriber_id,
+                ..
+            }
+            | EmailSubscriberChanged {
+                email_subscriber_id,
+                ..
+            }
+            | EmailSubscriberRemoved {
+                email_subscriber_id,
+                ..
+            }
+            | EmailSubscriberUnsubscribed {
+                email_subscriber_id,
+                ..
+            } => format!("email_subscriber:{email_subscriber_id}"),
+            EmailSubscribersImported { .. } => "email_subscribers".into(),
             TokenCreated { token_id, .. } | TokenRevoked { token_id } => {
                 format!("token:{token_id}")
             }

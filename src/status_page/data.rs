@@ -232,6 +232,29 @@ pub async fn load_core(
     })
 }
 
+/// Where links point in messages when neither a public URL nor a configured one is known.
+const FALLBACK_URL: &str = "http://localhost:8080";
+
+/// The page as a message about a change sees it, from inside the transaction that
+/// writes the message, with the base URL for its links.
+pub async fn load_for_messages(conn: &mut sqlx::PgConnection) -> sqlx::Result<PageData> {
+    let configured = settings::configured_url(&mut *conn).await?;
+    load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
+}
+
+/// One public incident with its details; `None` when it is not public.
+pub async fn public_incident(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<PublicIncident>> {
+    let rows = public_incidents!("WHERE id = $1", id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut incidents = without_details(rows);
+    attach_details(conn, &mut incidents).await?;
+    Ok(incidents.pop())
+}
+
 /// Fill in the updates, affected components and public postmortem summaries of incidents.
 pub async fn attach_details(
     conn: &mut sqlx::PgConnection,

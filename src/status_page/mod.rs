@@ -14,6 +14,7 @@ pub mod uptime_job;
 
 pub use model::{breakdown, rollup, uptime_percent, utc_day, DayBreakdown, Indicator};
 
+pub mod changes;
 pub mod clock;
 pub mod data;
 pub mod feeds;

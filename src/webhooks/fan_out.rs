@@ -1,16 +1,13 @@
-//! The webhook consumer of the domain-event stream: turns what happened into one message
-//! per event in the Statuspage shapes and one delivery per interested subscriber, in the
+//! The webhook consumer of the domain-event stream: turns each public change into one
+//! message in the Statuspage shapes and one delivery per interested subscriber, in the
 //! consumer's own transaction, outside the transaction of the person who acted.
 
 use futures_util::future::BoxFuture;
 use sqlx::PgConnection;
 
 use super::outbox::{self, Event};
-use crate::components::ComponentEvent;
-use crate::incidents::IncidentEvent;
-use crate::maintenance::{MaintenanceEvent, MaintenanceStatus};
 use crate::platform::events::{Consumer, StoredEvent};
-use crate::postmortems::PostmortemEvent;
+use crate::status_page::changes::{IncidentChange, MaintenanceChange, PublicChange};
 
 /// The consumer's name in `event_consumers`.
 pub const CONSUMER: &str = "webhooks";
@@ -28,123 +25,48 @@ impl Consumer for WebhookFanOut {
         event: &'a StoredEvent,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let family = event.kind.split('.').next().unwrap_or_default();
-            let payload = event.payload.clone();
-            match family {
-                "incident" => incident(conn, serde_json::from_value(payload)?).await?,
-                "component" => component(conn, serde_json::from_value(payload)?).await?,
-                "maintenance" => maintenance(conn, serde_json::from_value(payload)?).await?,
-                "postmortem" => postmortem(conn, serde_json::from_value(payload)?).await?,
-                _ => {}
+            if let Some(change) = PublicChange::of(event)? {
+                send(conn, change).await?;
             }
             Ok(())
         })
     }
 }
 
-async fn incident(conn: &mut PgConnection, event: IncidentEvent) -> sqlx::Result<()> {
-    let (incident_id, webhook) = match event {
-        // Subscribers hear of a published incident made public again as of a new one.
-        IncidentEvent::MadePublicAgain { incident_id } => (incident_id, Event::IncidentCreated),
-        IncidentEvent::UpdatePosted { notify: false, .. }
-        | IncidentEvent::UpdatePosted { public: false, .. } => return Ok(()),
-        // Subscribers first hear of an incident as created, even when the update that
-        // published it notified nobody.
-        IncidentEvent::UpdatePosted {
+async fn send(conn: &mut PgConnection, change: PublicChange) -> sqlx::Result<u64> {
+    match change {
+        PublicChange::Incident {
             incident_id,
-            announces,
-            resolved,
-            ..
+            change,
         } => {
-            let webhook = if announces {
-                Event::IncidentCreated
-            } else if resolved {
-                Event::IncidentResolved
-            } else {
-                Event::IncidentUpdated
+            let event = match change {
+                IncidentChange::Created => Event::IncidentCreated,
+                IncidentChange::Updated => Event::IncidentUpdated,
+                IncidentChange::Resolved => Event::IncidentResolved,
+                IncidentChange::PostmortemPublished => Event::PostmortemPublished,
             };
-            (incident_id, webhook)
+            outbox::incident(conn, incident_id, event).await
         }
-    };
-    outbox::incident(conn, incident_id, webhook).await.map(drop)
-}
-
-async fn component(conn: &mut PgConnection, event: ComponentEvent) -> sqlx::Result<()> {
-    let ComponentEvent::PublicStatusChanged {
-        component_id,
-        old,
-        new,
-        at,
-    } = event;
-    outbox::component(conn, component_id, old, new, at)
-        .await
-        .map(drop)
-}
-
-async fn maintenance(conn: &mut PgConnection, event: MaintenanceEvent) -> sqlx::Result<()> {
-    let (id, webhook) = match event {
-        MaintenanceEvent::Scheduled { maintenance_id } => {
-            (maintenance_id, Event::MaintenanceScheduled)
-        }
-        MaintenanceEvent::Rescheduled { maintenance_id } => {
-            (maintenance_id, Event::MaintenanceRescheduled)
-        }
-        MaintenanceEvent::UpdatePosted { notify: false, .. } => return Ok(()),
-        MaintenanceEvent::UpdatePosted {
-            maintenance_id,
-            from,
-            to,
+        PublicChange::Component {
+            component_id,
+            old,
+            new,
+            at,
             ..
-        } => (maintenance_id, maintenance_webhook(from, to)),
-    };
-    outbox::maintenance(conn, id, webhook).await.map(drop)
-}
-
-/// What a maintenance update is called on the wire.
-fn maintenance_webhook(from: MaintenanceStatus, to: MaintenanceStatus) -> Event {
-    match to {
-        _ if to == from => Event::MaintenanceUpdated,
-        MaintenanceStatus::Scheduled => Event::MaintenanceScheduled,
-        MaintenanceStatus::InProgress if !from.is_active() => Event::MaintenanceStarted,
-        MaintenanceStatus::InProgress | MaintenanceStatus::Verifying => Event::MaintenanceUpdated,
-        MaintenanceStatus::Completed => Event::MaintenanceCompleted,
-        MaintenanceStatus::Cancelled => Event::MaintenanceCancelled,
-    }
-}
-
-async fn postmortem(conn: &mut PgConnection, event: PostmortemEvent) -> sqlx::Result<()> {
-    let PostmortemEvent::Published { incident_id } = event;
-    outbox::incident(conn, incident_id, Event::PostmortemPublished)
-        .await
-        .map(drop)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use MaintenanceStatus::*;
-
-    #[test]
-    fn maintenance_updates_are_named_by_where_they_move() {
-        assert_eq!(
-            maintenance_webhook(Scheduled, InProgress),
-            Event::MaintenanceStarted
-        );
-        assert_eq!(
-            maintenance_webhook(InProgress, Verifying),
-            Event::MaintenanceUpdated
-        );
-        assert_eq!(
-            maintenance_webhook(Verifying, Verifying),
-            Event::MaintenanceUpdated
-        );
-        assert_eq!(
-            maintenance_webhook(Verifying, Completed),
-            Event::MaintenanceCompleted
-        );
-        assert_eq!(
-            maintenance_webhook(Scheduled, Cancelled),
-            Event::MaintenanceCancelled
-        );
+        } => outbox::component(conn, component_id, old, new, at).await,
+        PublicChange::Maintenance {
+            maintenance_id,
+            change,
+        } => {
+            let event = match change {
+                MaintenanceChange::Scheduled => Event::MaintenanceScheduled,
+                MaintenanceChange::Rescheduled => Event::MaintenanceRescheduled,
+                MaintenanceChange::Updated => Event::MaintenanceUpdated,
+                MaintenanceChange::Started => Event::MaintenanceStarted,
+                MaintenanceChange::Completed => Event::MaintenanceCompleted,
+                MaintenanceChange::Cancelled => Event::MaintenanceCancelled,
+            };
+            outbox::maintenance(conn, maintenance_id, event).await
+        }
     }
 }

@@ -9,13 +9,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::components::ComponentStatus;
-use crate::status_page::data::{self, public_incidents, PageData};
+use crate::status_page::data::{self, PageData};
 use crate::status_page::json;
-use crate::status_page::settings;
 use crate::webhooks::deliveries::{self, NewMessage};
-
-/// Where links point when neither a public URL nor a configured one is known.
-const FALLBACK_URL: &str = "http://localhost:8080";
 
 /// What changed, as named in the delivery log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +51,7 @@ impl Event {
 
 /// The page as the transaction sees it, plus the base URL for links.
 async fn page(conn: &mut PgConnection) -> sqlx::Result<PageData> {
-    let configured = settings::configured_url(&mut *conn).await?;
-    data::load_core(conn, "", configured.as_deref().unwrap_or(FALLBACK_URL)).await
+    data::load_for_messages(conn).await
 }
 
 /// The page as [`page`] reads it, when any subscriber wants news of `components`;
@@ -128,17 +123,12 @@ pub async fn incident(
     let Some(data) = page_if_interested(conn, &components).await? else {
         return Ok(0);
     };
-    let rows = public_incidents!("WHERE id = $1", incident_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut incidents = data::without_details(rows);
-    data::attach_details(conn, &mut incidents).await?;
-    let Some(incident) = incidents.first() else {
+    let Some(incident) = data::public_incident(conn, incident_id).await? else {
         return Ok(0);
     };
     let body = json!({
         "page": page_object(&data),
-        "incident": json::incident(&data, incident),
+        "incident": json::incident(&data, &incident),
     });
     write(conn, &data, event, Some(incident_id), body, &components).await
 }

@@ -131,9 +131,19 @@ pub async fn browser(driver: &Driver, width: u32) -> Browser {
 
 /// The real server on a free port.
 pub async fn serve(app: &TestApp) -> (String, CancellationToken) {
+    serve_with(app, |_| {}).await
+}
+
+/// The real server on a free port, with `adjust` applied to its settings.
+pub async fn serve_with(
+    app: &TestApp,
+    adjust: impl FnOnce(&mut Settings),
+) -> (String, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(app.pool().clone(), Settings::for_base_url(&base));
+    let mut settings = Settings::for_base_url(&base);
+    adjust(&mut settings);
+    let state = AppState::new(app.pool().clone(), settings);
     let shutdown = CancellationToken::new();
     // The public page rebuilds itself as in `fireline serve`.
     tokio::spawn(

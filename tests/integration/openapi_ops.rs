@@ -50,6 +50,7 @@ async fn every_operation_answers_as_the_openapi_document_says() {
     crate::openapi_ops_teams::teams(&mut c, &app, &a, &r, &v).await;
     crate::openapi_ops_heartbeats::heartbeats(&mut c, &a, &r).await;
     crate::openapi_ops_checks::checks(&mut c, &app, &a, &r).await;
+    crate::openapi_ops_email::email_subscribers(&mut c, &a, &r).await;
 
     c.drive_common_errors(&a, &r, &v).await;
     c.drive_database_outage(&a).await;

@@ -646,73 +646,11 @@ async fn a_high_alert_notifies_the_team_in_working_hours_and_otherwise_when_they
     assert!(texts[1].contains("queue is slow"));
 }
 
-/// A real SMTP server (aiosmtpd from PyPI) on a free loopback port, delivering into a
-/// Maildir; killed when dropped.
-struct Smtpd {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn smtpd() -> Option<Smtpd> {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert!(std::env::var("CI").is_err(), "CI must install aiosmtpd");
-        eprintln!("skipped: aiosmtpd is not installed (pip install aiosmtpd)");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let maildir = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(maildir.path().join("mail"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "aiosmtpd did not start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Some(Smtpd {
-        child,
-        port,
-        maildir,
-    })
-}
-
 #[tokio::test]
 async fn a_page_by_email_is_a_real_mail_with_text_and_html_and_a_working_acknowledge_link() {
-    let Some(server) = smtpd().await else { return };
+    let Some(server) = crate::support::smtpd().await else {
+        return;
+    };
     let s = setup().await;
     s.app
         .created(

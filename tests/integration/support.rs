@@ -825,3 +825,109 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// A real SMTP server (aiosmtpd from PyPI) on a free loopback port, delivering into a
+/// Maildir; killed when dropped.
+pub struct Smtpd {
+    child: std::process::Child,
+    pub port: u16,
+    pub maildir: tempfile::TempDir,
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn smtpd() -> Option<Smtpd> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(std::env::var("CI").is_err(), "CI must install aiosmtpd");
+        eprintln!("skipped: aiosmtpd is not installed (pip install aiosmtpd)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(maildir.path().join("mail"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Some(Smtpd {
+        child,
+        port,
+        maildir,
+    })
+}
+
+impl Smtpd {
+    /// `FIRELINE_SMTP_URL` and `FIRELINE_MAIL_FROM` for this server.
+    pub fn config(&self) -> fireline::notify::email::SmtpConfig {
+        fireline::notify::email::SmtpConfig::parse(
+            Some(&format!("smtp://127.0.0.1:{}?tls=none", self.port)),
+            Some("Acme Status <status@acme.test>"),
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    /// Every mail received so far, raw, oldest first.
+    pub fn mails(&self) -> Vec<Vec<u8>> {
+        let new = self.maildir.path().join("mail").join("new");
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> =
+            match std::fs::read_dir(&new) {
+                Ok(dir) => dir
+                    .map(|e| {
+                        let path = e.unwrap().path();
+                        (std::fs::metadata(&path).unwrap().modified().unwrap(), path)
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, p)| std::fs::read(p).unwrap())
+            .collect()
+    }
+
+    /// Forget the mail received so far.
+    pub fn clear(&self) {
+        let new = self.maildir.path().join("mail").join("new");
+        if let Ok(dir) = std::fs::read_dir(&new) {
+            for e in dir {
+                std::fs::remove_file(e.unwrap().path()).unwrap();
+            }
+        }
+    }
+}

@@ -195,6 +195,7 @@ pub async fn seed(pool: &PgPool, force: bool) -> anyhow::Result<()> {
                 .map(|name| ids.component(name))
                 .collect::<anyhow::Result<_>>()?,
             auto_components: m.auto_components,
+            reminder_minutes: None,
         },
     )
     .await

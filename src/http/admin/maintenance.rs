@@ -61,6 +61,9 @@ pub struct Form {
     scheduled_until: String,
     #[serde(default)]
     auto_components: Option<String>,
+    /// Hours before the start when email subscribers are reminded: `72, 24, 1`.
+    #[serde(default)]
+    reminders: String,
     #[serde(default)]
     version: Option<i32>,
     /// The zone the window's times are in (filled by the browser; the reader's if empty).
@@ -101,6 +104,7 @@ pub async fn list_maintenances(staff: Staff) -> Reply {
         scheduled_for: input_time(now + time::Duration::days(1)),
         scheduled_until: input_time(now + time::Duration::days(1) + time::Duration::hours(1)),
         auto_components: Some("on".into()),
+        reminders: hours_text(&maintenance::DEFAULT_REMINDERS),
         ..Default::default()
     };
     let page = list_page(&staff, form, &[], None).await?;
@@ -118,6 +122,7 @@ fn parse(fields: &[(String, String)]) -> (Form, Vec<Uuid>) {
             "scheduled_for" => form.scheduled_for = v.clone(),
             "scheduled_until" => form.scheduled_until = v.clone(),
             "auto_components" => form.auto_components = Some(v.clone()),
+            "reminders" => form.reminders = v.clone(),
             "version" => form.version = v.parse().ok(),
             "time_zone" => form.time_zone = v.clone(),
             "component" => chosen.extend(Uuid::parse_str(v).ok()),
@@ -125,6 +130,37 @@ fn parse(fields: &[(String, String)]) -> (Form, Vec<Uuid>) {
         }
     }
     (form, chosen)
+}
+
+/// Minutes as the form shows them, in hours: `72, 24, 1, 0.5`.
+fn hours_text(minutes: &[i32]) -> String {
+    let hours: Vec<String> = minutes
+        .iter()
+        .map(|m| {
+            if m % 60 == 0 {
+                (m / 60).to_string()
+            } else {
+                format!("{}", f64::from(*m) / 60.0)
+            }
+        })
+        .collect();
+    hours.join(", ")
+}
+
+/// The form's reminder hours as minutes.
+fn reminder_minutes(raw: &str) -> Result<Vec<i32>, String> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| match h.trim_end_matches('h').parse::<f64>() {
+            Ok(hours) if hours.is_finite() && hours > 0.0 && hours <= 720.0 => {
+                Ok((hours * 60.0).round() as i32)
+            }
+            _ => Err(format!(
+                "Reminders: {h:?} is not a number of hours (write them like 72, 24, 1)."
+            )),
+        })
+        .collect()
 }
 
 fn draft(form: &Form, components: Vec<Uuid>) -> Result<MaintenanceDraft, String> {
@@ -138,6 +174,7 @@ fn draft(form: &Form, components: Vec<Uuid>) -> Result<MaintenanceDraft, String>
         scheduled_until: when(&form.scheduled_until, "End")?,
         components,
         auto_components: form.auto_components.is_some(),
+        reminder_minutes: Some(reminder_minutes(&form.reminders)?),
     })
 }
 
@@ -213,6 +250,7 @@ async fn detail_page<R>(
         .map(|(_, c)| c)
         .collect();
     let updates = maintenance::updates(&state.pool, &[id]).await?;
+    let reminders = maintenance::reminder_minutes(&state.pool, id).await?;
     let statuses = [
         MaintenanceStatus::InProgress,
         MaintenanceStatus::Verifying,
@@ -237,6 +275,7 @@ async fn detail_page<R>(
             scheduled_for: input_time(m.scheduled_for),
             scheduled_until: input_time(m.scheduled_until),
             auto_components: m.auto_components.then(|| "on".into()),
+            reminders: hours_text(&reminders),
             version: Some(m.version),
             time_zone: String::new(),
         },
@@ -351,4 +390,19 @@ pub async fn post_maintenance_update(
         format!("Maintenance is now {}.", m.status.label().to_lowercase())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hours_text, reminder_minutes};
+
+    #[test]
+    fn reminders_are_written_in_hours() {
+        assert_eq!(reminder_minutes("72, 24, 1"), Ok(vec![4320, 1440, 60]));
+        assert_eq!(reminder_minutes("0.5 2h"), Ok(vec![30, 120]));
+        assert_eq!(reminder_minutes(""), Ok(vec![]));
+        assert!(reminder_minutes("soon").is_err());
+        assert!(reminder_minutes("-1").is_err());
+        assert_eq!(hours_text(&[4320, 1440, 60, 30]), "72, 24, 1, 0.5");
+    }
 }

@@ -5,6 +5,7 @@ mod alerts;
 pub(crate) mod checks;
 mod components;
 mod dashboard;
+mod email_subscribers;
 mod heartbeats;
 pub mod incidents;
 mod integrations;
@@ -152,6 +153,23 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/profile/contact-methods/{id}/remove",
             post(profile_contacts::remove_contact),
+        )
+        .route(
+            "/admin/email-subscribers",
+            get(email_subscribers::list_email_subscribers)
+                .post(email_subscribers::add_email_subscriber),
+        )
+        .route(
+            "/admin/email-subscribers.csv",
+            get(email_subscribers::export_email_subscribers),
+        )
+        .route(
+            "/admin/email-subscribers/import",
+            post(email_subscribers::import_email_subscribers),
+        )
+        .route(
+            "/admin/email-subscribers/{id}/delete",
+            post(email_subscribers::remove_email_subscriber),
         )
         .route(
             "/admin/subscribers",

@@ -35,6 +35,7 @@ use crate::app::AppState;
         (name = "postmortems", description = "Postmortems drafted from the incident's log, and their templates"),
         (name = "action items", description = "Prioritised action items tracked until done"),
         (name = "subscribers", description = "Webhook subscribers (Standard Webhooks signatures, Statuspage bodies) and their delivery log"),
+        (name = "email-subscribers", description = "Email subscribers of the status page: double opt-in, per-component choices, bounces"),
         (name = "integrations", description = "The doors monitoring tools send alerts to (Alertmanager, Grafana, PagerDuty Events, generic JSON), and their keys"),
         (name = "alerts", description = "Alert groups and their alerts, as monitoring sent them; acknowledge and resolve"),
         (name = "routing-rules", description = "Ordered rules that route alert groups by their labels, integration and severity to an urgency and actions; tested against a pasted payload"),

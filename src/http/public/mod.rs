@@ -17,6 +17,7 @@ use crate::http::extract::Path;
 use crate::status_page::render::{self, UnavailablePage};
 use crate::status_page::{Cached, Snapshot};
 
+mod email;
 mod history;
 mod subscribe;
 
@@ -27,6 +28,7 @@ const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stal
 /// Headers on a cached document once every layer has added its own.
 const HEADERS_PER_DOCUMENT: usize = 14;
 
+pub use email::router as email_router;
 pub use history::show_history;
 pub use subscribe::router as subscribe_router;
 

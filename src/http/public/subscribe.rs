@@ -1,6 +1,7 @@
-//! `/subscribe`: feeds and JSON for people, and webhook subscriptions for machines. The
-//! secret is shown once with how to verify signatures; every message carries a link to
-//! `/subscribe/manage/{id}?token=…`, which asks before unsubscribing.
+//! `/subscribe`: email for people (double opt-in, in `super::email`), feeds, and for
+//! developers JSON and webhook subscriptions. A webhook's secret is shown once with how
+//! to verify signatures; every message carries a link to `/subscribe/manage/{id}?token=…`,
+//! which asks before unsubscribing.
 
 use crate::webhooks::commands::{self, Removal};
 use askama::Template;
@@ -54,6 +55,20 @@ struct SubscribePage {
     url: String,
     error: Option<String>,
     created: Option<Created>,
+    /// Mail can be sent (SMTP is configured), so the email form is offered.
+    email_enabled: bool,
+    email: EmailForm,
+    email_choices: Vec<Choice>,
+}
+
+/// The email form as a visitor filled it in, and what came of it.
+#[derive(Default)]
+pub struct EmailForm {
+    pub address: String,
+    pub components: Vec<Uuid>,
+    pub error: Option<String>,
+    /// The address a confirmation was (or would have been) sent to.
+    pub sent_to: Option<String>,
 }
 
 #[derive(Template)]
@@ -68,7 +83,7 @@ struct UnsubscribePage {
 }
 
 /// The layout's data from the snapshot; before the first snapshot, plain defaults.
-fn chrome(state: &AppState) -> Chrome {
+pub(super) fn chrome(state: &AppState) -> Chrome {
     match state.status_page.snapshot() {
         Some(snapshot) => render::chrome(&snapshot.data, &snapshot.clock, snapshot.stale),
         None => Chrome {
@@ -84,7 +99,7 @@ fn chrome(state: &AppState) -> Chrome {
     }
 }
 
-fn choices(state: &AppState, checked: &[Uuid]) -> Vec<Choice> {
+pub(super) fn choices(state: &AppState, checked: &[Uuid]) -> Vec<Choice> {
     let Some(snapshot) = state.status_page.snapshot() else {
         return Vec::new();
     };
@@ -104,7 +119,7 @@ fn choices(state: &AppState, checked: &[Uuid]) -> Vec<Choice> {
 }
 
 /// A personal page (it holds a CSRF token): never cached.
-fn page(status: StatusCode, jar: CookieJar, body: String) -> Response {
+pub(super) fn page(status: StatusCode, jar: CookieJar, body: String) -> Response {
     let mut response = (status, jar, Html(body)).into_response();
     response
         .headers_mut()
@@ -112,7 +127,7 @@ fn page(status: StatusCode, jar: CookieJar, body: String) -> Response {
     response
 }
 
-fn render_page(template: &impl Template) -> Result<String, AppError> {
+pub(super) fn render_page(template: &impl Template) -> Result<String, AppError> {
     template
         .render()
         .map_err(|e| AppError::Internal(anyhow::Error::from(e)))
@@ -127,6 +142,21 @@ pub async fn show_subscribe(
     subscribe_page(&state, (jar, csrf_token), form, StatusCode::OK)
 }
 
+/// The subscribe page with the email form as given, or what came of it.
+pub(super) async fn email_answer(
+    state: &AppState,
+    jar: CookieJar,
+    email: EmailForm,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let visitor = anon_csrf(state, jar).await?;
+    let form = SubscribeForm {
+        email,
+        ..SubscribeForm::default()
+    };
+    subscribe_page(state, visitor, form, status)
+}
+
 /// The subscribe form as a visitor filled it in, what was wrong with it, or the
 /// subscription just made.
 #[derive(Default)]
@@ -135,6 +165,7 @@ struct SubscribeForm {
     components: Vec<Uuid>,
     error: Option<String>,
     created: Option<Created>,
+    email: EmailForm,
 }
 
 /// The subscribe page for a visitor with its anonymous CSRF cookie and token.
@@ -151,6 +182,9 @@ fn subscribe_page(
         url: form.url,
         error: form.error,
         created: form.created,
+        email_enabled: state.settings.notify.smtp.is_some(),
+        email_choices: choices(state, &form.email.components),
+        email: form.email,
     })?;
     Ok(page(status, jar, body))
 }
@@ -169,7 +203,7 @@ pub async fn subscribe(
             url,
             components,
             error: Some(message),
-            created: None,
+            ..SubscribeForm::default()
         };
         subscribe_page(&state, visitor, form, status)
     };
@@ -221,10 +255,11 @@ pub async fn subscribe(
     subscribe_page(&state, visitor, form, StatusCode::CREATED)
 }
 
+/// The token of a link, in its query string or sent back in the form it opened.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct TokenQuery {
-    token: String,
+    pub(super) token: String,
 }
 
 /// The subscriber the link names, when its token is right.
@@ -255,17 +290,11 @@ pub async fn show_unsubscribe(
     unsubscribe_page(&state, jar, subscriber, (query.token, false)).await
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub struct UnsubscribeForm {
-    token: String,
-}
-
 pub async fn unsubscribe(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<UnsubscribeForm>,
+    CsrfForm(form): CsrfForm<TokenQuery>,
 ) -> Result<Response, AppError> {
     let subscriber = linked(&state, &id, &form.token).await?;
     let mut tx = state.pool.begin().await?;

@@ -39,6 +39,8 @@ pub struct MaintenanceJson {
     /// Put the components under maintenance during the window, and restore them after.
     pub auto_components: bool,
     pub component_ids: Vec<Uuid>,
+    /// When email subscribers are reminded, in minutes before the start.
+    pub reminder_minutes: Vec<i32>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -54,6 +56,7 @@ async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson,
         .into_iter()
         .map(|(_, c)| c)
         .collect();
+    let reminder_minutes = maintenance::reminder_minutes(&state.pool, m.id).await?;
     Ok(MaintenanceJson {
         id: m.id,
         title: m.title,
@@ -63,6 +66,7 @@ async fn to_json(state: &AppState, m: MaintenanceRow) -> Result<MaintenanceJson,
         scheduled_until: m.scheduled_until,
         auto_components: m.auto_components,
         component_ids,
+        reminder_minutes,
         started_at: m.started_at,
         completed_at: m.completed_at,
         version: m.version,
@@ -135,6 +139,9 @@ pub struct NewMaintenanceJson {
     pub component_ids: Vec<Uuid>,
     /// Default true.
     pub auto_components: Option<bool>,
+    /// When email subscribers are reminded, in minutes before the start (5 to 43,200, at
+    /// most five). Default `[4320, 1440, 60]`: 3 days, 24 hours and 1 hour ahead.
+    pub reminder_minutes: Option<Vec<i32>>,
 }
 
 /// Schedule a maintenance (responder). It starts and ends on its own.
@@ -148,6 +155,10 @@ pub async fn create_maintenance(c: Responder, Json(body): Json<NewMaintenanceJso
         scheduled_until: body.scheduled_until,
         components: body.component_ids,
         auto_components: body.auto_components.unwrap_or(true),
+        reminder_minutes: Some(
+            body.reminder_minutes
+                .unwrap_or_else(|| maintenance::DEFAULT_REMINDERS.to_vec()),
+        ),
     };
     let mut tx = c.begin().await?;
     let m = maintenance::schedule(&mut tx, &c.user, draft).await?;
@@ -178,6 +189,8 @@ pub struct MaintenancePatchJson {
     pub scheduled_until: Option<OffsetDateTime>,
     pub component_ids: Option<Vec<Uuid>>,
     pub auto_components: Option<bool>,
+    /// When email subscribers are reminded, in minutes before the start.
+    pub reminder_minutes: Option<Vec<i32>>,
     /// Move it by hand: `in_progress`, `verifying`, `completed`, or `cancelled`.
     pub status: Option<MaintenanceStatus>,
     /// The update posted with a status change (default: the usual words).
@@ -206,7 +219,8 @@ pub async fn patch_maintenance(
         || body.scheduled_for.is_some()
         || body.scheduled_until.is_some()
         || body.component_ids.is_some()
-        || body.auto_components.is_some();
+        || body.auto_components.is_some()
+        || body.reminder_minutes.is_some();
     if planning {
         let components = match body.component_ids {
             Some(ids) => ids,
@@ -223,6 +237,7 @@ pub async fn patch_maintenance(
             scheduled_until: body.scheduled_until.unwrap_or(current.scheduled_until),
             components,
             auto_components: body.auto_components.unwrap_or(current.auto_components),
+            reminder_minutes: body.reminder_minutes,
         };
         maintenance::reschedule(&mut tx, id, body.version, draft).await?;
     }

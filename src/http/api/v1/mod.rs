@@ -6,6 +6,7 @@ mod checks;
 mod components;
 mod contact_methods;
 mod duty;
+mod email_subscribers;
 mod escalation_policies;
 mod heartbeats;
 mod incidents;
@@ -143,6 +144,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::list_deliveries))
         .routes(routes!(subscribers::send_test))
         .routes(routes!(subscribers::resend_delivery))
+        .routes(routes!(
+            email_subscribers::list_email_subscribers,
+            email_subscribers::create_email_subscriber
+        ))
+        .routes(routes!(
+            email_subscribers::get_email_subscriber,
+            email_subscribers::patch_email_subscriber,
+            email_subscribers::delete_email_subscriber
+        ))
         .routes(routes!(postmortems::start_postmortem))
         .routes(routes!(postmortems::list_postmortems))
         .routes(routes!(
