@@ -24,8 +24,10 @@ use crate::notify::email::SmtpConfig;
 
 /// Deliveries claimed at once.
 const BATCH: i64 = 500;
-/// How long a claim holds before another process may send the delivery.
-const LEASE: time::Duration = time::Duration::minutes(5);
+/// How long a claim holds before another process may send the delivery. A batch stops
+/// sending at half of it, so that nothing is sent after another process may have taken
+/// it over (the last send of each connection may run over by its timeouts).
+const LEASE: Duration = Duration::from_secs(300);
 /// Attempts before a delivery is given up.
 const ATTEMPTS: i32 = 6;
 
@@ -50,6 +52,7 @@ pub struct Mailer {
     from: Mailbox,
     links: Links,
     connections: usize,
+    lease: Duration,
     /// Messages by id: a fan-out of 100,000 deliveries reads its one message once.
     messages: Arc<Mutex<HashMap<Uuid, Arc<MessageRow>>>>,
 }
@@ -64,15 +67,23 @@ impl Mailer {
             links: Links::load(&pool).await?,
             pool,
             connections,
+            lease: LEASE,
             messages: Arc::default(),
         })
+    }
+
+    /// The same mailer with claims that hold for `lease` (tests of a batch that runs out
+    /// of time).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Send what is due, batch after batch, until nothing is (tests, tools).
     pub async fn run_until_empty(&self) -> anyhow::Result<usize> {
         let mut sent = 0;
         loop {
-            let n = self.round().await?;
+            let n = self.run_once().await?;
             if n == 0 {
                 return Ok(sent);
             }
@@ -85,7 +96,7 @@ impl Mailer {
         let mut listener = listen(&self.pool).await;
         tracing::info!(connections = self.connections, "mailer started");
         loop {
-            let full = match self.round().await {
+            let full = match self.run_once().await {
                 Ok(n) => n as i64 == BATCH,
                 Err(err) => {
                     tracing::warn!(error = %err, "sending email failed; retrying");
@@ -142,9 +153,12 @@ impl Mailer {
 
     /// Claim one batch, send it, record it; how many were claimed. One recipient's mail
     /// goes one after another, in the order it was written ("started" before
-    /// "completed"); different recipients' at once, one per connection.
-    async fn round(&self) -> anyhow::Result<usize> {
-        let claimed = outbox::claim(&self.pool, BATCH, LEASE).await?;
+    /// "completed"); different recipients' at once, one per connection. What is not sent
+    /// by half the lease goes back, untried.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let lease = time::Duration::try_from(self.lease).unwrap_or(time::Duration::minutes(5));
+        let claimed = outbox::claim(&self.pool, BATCH, lease).await?;
+        let deadline = std::time::Instant::now() + self.lease / 2;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -162,6 +176,7 @@ impl Mailer {
                     let mut done = Vec::with_capacity(queue.len());
                     for c in queue {
                         let outcome = match messages.get(&c.message_id) {
+                            _ if std::time::Instant::now() >= deadline => Outcome::NotTried,
                             Some(message) => self.send(&c, message).await,
                             None => Outcome::Failed {
                                 error: "the message is gone".into(),

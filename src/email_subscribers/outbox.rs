@@ -178,6 +178,9 @@ pub enum Outcome {
     Bounced {
         error: String,
     },
+    /// Not tried: the batch ran out of its lease's time. Due again at once, with its
+    /// attempt not counted, before another process may take it for an expired lease.
+    NotTried,
 }
 
 /// Record a batch of outcomes: the deliveries in one statement, the bounced subscribers
@@ -187,11 +190,14 @@ pub async fn record(pool: &PgPool, outcomes: &[(Claimed, Outcome)]) -> sqlx::Res
     let mut states = Vec::with_capacity(outcomes.len());
     let mut next = Vec::with_capacity(outcomes.len());
     let mut errors = Vec::with_capacity(outcomes.len());
+    let mut tried = Vec::with_capacity(outcomes.len());
     let mut bounced = Vec::new();
     let mut bounce_reasons = Vec::new();
     for (claimed, outcome) in outcomes {
         ids.push(claimed.id);
+        tried.push(*outcome != Outcome::NotTried);
         let (state, at, error) = match outcome {
+            Outcome::NotTried => ("pending", None, None),
             Outcome::Sent => ("sent", None, None),
             Outcome::Retry { at, error } => ("pending", Some(*at), Some(error.clone())),
             Outcome::Failed { error } => ("failed", None, Some(error.clone())),
@@ -208,15 +214,18 @@ pub async fn record(pool: &PgPool, outcomes: &[(Claimed, Outcome)]) -> sqlx::Res
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "UPDATE email_deliveries d SET state = o.state::email_delivery_state,
-                next_attempt_at = o.next_at, last_error = o.error,
+                next_attempt_at = o.next_at,
+                last_error = CASE WHEN o.tried THEN o.error ELSE d.last_error END,
+                attempts = d.attempts - CASE WHEN o.tried THEN 0 ELSE 1 END,
                 sent_at = CASE WHEN o.state = 'sent' THEN now() END
-         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[])
-             AS o(id, state, next_at, error)
+         FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[])
+             AS o(id, state, next_at, error, tried)
          WHERE d.id = o.id",
         &ids,
         &states,
         &next,
-        &errors as &[Option<String>]
+        &errors as &[Option<String>],
+        &tried
     )
     .execute(&mut *tx)
     .await?;

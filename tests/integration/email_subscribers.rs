@@ -1017,3 +1017,41 @@ async fn admins_import_and_export_a_csv_and_see_the_list() {
     let denied = responder.get("/admin/email-subscribers").await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_batch_out_of_time_gives_its_mail_back_untried_before_its_lease_ends() {
+    let Some(server) = smtpd().await else { return };
+    let app = app_mailing(&server).await;
+    let (_, token) = app.token("ada@example.com", Role::Admin).await;
+    subscribe_and_confirm(&app, &server, "patient@example.com", &[]).await;
+    app.declare(
+        &token,
+        json!({"title": "Slow", "severity": "sev3", "initial_update": "Slow."}),
+    )
+    .await;
+    // A lease so short that half of it has passed before the first send: another process
+    // could take the claim over, so nothing may be sent under it.
+    let hurried = Mailer::new(app.pool().clone(), &server.config(), 1)
+        .await
+        .unwrap()
+        .with_lease(std::time::Duration::ZERO);
+    assert_eq!(hurried.run_once().await.unwrap(), 1, "claimed");
+    assert!(server.mails().is_empty(), "and not sent");
+    let (state, attempts): (String, i32) = sqlx::query_as(
+        "SELECT state::text, attempts FROM email_deliveries d JOIN email_messages m ON m.id = d.message_id WHERE m.kind = 'incident.created'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("pending", 0),
+        "back, its attempt not counted"
+    );
+    assert_eq!(
+        send_mail(&app, &server).await,
+        1,
+        "a mailer with time sends it"
+    );
+    assert_eq!(server.mails().len(), 1);
+}
