@@ -53,20 +53,27 @@ async fn send_confirmation(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Resul
         return Ok(());
     }
     store::set_confirmation(&mut *conn, ids, OffsetDateTime::now_utc() + CONFIRM_FOR).await?;
+    mail_to(conn, "confirmation", compose::confirmation, ids).await
+}
+
+/// Queue one message, made by `compose` from the page as it is, for the subscribers
+/// named, whatever their state.
+async fn mail_to(
+    conn: &mut PgConnection,
+    kind: &str,
+    compose: fn(&data::PageData) -> compose::Composed,
+    ids: &[Uuid],
+) -> sqlx::Result<()> {
     let page = data::load_for_messages(&mut *conn).await?;
-    let composed = compose::confirmation(&page);
-    outbox::send_to(
-        conn,
-        NewMessage {
-            kind: "confirmation",
-            subject_id: None,
-            dedupe_key: None,
-            composed: &composed,
-            base_url: &page.url,
-        },
-        ids,
-    )
-    .await
+    let composed = compose(&page);
+    let message = NewMessage {
+        kind,
+        subject_id: None,
+        dedupe_key: None,
+        composed: &composed,
+        base_url: &page.url,
+    };
+    outbox::send_to(conn, message, ids).await
 }
 
 /// A visitor's request on the public form.
@@ -130,17 +137,10 @@ pub async fn ask(
         }
         Some(row) if row.state == EmailState::Confirmed => {
             if mail_allowed {
-                let page = data::load_for_messages(&mut *conn).await?;
-                let composed = compose::already_subscribed(&page);
-                outbox::send_to(
+                mail_to(
                     conn,
-                    NewMessage {
-                        kind: "already_subscribed",
-                        subject_id: Some(row.id),
-                        dedupe_key: None,
-                        composed: &composed,
-                        base_url: &page.url,
-                    },
+                    "already_subscribed",
+                    compose::already_subscribed,
                     &[row.id],
                 )
                 .await?;
